@@ -1,0 +1,21 @@
+// Installs dependencies when they are missing, so `npm start` and `npm test` work on a fresh
+// clone with only Node and npm. Runs under Node (Bun itself is one of the dependencies).
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const required = ["bun", "hono", "msgpackr", "zod", "cac", "typescript", "bun-types"];
+const missing = required.filter((name) => !existsSync(join(root, "node_modules", name, "package.json")));
+const bunBinary = join(root, "node_modules", ".bin", process.platform === "win32" ? "bun.exe" : "bun");
+
+if (missing.length > 0 || !existsSync(bunBinary)) {
+  console.error(`mq: installing dependencies (missing: ${missing.join(", ") || "bun binary"})`);
+  const command = existsSync(join(root, "package-lock.json")) ? "ci" : "install";
+  const result = spawnSync("npm", [command, "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
+  if (result.status !== 0) {
+    console.error(`mq: npm ${command} failed with exit code ${result.status}`);
+    process.exit(result.status ?? 1);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Every limit of mq in one place, each a named constant with its unit last. Relations between
+ * them are asserted when this module loads, so an edit that breaks one fails at start-up.
+ */
+
+export const KiB = 1024;
+export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
+
+/** The OS page size assumed for msync alignment; Linux x86-64 and arm64 (4 KiB pages). */
+export const pageBytes = 4 * KiB;
+
+// Messages
+export const messageBodyBytesMax = 4 * MiB;
+export const messagePropertiesBytesMax = 32 * KiB;
+export const topicNameLengthMax = 127;
+export const topicNamePattern = /^[%|a-zA-Z0-9_-]{1,127}$/;
+export const tagLengthMax = 255;
+export const batchBytesMax = 4 * MiB;
+export const batchMessagesMax = 10_000;
+export const queuesPerTopicMax = 1024;
+
+// CommitLog
+export const commitLogFileBytesDefault = 1 * GiB;
+/** A CommitLog file must hold at least one largest message plus its end-of-file marker. */
+export const commitLogFileBytesMin = 64 * KiB;
+export const commitLogFileBytesMax = 4 * GiB - pageBytes; // one ArrayBuffer view spans < 4 GiB
+
+// Consume queue
+export const consumeQueueEntryBytes = 20;
+export const consumeQueueEntriesPerFileDefault = 300_000;
+export const consumeQueueEntriesPerFileMin = 8;
+
+// Index
+export const indexSlotsPerFileDefault = 1_000_000;
+export const indexEntriesPerFileDefault = 4_000_000;
+export const indexQueryResultsMax = 64 * KiB;
+
+// Flush and recovery
+export const flushIntervalMsDefault = 500;
+export const checkpointBytes = 4 * KiB;
+export const recoveryProgressIntervalMs = 1_000;
+
+// Retention
+export const fileReservedTimeHoursDefault = 72;
+export const deleteWhenHourDefault = 4;
+export const diskMaxUsedSpaceRatioDefault = 0.75;
+export const diskFullRatioDefault = 0.9;
+export const retentionCheckIntervalMsDefault = 10_000;
+export const filesDeletedPerRetentionRunMax = 10;
+
+// Reads
+export const pullMessagesMax = 1024;
+export const pullBytesMax = 16 * MiB;
+
+function assertRelation(holds: boolean, relation: string): void {
+  if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);
+}
+
+assertRelation(commitLogFileBytesMin % pageBytes === 0, "commitLogFileBytesMin to be page aligned");
+assertRelation(commitLogFileBytesDefault <= commitLogFileBytesMax, "default CommitLog file within the maximum");
+assertRelation(messagePropertiesBytesMax < 65_536, "properties length to fit the record's u16 field");
+assertRelation(topicNameLengthMax < 256, "topic length to fit the record's u8 field");
+assertRelation(batchBytesMax >= messageBodyBytesMax, "a batch to hold at least one largest message");
+assertRelation(pullBytesMax >= messageBodyBytesMax + messagePropertiesBytesMax + 4 * KiB, "a pull to return one largest message");

@@ -1,0 +1,78 @@
+/**
+ * Message properties as RocketMQ stores them: `name \u0001 value \u0002` pairs, UTF-8. System
+ * properties (tags, keys, the producer's msgId, delay, transaction markers) share the map with
+ * user properties under reserved upper-case names.
+ */
+
+export const propertyNames = {
+  tags: "TAGS",
+  keys: "KEYS",
+  msgId: "UNIQ_KEY",
+  delayLevel: "DELAY",
+  deliverAtMs: "DELIVER_AT",
+  shardingKey: "SHARDING_KEY",
+  producerGroup: "PGROUP",
+  transactionPrepared: "TRAN_MSG",
+  realTopic: "REAL_TOPIC",
+  realQueueId: "REAL_QID",
+  retryTopic: "RETRY_TOPIC",
+  originMsgId: "ORIGIN_MESSAGE_ID",
+  reconsumeTimes: "RECONSUME_TIME",
+  traceOn: "TRACE_ON",
+} as const;
+
+/** Keys (the KEYS property) are separated by spaces, as in RocketMQ. */
+export const keySeparator = " ";
+
+const nameValueSeparator = "\u0001";
+const pairSeparator = "\u0002";
+
+export type Properties = Record<string, string>;
+
+export function encodePropertiesText(properties: Properties): string {
+  let text = "";
+  for (const name in properties) {
+    const value = properties[name];
+    if (value === undefined) continue;
+    text += name + nameValueSeparator + value + pairSeparator;
+  }
+  return text;
+}
+
+export function decodePropertiesText(text: string): Properties {
+  const properties: Properties = {};
+  let start = 0;
+  while (start < text.length) {
+    const end = text.indexOf(pairSeparator, start);
+    const pair = text.slice(start, end < 0 ? text.length : end);
+    const split = pair.indexOf(nameValueSeparator);
+    if (split > 0) properties[pair.slice(0, split)] = pair.slice(split + 1);
+    if (end < 0) break;
+    start = end + 1;
+  }
+  return properties;
+}
+
+/** A property name or value must not contain the two separator characters. */
+export function findInvalidProperty(properties: Properties): string | undefined {
+  for (const name in properties) {
+    const value = properties[name] ?? "";
+    if (name.length === 0 || /[\u0001\u0002]/.test(name) || /[\u0001\u0002]/.test(value)) return name;
+  }
+  return undefined;
+}
+
+export function splitKeys(keys: string | undefined): string[] {
+  if (keys === undefined || keys.length === 0) return [];
+  return keys.split(keySeparator).filter((key) => key.length > 0);
+}
+
+/**
+ * The 32-bit hash of a tag stored in each consume-queue entry, so tag filters skip messages
+ * without reading the CommitLog. Java's String.hashCode, so it is easy to compute anywhere.
+ */
+export function tagHash(tag: string): number {
+  let hash = 0;
+  for (let index = 0; index < tag.length; index++) hash = (Math.imul(hash, 31) + tag.charCodeAt(index)) | 0;
+  return hash >>> 0;
+}

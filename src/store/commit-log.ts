@@ -1,0 +1,390 @@
+/**
+ * The CommitLog: every message of every topic appended to one log of fixed-size mapped files,
+ * each named by its first byte offset. Records never span files: when one does not fit, the rest
+ * of the file is padded with an end-of-file marker and the log rolls to the next file, which the
+ * allocator thread has already created and warmed.
+ *
+ * Positions: `writePosition` (end of the last record) >= `flushedPosition` (durable) >= min.
+ * Sync flush is group commit: each waiter resolves once a flush has covered its record's end;
+ * appends that arrive while a flush runs share the next one.
+ */
+
+import { join } from "node:path";
+import { assert } from "../common/assert.ts";
+import { MqError } from "../common/errors.ts";
+import type { Logger } from "../common/logger.ts";
+import {
+  checkRecord, endOfFileMarkerBytes, recordBytes, writeEndOfFileMarker, writeRecord, readStoreTimestamp,
+  type RecordInput, type RecordPlacement,
+} from "../common/message-record.ts";
+import type { FaultPoints } from "./fault-points.ts";
+import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
+import type { FileStorage, MappedFile } from "./mapped-file.ts";
+
+export interface CommitLogOptions {
+  dir: string;
+  fileBytes: number;
+  storage: FileStorage;
+  faults: FaultPoints;
+  logger: Logger;
+}
+
+export type CommitLogAppend =
+  | { status: "ok"; physicalOffset: number; size: number }
+  | { status: "message_too_large"; size: number; limit: number }
+  | { status: "io_error"; error: MqError };
+
+interface DurableWaiter {
+  end: number;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class CommitLog {
+  readonly dir: string;
+  readonly fileBytes: number;
+  private readonly storage: FileStorage;
+  private readonly faults: FaultPoints;
+  private readonly logger: Logger;
+  private files: MappedFile[] = [];
+  private bases: number[] = [];
+  private current: MappedFile | undefined;
+  private currentBase = 0;
+  private prepared: { base: number; file: Promise<MappedFile> } | undefined;
+  private waiters: DurableWaiter[] = [];
+  private flushChain: Promise<void> = Promise.resolve();
+  private groupCommitScheduled = false;
+  writePosition = 0;
+  flushedPosition = 0;
+
+  constructor(options: CommitLogOptions) {
+    this.dir = options.dir;
+    this.fileBytes = options.fileBytes;
+    this.storage = options.storage;
+    this.faults = options.faults;
+    this.logger = options.logger;
+  }
+
+  /** Maps every existing file. Positions are set by `recover`. */
+  load(): void {
+    this.storage.makeDir(this.dir);
+    let expectedBase: number | undefined;
+    for (const name of this.storage.listFiles(this.dir)) {
+      const base = parseOffsetFileName(name);
+      if (base === undefined) {
+        this.logger.warn(`Ignoring "${name}" in the CommitLog directory: not a CommitLog file name`);
+        continue;
+      }
+      if (base % this.fileBytes !== 0) {
+        throw new MqError("STORE_CORRUPT", { what: `CommitLog file "${name}"`, reason: `offset is not a multiple of the file size ${this.fileBytes}` });
+      }
+      if (expectedBase !== undefined && base !== expectedBase) {
+        throw new MqError("STORE_CORRUPT", { what: "the CommitLog", reason: `file ${offsetFileName(expectedBase)} is missing before "${name}"` });
+      }
+      this.files.push(this.storage.openFile(join(this.dir, name), this.fileBytes));
+      this.bases.push(base);
+      expectedBase = base + this.fileBytes;
+    }
+  }
+
+  get minOffset(): number {
+    return this.bases[0] ?? this.currentBase;
+  }
+
+  get fileCount(): number {
+    return this.files.length;
+  }
+
+  /** Base offset of the last file, or 0 for an empty log. */
+  get lastFileBase(): number {
+    return this.bases[this.bases.length - 1] ?? 0;
+  }
+
+  fileBaseOf(offset: number): number {
+    return offset - (offset % this.fileBytes);
+  }
+
+  /** Unmaps every file without flushing: for a store that failed to open. */
+  abandon(): void {
+    for (const file of this.files) file.close();
+    this.files = [];
+    this.bases = [];
+    this.current = undefined;
+  }
+
+  /** Base offset of the first file whose on-disk size is short (a cut file), if any. */
+  firstShortFileBase(): number | undefined {
+    for (let index = 0; index < this.files.length; index++) {
+      const size = this.storage.fileSize(this.files[index]!.path);
+      if (size !== undefined && size < this.fileBytes) return this.bases[index];
+    }
+    return undefined;
+  }
+
+  /**
+   * Walks records from `from` (a record boundary), calling `onRecord` for each valid one, and
+   * stops at the first that is not: the torn tail. Everything after it is zeroed and later files
+   * are deleted, so a stale record can never reappear. Returns the new write position.
+   */
+  recover(from: number, onRecord: (physicalOffset: number, file: MappedFile, position: number, size: number) => void, onProgress?: (position: number) => void): number {
+    let index = this.files.findIndex((_, fileIndex) => from < this.bases[fileIndex]! + this.fileBytes);
+    if (index < 0) {
+      index = this.files.length - 1;
+      from = index >= 0 ? this.bases[index]! + this.fileBytes : 0;
+    }
+    let position = from;
+    while (index >= 0 && index < this.files.length) {
+      const file = this.files[index]!;
+      const base = this.bases[index]!;
+      let local = position - base;
+      let reachedEnd = false;
+      for (;;) {
+        const check = checkRecord(file.bytes, file.view, local, this.fileBytes, base + local);
+        if (check.kind === "record") {
+          onRecord(base + local, file, local, check.totalSize);
+          local += check.totalSize;
+          continue;
+        }
+        if (check.kind === "end_of_file") reachedEnd = true;
+        else if (check.kind === "corrupt" && local + endOfFileMarkerBytes <= this.fileBytes) {
+          this.logger.warn(`CommitLog recovery: cutting at offset ${base + local}: ${check.reason}`);
+        }
+        break;
+      }
+      onProgress?.(base + local);
+      if (reachedEnd && index + 1 < this.files.length) {
+        index += 1;
+        position = this.bases[index]!;
+        continue;
+      }
+      position = reachedEnd ? base + this.fileBytes : base + local;
+      if (!reachedEnd) file.zeroRange(local, this.fileBytes);
+      break;
+    }
+    this.truncateFilesAfter(position);
+    this.setPositions(position);
+    return position;
+  }
+
+  private truncateFilesAfter(position: number): void {
+    while (this.files.length > 0 && this.bases[this.bases.length - 1]! > position) {
+      const file = this.files.pop()!;
+      this.bases.pop();
+      file.close();
+      this.storage.removeFile(file.path);
+    }
+  }
+
+  private setPositions(position: number): void {
+    this.writePosition = position;
+    this.flushedPosition = position;
+    const index = this.files.findIndex((_, fileIndex) => position < this.bases[fileIndex]! + this.fileBytes);
+    if (index >= 0) {
+      this.current = this.files[index];
+      this.currentBase = this.bases[index]!;
+    } else {
+      this.current = undefined;
+      this.currentBase = position;
+    }
+  }
+
+  /** Appends one record; the caller checks limits. Rolls to a new file when it does not fit. */
+  append(input: RecordInput, placement: Omit<RecordPlacement, "physicalOffset">): CommitLogAppend {
+    const size = recordBytes(input);
+    const limit = this.fileBytes - endOfFileMarkerBytes;
+    if (size > limit) return { status: "message_too_large", size, limit };
+    try {
+      this.faults.check("append", this.dir);
+      let local = this.writePosition - this.currentBase;
+      if (this.current === undefined || local + size > limit) {
+        this.roll();
+        local = 0;
+      }
+      const file = this.current!;
+      const physicalOffset = this.currentBase + local;
+      writeRecord(file.bytes, file.view, local, input, { ...placement, physicalOffset });
+      this.writePosition = physicalOffset + size;
+      return { status: "ok", physicalOffset, size };
+    } catch (error) {
+      if (error instanceof MqError) return { status: "io_error", error };
+      throw error;
+    }
+  }
+
+  private roll(): void {
+    this.faults.check("roll", this.dir);
+    let nextBase = this.currentBase;
+    if (this.current !== undefined) {
+      const local = this.writePosition - this.currentBase;
+      writeEndOfFileMarker(this.current.bytes, this.current.view, local, this.fileBytes);
+      nextBase = this.currentBase + this.fileBytes;
+    }
+    const path = join(this.dir, offsetFileName(nextBase));
+    let file: MappedFile | undefined;
+    if (this.prepared?.base === nextBase) {
+      // Bun resolves a settled promise's value only asynchronously, so the allocator stores it.
+      file = this.preparedReady.get(nextBase);
+    }
+    if (file === undefined) {
+      file = this.storage.openFile(path, this.fileBytes);
+      if (this.prepared?.base === nextBase) this.discardPrepared();
+    } else {
+      this.preparedReady.delete(nextBase);
+      this.prepared = undefined;
+    }
+    this.files.push(file);
+    this.bases.push(nextBase);
+    this.current = file;
+    this.currentBase = nextBase;
+    this.writePosition = nextBase;
+    this.prepareNext();
+  }
+
+  private readonly preparedReady = new Map<number, MappedFile>();
+
+  /** Asks the allocator thread for the file after the current one. */
+  prepareNext(): void {
+    const base = (this.current === undefined ? this.currentBase : this.currentBase + this.fileBytes);
+    if (this.prepared?.base === base) return;
+    const path = join(this.dir, offsetFileName(base));
+    const file = this.storage.prepareFile(path, this.fileBytes);
+    this.prepared = { base, file };
+    file.then(
+      (mapped) => {
+        if (this.prepared?.base === base && !this.closed) this.preparedReady.set(base, mapped);
+        else if (!this.files.includes(mapped)) mapped.close();
+      },
+      (error) => this.logger.warn(`Cannot prepare CommitLog file "${path}" ahead of need: ${error.message}`),
+    );
+  }
+
+  private discardPrepared(): void {
+    // The roll opened the file itself; the allocator's mapping of the same file is dropped.
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    prepared?.file.then((mapped) => { if (!this.files.includes(mapped)) mapped.close(); }, () => {});
+  }
+
+  private closed = false;
+
+  /** Resolves once every byte below `end` is durable (group commit). */
+  waitDurable(end: number): Promise<void> {
+    if (end <= this.flushedPosition) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ end, resolve, reject });
+      if (!this.groupCommitScheduled) {
+        this.groupCommitScheduled = true;
+        queueMicrotask(() => {
+          this.groupCommitScheduled = false;
+          void this.flush();
+        });
+      }
+    });
+  }
+
+  /** Flushes everything written so far; concurrent calls run one after another. */
+  flush(): Promise<void> {
+    const run = this.flushChain.then(() => this.flushOnce());
+    this.flushChain = run.catch(() => {});
+    return run;
+  }
+
+  private async flushOnce(): Promise<void> {
+    const target = this.writePosition;
+    if (target > this.flushedPosition) {
+      try {
+        this.faults.check("flush", this.dir);
+        const jobs: Promise<void>[] = [];
+        for (let index = 0; index < this.files.length; index++) {
+          const base = this.bases[index]!;
+          const from = Math.max(this.flushedPosition, base);
+          const to = Math.min(target, base + this.fileBytes);
+          if (from < to) jobs.push(this.files[index]!.flush(from - base, to - base));
+        }
+        await Promise.all(jobs);
+      } catch (error) {
+        const failed = this.waiters.filter((waiter) => waiter.end <= target);
+        this.waiters = this.waiters.filter((waiter) => waiter.end > target);
+        for (const waiter of failed) waiter.reject(error as Error);
+        throw error;
+      }
+      this.flushedPosition = Math.max(this.flushedPosition, target);
+    }
+    this.releaseWaiters();
+  }
+
+  private releaseWaiters(): void {
+    let released = 0;
+    while (released < this.waiters.length && this.waiters[released]!.end <= this.flushedPosition) {
+      this.waiters[released]!.resolve();
+      released += 1;
+    }
+    if (released > 0) this.waiters = this.waiters.slice(released);
+    if (this.waiters.length > 0) void this.flush().catch(() => {});
+  }
+
+  /** Finds the file holding `offset`, with the offset's position inside it. */
+  locate(offset: number): { file: MappedFile; position: number; base: number } | undefined {
+    if (offset < this.minOffset || offset >= this.writePosition) return undefined;
+    const index = Math.floor((offset - this.minOffset) / this.fileBytes);
+    const file = this.files[index];
+    if (file === undefined) return undefined;
+    const base = this.bases[index]!;
+    assert(offset >= base && offset < base + this.fileBytes, `CommitLog file index ${index} does not hold offset ${offset}`);
+    return { file, position: offset - base, base };
+  }
+
+  /** The store timestamp of the first record of each file (for retention by age). */
+  firstRecordTimestamp(fileIndex: number): number | undefined {
+    const file = this.files[fileIndex];
+    if (file === undefined) return undefined;
+    const base = this.bases[fileIndex]!;
+    if (base >= this.writePosition) return undefined;
+    const check = checkRecord(file.bytes, file.view, 0, this.fileBytes, base);
+    return check.kind === "record" ? readStoreTimestamp(file.view, 0) : undefined;
+  }
+
+  /** Files other than the one being written, oldest first, with their bases. */
+  fullFiles(): { base: number; path: string; index: number }[] {
+    const result: { base: number; path: string; index: number }[] = [];
+    for (let index = 0; index < this.files.length; index++) {
+      const base = this.bases[index]!;
+      if (base + this.fileBytes <= this.flushedPosition && this.files[index] !== this.current) {
+        result.push({ base, path: this.files[index]!.path, index });
+      }
+    }
+    return result;
+  }
+
+  /** Deletes the oldest file; only whole, flushed files that are not being written. */
+  deleteOldestFile(): number | undefined {
+    const file = this.files[0];
+    if (file === undefined || file === this.current) return undefined;
+    const base = this.bases[0]!;
+    if (base + this.fileBytes > this.flushedPosition) return undefined;
+    this.files.shift();
+    this.bases.shift();
+    file.close();
+    this.storage.removeFile(file.path);
+    return base;
+  }
+
+  async close(): Promise<void> {
+    await this.flush().catch((error) => this.logger.error(`Final CommitLog flush failed: ${error.message}`));
+    this.closed = true;
+    const prepared = this.prepared;
+    this.prepared = undefined;
+    if (prepared !== undefined) {
+      const mapped = await prepared.file.catch(() => undefined);
+      if (mapped !== undefined && !this.files.includes(mapped)) mapped.close();
+    }
+    for (const mapped of this.preparedReady.values()) if (!this.files.includes(mapped)) mapped.close();
+    this.preparedReady.clear();
+    for (const file of this.files) file.close();
+    this.files = [];
+    this.bases = [];
+    this.current = undefined;
+    for (const waiter of this.waiters) waiter.reject(new MqError("STORE_CLOSED", { state: "closed" }));
+    this.waiters = [];
+  }
+}

@@ -1,0 +1,30 @@
+/**
+ * Named fault points in the store (`append`, `flush`, `roll`, `checkpoint`) that tests switch
+ * on to make that step fail, instead of monkey-patching internals (Redpanda's failure probes).
+ */
+
+import { MqError } from "../common/errors.ts";
+
+export type FaultPoint = "append" | "flush" | "roll" | "checkpoint";
+
+export class FaultPoints {
+  private readonly armed = new Map<FaultPoint, { remaining: number }>();
+
+  /** Makes the next `times` passes through `point` fail (Infinity: until disarmed). */
+  arm(point: FaultPoint, times = Infinity): void {
+    this.armed.set(point, { remaining: times });
+  }
+
+  disarm(point: FaultPoint): void {
+    this.armed.delete(point);
+  }
+
+  /** Throws a STORE_IO error when `point` is armed. */
+  check(point: FaultPoint, path = ""): void {
+    const state = this.armed.get(point);
+    if (state === undefined) return;
+    state.remaining -= 1;
+    if (state.remaining <= 0) this.armed.delete(point);
+    throw new MqError("STORE_IO", { operation: point, path, reason: "fault point is armed" });
+  }
+}

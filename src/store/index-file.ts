@@ -1,0 +1,117 @@
+/**
+ * One hash-index file: maps hash(topic#key) to CommitLog offsets, RocketMQ's IndexFile. A
+ * fixed size, memory-mapped, so memory stays bounded however many keys arrive.
+ *
+ *   header   40 bytes: beginTimestamp (8), endTimestamp (8), beginPhysicalOffset (8),
+ *                      endPhysicalOffset (8), slotCount (4), entryCount (4)
+ *   slots    slotCount x u32: the newest entry number of that hash slot (0 = none)
+ *   entries  entryCount x 20 bytes: keyHash (4), physicalOffset (8), timeDiffMs (4), previous (4)
+ *
+ * Entries are numbered from 1 and each chain points strictly backwards, so a walk always ends.
+ * Entries are hints: readers verify the record they point at, so a stale entry left by a crash
+ * (or written twice by a replay) is harmless.
+ */
+
+import { getUint64, setUint64 } from "../common/message-record.ts";
+import type { MappedFile } from "./mapped-file.ts";
+
+export const indexHeaderBytes = 40;
+export const indexEntryBytes = 20;
+const timeDiffMax = 0xffff_ffff;
+
+export function indexFileBytes(slotCount: number, entryCount: number): number {
+  return indexHeaderBytes + slotCount * 4 + (entryCount + 1) * indexEntryBytes;
+}
+
+export function indexKeyHash(key: string): number {
+  return Bun.hash.crc32(key) >>> 0;
+}
+
+export class IndexFile {
+  private readonly entriesStart: number;
+
+  constructor(
+    readonly file: MappedFile,
+    readonly slotCount: number,
+    readonly entryCapacity: number,
+  ) {
+    this.entriesStart = indexHeaderBytes + slotCount * 4;
+    if (this.header(32) === 0 && this.entryCount === 0) file.view.setUint32(32, slotCount);
+  }
+
+  private header(position: number): number {
+    return this.file.view.getUint32(position);
+  }
+
+  get beginTimestampMs(): number {
+    return getUint64(this.file.view, 0);
+  }
+
+  get endTimestampMs(): number {
+    return getUint64(this.file.view, 8);
+  }
+
+  get beginPhysicalOffset(): number {
+    return getUint64(this.file.view, 16);
+  }
+
+  get endPhysicalOffset(): number {
+    return getUint64(this.file.view, 24);
+  }
+
+  get entryCount(): number {
+    return Math.min(this.header(36), this.entryCapacity);
+  }
+
+  get usedBytes(): number {
+    return this.entriesStart + (this.entryCount + 1) * indexEntryBytes;
+  }
+
+  isFull(): boolean {
+    return this.entryCount >= this.entryCapacity;
+  }
+
+  /** Whether an entry stored at `timestampMs` still fits this file's time-difference field. */
+  acceptsTime(timestampMs: number): boolean {
+    return this.entryCount === 0 || (timestampMs >= this.beginTimestampMs && timestampMs - this.beginTimestampMs <= timeDiffMax);
+  }
+
+  put(keyHash: number, physicalOffset: number, timestampMs: number): void {
+    const view = this.file.view;
+    const count = this.entryCount;
+    if (count === 0) {
+      setUint64(view, 0, timestampMs);
+      setUint64(view, 16, physicalOffset);
+    }
+    const slotPosition = indexHeaderBytes + (keyHash % this.slotCount) * 4;
+    const previous = view.getUint32(slotPosition);
+    const number = count + 1;
+    const position = this.entriesStart + number * indexEntryBytes;
+    view.setUint32(position, keyHash);
+    setUint64(view, position + 4, physicalOffset);
+    view.setUint32(position + 12, Math.max(0, timestampMs - this.beginTimestampMs));
+    view.setUint32(position + 16, previous < number ? previous : 0);
+    view.setUint32(slotPosition, number);
+    setUint64(view, 8, Math.max(timestampMs, this.endTimestampMs));
+    setUint64(view, 24, Math.max(physicalOffset, this.endPhysicalOffset));
+    view.setUint32(36, number);
+  }
+
+  /** Physical offsets whose key hash matches, newest first, within [beginMs, endMs]. */
+  lookup(keyHash: number, beginMs: number, endMs: number, limit: number, into: number[]): void {
+    const view = this.file.view;
+    const count = this.entryCount;
+    let number = view.getUint32(indexHeaderBytes + (keyHash % this.slotCount) * 4);
+    let steps = 0;
+    while (number > 0 && number <= count && steps < count && into.length < limit) {
+      const position = this.entriesStart + number * indexEntryBytes;
+      const timestampMs = this.beginTimestampMs + view.getUint32(position + 12);
+      if (view.getUint32(position) === keyHash && timestampMs >= beginMs && timestampMs <= endMs) {
+        into.push(getUint64(view, position + 4));
+      }
+      const previous = view.getUint32(position + 16);
+      number = previous < number ? previous : 0;
+      steps += 1;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The message index: keys and producer msgIds to CommitLog offsets, across a series of
+ * IndexFiles named by sequence number. Only the newest file takes writes; the oldest are
+ * deleted once every record they point at is gone from the CommitLog.
+ */
+
+import { join } from "node:path";
+import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
+import { IndexFile, indexFileBytes, indexKeyHash } from "./index-file.ts";
+import type { FileStorage } from "./mapped-file.ts";
+
+export interface IndexServiceOptions {
+  dir: string;
+  slotsPerFile: number;
+  entriesPerFile: number;
+  storage: FileStorage;
+}
+
+export function keyIndexKey(topic: string, key: string): string {
+  return `${topic}#${key}`;
+}
+
+export function msgIdIndexKey(msgId: string): string {
+  return `#msgId#${msgId.toUpperCase()}`;
+}
+
+export class IndexService {
+  private readonly options: IndexServiceOptions;
+  private files: { sequence: number; index: IndexFile }[] = [];
+  private flushedCounts = new Map<IndexFile, number>();
+
+  constructor(options: IndexServiceOptions) {
+    this.options = options;
+  }
+
+  load(): void {
+    for (const name of this.options.storage.listFiles(this.options.dir)) {
+      const sequence = parseOffsetFileName(name);
+      if (sequence === undefined) continue;
+      const file = this.options.storage.openFile(join(this.options.dir, name), this.fileBytes);
+      this.files.push({ sequence, index: new IndexFile(file, this.options.slotsPerFile, this.options.entriesPerFile) });
+    }
+  }
+
+  private get fileBytes(): number {
+    return indexFileBytes(this.options.slotsPerFile, this.options.entriesPerFile);
+  }
+
+  put(key: string, physicalOffset: number, timestampMs: number): void {
+    let last = this.files[this.files.length - 1];
+    if (last === undefined || last.index.isFull() || !last.index.acceptsTime(timestampMs)) {
+      const sequence = (last?.sequence ?? 0) + 1;
+      this.options.storage.makeDir(this.options.dir);
+      const file = this.options.storage.openFile(join(this.options.dir, offsetFileName(sequence)), this.fileBytes);
+      last = { sequence, index: new IndexFile(file, this.options.slotsPerFile, this.options.entriesPerFile) };
+      this.files.push(last);
+    }
+    last.index.put(indexKeyHash(key), physicalOffset, timestampMs);
+  }
+
+  /** Candidate offsets for `key`, newest first, deduplicated; callers verify each record. */
+  lookup(key: string, limit: number, beginMs = 0, endMs = Number.MAX_SAFE_INTEGER): number[] {
+    const hash = indexKeyHash(key);
+    const found: number[] = [];
+    for (let index = this.files.length - 1; index >= 0 && found.length < limit; index--) {
+      const file = this.files[index]!.index;
+      if (file.entryCount === 0 || file.endTimestampMs < beginMs || file.beginTimestampMs > endMs) continue;
+      file.lookup(hash, beginMs, endMs, limit * 2, found);
+    }
+    return [...new Set(found)];
+  }
+
+  async flush(): Promise<void> {
+    const jobs: Promise<void>[] = [];
+    for (const { index } of this.files) {
+      const count = index.entryCount;
+      if (this.flushedCounts.get(index) === count) continue;
+      jobs.push(index.file.flush(0, index.usedBytes).then(() => void this.flushedCounts.set(index, count)));
+    }
+    await Promise.all(jobs);
+  }
+
+  /** Deletes files whose every entry points below `commitLogMin`; never the newest. */
+  deleteBefore(commitLogMin: number): number {
+    let removed = 0;
+    while (this.files.length > 1 && this.files[0]!.index.endPhysicalOffset < commitLogMin) {
+      const { index } = this.files.shift()!;
+      this.flushedCounts.delete(index);
+      index.file.close();
+      this.options.storage.removeFile(index.file.path);
+      removed += 1;
+    }
+    return removed;
+  }
+
+  get fileCount(): number {
+    return this.files.length;
+  }
+
+  close(): void {
+    for (const { index } of this.files) index.file.close();
+    this.files = [];
+    this.flushedCounts.clear();
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * FileStorage over real files memory-mapped through bun:ffi. Each MmapFile owns one mapping
+ * and its fd; close() unmaps and swaps the views for empty ones so a stale use throws a
+ * RangeError instead of touching unmapped memory.
+ */
+
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { toArrayBuffer, type Pointer } from "bun:ffi";
+import { MqError } from "../common/errors.ts";
+import { pageBytes } from "../common/limits.ts";
+import {
+  libc, errno, errnoName, cString, isMapFailed, O_CLOEXEC, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE,
+  MAP_SHARED, MS_SYNC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
+} from "./ffi/libc.ts";
+import { pageAlignDown, type FileStorage, type MappedFile } from "./mapped-file.ts";
+import { Allocator, Flusher } from "./store-workers.ts";
+
+const emptyBytes = new Uint8Array(0);
+const emptyView = new DataView(emptyBytes.buffer);
+
+function asPointer(address: number): Pointer {
+  return address as unknown as Pointer;
+}
+
+function ioError(operation: string, path: string): MqError {
+  return new MqError("STORE_IO", { operation, path, reason: errnoName(errno()) });
+}
+
+export class MmapFile implements MappedFile {
+  bytes: Uint8Array;
+  view: DataView;
+  closed = false;
+
+  constructor(
+    readonly path: string,
+    readonly size: number,
+    private readonly fd: number,
+    private readonly address: number,
+    private readonly flusher: Flusher,
+  ) {
+    this.bytes = new Uint8Array(toArrayBuffer(asPointer(address), 0, size));
+    this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
+  }
+
+  flush(from: number, to: number): Promise<void> {
+    if (this.closed || to <= from) return Promise.resolve();
+    const start = pageAlignDown(from, pageBytes);
+    return this.flusher.msync(this.address + start, Math.min(to, this.size) - start, this.path);
+  }
+
+  flushSync(from: number, to: number): void {
+    if (this.closed || to <= from) return;
+    const start = pageAlignDown(from, pageBytes);
+    if (libc.msync(asPointer(this.address + start), Math.min(to, this.size) - start, MS_SYNC) !== 0) {
+      throw ioError("msync", this.path);
+    }
+  }
+
+  zeroRange(from: number, to: number): void {
+    if (to <= from) return;
+    // ZERO_RANGE drops the range's pages and extents in one call; fall back to writing zeros.
+    if (libc.fallocate(this.fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, from, to - from) !== 0) {
+      this.bytes.fill(0, from, to);
+      this.flushSync(from, to);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.bytes = emptyBytes;
+    this.view = emptyView;
+    libc.munmap(asPointer(this.address), this.size);
+    libc.close(this.fd);
+  }
+}
+
+export class MmapStorage implements FileStorage {
+  readonly kind = "mmap";
+  private readonly flusher = new Flusher();
+  private readonly allocator = new Allocator();
+
+  openFile(path: string, size: number): MappedFile {
+    const fd = libc.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644);
+    if (fd < 0) throw ioError("open", path);
+    const current = statSync(path).size;
+    if (current < size && libc.ftruncate(fd, size) !== 0) {
+      const error = ioError("extend", path);
+      libc.close(fd);
+      throw error;
+    }
+    const address = libc.mmap(null, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (isMapFailed(address)) {
+      const error = ioError("mmap", path);
+      libc.close(fd);
+      throw error;
+    }
+    return new MmapFile(path, size, fd, Number(address), this.flusher);
+  }
+
+  async prepareFile(path: string, size: number): Promise<MappedFile> {
+    const mapping = await this.allocator.allocate(path, size);
+    return new MmapFile(path, size, mapping.fd, mapping.address, this.flusher);
+  }
+
+  fileSize(path: string): number | undefined {
+    return existsSync(path) ? statSync(path).size : undefined;
+  }
+
+  listFiles(dir: string): string[] {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => entry.name)
+      .sort();
+  }
+
+  listDirs(dir: string): string[] {
+    if (!existsSync(dir)) return [];
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
+  }
+
+  removeFile(path: string): void {
+    if (existsSync(path)) unlinkSync(path);
+  }
+
+  removeDir(path: string): void {
+    rmSync(path, { recursive: true, force: true });
+  }
+
+  makeDir(path: string): void {
+    mkdirSync(path, { recursive: true });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.flusher.stop(), this.allocator.stop()]);
+  }
+}

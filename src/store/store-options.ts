@@ -1,0 +1,114 @@
+/**
+ * Settings of one MessageStore with their defaults. Values come already validated (the config
+ * layer's zod schema, or a test); dependencies that are not deterministic — the clock, the disk
+ * usage probe, the storage — are injected here.
+ */
+
+import { statfsSync } from "node:fs";
+import type { Clock } from "../common/clock.ts";
+import { systemClock } from "../common/clock.ts";
+import type { EventBus } from "../common/bus.ts";
+import * as limits from "../common/limits.ts";
+import { createLogger, type Logger } from "../common/logger.ts";
+import { FaultPoints } from "./fault-points.ts";
+import type { FileStorage } from "./mapped-file.ts";
+import { MemoryStorage } from "./memory-storage.ts";
+import { MmapStorage } from "./mmap-storage.ts";
+
+export type FlushMode = "async" | "sync";
+
+/** Events the store publishes on the in-process bus. */
+export interface StoreEvents {
+  [name: string]: unknown;
+  "message.stored": { topic: string; queueId: number; queueOffset: number; physicalOffset: number; storeTimestampMs: number };
+  "store.flushed": { commitLogFlushed: number };
+}
+
+/** Fraction of the disk in use, 0..1, for the file system holding `dir`. */
+export type DiskUsageProbe = (dir: string) => number;
+
+export const statfsDiskUsage: DiskUsageProbe = (dir) => {
+  const stats = statfsSync(dir);
+  const total = stats.blocks * stats.bsize;
+  return total === 0 ? 0 : 1 - (stats.bavail * stats.bsize) / total;
+};
+
+export interface MessageStoreOptions {
+  dataDir: string;
+  commitLogFileBytes?: number;
+  consumeQueueEntriesPerFile?: number;
+  indexSlotsPerFile?: number;
+  indexEntriesPerFile?: number;
+  flush?: FlushMode;
+  flushIntervalMs?: number;
+  fileReservedTimeHours?: number;
+  deleteWhenHour?: number;
+  diskMaxUsedSpaceRatio?: number;
+  diskCleanForciblyRatio?: number;
+  diskFullRatio?: number;
+  retentionCheckIntervalMs?: number;
+  storeHost?: { ip: string; port: number };
+  storage?: FileStorage | "mmap" | "memory";
+  clock?: Clock;
+  logger?: Logger;
+  faults?: FaultPoints;
+  diskUsage?: DiskUsageProbe;
+  bus?: EventBus<StoreEvents>;
+}
+
+export type ResolvedStoreOptions = Required<Omit<MessageStoreOptions, "bus" | "storage">> & {
+  bus: EventBus<StoreEvents> | undefined;
+  storage: FileStorage;
+};
+
+let sharedMmapStorage: MmapStorage | undefined;
+
+/** One MmapStorage per process: its helper threads are long-lived and shared by every store. */
+export function defaultMmapStorage(): MmapStorage {
+  sharedMmapStorage ??= new MmapStorage();
+  return sharedMmapStorage;
+}
+
+export function resolveStoreOptions(options: MessageStoreOptions): ResolvedStoreOptions {
+  const storage =
+    options.storage === undefined || options.storage === "mmap"
+      ? defaultMmapStorage()
+      : options.storage === "memory"
+        ? new MemoryStorage()
+        : options.storage;
+  const fileBytes = options.commitLogFileBytes ?? limits.commitLogFileBytesDefault;
+  if (fileBytes < limits.commitLogFileBytesMin || fileBytes > limits.commitLogFileBytesMax || fileBytes % limits.pageBytes !== 0) {
+    throw new RangeError(`commitLogFileBytes is ${fileBytes}: expected a multiple of ${limits.pageBytes} between ${limits.commitLogFileBytesMin} and ${limits.commitLogFileBytesMax}`);
+  }
+  const diskMaxUsedSpaceRatio = options.diskMaxUsedSpaceRatio ?? limits.diskMaxUsedSpaceRatioDefault;
+  return {
+    dataDir: options.dataDir,
+    commitLogFileBytes: fileBytes,
+    consumeQueueEntriesPerFile: Math.max(limits.consumeQueueEntriesPerFileMin, options.consumeQueueEntriesPerFile ?? limits.consumeQueueEntriesPerFileDefault),
+    indexSlotsPerFile: options.indexSlotsPerFile ?? limits.indexSlotsPerFileDefault,
+    indexEntriesPerFile: options.indexEntriesPerFile ?? limits.indexEntriesPerFileDefault,
+    flush: options.flush ?? "async",
+    flushIntervalMs: options.flushIntervalMs ?? limits.flushIntervalMsDefault,
+    fileReservedTimeHours: options.fileReservedTimeHours ?? limits.fileReservedTimeHoursDefault,
+    deleteWhenHour: options.deleteWhenHour ?? limits.deleteWhenHourDefault,
+    diskMaxUsedSpaceRatio,
+    diskCleanForciblyRatio: options.diskCleanForciblyRatio ?? Math.max(diskMaxUsedSpaceRatio, 0.85),
+    diskFullRatio: options.diskFullRatio ?? limits.diskFullRatioDefault,
+    retentionCheckIntervalMs: options.retentionCheckIntervalMs ?? limits.retentionCheckIntervalMsDefault,
+    storeHost: options.storeHost ?? { ip: "127.0.0.1", port: 10911 },
+    storage,
+    clock: options.clock ?? systemClock,
+    logger: options.logger ?? createLogger({ scope: "store" }),
+    faults: options.faults ?? new FaultPoints(),
+    diskUsage: options.diskUsage ?? statfsDiskUsage,
+    bus: options.bus,
+  };
+}
+
+/** Tiny files so rolls and wrap-arounds happen within a few messages (TigerBeetle's test_min). */
+export const tinyStoreProfile = {
+  commitLogFileBytes: 64 * limits.KiB,
+  consumeQueueEntriesPerFile: 8,
+  indexSlotsPerFile: 64,
+  indexEntriesPerFile: 32,
+} as const satisfies Partial<MessageStoreOptions>;

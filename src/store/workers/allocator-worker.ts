@@ -1,0 +1,53 @@
+/**
+ * Allocation thread: creates the next file ahead of need (open, fallocate, mmap) and warms it
+ * with madvise(MADV_POPULATE_WRITE), so appends into it never stall on first-touch page faults
+ * (~4 µs per 1 KiB append cold, ~0.2 µs warm). The mapping is made here and handed to the main
+ * thread by address: one process, one address space.
+ */
+
+import {
+  libc, errno, cString, isMapFailed, O_CREAT, O_RDWR, O_CLOEXEC, PROT_READ, PROT_WRITE, MAP_SHARED,
+  MADV_POPULATE_WRITE,
+} from "../ffi/libc.ts";
+
+declare const self: Worker;
+
+export interface AllocateJob {
+  id: number;
+  path: string;
+  size: number;
+}
+
+export interface AllocateResult {
+  id: number;
+  fd: number;
+  address: number;
+  error: string | undefined;
+  durationMs: number;
+}
+
+self.onmessage = (event: MessageEvent<AllocateJob>) => {
+  const job = event.data;
+  const startMs = performance.now();
+  const reply = (fd: number, address: number, error?: string) => {
+    const result: AllocateResult = { id: job.id, fd, address, error, durationMs: performance.now() - startMs };
+    self.postMessage(result);
+  };
+  const fd = libc.open(cString(job.path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644);
+  if (fd < 0) return reply(-1, 0, `open failed (errno ${errno()})`);
+  // fallocate reserves the blocks so a full disk shows now, not as SIGBUS on a later write.
+  if (libc.fallocate(fd, 0, 0, job.size) !== 0 && libc.ftruncate(fd, job.size) !== 0) {
+    const code = errno();
+    libc.close(fd);
+    return reply(-1, 0, `fallocate failed (errno ${code})`);
+  }
+  const address = libc.mmap(null, job.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (isMapFailed(address)) {
+    const code = errno();
+    libc.close(fd);
+    return reply(-1, 0, `mmap failed (errno ${code})`);
+  }
+  // Best effort: an old kernel without MADV_POPULATE_WRITE just gets a cold file.
+  libc.madvise(address, job.size, MADV_POPULATE_WRITE);
+  reply(fd, Number(address));
+};
