@@ -124,6 +124,19 @@ export class MemoryStorage implements FileStorage {
     this.files.set(path, { bytes: inode.bytes.slice(0, length), durable: inode.durable.slice(0, length) });
   }
 
+  /** An independent copy of every file, as written (for restoring a pristine state in tests). */
+  clone(): MemoryStorage {
+    const copy = new MemoryStorage();
+    for (const [path, inode] of this.files) copy.files.set(path, { bytes: inode.bytes.slice(), durable: inode.durable.slice() });
+    for (const dir of this.dirs) copy.dirs.add(dir);
+    return copy;
+  }
+
+  /** The bytes of a file as written (tests read and damage them). */
+  contents(path: string): Uint8Array | undefined {
+    return this.files.get(path)?.bytes;
+  }
+
   async close(): Promise<void> {}
 }
 
