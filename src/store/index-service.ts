@@ -38,7 +38,9 @@ export class IndexService {
       const sequence = parseOffsetFileName(name);
       if (sequence === undefined) continue;
       const file = this.options.storage.openFile(join(this.options.dir, name), this.fileBytes);
-      this.files.push({ sequence, index: new IndexFile(file, this.options.slotsPerFile, this.options.entriesPerFile) });
+      const index = new IndexFile(file, this.options.slotsPerFile, this.options.entriesPerFile);
+      this.files.push({ sequence, index });
+      this.flushedCounts.set(index, index.entryCount); // what is on disk needs no flush
     }
   }
 

@@ -98,6 +98,9 @@ export class MessageStore {
         logger: options.logger,
         clock: options.clock,
       });
+      // Retention may have deleted CommitLog files without its derived data catching up (a crash in
+      // between, or queues whose minimum is only known in memory): correct them now.
+      this.deleteDerivedBefore(this.commitLog.minOffset);
       this.abort.create();
     } catch (error) {
       this.commitLog.abandon();
