@@ -67,9 +67,9 @@ export class IndexService {
     for (let index = this.files.length - 1; index >= 0 && found.length < limit; index--) {
       const file = this.files[index]!.index;
       if (file.entryCount === 0 || file.endTimestampMs < beginMs || file.beginTimestampMs > endMs) continue;
-      file.lookup(hash, beginMs, endMs, limit * 2, found);
+      file.lookup(hash, beginMs, endMs, limit, found);
     }
-    return [...new Set(found)];
+    return [...new Set(found)].slice(0, limit);
   }
 
   async flush(): Promise<void> {

@@ -55,7 +55,7 @@ const empty = new Uint8Array(0);
 
 export function readMessages(commitLog: CommitLog, queue: ConsumeQueue | undefined, request: GetMessagesRequest, logger: Logger): GetMessagesResult {
   if (queue === undefined) {
-    return { status: "no_matched_queue", minOffset: 0, maxOffset: 0, nextOffset: request.offset === 0 ? 0 : 0, buffer: empty, messages: [], corruptSkipped: 0 };
+    return { status: "no_matched_queue", minOffset: 0, maxOffset: 0, nextOffset: 0, buffer: empty, messages: [], corruptSkipped: 0 };
   }
   const { minOffset, maxOffset } = queue;
   const result = (status: GetStatus, nextOffset: number): GetMessagesResult => ({ status, minOffset, maxOffset, nextOffset, buffer: empty, messages: [], corruptSkipped: 0 });
