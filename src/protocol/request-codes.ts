@@ -1,0 +1,119 @@
+/**
+ * Request codes: what a request asks for, sent in the header's `code` (u16). Responses reuse
+ * the header's `code` for their outcome: `ResponseCode.SUCCESS` (0) or an error code from the
+ * catalogue (`src/common/errors.ts`, 1000..9999). Request and response codes never meet in one
+ * frame (the response flag tells them apart), but request codes stay below 1000 all the same so
+ * a log line is never ambiguous.
+ *
+ * Codes are grouped by tens. A code, once shipped, keeps its number forever: add, never reuse.
+ */
+
+export const RequestCode = {
+  // Messages (client → broker)
+  SEND_MESSAGE: 10,
+  SEND_BATCH: 11,
+  PULL_MESSAGE: 12,
+  /** A consumer hands back a message it failed to process: it goes to %RETRY% / %DLQ%. */
+  CONSUMER_SEND_BACK: 13,
+  /** A transaction producer commits or rolls back a half message. */
+  END_TRANSACTION: 14,
+  POP_MESSAGE: 15,
+  ACK_MESSAGE: 16,
+  CHANGE_INVISIBLE_TIME: 17,
+
+  // Offsets (client → broker)
+  QUERY_CONSUMER_OFFSET: 20,
+  UPDATE_CONSUMER_OFFSET: 21,
+  GET_MIN_OFFSET: 22,
+  GET_MAX_OFFSET: 23,
+  SEARCH_OFFSET_BY_TIMESTAMP: 24,
+  RESET_OFFSET: 25,
+
+  // Message lookup (client/admin → broker)
+  VIEW_MESSAGE_BY_ID: 30,
+  QUERY_MESSAGE_BY_KEY: 31,
+
+  // Clients and groups (client → broker)
+  HEARTBEAT: 40,
+  UNREGISTER_CLIENT: 41,
+  GET_CONSUMER_LIST: 42,
+  LOCK_BATCH_MQ: 43,
+  UNLOCK_BATCH_MQ: 44,
+
+  // Admin (admin → broker)
+  CREATE_TOPIC: 50,
+  UPDATE_TOPIC: 51,
+  DELETE_TOPIC: 52,
+  GET_TOPIC: 53,
+  LIST_TOPICS: 54,
+  LIST_GROUPS: 55,
+  GET_GROUP: 56,
+
+  // Broker → client (sent by the server on a client's connection)
+  CHECK_TRANSACTION_STATE: 60,
+  NOTIFY_CONSUMER_IDS_CHANGED: 61,
+
+  // NameServer (broker/client → namesrv)
+  REGISTER_BROKER: 100,
+  UNREGISTER_BROKER: 101,
+  GET_ROUTE: 102,
+  GET_CLUSTER_INFO: 103,
+} as const;
+
+export type RequestCodeName = keyof typeof RequestCode;
+export type RequestCode = (typeof RequestCode)[RequestCodeName];
+
+export const ResponseCode = {
+  SUCCESS: 0,
+} as const;
+
+/** Who sends each request; the receiver is the other side. Documentation and tests use it. */
+export const requestDirection: Readonly<Record<RequestCodeName, "client→broker" | "broker→client" | "→namesrv">> = {
+  SEND_MESSAGE: "client→broker",
+  SEND_BATCH: "client→broker",
+  PULL_MESSAGE: "client→broker",
+  CONSUMER_SEND_BACK: "client→broker",
+  END_TRANSACTION: "client→broker",
+  POP_MESSAGE: "client→broker",
+  ACK_MESSAGE: "client→broker",
+  CHANGE_INVISIBLE_TIME: "client→broker",
+  QUERY_CONSUMER_OFFSET: "client→broker",
+  UPDATE_CONSUMER_OFFSET: "client→broker",
+  GET_MIN_OFFSET: "client→broker",
+  GET_MAX_OFFSET: "client→broker",
+  SEARCH_OFFSET_BY_TIMESTAMP: "client→broker",
+  RESET_OFFSET: "client→broker",
+  VIEW_MESSAGE_BY_ID: "client→broker",
+  QUERY_MESSAGE_BY_KEY: "client→broker",
+  HEARTBEAT: "client→broker",
+  UNREGISTER_CLIENT: "client→broker",
+  GET_CONSUMER_LIST: "client→broker",
+  LOCK_BATCH_MQ: "client→broker",
+  UNLOCK_BATCH_MQ: "client→broker",
+  CREATE_TOPIC: "client→broker",
+  UPDATE_TOPIC: "client→broker",
+  DELETE_TOPIC: "client→broker",
+  GET_TOPIC: "client→broker",
+  LIST_TOPICS: "client→broker",
+  LIST_GROUPS: "client→broker",
+  GET_GROUP: "client→broker",
+  CHECK_TRANSACTION_STATE: "broker→client",
+  NOTIFY_CONSUMER_IDS_CHANGED: "broker→client",
+  REGISTER_BROKER: "→namesrv",
+  UNREGISTER_BROKER: "→namesrv",
+  GET_ROUTE: "→namesrv",
+  GET_CLUSTER_INFO: "→namesrv",
+};
+
+const nameByCode = new Map<number, RequestCodeName>(
+  (Object.keys(RequestCode) as RequestCodeName[]).map((name) => [RequestCode[name], name]),
+);
+
+/** `SEND_MESSAGE` for 10; the number itself for a code this build does not know. */
+export function requestCodeName(code: number): string {
+  return nameByCode.get(code) ?? String(code);
+}
+
+export function isKnownRequestCode(code: number): code is RequestCode {
+  return nameByCode.has(code);
+}

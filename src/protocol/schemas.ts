@@ -1,0 +1,270 @@
+/**
+ * zod schemas of every request header, one per request code, and `validateRequest`, which the
+ * server runs once per request at the edge: handlers then see typed, bounded fields only.
+ *
+ * Reserved keys (code, opaque, flags) are checked by the frame decoder and dropped here (zod
+ * objects strip unknown keys), so a schema lists only the request's own fields. Structured
+ * payloads that grow with the cluster (a broker's topic table) travel as a msgpack body with
+ * their own schema (`registerBrokerBodySchema`).
+ */
+
+import { z } from "zod";
+import { MqError } from "../common/errors.ts";
+import { batchMessagesMax, pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import * as limits from "./limits.ts";
+import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
+import { issueReason } from "./schema-issues.ts";
+
+// Field vocabulary, shared so one name always means one shape.
+const topic = z.string().regex(topicNamePattern);
+const group = z.string().regex(topicNamePattern);
+const queueId = z.int().min(0).max(queuesPerTopicMax - 1);
+const queueOffset = z.int().min(0);
+const timestampMs = z.int().min(0);
+const messageId = z.string().regex(/^[0-9A-Fa-f]{32}$/);
+const clientId = z.string().min(1).max(limits.clientIdLengthMax);
+const address = z.string().max(limits.addressLengthMax).regex(/^\S+:\d{1,5}$/);
+const tags = z.string().max(tagLengthMax);
+const keys = z.array(z.string().min(1).max(limits.messageKeyLengthMax)).max(limits.messageKeysMax);
+const properties = z.record(z.string().min(1).max(255), z.string());
+const perm = z.int().min(0).max(7);
+const queueCount = z.int().min(1).max(queuesPerTopicMax);
+const filter = z.object({
+  expressionType: z.enum(["TAG", "SQL92"]),
+  expression: z.string().max(limits.filterExpressionLengthMax),
+});
+const queueRef = z.object({ topic, queueId });
+const consumerGroupOnly = z.object({ consumerGroup: group });
+const topicQueue = z.object({ topic, queueId });
+const nothing = z.object({});
+
+export const sendMessageSchema = z.object({
+  producerGroup: group,
+  topic,
+  queueId,
+  msgId: messageId,
+  tags: tags.optional(),
+  keys: keys.optional(),
+  properties: properties.optional(),
+  flag: z.int32().default(0),
+  bornTimestampMs: timestampMs,
+  bornHost: address.optional(),
+  /** 1..N picks a delay level; absent or 0 means no delay. */
+  delayLevel: z.int().min(0).max(limits.delayLevelMax).optional(),
+  /** Exact delivery time; wins over delayLevel when both are set. */
+  deliverAtMs: timestampMs.optional(),
+  transactionPrepared: z.boolean().optional(),
+  reconsumeTimes: z.int().min(0).max(limits.reconsumeTimesMax).optional(),
+});
+
+export const sendBatchSchema = z.object({
+  producerGroup: group,
+  topic,
+  queueId,
+  messageCount: z.int().min(1).max(batchMessagesMax),
+  bornTimestampMs: timestampMs,
+  bornHost: address.optional(),
+});
+
+export const pullMessageSchema = z.object({
+  consumerGroup: group,
+  topic,
+  queueId,
+  queueOffset,
+  maxMessages: z.int().min(1).max(pullMessagesMax),
+  maxBytes: z.int().min(1).max(limits.frameBodyBytesMax).optional(),
+  filter: filter.optional(),
+  /** 0 answers at once; otherwise the broker holds the pull until a message arrives or this passes. */
+  suspendTimeoutMs: z.int().min(0).max(limits.longPollMsMax).default(0),
+  /** The consumer's committed offset, piggybacked to save an UPDATE_CONSUMER_OFFSET. */
+  commitOffset: queueOffset.optional(),
+});
+
+export const consumerSendBackSchema = z.object({
+  consumerGroup: group,
+  offsetMsgId: messageId,
+  originMsgId: messageId.optional(),
+  originTopic: topic,
+  /** 0 lets the broker pick the level from the reconsume count; -1 sends straight to the DLQ. */
+  delayLevel: z.int().min(-1).max(limits.delayLevelMax),
+  maxReconsumeTimes: z.int().min(0).max(limits.reconsumeTimesMax).optional(),
+});
+
+export const endTransactionSchema = z.object({
+  producerGroup: group,
+  msgId: messageId,
+  offsetMsgId: messageId,
+  transactionId: z.string().min(1).max(255),
+  resolution: z.enum(["commit", "rollback", "unknown"]),
+  fromCheck: z.boolean().default(false),
+});
+
+export const popMessageSchema = z.object({
+  consumerGroup: group,
+  topic,
+  queueId: queueId.optional(),
+  maxMessages: z.int().min(1).max(pullMessagesMax),
+  invisibleTimeMs: z.int().min(1).max(limits.invisibleTimeMsMax),
+  pollTimeMs: z.int().min(0).max(limits.longPollMsMax).default(0),
+  filter: filter.optional(),
+});
+
+export const ackMessageSchema = z.object({ consumerGroup: group, topic, receiptHandle: z.string().min(1).max(512) });
+
+export const changeInvisibleTimeSchema = ackMessageSchema.extend({
+  invisibleTimeMs: z.int().min(1).max(limits.invisibleTimeMsMax),
+});
+
+export const queryConsumerOffsetSchema = z.object({ consumerGroup: group, topic, queueId });
+export const updateConsumerOffsetSchema = queryConsumerOffsetSchema.extend({ queueOffset });
+export const searchOffsetByTimestampSchema = topicQueue.extend({ timestampMs });
+export const resetOffsetSchema = z.object({ consumerGroup: group, topic, timestampMs, force: z.boolean().default(false) });
+export const viewMessageByIdSchema = z.object({ offsetMsgId: messageId });
+export const queryMessageByKeySchema = z.object({
+  topic,
+  key: z.string().min(1).max(limits.messageKeyLengthMax),
+  maxResults: z.int().min(1).max(limits.queryResultsMax).default(limits.queryResultsMax),
+  beginTimestampMs: timestampMs.optional(),
+  endTimestampMs: timestampMs.optional(),
+});
+
+export const heartbeatSchema = z.object({
+  clientId,
+  producerGroups: z.array(group).max(limits.heartbeatGroupsMax).default([]),
+  consumers: z
+    .array(
+      z.object({
+        consumerGroup: group,
+        consumeType: z.enum(["push", "pull", "pop"]),
+        messageModel: z.enum(["clustering", "broadcasting"]),
+        consumeFromWhere: z.enum(["last", "first", "timestamp"]),
+        consumeTimestampMs: timestampMs.optional(),
+        subscriptions: z.array(filter.extend({ topic })).max(limits.subscriptionsPerGroupMax),
+      }),
+    )
+    .max(limits.heartbeatGroupsMax)
+    .default([]),
+});
+
+export const unregisterClientSchema = z.object({ clientId, producerGroup: group.optional(), consumerGroup: group.optional() });
+export const lockBatchSchema = z.object({ consumerGroup: group, clientId, queues: z.array(queueRef).min(1).max(limits.lockBatchQueuesMax) });
+
+export const topicConfigSchema = z.object({
+  topic,
+  readQueues: queueCount,
+  writeQueues: queueCount,
+  /** Read 4, write 2, inherit 1. */
+  perm: perm.default(6),
+  order: z.boolean().default(false),
+});
+
+export const checkTransactionStateSchema = z.object({
+  producerGroup: group,
+  topic,
+  msgId: messageId,
+  offsetMsgId: messageId,
+  transactionId: z.string().min(1).max(255),
+  checkTimes: z.int().min(0).max(1_000),
+});
+
+export const brokerIdentitySchema = z.object({
+  clusterName: group,
+  brokerName: group,
+  /** 0 is the master; 1.. are slaves. */
+  brokerId: z.int().min(0).max(1_023),
+  brokerAddr: address,
+});
+
+export const registerBrokerSchema = brokerIdentitySchema.extend({
+  haAddr: address.optional(),
+  /** Bumped whenever the topic table changes, so the NameServer skips unchanged tables. */
+  dataVersion: z.int().min(0),
+});
+
+/** REGISTER_BROKER's body: msgpack of this map (a topic table can outgrow a header). */
+export const registerBrokerBodySchema = z.object({
+  topicConfigs: z.array(topicConfigSchema).max(1_000_000),
+});
+
+/** One schema per request code: the server validates with it before calling the handler. */
+export const requestSchemas = {
+  [RequestCode.SEND_MESSAGE]: sendMessageSchema,
+  [RequestCode.SEND_BATCH]: sendBatchSchema,
+  [RequestCode.PULL_MESSAGE]: pullMessageSchema,
+  [RequestCode.CONSUMER_SEND_BACK]: consumerSendBackSchema,
+  [RequestCode.END_TRANSACTION]: endTransactionSchema,
+  [RequestCode.POP_MESSAGE]: popMessageSchema,
+  [RequestCode.ACK_MESSAGE]: ackMessageSchema,
+  [RequestCode.CHANGE_INVISIBLE_TIME]: changeInvisibleTimeSchema,
+  [RequestCode.QUERY_CONSUMER_OFFSET]: queryConsumerOffsetSchema,
+  [RequestCode.UPDATE_CONSUMER_OFFSET]: updateConsumerOffsetSchema,
+  [RequestCode.GET_MIN_OFFSET]: topicQueue,
+  [RequestCode.GET_MAX_OFFSET]: topicQueue,
+  [RequestCode.SEARCH_OFFSET_BY_TIMESTAMP]: searchOffsetByTimestampSchema,
+  [RequestCode.RESET_OFFSET]: resetOffsetSchema,
+  [RequestCode.VIEW_MESSAGE_BY_ID]: viewMessageByIdSchema,
+  [RequestCode.QUERY_MESSAGE_BY_KEY]: queryMessageByKeySchema,
+  [RequestCode.HEARTBEAT]: heartbeatSchema,
+  [RequestCode.UNREGISTER_CLIENT]: unregisterClientSchema,
+  [RequestCode.GET_CONSUMER_LIST]: consumerGroupOnly,
+  [RequestCode.LOCK_BATCH_MQ]: lockBatchSchema,
+  [RequestCode.UNLOCK_BATCH_MQ]: lockBatchSchema,
+  [RequestCode.CREATE_TOPIC]: topicConfigSchema,
+  [RequestCode.UPDATE_TOPIC]: topicConfigSchema,
+  [RequestCode.DELETE_TOPIC]: z.object({ topic }),
+  [RequestCode.GET_TOPIC]: z.object({ topic }),
+  [RequestCode.LIST_TOPICS]: nothing,
+  [RequestCode.LIST_GROUPS]: nothing,
+  [RequestCode.GET_GROUP]: consumerGroupOnly,
+  [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
+  [RequestCode.NOTIFY_CONSUMER_IDS_CHANGED]: consumerGroupOnly,
+  [RequestCode.REGISTER_BROKER]: registerBrokerSchema,
+  [RequestCode.UNREGISTER_BROKER]: brokerIdentitySchema,
+  [RequestCode.GET_ROUTE]: z.object({ topic }),
+  [RequestCode.GET_CLUSTER_INFO]: nothing,
+} as const satisfies Record<RequestCodeValue, z.ZodType<Record<string, unknown>>>;
+
+type Schemas = typeof requestSchemas;
+
+/** The validated fields of a request with code `C` (defaults applied). */
+export type RequestFields<C extends number> = C extends keyof Schemas ? z.output<Schemas[C]> : Readonly<Record<string, unknown>>;
+/** What a sender passes for a request with code `C` (fields with defaults may be left out). */
+export type RequestFieldsInput<C extends number> = C extends keyof Schemas ? z.input<Schemas[C]> : Readonly<Record<string, unknown>>;
+
+export type Validation<T> = { readonly ok: true; readonly fields: T } | { readonly ok: false; readonly error: MqError };
+
+/**
+ * Validates a decoded header against the schema of its code. Codes without a schema pass the
+ * header through untouched (the caller decides whether the code is known at all).
+ */
+export function validateRequest<C extends number>(code: C, header: Readonly<Record<string, unknown>>): Validation<RequestFields<C>> {
+  const schema = (requestSchemas as Record<number, z.ZodType | undefined>)[code];
+  if (schema === undefined) return { ok: true, fields: header as RequestFields<C> };
+  return toValidation(schema.safeParse(header), header) as Validation<RequestFields<C>>;
+}
+
+/** Validates a value against any schema with the same INVALID_FIELD errors (bodies, config). */
+export function validateFields<T>(schema: z.ZodType<T>, value: unknown): Validation<T> {
+  return toValidation(schema.safeParse(value), value);
+}
+
+export function hasRequestSchema(code: number): boolean {
+  return Object.hasOwn(requestSchemas, code);
+}
+
+function toValidation<T>(result: z.ZodSafeParseResult<T>, input: unknown): Validation<T> {
+  if (result.success) return { ok: true, fields: result.data };
+  const issue = result.error.issues[0]!;
+  const field = issue.path.map(String).join(".") || "(header)";
+  const reason = issueReason(issue, valueAt(input, issue.path));
+  return { ok: false, error: new MqError("INVALID_FIELD", { field, reason }) };
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
