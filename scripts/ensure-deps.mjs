@@ -12,7 +12,8 @@ const bunBinary = join(root, "node_modules", ".bin", process.platform === "win32
 
 if (missing.length > 0 || !existsSync(bunBinary)) {
   console.error(`mq: installing dependencies (missing: ${missing.join(", ") || "bun binary"})`);
-  const command = existsSync(join(root, "package-lock.json")) ? "ci" : "install";
+  // `npm install` (not `ci`) so a lock file written by another npm version still installs.
+  const command = "install";
   const result = spawnSync("npm", [command, "--no-audit", "--no-fund"], { cwd: root, stdio: "inherit" });
   if (result.status !== 0) {
     console.error(`mq: npm ${command} failed with exit code ${result.status}`);
