@@ -324,6 +324,7 @@ function readBack(store: MessageStore, topics: readonly { topic: string; queues:
   let messages = 0;
   let bytes = 0;
   let batches = 0;
+  const readBuffer = new Uint8Array(4 * 1024 * 1024);
   const startUsage = usage();
   const startMs = performance.now();
   let lastProgressMs = startMs;
@@ -335,7 +336,8 @@ function readBack(store: MessageStore, topics: readonly { topic: string; queues:
       const maxOffset = store.maxOffset(topic, queueId);
       while (offset < maxOffset) {
         const before = performance.now();
-        const result = store.getMessages({ topic, queueId, offset, maxCount: 32 });
+        // A reused buffer, as a broker reuses its per-connection send buffer.
+        const result = store.getMessages({ topic, queueId, offset, maxCount: 32, target: readBuffer });
         const now = performance.now();
         if (result.status !== "found") throw new Error(`Cannot read "${topic}" queue ${queueId} at offset ${offset}: status is "${result.status}"`);
         if (result.corruptSkipped > 0) throw new Error(`Read-back of "${topic}" queue ${queueId} skipped ${result.corruptSkipped} corrupt records`);

@@ -25,6 +25,11 @@ export const commitLogFileBytesDefault = 1 * GiB;
 /** A CommitLog file must hold at least one largest message plus its end-of-file marker. */
 export const commitLogFileBytesMin = 64 * KiB;
 export const commitLogFileBytesMax = 4 * GiB - pageBytes; // one ArrayBuffer view spans < 4 GiB
+/**
+ * The most the CommitLog keeps faulted in ahead of its write position (warming costs ~0.5 s per
+ * GiB); the window starts at 8 MiB and grows to this only for a writer that keeps up.
+ */
+export const commitLogWarmAheadBytesDefault = 256 * MiB;
 
 // Consume queue
 export const consumeQueueEntryBytes = 20;

@@ -134,7 +134,7 @@ export type RecordCheck =
  * lengths are bounded before use, the CRC is verified, and the stored physical offset must
  * match where the record was found (a stale record left behind a cut cannot pass).
  */
-export function checkRecord(bytes: Uint8Array, view: DataView, position: number, limit: number, expectedPhysicalOffset: number): RecordCheck {
+export function checkRecord(bytes: Uint8Array, view: DataView, position: number, limit: number, expectedPhysicalOffset: number, verifyCrc = true): RecordCheck {
   if (position + endOfFileMarkerBytes > limit) return { kind: "corrupt", reason: "no room for a record header" };
   const crc = view.getUint32(position);
   const totalSize = view.getUint32(position + 4);
@@ -153,7 +153,7 @@ export function checkRecord(bytes: Uint8Array, view: DataView, position: number,
   const propertiesAt = position + bodyOffset + bodyLength + 1 + topicLength;
   if (propertiesAt + 2 > position + totalSize) return { kind: "corrupt", reason: `bad topic length ${topicLength}` };
   if (propertiesAt + 2 + view.getUint16(propertiesAt) !== position + totalSize) return { kind: "corrupt", reason: "field lengths do not add up" };
-  if (Bun.hash.crc32(bytes.subarray(position + 4, position + totalSize)) !== crc) return { kind: "corrupt", reason: "CRC mismatch" };
+  if (verifyCrc && Bun.hash.crc32(bytes.subarray(position + 4, position + totalSize)) !== crc) return { kind: "corrupt", reason: "CRC mismatch" };
   if (getUint64(view, position + 28) !== expectedPhysicalOffset) return { kind: "corrupt", reason: "physical offset does not match position" };
   return { kind: "record", totalSize };
 }

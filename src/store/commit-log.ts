@@ -11,6 +11,7 @@
 
 import { join } from "node:path";
 import { assert } from "../common/assert.ts";
+import { MiB, pageBytes } from "../common/limits.ts";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import {
@@ -27,6 +28,8 @@ export interface CommitLogOptions {
   storage: FileStorage;
   faults: FaultPoints;
   logger: Logger;
+  /** How far ahead of the write position pages are kept faulted in. */
+  warmAheadBytes: number;
 }
 
 export type CommitLogAppend =
@@ -54,6 +57,11 @@ export class CommitLog {
   private waiters: DurableWaiter[] = [];
   private flushChain: Promise<void> = Promise.resolve();
   private groupCommitScheduled = false;
+  private warmAheadBytes: number;
+  private readonly warmAheadBytesMax: number;
+  /** End of the warmed (or requested) window in the current file. */
+  private warmedEnd = 0;
+  private preparedWarmBytes = 0;
   writePosition = 0;
   flushedPosition = 0;
 
@@ -63,6 +71,8 @@ export class CommitLog {
     this.storage = options.storage;
     this.faults = options.faults;
     this.logger = options.logger;
+    this.warmAheadBytesMax = Math.max(pageBytes, options.warmAheadBytes);
+    this.warmAheadBytes = Math.min(this.warmAheadBytesMax, 8 * MiB);
   }
 
   /** Maps every existing file. Positions are set by `recover`. */
@@ -81,7 +91,7 @@ export class CommitLog {
       if (expectedBase !== undefined && base !== expectedBase) {
         throw new MqError("STORE_CORRUPT", { what: "the CommitLog", reason: `file ${offsetFileName(expectedBase)} is missing before "${name}"` });
       }
-      this.files.push(this.storage.openFile(join(this.dir, name), this.fileBytes));
+      this.files.push(this.storage.openFile(join(this.dir, name), this.fileBytes, "foreground"));
       this.bases.push(base);
       expectedBase = base + this.fileBytes;
     }
@@ -182,6 +192,8 @@ export class CommitLog {
     if (index >= 0) {
       this.current = this.files[index];
       this.currentBase = this.bases[index]!;
+      this.warmedEnd = position - this.currentBase; // mapped cold by load(): warm from here
+      this.warmAhead();
     } else {
       this.current = undefined;
       this.currentBase = position;
@@ -204,6 +216,7 @@ export class CommitLog {
       const physicalOffset = this.currentBase + local;
       writeRecord(file.bytes, file.view, local, input, { ...placement, physicalOffset });
       this.writePosition = physicalOffset + size;
+      if (local + size + this.warmAheadBytes >= this.warmedEnd) this.warmAhead();
       return { status: "ok", physicalOffset, size };
     } catch (error) {
       if (error instanceof MqError) return { status: "io_error", error };
@@ -226,9 +239,11 @@ export class CommitLog {
       file = this.preparedReady.get(nextBase);
     }
     if (file === undefined) {
-      file = this.storage.openFile(path, this.fileBytes);
+      file = this.storage.openFile(path, this.fileBytes, "foreground");
       if (this.prepared?.base === nextBase) this.discardPrepared();
+      this.warmedEnd = 0;
     } else {
+      this.warmedEnd = Math.min(this.fileBytes, this.preparedWarmBytes);
       this.preparedReady.delete(nextBase);
       this.prepared = undefined;
     }
@@ -237,7 +252,31 @@ export class CommitLog {
     this.current = file;
     this.currentBase = nextBase;
     this.writePosition = nextBase;
+    this.warmAhead();
     this.prepareNext();
+  }
+
+  /**
+   * Keeps a window ahead of the write position faulted in by the allocator thread, in chunks of
+   * a quarter window. The window starts small (resident memory stays near what is written) and
+   * doubles, up to warmAheadBytesMax, whenever the writer comes close to its edge.
+   */
+  private warmAhead(): void {
+    const file = this.current;
+    if (file === undefined || this.warmedEnd >= this.fileBytes) return;
+    const local = this.writePosition - this.currentBase;
+    if (this.warmedEnd - local < this.warmAheadBytes / 4 && this.warmAheadBytes < this.warmAheadBytesMax) {
+      this.warmAheadBytes = Math.min(this.warmAheadBytesMax, this.warmAheadBytes * 2);
+    }
+    const chunk = Math.max(pageBytes, this.warmAheadBytes / 4);
+    while (this.warmedEnd < Math.min(this.fileBytes, local + this.warmAheadBytes)) {
+      const from = Math.max(this.warmedEnd, local);
+      const to = Math.min(this.fileBytes, from + chunk);
+      this.warmedEnd = to;
+      file.warm(from, to).catch((error: Error) => {
+        if (!file.closed) this.logger.warn(`Cannot warm CommitLog file "${file.path}": ${error.message}`);
+      });
+    }
   }
 
   private readonly preparedReady = new Map<number, MappedFile>();
@@ -247,7 +286,8 @@ export class CommitLog {
     const base = (this.current === undefined ? this.currentBase : this.currentBase + this.fileBytes);
     if (this.prepared?.base === base) return;
     const path = join(this.dir, offsetFileName(base));
-    const file = this.storage.prepareFile(path, this.fileBytes);
+    this.preparedWarmBytes = Math.min(this.fileBytes, this.warmAheadBytes);
+    const file = this.storage.prepareFile(path, this.fileBytes, this.preparedWarmBytes);
     this.prepared = { base, file };
     file.then(
       (mapped) => {

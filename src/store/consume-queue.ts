@@ -133,6 +133,15 @@ export class ConsumeQueue {
     return { file, position: (queueOffset % this.entriesPerFile) * entryBytes };
   }
 
+  /** The file holding `queueOffset` (callers check the range); entry position is (offset % entriesPerFile) * 20. */
+  fileAt(queueOffset: number): MappedFile | undefined {
+    return this.files[Math.floor((queueOffset - (this.firstOffsets[0] ?? 0)) / this.entriesPerFile)];
+  }
+
+  get entriesInFile(): number {
+    return this.entriesPerFile;
+  }
+
   get(queueOffset: number): ConsumeQueueEntry | undefined {
     const located = this.locate(queueOffset);
     if (located === undefined) return undefined;

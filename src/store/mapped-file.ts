@@ -9,6 +9,8 @@
  * owner keeps them: readers copy what they return.
  */
 
+export type FlushLane = "foreground" | "background";
+
 export interface MappedFile {
   readonly path: string;
   readonly size: number;
@@ -19,6 +21,8 @@ export interface MappedFile {
   flush(from: number, to: number): Promise<void>;
   /** Makes [from, to) durable, blocking; for shutdown only. */
   flushSync(from: number, to: number): void;
+  /** Faults in [from, to) off the event loop so later writes there do not stall. */
+  warm(from: number, to: number): Promise<void>;
   /** Zeroes [from, to) cheaply (on disk too): cuts a torn tail without rewriting the file. */
   zeroRange(from: number, to: number): void;
   close(): void;
@@ -26,10 +30,13 @@ export interface MappedFile {
 
 export interface FileStorage {
   readonly kind: "mmap" | "memory";
-  /** Opens `path`, creating it or extending it with zeros to `size` bytes. */
-  openFile(path: string, size: number): MappedFile;
-  /** Creates `path` and warms its pages off the event loop, so first appends do not fault. */
-  prepareFile(path: string, size: number): Promise<MappedFile>;
+  /**
+   * Opens `path`, creating it or extending it with zeros to `size` bytes. Flushes of the
+   * "foreground" lane (the CommitLog: sends wait on them) never queue behind "background" ones.
+   */
+  openFile(path: string, size: number, lane?: FlushLane): MappedFile;
+  /** Creates `path` off the event loop and warms its first `warmBytes`, so appends do not fault. */
+  prepareFile(path: string, size: number, warmBytes: number): Promise<MappedFile>;
   fileSize(path: string): number | undefined;
   /** File names (not paths) in `dir`, sorted; empty when `dir` does not exist. */
   listFiles(dir: string): string[];

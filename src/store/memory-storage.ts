@@ -5,7 +5,7 @@
  */
 
 import { dirname } from "node:path";
-import type { FileStorage, MappedFile } from "./mapped-file.ts";
+import type { FileStorage, FlushLane, MappedFile } from "./mapped-file.ts";
 
 interface MemoryInode {
   bytes: Uint8Array;
@@ -34,6 +34,10 @@ class MemoryFile implements MappedFile {
     this.inode.durable.set(this.inode.bytes.subarray(from, to), from);
   }
 
+  warm(): Promise<void> {
+    return Promise.resolve();
+  }
+
   zeroRange(from: number, to: number): void {
     this.inode.bytes.fill(0, from, to);
     this.inode.durable.fill(0, from, to);
@@ -51,7 +55,7 @@ export class MemoryStorage implements FileStorage {
   private readonly files = new Map<string, MemoryInode>();
   private readonly dirs = new Set<string>();
 
-  openFile(path: string, size: number): MappedFile {
+  openFile(path: string, size: number, _lane?: FlushLane): MappedFile {
     let inode = this.files.get(path);
     if (inode === undefined) {
       inode = { bytes: new Uint8Array(size), durable: new Uint8Array(size) };
@@ -64,7 +68,7 @@ export class MemoryStorage implements FileStorage {
     return new MemoryFile(path, size, inode);
   }
 
-  prepareFile(path: string, size: number): Promise<MappedFile> {
+  prepareFile(path: string, size: number, _warmBytes: number): Promise<MappedFile> {
     return Promise.resolve(this.openFile(path, size));
   }
 

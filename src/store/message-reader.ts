@@ -1,15 +1,20 @@
 /**
  * Reads a run of messages from one consume queue: entries give CommitLog positions, each record
- * is verified (CRC) and copied into one buffer, so nothing handed out aliases a mapping and a
- * corrupt record is never served. The buffer holds the records as stored: the broker sends it
- * to clients as is, never re-encoded.
+ * is checked and copied into one buffer, so nothing handed out aliases a mapping and a corrupt
+ * record is never served. The buffer holds the records as stored: the broker sends it to
+ * clients as is, never re-encoded.
+ *
+ * Records below `verifyCrcBelow` (written by an earlier run and not re-verified by recovery) get
+ * their CRC checked on every read; records this process wrote or recovery verified get the cheap
+ * structural checks only.
  */
 
 import * as limits from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
-import { checkRecord } from "../common/message-record.ts";
+import { checkRecord, getUint64 } from "../common/message-record.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
+import { entryBytes } from "./consume-queue-entry.ts";
 
 export interface GetMessagesRequest {
   topic: string;
@@ -19,8 +24,10 @@ export interface GetMessagesRequest {
   maxBytes?: number;
   /** Tag hashes to accept; undefined accepts all. */
   tagHashes?: ReadonlySet<number>;
-  /** A further filter on the entry (SQL filters read the record); false skips it. */
+  /** A further filter on the record (SQL filters read its properties); false skips it. */
   accept?: (record: Uint8Array) => boolean;
+  /** A buffer to copy into when it is large enough (the caller owns its reuse). */
+  target?: Uint8Array;
 }
 
 export type GetStatus =
@@ -53,59 +60,83 @@ export interface GetMessagesResult {
 
 const empty = new Uint8Array(0);
 
-export function readMessages(commitLog: CommitLog, queue: ConsumeQueue | undefined, request: GetMessagesRequest, logger: Logger): GetMessagesResult {
-  if (queue === undefined) {
-    return { status: "no_matched_queue", minOffset: 0, maxOffset: 0, nextOffset: 0, buffer: empty, messages: [], corruptSkipped: 0 };
-  }
+export interface ReadContext {
+  commitLog: CommitLog;
+  logger: Logger;
+  verifyCrcBelow: number;
+}
+
+export function readMessages(context: ReadContext, queue: ConsumeQueue | undefined, request: GetMessagesRequest): GetMessagesResult {
+  if (queue === undefined) return emptyResult("no_matched_queue", 0, 0, 0);
   const { minOffset, maxOffset } = queue;
-  const result = (status: GetStatus, nextOffset: number): GetMessagesResult => ({ status, minOffset, maxOffset, nextOffset, buffer: empty, messages: [], corruptSkipped: 0 });
-  if (request.offset < minOffset) return result("offset_too_small", minOffset);
-  if (request.offset === maxOffset) return result("offset_overflow_one", maxOffset);
-  if (request.offset > maxOffset) return result("offset_overflow_badly", maxOffset);
+  if (request.offset < minOffset) return emptyResult("offset_too_small", minOffset, maxOffset, minOffset);
+  if (request.offset === maxOffset) return emptyResult("offset_overflow_one", minOffset, maxOffset, maxOffset);
+  if (request.offset > maxOffset) return emptyResult("offset_overflow_badly", minOffset, maxOffset, maxOffset);
 
   const maxCount = Math.max(1, Math.min(request.maxCount, limits.pullMessagesMax));
   const maxBytes = Math.min(request.maxBytes ?? limits.pullBytesMax, limits.pullBytesMax);
-  const picked: { queueOffset: number; physicalOffset: number; size: number; tagHash: number }[] = [];
-  let bytes = 0;
   // Bound the entries examined per call so a sparse filter cannot stall the event loop.
-  const scanLimit = request.offset + Math.max(maxCount * 16, 4096);
-  const commitLogMin = commitLog.minOffset;
-  const nextOffset = queue.scan(request.offset, (queueOffset, physicalOffset, size, hash) => {
-    if (queueOffset >= scanLimit || picked.length >= maxCount) return false;
-    if (physicalOffset < commitLogMin) return true; // removed by retention
-    if (request.tagHashes !== undefined && !request.tagHashes.has(hash)) return true;
-    if (bytes + size > maxBytes && picked.length > 0) return false;
-    picked.push({ queueOffset, physicalOffset, size, tagHash: hash });
+  const scanEnd = Math.min(maxOffset, request.offset + Math.max(maxCount * 16, 4096));
+  const commitLogMin = context.commitLog.minOffset;
+  const entriesPerFile = queue.entriesInFile;
+  const physicalOffsets: number[] = [];
+  const sizes: number[] = [];
+  const hashes: number[] = [];
+  const queueOffsets: number[] = [];
+  let bytes = 0;
+  let offset = request.offset;
+  for (; offset < scanEnd && physicalOffsets.length < maxCount; offset++) {
+    const file = queue.fileAt(offset);
+    if (file === undefined) break;
+    const view = file.view;
+    const position = (offset % entriesPerFile) * entryBytes;
+    const size = view.getUint32(position + 8);
+    if (size === 0) continue; // blank entry
+    const physicalOffset = getUint64(view, position);
+    if (physicalOffset < commitLogMin) continue; // removed by retention
+    const hash = getUint64(view, position + 12);
+    if (request.tagHashes !== undefined && !request.tagHashes.has(hash)) continue;
+    if (bytes + size > maxBytes && physicalOffsets.length > 0) break;
+    physicalOffsets.push(physicalOffset);
+    sizes.push(size);
+    hashes.push(hash);
+    queueOffsets.push(offset);
     bytes += size;
-    return true;
-  });
+  }
 
-  const buffer = new Uint8Array(bytes);
+  const buffer = request.target !== undefined && request.target.length >= bytes ? request.target : new Uint8Array(bytes);
   const messages: ReadMessage[] = [];
-  let position = 0;
+  let written = 0;
   let corruptSkipped = 0;
-  for (const entry of picked) {
-    const located = commitLog.locate(entry.physicalOffset);
+  const commitLog = context.commitLog;
+  for (let index = 0; index < physicalOffsets.length; index++) {
+    const physicalOffset = physicalOffsets[index]!;
+    const size = sizes[index]!;
+    const located = commitLog.locate(physicalOffset);
     if (located === undefined) continue;
-    const { file, position: local } = located;
-    const check = checkRecord(file.bytes, file.view, local, commitLog.fileBytes, entry.physicalOffset);
-    if (check.kind !== "record" || check.totalSize !== entry.size) {
+    const { file, position } = located;
+    const check = checkRecord(file.bytes, file.view, position, commitLog.fileBytes, physicalOffset, physicalOffset < context.verifyCrcBelow);
+    if (check.kind !== "record" || check.totalSize !== size) {
       corruptSkipped += 1;
-      logger.error(`Skipping corrupt record of "${queue.topic}" queue ${queue.queueId} at queue offset ${entry.queueOffset} (CommitLog offset ${entry.physicalOffset})`);
+      context.logger.error(`Skipping corrupt record of "${queue.topic}" queue ${queue.queueId} at queue offset ${queueOffsets[index]} (CommitLog offset ${physicalOffset})`);
       continue;
     }
-    buffer.set(file.bytes.subarray(local, local + entry.size), position);
-    if (request.accept !== undefined && !request.accept(buffer.subarray(position, position + entry.size))) continue;
-    messages.push({ ...entry, position });
-    position += entry.size;
+    buffer.set(file.bytes.subarray(position, position + size), written);
+    if (request.accept !== undefined && !request.accept(buffer.subarray(written, written + size))) continue;
+    messages.push({ queueOffset: queueOffsets[index]!, physicalOffset, position: written, size, tagHash: hashes[index]! });
+    written += size;
   }
   return {
     status: messages.length > 0 ? "found" : "no_matched_message",
     minOffset,
     maxOffset,
-    nextOffset,
-    buffer: position === buffer.length ? buffer : buffer.subarray(0, position),
+    nextOffset: offset,
+    buffer: written === buffer.length ? buffer : buffer.subarray(0, written),
     messages,
     corruptSkipped,
   };
+}
+
+function emptyResult(status: GetStatus, minOffset: number, maxOffset: number, nextOffset: number): GetMessagesResult {
+  return { status, minOffset, maxOffset, nextOffset, buffer: empty, messages: [], corruptSkipped: 0 };
 }

@@ -27,7 +27,7 @@ import type { PutMessageInput, PutResult } from "./put-message.ts";
 import { Retention } from "./retention.ts";
 import { recoverStore, type RecoveryReport } from "./store-recovery.ts";
 import { resolveStoreOptions, type MessageStoreOptions, type ResolvedStoreOptions } from "./store-options.ts";
-import { readMessages, type GetMessagesRequest, type GetMessagesResult } from "./message-reader.ts";
+import { readMessages, type GetMessagesRequest, type GetMessagesResult, type ReadContext } from "./message-reader.ts";
 import type { TimerHandle } from "../common/clock.ts";
 
 const textEncoder = new TextEncoder();
@@ -70,6 +70,7 @@ export class MessageStore {
   private readonly storeHost: { ip: number; port: number };
   private readonly timers: TimerHandle[] = [];
   private checkpointRun: Promise<void> | undefined;
+  private readonly readContext: ReadContext;
   private state: "open" | "closing" | "closed" = "open";
   private messagesPut = 0;
   private bytesPut = 0;
@@ -77,7 +78,7 @@ export class MessageStore {
   private constructor(options: ResolvedStoreOptions) {
     this.options = options;
     this.lock = DataDirLock.acquire(options.dataDir);
-    this.commitLog = new CommitLog({ dir: join(options.dataDir, "commitlog"), fileBytes: options.commitLogFileBytes, storage: options.storage, faults: options.faults, logger: options.logger });
+    this.commitLog = new CommitLog({ dir: join(options.dataDir, "commitlog"), fileBytes: options.commitLogFileBytes, storage: options.storage, faults: options.faults, logger: options.logger, warmAheadBytes: options.warmAheadBytes });
     try {
       this.abort = new AbortMarker(options.dataDir);
       const storage = options.storage;
@@ -101,6 +102,7 @@ export class MessageStore {
       // Retention may have deleted CommitLog files without its derived data catching up (a crash in
       // between, or queues whose minimum is only known in memory): correct them now.
       this.deleteDerivedBefore(this.commitLog.minOffset);
+      this.readContext = { commitLog: this.commitLog, logger: options.logger, verifyCrcBelow: this.recovery.verifiedFrom };
       this.abort.create();
     } catch (error) {
       this.commitLog.abandon();
@@ -269,7 +271,7 @@ export class MessageStore {
   }
 
   getMessages(request: GetMessagesRequest): GetMessagesResult {
-    return readMessages(this.commitLog, this.consumeQueue(request.topic, request.queueId), request, this.options.logger);
+    return readMessages(this.readContext, this.consumeQueue(request.topic, request.queueId), request);
   }
 
   /** The message whose record starts at `physicalOffset`, verified, or undefined. */
@@ -277,6 +279,7 @@ export class MessageStore {
     const located = this.commitLog.locate(physicalOffset);
     if (located === undefined) return undefined;
     const { file, position } = located;
+    // Always verified: the offset comes from outside (an id) and could point inside a body.
     const check = checkRecord(file.bytes, file.view, position, this.commitLog.fileBytes, physicalOffset);
     if (check.kind !== "record") return undefined;
     return decodeRecord(file.bytes.slice(position, position + check.totalSize));

@@ -12,7 +12,7 @@ import {
   libc, errno, errnoName, cString, isMapFailed, O_CLOEXEC, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE,
   MAP_SHARED, MS_SYNC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
 } from "./ffi/libc.ts";
-import { pageAlignDown, type FileStorage, type MappedFile } from "./mapped-file.ts";
+import { pageAlignDown, type FileStorage, type FlushLane, type MappedFile } from "./mapped-file.ts";
 import { Allocator, Flusher } from "./store-workers.ts";
 
 const emptyBytes = new Uint8Array(0);
@@ -37,6 +37,7 @@ export class MmapFile implements MappedFile {
     private readonly fd: number,
     private readonly address: number,
     private readonly flusher: Flusher,
+    private readonly allocator: Allocator,
   ) {
     this.bytes = new Uint8Array(toArrayBuffer(asPointer(address), 0, size));
     this.view = new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
@@ -54,6 +55,12 @@ export class MmapFile implements MappedFile {
     if (libc.msync(asPointer(this.address + start), Math.min(to, this.size) - start, MS_SYNC) !== 0) {
       throw ioError("msync", this.path);
     }
+  }
+
+  warm(from: number, to: number): Promise<void> {
+    if (this.closed || to <= from) return Promise.resolve();
+    const start = pageAlignDown(from, pageBytes);
+    return this.allocator.warm(this.address + start, Math.min(to, this.size) - start, this.path);
   }
 
   zeroRange(from: number, to: number): void {
@@ -77,10 +84,12 @@ export class MmapFile implements MappedFile {
 
 export class MmapStorage implements FileStorage {
   readonly kind = "mmap";
-  private readonly flusher = new Flusher();
+  // Two flush threads: CommitLog group commits never wait behind a checkpoint's many msyncs.
+  private readonly foregroundFlusher = new Flusher();
+  private readonly backgroundFlusher = new Flusher();
   private readonly allocator = new Allocator();
 
-  openFile(path: string, size: number): MappedFile {
+  openFile(path: string, size: number, lane: FlushLane = "background"): MappedFile {
     const fd = libc.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644);
     if (fd < 0) throw ioError("open", path);
     const current = statSync(path).size;
@@ -95,12 +104,13 @@ export class MmapStorage implements FileStorage {
       libc.close(fd);
       throw error;
     }
-    return new MmapFile(path, size, fd, Number(address), this.flusher);
+    const flusher = lane === "foreground" ? this.foregroundFlusher : this.backgroundFlusher;
+    return new MmapFile(path, size, fd, Number(address), flusher, this.allocator);
   }
 
-  async prepareFile(path: string, size: number): Promise<MappedFile> {
-    const mapping = await this.allocator.allocate(path, size);
-    return new MmapFile(path, size, mapping.fd, mapping.address, this.flusher);
+  async prepareFile(path: string, size: number, warmBytes: number): Promise<MappedFile> {
+    const mapping = await this.allocator.allocate(path, size, warmBytes);
+    return new MmapFile(path, size, mapping.fd, mapping.address, this.foregroundFlusher, this.allocator);
   }
 
   fileSize(path: string): number | undefined {
@@ -136,6 +146,6 @@ export class MmapStorage implements FileStorage {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.flusher.stop(), this.allocator.stop()]);
+    await Promise.all([this.foregroundFlusher.stop(), this.backgroundFlusher.stop(), this.allocator.stop()]);
   }
 }

@@ -41,6 +41,8 @@ export interface MessageStoreOptions {
   indexEntriesPerFile?: number;
   flush?: FlushMode;
   flushIntervalMs?: number;
+  /** Most bytes of the CommitLog kept faulted in ahead of the write position (default 256 MiB). */
+  warmAheadBytes?: number;
   fileReservedTimeHours?: number;
   deleteWhenHour?: number;
   diskMaxUsedSpaceRatio?: number;
@@ -89,6 +91,7 @@ export function resolveStoreOptions(options: MessageStoreOptions): ResolvedStore
     indexEntriesPerFile: options.indexEntriesPerFile ?? limits.indexEntriesPerFileDefault,
     flush: options.flush ?? "async",
     flushIntervalMs: options.flushIntervalMs ?? limits.flushIntervalMsDefault,
+    warmAheadBytes: options.warmAheadBytes ?? limits.commitLogWarmAheadBytesDefault,
     fileReservedTimeHours: options.fileReservedTimeHours ?? limits.fileReservedTimeHoursDefault,
     deleteWhenHour: options.deleteWhenHour ?? limits.deleteWhenHourDefault,
     diskMaxUsedSpaceRatio,

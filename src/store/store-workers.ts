@@ -10,6 +10,8 @@ import type { FlushJob, FlushResult } from "./workers/flush-worker.ts";
 import type { AllocateJob, AllocateResult } from "./workers/allocator-worker.ts";
 import { errnoName } from "./ffi/libc.ts";
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 interface Pending<Result> {
   resolve: (result: Result) => void;
   reject: (error: Error) => void;
@@ -38,7 +40,7 @@ class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
     };
   }
 
-  run(job: Omit<Job, "id">): Promise<Result> {
+  run(job: DistributiveOmit<Job, "id">): Promise<Result> {
     if (this.stopped) return Promise.reject(new MqError("STORE_CLOSED", { state: "closed" }));
     const id = this.nextId++;
     return new Promise<Result>((resolve, reject) => {
@@ -89,12 +91,18 @@ export class Allocator {
     "allocator",
   );
 
-  async allocate(path: string, size: number): Promise<AllocatedMapping> {
-    const result = await this.channel.run({ path, size });
+  async allocate(path: string, size: number, warmBytes: number): Promise<AllocatedMapping> {
+    const result = await this.channel.run({ kind: "allocate", path, size, warmBytes });
     if (result.error !== undefined) {
       throw new MqError("STORE_IO", { operation: "allocate", path, reason: result.error });
     }
     return { fd: result.fd, address: result.address };
+  }
+
+  /** Faults in [address, address + length) of a live mapping, off the event loop. */
+  async warm(address: number, length: number, path: string): Promise<void> {
+    const result = await this.channel.run({ kind: "warm", address, length });
+    if (result.error !== undefined) throw new MqError("STORE_IO", { operation: "warm", path, reason: result.error });
   }
 
   stop(): Promise<void> {

@@ -91,12 +91,15 @@ function conformance(name: string, makeStorage: () => FileStorage) {
     test("prepareFile creates a usable file off the event loop", async () => {
       const storage = makeStorage();
       const dir = makeTempDir();
-      const file = await storage.prepareFile(join(dir, "next"), 1024 * 1024);
+      const file = await storage.prepareFile(join(dir, "next"), 1024 * 1024, 64 * 1024);
       expect(file.size).toBe(1024 * 1024);
       file.bytes.fill(1, 0, 1024);
       expect(file.bytes[1023]).toBe(1);
       expect(storage.listFiles(dir)).toEqual(["next"]);
+      await file.warm(64 * 1024, 1024 * 1024);
+      file.bytes[1024 * 1024 - 1] = 2;
       file.close();
+      await file.warm(0, 4096); // a closed file: nothing to do, no fault
     });
 
     test("lists files and directories sorted, and removes them", () => {
