@@ -158,6 +158,23 @@ export function checkRecord(bytes: Uint8Array, view: DataView, position: number,
   return { kind: "record", totalSize };
 }
 
+/**
+ * The allocation-free form of `checkRecord` for reads whose position comes from a consume queue:
+ * returns the record's size, or -1 when anything does not hold.
+ */
+export function checkedRecordSize(bytes: Uint8Array, view: DataView, position: number, limit: number, expectedPhysicalOffset: number, verifyCrc: boolean): number {
+  if (position + recordFixedBytes > limit) return -1;
+  const totalSize = view.getUint32(position + 4);
+  if (view.getUint32(position + 8) !== recordMagic || totalSize < recordFixedBytes || position + totalSize > limit) return -1;
+  if (view.getUint32(position + 28) * 4294967296 + view.getUint32(position + 32) !== expectedPhysicalOffset) return -1;
+  const bodyLength = view.getUint32(position + 84);
+  if (bodyLength > totalSize - recordFixedBytes) return -1;
+  const propertiesAt = position + bodyOffset + bodyLength + 1 + view.getUint8(position + bodyOffset + bodyLength);
+  if (propertiesAt + 2 > position + totalSize || propertiesAt + 2 + view.getUint16(propertiesAt) !== position + totalSize) return -1;
+  if (verifyCrc && Bun.hash.crc32(bytes.subarray(position + 4, position + totalSize)) !== view.getUint32(position)) return -1;
+  return totalSize;
+}
+
 /** A decoded record. `body` is a view into the bytes it was decoded from. */
 export interface StoredMessage {
   topic: string;

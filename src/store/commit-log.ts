@@ -363,6 +363,12 @@ export class CommitLog {
     if (this.waiters.length > 0) void this.flush().catch(() => {});
   }
 
+  /** The file holding `offset` (a hot-path twin of `locate`, without allocating). */
+  fileHolding(offset: number): MappedFile | undefined {
+    if (offset < this.minOffset || offset >= this.writePosition) return undefined;
+    return this.files[Math.floor((offset - this.minOffset) / this.fileBytes)];
+  }
+
   /** Finds the file holding `offset`, with the offset's position inside it. */
   locate(offset: number): { file: MappedFile; position: number; base: number } | undefined {
     if (offset < this.minOffset || offset >= this.writePosition) return undefined;

@@ -11,7 +11,7 @@
 
 import * as limits from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
-import { checkRecord, getUint64 } from "../common/message-record.ts";
+import { checkedRecordSize, getUint64 } from "../common/message-record.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import { entryBytes } from "./consume-queue-entry.ts";
@@ -109,14 +109,15 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
   let written = 0;
   let corruptSkipped = 0;
   const commitLog = context.commitLog;
+  const fileBytes = commitLog.fileBytes;
   for (let index = 0; index < physicalOffsets.length; index++) {
     const physicalOffset = physicalOffsets[index]!;
     const size = sizes[index]!;
-    const located = commitLog.locate(physicalOffset);
-    if (located === undefined) continue;
-    const { file, position } = located;
-    const check = checkRecord(file.bytes, file.view, position, commitLog.fileBytes, physicalOffset, physicalOffset < context.verifyCrcBelow);
-    if (check.kind !== "record" || check.totalSize !== size) {
+    const file = commitLog.fileHolding(physicalOffset);
+    if (file === undefined) continue;
+    const position = physicalOffset % fileBytes;
+    const checkedSize = checkedRecordSize(file.bytes, file.view, position, fileBytes, physicalOffset, physicalOffset < context.verifyCrcBelow);
+    if (checkedSize !== size) {
       corruptSkipped += 1;
       context.logger.error(`Skipping corrupt record of "${queue.topic}" queue ${queue.queueId} at queue offset ${queueOffsets[index]} (CommitLog offset ${physicalOffset})`);
       continue;
