@@ -4,7 +4,7 @@
  * `--target bun-linux-arm64` (etc.) cross-compiles.
  */
 
-import { mkdirSync } from "node:fs";
+import { mkdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 const root = resolve(import.meta.dir, "..");
@@ -19,12 +19,15 @@ const args = [
   join(root, "src/cli/main.ts"),
   join(root, "src/store/workers/flush-worker.ts"),
   join(root, "src/store/workers/allocator-worker.ts"),
-  "--outfile", outfile,
+  // Built aside and renamed over: a running dist/mq is never rewritten in place (ETXTBSY).
+  "--outfile", `${outfile}.tmp-${process.pid}`,
 ];
 const startMs = performance.now();
 const build = Bun.spawnSync([process.execPath, ...args], { cwd: root, stdout: "inherit", stderr: "inherit" });
 if (build.exitCode !== 0) {
+  rmSync(`${outfile}.tmp-${process.pid}`, { force: true });
   console.error(`build: bun build exited with ${build.exitCode}`);
   process.exit(build.exitCode ?? 1);
 }
+renameSync(`${outfile}.tmp-${process.pid}`, outfile);
 console.log(`build: wrote ${outfile} in ${((performance.now() - startMs) / 1000).toFixed(1)} s`);

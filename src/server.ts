@@ -6,6 +6,7 @@
 
 import { resolve } from "node:path";
 import { EventBus } from "./common/bus.ts";
+import { MqError } from "./common/errors.ts";
 import { createLogger, type Logger } from "./common/logger.ts";
 import type { MqConfig } from "./config/config-schema.ts";
 import { createHttpApp } from "./http/app.ts";
@@ -47,7 +48,11 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
         { name: "disk", ok: !store.retention.diskFull, detail: `${Math.round(store.retention.usedRatio * 100)}% used` },
       ],
     });
-    http = Bun.serve({ hostname: config.listen, port: config.httpPort, fetch: app.fetch });
+    try {
+      http = Bun.serve({ hostname: config.listen, port: config.httpPort, fetch: app.fetch });
+    } catch (error) {
+      throw new MqError("LISTEN_FAILED", { address: `${config.listen}:${config.httpPort}`, reason: (error as Error).message });
+    }
   } catch (error) {
     await store.close();
     throw error;

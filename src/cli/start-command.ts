@@ -48,19 +48,25 @@ export const startCommand: CliCommand = {
     if (flags === undefined) return 0;
     const config = loadConfig({ file: flags.configFile ?? process.env.MQ_CONFIG, env: process.env, flags: flags.flags });
     const logger = createLogger({ level: config.logLevel });
+    // Signals are caught before start-up begins: one that arrives during a long recovery waits
+    // for it to finish and then shuts down cleanly, instead of killing the process mid-way.
+    let stopRequested: ((signal: string) => void) | undefined;
+    const stopSignal = new Promise<string>((resolve) => {
+      stopRequested = resolve;
+    });
+    const onSignal = (signal: string) => stopRequested?.(signal);
+    process.once("SIGINT", () => onSignal("SIGINT"));
+    process.once("SIGTERM", () => onSignal("SIGTERM"));
     const server = await startServer(config, logger);
     logger.info(`mq ready in ${server.startedInMs.toFixed(0)} ms: data in ${config.dataDir}, HTTP on ${config.listen}:${server.httpPort} (/health, /ready)`);
-    await new Promise<void>((resolve) => {
-      const shutdown = (signal: string) => {
-        logger.info(`Received ${signal}: shutting down`);
-        server.stop().then(resolve, (error) => {
-          logger.error(`Shutdown failed: ${(error as Error).message}`);
-          resolve();
-        });
-      };
-      process.once("SIGINT", () => shutdown("SIGINT"));
-      process.once("SIGTERM", () => shutdown("SIGTERM"));
-    });
+    const signal = await stopSignal;
+    logger.info(`Received ${signal}: shutting down`);
+    try {
+      await server.stop();
+    } catch (error) {
+      logger.error(`Shutdown failed: ${(error as Error).message}`);
+      return 1;
+    }
     return 0;
   },
 };

@@ -68,8 +68,12 @@ export class ManualClock implements Clock {
       const next = this.nextDue(targetMs);
       if (next === undefined) break;
       this.currentMs = next.dueMs;
-      if (next.intervalMs === undefined) next.cancelled = true;
-      else next.dueMs += Math.max(1, next.intervalMs);
+      if (next.intervalMs === undefined) {
+        next.cancelled = true;
+        this.timers.splice(this.timers.indexOf(next), 1); // fired: forget it, so timers stay few
+      } else {
+        next.dueMs += Math.max(1, next.intervalMs);
+      }
       next.callback();
     }
     this.currentMs = targetMs;

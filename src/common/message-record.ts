@@ -24,6 +24,7 @@
  * The end-of-file marker that pads a rolled file is `crc | totalSize = bytes left | endOfFileMagic`.
  */
 
+import { assert } from "./assert.ts";
 import { decodePropertiesText, propertyNames, splitKeys, type Properties } from "./message-properties.ts";
 
 export const recordMagic = 0x4d513152; // "MQ1R"
@@ -89,6 +90,7 @@ export function writeRecord(
   placement: RecordPlacement,
 ): number {
   const totalSize = recordBytes(input);
+  assert(input.topicBytes.length <= 255 && input.propertiesBytes.length <= 65_535, "record topic or properties exceed their length fields");
   view.setUint32(position + 4, totalSize);
   view.setUint32(position + 8, recordMagic);
   view.setUint32(position + 12, input.queueId);

@@ -18,11 +18,10 @@ import { MmapStorage } from "./mmap-storage.ts";
 export type FlushMode = "async" | "sync";
 
 /** Events the store publishes on the in-process bus. */
-export interface StoreEvents {
-  [name: string]: unknown;
+export type StoreEvents = {
   "message.stored": { topic: string; queueId: number; queueOffset: number; physicalOffset: number; storeTimestampMs: number };
   "store.flushed": { commitLogFlushed: number };
-}
+};
 
 /** Fraction of the disk in use, 0..1, for the file system holding `dir`. */
 export type DiskUsageProbe = (dir: string) => number;
