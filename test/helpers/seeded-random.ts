@@ -30,3 +30,25 @@ export function seededRandom(seed = Number(process.env.SEED ?? Math.floor(Math.r
     },
   };
 }
+
+/** Runs `body` with a seeded random source; on failure prints the seed to replay with `SEED=`. */
+export function withSeed(body: (random: SeededRandom) => void): void {
+  const random = seededRandom();
+  try {
+    body(random);
+  } catch (error) {
+    console.error(`Failed with seed ${random.seed}: replay with SEED=${random.seed}`);
+    throw error;
+  }
+}
+
+/** `withSeed` for async bodies. */
+export async function withSeedAsync(body: (random: SeededRandom) => Promise<void>): Promise<void> {
+  const random = seededRandom();
+  try {
+    await body(random);
+  } catch (error) {
+    console.error(`Failed with seed ${random.seed}: replay with SEED=${random.seed}`);
+    throw error;
+  }
+}

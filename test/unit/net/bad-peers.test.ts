@@ -3,7 +3,7 @@ import { Packr } from "msgpackr";
 import { FrameFlag, encodeFrame } from "../../../src/protocol/frame.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import type { Server } from "../../../src/net/server.ts";
-import { withSeedAsync } from "../protocol/prng.ts";
+import { withSeedAsync } from "../../helpers/seeded-random.ts";
 import { type RawPeer, connectTo, rawPeer, startServer, waitFor } from "./helpers.ts";
 
 const ECHO = 900;

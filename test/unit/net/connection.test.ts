@@ -3,21 +3,12 @@ import { ManualClock } from "../../../src/common/clock.ts";
 import { MqError, isMqError } from "../../../src/common/errors.ts";
 import { connect } from "../../../src/net/connection.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
-import { connectTo, startServer, waitFor } from "./helpers.ts";
+import { connectTo, rejection, startServer, waitFor } from "./helpers.ts";
 
 const ECHO = 900;
 const HOLD = 901;
 const SINK = 902;
 
-async function rejection(promise: Promise<unknown>): Promise<MqError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof MqError) return error;
-    throw error;
-  }
-  throw new Error("expected the promise to reject");
-}
 
 describe("Connection", () => {
   test("matches pipelined responses to their requests by opaque, answered in reverse order", async () => {

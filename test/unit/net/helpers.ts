@@ -5,6 +5,7 @@
  */
 
 import { afterEach } from "bun:test";
+import { MqError } from "../../../src/common/errors.ts";
 import { type Socket, createConnection } from "node:net";
 import { type DecodeStep, FrameDecoder } from "../../../src/protocol/frame-decoder.ts";
 import type { Frame } from "../../../src/protocol/frame.ts";
@@ -70,4 +71,15 @@ export async function rawPeer(server: Server): Promise<RawPeer> {
   });
   cleanups.push(() => void socket.destroy());
   return peer;
+}
+
+/** The MqError a promise rejects with (fails the test if it resolves or throws anything else). */
+export async function rejection(promise: Promise<unknown>): Promise<MqError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof MqError) return error;
+    throw error;
+  }
+  throw new Error("expected the promise to reject");
 }

@@ -5,20 +5,11 @@ import type { Channel } from "../../../src/net/channel.ts";
 import { connect } from "../../../src/net/connection.ts";
 import { FrameFlag } from "../../../src/protocol/frame.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
-import { connectTo, rawPeer, startServer, waitFor } from "./helpers.ts";
+import { connectTo, rawPeer, rejection, startServer, waitFor } from "./helpers.ts";
 
 const ECHO = 900;
 const HOLD = 901;
 
-async function rejection(promise: Promise<unknown>): Promise<MqError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof MqError) return error;
-    throw error;
-  }
-  throw new Error("expected the promise to reject");
-}
 
 describe("Server", () => {
   test("answers an unknown request code with UNKNOWN_REQUEST_CODE", async () => {

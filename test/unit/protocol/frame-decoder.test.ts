@@ -3,7 +3,7 @@ import { Packr } from "msgpackr";
 import { type DecodeStep, FrameDecoder } from "../../../src/protocol/frame-decoder.ts";
 import { type FrameInput, FrameFlag, encodeFrame } from "../../../src/protocol/frame.ts";
 import { frameBytesMax, frameHeaderBytesMax } from "../../../src/protocol/limits.ts";
-import { withSeed } from "./prng.ts";
+import { withSeed } from "../../helpers/seeded-random.ts";
 
 const packr = new Packr({ useRecords: false });
 
