@@ -1,0 +1,82 @@
+/**
+ * The body of SEND_BATCH: the messages of one topic, each as
+ *   u32 entryLength | u32 headerLength | msgpack header | message body
+ * (big-endian; entryLength counts everything after itself). The header is a plain map:
+ * `msgId` (32 hex, required), `tags`, `keys` (array), `properties` (map), `flag`. Bodies are
+ * carried raw, never re-encoded. One request of at most batchBytesMax bytes.
+ */
+
+import { Packr, Unpackr } from "msgpackr";
+import { MqError } from "../common/errors.ts";
+import { batchBytesMax, batchMessagesMax } from "../common/limits.ts";
+
+export interface BatchEntry {
+  msgId: string;
+  tags?: string;
+  keys?: string[];
+  properties?: Record<string, string>;
+  flag?: number;
+  body: Uint8Array;
+}
+
+const packr = new Packr({ useRecords: false });
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+
+export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
+  const headers = entries.map((entry) => {
+    const header: Record<string, unknown> = { msgId: entry.msgId };
+    if (entry.tags !== undefined) header.tags = entry.tags;
+    if (entry.keys !== undefined && entry.keys.length > 0) header.keys = entry.keys;
+    if (entry.properties !== undefined) header.properties = entry.properties;
+    if (entry.flag !== undefined && entry.flag !== 0) header.flag = entry.flag;
+    return Uint8Array.from(packr.pack(header)); // pack() reuses its buffer: copy
+  });
+  let total = 0;
+  entries.forEach((entry, index) => (total += 8 + headers[index]!.length + entry.body.length));
+  if (total > batchBytesMax) throw new MqError("BATCH_TOO_LARGE", { bytes: total, messages: entries.length, limit: batchBytesMax });
+  const out = new Uint8Array(total);
+  const view = new DataView(out.buffer);
+  let position = 0;
+  entries.forEach((entry, index) => {
+    const header = headers[index]!;
+    view.setUint32(position, 4 + header.length + entry.body.length);
+    view.setUint32(position + 4, header.length);
+    out.set(header, position + 8);
+    out.set(entry.body, position + 8 + header.length);
+    position += 8 + header.length + entry.body.length;
+  });
+  return out;
+}
+
+/**
+ * Splits a batch body without trusting it: every length is bounded before use. Headers come
+ * back unvalidated (the caller validates their fields); bodies are views into `body`.
+ */
+export function decodeBatchBody(body: Uint8Array, expectedCount: number): { header: unknown; body: Uint8Array }[] {
+  if (body.length > batchBytesMax) throw new MqError("BATCH_TOO_LARGE", { bytes: body.length, messages: expectedCount, limit: batchBytesMax });
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const entries: { header: unknown; body: Uint8Array }[] = [];
+  let position = 0;
+  while (position < body.length) {
+    if (entries.length >= Math.min(expectedCount, batchMessagesMax)) throw invalid(`holds more than the ${expectedCount} messages announced`);
+    if (position + 8 > body.length) throw invalid(`entry ${entries.length} is cut short`);
+    const entryLength = view.getUint32(position);
+    const headerLength = view.getUint32(position + 4);
+    if (entryLength < 4 || position + 4 + entryLength > body.length) throw invalid(`entry ${entries.length} claims ${entryLength} bytes`);
+    if (headerLength > entryLength - 4) throw invalid(`entry ${entries.length} header claims ${headerLength} bytes`);
+    let header: unknown;
+    try {
+      header = unpackr.unpack(body.subarray(position + 8, position + 8 + headerLength));
+    } catch (error) {
+      throw invalid(`entry ${entries.length} header is not msgpack: ${(error as Error).message}`);
+    }
+    entries.push({ header, body: body.subarray(position + 8 + headerLength, position + 4 + entryLength) });
+    position += 4 + entryLength;
+  }
+  if (entries.length !== expectedCount) throw invalid(`holds ${entries.length} messages, ${expectedCount} announced`);
+  return entries;
+}
+
+function invalid(reason: string): MqError {
+  return new MqError("INVALID_FIELD", { field: "body", reason: `batch ${reason}` });
+}

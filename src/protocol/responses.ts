@@ -1,0 +1,112 @@
+/**
+ * The success responses of every request: the fields the broker puts in the response header,
+ * as zod schemas the client validates against (a broker of another version, or a buggy one,
+ * gives a clear INVALID_FIELD instead of undefined behaviour). Bodies are described beside each.
+ * Error responses carry the catalogue code in `code` and the message in `remark` (frame.ts).
+ */
+
+import { z } from "zod";
+import { topicNamePattern } from "../common/limits.ts";
+
+const topic = z.string().regex(topicNamePattern);
+const queueOffset = z.int().min(0);
+const messageId = z.string().regex(/^[0-9A-Fa-f]{32}$/);
+
+/** SEND_MESSAGE (request body: the message body, raw). */
+export const sendResultSchema = z.object({
+  msgId: messageId,
+  offsetMsgId: messageId,
+  topic,
+  queueId: z.int().min(0),
+  queueOffset,
+});
+export type SendResult = z.infer<typeof sendResultSchema>;
+
+/** SEND_BATCH (request body: batch-body.ts): one result per message, in order. */
+export const sendBatchResultSchema = z.object({ results: z.array(sendResultSchema) });
+
+/**
+ * PULL_MESSAGE and POP_MESSAGE. Body: the found records, concatenated exactly as stored in the
+ * CommitLog (see common/message-record.ts; split with record-stream.ts).
+ * - found: the body holds at least one record;
+ * - no_new_message: the queue has nothing at queueOffset (after any long-poll hold);
+ * - no_matched_message: entries were scanned but none passed the filter; continue at nextOffset;
+ * - offset_moved: queueOffset was outside [minOffset, maxOffset]; continue at nextOffset.
+ */
+export const pullResultSchema = z.object({
+  status: z.enum(["found", "no_new_message", "no_matched_message", "offset_moved"]),
+  nextOffset: queueOffset,
+  minOffset: queueOffset,
+  maxOffset: queueOffset,
+});
+export type PullResult = z.infer<typeof pullResultSchema>;
+
+/** QUERY_CONSUMER_OFFSET: -1 when the group has never committed an offset for the queue. */
+export const consumerOffsetSchema = z.object({ queueOffset: z.int().min(-1) });
+
+/** GET_MIN_OFFSET, GET_MAX_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP. */
+export const queueOffsetSchema = z.object({ queueOffset });
+
+/** GET_CONSUMER_LIST: the client ids of the group's live members, sorted. */
+export const consumerListSchema = z.object({ clientIds: z.array(z.string()) });
+
+/** LOCK_BATCH_MQ: the queues now held by the caller (a subset of those asked for). */
+export const lockBatchResultSchema = z.object({ locked: z.array(z.object({ topic, queueId: z.int().min(0) })) });
+
+/** VIEW_MESSAGE_BY_ID and QUERY_MESSAGE_BY_KEY. Body: the records found, concatenated. */
+export const messagesFoundSchema = z.object({ count: z.int().min(0) });
+
+export const topicConfigResultSchema = z.object({
+  topic,
+  readQueues: z.int().min(1),
+  writeQueues: z.int().min(1),
+  perm: z.int().min(0).max(7),
+  order: z.boolean(),
+});
+export type TopicConfig = z.infer<typeof topicConfigResultSchema>;
+
+export const queueStatsSchema = z.object({ queueId: z.int().min(0), minOffset: queueOffset, maxOffset: queueOffset });
+
+/** GET_TOPIC. */
+export const topicDetailSchema = topicConfigResultSchema.extend({ queues: z.array(queueStatsSchema) });
+export type TopicDetail = z.infer<typeof topicDetailSchema>;
+
+/** LIST_TOPICS. */
+export const topicListSchema = z.object({ topics: z.array(topicConfigResultSchema) });
+
+export const subscriptionSchema = z.object({ topic, expressionType: z.enum(["TAG", "SQL92"]), expression: z.string() });
+
+/** LIST_GROUPS. */
+export const groupSummarySchema = z.object({
+  group: z.string(),
+  consumeType: z.enum(["push", "pull", "pop"]).optional(),
+  messageModel: z.enum(["clustering", "broadcasting"]).optional(),
+  clients: z.int().min(0),
+  subscriptions: z.array(subscriptionSchema),
+  totalLag: z.int().min(0),
+});
+export const groupListSchema = z.object({ groups: z.array(groupSummarySchema) });
+
+/** GET_GROUP: members, subscriptions and, per queue, the broker's max offset, the group's offset and the lag. */
+export const groupDetailSchema = groupSummarySchema.extend({
+  clientIds: z.array(z.string()),
+  /** Set when members subscribe differently: reported, never silently overwritten. */
+  subscriptionConflict: z.string().optional(),
+  queues: z.array(
+    z.object({
+      topic,
+      queueId: z.int().min(0),
+      brokerOffset: queueOffset,
+      consumerOffset: z.int().min(-1),
+      lag: z.int().min(0),
+      lockedBy: z.string().optional(),
+    }),
+  ),
+});
+export type GroupDetail = z.infer<typeof groupDetailSchema>;
+
+/** RESET_OFFSET: the offsets the group now holds, per queue. */
+export const resetOffsetResultSchema = z.object({ queues: z.array(z.object({ topic, queueId: z.int().min(0), queueOffset })) });
+
+/** Requests answered with no fields (UPDATE_CONSUMER_OFFSET, HEARTBEAT, topic changes, ...). */
+export const emptyResultSchema = z.object({});
