@@ -7,7 +7,12 @@
 
 import { MqError } from "../common/errors.ts";
 import { mqVersion } from "../version.ts";
+import { consumeCommand } from "./consume-command.ts";
+import { groupCommand } from "./group-command.ts";
+import { messageCommand } from "./message-command.ts";
+import { sendCommand } from "./send-command.ts";
 import { startCommand } from "./start-command.ts";
+import { topicCommand } from "./topic-command.ts";
 
 export interface CliCommand {
   name: string;
@@ -15,7 +20,7 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-const commands: CliCommand[] = [startCommand];
+const commands: CliCommand[] = [startCommand, topicCommand, sendCommand, consumeCommand, groupCommand, messageCommand];
 
 function printHelp(): void {
   console.log(`mq ${mqVersion} — a message queue in one executable\n\nUsage: mq <command> [options]\n\nCommands:`);

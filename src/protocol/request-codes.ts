@@ -52,6 +52,8 @@ export const RequestCode = {
   // Broker → client (sent by the server on a client's connection)
   CHECK_TRANSACTION_STATE: 60,
   NOTIFY_CONSUMER_IDS_CHANGED: 61,
+  /** After RESET_OFFSET: the group's clients drop what they hold and re-read their offsets. */
+  RESET_CONSUMER_CLIENT_OFFSET: 62,
 
   // NameServer (broker/client → namesrv)
   REGISTER_BROKER: 100,
@@ -99,6 +101,7 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   GET_GROUP: "client→broker",
   CHECK_TRANSACTION_STATE: "broker→client",
   NOTIFY_CONSUMER_IDS_CHANGED: "broker→client",
+  RESET_CONSUMER_CLIENT_OFFSET: "broker→client",
   REGISTER_BROKER: "→namesrv",
   UNREGISTER_BROKER: "→namesrv",
   GET_ROUTE: "→namesrv",

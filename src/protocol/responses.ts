@@ -3,6 +3,10 @@
  * as zod schemas the client validates against (a broker of another version, or a buggy one,
  * gives a clear INVALID_FIELD instead of undefined behaviour). Bodies are described beside each.
  * Error responses carry the catalogue code in `code` and the message in `remark` (frame.ts).
+ *
+ * A result too large for the 64 KiB header (a SEND_BATCH of thousands, a big topic or group
+ * table) arrives instead as one msgpack map in the body, marked by the header field
+ * `resultInBody: true`: read every result through `readResult` (response-body.ts).
  */
 
 import { z } from "zod";

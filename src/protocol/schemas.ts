@@ -118,8 +118,34 @@ export const changeInvisibleTimeSchema = ackMessageSchema.extend({
 export const queryConsumerOffsetSchema = z.object({ consumerGroup: group, topic, queueId });
 export const updateConsumerOffsetSchema = queryConsumerOffsetSchema.extend({ queueOffset });
 export const searchOffsetByTimestampSchema = topicQueue.extend({ timestampMs });
-export const resetOffsetSchema = z.object({ consumerGroup: group, topic, timestampMs, force: z.boolean().default(false) });
-export const viewMessageByIdSchema = z.object({ offsetMsgId: messageId });
+/**
+ * `to` picks the target of every queue: "timestamp" (the first message stored at or after
+ * timestampMs, which it then requires), "first" (the oldest kept) or "last" (skip everything).
+ * Every reset is applied whatever the current offset (`force` is accepted for compatibility).
+ */
+export const resetOffsetSchema = z
+  .object({
+    consumerGroup: group,
+    topic,
+    to: z.enum(["timestamp", "first", "last"]).default("timestamp"),
+    timestampMs: timestampMs.optional(),
+    force: z.boolean().default(false),
+  })
+  .refine((fields) => fields.to !== "timestamp" || fields.timestampMs !== undefined, { message: 'Is required when "to" is "timestamp"', path: ["timestampMs"] });
+/**
+ * Either id finds the message: the broker's offsetMsgId (read directly at its CommitLog
+ * offset) or the producer's msgId (looked up in the index). An id sent as offsetMsgId that
+ * finds nothing there is tried as a msgId too, so a caller holding "an id" need not know which.
+ */
+export const viewMessageByIdSchema = z
+  .object({ offsetMsgId: messageId.optional(), msgId: messageId.optional() })
+  .refine((fields) => fields.offsetMsgId !== undefined || fields.msgId !== undefined, { message: "Is required when msgId is absent", path: ["offsetMsgId"] });
+/** RESET_CONSUMER_CLIENT_OFFSET (broker→client): a group's offsets were reset; re-read them. */
+export const resetConsumerClientOffsetSchema = z.object({
+  consumerGroup: group,
+  topic,
+  queues: z.array(z.object({ queueId, queueOffset })).max(queuesPerTopicMax),
+});
 export const queryMessageByKeySchema = z.object({
   topic,
   key: z.string().min(1).max(limits.messageKeyLengthMax),
@@ -218,6 +244,7 @@ export const requestSchemas = {
   [RequestCode.GET_GROUP]: consumerGroupOnly,
   [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
   [RequestCode.NOTIFY_CONSUMER_IDS_CHANGED]: consumerGroupOnly,
+  [RequestCode.RESET_CONSUMER_CLIENT_OFFSET]: resetConsumerClientOffsetSchema,
   [RequestCode.REGISTER_BROKER]: registerBrokerSchema,
   [RequestCode.UNREGISTER_BROKER]: brokerIdentitySchema,
   [RequestCode.GET_ROUTE]: z.object({ topic }),

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { errorCatalog, isMqError, type MqError } from "../../../src/common/errors.ts";
 import * as limits from "../../../src/common/limits.ts";
 import { loadConfig, type ConfigSources } from "../../../src/config/load-config.ts";
+import { brokerDefaults } from "../../../src/config/config-schema.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
 
 afterAll(removeTempDirs);
@@ -48,6 +49,7 @@ describe("loadConfig: defaults", () => {
       deleteWhenHour: limits.deleteWhenHourDefault,
       diskMaxUsedSpaceRatio: limits.diskMaxUsedSpaceRatioDefault,
       diskFullRatio: limits.diskFullRatioDefault,
+      ...brokerDefaults,
       logLevel: "info",
     });
   });
@@ -138,6 +140,13 @@ describe("loadConfig: precedence", () => {
         MQ_DELETE_WHEN_HOUR: "23",
         MQ_DISK_MAX_USED_SPACE_RATIO: "0.5",
         MQ_DISK_FULL_RATIO: "1",
+        MQ_AUTO_CREATE_TOPICS: "false",
+        MQ_DEFAULT_TOPIC_QUEUES: "8",
+        MQ_CLIENT_EXPIRY_MS: "5000",
+        MQ_LONG_POLL_MS_MAX: "1000",
+        MQ_HELD_PULLS_MAX: "10",
+        MQ_OFFSET_PERSIST_INTERVAL_MS: "200",
+        MQ_QUEUE_LOCK_EXPIRY_MS: "2000",
         MQ_LOG_LEVEL: "silent",
       },
     });
@@ -156,6 +165,13 @@ describe("loadConfig: precedence", () => {
       deleteWhenHour: 23,
       diskMaxUsedSpaceRatio: 0.5,
       diskFullRatio: 1,
+      autoCreateTopics: false,
+      defaultTopicQueues: 8,
+      clientExpiryMs: 5000,
+      longPollMsMax: 1000,
+      heldPullsMax: 10,
+      offsetPersistIntervalMs: 200,
+      queueLockExpiryMs: 2000,
       logLevel: "silent",
     });
   });

@@ -1,0 +1,46 @@
+/**
+ * What every processor shares: the store, the broker's managers, its settings and identity.
+ * Processors are plain functions of (context, request), so each is testable on its own and
+ * the Broker class only wires them to request codes.
+ */
+
+import type { Clock } from "../common/clock.ts";
+import type { Logger } from "../common/logger.ts";
+import { brokerDefaults, type MqConfig } from "../config/config-schema.ts";
+import type { Reply } from "../net/handlers.ts";
+import type { MessageStore } from "../store/message-store.ts";
+import type { ConsumerManager } from "./consumer-manager.ts";
+import type { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
+import type { LongPollService } from "./long-poll-service.ts";
+import type { QueueLockManager } from "./queue-lock-manager.ts";
+import type { TopicConfigManager } from "./topic-config-manager.ts";
+
+export type BrokerConfig = Pick<
+  MqConfig,
+  "autoCreateTopics" | "defaultTopicQueues" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs"
+>;
+
+export function resolveBrokerConfig(config: Partial<BrokerConfig> | undefined): BrokerConfig {
+  return { ...brokerDefaults, ...stripUndefined(config ?? {}) };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter((entry) => entry[1] !== undefined)) as Partial<T>;
+}
+
+export interface BrokerContext {
+  readonly store: MessageStore;
+  readonly topics: TopicConfigManager;
+  readonly offsets: ConsumerOffsetManager;
+  readonly consumers: ConsumerManager;
+  readonly locks: QueueLockManager;
+  readonly longPoll: LongPollService<Reply>;
+  readonly config: BrokerConfig;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The address put into offsetMsgIds: how clients reach this broker. */
+  readonly advertisedHost: string;
+  readonly port: number;
+  /** Tells a group's running clients that its offsets were reset (broker→client oneway). */
+  notifyOffsetReset(group: string, topic: string, queues: readonly { queueId: number; queueOffset: number }[]): void;
+}

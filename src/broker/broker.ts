@@ -1,0 +1,174 @@
+/**
+ * The Broker: request processors over a MessageStore, served on a net Server. It owns the
+ * topic table, consumer offsets, group membership, queue locks and held long-poll pulls, and
+ * wires each request code to its processor.
+ *
+ * Life cycle: `Broker.start()` loads the topic table and offsets from `<dataDir>/config/`,
+ * registers the handlers and starts the timers; `stop()` answers held pulls, closes the server
+ * (so no request arrives after) and writes offsets and topics one last time. The caller closes
+ * the store after `stop()`: offsets never name messages the store has not made durable first.
+ */
+
+import { type Clock, systemClock } from "../common/clock.ts";
+import { MqError } from "../common/errors.ts";
+import { type Logger, silentLogger } from "../common/logger.ts";
+import type { Channel } from "../net/channel.ts";
+import type { Reply } from "../net/handlers.ts";
+import type { Server } from "../net/server.ts";
+import { RequestCode } from "../protocol/request-codes.ts";
+import type { MessageStore } from "../store/message-store.ts";
+import { type BrokerConfig, type BrokerContext, resolveBrokerConfig } from "./broker-context.ts";
+import { ConsumerManager } from "./consumer-manager.ts";
+import { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
+import { LongPollService } from "./long-poll-service.ts";
+import * as admin from "./processors/admin-processor.ts";
+import * as clients from "./processors/client-processor.ts";
+import * as offsets from "./processors/offset-processor.ts";
+import { pullMessage } from "./processors/pull-processor.ts";
+import * as query from "./processors/query-processor.ts";
+import { sendBatch, sendMessage } from "./processors/send-processor.ts";
+import { QueueLockManager } from "./queue-lock-manager.ts";
+import { TopicConfigManager, permDefault } from "./topic-config-manager.ts";
+
+export type { BrokerConfig } from "./broker-context.ts";
+
+export interface BrokerOptions {
+  readonly store: MessageStore;
+  /** A listening server; the broker registers its handlers and closes it on stop. */
+  readonly server: Server;
+  readonly config?: Partial<BrokerConfig>;
+  /** The IPv4 address clients reach this broker at; it goes into every offsetMsgId. */
+  readonly advertisedHost: string;
+  /** The port put into offsetMsgIds; default the server's bound port. */
+  readonly advertisedPort?: number;
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+}
+
+export class Broker {
+  readonly context: BrokerContext;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    private readonly options: BrokerOptions,
+    context: BrokerContext,
+  ) {
+    this.context = context;
+  }
+
+  static async start(options: BrokerOptions): Promise<Broker> {
+    const config = resolveBrokerConfig(options.config);
+    const clock = options.clock ?? systemClock;
+    const logger = options.logger ?? silentLogger;
+    const store = options.store;
+    const bus = store.options.bus;
+    if (bus === undefined) throw new MqError("INTERNAL", { reason: "the broker needs a store opened with an event bus (long polling listens to it)" });
+    const dataDir = store.options.dataDir;
+    const topics = new TopicConfigManager({ dataDir, autoCreateTopics: config.autoCreateTopics, defaultTopicQueues: config.defaultTopicQueues, logger });
+    const consumerOffsets = new ConsumerOffsetManager({ dataDir, persistIntervalMs: config.offsetPersistIntervalMs, clock, logger });
+    const locks = new QueueLockManager({ clock, expiryMs: config.queueLockExpiryMs });
+    const consumers = new ConsumerManager({
+      clock,
+      expiryMs: config.clientExpiryMs,
+      logger,
+      onChange: (change) => {
+        for (const clientId of change.left) locks.releaseClient(change.group, clientId);
+      },
+    });
+    const longPoll = new LongPollService<Reply>({ bus, clock, heldMax: config.heldPullsMax, logger });
+    const context: BrokerContext = {
+      store,
+      topics,
+      offsets: consumerOffsets,
+      consumers,
+      locks,
+      longPoll,
+      config,
+      clock,
+      logger,
+      advertisedHost: options.advertisedHost,
+      port: options.advertisedPort ?? options.server.port,
+      notifyOffsetReset: (group, topic, queues) => {
+        for (const member of consumers.describe(group).members) {
+          if (member.channel.isClosed) continue;
+          try {
+            member.channel.oneway({ code: RequestCode.RESET_CONSUMER_CLIENT_OFFSET, fields: { consumerGroup: group, topic, queues: [...queues] } });
+          } catch (error) {
+            logger.debug(`Cannot tell "${member.clientId}" of the offset reset: ${(error as Error).message}`);
+          }
+        }
+      },
+    };
+    const broker = new Broker(options, context);
+    broker.adoptStoredTopics();
+    broker.register();
+    consumerOffsets.start();
+    logger.info(`Broker serving on port ${options.server.port}: ${topics.list().length} topics, offsets of ${consumerOffsets.groups().size} groups`);
+    return broker;
+  }
+
+  get port(): number {
+    return this.options.server.port;
+  }
+
+  /** Answers held pulls, closes the server, and writes offsets and topics. Idempotent. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const { longPoll, consumers, offsets: consumerOffsets, topics } = this.context;
+      longPoll.stop();
+      consumers.stop();
+      await this.options.server.close();
+      await consumerOffsets.stop();
+      await topics.flush();
+    })();
+    return this.stopping;
+  }
+
+  /**
+   * Topics the store holds but the table lacks (a lost or older topics.json) are adopted with
+   * the queues found, so their messages stay reachable.
+   */
+  private adoptStoredTopics(): void {
+    const { store, topics, logger } = this.context;
+    for (const info of store.topics()) {
+      if (topics.get(info.topic) !== undefined || info.queues.length === 0) continue;
+      const queues = Math.max(...info.queues.map((queue) => queue.queueId)) + 1;
+      topics.upsert({ topic: info.topic, readQueues: queues, writeQueues: queues, perm: permDefault, order: false });
+      logger.warn(`Topic "${info.topic}" has stored messages but no settings: adopted with ${queues} queues`);
+    }
+  }
+
+  private register(): void {
+    const server = this.options.server;
+    const context = this.context;
+    server.onConnection((channel: Channel) =>
+      channel.onClose(() => {
+        context.consumers.channelClosed(channel);
+        context.longPoll.channelClosed(channel);
+      }),
+    );
+    server.handle(RequestCode.SEND_MESSAGE, (request) => sendMessage(context, request));
+    server.handle(RequestCode.SEND_BATCH, (request) => sendBatch(context, request));
+    server.handle(RequestCode.PULL_MESSAGE, (request) => pullMessage(context, request));
+    server.handle(RequestCode.QUERY_CONSUMER_OFFSET, (request) => offsets.queryConsumerOffset(context, request));
+    server.handle(RequestCode.UPDATE_CONSUMER_OFFSET, (request) => offsets.updateConsumerOffset(context, request));
+    server.handle(RequestCode.GET_MIN_OFFSET, (request) => offsets.getMinOffset(context, request));
+    server.handle(RequestCode.GET_MAX_OFFSET, (request) => offsets.getMaxOffset(context, request));
+    server.handle(RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, (request) => offsets.searchOffsetByTimestamp(context, request));
+    server.handle(RequestCode.RESET_OFFSET, (request) => offsets.resetOffset(context, request));
+    server.handle(RequestCode.VIEW_MESSAGE_BY_ID, (request) => query.viewMessageById(context, request));
+    server.handle(RequestCode.QUERY_MESSAGE_BY_KEY, (request) => query.queryMessageByKey(context, request));
+    server.handle(RequestCode.HEARTBEAT, (request) => clients.heartbeat(context, request));
+    server.handle(RequestCode.UNREGISTER_CLIENT, (request) => clients.unregisterClient(context, request));
+    server.handle(RequestCode.GET_CONSUMER_LIST, (request) => clients.getConsumerList(context, request));
+    server.handle(RequestCode.LOCK_BATCH_MQ, (request) => clients.lockBatch(context, request));
+    server.handle(RequestCode.UNLOCK_BATCH_MQ, (request) => clients.unlockBatch(context, request));
+    server.handle(RequestCode.CREATE_TOPIC, (request) => admin.createTopic(context, request));
+    server.handle(RequestCode.UPDATE_TOPIC, (request) => admin.updateTopic(context, request));
+    server.handle(RequestCode.DELETE_TOPIC, (request) => admin.deleteTopic(context, request));
+    server.handle(RequestCode.GET_TOPIC, (request) => admin.getTopic(context, request));
+    server.handle(RequestCode.LIST_TOPICS, () => admin.listTopics(context));
+    server.handle(RequestCode.LIST_GROUPS, () => admin.listGroups(context));
+    server.handle(RequestCode.GET_GROUP, (request) => admin.getGroup(context, request));
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Committed consumer offsets: per group, topic and queue, the queue offset the group will
+ * consume next. Kept in memory, written to `<dataDir>/config/consumerOffsets.json` every
+ * `persistIntervalMs` when something changed, and on shutdown — atomically, so a crash leaves
+ * the previous complete table (at most one interval of commits is replayed: at-least-once).
+ *
+ *   { "version": 1, "offsets": { "<topic>@<group>": { "<queueId>": offset, ... }, ... } }
+ *
+ * Topic and group names cannot contain "@" (topicNamePattern), so the key splits unambiguously.
+ */
+
+import { join } from "node:path";
+import type { Clock, TimerHandle } from "../common/clock.ts";
+import { MqError } from "../common/errors.ts";
+import type { Logger } from "../common/logger.ts";
+import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
+
+export interface ConsumerOffsetManagerOptions {
+  readonly dataDir: string;
+  readonly persistIntervalMs: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+export interface GroupTopic {
+  readonly group: string;
+  readonly topic: string;
+}
+
+export class ConsumerOffsetManager {
+  readonly path: string;
+  /** "<topic>@<group>" → queueId → offset. */
+  private readonly table = new Map<string, Map<number, number>>();
+  private dirty = false;
+  private timer: TimerHandle | undefined;
+  private writing: Promise<void> | undefined;
+
+  constructor(private readonly options: ConsumerOffsetManagerOptions) {
+    this.path = join(options.dataDir, "config", "consumerOffsets.json");
+    this.load();
+  }
+
+  start(): void {
+    this.timer ??= this.options.clock.setInterval(() => void this.persist(), this.options.persistIntervalMs);
+  }
+
+  /** -1 when the group never committed an offset for the queue. */
+  query(group: string, topic: string, queueId: number): number {
+    return this.table.get(key(topic, group))?.get(queueId) ?? -1;
+  }
+
+  commit(group: string, topic: string, queueId: number, offset: number): void {
+    const entryKey = key(topic, group);
+    let queues = this.table.get(entryKey);
+    if (queues === undefined) {
+      queues = new Map();
+      this.table.set(entryKey, queues);
+    }
+    if (queues.get(queueId) === offset) return;
+    queues.set(queueId, offset);
+    this.dirty = true;
+  }
+
+  /** The queues (and offsets) a group committed for a topic. */
+  offsetsOf(group: string, topic: string): ReadonlyMap<number, number> {
+    return this.table.get(key(topic, group)) ?? new Map();
+  }
+
+  /** Every (group, topic) pair with committed offsets. */
+  entries(): GroupTopic[] {
+    return [...this.table.keys()].map((entryKey) => {
+      const at = entryKey.lastIndexOf("@");
+      return { topic: entryKey.slice(0, at), group: entryKey.slice(at + 1) };
+    });
+  }
+
+  groups(): Set<string> {
+    return new Set(this.entries().map((entry) => entry.group));
+  }
+
+  /** Forgets a deleted topic's offsets for every group. */
+  removeTopic(topic: string): void {
+    for (const entry of this.entries()) if (entry.topic === topic) this.table.delete(key(entry.topic, entry.group));
+    this.dirty = true;
+  }
+
+  /** Writes the table if it changed since the last write; one write at a time. */
+  async persist(): Promise<void> {
+    if (this.writing !== undefined) return this.writing;
+    if (!this.dirty) return;
+    this.dirty = false;
+    this.writing = writeFileAtomic(this.path, this.serialize())
+      .catch((error: Error) => {
+        this.dirty = true; // try again next interval
+        this.options.logger.error(`Cannot write consumer offsets "${this.path}": ${error.message}`);
+      })
+      .finally(() => (this.writing = undefined));
+    return this.writing;
+  }
+
+  /** Stops the timer and writes the table once more, after any interval write in flight. */
+  async stop(): Promise<void> {
+    this.timer?.cancel();
+    this.timer = undefined;
+    await this.writing;
+    this.dirty = false;
+    await writeFileAtomic(this.path, this.serialize());
+  }
+
+  private serialize(): string {
+    const offsets: Record<string, Record<string, number>> = {};
+    for (const [entryKey, queues] of this.table) offsets[entryKey] = Object.fromEntries([...queues].sort((a, b) => a[0] - b[0]));
+    return JSON.stringify({ version: 1, offsets });
+  }
+
+  private load(): void {
+    const text = readFileIfExists(this.path);
+    if (text === undefined) return;
+    let parsed: { offsets?: unknown };
+    try {
+      parsed = JSON.parse(text) as { offsets?: unknown };
+    } catch (error) {
+      throw new MqError("STORE_CORRUPT", { what: `consumer offsets "${this.path}"`, reason: `not JSON: ${(error as Error).message}` });
+    }
+    if (typeof parsed.offsets !== "object" || parsed.offsets === null) throw new MqError("STORE_CORRUPT", { what: `consumer offsets "${this.path}"`, reason: "has no offsets map" });
+    for (const [entryKey, queues] of Object.entries(parsed.offsets as Record<string, unknown>)) {
+      if (!/^[%|a-zA-Z0-9_-]+@[%|a-zA-Z0-9_-]+$/.test(entryKey) || typeof queues !== "object" || queues === null) continue;
+      const map = new Map<number, number>();
+      for (const [queueId, offset] of Object.entries(queues as Record<string, unknown>)) {
+        if (/^\d+$/.test(queueId) && typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0) map.set(Number(queueId), offset);
+      }
+      this.table.set(entryKey, map);
+    }
+  }
+}
+
+function key(topic: string, group: string): string {
+  return `${topic}@${group}`;
+}

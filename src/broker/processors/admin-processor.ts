@@ -1,0 +1,101 @@
+/**
+ * Admin requests: topics (create, update-or-create, delete, describe, list) and consumer groups
+ * (list, describe with per-queue broker offset, group offset, lag and lock holder).
+ *
+ * Lag of a queue is maxOffset − the group's offset; a queue the group never committed counts
+ * everything still kept (maxOffset − minOffset), since nothing there is known to be consumed.
+ */
+
+import { MqError } from "../../common/errors.ts";
+import type { IncomingRequest, Reply } from "../../net/handlers.ts";
+import type { RequestCode } from "../../protocol/request-codes.ts";
+import { resultReply } from "../../protocol/response-body.ts";
+import type { BrokerContext } from "../broker-context.ts";
+import type { ConsumerSettings } from "../consumer-manager.ts";
+import type { TopicConfig } from "../topic-config-manager.ts";
+
+type TopicRequest = IncomingRequest<typeof RequestCode.CREATE_TOPIC | typeof RequestCode.UPDATE_TOPIC>;
+
+export function createTopic(context: BrokerContext, request: TopicRequest): Reply {
+  const created = context.topics.create(request.fields);
+  context.logger.info(`Created topic "${created.topic}": ${created.readQueues} read / ${created.writeQueues} write queues, perm ${created.perm}`);
+  return { fields: { ...created } };
+}
+
+export function updateTopic(context: BrokerContext, request: TopicRequest): Reply {
+  const updated = context.topics.upsert(request.fields);
+  context.logger.info(`Updated topic "${updated.topic}": ${updated.readQueues} read / ${updated.writeQueues} write queues, perm ${updated.perm}`);
+  return { fields: { ...updated } };
+}
+
+export function deleteTopic(context: BrokerContext, request: IncomingRequest<typeof RequestCode.DELETE_TOPIC>): Reply {
+  const { topic } = request.fields;
+  context.topics.delete(topic);
+  context.store.deleteTopic(topic);
+  context.offsets.removeTopic(topic);
+  context.logger.info(`Deleted topic "${topic}"`);
+  return {};
+}
+
+export function getTopic(context: BrokerContext, request: IncomingRequest<typeof RequestCode.GET_TOPIC>): Reply {
+  return resultReply(topicDetail(context, context.topics.require(request.fields.topic)));
+}
+
+export function listTopics(context: BrokerContext): Reply {
+  return resultReply({ topics: context.topics.list().map((config) => ({ ...config })) });
+}
+
+function topicDetail(context: BrokerContext, config: TopicConfig) {
+  const queueCount = Math.max(config.readQueues, config.writeQueues);
+  const queues = Array.from({ length: queueCount }, (_, queueId) => ({
+    queueId,
+    minOffset: context.store.minOffset(config.topic, queueId),
+    maxOffset: context.store.maxOffset(config.topic, queueId),
+  }));
+  return { ...config, queues };
+}
+
+export function listGroups(context: BrokerContext): Reply {
+  const names = new Set([...context.consumers.groups(), ...context.offsets.groups()]);
+  const groups = [...names].sort().map((group) => {
+    const { queues: _queues, clientIds: _clientIds, subscriptionConflict: _conflict, ...summary } = groupDetail(context, group);
+    return summary;
+  });
+  return resultReply({ groups });
+}
+
+export function getGroup(context: BrokerContext, request: IncomingRequest<typeof RequestCode.GET_GROUP>): Reply {
+  const group = request.fields.consumerGroup;
+  if (context.consumers.clientIds(group).length === 0 && !context.offsets.groups().has(group)) throw new MqError("GROUP_NOT_FOUND", { group });
+  return resultReply(groupDetail(context, group));
+}
+
+function groupDetail(context: BrokerContext, group: string) {
+  const description = context.consumers.describe(group);
+  const settings: ConsumerSettings | undefined = description.settings;
+  const topics = new Set(description.topics);
+  for (const entry of context.offsets.entries()) if (entry.group === group) topics.add(entry.topic);
+  const queues: { topic: string; queueId: number; brokerOffset: number; consumerOffset: number; lag: number; lockedBy?: string }[] = [];
+  for (const topic of [...topics].sort()) {
+    const config = context.topics.get(topic);
+    const committed = context.offsets.offsetsOf(group, topic);
+    const queueIds = config === undefined ? [...committed.keys()].sort((a, b) => a - b) : Array.from({ length: config.readQueues }, (_, queueId) => queueId);
+    for (const queueId of queueIds) {
+      const brokerOffset = context.store.maxOffset(topic, queueId);
+      const consumerOffset = committed.get(queueId) ?? -1;
+      const from = consumerOffset >= 0 ? consumerOffset : context.store.minOffset(topic, queueId);
+      const lockedBy = context.locks.holder(group, { topic, queueId });
+      queues.push({ topic, queueId, brokerOffset, consumerOffset, lag: Math.max(0, brokerOffset - from), ...(lockedBy === undefined ? {} : { lockedBy }) });
+    }
+  }
+  return {
+    group,
+    ...(settings === undefined ? {} : { consumeType: settings.consumeType, messageModel: settings.messageModel }),
+    clients: description.members.length,
+    subscriptions: settings?.subscriptions.map(({ topic, expressionType, expression }) => ({ topic, expressionType, expression })) ?? [],
+    totalLag: queues.reduce((sum, queue) => sum + queue.lag, 0),
+    clientIds: description.members.map((member) => member.clientId).sort(),
+    ...(description.subscriptionConflict === undefined ? {} : { subscriptionConflict: description.subscriptionConflict }),
+    queues,
+  };
+}

@@ -1,0 +1,36 @@
+/**
+ * Clients and groups: HEARTBEAT (register producer and consumer group membership with
+ * subscriptions), UNREGISTER_CLIENT, GET_CONSUMER_LIST (the live member ids, sorted, which every
+ * member re-balances from), and the orderly-consumption queue locks LOCK/UNLOCK_BATCH_MQ.
+ */
+
+import type { IncomingRequest, Reply } from "../../net/handlers.ts";
+import type { RequestCode } from "../../protocol/request-codes.ts";
+import { resultReply } from "../../protocol/response-body.ts";
+import type { BrokerContext } from "../broker-context.ts";
+
+export function heartbeat(context: BrokerContext, request: IncomingRequest<typeof RequestCode.HEARTBEAT>): Reply {
+  context.consumers.heartbeat(request.channel, request.fields);
+  return {};
+}
+
+export function unregisterClient(context: BrokerContext, request: IncomingRequest<typeof RequestCode.UNREGISTER_CLIENT>): Reply {
+  const { clientId, producerGroup, consumerGroup } = request.fields;
+  context.consumers.unregister(clientId, { producerGroup, consumerGroup });
+  return {};
+}
+
+export function getConsumerList(context: BrokerContext, request: IncomingRequest<typeof RequestCode.GET_CONSUMER_LIST>): Reply {
+  return resultReply({ clientIds: context.consumers.clientIds(request.fields.consumerGroup) });
+}
+
+export function lockBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.LOCK_BATCH_MQ>): Reply {
+  const { consumerGroup, clientId, queues } = request.fields;
+  return { fields: { locked: context.locks.lock(consumerGroup, clientId, queues) } };
+}
+
+export function unlockBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.UNLOCK_BATCH_MQ>): Reply {
+  const { consumerGroup, clientId, queues } = request.fields;
+  context.locks.unlock(consumerGroup, clientId, queues);
+  return {};
+}

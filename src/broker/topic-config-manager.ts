@@ -1,0 +1,161 @@
+/**
+ * The broker's topic table: queue counts, permission and order flag of every topic, persisted
+ * to `<dataDir>/config/topics.json` (written atomically: a crash leaves the old or the new
+ * table, never a mix).
+ *
+ *   { "version": 1, "dataVersion": 7, "topics": [{ topic, readQueues, writeQueues, perm, order }] }
+ *
+ * Perm bits as RocketMQ: read 4, write 2, inherit 1. Sends need write, pulls need read. With
+ * `autoCreateTopics` a send to an unknown topic creates it with `defaultTopicQueues` queues
+ * (RocketMQ's sandbox behaviour); otherwise it is TOPIC_NOT_FOUND.
+ *
+ * Invariant: the in-memory table is the truth; every change bumps `dataVersion` and schedules
+ * one write. Writes are serialized by writeFileAtomic, so the file ends as the last change.
+ */
+
+import { join } from "node:path";
+import { MqError } from "../common/errors.ts";
+import type { Logger } from "../common/logger.ts";
+import { topicNamePattern } from "../common/limits.ts";
+import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
+
+export const Perm = { read: 4, write: 2, inherit: 1 } as const;
+export const permDefault = Perm.read | Perm.write;
+
+export interface TopicConfig {
+  readonly topic: string;
+  readonly readQueues: number;
+  readonly writeQueues: number;
+  readonly perm: number;
+  readonly order: boolean;
+}
+
+export function permText(perm: number): string {
+  return `${perm & Perm.read ? "R" : "-"}${perm & Perm.write ? "W" : "-"}${perm & Perm.inherit ? "X" : "-"} (${perm})`;
+}
+
+export interface TopicConfigManagerOptions {
+  readonly dataDir: string;
+  readonly autoCreateTopics: boolean;
+  readonly defaultTopicQueues: number;
+  readonly logger: Logger;
+}
+
+export class TopicConfigManager {
+  readonly path: string;
+  private readonly topics = new Map<string, TopicConfig>();
+  private dataVersionValue = 0;
+  private lastWrite: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: TopicConfigManagerOptions) {
+    this.path = join(options.dataDir, "config", "topics.json");
+    this.load();
+  }
+
+  /** Bumped on every change, so a NameServer can skip an unchanged table. */
+  get dataVersion(): number {
+    return this.dataVersionValue;
+  }
+
+  get(topic: string): TopicConfig | undefined {
+    return this.topics.get(topic);
+  }
+
+  list(): TopicConfig[] {
+    return [...this.topics.values()].sort((a, b) => a.topic.localeCompare(b.topic));
+  }
+
+  /** The topic a send may write to: existing, or created now when auto-creation is on. */
+  forWrite(topic: string): TopicConfig {
+    let config = this.topics.get(topic);
+    if (config === undefined) {
+      if (!this.options.autoCreateTopics) throw new MqError("TOPIC_NOT_FOUND", { topic });
+      const queues = this.options.defaultTopicQueues;
+      config = this.put({ topic, readQueues: queues, writeQueues: queues, perm: permDefault, order: false });
+      this.options.logger.info(`Created topic "${topic}" on first send: ${queues} queues`);
+    }
+    if ((config.perm & Perm.write) === 0) throw new MqError("TOPIC_NOT_WRITABLE", { topic, perm: permText(config.perm) });
+    return config;
+  }
+
+  /** The topic a pull may read from; never auto-created. */
+  forRead(topic: string): TopicConfig {
+    const config = this.require(topic);
+    if ((config.perm & Perm.read) === 0) throw new MqError("TOPIC_NOT_READABLE", { topic, perm: permText(config.perm) });
+    return config;
+  }
+
+  require(topic: string): TopicConfig {
+    const config = this.topics.get(topic);
+    if (config === undefined) throw new MqError("TOPIC_NOT_FOUND", { topic });
+    return config;
+  }
+
+  create(config: TopicConfig): TopicConfig {
+    if (this.topics.has(config.topic)) throw new MqError("TOPIC_EXISTS", { topic: config.topic });
+    return this.put(config);
+  }
+
+  /** Creates or replaces a topic's settings (RocketMQ's updateAndCreateTopic). */
+  upsert(config: TopicConfig): TopicConfig {
+    return this.put(config);
+  }
+
+  delete(topic: string): TopicConfig {
+    const config = this.require(topic);
+    this.topics.delete(topic);
+    this.changed();
+    return config;
+  }
+
+  /** Resolves once every change made so far is on disk. */
+  flush(): Promise<void> {
+    return this.lastWrite;
+  }
+
+  private put(config: TopicConfig): TopicConfig {
+    const stored: TopicConfig = { topic: config.topic, readQueues: config.readQueues, writeQueues: config.writeQueues, perm: config.perm, order: config.order };
+    this.topics.set(stored.topic, stored);
+    this.changed();
+    return stored;
+  }
+
+  private changed(): void {
+    this.dataVersionValue += 1;
+    const write = writeFileAtomic(this.path, this.serialize());
+    this.lastWrite = write.catch((error: Error) => this.options.logger.error(`Cannot write topic table "${this.path}": ${error.message}`));
+  }
+
+  private serialize(): string {
+    return JSON.stringify({ version: 1, dataVersion: this.dataVersionValue, topics: this.list() }, null, 1);
+  }
+
+  private load(): void {
+    const text = readFileIfExists(this.path);
+    if (text === undefined) return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new MqError("STORE_CORRUPT", { what: `topic table "${this.path}"`, reason: `not JSON: ${(error as Error).message}` });
+    }
+    const table = parsed as { dataVersion?: unknown; topics?: unknown };
+    if (!Array.isArray(table.topics)) throw new MqError("STORE_CORRUPT", { what: `topic table "${this.path}"`, reason: "has no topics array" });
+    for (const entry of table.topics as Partial<TopicConfig>[]) {
+      const valid =
+        typeof entry.topic === "string" && topicNamePattern.test(entry.topic) &&
+        isCount(entry.readQueues) && isCount(entry.writeQueues) &&
+        Number.isInteger(entry.perm) && entry.perm! >= 0 && entry.perm! <= 7;
+      if (!valid) {
+        this.options.logger.warn(`Skipping an invalid entry of "${this.path}": ${JSON.stringify(entry)}`);
+        continue;
+      }
+      this.topics.set(entry.topic!, { topic: entry.topic!, readQueues: entry.readQueues!, writeQueues: entry.writeQueues!, perm: entry.perm!, order: entry.order === true });
+    }
+    this.dataVersionValue = typeof table.dataVersion === "number" && Number.isInteger(table.dataVersion) ? table.dataVersion : 0;
+  }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 1 && value <= 1024;
+}

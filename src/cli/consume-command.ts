@@ -1,0 +1,63 @@
+/**
+ * `mq consume TOPIC --group G [--from first|last] [--count N]`: prints messages as they arrive
+ * (one JSON object a line with --json) until N have been printed or Ctrl-C; offsets are
+ * committed on the way out, so the next run of the group continues after them.
+ */
+
+import { PushConsumer } from "../client/index.ts";
+import { MqError } from "../common/errors.ts";
+import { brokerOption, choiceOption, integerOption, lastString } from "./options.ts";
+import { nounCommand } from "./subcommands.ts";
+
+export const consumeCommand = nounCommand({
+  name: "consume",
+  summary: "Consume messages: mq consume TOPIC --group G",
+  define(cli) {
+    cli
+      .command("<topic>", "Print messages of TOPIC as a member of --group")
+      .option("--group <group>", "Consumer group (required)", { type: [String] })
+      .option("--from <where>", "Where a new group starts: first or last (default last)", { type: [String] })
+      .option("--count <n>", "Stop after N messages (default: run until Ctrl-C)", { type: [String] })
+      .option("--tag <expression>", 'Tag filter, e.g. "a || b" (default *)', { type: [String] })
+      .option("--broadcast", "Broadcasting: every consumer gets every message")
+      .action(async (topic: string, options: Record<string, unknown>) => {
+        const group = lastString(options.group);
+        if (group === undefined) throw new MqError("INVALID_FIELD", { field: "--group", reason: "is required" });
+        const from = choiceOption("from", options.from, ["first", "last"] as const, "last");
+        const count = integerOption("count", options.count, { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: Number.MAX_SAFE_INTEGER });
+        const json = options.json === true;
+        const stop = new AbortController();
+        const onSignal = () => stop.abort();
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        const consumer = new PushConsumer({
+          broker: brokerOption(options),
+          group,
+          consumeFromWhere: from,
+          messageModel: options.broadcast === true ? "broadcasting" : "clustering",
+          concurrency: 1,
+          signal: stop.signal,
+        });
+        consumer.subscribe(String(topic), lastString(options.tag) ?? "*");
+        let printed = 0;
+        try {
+          for await (const message of consumer) {
+            if (json) {
+              process.stdout.write(JSON.stringify({ topic: message.topic, queueId: message.queueId, queueOffset: message.queueOffset, msgId: message.msgId, offsetMsgId: message.offsetMsgId, tags: message.tags, keys: message.keys, properties: message.properties, storeTimestampMs: message.storeTimestampMs, body: message.text() }) + "\n");
+            } else {
+              const tags = message.tags === undefined ? "" : ` tags=${message.tags}`;
+              const keys = message.keys.length === 0 ? "" : ` keys=${message.keys.join(",")}`;
+              process.stdout.write(`[${message.topic}:${message.queueId}@${message.queueOffset}] ${message.msgId}${tags}${keys} ${message.text()}\n`);
+            }
+            printed += 1;
+            if (printed >= count) break;
+          }
+        } finally {
+          process.off("SIGINT", onSignal);
+          process.off("SIGTERM", onSignal);
+          await consumer.shutdown();
+        }
+        if (!json) process.stderr.write(`Consumed ${printed} message(s)\n`);
+      });
+  },
+});

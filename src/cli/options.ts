@@ -1,0 +1,70 @@
+/**
+ * Parsing helpers shared by the commands. cac coerces `0042` to 42 and loses digits past 2^53,
+ * so every option is declared as a string and converted here with a clear error naming it.
+ */
+
+import { MqError } from "../common/errors.ts";
+
+export const defaultBrokerAddress = "127.0.0.1:10911";
+
+/** The last value of an option given as a string array (cac `type: [String]`). */
+export function lastString(value: unknown): string | undefined {
+  if (Array.isArray(value)) return value.length === 0 ? undefined : String(value[value.length - 1]);
+  if (value === undefined || value === null || value === true || value === false) return undefined;
+  return String(value);
+}
+
+export function allStrings(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  return (Array.isArray(value) ? value : [value]).map(String);
+}
+
+export function integerOption(name: string, value: unknown, bounds: { min: number; max: number; fallback: number }): number {
+  const text = lastString(value);
+  if (text === undefined) return bounds.fallback;
+  if (!/^\d+$/.test(text)) throw new MqError("INVALID_FIELD", { field: `--${name}`, reason: `must be a whole number, got "${text}"` });
+  const parsed = Number(text);
+  if (!Number.isSafeInteger(parsed) || parsed < bounds.min || parsed > bounds.max) {
+    throw new MqError("INVALID_FIELD", { field: `--${name}`, reason: `must be between ${bounds.min} and ${bounds.max}, got ${text}` });
+  }
+  return parsed;
+}
+
+export function choiceOption<T extends string>(name: string, value: unknown, choices: readonly T[], fallback: T): T {
+  const text = lastString(value);
+  if (text === undefined) return fallback;
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new MqError("INVALID_FIELD", { field: `--${name}`, reason: `must be one of ${choices.join(", ")}, got "${text}"` });
+  }
+  return text as T;
+}
+
+/** `--prop k=v` (repeatable) into a map. */
+export function propertiesOption(value: unknown): Record<string, string> | undefined {
+  const pairs = allStrings(value);
+  if (pairs.length === 0) return undefined;
+  const properties: Record<string, string> = {};
+  for (const pair of pairs) {
+    const split = pair.indexOf("=");
+    if (split <= 0) throw new MqError("INVALID_FIELD", { field: "--prop", reason: `expects name=value, got "${pair}"` });
+    properties[pair.slice(0, split)] = pair.slice(split + 1);
+  }
+  return properties;
+}
+
+/** `--keys a,b` or repeated `--keys a --keys b`. */
+export function keysOption(value: unknown): string[] | undefined {
+  const keys = allStrings(value).flatMap((entry) => entry.split(",")).map((key) => key.trim()).filter((key) => key.length > 0);
+  return keys.length === 0 ? undefined : keys;
+}
+
+/** A broker address `host:port`; `--namesrv` is accepted once cluster mode exists. */
+export function brokerOption(options: Record<string, unknown>): string {
+  const namesrv = lastString(options.namesrv);
+  if (namesrv !== undefined) {
+    throw new MqError("BAD_REQUEST", { reason: `--namesrv ${namesrv}: NameServer routing arrives with cluster mode; use --broker host:port` });
+  }
+  const address = lastString(options.broker) ?? process.env.MQ_BROKER ?? defaultBrokerAddress;
+  if (!/^[^\s:]+:\d{1,5}$/.test(address)) throw new MqError("INVALID_FIELD", { field: "--broker", reason: `expects host:port, got "${address}"` });
+  return address;
+}

@@ -1,0 +1,39 @@
+/** `mq send TOPIC BODY [--tag T] [--keys k1,k2] [--prop k=v]...`: one message, printing its ids. */
+
+import { Producer } from "../client/index.ts";
+import { brokerOption, keysOption, lastString, propertiesOption } from "./options.ts";
+import { createOutput, formatTable } from "./output.ts";
+import { nounCommand } from "./subcommands.ts";
+
+export const sendCommand = nounCommand({
+  name: "send",
+  summary: "Send one message: mq send TOPIC BODY",
+  define(cli) {
+    cli
+      .command("<topic> <body>", "Send one message (BODY as UTF-8 text; - reads it from stdin)")
+      .option("--tag <tag>", "The message's tag", { type: [String] })
+      .option("--keys <keys>", "Business keys, comma separated (indexed for lookup)", { type: [String] })
+      .option("--prop <name=value>", "A user property (repeatable)", { type: [String] })
+      .option("--sharding-key <key>", "Messages with one sharding key go to one queue, in order", { type: [String] })
+      .action(async (topic: string, body: string, options: Record<string, unknown>) => {
+        const text = String(body) === "-" ? await new Response(Bun.stdin.stream()).text() : String(body);
+        const producer = new Producer({ broker: brokerOption(options) });
+        await producer.start();
+        try {
+          const tags = lastString(options.tag);
+          const shardingKey = lastString(options.shardingKey);
+          const result = await producer.send({
+            topic: String(topic),
+            body: text,
+            ...(tags === undefined ? {} : { tags }),
+            ...(shardingKey === undefined ? {} : { shardingKey }),
+            keys: keysOption(options.keys) ?? [],
+            properties: propertiesOption(options.prop) ?? {},
+          });
+          createOutput(options.json === true).result(result, () => formatTable([{ ...result }], ["msgId", "offsetMsgId", "topic", "queueId", "queueOffset"]));
+        } finally {
+          await producer.shutdown();
+        }
+      });
+  },
+});

@@ -1,0 +1,58 @@
+/**
+ * cac matches only a command's first word, so `mq topic create` goes through here: the router
+ * hands the noun's remaining words to a cac instance of its own, with the global options
+ * (`--broker`, `--namesrv`, `--json`) on every one. A missing or unknown subcommand and an
+ * unknown option are errors (exit 2), never a silent exit 0.
+ */
+
+import cac from "cac";
+import type { CAC } from "cac";
+import type { CliCommand } from "./main.ts";
+
+export type Action = (...args: never[]) => Promise<number | void> | number | void;
+
+export function addClientOptions(cli: CAC): void {
+  cli.option("--broker <address>", "Broker address host:port (default 127.0.0.1:10911, env MQ_BROKER)", { type: [String] });
+  cli.option("--namesrv <address>", "NameServer address host:port (cluster mode)", { type: [String] });
+  cli.option("--json", "Print JSON instead of a table");
+}
+
+export function nounCommand(options: { name: string; summary: string; define: (cli: CAC) => void }): CliCommand {
+  return {
+    name: options.name,
+    summary: options.summary,
+    async run(argv) {
+      const cli = cac(`mq ${options.name}`);
+      addClientOptions(cli);
+      options.define(cli);
+      cli.help();
+      // A noun with one verb (`mq send TOPIC BODY`) defines a default command: its words are arguments.
+      let parsed: ReturnType<CAC["parse"]>;
+      try {
+        parsed = cli.parse(["mq", options.name, ...argv], { run: false });
+      } catch (error) {
+        console.error(`${(error as Error).message}: run "mq ${options.name} --help"`);
+        return 2;
+      }
+      if (parsed.options.help) return 0;
+      if (cli.matchedCommand === undefined) {
+        if (argv.length === 0 || argv[0]!.startsWith("-")) {
+          cli.outputHelp();
+          return 2;
+        }
+        console.error(`Unknown command "mq ${options.name} ${argv[0]}": run "mq ${options.name} --help"`);
+        return 2;
+      }
+      try {
+        const result = await cli.runMatchedCommand();
+        return typeof result === "number" ? result : 0;
+      } catch (error) {
+        if (error instanceof Error && error.name === "CACError") {
+          console.error(`${error.message}: run "mq ${options.name} --help"`);
+          return 2;
+        }
+        throw error;
+      }
+    },
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * Typed requests to one broker: each method sends one request code with its fields and checks
+ * the success response against its schema in protocol/responses.ts, so a broker of another
+ * version (or a buggy one) gives a clear INVALID_FIELD instead of undefined behaviour later.
+ * Error responses arrive as MqError carrying the catalogue code (the Channel builds them).
+ * Results too large for a header arrive in the body (`resultInBody`); `call` reads either.
+ */
+
+import type { z } from "zod";
+import { MqError } from "../common/errors.ts";
+import { type StoredMessage } from "../common/message-record.ts";
+import type { Frame } from "../protocol/frame.ts";
+import { splitRecords } from "../protocol/record-stream.ts";
+import { readResult } from "../protocol/response-body.ts";
+import { RequestCode } from "../protocol/request-codes.ts";
+import * as responses from "../protocol/responses.ts";
+import { type RequestFieldsInput, validateFields } from "../protocol/schemas.ts";
+import type { ConnectionPool } from "./connection-pool.ts";
+
+export interface CallOptions {
+  readonly body?: Uint8Array;
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export type Fields<C extends number> = RequestFieldsInput<C>;
+
+export interface PullResponse extends responses.PullResult {
+  readonly messages: StoredMessage[];
+}
+
+export class BrokerClient {
+  constructor(readonly pool: ConnectionPool) {}
+
+  /** Sends a request and checks the success response's header against `schema`. */
+  async call<C extends number, S extends z.ZodType>(address: string, code: C, fields: Fields<C>, schema: S, options: CallOptions = {}): Promise<{ fields: z.output<S>; frame: Frame }> {
+    const frame = await this.pool.request(address, { code, fields, body: options.body, timeoutMs: options.timeoutMs, signal: options.signal });
+    // A result too large for the header travels in the body (response-body.ts).
+    const checked = validateFields(schema, readResult(frame));
+    if (!checked.ok) {
+      throw new MqError("INVALID_FIELD", { field: `response.${checked.error.params.field}`, reason: String(checked.error.params.reason) });
+    }
+    return { fields: checked.fields as z.output<S>, frame };
+  }
+
+  async sendMessage(address: string, fields: Fields<typeof RequestCode.SEND_MESSAGE>, body: Uint8Array, options: CallOptions = {}) {
+    return (await this.call(address, RequestCode.SEND_MESSAGE, fields, responses.sendResultSchema, { ...options, body })).fields;
+  }
+
+  async sendBatch(address: string, fields: Fields<typeof RequestCode.SEND_BATCH>, body: Uint8Array, options: CallOptions = {}) {
+    return (await this.call(address, RequestCode.SEND_BATCH, fields, responses.sendBatchResultSchema, { ...options, body })).fields.results;
+  }
+
+  async pull(address: string, fields: Fields<typeof RequestCode.PULL_MESSAGE>, options: CallOptions = {}): Promise<PullResponse> {
+    const { fields: result, frame } = await this.call(address, RequestCode.PULL_MESSAGE, fields, responses.pullResultSchema, options);
+    return { ...result, messages: frame.body.byteLength > 0 ? splitRecords(frame.body) : [] };
+  }
+
+  /** -1 when the group has never committed an offset for the queue. */
+  async queryConsumerOffset(address: string, fields: Fields<typeof RequestCode.QUERY_CONSUMER_OFFSET>): Promise<number> {
+    return (await this.call(address, RequestCode.QUERY_CONSUMER_OFFSET, fields, responses.consumerOffsetSchema)).fields.queueOffset;
+  }
+
+  async updateConsumerOffset(address: string, fields: Fields<typeof RequestCode.UPDATE_CONSUMER_OFFSET>): Promise<void> {
+    await this.call(address, RequestCode.UPDATE_CONSUMER_OFFSET, fields, responses.emptyResultSchema);
+  }
+
+  async minOffset(address: string, topic: string, queueId: number): Promise<number> {
+    return (await this.call(address, RequestCode.GET_MIN_OFFSET, { topic, queueId }, responses.queueOffsetSchema)).fields.queueOffset;
+  }
+
+  async maxOffset(address: string, topic: string, queueId: number): Promise<number> {
+    return (await this.call(address, RequestCode.GET_MAX_OFFSET, { topic, queueId }, responses.queueOffsetSchema)).fields.queueOffset;
+  }
+
+  async searchOffset(address: string, fields: Fields<typeof RequestCode.SEARCH_OFFSET_BY_TIMESTAMP>): Promise<number> {
+    return (await this.call(address, RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, fields, responses.queueOffsetSchema)).fields.queueOffset;
+  }
+
+  async resetOffset(address: string, fields: Fields<typeof RequestCode.RESET_OFFSET>) {
+    return (await this.call(address, RequestCode.RESET_OFFSET, fields, responses.resetOffsetResultSchema)).fields.queues;
+  }
+
+  async heartbeat(address: string, fields: Fields<typeof RequestCode.HEARTBEAT>): Promise<void> {
+    await this.call(address, RequestCode.HEARTBEAT, fields, responses.emptyResultSchema);
+  }
+
+  async unregisterClient(address: string, fields: Fields<typeof RequestCode.UNREGISTER_CLIENT>): Promise<void> {
+    await this.call(address, RequestCode.UNREGISTER_CLIENT, fields, responses.emptyResultSchema);
+  }
+
+  async consumerList(address: string, consumerGroup: string): Promise<string[]> {
+    return (await this.call(address, RequestCode.GET_CONSUMER_LIST, { consumerGroup }, responses.consumerListSchema)).fields.clientIds;
+  }
+
+  async lockBatch(address: string, fields: Fields<typeof RequestCode.LOCK_BATCH_MQ>) {
+    return (await this.call(address, RequestCode.LOCK_BATCH_MQ, fields, responses.lockBatchResultSchema)).fields.locked;
+  }
+
+  async unlockBatch(address: string, fields: Fields<typeof RequestCode.UNLOCK_BATCH_MQ>): Promise<void> {
+    await this.call(address, RequestCode.UNLOCK_BATCH_MQ, fields, responses.emptyResultSchema);
+  }
+
+  async viewMessage(address: string, offsetMsgId: string): Promise<StoredMessage[]> {
+    const { frame } = await this.call(address, RequestCode.VIEW_MESSAGE_BY_ID, { offsetMsgId }, responses.messagesFoundSchema);
+    return splitRecords(frame.body);
+  }
+
+  async queryByKey(address: string, fields: Fields<typeof RequestCode.QUERY_MESSAGE_BY_KEY>): Promise<StoredMessage[]> {
+    const { frame } = await this.call(address, RequestCode.QUERY_MESSAGE_BY_KEY, fields, responses.messagesFoundSchema);
+    return splitRecords(frame.body);
+  }
+
+  async createTopic(address: string, fields: Fields<typeof RequestCode.CREATE_TOPIC>): Promise<void> {
+    await this.call(address, RequestCode.CREATE_TOPIC, fields, responses.emptyResultSchema);
+  }
+
+  async updateTopic(address: string, fields: Fields<typeof RequestCode.UPDATE_TOPIC>): Promise<void> {
+    await this.call(address, RequestCode.UPDATE_TOPIC, fields, responses.emptyResultSchema);
+  }
+
+  async deleteTopic(address: string, topic: string): Promise<void> {
+    await this.call(address, RequestCode.DELETE_TOPIC, { topic }, responses.emptyResultSchema);
+  }
+
+  async getTopic(address: string, topic: string): Promise<responses.TopicDetail> {
+    return (await this.call(address, RequestCode.GET_TOPIC, { topic }, responses.topicDetailSchema)).fields;
+  }
+
+  async listTopics(address: string): Promise<responses.TopicConfig[]> {
+    return (await this.call(address, RequestCode.LIST_TOPICS, {}, responses.topicListSchema)).fields.topics;
+  }
+
+  async listGroups(address: string) {
+    return (await this.call(address, RequestCode.LIST_GROUPS, {}, responses.groupListSchema)).fields.groups;
+  }
+
+  async getGroup(address: string, consumerGroup: string): Promise<responses.GroupDetail> {
+    return (await this.call(address, RequestCode.GET_GROUP, { consumerGroup }, responses.groupDetailSchema)).fields;
+  }
+}

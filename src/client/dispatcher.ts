@@ -1,0 +1,119 @@
+/**
+ * Hands pulled messages to the handler, in one of two modes:
+ * - concurrent: any message of any owned queue may run, at most `concurrency` at once, in pull
+ *   order (one FIFO over all queues);
+ * - orderly: each queue runs strictly one message at a time, in queue-offset order; different
+ *   queues run side by side, at most `concurrency` at once.
+ * A message whose handler finishes (`run` resolves true) leaves its ProcessQueue; one abandoned
+ * at shutdown (`run` resolves false) stays unfinished, so its offset is not committed past it.
+ * Nothing starts on a released queue. The FIFO is bounded by the queues' capacities.
+ */
+
+import type { ReceivedMessage } from "./message.ts";
+import type { ProcessQueue } from "./process-queue.ts";
+import { Semaphore } from "./semaphore.ts";
+
+/** Runs the handler (with its local retries); false when abandoned because the consumer stops. */
+export type MessageRunner = (message: ReceivedMessage) => Promise<boolean>;
+
+export interface Dispatcher {
+  /** Messages just added to `queue` (already in its `unfinished`). */
+  submit(queue: ProcessQueue, messages: readonly ReceivedMessage[]): void;
+  /** Handlers running across all queues. */
+  readonly running: number;
+}
+
+interface Item {
+  readonly queue: ProcessQueue;
+  readonly message: ReceivedMessage;
+}
+
+export class ConcurrentDispatcher implements Dispatcher {
+  private fifo: Item[] = [];
+  private head = 0;
+  running = 0;
+
+  constructor(
+    private readonly concurrency: number,
+    private readonly run: MessageRunner,
+  ) {}
+
+  submit(queue: ProcessQueue, messages: readonly ReceivedMessage[]): void {
+    for (const message of messages) this.fifo.push({ queue, message });
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.head < this.fifo.length) {
+      const item = this.fifo[this.head++]!;
+      if (item.queue.released) continue;
+      this.start(item);
+    }
+    // Compact once the consumed prefix dominates, so the array does not grow without bound.
+    if (this.head > 1024 && this.head * 2 > this.fifo.length) {
+      this.fifo = this.fifo.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private start({ queue, message }: Item): void {
+    this.running++;
+    queue.startedHandler();
+    void this.run(message).then((finished) => {
+      if (finished) queue.finish(message.queueOffset);
+      this.running--;
+      queue.endedHandler();
+      this.pump();
+    });
+  }
+}
+
+export class OrderlyDispatcher implements Dispatcher {
+  private readonly slots: Semaphore;
+  running = 0;
+
+  constructor(
+    concurrency: number,
+    private readonly run: MessageRunner,
+  ) {
+    this.slots = new Semaphore(concurrency);
+  }
+
+  submit(queue: ProcessQueue, _messages: readonly ReceivedMessage[]): void {
+    if (queue.working) return; // its worker will reach the new messages
+    queue.working = true;
+    void this.work(queue);
+  }
+
+  /** Takes the queue's oldest unfinished message, runs it, and only then the next one. */
+  private async work(queue: ProcessQueue): Promise<void> {
+    for (;;) {
+      await this.slots.acquire();
+      try {
+        const message = queue.head();
+        // Cleared in the same synchronous step as the check, so a submit right after restarts us.
+        if (message === undefined || queue.released) {
+          queue.working = false;
+          return;
+        }
+        this.running++;
+        queue.startedHandler();
+        let finished = false;
+        try {
+          finished = await this.run(message);
+        } finally {
+          this.running--;
+          queue.endedHandler();
+        }
+        // Abandoned (the consumer stops): keep it unfinished and stop this queue here.
+        if (!finished) {
+          queue.working = false;
+          return;
+        }
+        queue.finish(message.queueOffset);
+      } finally {
+        this.slots.release();
+      }
+    }
+  }
+}

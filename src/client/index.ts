@@ -1,0 +1,26 @@
+/**
+ * The public entry point of the mq TypeScript SDK. It runs on Bun and on Node ≥ 20 and depends
+ * only on src/common, src/protocol and src/net.
+ *
+ *   const producer = new Producer({ broker: "127.0.0.1:10911" });
+ *   await producer.start();
+ *   await producer.send({ topic: "orders", body: "hello", tags: "created", keys: ["order-1"] });
+ *
+ *   const consumer = new PushConsumer({ broker: "127.0.0.1:10911", group: "billing" });
+ *   consumer.subscribe("orders", "created || paid");
+ *   for await (const message of consumer) console.log(message.text());
+ */
+
+export { Producer, type ProducerOptions, type SendOptions, type BatchOptions } from "./producer.ts";
+export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler } from "./push-consumer.ts";
+export { Admin, type TopicOptions, type QueueOffsets } from "./admin.ts";
+export type { ProducerMessage, BatchMessage, ReceivedMessage, SendResult } from "./message.ts";
+export type { MessageQueue } from "./message-queue.ts";
+export type { QueueSelector } from "./queue-selector.ts";
+export type { MessageModel } from "./rebalancer.ts";
+export type { AllocationName, AllocationStrategy } from "./allocation.ts";
+export { allocationStrategies } from "./allocation.ts";
+export type { ClientOptions } from "./client-context.ts";
+export type { RouteResolver, TopicRoute } from "./route-resolver.ts";
+export { MqError, isMqError, errorCatalog, type ErrorName } from "../common/errors.ts";
+export type { TopicConfig, TopicDetail, GroupDetail } from "../protocol/responses.ts";

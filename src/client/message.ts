@@ -1,0 +1,186 @@
+/**
+ * The messages users hand to a Producer and receive from a consumer.
+ *
+ * Outgoing: a topic, a body (a string is sent as UTF-8) and optional tags, keys, user properties,
+ * a sharding key (ordered sends pick the queue by its hash) and a delay. `prepareMessage` checks
+ * it before any request goes out, so a bad message fails at once with the catalogue error and is
+ * never retried.
+ *
+ * Received: decoded from the CommitLog record the broker sent (record-stream.ts). `body` is a view
+ * into the pulled response, `properties` holds every stored property (system ones included, under
+ * their upper-case names), and `offsetMsgId` is derived from the record's store host and physical
+ * offset exactly as the broker makes it.
+ */
+
+import { MqError } from "../common/errors.ts";
+import { encodeOffsetMsgId } from "../common/ids.ts";
+import { messageBodyBytesMax, messagePropertiesBytesMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { type StoredMessage, numberToIpv4 } from "../common/message-record.ts";
+import { encodePropertiesText, findInvalidProperty, propertyNames } from "../common/message-properties.ts";
+import { delayLevelMax, messageKeyLengthMax, messageKeysMax } from "../protocol/limits.ts";
+
+export interface ProducerMessage {
+  readonly topic: string;
+  readonly body: string | Uint8Array;
+  readonly tags?: string;
+  /** Business keys, indexed by the broker (query by key). One string is one key. */
+  readonly keys?: string | readonly string[];
+  readonly properties?: Readonly<Record<string, string>>;
+  /** Messages with one sharding key go to one queue, in order (when no selector is given). */
+  readonly shardingKey?: string;
+  /** 1..18 (the broker's delay levels); 0 or absent sends at once. */
+  readonly delayLevel?: number;
+  /** Exact delivery time (ms since the epoch); wins over delayLevel. */
+  readonly deliverAtMs?: number;
+}
+
+/** A batch entry: like a message, with the topic given once for the whole batch. */
+export type BatchMessage = Omit<ProducerMessage, "topic" | "delayLevel" | "deliverAtMs"> & { readonly topic?: string };
+
+export interface SendResult {
+  /** The producer-made id (ip + pid + instance hash + time + counter). */
+  readonly msgId: string;
+  /** The broker-made id (store host + CommitLog offset); finds the record directly. */
+  readonly offsetMsgId: string;
+  readonly topic: string;
+  readonly queueId: number;
+  readonly queueOffset: number;
+}
+
+export interface ReceivedMessage {
+  readonly topic: string;
+  readonly queueId: number;
+  readonly queueOffset: number;
+  readonly msgId: string;
+  readonly offsetMsgId: string;
+  readonly body: Uint8Array;
+  readonly tags: string | undefined;
+  readonly keys: readonly string[];
+  readonly properties: Readonly<Record<string, string>>;
+  readonly bornTimestampMs: number;
+  readonly storeTimestampMs: number;
+  readonly reconsumeTimes: number;
+  /** The body decoded as UTF-8. */
+  text(): string;
+}
+
+/** A message checked and encoded for the wire: what SEND_MESSAGE and SEND_BATCH carry. */
+export interface PreparedMessage {
+  readonly topic: string;
+  readonly body: Uint8Array;
+  readonly tags: string | undefined;
+  readonly keys: string[] | undefined;
+  readonly properties: Record<string, string> | undefined;
+  readonly shardingKey: string | undefined;
+  readonly delayLevel: number | undefined;
+  readonly deliverAtMs: number | undefined;
+}
+
+const textEncoder = new TextEncoder();
+const textDecoder = new TextDecoder();
+
+/** Checks a message against the protocol's limits; throws the catalogue error that the broker would. */
+export function prepareMessage(message: ProducerMessage | BatchMessage, topic = message.topic): PreparedMessage {
+  if (topic === undefined || !topicNamePattern.test(topic)) {
+    throw new MqError("TOPIC_INVALID", { topic: String(topic), reason: `it must match ${topicNamePattern.source}` });
+  }
+  const body = typeof message.body === "string" ? textEncoder.encode(message.body) : message.body;
+  if (!(body instanceof Uint8Array)) throw new MqError("BAD_REQUEST", { reason: "message body must be a string or a Uint8Array" });
+  if (body.byteLength > messageBodyBytesMax) throw new MqError("MESSAGE_TOO_LARGE", { bytes: body.byteLength, limit: messageBodyBytesMax });
+  const tags = message.tags;
+  if (tags !== undefined && (tags.length > tagLengthMax || /[\u0001\u0002]/.test(tags))) {
+    throw new MqError("PROPERTY_INVALID", { name: propertyNames.tags, reason: `tags must be at most ${tagLengthMax} characters without separator characters` });
+  }
+  const keys = message.keys === undefined ? undefined : typeof message.keys === "string" ? [message.keys] : [...message.keys];
+  if (keys !== undefined) checkKeys(keys);
+  let properties = message.properties === undefined ? undefined : { ...message.properties };
+  if (message.shardingKey !== undefined) properties = { ...properties, [propertyNames.shardingKey]: message.shardingKey };
+  if (properties !== undefined) checkProperties(properties);
+  const delayLevel = "delayLevel" in message ? message.delayLevel : undefined;
+  if (delayLevel !== undefined && (!Number.isInteger(delayLevel) || delayLevel < 0 || delayLevel > delayLevelMax)) {
+    throw new MqError("INVALID_FIELD", { field: "delayLevel", reason: `must be an integer in 0..${delayLevelMax}, got ${delayLevel}` });
+  }
+  const deliverAtMs = "deliverAtMs" in message ? message.deliverAtMs : undefined;
+  if (deliverAtMs !== undefined && (!Number.isSafeInteger(deliverAtMs) || deliverAtMs < 0)) {
+    throw new MqError("INVALID_FIELD", { field: "deliverAtMs", reason: `must be a time in ms since the epoch, got ${deliverAtMs}` });
+  }
+  return { topic, body, tags, keys, properties, shardingKey: message.shardingKey, delayLevel, deliverAtMs };
+}
+
+function checkKeys(keys: readonly string[]): void {
+  if (keys.length > messageKeysMax) throw new MqError("INVALID_FIELD", { field: "keys", reason: `must hold at most ${messageKeysMax} keys, got ${keys.length}` });
+  for (const key of keys) {
+    // Keys are stored space-separated (RocketMQ's KEYS property): a key cannot hold a space.
+    if (key.length === 0 || key.length > messageKeyLengthMax || /[\s\u0001\u0002]/.test(key)) {
+      throw new MqError("INVALID_FIELD", { field: "keys", reason: `each key must be 1..${messageKeyLengthMax} characters without spaces, got "${key}"` });
+    }
+  }
+}
+
+function checkProperties(properties: Record<string, string>): void {
+  for (const name in properties) {
+    if (typeof properties[name] !== "string") throw new MqError("PROPERTY_INVALID", { name, reason: "its value must be a string" });
+  }
+  const invalid = findInvalidProperty(properties);
+  if (invalid !== undefined) throw new MqError("PROPERTY_INVALID", { name: invalid, reason: "names and values must not hold \\u0001 or \\u0002, names must not be empty" });
+  const bytes = textEncoder.encode(encodePropertiesText(properties)).byteLength;
+  if (bytes > messagePropertiesBytesMax) throw new MqError("PROPERTIES_TOO_LARGE", { bytes, limit: messagePropertiesBytesMax });
+}
+
+/**
+ * The message handed to users, built from a decoded record. A class rather than an object
+ * literal so `text()` is shared and the offsetMsgId (hex encoding) is computed only when read:
+ * this runs once per consumed message.
+ */
+class ConsumedMessage implements ReceivedMessage {
+  readonly topic: string;
+  readonly queueId: number;
+  readonly queueOffset: number;
+  readonly body: Uint8Array;
+  readonly tags: string | undefined;
+  readonly keys: readonly string[];
+  readonly properties: Readonly<Record<string, string>>;
+  readonly bornTimestampMs: number;
+  readonly storeTimestampMs: number;
+  readonly reconsumeTimes: number;
+  private readonly stored: StoredMessage;
+  private offsetMsgIdCache: string | undefined;
+
+  constructor(stored: StoredMessage) {
+    this.stored = stored;
+    this.topic = stored.topic;
+    this.queueId = stored.queueId;
+    this.queueOffset = stored.queueOffset;
+    this.body = stored.body;
+    this.tags = stored.tags;
+    this.keys = stored.keys;
+    this.properties = stored.properties;
+    this.bornTimestampMs = stored.bornTimestampMs;
+    this.storeTimestampMs = stored.storeTimestampMs;
+    this.reconsumeTimes = stored.reconsumeTimes;
+  }
+
+  get offsetMsgId(): string {
+    this.offsetMsgIdCache ??= encodeOffsetMsgId({ host: numberToIpv4(this.stored.storeHost.ip), port: this.stored.storeHost.port, physicalOffset: this.stored.physicalOffset });
+    return this.offsetMsgIdCache;
+  }
+
+  /** The producer's msgId; a record stored without one (another client) falls back to its offsetMsgId. */
+  get msgId(): string {
+    return this.stored.msgId ?? this.offsetMsgId;
+  }
+
+  text(): string {
+    return textDecoder.decode(this.body);
+  }
+
+  toJSON(): Record<string, unknown> {
+    const { topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, properties, bornTimestampMs, storeTimestampMs, reconsumeTimes } = this;
+    return { topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, properties, bornTimestampMs, storeTimestampMs, reconsumeTimes, bodyBytes: this.body.byteLength };
+  }
+}
+
+/** Turns a decoded record into the message handed to users. */
+export function toReceivedMessage(stored: StoredMessage): ReceivedMessage {
+  return new ConsumedMessage(stored);
+}

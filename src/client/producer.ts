@@ -1,0 +1,247 @@
+/**
+ * The Producer: sends messages one at a time, in batches, or oneway.
+ *
+ * - Queue choice: a selector, else a sharding key's hash, else round-robin (queue-selector.ts).
+ * - Retries: a retriable failure (retry-policy.ts) is tried again up to `retries` more times, on
+ *   another queue for round-robin sends and on the same queue for selector/sharding-key sends
+ *   (moving them would break their order). The msgId stays the same across attempts.
+ * - Bounded in flight: at most `maxInFlight` sends await their answer; a further `send` waits
+ *   for a permit before anything is encoded, so awaiting `send` is the throttle and memory stays
+ *   bounded by maxInFlight messages. Oneway sends take a permit only while they are written and
+ *   wait while the connection's unsent output is above `onewayOutputBytesMax`.
+ */
+
+import { MqError } from "../common/errors.ts";
+import type { MsgIdGenerator } from "../common/ids.ts";
+import { MiB } from "../common/limits.ts";
+import { type BatchEntry, encodeBatchBody } from "../protocol/batch-body.ts";
+import { RequestCode } from "../protocol/request-codes.ts";
+import type { Fields } from "./broker-client.ts";
+import { type ClientContext, type ClientOptions, checkGroupName, checkPositiveInteger, createClientContext } from "./client-context.ts";
+import { createMsgIdGenerator } from "./client-identity.ts";
+import { type BatchMessage, type PreparedMessage, type ProducerMessage, type SendResult, prepareMessage } from "./message.ts";
+import type { MessageQueue } from "./message-queue.ts";
+import { type QueueSelector, RoundRobinSelector, selectByShardingKey, selectWith } from "./queue-selector.ts";
+import { isRetriable } from "./retry-policy.ts";
+import { Semaphore } from "./semaphore.ts";
+
+export interface ProducerOptions extends ClientOptions {
+  /** Producer group (transactions check back to it); default "DEFAULT_PRODUCER". */
+  readonly group?: string;
+  /** Timeout of each send attempt; default 3000. */
+  readonly sendTimeoutMs?: number;
+  /** Extra attempts after a retriable failure; default 2. */
+  readonly retries?: number;
+  /** Sends awaiting an answer at once; default 1024. */
+  readonly maxInFlight?: number;
+}
+
+export interface SendOptions {
+  readonly selector?: QueueSelector;
+  readonly signal?: AbortSignal;
+}
+
+export interface BatchOptions extends SendOptions {
+  /** Sends the batch to the queue of this sharding key (the messages' own keys are kept as properties). */
+  readonly shardingKey?: string;
+}
+
+export const producerGroupDefault = "DEFAULT_PRODUCER";
+export const sendTimeoutMsDefault = 3_000;
+export const sendRetriesDefault = 2;
+export const sendRetriesMax = 16;
+export const producerInFlightMaxDefault = 1024;
+export const producerHeartbeatIntervalMs = 30_000;
+/** Oneway sends wait while a connection holds more unsent output than this. */
+export const onewayOutputBytesMax = 8 * MiB;
+
+type State = "new" | "running" | "stopped";
+
+export class Producer {
+  readonly group: string;
+  private readonly context: ClientContext;
+  private readonly sendTimeoutMs: number;
+  private readonly retries: number;
+  private readonly inFlight: Semaphore;
+  private readonly roundRobin = new RoundRobinSelector();
+  private readonly msgIds: MsgIdGenerator;
+  private state: State = "new";
+  private heartbeatTimer: { cancel(): void } | undefined;
+
+  constructor(options: ProducerOptions = {}) {
+    this.group = options.group ?? producerGroupDefault;
+    checkGroupName(this.group, "group");
+    this.sendTimeoutMs = checkPositiveInteger(options.sendTimeoutMs, "sendTimeoutMs", sendTimeoutMsDefault);
+    this.retries = options.retries ?? sendRetriesDefault;
+    if (!Number.isInteger(this.retries) || this.retries < 0 || this.retries > sendRetriesMax) {
+      throw new MqError("INVALID_FIELD", { field: "retries", reason: `must be an integer in 0..${sendRetriesMax}, got ${options.retries}` });
+    }
+    this.inFlight = new Semaphore(checkPositiveInteger(options.maxInFlight, "maxInFlight", producerInFlightMaxDefault, 65_536));
+    this.context = createClientContext(options, "producer");
+    this.msgIds = createMsgIdGenerator(this.context.identity);
+  }
+
+  get clientId(): string {
+    return this.context.identity.clientId;
+  }
+
+  /** Connects to the broker(s) and registers the producer group; rejects if none answers. */
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new MqError("BAD_REQUEST", { reason: `producer cannot start: it is ${this.state}` });
+    this.state = "running";
+    try {
+      await this.heartbeat(true);
+    } catch (error) {
+      this.state = "new";
+      throw error;
+    }
+    this.heartbeatTimer = this.context.clock.setInterval(() => void this.heartbeat(false), producerHeartbeatIntervalMs);
+  }
+
+  async send(message: ProducerMessage, options: SendOptions = {}): Promise<SendResult> {
+    this.checkRunning();
+    const prepared = prepareMessage(message);
+    const msgId = this.msgIds.next();
+    await this.inFlight.acquire(options.signal);
+    try {
+      return await this.withRetries(prepared.topic, message, options, (address, queue) => {
+        const fields = this.sendFields(prepared, queue, msgId);
+        return this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
+      });
+    } finally {
+      this.inFlight.release();
+    }
+  }
+
+  /** Sends messages of one topic in one SEND_BATCH request (≤ 4 MiB encoded); one result each, in order. */
+  async sendBatch(topic: string, messages: readonly BatchMessage[], options: BatchOptions = {}): Promise<SendResult[]> {
+    this.checkRunning();
+    if (messages.length === 0) throw new MqError("BATCH_EMPTY");
+    const entries: BatchEntry[] = messages.map((message) => {
+      if (message.topic !== undefined && message.topic !== topic) throw new MqError("BATCH_MIXED_TOPICS", { first: topic, other: message.topic });
+      const prepared = prepareMessage(message, topic);
+      return { msgId: this.msgIds.next(), tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body };
+    });
+    const body = encodeBatchBody(entries); // throws BATCH_TOO_LARGE before anything is sent
+    const routing: ProducerMessage = { topic, body: "", shardingKey: options.shardingKey };
+    await this.inFlight.acquire(options.signal);
+    try {
+      const results = await this.withRetries(topic, routing, options, (address, queue) => {
+        const fields: Fields<typeof RequestCode.SEND_BATCH> = {
+          producerGroup: this.group,
+          topic,
+          queueId: queue.queueId,
+          messageCount: entries.length,
+          bornTimestampMs: this.context.clock.nowMs(),
+        };
+        return this.context.broker.sendBatch(address, fields, body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
+      });
+      if (results.length !== entries.length) {
+        throw new MqError("INVALID_FIELD", { field: "response.results", reason: `holds ${results.length} results for ${entries.length} messages` });
+      }
+      return results;
+    } finally {
+      this.inFlight.release();
+    }
+  }
+
+  /** Writes the message and returns: no answer, no retry, no result (fastest, may be lost). */
+  async sendOneway(message: ProducerMessage, options: SendOptions = {}): Promise<void> {
+    this.checkRunning();
+    const prepared = prepareMessage(message);
+    await this.inFlight.acquire(options.signal);
+    try {
+      const queue = await this.chooseQueue(message, options.selector, undefined);
+      const address = this.context.routes.brokerAddress(queue.brokerName);
+      const channel = await this.context.pool.channel(address);
+      await this.waitForOutputRoom(() => channel.outputBytesPending, options.signal);
+      channel.oneway({ code: RequestCode.SEND_MESSAGE, fields: this.sendFields(prepared, queue, this.msgIds.next()), body: prepared.body });
+    } finally {
+      this.inFlight.release();
+    }
+  }
+
+  /** Waits for sends in flight, unregisters the producer group and closes connections. */
+  async shutdown(): Promise<void> {
+    if (this.state === "stopped") return;
+    const wasRunning = this.state === "running";
+    this.state = "stopped";
+    this.heartbeatTimer?.cancel();
+    await this.inFlight.whenIdle();
+    if (wasRunning) {
+      await Promise.allSettled(
+        this.context.routes.brokerAddresses().map((address) =>
+          this.context.broker.unregisterClient(address, { clientId: this.clientId, producerGroup: this.group }),
+        ),
+      );
+    }
+    await this.context.pool.close();
+  }
+
+  private sendFields(prepared: PreparedMessage, queue: MessageQueue, msgId: string): Fields<typeof RequestCode.SEND_MESSAGE> {
+    return {
+      producerGroup: this.group,
+      topic: prepared.topic,
+      queueId: queue.queueId,
+      msgId,
+      bornTimestampMs: this.context.clock.nowMs(),
+      tags: prepared.tags,
+      keys: prepared.keys,
+      properties: prepared.properties,
+      delayLevel: prepared.delayLevel,
+      deliverAtMs: prepared.deliverAtMs,
+    };
+  }
+
+  private async withRetries<T>(topic: string, message: ProducerMessage, options: SendOptions, attempt: (address: string, queue: MessageQueue) => Promise<T>): Promise<T> {
+    const pinned = options.selector !== undefined || message.shardingKey !== undefined;
+    let failedQueue: MessageQueue | undefined;
+    let lastError: unknown;
+    for (let attemptIndex = 0; attemptIndex <= this.retries; attemptIndex++) {
+      if (options.signal?.aborted) throw new MqError("ABORTED", { reason: `send to "${topic}" was cancelled` });
+      try {
+        const queue = await this.chooseQueue(message, options.selector, pinned ? undefined : failedQueue);
+        failedQueue = queue;
+        return await attempt(this.context.routes.brokerAddress(queue.brokerName), queue);
+      } catch (error) {
+        lastError = error;
+        if (!isRetriable(error) || this.state !== "running") throw error;
+        this.context.logger.debug(`Send to "${topic}" failed (attempt ${attemptIndex + 1} of ${this.retries + 1}): ${(error as Error).message}`);
+      }
+    }
+    throw lastError;
+  }
+
+  private async chooseQueue(message: ProducerMessage, selector: QueueSelector | undefined, failed: MessageQueue | undefined): Promise<MessageQueue> {
+    const route = await this.context.routes.topicRoute(message.topic);
+    const queues = route.writeQueues;
+    if (queues.length === 0) throw new MqError("TOPIC_NOT_WRITABLE", { topic: message.topic, perm: route.perm });
+    if (selector !== undefined) return selectWith(selector, queues, message);
+    if (message.shardingKey !== undefined) return selectByShardingKey(queues, message.shardingKey);
+    return this.roundRobin.next(queues, failed);
+  }
+
+  /**
+   * The Channel offers no drain event, so a oneway sender that outruns the socket checks its
+   * unsent output on a short timer; the bound, not the timer, is what matters here.
+   */
+  private async waitForOutputRoom(pendingBytes: () => number, signal: AbortSignal | undefined): Promise<void> {
+    while (pendingBytes() > onewayOutputBytesMax) {
+      if (signal?.aborted) throw new MqError("ABORTED", { reason: "oneway send was cancelled" });
+      await new Promise<void>((resolve) => this.context.clock.setTimeout(resolve, 1));
+    }
+  }
+
+  private async heartbeat(rethrow: boolean): Promise<void> {
+    const addresses = this.context.routes.brokerAddresses();
+    const results = await Promise.allSettled(addresses.map((address) => this.context.broker.heartbeat(address, { clientId: this.clientId, producerGroups: [this.group] })));
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure === undefined) return;
+    if (rethrow && results.every((result) => result.status === "rejected")) throw failure.reason;
+    this.context.logger.warn(`Heartbeat failed: ${(failure.reason as Error).message}`);
+  }
+
+  private checkRunning(): void {
+    if (this.state !== "running") throw new MqError("BAD_REQUEST", { reason: `producer cannot send: it is ${this.state === "new" ? "not started" : "shut down"}` });
+  }
+}

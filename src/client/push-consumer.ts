@@ -1,0 +1,315 @@
+/**
+ * The PushConsumer: subscribes topics, owns a share of their queues (clustering) or all of them
+ * (broadcasting), long-polls each owned queue and pushes messages to a handler — or to a
+ * `for await` loop.
+ *
+ * Life cycle: `start` heartbeats (the broker learns the group, its subscriptions and this member),
+ * rebalances, then keeps timers: heartbeat every 10 s, rebalance every 20 s and whenever the broker
+ * sends NOTIFY_CONSUMER_IDS_CHANGED, lock renewal every 20 s (clustering), offset commit every 5 s.
+ * `shutdown` (or the `signal` option) stops taking new messages, lets running handlers finish,
+ * commits offsets, unlocks queues and unregisters, so the group rebalances without this member.
+ *
+ * A failed message (the handler throws) is retried here up to `maxLocalRetries` times with a
+ * growing pause, then logged and skipped. Sending it back to a %RETRY% topic (CONSUMER_SEND_BACK)
+ * comes with the retry/DLQ issue; until then a message that keeps failing is not redelivered.
+ */
+
+import { MqError } from "../common/errors.ts";
+import type { TimerHandle } from "../common/clock.ts";
+import { RequestCode } from "../protocol/request-codes.ts";
+import { pullMessagesMax } from "../common/limits.ts";
+import { longPollMsMax } from "../protocol/limits.ts";
+import { type AllocationName, allocationStrategies } from "./allocation.ts";
+import { type ClientContext, type ClientOptions, checkGroupName, checkPositiveInteger, createClientContext } from "./client-context.ts";
+import { ConcurrentDispatcher, type Dispatcher, OrderlyDispatcher } from "./dispatcher.ts";
+import { LocalOffsetStore, offsetStoreDirDefault } from "./local-offset-store.ts";
+import type { ReceivedMessage } from "./message.ts";
+import { MessageIterator } from "./message-iterator.ts";
+import type { MessageQueue } from "./message-queue.ts";
+import type { OffsetStore } from "./offset-store.ts";
+import { OwnedQueues } from "./owned-queues.ts";
+import { pause, runPullLoop, suspendTimeoutMsDefault } from "./pull-loop.ts";
+import { type MessageModel, Rebalancer } from "./rebalancer.ts";
+import { RemoteOffsetStore } from "./remote-offset-store.ts";
+import { type TagFilter, parseTagExpression } from "./tag-filter.ts";
+
+export type ConsumeFromWhere = "last" | "first" | "timestamp";
+export type MessageHandler = (message: ReceivedMessage) => Promise<void> | void;
+
+export interface PushConsumerOptions extends ClientOptions {
+  readonly group: string;
+  readonly messageModel?: MessageModel;
+  /** Where a queue starts when the group has no committed offset for it; default "last". */
+  readonly consumeFromWhere?: ConsumeFromWhere;
+  /** For "timestamp": the store time to start from; default 30 minutes ago. */
+  readonly consumeTimestampMs?: number;
+  readonly allocation?: AllocationName;
+  /** Each queue one message at a time, in order, under a broker queue lock. */
+  readonly orderly?: boolean;
+  /** Handlers running at once; default 20. */
+  readonly concurrency?: number;
+  /** Messages one pull asks for; default 32. */
+  readonly pullBatchSize?: number;
+  /** Unfinished messages per queue before its pulls pause; default 1000. */
+  readonly queueCapacity?: number;
+  /** Broadcasting: where offsets are kept (default ~/.mq/offsets). */
+  readonly offsetStoreDir?: string;
+  /** Attempts after a handler failure before the message is logged and skipped; default 3. */
+  readonly maxLocalRetries?: number;
+  /** Long-poll hold asked of the broker; default 15000. */
+  readonly suspendTimeoutMs?: number;
+  /** Aborting it shuts the consumer down gracefully. */
+  readonly signal?: AbortSignal;
+  readonly heartbeatIntervalMs?: number;
+  readonly rebalanceIntervalMs?: number;
+  readonly commitIntervalMs?: number;
+}
+
+export const consumeConcurrencyDefault = 20;
+export const pullBatchSizeDefault = 32;
+export const queueCapacityDefault = 1000;
+export const maxLocalRetriesDefault = 3;
+export const heartbeatIntervalMsDefault = 10_000;
+export const rebalanceIntervalMsDefault = 20_000;
+export const lockRenewIntervalMs = 20_000;
+export const commitIntervalMsDefault = 5_000;
+/** How soon queues assigned to us but locked by their previous owner are tried again. */
+export const lockRetryIntervalMs = 500;
+const localRetryPauseMs = 200;
+const timestampLookbackMs = 30 * 60 * 1000;
+
+type State = "new" | "starting" | "running" | "stopping" | "stopped";
+
+export class PushConsumer implements AsyncIterable<ReceivedMessage> {
+  readonly group: string;
+  readonly messageModel: MessageModel;
+  private readonly options: PushConsumerOptions;
+  private readonly context: ClientContext;
+  private readonly subscriptions = new Map<string, TagFilter>();
+  private readonly stopController = new AbortController();
+  private readonly timers: TimerHandle[] = [];
+  private state: State = "new";
+  private owned: OwnedQueues | undefined;
+  private rebalancer: Rebalancer | undefined;
+  private iterator: MessageIterator | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: PushConsumerOptions) {
+    checkGroupName(options.group, "group");
+    this.options = options;
+    this.group = options.group;
+    this.messageModel = options.messageModel ?? "clustering";
+    checkPositiveInteger(options.concurrency, "concurrency", 1, 65_536);
+    checkPositiveInteger(options.pullBatchSize, "pullBatchSize", 1, pullMessagesMax);
+    if (options.suspendTimeoutMs !== undefined && !(Number.isInteger(options.suspendTimeoutMs) && options.suspendTimeoutMs >= 0 && options.suspendTimeoutMs <= longPollMsMax)) {
+      throw new MqError("INVALID_FIELD", { field: "suspendTimeoutMs", reason: `must be an integer in 0..${longPollMsMax}, got ${options.suspendTimeoutMs}` });
+    }
+    if (options.allocation !== undefined && !(options.allocation in allocationStrategies)) {
+      throw new MqError("INVALID_FIELD", { field: "allocation", reason: `must be one of ${Object.keys(allocationStrategies).join(", ")}, got "${options.allocation}"` });
+    }
+    this.context = createClientContext(options, `consumer.${options.group}`);
+    options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
+  }
+
+  get clientId(): string {
+    return this.context.identity.clientId;
+  }
+
+  /** The queues this member works now (for tests and tooling). */
+  get ownedQueues(): MessageQueue[] {
+    return (this.owned?.activeQueues ?? []).map((pq) => pq.queue);
+  }
+
+  /** Subscribes a topic with a tag expression (`*`, `a || b`); before or after start. */
+  subscribe(topic: string, tagExpression = "*"): this {
+    checkGroupName(topic, "topic");
+    this.subscriptions.set(topic, parseTagExpression(tagExpression));
+    if (this.state === "running") void this.heartbeat().then(() => this.rebalancer?.request());
+    return this;
+  }
+
+  async start(handler: MessageHandler): Promise<void> {
+    if (this.state !== "new") throw new MqError("BAD_REQUEST", { reason: `consumer cannot start: it is ${this.state}` });
+    if (this.subscriptions.size === 0) throw new MqError("BAD_REQUEST", { reason: "consumer cannot start: it subscribes no topic" });
+    if (this.options.signal?.aborted) throw new MqError("ABORTED", { reason: "the consumer's signal is already aborted" });
+    this.state = "starting";
+    try {
+      await this.startWith(handler);
+    } catch (error) {
+      this.state = "running"; // let shutdown undo whatever started
+      await this.shutdown();
+      throw error;
+    }
+    this.state = "running";
+    if (this.options.signal?.aborted) void this.shutdown();
+  }
+
+  /** `for await (const message of consumer)`: starts the consumer; leaving the loop shuts it down. */
+  [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
+    if (this.iterator !== undefined) throw new MqError("BAD_REQUEST", { reason: "consumer can be iterated only once" });
+    let handler: MessageHandler = () => undefined;
+    const started = Promise.resolve().then(() => this.start(handler));
+    this.iterator = new MessageIterator(started, () => this.shutdown());
+    handler = this.iterator.handler;
+    return this.iterator;
+  }
+
+  /** Graceful: running handlers finish, offsets are committed, queues unlocked, member unregistered. */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.stop();
+    return this.stopping;
+  }
+
+  private async startWith(handler: MessageHandler): Promise<void> {
+    const { context } = this;
+    const options = this.options;
+    const clustering = this.messageModel === "clustering";
+    const offsets: OffsetStore = clustering
+      ? new RemoteOffsetStore(context.broker, context.routes, this.group)
+      : new LocalOffsetStore({ dir: options.offsetStoreDir ?? offsetStoreDirDefault, group: this.group, instance: options.clientId ?? "default" });
+    const concurrency = options.concurrency ?? consumeConcurrencyDefault;
+    const run = (message: ReceivedMessage) => this.runHandler(handler, message);
+    const dispatcher: Dispatcher = options.orderly ? new OrderlyDispatcher(concurrency, run) : new ConcurrentDispatcher(concurrency, run);
+    const pullContext = {
+      broker: context.broker,
+      routes: context.routes,
+      group: this.group,
+      clock: context.clock,
+      logger: context.logger,
+      pullBatchSize: options.pullBatchSize ?? pullBatchSizeDefault,
+      suspendTimeoutMs: options.suspendTimeoutMs ?? suspendTimeoutMsDefault,
+      dispatcher,
+      filterFor: (topic: string) => this.subscriptions.get(topic) ?? parseTagExpression("*"),
+    };
+    this.owned = new OwnedQueues({
+      broker: context.broker,
+      routes: context.routes,
+      clock: context.clock,
+      logger: context.logger,
+      group: this.group,
+      clientId: this.clientId,
+      offsets,
+      lockQueues: clustering,
+      capacity: options.queueCapacity ?? queueCapacityDefault,
+      startOffset: (queue) => this.startOffset(queue),
+      startPulling: (pq) => void runPullLoop(pq, pullContext).catch((error: Error) => context.logger.error(`Pull loop of ${pq.key} ended: ${error.stack ?? error.message}`)),
+    });
+    this.rebalancer = new Rebalancer({
+      broker: context.broker,
+      routes: context.routes,
+      logger: context.logger,
+      group: this.group,
+      clientId: this.clientId,
+      messageModel: this.messageModel,
+      strategy: allocationStrategies[options.allocation ?? "average"],
+      owned: this.owned,
+      topics: () => [...this.subscriptions.keys()],
+    });
+    context.pool.handle(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (request) => {
+      if (request.fields.consumerGroup === this.group) void this.rebalancer?.request();
+    });
+    context.pool.handle(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, (request) => {
+      const { consumerGroup, topic, queues } = request.fields;
+      if (consumerGroup === this.group) void this.owned?.resetOffsets(topic, new Map(queues.map((queue) => [queue.queueId, queue.queueOffset])));
+    });
+    // After a reconnect (a broker restart) the broker knows us again only once we heartbeat.
+    context.pool.onOpen(() => void this.heartbeat().catch(() => undefined));
+    await this.heartbeat();
+    await this.rebalancer.request();
+    this.every(options.heartbeatIntervalMs ?? heartbeatIntervalMsDefault, () => this.heartbeat());
+    this.every(options.rebalanceIntervalMs ?? rebalanceIntervalMsDefault, () => this.rebalancer!.request());
+    this.every(options.commitIntervalMs ?? commitIntervalMsDefault, () => this.owned!.commitAll());
+    if (clustering) {
+      this.every(lockRenewIntervalMs, () => this.owned!.renewLocks());
+      this.every(lockRetryIntervalMs, () => (this.owned!.pendingCount > 0 ? this.owned!.retryPending() : Promise.resolve()));
+    }
+  }
+
+  private async stop(): Promise<void> {
+    const wasStarted = this.state === "running" || this.state === "starting";
+    this.state = "stopping";
+    this.stopController.abort(new Error("consumer shutting down"));
+    for (const timer of this.timers.splice(0)) timer.cancel();
+    this.iterator?.close();
+    if (wasStarted) {
+      await this.rebalancer?.stop();
+      await this.owned?.releaseAll();
+      await Promise.allSettled(
+        this.context.routes.brokerAddresses().map((address) => this.context.broker.unregisterClient(address, { clientId: this.clientId, consumerGroup: this.group })),
+      );
+    }
+    await this.context.pool.close();
+    this.state = "stopped";
+  }
+
+  /** Runs the handler with local retries; false when abandoned because the consumer stops. */
+  private async runHandler(handler: MessageHandler, message: ReceivedMessage): Promise<boolean> {
+    const retriesMax = this.options.maxLocalRetries ?? maxLocalRetriesDefault;
+    for (let attempt = 0; ; attempt++) {
+      if (this.isStopping()) return false;
+      try {
+        await handler(message);
+        return true;
+      } catch (error) {
+        if (this.isStopping()) return false;
+        if (attempt >= retriesMax) {
+          this.context.logger.error(
+            `Giving up on message ${message.msgId} (${message.topic} queue ${message.queueId} offset ${message.queueOffset}) after ${attempt + 1} attempts: ${(error as Error).message}`,
+          );
+          return true;
+        }
+        await pause(this.context.clock, localRetryPauseMs * (attempt + 1), this.stopController.signal);
+      }
+    }
+  }
+
+  private isStopping(): boolean {
+    return this.state === "stopping" || this.state === "stopped";
+  }
+
+  /** consumeFromWhere, for a queue the group has no committed offset for. */
+  private async startOffset(queue: MessageQueue): Promise<number> {
+    const { broker, routes, clock } = this.context;
+    const address = routes.brokerAddress(queue.brokerName);
+    switch (this.options.consumeFromWhere ?? "last") {
+      case "first":
+        return broker.minOffset(address, queue.topic, queue.queueId);
+      case "last":
+        return broker.maxOffset(address, queue.topic, queue.queueId);
+      case "timestamp":
+        return broker.searchOffset(address, { topic: queue.topic, queueId: queue.queueId, timestampMs: this.options.consumeTimestampMs ?? clock.nowMs() - timestampLookbackMs });
+    }
+  }
+
+  private async heartbeat(): Promise<void> {
+    const subscriptions = [...this.subscriptions].map(([topic, filter]) => ({ topic, expressionType: "TAG" as const, expression: filter.expression }));
+    const consumer = {
+      consumerGroup: this.group,
+      consumeType: "push" as const,
+      messageModel: this.messageModel,
+      consumeFromWhere: this.options.consumeFromWhere ?? "last",
+      consumeTimestampMs: this.options.consumeTimestampMs,
+      subscriptions,
+    };
+    const addresses = this.context.routes.brokerAddresses();
+    const results = await Promise.allSettled(addresses.map((address) => this.context.broker.heartbeat(address, { clientId: this.clientId, consumers: [consumer] })));
+    const failed = results.filter((result) => result.status === "rejected");
+    if (failed.length === results.length && failed.length > 0) throw failed[0]!.reason;
+  }
+
+  /** A periodic task that never overlaps itself and only logs its failures. */
+  private every(intervalMs: number, task: () => Promise<void>): void {
+    let busy = false;
+    this.timers.push(
+      this.context.clock.setInterval(() => {
+        if (busy || this.state !== "running") return;
+        busy = true;
+        task()
+          .catch((error: Error) => this.context.logger.warn(`Periodic task failed: ${error.message}`))
+          .finally(() => {
+            busy = false;
+          });
+      }, intervalMs),
+    );
+  }
+}

@@ -1,0 +1,90 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RequestCode } from "../../../src/protocol/request-codes.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
+import { removeTempDirs } from "../../helpers/temp-dir.ts";
+import { call, connectTo, pull, rejection, send } from "./helpers.ts";
+
+afterAll(removeTempDirs);
+
+describe("Broker: topics", () => {
+  test("CREATE_TOPIC stores the settings; GET_TOPIC and LIST_TOPICS report them", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    const created = await call(client, RequestCode.CREATE_TOPIC, { topic: "orders", readQueues: 8, writeQueues: 8, order: true });
+    expect(created).toMatchObject({ topic: "orders", readQueues: 8, writeQueues: 8, perm: 6, order: true });
+    await send(client, "orders", "x", { queueId: 3 });
+    const detail = await call(client, RequestCode.GET_TOPIC, { topic: "orders" });
+    expect(detail).toMatchObject({ topic: "orders", readQueues: 8, perm: 6, order: true });
+    expect((detail.queues as unknown[]).length).toBe(8);
+    expect((detail.queues as { queueId: number; minOffset: number; maxOffset: number }[])[3]).toEqual({ queueId: 3, minOffset: 0, maxOffset: 1 });
+    const list = await call(client, RequestCode.LIST_TOPICS, {});
+    expect((list.topics as { topic: string }[]).map((topic) => topic.topic)).toEqual(["orders"]);
+  });
+
+  test("CREATE_TOPIC of an existing topic is TOPIC_EXISTS; UPDATE_TOPIC changes it in place", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await call(client, RequestCode.CREATE_TOPIC, { topic: "t", readQueues: 2, writeQueues: 2 });
+    expect((await rejection(call(client, RequestCode.CREATE_TOPIC, { topic: "t", readQueues: 2, writeQueues: 2 }))).errorName).toBe("TOPIC_EXISTS");
+    await call(client, RequestCode.UPDATE_TOPIC, { topic: "t", readQueues: 6, writeQueues: 6, perm: 4 });
+    expect(await call(client, RequestCode.GET_TOPIC, { topic: "t" })).toMatchObject({ readQueues: 6, writeQueues: 6, perm: 4 });
+  });
+
+  test("DELETE_TOPIC forgets the topic; GET_TOPIC is then TOPIC_NOT_FOUND", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await send(client, "gone", "x");
+    await call(client, RequestCode.DELETE_TOPIC, { topic: "gone" });
+    const error = await rejection(call(client, RequestCode.GET_TOPIC, { topic: "gone" }));
+    expect(error.errorName).toBe("TOPIC_NOT_FOUND");
+    expect(error.message).toBe('Cannot find topic "gone"');
+    expect((await rejection(call(client, RequestCode.DELETE_TOPIC, { topic: "gone" }))).errorName).toBe("TOPIC_NOT_FOUND");
+  });
+
+  test("a send to an unknown topic creates it with the default 4 queues", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await send(client, "fresh", "x");
+    expect(await call(client, RequestCode.GET_TOPIC, { topic: "fresh" })).toMatchObject({ readQueues: 4, writeQueues: 4, perm: 6, order: false });
+  });
+
+  test("with autoCreateTopics off a send to an unknown topic is TOPIC_NOT_FOUND", async () => {
+    const broker = await startTestBroker({ config: { autoCreateTopics: false } });
+    const client = await connectTo(broker);
+    expect((await rejection(send(client, "fresh", "x"))).errorName).toBe("TOPIC_NOT_FOUND");
+  });
+
+  test("a send to a topic without write permission is TOPIC_NOT_WRITABLE, a pull without read TOPIC_NOT_READABLE", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await call(client, RequestCode.CREATE_TOPIC, { topic: "readonly", readQueues: 1, writeQueues: 1, perm: 4 });
+    const sendError = await rejection(send(client, "readonly", "x"));
+    expect(sendError.errorName).toBe("TOPIC_NOT_WRITABLE");
+    expect(sendError.message).toBe('Cannot write to topic "readonly": its permission is R-- (4)');
+    await call(client, RequestCode.CREATE_TOPIC, { topic: "writeonly", readQueues: 1, writeQueues: 1, perm: 2 });
+    await send(client, "writeonly", "x");
+    expect((await rejection(pull(client, "writeonly"))).errorName).toBe("TOPIC_NOT_READABLE");
+  });
+
+  test("a send to a queue past the topic's write queues is QUEUE_NOT_FOUND", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await call(client, RequestCode.CREATE_TOPIC, { topic: "small", readQueues: 2, writeQueues: 2 });
+    const error = await rejection(send(client, "small", "x", { queueId: 2 }));
+    expect(error.errorName).toBe("QUEUE_NOT_FOUND");
+    expect(error.message).toBe('Cannot find queue 2 of topic "small": it has 2 queues');
+  });
+
+  test("topics survive a restart, persisted in config/topics.json", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await call(client, RequestCode.CREATE_TOPIC, { topic: "kept", readQueues: 3, writeQueues: 3, perm: 6 });
+    await broker.restart();
+    expect(existsSync(join(broker.dataDir, "config", "topics.json"))).toBe(true);
+    expect(JSON.parse(readFileSync(join(broker.dataDir, "config", "topics.json"), "utf8")).topics[0].topic).toBe("kept");
+    const again = await connectTo(broker);
+    expect(await call(again, RequestCode.GET_TOPIC, { topic: "kept" })).toMatchObject({ readQueues: 3, writeQueues: 3 });
+  });
+});

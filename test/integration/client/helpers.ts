@@ -1,0 +1,54 @@
+/**
+ * Helpers for client integration tests: clients that are always shut down after each test,
+ * a bounded `waitFor` (polls a condition, never a sleep standing in for an event), and a
+ * topic-creation shortcut.
+ */
+
+import { afterEach } from "bun:test";
+import { Admin } from "../../../src/client/admin.ts";
+import { Producer, type ProducerOptions } from "../../../src/client/producer.ts";
+import { PushConsumer, type PushConsumerOptions } from "../../../src/client/push-consumer.ts";
+
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  // Clients first (they commit and unregister), then the broker helper's own afterEach.
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+});
+
+export function track<T extends { shutdown(): Promise<void> } | { close(): Promise<void> }>(client: T): T {
+  cleanups.push(() => ("shutdown" in client ? client.shutdown() : client.close()));
+  return client;
+}
+
+export async function startProducer(broker: string, options: Partial<ProducerOptions> = {}): Promise<Producer> {
+  const producer = track(new Producer({ broker, ...options }));
+  await producer.start();
+  return producer;
+}
+
+export function consumer(broker: string, options: Partial<PushConsumerOptions> & { group: string }): PushConsumer {
+  return track(new PushConsumer({ broker, ...options }));
+}
+
+export async function createTopic(broker: string, topic: string, queues = 8): Promise<void> {
+  const admin = new Admin({ broker });
+  try {
+    await admin.createTopic(topic, { queues });
+  } finally {
+    await admin.close();
+  }
+}
+
+export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+let topicCounter = 0;
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${process.pid}-${++topicCounter}`;
+}
