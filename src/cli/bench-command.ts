@@ -1,0 +1,226 @@
+/**
+ * `mq bench produce|consume|latency`: a client-side load generator against a running broker.
+ * Prints a progress line each second and a summary; the last line is one JSON object
+ * (`msgs_s`, `mb_s`, `p50_us`, `p99_us`, `p999_us`, ...) so two runs compare by machine.
+ *
+ * - produce: `--count` messages of `--size` bytes, `--window` sends in flight, `--batch` per send;
+ * - consume: a PushConsumer of `--group` reads `--count` messages from the first offset;
+ *   latency is store time to delivery;
+ * - latency: a producer and a consumer in one process; one send in flight (or `--rate` per
+ *   second), each message carrying its send time; reports the send round trip and the end-to-end
+ *   time through a long-polling consumer.
+ */
+
+import { Admin, Producer, PushConsumer } from "../client/index.ts";
+import { isMqError } from "../common/errors.ts";
+import { LatencyRecorder } from "./latency-recorder.ts";
+import { brokerOption, integerOption, lastString } from "./options.ts";
+import { nounCommand } from "./subcommands.ts";
+
+type Options = Record<string, unknown>;
+
+interface Settings {
+  broker: string;
+  topic: string;
+  size: number;
+  count: number;
+  window: number;
+  batch: number;
+  group: string;
+  rate: number;
+  queues: number;
+}
+
+function settingsOf(options: Options): Settings {
+  return {
+    broker: brokerOption(options),
+    topic: lastString(options.topic) ?? "BenchTopic",
+    size: integerOption("size", options.size, { min: 0, max: 4 * 1024 * 1024, fallback: 128 }),
+    count: integerOption("count", options.count, { min: 1, max: 1_000_000_000, fallback: 100_000 }),
+    window: integerOption("window", options.window, { min: 1, max: 65_536, fallback: 1_000 }),
+    batch: integerOption("batch", options.batch, { min: 1, max: 10_000, fallback: 1 }),
+    group: lastString(options.group) ?? "BenchGroup",
+    rate: integerOption("rate", options.rate, { min: 0, max: 10_000_000, fallback: 0 }),
+    queues: integerOption("queues", options.queues, { min: 1, max: 1024, fallback: 8 }),
+  };
+}
+
+class Progress {
+  private readonly startMs = performance.now();
+  private lastMs = this.startMs;
+  private lastCount = 0;
+  private readonly timer: ReturnType<typeof setInterval>;
+
+  constructor(private readonly label: string, private readonly total: number, private readonly current: () => number) {
+    this.timer = setInterval(() => this.print(), 1_000);
+  }
+
+  private print(): void {
+    const nowMs = performance.now();
+    const count = this.current();
+    const rate = ((count - this.lastCount) * 1000) / (nowMs - this.lastMs);
+    this.lastMs = nowMs;
+    this.lastCount = count;
+    process.stderr.write(`${this.label}: ${count.toLocaleString("en-US")} / ${this.total.toLocaleString("en-US")} msgs, ${Math.round(rate).toLocaleString("en-US")} msgs/s\n`);
+  }
+
+  finish(): number {
+    clearInterval(this.timer);
+    return (performance.now() - this.startMs) / 1000;
+  }
+}
+
+function summary(mode: string, settings: Settings, messages: number, seconds: number, latency: LatencyRecorder, extra: Record<string, number> = {}) {
+  const [p50, p99, p999] = latency.percentiles(0.5, 0.99, 0.999);
+  const figures = {
+    mode,
+    msgs: messages,
+    seconds: Number(seconds.toFixed(3)),
+    msgs_s: Math.round(messages / seconds),
+    mb_s: Number(((messages * settings.size) / seconds / 1e6).toFixed(1)),
+    p50_us: Math.round(p50!),
+    p99_us: Math.round(p99!),
+    p999_us: Math.round(p999!),
+    size: settings.size,
+    window: settings.window,
+    batch: settings.batch,
+    ...extra,
+  };
+  process.stdout.write(`${mode}: ${figures.msgs_s.toLocaleString("en-US")} msgs/s, ${figures.mb_s} MB/s, latency p50 ${figures.p50_us} µs, p99 ${figures.p99_us} µs, p99.9 ${figures.p999_us} µs\n`);
+  process.stdout.write(JSON.stringify(figures) + "\n");
+}
+
+async function ensureTopic(settings: Settings): Promise<void> {
+  const admin = new Admin({ broker: settings.broker });
+  try {
+    await admin.getTopic(settings.topic).catch(async (error) => {
+      if (!isMqError(error, "TOPIC_NOT_FOUND")) throw error;
+      await admin.createTopic(settings.topic, { queues: settings.queues });
+    });
+  } finally {
+    await admin.close();
+  }
+}
+
+async function benchProduce(settings: Settings): Promise<void> {
+  await ensureTopic(settings);
+  const producer = new Producer({ broker: settings.broker, maxInFlight: settings.window });
+  await producer.start();
+  const body = new Uint8Array(settings.size).fill(0x61);
+  const latency = new LatencyRecorder();
+  let sent = 0;
+  let started = 0;
+  const progress = new Progress("produce", settings.count, () => sent);
+  const sendOne = async (): Promise<void> => {
+    while (started < settings.count) {
+      const messages = Math.min(settings.batch, settings.count - started);
+      started += messages;
+      const beginMs = performance.now();
+      if (settings.batch === 1) await producer.send({ topic: settings.topic, body });
+      else await producer.sendBatch(settings.topic, Array.from({ length: messages }, () => ({ body })));
+      latency.record((performance.now() - beginMs) * 1000);
+      sent += messages;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: settings.window }, sendOne));
+  } finally {
+    const seconds = progress.finish();
+    await producer.shutdown();
+    summary("produce", settings, sent, seconds, latency);
+  }
+}
+
+async function benchConsume(settings: Settings): Promise<void> {
+  const consumer = new PushConsumer({ broker: settings.broker, group: settings.group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
+  consumer.subscribe(settings.topic);
+  const latency = new LatencyRecorder();
+  let received = 0;
+  let bytes = 0;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const progress = new Progress("consume", settings.count, () => received);
+  await consumer.start((message) => {
+    received += 1;
+    bytes += message.body.length;
+    latency.record(Math.max(0, Date.now() - message.storeTimestampMs) * 1000);
+    if (received >= settings.count) finish();
+  });
+  await done;
+  const seconds = progress.finish();
+  await consumer.shutdown();
+  summary("consume", { ...settings, size: received === 0 ? 0 : bytes / received }, received, seconds, latency, { e2e_latency_from: 1 });
+}
+
+async function benchLatency(settings: Settings): Promise<void> {
+  await ensureTopic(settings);
+  const producer = new Producer({ broker: settings.broker });
+  await producer.start();
+  const consumer = new PushConsumer({ broker: settings.broker, group: `${settings.group}-latency`, consumeFromWhere: "last", concurrency: 64 });
+  consumer.subscribe(settings.topic);
+  const endToEnd = new LatencyRecorder();
+  const roundTrip = new LatencyRecorder();
+  let received = 0;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  await consumer.start((message) => {
+    if (message.body.length < 8) return;
+    const sentAt = new DataView(message.body.buffer, message.body.byteOffset, 8).getFloat64(0);
+    endToEnd.record((performance.timeOrigin + performance.now() - sentAt) * 1000);
+    received += 1;
+    if (received >= settings.count) finish();
+  });
+  await Bun.sleep(500); // let the consumer take its queues before the first send
+  const progress = new Progress("latency", settings.count, () => received);
+  const intervalMs = settings.rate > 0 ? 1000 / settings.rate : 0;
+  const startMs = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let index = 0; index < settings.count; index++) {
+    if (intervalMs > 0) {
+      const dueMs = startMs + index * intervalMs;
+      const waitMs = dueMs - performance.now();
+      if (waitMs > 1) await Bun.sleep(waitMs);
+    }
+    const body = new Uint8Array(Math.max(8, settings.size));
+    new DataView(body.buffer).setFloat64(0, performance.timeOrigin + performance.now());
+    const beginMs = performance.now();
+    const send = producer.send({ topic: settings.topic, body }).then(() => roundTrip.record((performance.now() - beginMs) * 1000));
+    if (intervalMs === 0) await send;
+    else {
+      inFlight.push(send);
+      if (inFlight.length >= 1000) await Promise.all(inFlight.splice(0));
+    }
+  }
+  await Promise.all(inFlight);
+  await Promise.race([done, Bun.sleep(10_000)]);
+  const seconds = progress.finish();
+  await consumer.shutdown();
+  await producer.shutdown();
+  const [sendP50, sendP99] = roundTrip.percentiles(0.5, 0.99);
+  process.stdout.write(`send round trip: p50 ${Math.round(sendP50!)} µs, p99 ${Math.round(sendP99!)} µs (${settings.rate > 0 ? `${settings.rate} msgs/s` : "one in flight"})\n`);
+  summary("latency (end to end)", settings, received, seconds, endToEnd, { send_p50_us: Math.round(sendP50!), send_p99_us: Math.round(sendP99!), rate: settings.rate });
+}
+
+export const benchCommand = nounCommand({
+  name: "bench",
+  summary: "Load generator: mq bench produce|consume|latency",
+  define(cli) {
+    const common = (command: ReturnType<typeof cli.command>) =>
+      command
+        .option("--topic <topic>", "Topic (default BenchTopic, created with --queues if missing)", { type: [String] })
+        .option("--size <bytes>", "Message body size (default 128)", { type: [String] })
+        .option("--count <n>", "Messages (default 100000)", { type: [String] })
+        .option("--queues <n>", "Queues of a topic the bench creates (default 8)", { type: [String] });
+    common(cli.command("produce", "Send messages as fast as the window allows"))
+      .option("--window <n>", "Sends in flight (default 1000)", { type: [String] })
+      .option("--batch <n>", "Messages per send (sendBatch when > 1; default 1)", { type: [String] })
+      .action((options: Options) => benchProduce(settingsOf(options)));
+    common(cli.command("consume", "Consume stored messages with one PushConsumer"))
+      .option("--group <group>", "Consumer group (default BenchGroup; a new group starts at the first message)", { type: [String] })
+      .action((options: Options) => benchConsume(settingsOf(options)));
+    common(cli.command("latency", "Send round trip and end-to-end latency through a consumer"))
+      .option("--rate <n>", "Messages per second (default 0: one send in flight)", { type: [String] })
+      .option("--group <group>", "Consumer group prefix (default BenchGroup)", { type: [String] })
+      .action((options: Options) => benchLatency(settingsOf(options)));
+  },
+});
