@@ -1,9 +1,12 @@
 /**
  * `for await (const message of consumer)`: the consumer's handler hands each message to the
  * loop and resolves — acknowledging it — only when the loop asks for the next one. So a message
- * counts as consumed once its loop body has completed; a message whose body is interrupted
- * (`break`, `return`, a throw, shutdown) is not acknowledged and will be delivered again (to this
- * group) later. Leaving the loop shuts the consumer down gracefully.
+ * counts as consumed once its loop body has completed. Leaving the loop (`break`, `return`, a
+ * throw) also counts the current message as consumed — JavaScript does not tell the iterator
+ * which of them happened, and "print N messages then break" must commit all N; a handler passed
+ * to `start()` is the API for "a throw means redeliver". Messages handed over but not yet reached
+ * by the loop, and the current one at shutdown, are not acknowledged and will be delivered again.
+ * Leaving the loop shuts the consumer down gracefully.
  *
  * At most `concurrency` messages wait here (each holds a handler slot), so the iterator adds no
  * unbounded buffer.
@@ -62,6 +65,8 @@ export class MessageIterator implements AsyncIterableIterator<ReceivedMessage> {
   }
 
   async return(): Promise<IteratorResult<ReceivedMessage>> {
+    this.current?.ack();
+    this.current = undefined;
     await this.onReturn();
     return { value: undefined, done: true };
   }

@@ -151,7 +151,7 @@ describe("client: send APIs", () => {
     expect(["CONNECTION_CLOSED", "CONNECT_FAILED", "REQUEST_TIMEOUT"]).toContain((error as MqError).errorName);
   });
 
-  test("for await: leaving the loop shuts down, the message being handled is redelivered", async () => {
+  test("for await: break counts the current message as consumed, shuts down, and the group resumes after it", async () => {
     const broker = await startTestBroker();
     const topic = uniqueName("iter");
     await createTopic(broker.address, topic, 1);
@@ -168,7 +168,7 @@ describe("client: send APIs", () => {
     const rest: string[] = [];
     const second = consumer(broker.address, { group, consumeFromWhere: "first" }).subscribe(topic);
     await second.start((message) => void rest.push(message.text()));
-    await waitFor("the rest", () => rest.length >= 7);
-    expect(rest.sort()).toEqual(["i3", "i4", "i5", "i6", "i7", "i8", "i9"]);
+    await waitFor("the rest", () => rest.length >= 6);
+    expect(rest.sort()).toEqual(["i4", "i5", "i6", "i7", "i8", "i9"]);
   });
 });
