@@ -50,6 +50,9 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
     storeHost: { ip: advertisedHost(config), port: listening?.port ?? config.port },
     logger: logger.child("store"),
     bus,
+  }).catch(async (error: unknown) => {
+    await listening?.close();
+    throw error;
   });
   let http: ReturnType<typeof Bun.serve> | undefined;
   let broker: Broker | undefined;
