@@ -4,6 +4,10 @@
  * first settles it, and the rest find nothing to do. A response arriving after its request
  * settled is dropped.
  *
+ * Deadlines are checked by one sweep every `timeoutSweepMs` while anything is pending, not by a
+ * timer per request: arming and cancelling a timer cost more than the rest of a small request.
+ * A timeout therefore fires up to one sweep late.
+ *
  * Opaques run 1..2^32-1 and wrap, skipping any still in use; 0 is never issued, because a peer
  * answers a frame it could not attribute with opaque 0.
  */
@@ -17,13 +21,17 @@ interface PendingRequest {
   readonly code: number;
   readonly resolve: (frame: Frame) => void;
   readonly reject: (error: Error) => void;
-  timer: TimerHandle | undefined;
+  readonly deadlineMs: number;
+  readonly onTimeout: () => MqError;
   detachSignal: (() => void) | undefined;
 }
+
+export const timeoutSweepMs = 20;
 
 export class PendingRequests {
   private readonly byOpaque = new Map<number, PendingRequest>();
   private lastOpaque = 0;
+  private sweeper: TimerHandle | undefined;
 
   constructor(private readonly clock: Clock) {}
 
@@ -48,9 +56,16 @@ export class PendingRequests {
     onAbort: (reason: unknown) => MqError;
   }): Promise<Frame> {
     return new Promise<Frame>((resolve, reject) => {
-      const pending: PendingRequest = { code: options.code, resolve, reject, timer: undefined, detachSignal: undefined };
+      const pending: PendingRequest = {
+        code: options.code,
+        resolve,
+        reject,
+        deadlineMs: this.clock.monotonicMs() + options.timeoutMs,
+        onTimeout: options.onTimeout,
+        detachSignal: undefined,
+      };
       this.byOpaque.set(options.opaque, pending);
-      pending.timer = this.clock.setTimeout(() => this.fail(options.opaque, options.onTimeout()), options.timeoutMs);
+      this.sweeper ??= this.clock.setInterval(() => this.sweep(), timeoutSweepMs);
       const signal = options.signal;
       if (signal !== undefined) {
         const onAbort = () => this.fail(options.opaque, options.onAbort(signal.reason));
@@ -79,12 +94,22 @@ export class PendingRequests {
     for (const opaque of [...this.byOpaque.keys()]) this.fail(opaque, error);
   }
 
+  private sweep(): void {
+    const nowMs = this.clock.monotonicMs();
+    for (const [opaque, pending] of this.byOpaque) {
+      if (pending.deadlineMs <= nowMs) this.fail(opaque, pending.onTimeout());
+    }
+  }
+
   private take(opaque: number): PendingRequest | undefined {
     const pending = this.byOpaque.get(opaque);
     if (pending === undefined) return undefined;
     this.byOpaque.delete(opaque);
-    pending.timer?.cancel();
     pending.detachSignal?.();
+    if (this.byOpaque.size === 0) {
+      this.sweeper?.cancel();
+      this.sweeper = undefined;
+    }
     return pending;
   }
 }

@@ -97,11 +97,18 @@ export function encodeFrameHead(input: FrameInput, limits: FrameLimits = default
     });
   }
   const head = new Uint8Array(framePrefixBytes + packed.byteLength);
-  const view = new DataView(head.buffer);
-  view.setUint32(0, frameBytes - 4);
-  view.setUint32(4, packed.byteLength);
+  // Byte by byte: a DataView needs `head.buffer`, whose first access costs more than the frame.
+  writeUint32(head, 0, frameBytes - 4);
+  writeUint32(head, 4, packed.byteLength);
   head.set(packed, framePrefixBytes);
   return head;
+}
+
+function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = (value >>> 16) & 0xff;
+  bytes[offset + 2] = (value >>> 8) & 0xff;
+  bytes[offset + 3] = value & 0xff;
 }
 
 /** Encodes a whole frame into one new buffer (copies the body; use for small frames and tests). */

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/common/clock.ts";
 import { MqError, isMqError } from "../../../src/common/errors.ts";
 import { connect } from "../../../src/net/connection.ts";
+import { timeoutSweepMs } from "../../../src/net/pending-requests.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { connectTo, rejection, startServer, waitFor } from "./helpers.ts";
 
@@ -40,7 +41,7 @@ describe("Connection", () => {
     await waitFor("the request to reach the handler", () => held.length === 1);
     clock.advance(249);
     expect(connection.pendingRequests).toBe(1);
-    clock.advance(1);
+    clock.advance(timeoutSweepMs); // deadlines are swept, so a timeout fires up to one sweep late
     const error = await rejection(response);
     expect(error.errorName).toBe("REQUEST_TIMEOUT");
     expect(error.message).toBe(`Request 901 to 127.0.0.1:${server.port} timed out after 250 ms`);
