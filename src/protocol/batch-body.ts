@@ -29,7 +29,7 @@ export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
     if (entry.keys !== undefined && entry.keys.length > 0) header.keys = entry.keys;
     if (entry.properties !== undefined) header.properties = entry.properties;
     if (entry.flag !== undefined && entry.flag !== 0) header.flag = entry.flag;
-    return Uint8Array.from(packr.pack(header)); // pack() reuses its buffer: copy
+    return packr.pack(header).slice(); // pack() reuses its buffer: copy (slice is one memcpy)
   });
   let total = 0;
   entries.forEach((entry, index) => (total += 8 + headers[index]!.length + entry.body.length));

@@ -18,11 +18,41 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 /** Room left in the header for code, opaque, flags and the marker. */
 const headerReserveBytes = 256;
 
+/**
+ * An upper bound of `value`'s msgpack size, found without encoding it (strings count 3 bytes a
+ * UTF-16 unit, numbers 9): most results are far below the limit and are then packed only once,
+ * by the frame encoder. Stops counting once past `limit`.
+ */
+export function msgpackBytesUpperBound(value: unknown, limit: number): number {
+  if (typeof value === "string") return 5 + 3 * value.length;
+  if (typeof value === "number" || typeof value === "bigint") return 9;
+  if (value === null || value === undefined || typeof value === "boolean") return 1;
+  if (value instanceof Uint8Array) return 5 + value.byteLength;
+  let total = 5;
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      total += msgpackBytesUpperBound(item, limit);
+      if (total > limit) return total;
+    }
+    return total;
+  }
+  if (typeof value === "object") {
+    for (const key in value as Record<string, unknown>) {
+      total += 5 + 3 * key.length + msgpackBytesUpperBound((value as Record<string, unknown>)[key], limit);
+      if (total > limit) return total;
+    }
+    return total;
+  }
+  return limit + 1; // unknown kinds: measure for real
+}
+
 /** A reply carrying `result` in the header, or in the body when the header cannot hold it. */
 export function resultReply(result: HeaderFields): { fields: HeaderFields; body?: Uint8Array } {
+  const room = frameHeaderBytesMax - headerReserveBytes;
+  if (msgpackBytesUpperBound(result, room) <= room) return { fields: result };
   const packed = packr.pack(result);
   if (packed.byteLength + headerReserveBytes <= frameHeaderBytesMax) return { fields: result };
-  return { fields: { [resultInBodyField]: true }, body: Uint8Array.from(packed) };
+  return { fields: { [resultInBodyField]: true }, body: packed.slice() };
 }
 
 /** The result of a response whose data lives in fields: from the header or, if moved, the body. */
