@@ -8,6 +8,7 @@
 
 import type { z } from "zod";
 import { MqError } from "../common/errors.ts";
+import { encodeOffsetMsgId } from "../common/ids.ts";
 import { type StoredMessage } from "../common/message-record.ts";
 import type { Frame } from "../protocol/frame.ts";
 import { splitRecords } from "../protocol/record-stream.ts";
@@ -49,11 +50,25 @@ export class BrokerClient {
     return checkSendResult(readResult(frame), "response");
   }
 
-  async sendBatch(address: string, fields: Fields<typeof RequestCode.SEND_BATCH>, body: Uint8Array, options: CallOptions = {}): Promise<responses.SendResult[]> {
+  /** One result per message id given, in order (the broker answers compactly: responses.ts). */
+  async sendBatch(address: string, fields: Fields<typeof RequestCode.SEND_BATCH>, body: Uint8Array, msgIds: readonly string[], options: CallOptions = {}): Promise<responses.SendResult[]> {
     const frame = await this.pool.request(address, { code: RequestCode.SEND_BATCH, fields, body, timeoutMs: options.timeoutMs, signal: options.signal });
-    const results = (readResult(frame) as { results?: unknown }).results;
-    if (!Array.isArray(results)) throw badResponse("response.results", results);
-    return results.map((result, index) => checkSendResult(result, `response.results.${index}`));
+    const checked = validateFields(responses.sendBatchResultSchema, readResult(frame)); // once per batch
+    if (!checked.ok) throw new MqError("INVALID_FIELD", { field: `response.${checked.error.params.field}`, reason: String(checked.error.params.reason) });
+    const { topic, queueId, firstQueueOffset, storeHost, physicalOffsets } = checked.fields;
+    if (physicalOffsets.length !== msgIds.length) {
+      throw new MqError("INVALID_FIELD", { field: "response.physicalOffsets", reason: `holds ${physicalOffsets.length} offsets for ${msgIds.length} messages` });
+    }
+    const split = storeHost.lastIndexOf(":");
+    const host = storeHost.slice(0, split);
+    const port = Number(storeHost.slice(split + 1));
+    return physicalOffsets.map((physicalOffset, index) => ({
+      msgId: msgIds[index]!,
+      offsetMsgId: encodeOffsetMsgId({ host, port, physicalOffset }),
+      topic,
+      queueId,
+      queueOffset: firstQueueOffset + index,
+    }));
   }
 
   async pull(address: string, fields: Fields<typeof RequestCode.PULL_MESSAGE>, options: CallOptions = {}): Promise<PullResponse> {

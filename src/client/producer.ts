@@ -123,6 +123,7 @@ export class Producer {
       return { msgId: this.msgIds.next(), tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body };
     });
     const body = encodeBatchBody(entries); // throws BATCH_TOO_LARGE before anything is sent
+    const msgIds = entries.map((entry) => entry.msgId);
     const routing: ProducerMessage = { topic, body: "", shardingKey: options.shardingKey };
     await this.inFlight.acquire(options.signal);
     try {
@@ -134,11 +135,8 @@ export class Producer {
           messageCount: entries.length,
           bornTimestampMs: this.context.clock.nowMs(),
         };
-        return this.context.broker.sendBatch(address, fields, body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
+        return this.context.broker.sendBatch(address, fields, body, msgIds, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
       });
-      if (results.length !== entries.length) {
-        throw new MqError("INVALID_FIELD", { field: "response.results", reason: `holds ${results.length} results for ${entries.length} messages` });
-      }
       return results;
     } finally {
       this.inFlight.release();

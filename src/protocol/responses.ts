@@ -26,8 +26,20 @@ export const sendResultSchema = z.object({
 });
 export type SendResult = z.infer<typeof sendResultSchema>;
 
-/** SEND_BATCH (request body: batch-body.ts): one result per message, in order. */
-export const sendBatchResultSchema = z.object({ results: z.array(sendResultSchema) });
+/**
+ * SEND_BATCH (request body: batch-body.ts). A batch lands in one queue at consecutive offsets,
+ * so the answer is compact: the first queue offset and each record's CommitLog offset. The
+ * sender knows its msgIds; offsetMsgId i = encodeOffsetMsgId(storeHost, physicalOffsets[i]).
+ */
+export const sendBatchResultSchema = z.object({
+  topic,
+  queueId: z.int().min(0),
+  firstQueueOffset: queueOffset,
+  /** "ip:port" as it appears in offsetMsgIds. */
+  storeHost: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/),
+  physicalOffsets: z.array(z.int().min(0)),
+});
+export type SendBatchResult = z.infer<typeof sendBatchResultSchema>;
 
 /**
  * PULL_MESSAGE and POP_MESSAGE. Body: the found records, concatenated exactly as stored in the

@@ -10,6 +10,7 @@
  * small hand-written check — zod per message would cost more than the append itself.
  */
 
+import { assert } from "../../common/assert.ts";
 import { MqError } from "../../common/errors.ts";
 import { encodeOffsetMsgId } from "../../common/ids.ts";
 import { messagePropertiesBytesMax, tagLengthMax } from "../../common/limits.ts";
@@ -78,8 +79,17 @@ export function sendBatch(context: BrokerContext, request: IncomingRequest<typeo
  * here is the store itself (disk full, closed, I/O): the first such failure is the answer.
  */
 function batchReply(context: BrokerContext, inputs: readonly PutMessageInput[], results: readonly PutResult[]): Reply {
-  const replies = results.map((result, index) => sendReply(context, inputs[index]!, result).fields!);
-  return resultReply({ results: replies });
+  const physicalOffsets: number[] = [];
+  let firstQueueOffset = 0;
+  results.forEach((result, index) => {
+    if (result.status !== "ok") throw putStatusError(result);
+    if (index === 0) firstQueueOffset = result.queueOffset;
+    // One synchronous run of appends to one queue: offsets are consecutive by construction.
+    assert(result.queueOffset === firstQueueOffset + index, `batch entry ${index} got queue offset ${result.queueOffset}, expected ${firstQueueOffset + index}`);
+    physicalOffsets.push(result.physicalOffset);
+  });
+  const first = inputs[0]!;
+  return resultReply({ topic: first.topic, queueId: first.queueId, firstQueueOffset, storeHost: `${context.advertisedHost}:${context.port}`, physicalOffsets });
 }
 
 function checkWritable(context: BrokerContext, topic: string, queueId: number): void {

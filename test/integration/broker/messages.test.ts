@@ -1,3 +1,4 @@
+import { readResult } from "../../../src/protocol/response-body.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import { decodeOffsetMsgId } from "../../../src/common/ids.ts";
 import { encodeBatchBody } from "../../../src/protocol/batch-body.ts";
@@ -37,22 +38,23 @@ describe("Broker: send", () => {
     const client = await connectTo(broker);
     const entries = Array.from({ length: 50 }, (_, index) => ({ msgId: nextMsgId(), tags: index % 2 === 0 ? "even" : "odd", keys: [`k${index}`], properties: { n: String(index) }, body: encoder.encode(`m${index}`) }));
     const result = await call(client, RequestCode.SEND_BATCH, { producerGroup: "pg", topic: "b", queueId: 2, messageCount: 50, bornTimestampMs: Date.now() }, encodeBatchBody(entries));
-    const results = result.results as { msgId: string; queueOffset: number }[];
-    expect(results.map((entry) => entry.queueOffset)).toEqual(entries.map((_, index) => index));
-    expect(results.map((entry) => entry.msgId)).toEqual(entries.map((entry) => entry.msgId));
+    expect(result).toMatchObject({ topic: "b", queueId: 2, firstQueueOffset: 0, storeHost: `127.0.0.1:${broker.port}` });
+    const physicalOffsets = result.physicalOffsets as number[];
+    expect(physicalOffsets.length).toBe(50);
+    for (const [index, physicalOffset] of physicalOffsets.entries()) expect(broker.store.getByPhysicalOffset(physicalOffset)?.msgId).toBe(entries[index]!.msgId);
     const pulled = await pull(client, "b", { queueId: 2, maxMessages: 100 });
     expect(pulled.messages.map((message) => text(message.body))).toEqual(entries.map((_, index) => `m${index}`));
     expect(pulled.messages[3]).toMatchObject({ tags: "odd", keys: ["k3"], msgId: entries[3]!.msgId });
     expect(pulled.messages[3]!.properties.n).toBe("3");
   });
 
-  test("a large SEND_BATCH answers its results in the body when they outgrow the header", async () => {
+  test("a SEND_BATCH of the largest count is answered in one response, however large its result", async () => {
     const broker = await startTestBroker();
     const client = await connectTo(broker);
-    const entries = Array.from({ length: 2_000 }, () => ({ msgId: nextMsgId(), body: encoder.encode("x") }));
-    const frame = await client.request({ code: RequestCode.SEND_BATCH, fields: { producerGroup: "pg", topic: "big", queueId: 0, messageCount: 2_000, bornTimestampMs: Date.now() }, body: encodeBatchBody(entries) });
-    expect(frame.header.resultInBody).toBe(true);
-    expect(broker.store.maxOffset("big", 0)).toBe(2_000);
+    const entries = Array.from({ length: 10_000 }, () => ({ msgId: nextMsgId(), body: encoder.encode("x") }));
+    const frame = await client.request({ code: RequestCode.SEND_BATCH, fields: { producerGroup: "pg", topic: "big", queueId: 0, messageCount: 10_000, bornTimestampMs: Date.now() }, body: encodeBatchBody(entries) });
+    expect((readResult(frame).physicalOffsets as number[]).length).toBe(10_000);
+    expect(broker.store.maxOffset("big", 0)).toBe(10_000);
   });
 
   test("delayed and transactional sends are refused until they are built, storing nothing", async () => {
