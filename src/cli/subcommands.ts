@@ -11,6 +11,26 @@ import type { CliCommand } from "./main.ts";
 
 export type Action = (...args: never[]) => Promise<number | void> | number | void;
 
+/**
+ * cac (through mri) turns any value that looks like a number into one: `0042` becomes 42 and
+ * digits past 2^53 are lost. Ids, keys and offsets must stay as typed, so values starting with a
+ * digit are marked before parsing and unmarked after; commands convert numbers themselves.
+ */
+const digitMark = "\u0001";
+
+export function protectDigits(token: string): string {
+  if (/^\d/.test(token)) return digitMark + token;
+  const equals = token.indexOf("=");
+  if (token.startsWith("--") && equals > 2 && /^\d/.test(token.slice(equals + 1))) return `${token.slice(0, equals + 1)}${digitMark}${token.slice(equals + 1)}`;
+  return token;
+}
+
+export function restoreDigits(value: unknown): unknown {
+  if (typeof value === "string") return value.startsWith(digitMark) ? value.slice(1) : value;
+  if (Array.isArray(value)) return value.map(restoreDigits);
+  return value;
+}
+
 export function addClientOptions(cli: CAC): void {
   cli.option("--broker <address>", "Broker address host:port (default 127.0.0.1:10911, env MQ_BROKER)", { type: [String] });
   cli.option("--namesrv <address>", "NameServer address host:port (cluster mode)", { type: [String] });
@@ -29,7 +49,9 @@ export function nounCommand(options: { name: string; summary: string; define: (c
       // A noun with one verb (`mq send TOPIC BODY`) defines a default command: its words are arguments.
       let parsed: ReturnType<CAC["parse"]>;
       try {
-        parsed = cli.parse(["mq", options.name, ...argv], { run: false });
+        parsed = cli.parse(["mq", options.name, ...argv.map(protectDigits)], { run: false });
+        cli.args = cli.args.map((value) => restoreDigits(value) as string);
+        for (const key of Object.keys(cli.options)) cli.options[key] = restoreDigits(cli.options[key]);
       } catch (error) {
         console.error(`${(error as Error).message}: run "mq ${options.name} --help"`);
         return 2;

@@ -8,7 +8,7 @@
  */
 
 import { MqError } from "../../common/errors.ts";
-import { decodeOffsetMsgId } from "../../common/ids.ts";
+import { decodeOffsetMsgId, encodeOffsetMsgId } from "../../common/ids.ts";
 import { checkRecord } from "../../common/message-record.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
@@ -19,7 +19,9 @@ export function viewMessageById(context: BrokerContext, request: IncomingRequest
   const { offsetMsgId, msgId } = request.fields;
   let record: Uint8Array | undefined;
   let invalidId: unknown;
-  if (offsetMsgId !== undefined) {
+  // Only an offsetMsgId naming this broker (its ip and port, the first 16 hex digits) is an offset here.
+  const thisBroker = encodeOffsetMsgId({ host: context.advertisedHost, port: context.port, physicalOffset: 0 }).slice(0, 16);
+  if (offsetMsgId !== undefined && offsetMsgId.slice(0, 16).toUpperCase() === thisBroker) {
     try {
       record = recordAt(context.store, decodeOffsetMsgId(offsetMsgId).physicalOffset);
     } catch (error) {
