@@ -4,15 +4,13 @@
  * (never a fixed sleep standing in for an event).
  */
 
+import { connectRawPeer, type RawPeer } from "../../helpers/raw-peer.ts";
 import { afterEach } from "bun:test";
-import { type Socket, createConnection } from "node:net";
 import { MqError } from "../../../src/common/errors.ts";
 import { MsgIdGenerator } from "../../../src/common/ids.ts";
 import type { StoredMessage } from "../../../src/common/message-record.ts";
 import type { Channel } from "../../../src/net/channel.ts";
 import { type Connection, connect } from "../../../src/net/connection.ts";
-import { type DecodeStep, FrameDecoder } from "../../../src/protocol/frame-decoder.ts";
-import type { Frame } from "../../../src/protocol/frame.ts";
 import { splitRecords } from "../../../src/protocol/record-stream.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { readResult } from "../../../src/protocol/response-body.ts";
@@ -114,36 +112,11 @@ export async function pull(connection: Channel, topic: string, options: PullOpti
 
 export const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
-/** A plain socket that records what the broker sends back, decoded. */
-export interface RawPeer {
-  readonly socket: Socket;
-  readonly steps: DecodeStep[];
-  frames(): Frame[];
-  closed: boolean;
-}
+export type { RawPeer } from "../../helpers/raw-peer.ts";
 
+/** A plain socket that records what the server sends back, decoded; destroyed after the test. */
 export async function rawPeer(broker: { port: number }): Promise<RawPeer> {
-  const socket = createConnection({ host: "127.0.0.1", port: broker.port });
-  const decoder = new FrameDecoder();
-  const peer: RawPeer = {
-    socket,
-    steps: [],
-    frames: () => peer.steps.flatMap((step) => (step.status === "frame" ? [step.frame] : [])),
-    closed: false,
-  };
-  socket.on("data", (chunk: Buffer) => {
-    decoder.push(chunk);
-    for (let step = decoder.next(); step.status !== "need_more"; step = decoder.next()) {
-      peer.steps.push(step);
-      if (step.status === "fatal") break;
-    }
-  });
-  socket.on("error", () => {});
-  socket.on("close", () => (peer.closed = true));
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("error", reject);
-  });
-  cleanups.push(() => void socket.destroy());
+  const peer = await connectRawPeer(broker.port);
+  cleanups.push(() => void peer.socket.destroy());
   return peer;
 }

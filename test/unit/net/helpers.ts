@@ -4,11 +4,9 @@
  * sleep standing in for an event).
  */
 
+import { connectRawPeer, type RawPeer } from "../../helpers/raw-peer.ts";
 import { afterEach } from "bun:test";
 import { MqError } from "../../../src/common/errors.ts";
-import { type Socket, createConnection } from "node:net";
-import { type DecodeStep, FrameDecoder } from "../../../src/protocol/frame-decoder.ts";
-import type { Frame } from "../../../src/protocol/frame.ts";
 import { type Connection, type ConnectOptions, connect } from "../../../src/net/connection.ts";
 import { Server, type ServerOptions } from "../../../src/net/server.ts";
 
@@ -39,37 +37,12 @@ export async function waitFor(what: string, condition: () => boolean, timeoutMs 
   }
 }
 
-/** A plain socket that records what the server sends back, decoded. */
-export interface RawPeer {
-  readonly socket: Socket;
-  readonly steps: DecodeStep[];
-  readonly frames: () => Frame[];
-  closed: boolean;
-}
+export type { RawPeer } from "../../helpers/raw-peer.ts";
 
+/** A plain socket that records what the server sends back, decoded; destroyed after the test. */
 export async function rawPeer(server: Server): Promise<RawPeer> {
-  const socket = createConnection({ host: "127.0.0.1", port: server.port });
-  const decoder = new FrameDecoder();
-  const peer: RawPeer = {
-    socket,
-    steps: [],
-    frames: () => peer.steps.flatMap((step) => (step.status === "frame" ? [step.frame] : [])),
-    closed: false,
-  };
-  socket.on("data", (chunk: Buffer) => {
-    decoder.push(chunk);
-    for (let step = decoder.next(); step.status !== "need_more"; step = decoder.next()) {
-      peer.steps.push(step);
-      if (step.status === "fatal") break;
-    }
-  });
-  socket.on("error", () => {});
-  socket.on("close", () => (peer.closed = true));
-  await new Promise<void>((resolve, reject) => {
-    socket.once("connect", () => resolve());
-    socket.once("error", reject);
-  });
-  cleanups.push(() => void socket.destroy());
+  const peer = await connectRawPeer(server.port);
+  cleanups.push(() => void peer.socket.destroy());
   return peer;
 }
 
