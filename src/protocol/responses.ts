@@ -126,3 +126,53 @@ export const resetOffsetResultSchema = z.object({ queues: z.array(z.object({ top
 
 /** Requests answered with no fields (UPDATE_CONSUMER_OFFSET, HEARTBEAT, topic changes, ...). */
 export const emptyResultSchema = z.object({});
+
+// NameServer responses (cluster mode).
+
+/** One broker group's queues of a topic. */
+export const queueDataSchema = z.object({
+  brokerName: z.string(),
+  readQueues: z.int().min(0),
+  writeQueues: z.int().min(0),
+  perm: z.int().min(0).max(7),
+  order: z.boolean(),
+});
+export type QueueData = z.infer<typeof queueDataSchema>;
+
+/** One broker group: its live members' addresses by broker id (0 = master). */
+export const brokerDataSchema = z.object({
+  clusterName: z.string(),
+  brokerName: z.string(),
+  /** brokerId (as a decimal string key, msgpack maps want string keys) → "host:port". */
+  brokerAddrs: z.record(z.string().regex(/^\d+$/), z.string()),
+});
+export type BrokerData = z.infer<typeof brokerDataSchema>;
+
+/**
+ * GET_ROUTE: where a topic lives. An unknown topic (or one no live broker carries) is the
+ * catalogue's TOPIC_NOT_FOUND; the client turns "no NameServer knows it" into NO_ROUTE.
+ */
+export const topicRouteSchema = z.object({
+  topic,
+  queueDatas: z.array(queueDataSchema),
+  brokerDatas: z.array(brokerDataSchema),
+});
+export type TopicRouteData = z.infer<typeof topicRouteSchema>;
+
+/** GET_CLUSTER_INFO: every live broker, for `mq cluster list`. */
+export const clusterInfoSchema = z.object({
+  brokers: z.array(
+    z.object({
+      clusterName: z.string(),
+      brokerName: z.string(),
+      brokerId: z.int().min(0),
+      brokerAddr: z.string(),
+      haAddr: z.string().optional(),
+      version: z.string(),
+      /** Milliseconds since the NameServer last heard from it. */
+      lastHeartbeatAgeMs: z.int().min(0),
+      topics: z.int().min(0),
+    }),
+  ),
+});
+export type ClusterInfo = z.infer<typeof clusterInfoSchema>;

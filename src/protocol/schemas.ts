@@ -203,6 +203,8 @@ export const brokerIdentitySchema = z.object({
 
 export const registerBrokerSchema = brokerIdentitySchema.extend({
   haAddr: address.optional(),
+  /** The broker's mq version, shown by `mq cluster list`. */
+  version: z.string().max(64).default("unknown"),
   /** Bumped whenever the topic table changes, so the NameServer skips unchanged tables. */
   dataVersion: z.int().min(0),
 });
