@@ -8,155 +8,24 @@
  */
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { existsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
+import { buildBinaryCopy, buildTimeoutMs, exitTimeoutMs, fetchOrUndefined, freePort, MqProcesses, startMq, startTimeoutMs, stopMq, waitForOk, withDeadline, writeConfig } from "./helpers.ts";
 
-const root = resolve(import.meta.dir, "../..");
-const builtBinary = join(root, "dist", "mq");
-const binary = join(makeTempDir("mq-e2e-bin-"), "mq");
-const buildTimeoutMs = 120_000;
-const startTimeoutMs = 15_000;
-const exitTimeoutMs = 15_000;
-const pollIntervalMs = 20;
+let processes: MqProcesses;
 
-/** The parent's environment without MQ_* settings, so a developer's shell cannot change the outcome. */
-const cleanEnv: Record<string, string> = Object.fromEntries(
-  Object.entries(process.env).filter((entry): entry is [string, string] => !entry[0].startsWith("MQ_") && entry[1] !== undefined),
-);
-
-interface Started {
-  process: Bun.Subprocess<"ignore", "pipe", "pipe">;
-  stdout: Promise<string>;
-  stderr: Promise<string>;
+function runMq(args: string[], env: Record<string, string> = {}) {
+  return processes.run(args, { env });
 }
 
-const started: Started[] = [];
+beforeAll(() => {
+  processes = new MqProcesses(buildBinaryCopy());
+}, buildTimeoutMs);
 
-function spawnMq(args: string[], env: Record<string, string> = {}): Started {
-  const child = Bun.spawn([binary, ...args], { cwd: root, env: { ...cleanEnv, ...env }, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const entry = { process: child, stdout: new Response(child.stdout).text(), stderr: new Response(child.stderr).text() };
-  started.push(entry);
-  return entry;
-}
-
-function killAll(): void {
-  for (const entry of started.splice(0)) {
-    if (entry.process.exitCode !== null || entry.process.signalCode !== null) continue;
-    try {
-      process.kill(entry.process.pid, "SIGKILL");
-    } catch {
-      // Already gone between the check and the kill.
-    }
-  }
-}
-
-async function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Runs the binary to completion and returns its exit code and output. */
-async function runMq(args: string[], env: Record<string, string> = {}) {
-  const entry = spawnMq(args, env);
-  const exitCode = await withDeadline(entry.process.exited, exitTimeoutMs, `mq ${args.join(" ")} to exit`);
-  return { exitCode, stdout: await entry.stdout, stderr: await entry.stderr };
-}
-
-/** A port nothing listens on right now (the OS picks it; a race with other processes is retried by the caller). */
-function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
-
-async function fetchOrUndefined(url: string): Promise<Response | undefined> {
-  try {
-    return await fetch(url, { signal: AbortSignal.timeout(2_000) });
-  } catch {
-    return undefined;
-  }
-}
-
-/** Polls `url` until it answers 200, failing early if the process exits. */
-async function waitForOk(entry: Started, url: string): Promise<Response> {
-  const deadline = performance.now() + startTimeoutMs;
-  for (;;) {
-    if (entry.process.exitCode !== null) {
-      throw new Error(`mq exited with ${entry.process.exitCode} before ${url} answered: ${await entry.stderr}${await entry.stdout}`);
-    }
-    const response = await fetchOrUndefined(url);
-    if (response?.status === 200) return response;
-    if (performance.now() > deadline) throw new Error(`Timed out after ${startTimeoutMs} ms waiting for 200 from ${url} (last: ${response?.status ?? "no answer"})`);
-    await Bun.sleep(pollIntervalMs);
-  }
-}
-
-function writeSmallConfig(dir: string): string {
-  const path = join(dir, "mq.yaml");
-  writeFileSync(path, "commitLogFileBytes: 65536\nconsumeQueueEntriesPerFile: 8\n");
-  return path;
-}
-
-interface RunningMq {
-  entry: Started;
-  httpPort: number;
-  dataDir: string;
-}
-
-/** Starts `mq start` on free ports and waits for /health; retries if a port was taken meanwhile. */
-async function startMq(dataDir: string, config: string): Promise<RunningMq> {
-  for (let attempt = 1; ; attempt++) {
-    const httpPort = freePort();
-    const port = freePort();
-    const args = ["start", "--data", dataDir, "--http-port", String(httpPort), "--port", String(port), "--listen", "127.0.0.1", "--config", config];
-    const entry = spawnMq(args);
-    try {
-      await waitForOk(entry, `http://127.0.0.1:${httpPort}/health`);
-      return { entry, httpPort, dataDir };
-    } catch (error) {
-      const portTaken = /in use|EADDRINUSE/i.test(String(error));
-      if (!portTaken || attempt >= 3) throw error;
-    }
-  }
-}
-
-async function stopMq(running: RunningMq): Promise<number> {
-  running.entry.process.kill("SIGTERM");
-  return withDeadline(running.entry.process.exited, exitTimeoutMs, "mq to exit after SIGTERM");
-}
-
-/** Builds dist/mq and copies it; a copy taken while a concurrent build rewrote it fails `--version` and is retried. */
-function buildAndCopy(): void {
-  let lastFailure = "";
-  for (let attempt = 1; attempt <= 3; attempt++) {
-    const build = Bun.spawnSync([process.execPath, "scripts/build.ts"], { cwd: root, stdout: "pipe", stderr: "pipe", env: cleanEnv });
-    if (build.exitCode !== 0) {
-      lastFailure = `scripts/build.ts exited with ${build.exitCode}:\n${build.stdout.toString()}${build.stderr.toString()}`;
-      continue;
-    }
-    if (!existsSync(builtBinary)) throw new Error(`scripts/build.ts did not write ${builtBinary}`);
-    copyFileSync(builtBinary, binary);
-    const probe = Bun.spawnSync([binary, "--version"], { stdout: "pipe", stderr: "pipe", env: cleanEnv });
-    if (probe.exitCode === 0) return;
-    lastFailure = `the copied binary's --version exited with ${probe.exitCode}: ${probe.stderr.toString()}`;
-  }
-  throw new Error(lastFailure);
-}
-
-beforeAll(buildAndCopy, buildTimeoutMs);
-
-afterEach(killAll);
+afterEach(() => processes.killAll());
 afterAll(() => {
-  killAll();
+  processes.killAll();
   removeTempDirs();
 });
 
@@ -224,12 +93,25 @@ describe("dist/mq: command line", () => {
 
 describe("dist/mq start: lifecycle", () => {
   test(
+    "--data 0042 uses the directory named 0042, as typed (not 42)",
+    async () => {
+      const dir = makeTempDir("mq-e2e-");
+      const config = writeConfig(dir);
+      const httpPort = freePort();
+      const entry = processes.spawn(["start", "--data", "0042", "--port", "0", "--http-port", String(httpPort), "--listen", "127.0.0.1", "--config", config], { cwd: dir });
+      await waitForOk(entry, `http://127.0.0.1:${httpPort}/ready`);
+      expect({ typed: existsSync(join(dir, "0042", "lock")), coerced: existsSync(join(dir, "42")) }).toEqual({ typed: true, coerced: false });
+      expect(await stopMq({ entry })).toBe(0);
+    },
+    startTimeoutMs + exitTimeoutMs,
+  );
+  test(
     "serves /health and /ready, holds the data dir, refuses a second process, and shuts down cleanly on SIGTERM",
     async () => {
       const dir = makeTempDir("mq-e2e-");
       const dataDir = join(dir, "data");
-      const config = writeSmallConfig(dir);
-      const first = await startMq(dataDir, config);
+      const config = writeConfig(dir);
+      const first = await startMq(processes, dataDir, config);
 
       const health = await waitForOk(first.entry, `http://127.0.0.1:${first.httpPort}/health`);
       expect(await health.json()).toMatchObject({ status: "ok" });
@@ -258,12 +140,12 @@ describe("dist/mq start: lifecycle", () => {
     async () => {
       const dir = makeTempDir("mq-e2e-");
       const dataDir = join(dir, "data");
-      const config = writeSmallConfig(dir);
-      const first = await startMq(dataDir, config);
+      const config = writeConfig(dir);
+      const first = await startMq(processes, dataDir, config);
       await waitForOk(first.entry, `http://127.0.0.1:${first.httpPort}/ready`);
       expect(await stopMq(first)).toBe(0);
 
-      const again = await startMq(dataDir, config);
+      const again = await startMq(processes, dataDir, config);
       const ready = await waitForOk(again.entry, `http://127.0.0.1:${again.httpPort}/ready`);
       expect(await ready.json()).toMatchObject({ status: "ready" });
       expect(existsSync(join(dataDir, "abort"))).toBe(true);
@@ -278,14 +160,14 @@ describe("dist/mq start: lifecycle", () => {
     async () => {
       const dir = makeTempDir("mq-e2e-");
       const dataDir = join(dir, "data");
-      const config = writeSmallConfig(dir);
-      const first = await startMq(dataDir, config);
+      const config = writeConfig(dir);
+      const first = await startMq(processes, dataDir, config);
       await waitForOk(first.entry, `http://127.0.0.1:${first.httpPort}/ready`);
       first.entry.process.kill("SIGKILL");
       await withDeadline(first.entry.process.exited, exitTimeoutMs, "mq to die after SIGKILL");
       expect(existsSync(join(dataDir, "abort"))).toBe(true);
 
-      const again = await startMq(dataDir, config);
+      const again = await startMq(processes, dataDir, config);
       const ready = await waitForOk(again.entry, `http://127.0.0.1:${again.httpPort}/ready`);
       expect(await ready.json()).toMatchObject({ status: "ready" });
       expect(await stopMq(again)).toBe(0);

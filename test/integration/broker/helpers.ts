@@ -5,7 +5,6 @@
  */
 
 import { connectRawPeer, type RawPeer } from "../../helpers/raw-peer.ts";
-import { afterEach } from "bun:test";
 import { MqError } from "../../../src/common/errors.ts";
 import { MsgIdGenerator } from "../../../src/common/ids.ts";
 import type { StoredMessage } from "../../../src/common/message-record.ts";
@@ -15,10 +14,11 @@ import { splitRecords } from "../../../src/protocol/record-stream.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { readResult } from "../../../src/protocol/response-body.ts";
 import type { RequestFieldsInput } from "../../../src/protocol/schemas.ts";
+import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
 
 const cleanups: Array<() => void> = [];
 
-afterEach(() => {
+afterEachTest(() => {
   for (const cleanup of cleanups.splice(0).reverse()) cleanup();
 });
 

@@ -4,14 +4,14 @@
  * topic-creation shortcut.
  */
 
-import { afterEach } from "bun:test";
 import { Admin } from "../../../src/client/admin.ts";
 import { Producer, type ProducerOptions } from "../../../src/client/producer.ts";
 import { PushConsumer, type PushConsumerOptions } from "../../../src/client/push-consumer.ts";
+import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   // Clients first (they commit and unregister), then the broker helper's own afterEach.
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });

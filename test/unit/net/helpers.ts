@@ -5,14 +5,14 @@
  */
 
 import { connectRawPeer, type RawPeer } from "../../helpers/raw-peer.ts";
-import { afterEach } from "bun:test";
 import { MqError } from "../../../src/common/errors.ts";
 import { type Connection, type ConnectOptions, connect } from "../../../src/net/connection.ts";
 import { Server, type ServerOptions } from "../../../src/net/server.ts";
+import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
-afterEach(async () => {
+afterEachTest(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 

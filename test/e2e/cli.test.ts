@@ -1,0 +1,499 @@
+/**
+ * The `mq` command line as a user drives it (issue 3, item 5): one compiled `dist/mq start` runs
+ * for the whole file on free loopback ports, and every noun — topic, send, consume, message,
+ * group, bench — is run as its own process against it with `--broker 127.0.0.1:<port>`, checking
+ * exit codes, tables, `--json` output, errors on stderr with nothing on stdout, and that ids, keys
+ * and offsets typed as text reach the broker exactly as typed.
+ *
+ * Each test makes its own topics and groups, so a failure does not cascade into the next test.
+ */
+
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
+import { buildBinaryCopy, buildTimeoutMs, MqProcesses, type RunResult, type RunningMq, startMq, startTimeoutMs, stopMq, writeConfig } from "./helpers.ts";
+
+/** Each test runs a handful of short commands; this bounds a hung one without relying on bunfig. */
+const testTimeoutMs = 45_000;
+
+let server: MqProcesses;
+let cli: MqProcesses;
+let running: RunningMq;
+
+beforeAll(async () => {
+  const binary = buildBinaryCopy("mq-e2e-cli-");
+  server = new MqProcesses(binary);
+  cli = new MqProcesses(binary);
+  const dir = makeTempDir("mq-e2e-cli-data-");
+  // 16 MiB CommitLog files: the default would allocate 1 GiB on the test machine. The broker and
+  // its HTTP probes only: the CLI here talks to the broker (--broker), and role all would also
+  // bind a NameServer on its fixed default port, which another process may hold.
+  running = await startMq(server, join(dir, "data"), writeConfig(dir, "commitLogFileBytes: 16777216\n"), ["--role", "broker,http"]);
+}, buildTimeoutMs + startTimeoutMs);
+
+afterEach(() => cli.killAll());
+
+afterAll(async () => {
+  cli.killAll();
+  try {
+    if (running !== undefined) {
+      const exitCode = await stopMq(running);
+      const stderr = await running.entry.stderr;
+      if (exitCode !== 0) throw new Error(`mq start exited with ${exitCode} after SIGTERM:\n${stderr}`);
+      if (/\bERROR\b/.test(stderr)) throw new Error(`mq start logged an error:\n${stderr}`);
+    }
+  } finally {
+    server.killAll();
+    removeTempDirs();
+  }
+});
+
+/** Runs `mq ARGS --broker 127.0.0.1:<port>`. */
+function mq(...args: string[]): Promise<RunResult> {
+  return cli.run([...args, "--broker", running.broker]);
+}
+
+function mqWithStdin(stdin: string, ...args: string[]): Promise<RunResult> {
+  return cli.run([...args, "--broker", running.broker], { stdin });
+}
+
+/** Fails with the command's stderr in view unless it exited 0. */
+function expectOk(result: RunResult, what: string): RunResult {
+  expect({ what, exitCode: result.exitCode, stderr: result.exitCode === 0 ? "" : result.stderr }).toEqual({ what, exitCode: 0, stderr: "" });
+  return result;
+}
+
+async function mqJson<T>(...args: string[]): Promise<T> {
+  const result = expectOk(await mq(...args, "--json"), args.join(" "));
+  return JSON.parse(result.stdout) as T;
+}
+
+/** A failed command: non-zero exit, the message on stderr, nothing on stdout. */
+function expectFailure(result: RunResult, what: string, message: string): void {
+  expect({ what, failed: result.exitCode !== 0, stdout: result.stdout, mentions: result.stderr.includes(message) ? message : result.stderr }).toEqual({
+    what,
+    failed: true,
+    stdout: "",
+    mentions: message,
+  });
+}
+
+/** The rows of a table printed by the CLI, as arrays of whitespace-separated words (header excluded). */
+function tableRows(stdout: string, header: string): string[][] {
+  const lines = stdout.trimEnd().split("\n");
+  const headerIndex = lines.findIndex((line) => line.startsWith(header));
+  expect({ headerFound: headerIndex >= 0, stdout }).toEqual({ headerFound: true, stdout });
+  return lines.slice(headerIndex + 1).map((line) => line.trim().split(/\s+/));
+}
+
+interface SendResult {
+  msgId: string;
+  offsetMsgId: string;
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+}
+
+interface ConsumedLine {
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  msgId: string;
+  offsetMsgId: string;
+  tags?: string;
+  keys: string[];
+  properties: Record<string, string>;
+  body: string;
+}
+
+interface MessageView extends ConsumedLine {
+  bornTimestampMs: number;
+  storeTimestampMs: number;
+}
+
+interface TopicDetail {
+  topic: string;
+  readQueues: number;
+  writeQueues: number;
+  perm: number;
+  order: boolean;
+  queues: { queueId: number; minOffset: number; maxOffset: number }[];
+}
+
+interface GroupDetail {
+  group: string;
+  totalLag: number;
+  queues: { topic: string; queueId: number; brokerOffset: number; consumerOffset: number; lag: number }[];
+}
+
+async function createTopic(topic: string, queues = 4): Promise<void> {
+  expectOk(await mq("topic", "create", topic, "--queues", String(queues)), `topic create ${topic}`);
+}
+
+async function send(topic: string, body: string, ...options: string[]): Promise<SendResult> {
+  return mqJson<SendResult>("send", topic, body, ...options);
+}
+
+/** `mq consume --json --count N`: exactly N lines, each one JSON message. */
+async function consume(topic: string, group: string, count: number, ...options: string[]): Promise<ConsumedLine[]> {
+  const args = ["consume", topic, "--group", group, "--count", String(count), "--json", ...options];
+  const result = expectOk(await mq(...args), args.join(" "));
+  const lines = result.stdout.split("\n").filter((line) => line.length > 0);
+  expect({ args, lines: lines.length }).toEqual({ args, lines: count });
+  expect(result.stdout.endsWith("\n")).toBe(true);
+  return lines.map((line) => JSON.parse(line) as ConsumedLine);
+}
+
+const bodiesOf = (messages: readonly { body: string }[]) => messages.map((message) => message.body).sort();
+
+describe("mq topic", () => {
+  test("create --queues 4, then list shows it in the table and as JSON with 4 read and write queues", async () => {
+    const created = expectOk(await mq("topic", "create", "CliOrders", "--queues", "4"), "topic create");
+    expect(created.stdout).toBe('Created topic "CliOrders" with 4 queues (RW-)\n');
+
+    const table = expectOk(await mq("topic", "list"), "topic list");
+    expect(tableRows(table.stdout, "TOPIC").find((row) => row[0] === "CliOrders")).toEqual(["CliOrders", "4", "4", "RW-", "false"]);
+
+    const listed = await mqJson<{ topic: string; readQueues: number; writeQueues: number; perm: number; order: boolean }[]>("topic", "list");
+    expect(listed.find((topic) => topic.topic === "CliOrders")).toEqual({ topic: "CliOrders", readQueues: 4, writeQueues: 4, perm: 6, order: false });
+  }, testTimeoutMs);
+
+  test("describe shows each queue's min and max offset, as a table and as JSON", async () => {
+    await createTopic("CliDescribe", 4);
+    const sent = [await send("CliDescribe", "d1"), await send("CliDescribe", "d2"), await send("CliDescribe", "d3")];
+
+    const detail = await mqJson<TopicDetail>("topic", "describe", "CliDescribe");
+    expect({ ...detail, queues: detail.queues.map((queue) => queue.queueId) }).toEqual({ topic: "CliDescribe", readQueues: 4, writeQueues: 4, perm: 6, order: false, queues: [0, 1, 2, 3] });
+    for (const queue of detail.queues) {
+      const expectedMax = sent.filter((result) => result.queueId === queue.queueId).length;
+      expect(queue).toEqual({ queueId: queue.queueId, minOffset: 0, maxOffset: expectedMax });
+    }
+
+    const table = expectOk(await mq("topic", "describe", "CliDescribe"), "topic describe");
+    expect(table.stdout.split("\n")[0]).toBe('Topic "CliDescribe": 4 read / 4 write queues, perm RW-');
+    const rows = tableRows(table.stdout, "QUEUE  MIN  MAX  MESSAGES");
+    expect(rows).toEqual(detail.queues.map((queue) => [String(queue.queueId), "0", String(queue.maxOffset), String(queue.maxOffset)]));
+  }, testTimeoutMs);
+
+  test("delete removes a topic: it leaves the list and describe no longer finds it", async () => {
+    await createTopic("CliDoomed", 2);
+    expect((await mqJson<{ topic: string }[]>("topic", "list")).map((topic) => topic.topic)).toContain("CliDoomed");
+
+    const deleted = expectOk(await mq("topic", "delete", "CliDoomed"), "topic delete");
+    expect(deleted.stdout).toBe('Deleted topic "CliDoomed"\n');
+    expect((await mqJson<{ topic: string }[]>("topic", "list")).map((topic) => topic.topic)).not.toContain("CliDoomed");
+    expectFailure(await mq("topic", "describe", "CliDoomed"), "describe a deleted topic", 'TOPIC_NOT_FOUND: Cannot find topic "CliDoomed"');
+    expectFailure(await mq("topic", "delete", "CliDoomed"), "delete it again", 'TOPIC_NOT_FOUND: Cannot find topic "CliDoomed"');
+  }, testTimeoutMs);
+});
+
+describe("mq send", () => {
+  test("--json prints msgId, offsetMsgId (this broker's address and a CommitLog offset), queueId and queueOffset", async () => {
+    await createTopic("CliSend", 4);
+    const result = await send("CliSend", "hello", "--tag", "a", "--keys", "k1,k2", "--prop", "color=blue");
+    expect(Object.keys(result).sort()).toEqual(["msgId", "offsetMsgId", "queueId", "queueOffset", "topic"]);
+    expect(result.msgId).toMatch(/^[0-9A-F]{32}$/);
+    const brokerPrefix = `7F000001${running.port.toString(16).toUpperCase().padStart(8, "0")}`;
+    expect(result.offsetMsgId.slice(0, 16)).toBe(brokerPrefix);
+    expect(result.offsetMsgId).toMatch(/^[0-9A-F]{32}$/);
+    expect(result.topic).toBe("CliSend");
+    expect([0, 1, 2, 3]).toContain(result.queueId);
+    expect(result.queueOffset).toBe(0);
+
+    const table = expectOk(await mq("send", "CliSend", "second"), "send (table)");
+    const [row] = tableRows(table.stdout, "MSGID  ");
+    expect(table.stdout.split("\n")[0]!.split(/\s+/)).toEqual(["MSGID", "OFFSETMSGID", "TOPIC", "QUEUEID", "QUEUEOFFSET"]);
+    expect(row!.length).toBe(5);
+    expect(row![0]).toMatch(/^[0-9A-F]{32}$/);
+    expect(row![2]).toBe("CliSend");
+  }, testTimeoutMs);
+
+  test('"-" as the body reads it from stdin, byte for byte', async () => {
+    await createTopic("CliStdin", 2);
+    const body = "line one\nline two — ünïcode\n";
+    const result = expectOk(await mqWithStdin(body, "send", "CliStdin", "-", "--tag", "piped", "--json"), "send -");
+    const sent = JSON.parse(result.stdout) as SendResult;
+    const stored = await mqJson<MessageView>("message", "get", sent.msgId);
+    expect({ body: stored.body, tags: stored.tags }).toEqual({ body, tags: "piped" });
+  }, testTimeoutMs);
+});
+
+describe("mq consume", () => {
+  test("--from first --count N prints exactly N JSON lines; the group's next run gets only newer messages", async () => {
+    await createTopic("CliConsume", 4);
+    const first = ["c1", "c2", "c3", "c4", "c5"];
+    const sent = new Map<string, SendResult>();
+    for (const body of first) sent.set(body, await send("CliConsume", body, "--tag", "t", "--keys", `key-${body}`));
+
+    const consumed = await consume("CliConsume", "CliGroupA", 5, "--from", "first");
+    expect(bodiesOf(consumed)).toEqual(first);
+    for (const message of consumed) {
+      const expected = sent.get(message.body)!;
+      const { topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, body } = message;
+      expect({ topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, body }).toEqual({
+        topic: "CliConsume",
+        queueId: expected.queueId,
+        queueOffset: expected.queueOffset,
+        msgId: expected.msgId,
+        offsetMsgId: expected.offsetMsgId,
+        tags: "t",
+        keys: [`key-${body}`],
+        body,
+      });
+    }
+
+    // Offsets were committed: a second run (even with --from first) starts after them, and a run
+    // that stops early leaves the rest for the next one — nothing twice, nothing lost.
+    const later = ["c6", "c7", "c8"];
+    for (const body of later) await send("CliConsume", body);
+    const one = await consume("CliConsume", "CliGroupA", 1, "--from", "first");
+    const two = await consume("CliConsume", "CliGroupA", 2, "--from", "first");
+    expect(bodiesOf([...one, ...two])).toEqual(later);
+
+    const group = await mqJson<GroupDetail>("group", "describe", "CliGroupA");
+    expect(group.totalLag).toBe(0);
+  }, testTimeoutMs);
+
+  test("--tag b delivers only messages tagged b", async () => {
+    await createTopic("CliTags", 4);
+    for (const [body, tag] of [["a1", "a"], ["b1", "b"], ["a2", "a"], ["b2", "b"], ["none", undefined], ["b3", "b"]] as const) {
+      await send("CliTags", body, ...(tag === undefined ? [] : ["--tag", tag]));
+    }
+    const consumed = await consume("CliTags", "CliTagGroup", 3, "--from", "first", "--tag", "b");
+    expect(bodiesOf(consumed)).toEqual(["b1", "b2", "b3"]);
+    expect(consumed.map((message) => message.tags)).toEqual(["b", "b", "b"]);
+
+    const either = await consume("CliTags", "CliTagGroupAB", 5, "--from", "first", "--tag", "a || b");
+    expect(bodiesOf(either)).toEqual(["a1", "a2", "b1", "b2", "b3"]);
+  }, testTimeoutMs);
+
+  test("without --json prints one line per message and the count on stderr", async () => {
+    await createTopic("CliConsumeText", 1);
+    const sent = await send("CliConsumeText", "plain text", "--tag", "x", "--keys", "k9");
+    const result = expectOk(await mq("consume", "CliConsumeText", "--group", "CliTextGroup", "--from", "first", "--count", "1"), "consume (text)");
+    expect(result.stdout).toBe(`[CliConsumeText:0@0] ${sent.msgId} tags=x keys=k9 plain text\n`);
+    expect(result.stderr).toBe("Consumed 1 message(s)\n");
+  }, testTimeoutMs);
+});
+
+describe("mq message", () => {
+  test("get finds a message by msgId and by offsetMsgId, with body, tags, keys and properties", async () => {
+    await createTopic("CliLookup", 4);
+    const sent = await send("CliLookup", "hello", "--tag", "a", "--keys", "k1,k2", "--prop", "color=blue");
+
+    for (const id of [sent.msgId, sent.offsetMsgId, sent.msgId.toLowerCase()]) {
+      const found = await mqJson<MessageView>("message", "get", id);
+      expect({ id, topic: found.topic, msgId: found.msgId, offsetMsgId: found.offsetMsgId, queueId: found.queueId, queueOffset: found.queueOffset, body: found.body, tags: found.tags, keys: found.keys, color: found.properties.color }).toEqual({
+        id,
+        topic: "CliLookup",
+        msgId: sent.msgId,
+        offsetMsgId: sent.offsetMsgId,
+        queueId: sent.queueId,
+        queueOffset: sent.queueOffset,
+        body: "hello",
+        tags: "a",
+        keys: ["k1", "k2"],
+        color: "blue",
+      });
+    }
+
+    const table = expectOk(await mq("message", "get", sent.offsetMsgId), "message get (table)");
+    const fields = Object.fromEntries(table.stdout.trimEnd().split("\n").map((line) => [line.slice(0, 16).trim(), line.slice(17)]));
+    expect({ msgId: fields.msgId, tags: fields.tags, keys: fields.keys, body: fields.body }).toEqual({ msgId: sent.msgId, tags: "a", keys: '["k1","k2"]', body: "hello" });
+  }, testTimeoutMs);
+
+  test("query --topic --key finds the messages carrying that key", async () => {
+    await createTopic("CliQuery", 4);
+    const sent = await send("CliQuery", "keyed", "--keys", "k1,k2");
+    await send("CliQuery", "other", "--keys", "k3");
+
+    for (const key of ["k1", "k2"]) {
+      const found = await mqJson<MessageView[]>("message", "query", "--topic", "CliQuery", "--key", key);
+      expect({ key, found: found.map((message) => [message.msgId, message.body]) }).toEqual({ key, found: [[sent.msgId, "keyed"]] });
+    }
+    expect(await mqJson<MessageView[]>("message", "query", "--topic", "CliQuery", "--key", "absent")).toEqual([]);
+
+    const table = expectOk(await mq("message", "query", "--topic", "CliQuery", "--key", "k1"), "message query (table)");
+    const rows = tableRows(table.stdout, "MSGID");
+    expect(rows.map((row) => [row[0], row[1], row.at(-1)])).toEqual([[sent.msgId, "CliQuery", "keyed"]]);
+  }, testTimeoutMs);
+
+  test("an unknown or malformed id exits non-zero with the catalogue message", async () => {
+    await createTopic("CliLookupMiss", 1);
+    const sent = await send("CliLookupMiss", "x");
+    const unknownMsgId = "0123456789ABCDEF0123456789ABCDEF";
+    // This broker's address with an offset past everything written.
+    const pastTheLog = `${sent.offsetMsgId.slice(0, 16)}00000000FFFFFF00`;
+    const cases: [string, string][] = [
+      [unknownMsgId, `Error 3003 MESSAGE_NOT_FOUND: Cannot find message "${unknownMsgId}"`],
+      [pastTheLog, `Error 3003 MESSAGE_NOT_FOUND: Cannot find message "${pastTheLog}"`],
+      ["nothex", 'Error 3004 MESSAGE_ID_INVALID: Cannot parse message id "nothex": expected 32 hex characters'],
+    ];
+    for (const [id, message] of cases) expectFailure(await mq("message", "get", id), `message get ${id}`, message);
+  }, testTimeoutMs);
+});
+
+describe("mq group", () => {
+  test("list shows the group; describe shows lag per queue, 0 once everything is consumed", async () => {
+    await createTopic("CliLag", 4);
+    for (let index = 0; index < 6; index++) await send("CliLag", `l${index}`);
+    await consume("CliLag", "CliLagGroup", 6, "--from", "first");
+
+    const table = expectOk(await mq("group", "list"), "group list");
+    const row = tableRows(table.stdout, "GROUP").find((cells) => cells[0] === "CliLagGroup");
+    expect(row?.[0]).toBe("CliLagGroup");
+    const listed = await mqJson<{ group: string; totalLag: number }[]>("group", "list");
+    expect(listed.find((group) => group.group === "CliLagGroup")?.totalLag).toBe(0);
+
+    const caughtUp = await mqJson<GroupDetail>("group", "describe", "CliLagGroup");
+    const queues = caughtUp.queues.filter((queue) => queue.topic === "CliLag");
+    expect(queues.map((queue) => queue.queueId).sort()).toEqual([0, 1, 2, 3]);
+    expect(queues.map((queue) => queue.lag)).toEqual([0, 0, 0, 0]);
+    expect(queues.map((queue) => queue.consumerOffset)).toEqual(queues.map((queue) => queue.brokerOffset));
+    expect(queues.reduce((sum, queue) => sum + queue.brokerOffset, 0)).toBe(6);
+    expect(caughtUp.totalLag).toBe(0);
+
+    // Two more messages show up as lag on the queues they went to.
+    const behind = [await send("CliLag", "late1"), await send("CliLag", "late2")];
+    const lagging = await mqJson<GroupDetail>("group", "describe", "CliLagGroup");
+    expect(lagging.totalLag).toBe(2);
+    for (const queue of lagging.queues.filter((entry) => entry.topic === "CliLag")) {
+      expect({ queueId: queue.queueId, lag: queue.lag }).toEqual({ queueId: queue.queueId, lag: behind.filter((sent) => sent.queueId === queue.queueId).length });
+    }
+    const text = expectOk(await mq("group", "describe", "CliLagGroup"), "group describe (table)");
+    expect(text.stdout).toContain('Group "CliLagGroup": ');
+    expect(text.stdout).toContain("total lag 2");
+    expect(tableRows(text.stdout, "TOPIC").filter((cells) => cells[0] === "CliLag").length).toBe(4);
+  }, testTimeoutMs);
+
+  test("reset-offset --to first re-reads from the start; --to last skips everything stored", async () => {
+    await createTopic("CliReset", 4);
+    const bodies = ["r1", "r2", "r3", "r4", "r5"];
+    for (const body of bodies) await send("CliReset", body);
+    expect(bodiesOf(await consume("CliReset", "CliResetGroup", 5, "--from", "first"))).toEqual(bodies);
+
+    const toFirst = await mqJson<{ topic: string; queueId: number; queueOffset: number }[]>("group", "reset-offset", "CliResetGroup", "--topic", "CliReset", "--to", "first");
+    expect(toFirst.map((queue) => [queue.topic, queue.queueOffset])).toEqual([["CliReset", 0], ["CliReset", 0], ["CliReset", 0], ["CliReset", 0]]);
+    expect(bodiesOf(await consume("CliReset", "CliResetGroup", 5))).toEqual(bodies);
+
+    await send("CliReset", "r6");
+    const table = expectOk(await mq("group", "reset-offset", "CliResetGroup", "--topic", "CliReset", "--to", "last"), "reset-offset --to last");
+    const detail = await mqJson<TopicDetail>("topic", "describe", "CliReset");
+    expect(tableRows(table.stdout, "TOPIC").map((cells) => cells.join(" "))).toEqual(detail.queues.map((queue) => `CliReset ${queue.queueId} ${queue.maxOffset}`));
+
+    await send("CliReset", "after-reset");
+    expect(bodiesOf(await consume("CliReset", "CliResetGroup", 1))).toEqual(["after-reset"]);
+  }, testTimeoutMs);
+});
+
+describe("mq: values typed as text stay text", () => {
+  test("a key 0042 is stored, found and printed as 0042, not 42", async () => {
+    await createTopic("CliStrings", 2);
+    const sent = await send("CliStrings", "zeros", "--keys", "0042", "--tag", "007", "--prop", "n=0042");
+    const stored = await mqJson<MessageView>("message", "get", sent.msgId);
+    expect({ keys: stored.keys, tags: stored.tags, n: stored.properties.n }).toEqual({ keys: ["0042"], tags: "007", n: "0042" });
+
+    const found = await mqJson<MessageView[]>("message", "query", "--topic", "CliStrings", "--key", "0042");
+    expect(found.map((message) => message.msgId)).toEqual([sent.msgId]);
+    expect(await mqJson<MessageView[]>("message", "query", "--topic", "CliStrings", "--key", "42")).toEqual([]);
+
+    const big = "9007199254740993"; // 2^53 + 1: a number would come back as ...992
+    const bigSent = await send("CliStrings", "big", `--keys=${big}`);
+    expect((await mqJson<MessageView[]>("message", "query", "--topic", "CliStrings", `--key=${big}`)).map((message) => [message.msgId, message.keys])).toEqual([[bigSent.msgId, [big]]]);
+
+    const consumed = await consume("CliStrings", "007", 1, "--from", "first", "--tag", "007");
+    expect(consumed.map((message) => message.body)).toEqual(["zeros"]);
+    expect((await mqJson<{ group: string }[]>("group", "list")).map((group) => group.group)).toContain("007");
+  }, testTimeoutMs);
+
+  test("an all-digit message id is looked up as typed", async () => {
+    const id = "00000000000000000000000000000042";
+    expectFailure(await mq("message", "get", id), `message get ${id}`, `Cannot find message "${id}"`);
+  }, testTimeoutMs);
+});
+
+describe("mq: errors", () => {
+  test("bad commands, options and values exit non-zero with a message on stderr and nothing on stdout", async () => {
+    await createTopic("CliErrors", 1);
+    const cases: { args: string[]; message: string }[] = [
+      { args: ["frobnicate"], message: 'Unknown command "frobnicate"' },
+      { args: ["topic", "frob"], message: 'Unknown command "mq topic frob"' },
+      { args: ["send", "CliErrors", "x", "--nope"], message: "Unknown option `--nope`" },
+      { args: ["topic", "create"], message: "missing required args for command `create <topic>`" },
+      { args: ["send", "CliErrors"], message: "missing required args" },
+      { args: ["topic", "create", "CliNeverMade", "--queues", "abc"], message: 'INVALID_FIELD: Cannot accept request: field "--queues" must be a whole number, got "abc"' },
+      { args: ["topic", "create", "CliNeverMade", "--queues", "0"], message: 'field "--queues" must be between 1 and 1024, got 0' },
+      { args: ["consume", "CliErrors"], message: 'field "--group" is required' },
+      { args: ["consume", "CliErrors", "--group", "G", "--from", "middle"], message: 'field "--from" must be one of first, last, got "middle"' },
+      { args: ["consume", "CliNoSuchTopic", "--group", "G", "--count", "1"], message: 'TOPIC_NOT_FOUND: Cannot find topic "CliNoSuchTopic"' },
+      { args: ["send", "CliNoSuchTopic", "x"], message: 'TOPIC_NOT_FOUND: Cannot find topic "CliNoSuchTopic"' },
+      { args: ["send", "CliErrors", "x", "--prop", "novalue"], message: 'field "--prop" expects name=value, got "novalue"' },
+      { args: ["message", "query", "--topic", "CliErrors"], message: 'field "--key" is required' },
+      { args: ["group", "reset-offset", "CliGroupX"], message: 'field "--topic" is required' },
+      { args: ["group", "describe", "CliNoSuchGroup"], message: 'GROUP_NOT_FOUND: Cannot find consumer group "CliNoSuchGroup"' },
+    ];
+    const results = await Promise.all(cases.map((entry) => mq(...entry.args)));
+    cases.forEach((entry, index) => expectFailure(results[index]!, entry.args.join(" "), entry.message));
+    expect((await mqJson<{ topic: string }[]>("topic", "list")).map((topic) => topic.topic)).not.toContain("CliNeverMade");
+  }, testTimeoutMs);
+
+  test('an unreachable broker fails at once with "Cannot connect"', async () => {
+    const unreachable = "127.0.0.1:1";
+    const commands = [["topic", "list"], ["send", "CliErrors", "x"], ["consume", "CliErrors", "--group", "G", "--count", "1"], ["group", "list"], ["message", "get", "0123456789ABCDEF0123456789ABCDEF"]];
+    const results = await Promise.all(commands.map((args) => cli.run([...args, "--broker", unreachable])));
+    commands.forEach((args, index) => {
+      const result = results[index]!;
+      expectFailure(result, args.join(" "), `CONNECT_FAILED: Cannot connect to ${unreachable}`);
+      expect({ args, fast: result.elapsedMs < 5_000 }).toEqual({ args, fast: true });
+    });
+    expectFailure(await cli.run(["topic", "list", "--broker", "nonsense"]), "--broker nonsense", 'field "--broker" expects host:port, got "nonsense"');
+  }, testTimeoutMs);
+
+  test("--help works on every noun and verb and exits 0", async () => {
+    const top = await cli.run(["--help"]);
+    expect({ exitCode: top.exitCode, stderr: top.stderr }).toEqual({ exitCode: 0, stderr: "" });
+    const nouns = ["start", "topic", "send", "consume", "group", "message", "bench"];
+    for (const noun of nouns) expect(top.stdout).toContain(`  ${noun} `);
+
+    const helps = [...nouns.map((noun) => [noun, "--help"]), ["topic", "create", "--help"], ["group", "reset-offset", "--help"], ["message", "query", "--help"], ["bench", "produce", "--help"], ["send", "-h"]];
+    const results = await Promise.all(helps.map((args) => cli.run(args)));
+    helps.forEach((args, index) => {
+      const result = results[index]!;
+      expect({ args, exitCode: result.exitCode, stderr: result.stderr, usage: result.stdout.includes("Usage") }).toEqual({ args, exitCode: 0, stderr: "", usage: true });
+    });
+    expect(results[nouns.indexOf("send")]!.stdout).toContain("--keys");
+    expect(results[nouns.indexOf("consume")]!.stdout).toContain("--group");
+  }, testTimeoutMs);
+});
+
+describe("mq bench", () => {
+  const figures = ["msgs_s", "mb_s", "p50_us", "p99_us", "p999_us"] as const;
+
+  /** The last line of stdout: one JSON object with the figures as finite numbers. */
+  function lastJson(result: RunResult, what: string): Record<string, unknown> {
+    expectOk(result, what);
+    const last = JSON.parse(result.stdout.trimEnd().split("\n").at(-1)!) as Record<string, unknown>;
+    for (const name of figures) expect({ what, name, finite: Number.isFinite(last[name]) }).toEqual({ what, name, finite: true });
+    expect((last.p50_us as number) <= (last.p99_us as number) && (last.p99_us as number) <= (last.p999_us as number)).toBe(true);
+    return last;
+  }
+
+  test("produce --count 2000 --size 64 --window 100 ends with one JSON object of figures", async () => {
+    const last = lastJson(await mq("bench", "produce", "--count", "2000", "--size", "64", "--window", "100"), "bench produce");
+    expect({ msgs: last.msgs, size: last.size, window: last.window }).toEqual({ msgs: 2000, size: 64, window: 100 });
+    const topic = await mqJson<TopicDetail>("topic", "describe", "BenchTopic");
+    expect(topic.queues.reduce((sum, queue) => sum + queue.maxOffset - queue.minOffset, 0)).toBeGreaterThanOrEqual(2000);
+  }, testTimeoutMs);
+
+  test("consume --count 2000 --group BG ends with one JSON object of figures", async () => {
+    const last = lastJson(await mq("bench", "consume", "--count", "2000", "--group", "BG"), "bench consume");
+    expect(last.msgs).toBe(2000);
+  }, testTimeoutMs);
+
+  test("latency --count 200 ends with one JSON object of figures, promptly", async () => {
+    const result = await mq("bench", "latency", "--count", "200");
+    const last = lastJson(result, "bench latency");
+    expect(last.msgs).toBe(200);
+    expect({ elapsedUnder10s: result.elapsedMs < 10_000 }).toEqual({ elapsedUnder10s: true });
+  }, testTimeoutMs);
+});
