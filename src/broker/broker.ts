@@ -4,8 +4,10 @@
  * wires each request code to its processor.
  *
  * Life cycle: `Broker.start()` loads the topic table and offsets from `<dataDir>/config/`,
- * registers the handlers and starts the timers; `stop()` answers held pulls, closes the server
- * (so no request arrives after) and writes offsets and topics one last time. The caller closes
+ * registers the handlers, starts the timers and, in a cluster, starts registering with the
+ * NameServers (namesrv-registrar.ts; never waiting for them); `stop()` unregisters first (so
+ * clients stop routing here), answers held pulls, closes the server (so no request arrives
+ * after) and writes offsets and topics one last time. The caller closes
  * the store after `stop()`: offsets never name messages the store has not made durable first.
  */
 
@@ -21,6 +23,8 @@ import { type BrokerConfig, type BrokerContext, resolveBrokerConfig } from "./br
 import { ConsumerManager } from "./consumer-manager.ts";
 import { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import { LongPollService } from "./long-poll-service.ts";
+import type { NamesrvLink } from "./namesrv-link.ts";
+import { NamesrvRegistrar, type RegistrarIdentity } from "./namesrv-registrar.ts";
 import * as admin from "./processors/admin-processor.ts";
 import * as clients from "./processors/client-processor.ts";
 import * as offsets from "./processors/offset-processor.ts";
@@ -41,12 +45,23 @@ export interface BrokerOptions {
   readonly advertisedHost: string;
   /** The port put into offsetMsgIds; default the server's bound port. */
   readonly advertisedPort?: number;
+  /** NameServers to register with; absent or without links: a standalone broker. */
+  readonly registration?: BrokerRegistrationOptions;
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
 
+export interface BrokerRegistrationOptions {
+  readonly identity: RegistrarIdentity;
+  readonly links: readonly NamesrvLink[];
+  readonly heartbeatIntervalMs: number;
+  readonly unregisterTimeoutMs?: number;
+}
+
 export class Broker {
   readonly context: BrokerContext;
+  /** Registration with the NameServers; undefined for a standalone broker. */
+  readonly registrar: NamesrvRegistrar | undefined;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -54,6 +69,11 @@ export class Broker {
     context: BrokerContext,
   ) {
     this.context = context;
+    const registration = options.registration;
+    this.registrar =
+      registration === undefined || registration.links.length === 0
+        ? undefined
+        : new NamesrvRegistrar({ ...registration, topics: context.topics, clock: context.clock, logger: context.logger.child("registrar") });
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
@@ -103,6 +123,7 @@ export class Broker {
     broker.adoptStoredTopics();
     broker.register();
     consumerOffsets.start();
+    broker.registrar?.start();
     logger.info(`Broker serving on port ${options.server.port}: ${topics.list().length} topics, offsets of ${consumerOffsets.groups().size} groups`);
     return broker;
   }
@@ -111,10 +132,11 @@ export class Broker {
     return this.options.server.port;
   }
 
-  /** Answers held pulls, closes the server, and writes offsets and topics. Idempotent. */
+  /** Unregisters, answers held pulls, closes the server, and writes offsets and topics. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       const { longPoll, consumers, offsets: consumerOffsets, topics } = this.context;
+      await this.registrar?.stop();
       longPoll.stop();
       consumers.stop();
       await this.options.server.close();

@@ -9,8 +9,8 @@
  * `autoCreateTopics` a send to an unknown topic creates it with `defaultTopicQueues` queues
  * (RocketMQ's sandbox behaviour); otherwise it is TOPIC_NOT_FOUND.
  *
- * Invariant: the in-memory table is the truth; every change bumps `dataVersion` and schedules
- * one write. Writes are serialized by writeFileAtomic, so the file ends as the last change.
+ * Invariant: the in-memory table is the truth; every change bumps `dataVersion`, schedules
+ * one write and tells the change listeners (the NameServer registrar re-registers). Writes are serialized by writeFileAtomic, so the file ends as the last change.
  */
 
 import { join } from "node:path";
@@ -45,6 +45,7 @@ export class TopicConfigManager {
   readonly path: string;
   private readonly topics = new Map<string, TopicConfig>();
   private dataVersionValue = 0;
+  private readonly changeListeners = new Set<() => void>();
   private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: TopicConfigManagerOptions) {
@@ -108,6 +109,12 @@ export class TopicConfigManager {
     return config;
   }
 
+  /** Runs `listener` after every change (create, update, delete, auto-create); returns its remover. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
   /** Resolves once every change made so far is on disk. */
   flush(): Promise<void> {
     return this.lastWrite;
@@ -124,6 +131,14 @@ export class TopicConfigManager {
     this.dataVersionValue += 1;
     const write = writeFileAtomic(this.path, this.serialize());
     this.lastWrite = write.catch((error: Error) => this.options.logger.error(`Cannot write topic table "${this.path}": ${error.message}`));
+    for (const listener of this.changeListeners) {
+      try {
+        listener();
+      } catch (error) {
+        // A listener's bug must not fail the change the client asked for: the table already holds it.
+        this.options.logger.error(`Topic change listener threw: ${(error as Error).message}`);
+      }
+    }
   }
 
   private serialize(): string {

@@ -8,31 +8,49 @@ import { loadConfig } from "../config/load-config.ts";
 import { createLogger } from "../common/logger.ts";
 import { startServer } from "../server.ts";
 import type { CliCommand } from "./main.ts";
+import type { MqConfig } from "../config/config-schema.ts";
+import type { RunningServer } from "../server.ts";
+import { protectDigits, restoreDigits } from "./subcommands.ts";
+
+const knownFlags = ["--", "role", "data", "port", "namesrvPort", "haPort", "httpPort", "namesrv", "cluster", "brokerName", "brokerId", "listen", "advertise", "flush", "config", "help"];
 
 function parseStartFlags(argv: string[]) {
   const cli = cac("mq start");
   cli
     .option("--role <roles>", "Roles to run: all, or a comma list of namesrv, broker, http", { type: [String] })
     .option("--data <dir>", "Data directory (default ./data)", { type: [String] })
-    .option("--port <port>", "Main TCP port (default 10911)", { type: [String] })
+    .option("--port <port>", "Main TCP port of the role started: the broker's (default 10911), or the NameServer's when it runs alone (default 9876)", { type: [String] })
+    .option("--namesrv-port <port>", "NameServer port beside a broker (default 9876)", { type: [String] })
+    .option("--ha-port <port>", "HA replication port, advertised to NameServers (default 10912)", { type: [String] })
     .option("--http-port <port>", "Admin HTTP port (default 8080)", { type: [String] })
+    .option("--namesrv <addresses>", "NameServers to register with: host:port[;host:port]", { type: [String] })
+    .option("--cluster <name>", "Cluster name (default DefaultCluster)", { type: [String] })
+    .option("--broker-name <name>", "Broker group name (default broker-a)", { type: [String] })
+    .option("--broker-id <id>", "0 for the master of its group, 1.. for slaves (default 0)", { type: [String] })
     .option("--listen <address>", "Address to listen on (default 0.0.0.0)", { type: [String] })
-    .option("--advertise <address>", "Address clients should use to reach this process", { type: [String] })
+    .option("--advertise <address>", "Address clients reach this broker at (default: the listen address, or the host's first external IPv4)", { type: [String] })
     .option("--flush <mode>", "Flush mode: async (default) or sync", { type: [String] })
     .option("--config <file>", "Configuration file (YAML or TOML)", { type: [String] })
     .help();
-  const parsed = cli.parse(["mq", "start", ...argv], { run: false });
+  // Marked like every other command's words, so `--data 0042` stays "0042" (mri would make it 42).
+  const parsed = cli.parse(["mq", "start", ...argv.map(protectDigits)], { run: false });
   if (parsed.options.help) return undefined;
-  const unknown = Object.keys(parsed.options).filter((key) => !["--", "role", "data", "port", "httpPort", "listen", "advertise", "flush", "config", "help"].includes(key));
+  const unknown = Object.keys(parsed.options).filter((key) => !knownFlags.includes(key));
   if (unknown.length > 0) throw new Error(`Unknown option "--${unknown[0]}" for "mq start": run "mq start --help"`);
-  const last = (value: unknown) => (Array.isArray(value) ? value[value.length - 1] : value) as string | undefined;
+  const last = (value: unknown) => restoreDigits(Array.isArray(value) ? value[value.length - 1] : value) as string | undefined;
   return {
     configFile: last(parsed.options.config),
     flags: {
       role: last(parsed.options.role),
       dataDir: last(parsed.options.data),
       port: last(parsed.options.port),
+      namesrvPort: last(parsed.options.namesrvPort),
+      haPort: last(parsed.options.haPort),
       httpPort: last(parsed.options.httpPort),
+      namesrv: last(parsed.options.namesrv),
+      clusterName: last(parsed.options.cluster),
+      brokerName: last(parsed.options.brokerName),
+      brokerId: last(parsed.options.brokerId),
       listen: last(parsed.options.listen),
       advertise: last(parsed.options.advertise),
       flush: last(parsed.options.flush),
@@ -58,7 +76,7 @@ export const startCommand: CliCommand = {
     process.once("SIGINT", () => onSignal("SIGINT"));
     process.once("SIGTERM", () => onSignal("SIGTERM"));
     const server = await startServer(config, logger);
-    logger.info(`mq ready in ${server.startedInMs.toFixed(0)} ms: data in ${config.dataDir}, HTTP on ${config.listen}:${server.httpPort} (/health, /ready)`);
+    logger.info(`mq ready in ${server.startedInMs.toFixed(0)} ms: ${describeRunning(server, config)}`);
     const signal = await stopSignal;
     logger.info(`Received ${signal}: shutting down`);
     try {
@@ -70,3 +88,15 @@ export const startCommand: CliCommand = {
     return 0;
   },
 };
+
+/** One line naming what runs where, e.g. "NameServer on 0.0.0.0:9876, broker broker-a at 10.0.0.5:10911, ...". */
+function describeRunning(server: RunningServer, config: MqConfig): string {
+  const parts: string[] = [];
+  if (server.namesrvPort !== undefined) parts.push(`NameServer on ${config.listen}:${server.namesrvPort}`);
+  if (server.brokerAddr !== undefined) {
+    const namesrvs = server.broker?.registrar?.status().map((link) => link.name) ?? [];
+    parts.push(`broker "${config.brokerName}" (id ${config.brokerId}, cluster "${config.clusterName}") at ${server.brokerAddr}, data in ${config.dataDir}` + (namesrvs.length > 0 ? `, registering with ${namesrvs.join(", ")}` : ""));
+  }
+  if (server.httpPort !== undefined) parts.push(`HTTP on ${config.listen}:${server.httpPort} (/health, /ready)`);
+  return parts.join("; ");
+}

@@ -7,7 +7,8 @@
 export type Listener<Payload> = (payload: Payload) => void;
 
 export class EventBus<Events extends { [name: string]: unknown }> {
-  private readonly listeners = new Map<keyof Events, Set<Listener<never>>>();
+  // Keyed by any name, so a bus of many modules' events can be handed to each module as a bus of its own.
+  private readonly listeners = new Map<PropertyKey, Set<Listener<never>>>();
 
   constructor(private readonly onListenerError: (name: string, error: unknown) => void = defaultOnError) {}
 

@@ -26,19 +26,63 @@ export const brokerDefaults = {
   queueLockExpiryMs: 60_000,
 } as const;
 
+/**
+ * Cluster defaults (DESIGN.md §7, RocketMQ's numbers). Tests shrink the three intervals so a
+ * broker expires in seconds; the relation heartbeat < expiry is checked by the schema.
+ */
+export const clusterDefaults = {
+  clusterName: "DefaultCluster",
+  brokerName: "broker-a",
+  /** 0 is the master of its broker group; 1.. are slaves. */
+  brokerId: 0,
+  /** A broker re-registers (its heartbeat) this often. */
+  brokerHeartbeatIntervalMs: 30_000,
+  /** A NameServer looks for silent brokers this often. */
+  namesrvScanIntervalMs: 10_000,
+  /** A broker silent this long is dropped from every route. */
+  brokerExpiryMs: 120_000,
+} as const;
+
+/** The main TCP ports of each role (DESIGN.md §2). */
+export const portDefaults = { broker: 10911, namesrv: 9876, ha: 10912, http: 8080 } as const;
+
 /** A boolean from a file, or "true"/"false" (and yes/no, 1/0) from the environment or a flag. */
 const booleanSetting = z.union([z.boolean(), z.stringbool()]);
 
 export const roleSchema = z.enum(["all", "namesrv", "broker", "http"]);
+export type Role = z.infer<typeof roleSchema>;
 
-export const configSchema = z
+const port = z.number().int().min(0).max(65535);
+const namesrvAddress = z.string().regex(/^\S+:\d{1,5}$/, 'must be "host:port"');
+
+/** "host:port;host:port" (flag, env) or a list (file); empty entries are ignored. */
+const namesrvList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((value) => (typeof value === "string" ? value.split(/[;,]/) : value).map((entry) => entry.trim()).filter((entry) => entry.length > 0))
+  .pipe(z.array(namesrvAddress));
+
+/** The settings as given; `configSchema` then fills the ports that depend on the roles. */
+export const configObjectSchema = z
   .object({
     role: z.array(roleSchema).min(1).default(["all"]),
     dataDir: z.string().min(1).default("./data"),
     listen: z.string().min(1).default("0.0.0.0"),
     advertise: z.string().min(1).optional(),
-    port: z.number().int().min(0).max(65535).default(10911),
-    httpPort: z.number().int().min(0).max(65535).default(8080),
+    /** The main TCP port of the role started: the broker's, or the NameServer's when it runs alone. */
+    port: port.optional(),
+    /** The NameServer's port when it runs beside a broker (role all or namesrv,broker). */
+    namesrvPort: port.optional(),
+    /** Reserved for master→slave replication; advertised to NameServers as the haAddr. */
+    haPort: port.default(portDefaults.ha),
+    httpPort: port.default(portDefaults.http),
+    /** NameServers this broker registers with, besides one running in this process. */
+    namesrv: namesrvList.default([]),
+    clusterName: z.string().regex(limits.topicNamePattern).default(clusterDefaults.clusterName),
+    brokerName: z.string().regex(limits.topicNamePattern).default(clusterDefaults.brokerName),
+    brokerId: z.number().int().min(0).max(1_023).default(clusterDefaults.brokerId),
+    brokerHeartbeatIntervalMs: z.number().int().min(50).max(600_000).default(clusterDefaults.brokerHeartbeatIntervalMs),
+    namesrvScanIntervalMs: z.number().int().min(10).max(600_000).default(clusterDefaults.namesrvScanIntervalMs),
+    brokerExpiryMs: z.number().int().min(100).max(3_600_000).default(clusterDefaults.brokerExpiryMs),
     flush: z.enum(["async", "sync"]).default("async"),
     flushIntervalMs: z.number().int().min(1).max(60_000).default(limits.flushIntervalMsDefault),
     commitLogFileBytes: z
@@ -64,5 +108,37 @@ export const configSchema = z
   })
   .strict();
 
-export type MqConfig = z.infer<typeof configSchema>;
+/**
+ * The full settings, ports resolved: `port` defaults to the broker's 10911, or to 9876 when the
+ * NameServer runs without a broker. In role all with `port` 0 (tests, sandboxes asking for free
+ * ports) the co-located NameServer takes a free port too unless `namesrvPort` says otherwise,
+ * so two sandboxes never fight over 9876.
+ */
+export const configSchema = configObjectSchema
+  .superRefine((config, context) => {
+    if (config.brokerHeartbeatIntervalMs >= config.brokerExpiryMs) {
+      context.addIssue({ code: "custom", path: ["brokerHeartbeatIntervalMs"], message: `must be below brokerExpiryMs (${config.brokerExpiryMs}), got ${config.brokerHeartbeatIntervalMs}` });
+    }
+  })
+  .transform((config) => {
+    const roles = rolesOf(config.role);
+    const namesrvAlone = roles.namesrv && !roles.broker;
+    const mainPort = config.port ?? (namesrvAlone ? config.namesrvPort ?? portDefaults.namesrv : portDefaults.broker);
+    const namesrvPort = namesrvAlone ? mainPort : config.namesrvPort ?? (config.role.includes("all") && mainPort === 0 ? 0 : portDefaults.namesrv);
+    return { ...config, port: mainPort, namesrvPort };
+  });
+
+export type MqConfig = z.output<typeof configSchema>;
 export type MqConfigInput = z.input<typeof configSchema>;
+
+export interface RoleSet {
+  readonly namesrv: boolean;
+  readonly broker: boolean;
+  readonly http: boolean;
+}
+
+/** Which modules run: "all" means every one. */
+export function rolesOf(roles: readonly Role[]): RoleSet {
+  const all = roles.includes("all");
+  return { namesrv: all || roles.includes("namesrv"), broker: all || roles.includes("broker"), http: all || roles.includes("http") };
+}

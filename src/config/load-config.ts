@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { MqError } from "../common/errors.ts";
-import { configSchema, type MqConfig } from "./config-schema.ts";
+import { configObjectSchema, configSchema, type MqConfig } from "./config-schema.ts";
 
 export interface ConfigSources {
   file?: string;
@@ -16,12 +16,12 @@ export interface ConfigSources {
   flags?: Record<string, unknown>;
 }
 
-const schemaKeys = Object.keys(configSchema.shape) as (keyof MqConfig)[];
+const schemaKeys = Object.keys(configObjectSchema.shape) as (keyof MqConfig)[];
 
 /** Keys whose schema takes a number (probed once: a string is refused as "expected number"). */
 const numericKeys = new Set<string>(
   schemaKeys.filter((key) => {
-    const issue = configSchema.shape[key].safeParse("x").error?.issues[0];
+    const issue = configObjectSchema.shape[key].safeParse("x").error?.issues[0];
     return issue?.code === "invalid_type" && issue.expected === "number";
   }),
 );

@@ -9,7 +9,6 @@
  * Both resolve only once the broker answers on its port, so tests need no sleeps.
  */
 
-import { afterEach } from "bun:test";
 import { rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
@@ -21,6 +20,7 @@ import { Server, type ServerOptions } from "../../src/net/server.ts";
 import { MessageStore } from "../../src/store/message-store.ts";
 import { type FlushMode, type MessageStoreOptions, type StoreEvents, tinyStoreProfile } from "../../src/store/store-options.ts";
 import { makeTempDir } from "./temp-dir.ts";
+import { afterEachTest } from "./cleanup-hooks.ts";
 
 export interface TestBrokerOptions {
   /** Reuse a data dir (default: a fresh temporary one). */
@@ -70,7 +70,7 @@ const running = new Set<{ stop(): Promise<void> }>();
 
 const pendingRemovals = new Set<string>();
 
-afterEach(async () => {
+afterEachTest(async () => {
   for (const entry of [...running]) await entry.stop();
   for (const dir of pendingRemovals) rmSync(dir, { recursive: true, force: true });
   pendingRemovals.clear();
@@ -198,7 +198,7 @@ export async function spawnBrokerProcess(options: BrokerProcessOptions = {}): Pr
   );
   const child = Bun.spawn(
     [process.execPath, join(root, "src/cli/main.ts"), "start", "--data", dataDir, "--port", String(port), "--http-port", "0", "--listen", "127.0.0.1", ...(options.args ?? [])],
-    { cwd: root, env: { ...env, MQ_LOG_LEVEL: "warn", MQ_COMMIT_LOG_FILE_BYTES: String(testStoreProfile.commitLogFileBytes), MQ_CONSUME_QUEUE_ENTRIES_PER_FILE: String(testStoreProfile.consumeQueueEntriesPerFile), ...options.env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+    { cwd: root, env: { ...env, MQ_LOG_LEVEL: "warn", MQ_NAMESRV_PORT: "0", MQ_COMMIT_LOG_FILE_BYTES: String(testStoreProfile.commitLogFileBytes), MQ_CONSUME_QUEUE_ENTRIES_PER_FILE: String(testStoreProfile.consumeQueueEntriesPerFile), ...options.env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" },
   );
   let log = "";
   void (async () => {

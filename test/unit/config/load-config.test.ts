@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { errorCatalog, isMqError, type MqError } from "../../../src/common/errors.ts";
 import * as limits from "../../../src/common/limits.ts";
 import { loadConfig, type ConfigSources } from "../../../src/config/load-config.ts";
-import { brokerDefaults } from "../../../src/config/config-schema.ts";
+import { brokerDefaults, clusterDefaults } from "../../../src/config/config-schema.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
 
 afterAll(removeTempDirs);
@@ -40,7 +40,11 @@ describe("loadConfig: defaults", () => {
       dataDir: "./data",
       listen: "0.0.0.0",
       port: 10911,
+      namesrvPort: 9876,
+      haPort: 10912,
       httpPort: 8080,
+      namesrv: [],
+      ...clusterDefaults,
       flush: "async",
       flushIntervalMs: limits.flushIntervalMsDefault,
       commitLogFileBytes: limits.commitLogFileBytesDefault,
@@ -148,6 +152,15 @@ describe("loadConfig: precedence", () => {
         MQ_OFFSET_PERSIST_INTERVAL_MS: "200",
         MQ_QUEUE_LOCK_EXPIRY_MS: "2000",
         MQ_LOG_LEVEL: "silent",
+        MQ_NAMESRV: "10.0.0.2:9876;10.0.0.3:9876",
+        MQ_CLUSTER_NAME: "c1",
+        MQ_BROKER_NAME: "b1",
+        MQ_BROKER_ID: "1",
+        MQ_HA_PORT: "4",
+        MQ_NAMESRV_PORT: "5",
+        MQ_BROKER_HEARTBEAT_INTERVAL_MS: "100",
+        MQ_NAMESRV_SCAN_INTERVAL_MS: "50",
+        MQ_BROKER_EXPIRY_MS: "600",
       },
     });
     expect(config).toEqual({
@@ -156,6 +169,15 @@ describe("loadConfig: precedence", () => {
       listen: "127.0.0.1",
       advertise: "10.0.0.1",
       port: 1,
+      namesrvPort: 5,
+      haPort: 4,
+      namesrv: ["10.0.0.2:9876", "10.0.0.3:9876"],
+      clusterName: "c1",
+      brokerName: "b1",
+      brokerId: 1,
+      brokerHeartbeatIntervalMs: 100,
+      namesrvScanIntervalMs: 50,
+      brokerExpiryMs: 600,
       httpPort: 2,
       flush: "sync",
       flushIntervalMs: 3,
@@ -180,6 +202,38 @@ describe("loadConfig: precedence", () => {
     const config = loadConfig({ env: { MQ_HTTP_PORT: "3333", MQ_FLUSH: "sync" }, flags: { httpPort: "4444" } });
     expect(config.httpPort).toBe(4444);
     expect(config.flush).toBe("sync");
+  });
+});
+
+describe("loadConfig: roles and ports", () => {
+  test("--port is the broker's port by default, 10911, with the NameServer on 9876", () => {
+    const config = loadConfig({ flags: { role: "namesrv,broker" } });
+    expect([config.port, config.namesrvPort]).toEqual([10911, 9876]);
+  });
+
+  test("--port is the NameServer's when it runs without a broker, 9876 by default", () => {
+    expect(loadConfig({ flags: { role: "namesrv" } }).port).toBe(9876);
+    expect(loadConfig({ flags: { role: "namesrv,http", port: "7000" } })).toMatchObject({ port: 7000, namesrvPort: 7000 });
+    expect(loadConfig({ flags: { role: "namesrv", namesrvPort: "7001" } })).toMatchObject({ port: 7001, namesrvPort: 7001 });
+  });
+
+  test("role all on port 0 gives the NameServer a free port too, unless --namesrv-port says otherwise", () => {
+    expect(loadConfig({ flags: { port: 0 } }).namesrvPort).toBe(0);
+    expect(loadConfig({ flags: { port: 0, namesrvPort: 9999 } }).namesrvPort).toBe(9999);
+  });
+
+  test("takes NameServer addresses as a ;-list from flags and env, or a list from a file", () => {
+    expect(loadConfig({ flags: { namesrv: "a:1; b:2;" } }).namesrv).toEqual(["a:1", "b:2"]);
+    const file = writeConfigFile("yaml", "namesrv: [\"h1:9876\", \"h2:9876\"]\n");
+    expect(loadConfig({ file }).namesrv).toEqual(["h1:9876", "h2:9876"]);
+  });
+
+  test("refuses a NameServer address without a port", () => {
+    expect(configError({ flags: { namesrv: "localhost" } }).message).toContain('"namesrv.0"');
+  });
+
+  test("refuses a heartbeat interval not below the broker expiry", () => {
+    expect(configError({ flags: { brokerHeartbeatIntervalMs: 5000, brokerExpiryMs: 5000 } }).message).toContain("brokerHeartbeatIntervalMs");
   });
 });
 
