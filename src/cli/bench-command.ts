@@ -14,13 +14,13 @@
 import { Admin, Producer, PushConsumer } from "../client/index.ts";
 import { isMqError } from "../common/errors.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
-import { brokerOption, integerOption, lastString } from "./options.ts";
+import { type ClientTarget, clientTarget, integerOption, lastString } from "./options.ts";
 import { nounCommand } from "./subcommands.ts";
 
 type Options = Record<string, unknown>;
 
 interface Settings {
-  broker: string;
+  target: ClientTarget;
   topic: string;
   size: number;
   count: number;
@@ -33,7 +33,7 @@ interface Settings {
 
 function settingsOf(options: Options): Settings {
   return {
-    broker: brokerOption(options),
+    target: clientTarget(options),
     topic: lastString(options.topic) ?? "BenchTopic",
     size: integerOption("size", options.size, { min: 0, max: 4 * 1024 * 1024, fallback: 128 }),
     count: integerOption("count", options.count, { min: 1, max: 1_000_000_000, fallback: 100_000 }),
@@ -91,7 +91,7 @@ function summary(mode: string, settings: Settings, messages: number, seconds: nu
 }
 
 async function ensureTopic(settings: Settings): Promise<void> {
-  const admin = new Admin({ broker: settings.broker });
+  const admin = new Admin(settings.target);
   try {
     await admin.getTopic(settings.topic).catch(async (error) => {
       if (!isMqError(error, "TOPIC_NOT_FOUND")) throw error;
@@ -104,7 +104,7 @@ async function ensureTopic(settings: Settings): Promise<void> {
 
 async function benchProduce(settings: Settings): Promise<void> {
   await ensureTopic(settings);
-  const producer = new Producer({ broker: settings.broker, maxInFlight: settings.window });
+  const producer = new Producer({ ...settings.target, maxInFlight: settings.window });
   await producer.start();
   const body = new Uint8Array(settings.size).fill(0x61);
   const latency = new LatencyRecorder();
@@ -132,7 +132,7 @@ async function benchProduce(settings: Settings): Promise<void> {
 }
 
 async function benchConsume(settings: Settings): Promise<void> {
-  const consumer = new PushConsumer({ broker: settings.broker, group: settings.group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
+  const consumer = new PushConsumer({ ...settings.target, group: settings.group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
   consumer.subscribe(settings.topic);
   const latency = new LatencyRecorder();
   let received = 0;
@@ -154,9 +154,9 @@ async function benchConsume(settings: Settings): Promise<void> {
 
 async function benchLatency(settings: Settings): Promise<void> {
   await ensureTopic(settings);
-  const producer = new Producer({ broker: settings.broker });
+  const producer = new Producer(settings.target);
   await producer.start();
-  const consumer = new PushConsumer({ broker: settings.broker, group: `${settings.group}-latency`, consumeFromWhere: "last", concurrency: 64 });
+  const consumer = new PushConsumer({ ...settings.target, group: `${settings.group}-latency`, consumeFromWhere: "last", concurrency: 64 });
   consumer.subscribe(settings.topic);
   const endToEnd = new LatencyRecorder();
   const roundTrip = new LatencyRecorder();
@@ -192,7 +192,10 @@ async function benchLatency(settings: Settings): Promise<void> {
     }
   }
   await Promise.all(inFlight);
-  await Promise.race([done, Bun.sleep(10_000)]);
+  // A cleared timer, not Bun.sleep: a pending sleep would keep the process alive for its full 10 s.
+  let giveUp: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([done, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 10_000)))]);
+  clearTimeout(giveUp);
   const seconds = progress.finish();
   await consumer.shutdown();
   await producer.shutdown();

@@ -6,8 +6,9 @@
 
 import { PushConsumer } from "../client/index.ts";
 import { MqError } from "../common/errors.ts";
-import { brokerOption, choiceOption, integerOption, lastString } from "./options.ts";
+import { choiceOption, clientTarget, integerOption, lastString } from "./options.ts";
 import { nounCommand } from "./subcommands.ts";
+import { withAdmin } from "./topic-command.ts";
 
 export const consumeCommand = nounCommand({
   name: "consume",
@@ -26,12 +27,16 @@ export const consumeCommand = nounCommand({
         const from = choiceOption("from", options.from, ["first", "last"] as const, "last");
         const count = integerOption("count", options.count, { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: Number.MAX_SAFE_INTEGER });
         const json = options.json === true;
+        const target = clientTarget(options);
+        // The SDK waits for a topic that may be created later; from a terminal that looks like a
+        // hang, so a topic that does not exist is reported (TOPIC_NOT_FOUND) before subscribing.
+        await withAdmin(options, (admin) => admin.getTopic(String(topic)));
         const stop = new AbortController();
         const onSignal = () => stop.abort();
         process.once("SIGINT", onSignal);
         process.once("SIGTERM", onSignal);
         const consumer = new PushConsumer({
-          broker: brokerOption(options),
+          ...target,
           group,
           consumeFromWhere: from,
           messageModel: options.broadcast === true ? "broadcasting" : "clustering",

@@ -58,13 +58,37 @@ export function keysOption(value: unknown): string[] | undefined {
   return keys.length === 0 ? undefined : keys;
 }
 
-/** A broker address `host:port`; `--namesrv` is accepted once cluster mode exists. */
-export function brokerOption(options: Record<string, unknown>): string {
-  const namesrv = lastString(options.namesrv);
-  if (namesrv !== undefined) {
-    throw new MqError("BAD_REQUEST", { reason: `--namesrv ${namesrv}: NameServer routing arrives with cluster mode; use --broker host:port` });
+/** Where a client command connects: NameServers (cluster mode) or one broker. */
+export type ClientTarget = { readonly namesrv: string; readonly broker?: undefined } | { readonly broker: string; readonly namesrv?: undefined };
+
+/**
+ * `--namesrv host:port[;host:port]` (or env MQ_NAMESRV) selects NameServer routing; otherwise
+ * `--broker` / MQ_BROKER / 127.0.0.1:10911. A flag beats any environment variable, so
+ * `--broker` on the command line wins over an MQ_NAMESRV in the environment.
+ */
+export function clientTarget(options: Record<string, unknown>): ClientTarget {
+  const namesrvFlag = lastString(options.namesrv);
+  const brokerFlag = lastString(options.broker);
+  if (namesrvFlag !== undefined && brokerFlag !== undefined) {
+    throw new MqError("BAD_REQUEST", { reason: `give --namesrv or --broker, not both (got --namesrv ${namesrvFlag} and --broker ${brokerFlag})` });
   }
+  const namesrv = namesrvFlag ?? (brokerFlag === undefined ? nonEmpty(process.env.MQ_NAMESRV) : undefined);
+  if (namesrv !== undefined) {
+    for (const address of namesrv.split(/[;,]/).map((entry) => entry.trim()).filter((entry) => entry.length > 0)) {
+      if (!/^[^\s:;,]+:\d{1,5}$/.test(address)) throw new MqError("INVALID_FIELD", { field: "--namesrv", reason: `expects host:port[;host:port], got "${namesrv}"` });
+    }
+    return { namesrv };
+  }
+  return { broker: brokerOption(options) };
+}
+
+/** A broker address `host:port`: `--broker`, else MQ_BROKER, else the local default. */
+export function brokerOption(options: Record<string, unknown>): string {
   const address = lastString(options.broker) ?? process.env.MQ_BROKER ?? defaultBrokerAddress;
   if (!/^[^\s:]+:\d{1,5}$/.test(address)) throw new MqError("INVALID_FIELD", { field: "--broker", reason: `expects host:port, got "${address}"` });
   return address;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === "" ? undefined : value;
 }

@@ -1,7 +1,7 @@
 /** `mq send TOPIC BODY [--tag T] [--keys k1,k2] [--prop k=v]...`: one message, printing its ids. */
 
 import { Producer } from "../client/index.ts";
-import { brokerOption, keysOption, lastString, propertiesOption } from "./options.ts";
+import { clientTarget, keysOption, lastString, propertiesOption } from "./options.ts";
 import { createOutput, formatTable } from "./output.ts";
 import { nounCommand } from "./subcommands.ts";
 
@@ -17,7 +17,7 @@ export const sendCommand = nounCommand({
       .option("--sharding-key <key>", "Messages with one sharding key go to one queue, in order", { type: [String] })
       .action(async (topic: string, body: string, options: Record<string, unknown>) => {
         const text = String(body) === "-" ? await new Response(Bun.stdin.stream()).text() : String(body);
-        const producer = new Producer({ broker: brokerOption(options) });
+        const producer = new Producer(clientTarget(options));
         await producer.start();
         try {
           const tags = lastString(options.tag);

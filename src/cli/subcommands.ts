@@ -12,16 +12,24 @@ import type { CliCommand } from "./main.ts";
 export type Action = (...args: never[]) => Promise<number | void> | number | void;
 
 /**
- * cac (through mri) turns any value that looks like a number into one: `0042` becomes 42 and
- * digits past 2^53 are lost. Ids, keys and offsets must stay as typed, so values starting with a
- * digit are marked before parsing and unmarked after; commands convert numbers themselves.
+ * cac (through mri) turns any value that looks like a number into one: `0042` becomes 42,
+ * `+1` becomes 1 and digits past 2^53 are lost. Ids, keys and offsets must stay as typed, so
+ * every value mri would coerce is marked before parsing and unmarked after; commands convert
+ * numbers themselves. A lone `-` (stdin, as in `mq send T -`) is marked too: mri would read it as
+ * an option with an empty name and swallow the next word.
  */
 const digitMark = "\u0001";
 
+/** mri's own test for "turn this into a number". */
+function looksNumeric(value: string): boolean {
+  const number = +value;
+  return number * 0 === 0;
+}
+
 export function protectDigits(token: string): string {
-  if (/^\d/.test(token)) return digitMark + token;
+  if (token === "-" || (!token.startsWith("-") && looksNumeric(token))) return digitMark + token;
   const equals = token.indexOf("=");
-  if (token.startsWith("--") && equals > 2 && /^\d/.test(token.slice(equals + 1))) return `${token.slice(0, equals + 1)}${digitMark}${token.slice(equals + 1)}`;
+  if (token.startsWith("--") && equals > 2 && looksNumeric(token.slice(equals + 1))) return `${token.slice(0, equals + 1)}${digitMark}${token.slice(equals + 1)}`;
   return token;
 }
 
@@ -33,7 +41,7 @@ export function restoreDigits(value: unknown): unknown {
 
 export function addClientOptions(cli: CAC): void {
   cli.option("--broker <address>", "Broker address host:port (default 127.0.0.1:10911, env MQ_BROKER)", { type: [String] });
-  cli.option("--namesrv <address>", "NameServer address host:port (cluster mode)", { type: [String] });
+  cli.option("--namesrv <address>", "NameServer addresses host:port[;host:port]: route through the cluster (env MQ_NAMESRV)", { type: [String] });
   cli.option("--json", "Print JSON instead of a table");
 }
 

@@ -1,14 +1,14 @@
-/** `mq topic create|list|describe|delete`. */
+/** `mq topic create|list|describe|route|delete`. */
 
 import { Admin } from "../client/index.ts";
-import { brokerOption, integerOption, lastString } from "./options.ts";
+import { allStrings, clientTarget, integerOption, lastString } from "./options.ts";
 import { createOutput, formatTable } from "./output.ts";
 import { nounCommand } from "./subcommands.ts";
 
 type Options = Record<string, unknown>;
 
 async function withAdmin<T>(options: Options, body: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ broker: brokerOption(options) });
+  const admin = new Admin(clientTarget(options));
   try {
     return await body(admin);
   } finally {
@@ -29,13 +29,16 @@ export const topicCommand = nounCommand({
       .option("--queues <n>", "Read and write queue count (default 8)", { type: [String] })
       .option("--perm <bits>", "Permission bits: read 4, write 2, inherit 1 (default 6)", { type: [String] })
       .option("--order", "Mark the topic as ordered")
+      .option("--broker-name <names>", "With --namesrv: only on these brokers, comma separated or repeated (default: every broker of the cluster)", { type: [String] })
       .action((topic: string, options: Options) =>
         withAdmin(options, async (admin) => {
           const queues = integerOption("queues", options.queues, { min: 1, max: 1024, fallback: 8 });
           const perm = integerOption("perm", options.perm, { min: 0, max: 7, fallback: 6 });
-          await admin.createTopic(String(topic), { queues, perm, order: options.order === true });
+          const brokerNames = allStrings(options.brokerName).flatMap((entry) => entry.split(",")).map((name) => name.trim()).filter((name) => name.length > 0);
+          await admin.createTopic(String(topic), { queues, perm, order: options.order === true, ...(brokerNames.length === 0 ? {} : { brokerNames }) });
           const out = createOutput(options.json === true);
-          out.result({ topic: String(topic), queues, perm, order: options.order === true }, () => `Created topic "${topic}" with ${queues} queues (${permText(perm)})`);
+          const where = brokerNames.length === 0 ? "" : ` on ${brokerNames.join(", ")}`;
+          out.result({ topic: String(topic), queues, perm, order: options.order === true, ...(brokerNames.length === 0 ? {} : { brokerNames }) }, () => `Created topic "${topic}" with ${queues} queues (${permText(perm)})${where}`);
         }),
       );
     cli.command("list", "List topics").action((options: Options) =>
@@ -52,9 +55,32 @@ export const topicCommand = nounCommand({
         createOutput(options.json === true).result(detail, () =>
           [
             `Topic "${detail.topic}": ${detail.readQueues} read / ${detail.writeQueues} write queues, perm ${permText(detail.perm)}${detail.order ? ", ordered" : ""}`,
-            formatTable(detail.queues.map((queue) => ({ queue: queue.queueId, min: queue.minOffset, max: queue.maxOffset, messages: queue.maxOffset - queue.minOffset }))),
+            formatTable(detail.queues.map((queue) => ({ ...(queue.brokerName === undefined ? {} : { broker: queue.brokerName }), queue: queue.queueId, min: queue.minOffset, max: queue.maxOffset, messages: queue.maxOffset - queue.minOffset }))),
           ].join("\n"),
         );
+      }),
+    );
+    cli.command("route <topic>", "Show where a topic lives: queue data per broker and broker addresses").action((topic: string, options: Options) =>
+      withAdmin(options, async (admin) => {
+        const route = await admin.getTopicRoute(String(topic));
+        createOutput(options.json === true).result(route, () => {
+          const addresses = new Map(route.brokerDatas.map((broker) => [broker.brokerName, broker]));
+          return [
+            `Topic "${route.topic}": ${route.queueDatas.length} broker(s)`,
+            formatTable(
+              route.queueDatas.map((queueData) => ({
+                broker: queueData.brokerName,
+                read: queueData.readQueues,
+                write: queueData.writeQueues,
+                perm: permText(queueData.perm),
+                order: queueData.order,
+                addresses: Object.entries(addresses.get(queueData.brokerName)?.brokerAddrs ?? {})
+                  .map(([id, address]) => `${id === "0" ? "master" : `slave ${id}`} ${address}`)
+                  .join(", "),
+              })),
+            ),
+          ].join("\n");
+        });
       }),
     );
     cli.command("delete <topic>", "Delete a topic").action((topic: string, options: Options) =>

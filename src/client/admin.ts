@@ -1,14 +1,22 @@
 /**
- * Admin: topics, consumer groups, offsets and message lookup, one request each. Needs no
- * `start`: connections open on first use; `close()` ends them. Results are the broker's response
- * shapes (protocol/responses.ts); messages come back as ReceivedMessage, like a consumer's.
+ * Admin: topics, consumer groups, offsets, message lookup and (cluster mode) routes and brokers.
+ * Needs no `start`: connections open on first use; `close()` ends them. Results are the broker's
+ * response shapes (protocol/responses.ts); messages come back as ReceivedMessage, like a consumer's.
+ *
+ * With one broker every request goes to it. With NameServers (`namesrv`) Admin works on the
+ * cluster: the masters come from GET_CLUSTER_INFO, a topic is created on every one of them unless
+ * `brokerNames` picks some, and views (topics, groups, offsets, lookups) ask every master and fold
+ * the answers into one (admin-cluster.ts), each queue entry naming its `brokerName`. Asking the
+ * brokers rather than the (up to 30 s old) route makes a topic visible right after its creation.
  */
 
 import { MqError } from "../common/errors.ts";
 import { isMessageIdShape } from "../common/ids.ts";
-import type { GroupDetail, TopicConfig, TopicDetail } from "../protocol/responses.ts";
+import type { ClusterInfo, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
+import { type BrokerTarget, type ClusterGroupDetail, type ClusterTopicDetail, type GroupSummary, fanOut, mergeGroupDetails, mergeGroupLists, mergeTopicDetails, mergeTopicLists } from "./admin-cluster.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
 import { type ReceivedMessage, toReceivedMessage } from "./message.ts";
+import { masterBrokerId } from "./namesrv-route-resolver.ts";
 
 export interface TopicOptions {
   /** Sets both queue counts; default 8. */
@@ -18,106 +26,192 @@ export interface TopicOptions {
   /** Read 4, write 2, inherit 1; default 6. */
   readonly perm?: number;
   readonly order?: boolean;
+  /** Cluster mode: create on these broker groups only (default: every master of the cluster). */
+  readonly brokerNames?: readonly string[];
 }
 
 export interface QueueOffsets {
   readonly queueId: number;
   readonly minOffset: number;
   readonly maxOffset: number;
+  /** Cluster mode: the broker group holding the queue. */
+  readonly brokerName?: string;
 }
 
 export const topicQueuesDefault = 8;
 
 export class Admin {
   private readonly context: ClientContext;
-  private readonly address: string;
 
   constructor(options: ClientOptions = {}) {
     this.context = createClientContext(options, "admin");
-    // Admin requests go to one broker until the NameServer lets them fan out to a cluster.
-    const addresses = this.context.routes.brokerAddresses();
-    if (addresses.length === 0) throw new MqError("BAD_REQUEST", { reason: "admin needs a broker address" });
-    this.address = addresses[0]!;
   }
 
+  /** Creates (or updates) the topic on every master of the cluster, or on `brokerNames`. */
   async createTopic(topic: string, options: TopicOptions = {}): Promise<void> {
     checkGroupName(topic, "topic");
-    await this.context.broker.createTopic(this.address, topicFields(topic, options));
+    const all = await this.targets();
+    const names = options.brokerNames;
+    for (const name of names ?? []) if (!all.some((target) => target.brokerName === name)) throw new MqError("BROKER_NOT_FOUND", { broker: name });
+    const targets = names === undefined || names.length === 0 ? all : all.filter((target) => names.includes(target.brokerName));
+    await fanOut(targets, (target) => this.context.broker.createTopic(target.address, topicFields(topic, options)), this.write());
+    this.context.routes.invalidate(topic);
   }
 
+  /** Changes the topic on every broker that has it; options not given keep each broker's value. */
   async updateTopic(topic: string, options: TopicOptions): Promise<void> {
     checkGroupName(topic, "topic");
-    const current = await this.getTopic(topic);
-    await this.context.broker.updateTopic(this.address, topicFields(topic, { readQueues: current.readQueues, writeQueues: current.writeQueues, perm: current.perm, order: current.order, ...options }));
+    const holders = await fanOut(await this.targets(), (target) => this.context.broker.getTopic(target.address, topic), this.read("TOPIC_NOT_FOUND"));
+    await fanOut(
+      holders.map(({ target }) => target),
+      (target) => {
+        const current = holders.find((holder) => holder.target === target)!.value;
+        return this.context.broker.updateTopic(target.address, topicFields(topic, { readQueues: current.readQueues, writeQueues: current.writeQueues, perm: current.perm, order: current.order, ...options }));
+      },
+      this.write(),
+    );
     this.context.routes.invalidate(topic);
   }
 
   async deleteTopic(topic: string): Promise<void> {
-    await this.context.broker.deleteTopic(this.address, topic);
+    await fanOut(await this.targets(), (target) => this.context.broker.deleteTopic(target.address, topic), { ...this.write(), absent: "TOPIC_NOT_FOUND" });
     this.context.routes.invalidate(topic);
   }
 
-  getTopic(topic: string): Promise<TopicDetail> {
-    return this.context.broker.getTopic(this.address, topic);
+  /** The topic's config and per-queue offsets; in a cluster, queue counts of all its brokers added up. */
+  async getTopic(topic: string): Promise<ClusterTopicDetail> {
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.getTopic(target.address, topic), this.read("TOPIC_NOT_FOUND"));
+    return mergeTopicDetails(answers, this.clustered);
   }
 
-  listTopics(): Promise<TopicConfig[]> {
-    return this.context.broker.listTopics(this.address);
+  async listTopics(): Promise<TopicConfig[]> {
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.listTopics(target.address), this.read());
+    return answers.length === 1 ? answers[0]!.value : mergeTopicLists(answers.map(({ value }) => value));
   }
 
-  listGroups() {
-    return this.context.broker.listGroups(this.address);
+  async listGroups(): Promise<GroupSummary[]> {
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.listGroups(target.address), this.read());
+    return answers.length === 1 ? answers[0]!.value : mergeGroupLists(answers.map(({ value }) => value));
   }
 
   /** Members, subscriptions and, per queue, broker offset, group offset and lag. */
-  getGroup(group: string): Promise<GroupDetail> {
-    return this.context.broker.getGroup(this.address, group);
+  async getGroup(group: string): Promise<ClusterGroupDetail> {
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.getGroup(target.address, group), this.read("GROUP_NOT_FOUND"));
+    return mergeGroupDetails(answers, this.clustered);
   }
 
   /**
-   * Moves the group's offsets on every queue of `topic`: to the first message stored at or after
-   * a time (a number, ms since the epoch), to the oldest kept message ("first") or past the last
-   * ("last"). Running members of the group are told to re-read their offsets.
+   * Moves the group's offsets on every queue of `topic` (on every broker that has it): to the
+   * first message stored at or after a time (a number, ms since the epoch), to the oldest kept
+   * message ("first") or past the last ("last"). Running members re-read their offsets.
    */
-  resetOffset(group: string, topic: string, to: number | "first" | "last") {
+  async resetOffset(group: string, topic: string, to: number | "first" | "last"): Promise<Array<{ topic: string; queueId: number; queueOffset: number; brokerName?: string }>> {
     const target = typeof to === "number" ? { to: "timestamp" as const, timestampMs: to } : { to };
-    return this.context.broker.resetOffset(this.address, { consumerGroup: group, topic, ...target });
+    const answers = await fanOut(await this.targets(), (broker) => this.context.broker.resetOffset(broker.address, { consumerGroup: group, topic, ...target }), {
+      ...this.write(),
+      absent: "TOPIC_NOT_FOUND",
+    });
+    return answers.flatMap(({ target: broker, value }) => value.map((queue) => (this.clustered ? { ...queue, brokerName: broker.brokerName } : queue)));
   }
 
-  minOffset(topic: string, queueId: number): Promise<number> {
-    return this.context.broker.minOffset(this.address, topic, queueId);
+  /** In a cluster, `brokerName` picks the broker when the topic is on more than one. */
+  async minOffset(topic: string, queueId: number, brokerName?: string): Promise<number> {
+    return this.context.broker.minOffset(await this.queueAddress(topic, brokerName), topic, queueId);
   }
 
-  maxOffset(topic: string, queueId: number): Promise<number> {
-    return this.context.broker.maxOffset(this.address, topic, queueId);
+  async maxOffset(topic: string, queueId: number, brokerName?: string): Promise<number> {
+    return this.context.broker.maxOffset(await this.queueAddress(topic, brokerName), topic, queueId);
   }
 
   /** The offset of the first message stored at or after `timestampMs`. */
-  offsetByTime(topic: string, queueId: number, timestampMs: number): Promise<number> {
-    return this.context.broker.searchOffset(this.address, { topic, queueId, timestampMs });
+  async offsetByTime(topic: string, queueId: number, timestampMs: number, brokerName?: string): Promise<number> {
+    return this.context.broker.searchOffset(await this.queueAddress(topic, brokerName), { topic, queueId, timestampMs });
   }
 
-  /** min/max offsets of every queue of a topic. */
+  /** min/max offsets of every queue of a topic (in a cluster, of every broker's queues). */
   async topicOffsets(topic: string): Promise<QueueOffsets[]> {
-    return (await this.getTopic(topic)).queues.map(({ queueId, minOffset, maxOffset }) => ({ queueId, minOffset, maxOffset }));
+    return (await this.getTopic(topic)).queues.map(({ queueId, minOffset, maxOffset, brokerName }) => (brokerName === undefined ? { queueId, minOffset, maxOffset } : { brokerName, queueId, minOffset, maxOffset }));
   }
 
   /** A message by its msgId (producer-made) or offsetMsgId (broker-made); MESSAGE_NOT_FOUND if absent. */
   async viewMessage(id: string): Promise<ReceivedMessage> {
     if (!isMessageIdShape(id)) throw new MqError("MESSAGE_ID_INVALID", { id, reason: "expected 32 hex characters" });
-    const found = await this.context.broker.viewMessage(this.address, id.toUpperCase());
-    if (found.length === 0) throw new MqError("MESSAGE_NOT_FOUND", { id });
-    return toReceivedMessage(found[0]!);
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.viewMessage(target.address, id.toUpperCase()), this.read("MESSAGE_NOT_FOUND"));
+    const found = answers.find(({ value }) => value.length > 0);
+    if (found === undefined) throw new MqError("MESSAGE_NOT_FOUND", { id });
+    return toReceivedMessage(found.value[0]!);
   }
 
-  /** Messages of `topic` carrying `key` (newest index entries first, at most maxResults). */
+  /** Messages of `topic` carrying `key` (newest first, at most maxResults over all brokers). */
   async queryByKey(topic: string, key: string, options: { maxResults?: number; beginTimestampMs?: number; endTimestampMs?: number } = {}): Promise<ReceivedMessage[]> {
-    const found = await this.context.broker.queryByKey(this.address, { topic, key, ...options });
-    return found.map(toReceivedMessage);
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.queryByKey(target.address, { topic, key, ...options }), this.read("TOPIC_NOT_FOUND"));
+    if (answers.length === 1) return answers[0]!.value.map(toReceivedMessage);
+    const found = answers.flatMap(({ value }) => value).sort((a, b) => b.storeTimestampMs - a.storeTimestampMs);
+    return (options.maxResults === undefined ? found : found.slice(0, options.maxResults)).map(toReceivedMessage);
+  }
+
+  /**
+   * Where a topic lives, fresh from a NameServer (no cache). With one broker, the same shape
+   * describing that broker (named by its address).
+   */
+  async getTopicRoute(topic: string): Promise<TopicRouteData> {
+    if (this.context.namesrv !== undefined) return this.context.namesrv.topicRoute(topic);
+    const [target] = await this.targets();
+    const detail = await this.context.broker.getTopic(target!.address, topic);
+    return {
+      topic,
+      queueDatas: [{ brokerName: target!.brokerName, readQueues: detail.readQueues, writeQueues: detail.writeQueues, perm: detail.perm, order: detail.order }],
+      brokerDatas: [{ clusterName: "", brokerName: target!.brokerName, brokerAddrs: { [masterBrokerId]: target!.address } }],
+    };
+  }
+
+  /** Every live broker as the NameServer sees it (cluster mode only). */
+  async clusterInfo(): Promise<ClusterInfo> {
+    if (this.context.namesrv === undefined) throw new MqError("BAD_REQUEST", { reason: "cluster info comes from a NameServer: connect with namesrv, not broker" });
+    return this.context.namesrv.clusterInfo();
   }
 
   async close(): Promise<void> {
     await this.context.pool.close();
+  }
+
+  private get clustered(): boolean {
+    return this.context.namesrv !== undefined;
+  }
+
+  /** The masters of the cluster (by name), or the one broker. */
+  private async targets(): Promise<BrokerTarget[]> {
+    if (this.context.namesrv === undefined) {
+      const address = this.context.routes.brokerAddresses()[0];
+      if (address === undefined) throw new MqError("BAD_REQUEST", { reason: "admin needs a broker address" });
+      return [{ brokerName: address, address }];
+    }
+    const { brokers } = await this.context.namesrv.clusterInfo();
+    return brokers
+      .filter((broker) => broker.brokerId === Number(masterBrokerId))
+      .map((broker) => ({ brokerName: broker.brokerName, address: broker.brokerAddr }))
+      .sort((a, b) => (a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0));
+  }
+
+  /** The broker answering offset questions about one queue of `topic`. */
+  private async queueAddress(topic: string, brokerName: string | undefined): Promise<string> {
+    if (this.context.namesrv === undefined) return (await this.targets())[0]!.address;
+    const route = await this.context.namesrv.topicRoute(topic);
+    const names = route.queueDatas.map((queueData) => queueData.brokerName);
+    const name = brokerName ?? (names.length === 1 ? names[0] : undefined);
+    if (name === undefined) throw new MqError("BAD_REQUEST", { reason: `topic "${topic}" is on ${names.length} brokers (${names.join(", ")}): name one` });
+    const addresses = route.brokerDatas.find((broker) => broker.brokerName === name)?.brokerAddrs;
+    const address = addresses?.[masterBrokerId] ?? Object.values(addresses ?? {})[0];
+    if (address === undefined) throw new MqError("BROKER_NOT_FOUND", { broker: name });
+    return address;
+  }
+
+  private read(absent?: "TOPIC_NOT_FOUND" | "GROUP_NOT_FOUND" | "MESSAGE_NOT_FOUND") {
+    return { mode: "read" as const, absent, logger: this.context.logger };
+  }
+
+  private write() {
+    return { mode: "write" as const, logger: this.context.logger };
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * What every client instance (Producer, PushConsumer, Admin) is made of: its identity, its own
  * connection pool, typed broker requests, and a RouteResolver. `ClientOptions` are the settings
- * they share. The resolver is a seam: today a single broker address; a NameServer-backed resolver
- * comes later and is passed as `routeResolver` without any other change.
+ * they share. The resolver is the seam between the two ways to find brokers: one broker address
+ * (`broker`, the local sandbox) or the NameServers of a cluster (`namesrv`); a test may pass its
+ * own as `routeResolver`.
  */
 
 import { type Clock, systemClock } from "../common/clock.ts";
@@ -12,11 +13,17 @@ import { topicNamePattern } from "../common/limits.ts";
 import { BrokerClient } from "./broker-client.ts";
 import { type ClientIdentity, createClientIdentity } from "./client-identity.ts";
 import { ConnectionPool, parseAddress } from "./connection-pool.ts";
-import { BrokerRouteResolver, type RouteResolver } from "./route-resolver.ts";
+import { NamesrvClient, parseNamesrvList } from "./namesrv-client.ts";
+import { NamesrvRouteResolver } from "./namesrv-route-resolver.ts";
+import { BrokerRouteResolver, type RouteResolver, routeTtlMsDefault } from "./route-resolver.ts";
 
 export interface ClientOptions {
-  /** The broker, `host:port` (default port 10911). */
+  /** The broker, `host:port` (default 127.0.0.1:10911); give this or `namesrv`, not both. */
   readonly broker?: string;
+  /** The cluster's NameServers, `"host:port;host:port"`: routes come from them instead of one broker. */
+  readonly namesrv?: string;
+  /** How long a topic route is used before it is asked for again; default 30000. */
+  readonly routeRefreshIntervalMs?: number;
   /** Builds the route resolver instead of the single-broker one (NameServer support plugs in here). */
   readonly routeResolver?: (broker: BrokerClient) => RouteResolver;
   /** Names this instance in the group; default `ip@pid@random`. */
@@ -35,6 +42,8 @@ export interface ClientContext {
   readonly pool: ConnectionPool;
   readonly broker: BrokerClient;
   readonly routes: RouteResolver;
+  /** Set in cluster mode (`namesrv`): cluster-wide views for Admin. */
+  readonly namesrv: NamesrvClient | undefined;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -44,15 +53,23 @@ export function createClientContext(options: ClientOptions, scope: string): Clie
   const logger = (options.logger ?? silentLogger).child(scope);
   const pool = new ConnectionPool({ clock, logger, connectTimeoutMs: options.connectTimeoutMs, requestTimeoutMs: options.requestTimeoutMs });
   const broker = new BrokerClient(pool);
+  const routeTtlMs = checkPositiveInteger(options.routeRefreshIntervalMs, "routeRefreshIntervalMs", routeTtlMsDefault);
   let routes: RouteResolver;
+  let namesrv: NamesrvClient | undefined;
+  if (options.broker !== undefined && options.namesrv !== undefined) {
+    throw new MqError("BAD_REQUEST", { reason: `give a broker or NameServers, not both (broker "${options.broker}", namesrv "${options.namesrv}")` });
+  }
   if (options.routeResolver !== undefined) {
     routes = options.routeResolver(broker);
+  } else if (options.namesrv !== undefined) {
+    namesrv = new NamesrvClient({ addresses: parseNamesrvList(options.namesrv), broker, timeoutMs: options.requestTimeoutMs });
+    routes = new NamesrvRouteResolver({ namesrv, clock, logger, routeTtlMs });
   } else {
     const address = options.broker ?? brokerAddressDefault;
     parseAddress(address); // fail at construction on a malformed address
-    routes = new BrokerRouteResolver(address, broker, clock);
+    routes = new BrokerRouteResolver(address, broker, clock, routeTtlMs);
   }
-  return { identity: createClientIdentity(options.clientId), pool, broker, routes, clock, logger };
+  return { identity: createClientIdentity(options.clientId), pool, broker, routes, namesrv, clock, logger };
 }
 
 export function checkGroupName(group: string, what: string): void {

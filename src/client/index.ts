@@ -7,6 +7,7 @@
  *   await producer.send({ topic: "orders", body: "hello", tags: "created", keys: ["order-1"] });
  *
  *   const consumer = new PushConsumer({ broker: "127.0.0.1:10911", group: "billing" });
+ *   // or, against a cluster: new PushConsumer({ namesrv: "10.0.0.1:9876;10.0.0.2:9876", group: "billing" })
  *   consumer.subscribe("orders", "created || paid");
  *   for await (const message of consumer) console.log(message.text());
  */
@@ -14,6 +15,7 @@
 export { Producer, type ProducerOptions, type SendOptions, type BatchOptions } from "./producer.ts";
 export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler } from "./push-consumer.ts";
 export { Admin, type TopicOptions, type QueueOffsets } from "./admin.ts";
+export type { ClusterTopicDetail, ClusterGroupDetail, BrokerQueueStats, BrokerGroupQueue } from "./admin-cluster.ts";
 export type { ProducerMessage, BatchMessage, ReceivedMessage, SendResult } from "./message.ts";
 export type { MessageQueue } from "./message-queue.ts";
 export type { QueueSelector } from "./queue-selector.ts";
@@ -23,4 +25,4 @@ export { allocationStrategies } from "./allocation.ts";
 export type { ClientOptions } from "./client-context.ts";
 export type { RouteResolver, TopicRoute } from "./route-resolver.ts";
 export { MqError, isMqError, errorCatalog, type ErrorName } from "../common/errors.ts";
-export type { TopicConfig, TopicDetail, GroupDetail } from "../protocol/responses.ts";
+export type { TopicConfig, TopicDetail, GroupDetail, TopicRouteData, ClusterInfo } from "../protocol/responses.ts";

@@ -22,6 +22,7 @@ import { createMsgIdGenerator } from "./client-identity.ts";
 import { type BatchMessage, type PreparedMessage, type ProducerMessage, type SendResult, prepareMessage } from "./message.ts";
 import type { MessageQueue } from "./message-queue.ts";
 import { type QueueSelector, RoundRobinSelector, selectByShardingKey, selectWith } from "./queue-selector.ts";
+import { LatencyFaultTolerance } from "./latency-fault-tolerance.ts";
 import { isRetriable } from "./retry-policy.ts";
 import { Semaphore } from "./semaphore.ts";
 
@@ -34,6 +35,8 @@ export interface ProducerOptions extends ClientOptions {
   readonly retries?: number;
   /** Sends awaiting an answer at once; default 1024. */
   readonly maxInFlight?: number;
+  /** Leave slow or failing brokers out of round-robin for a while (latency-fault-tolerance.ts); default true. */
+  readonly latencyFaultTolerance?: boolean;
 }
 
 export interface SendOptions {
@@ -65,6 +68,7 @@ export class Producer {
   private readonly inFlight: Semaphore;
   private readonly roundRobin = new RoundRobinSelector();
   private readonly msgIds: MsgIdGenerator;
+  private readonly faults: LatencyFaultTolerance | undefined;
   private state: State = "new";
   private heartbeatTimer: { cancel(): void } | undefined;
 
@@ -79,6 +83,7 @@ export class Producer {
     this.inFlight = new Semaphore(checkPositiveInteger(options.maxInFlight, "maxInFlight", producerInFlightMaxDefault, 65_536));
     this.context = createClientContext(options, "producer");
     this.msgIds = createMsgIdGenerator(this.context.identity);
+    this.faults = options.latencyFaultTolerance === false ? undefined : new LatencyFaultTolerance({ clock: this.context.clock });
   }
 
   get clientId(): string {
@@ -197,14 +202,25 @@ export class Producer {
     let lastError: unknown;
     for (let attemptIndex = 0; attemptIndex <= this.retries; attemptIndex++) {
       if (options.signal?.aborted) throw new MqError("ABORTED", { reason: `send to "${topic}" was cancelled` });
+      let sent: { queue: MessageQueue; startedMs: number } | undefined;
       try {
         const queue = await this.chooseQueue(message, options.selector, pinned ? undefined : failedQueue);
         failedQueue = queue;
-        return await attempt(this.context.routes.brokerAddress(queue.brokerName), queue);
+        sent = { queue, startedMs: this.context.clock.monotonicMs() };
+        const result = await attempt(this.context.routes.brokerAddress(queue.brokerName), queue);
+        this.faults?.record(queue.brokerName, this.context.clock.monotonicMs() - sent.startedMs);
+        return result;
       } catch (error) {
         lastError = error;
-        if (!isRetriable(error) || this.state !== "running") throw error;
-        this.context.logger.debug(`Send to "${topic}" failed (attempt ${attemptIndex + 1} of ${this.retries + 1}): ${(error as Error).message}`);
+        if (!isRetriable(error)) throw error;
+        if (sent !== undefined) {
+          // A transport failure says the broker may be gone: sit it out, and ask for a fresh route.
+          this.faults?.record(sent.queue.brokerName, Math.max(this.sendTimeoutMs, this.context.clock.monotonicMs() - sent.startedMs));
+          this.context.routes.invalidate(topic);
+        }
+        if (this.state !== "running") throw error;
+        const where = sent === undefined ? "" : ` on broker "${sent.queue.brokerName}"`;
+        this.context.logger.debug(`Send to "${topic}"${where} failed (attempt ${attemptIndex + 1} of ${this.retries + 1}): ${(error as Error).message}`);
       }
     }
     throw lastError;
@@ -216,7 +232,7 @@ export class Producer {
     if (queues.length === 0) throw new MqError("TOPIC_NOT_WRITABLE", { topic: message.topic, perm: route.perm });
     if (selector !== undefined) return selectWith(selector, queues, message);
     if (message.shardingKey !== undefined) return selectByShardingKey(queues, message.shardingKey);
-    return this.roundRobin.next(queues, failed);
+    return this.roundRobin.next(queues, failed, this.faults === undefined ? undefined : (brokerName) => this.faults!.isAvailable(brokerName));
   }
 
   /**

@@ -9,12 +9,16 @@
  * `shutdown` (or the `signal` option) stops taking new messages, lets running handlers finish,
  * commits offsets, unlocks queues and unregisters, so the group rebalances without this member.
  *
+ * In cluster mode the group's member list lives on each broker, so heartbeats go to every broker
+ * of the subscribed topics' routes (and to a broker new to a route before the next rebalance);
+ * pulls, locks and offset commits go to the broker that holds each queue.
+ *
  * A failed message (the handler throws) is retried here up to `maxLocalRetries` times with a
  * growing pause, then logged and skipped. Sending it back to a %RETRY% topic (CONSUMER_SEND_BACK)
  * comes with the retry/DLQ issue; until then a message that keeps failing is not redelivered.
  */
 
-import { MqError } from "../common/errors.ts";
+import { MqError, isMqError } from "../common/errors.ts";
 import type { TimerHandle } from "../common/clock.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import { pullMessagesMax } from "../common/limits.ts";
@@ -93,6 +97,8 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   private rebalancer: Rebalancer | undefined;
   private iterator: MessageIterator | undefined;
   private stopping: Promise<void> | undefined;
+  /** Broker addresses that have had a heartbeat since their connection opened. */
+  private readonly heartbeated = new Set<string>();
 
   constructor(options: PushConsumerOptions) {
     checkGroupName(options.group, "group");
@@ -204,6 +210,10 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       strategy: allocationStrategies[options.allocation ?? "average"],
       owned: this.owned,
       topics: () => [...this.subscriptions.keys()],
+      ensureHeartbeat: (addresses) => {
+        const missing = addresses.filter((address) => !this.heartbeated.has(address));
+        return missing.length === 0 ? Promise.resolve() : this.heartbeatTo(missing);
+      },
     });
     context.pool.handle(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (request) => {
       if (request.fields.consumerGroup === this.group) void this.rebalancer?.request();
@@ -213,7 +223,11 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       if (consumerGroup === this.group) void this.owned?.resetOffsets(topic, new Map(queues.map((queue) => [queue.queueId, queue.queueOffset])));
     });
     // After a reconnect (a broker restart) the broker knows us again only once we heartbeat.
-    context.pool.onOpen(() => void this.heartbeat().catch(() => undefined));
+    context.pool.onOpen((address) => {
+      if (context.namesrv?.addresses.includes(address)) return;
+      this.heartbeated.delete(address);
+      void this.heartbeatTo([address]).catch(() => undefined);
+    });
     await this.heartbeat();
     await this.rebalancer.request();
     this.every(options.heartbeatIntervalMs ?? heartbeatIntervalMsDefault, () => this.heartbeat());
@@ -281,7 +295,20 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     }
   }
 
+  /** Heartbeats to every broker of the subscribed topics (their routes are looked up first). */
   private async heartbeat(): Promise<void> {
+    const resolved = await Promise.allSettled([...this.subscriptions.keys()].map((topic) => this.context.routes.topicRoute(topic)));
+    const addresses = this.context.routes.brokerAddresses();
+    if (addresses.length > 0) return this.heartbeatTo(addresses);
+    // No broker known: NameServers unreachable is an error; a topic without a route yet is not
+    // (it may be created later, and the next heartbeat and rebalance find it).
+    for (const result of resolved) {
+      if (result.status === "rejected" && !isMqError(result.reason, "NO_ROUTE")) throw result.reason;
+      if (result.status === "rejected") this.context.logger.warn((result.reason as Error).message);
+    }
+  }
+
+  private async heartbeatTo(addresses: readonly string[]): Promise<void> {
     const subscriptions = [...this.subscriptions].map(([topic, filter]) => ({ topic, expressionType: "TAG" as const, expression: filter.expression }));
     const consumer = {
       consumerGroup: this.group,
@@ -291,8 +318,10 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       consumeTimestampMs: this.options.consumeTimestampMs,
       subscriptions,
     };
-    const addresses = this.context.routes.brokerAddresses();
     const results = await Promise.allSettled(addresses.map((address) => this.context.broker.heartbeat(address, { clientId: this.clientId, consumers: [consumer] })));
+    results.forEach((result, index) => {
+      if (result.status === "fulfilled") this.heartbeated.add(addresses[index]!);
+    });
     const failed = results.filter((result) => result.status === "rejected");
     if (failed.length === results.length && failed.length > 0) throw failed[0]!.reason;
   }

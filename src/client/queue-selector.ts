@@ -35,9 +35,20 @@ export class RoundRobinSelector {
     this.counter = start;
   }
 
-  /** The next queue, avoiding `failed` (the last attempt's queue) when another is available. */
-  next(queues: readonly MessageQueue[], failed?: MessageQueue): MessageQueue {
+  /**
+   * The next queue, avoiding `failed` (the last attempt's queue) when another is available.
+   * With `available`, queues of brokers it rejects (latency-fault-tolerance.ts) are skipped too;
+   * when it rejects every broker, the choice falls back to the plain rotation.
+   */
+  next(queues: readonly MessageQueue[], failed?: MessageQueue, available?: (brokerName: string) => boolean): MessageQueue {
     if (queues.length === 0) throw new Error("RoundRobinSelector.next needs at least one queue");
+    if (available !== undefined) {
+      for (let tries = 0; tries < queues.length; tries++) {
+        const queue = queues[this.counter++ % queues.length]!;
+        this.counter %= 1 << 30;
+        if (available(queue.brokerName) && (failed === undefined || queue.brokerName !== failed.brokerName)) return queue;
+      }
+    }
     for (let tries = 0; tries < queues.length; tries++) {
       const queue = queues[this.counter++ % queues.length]!;
       this.counter %= 1 << 30;

@@ -4,6 +4,12 @@
  *   topic's readable queues go through the allocation strategy; every member computes the same
  *   split (allocation.ts).
  * - broadcasting: every member owns every readable queue.
+ * With several brokers (cluster mode) the member list is asked of the topic's brokers in name
+ * order, the first that answers wins: every member asks the same broker first, so they agree on
+ * the split while it is up. Before asking, `ensureHeartbeat` makes sure every broker of the
+ * route has heard of this member (a broker new to the route has not). A broker that left the
+ * route takes its queues with it: they are no longer among the readable queues, so they are
+ * released like any other queue that stops being ours.
  * Runs are serialized and coalesced: a request during a run schedules one more run after it.
  * A run that cannot see a route or the member list changes nothing (keeping the queues we have
  * beats dropping them on a transient error); one that does not find this member in the list
@@ -29,6 +35,8 @@ export interface RebalancerOptions {
   readonly strategy: AllocationStrategy;
   readonly owned: OwnedQueues;
   topics(): readonly string[];
+  /** Heartbeats to those of `addresses` that have not had one yet. */
+  ensureHeartbeat(addresses: readonly string[]): Promise<void>;
 }
 
 export class Rebalancer {
@@ -74,8 +82,9 @@ export class Rebalancer {
           mine.push(...route.readQueues);
           continue;
         }
-        const address = options.routes.brokerAddress(route.readQueues[0]!.brokerName);
-        const members = await options.broker.consumerList(address, options.group);
+        const addresses = [...new Set(route.readQueues.map((queue) => queue.brokerName))].sort().map((name) => options.routes.brokerAddress(name));
+        await options.ensureHeartbeat(addresses);
+        const members = await this.memberList(addresses);
         if (!members.includes(options.clientId)) {
           options.logger.debug(`Rebalance of "${topic}" skipped: this member is not in the group's list yet`);
           return;
@@ -88,5 +97,19 @@ export class Rebalancer {
     }
     if (this.stopped) return;
     await options.owned.assign(mine);
+  }
+
+  /** GET_CONSUMER_LIST from the first of `addresses` that answers. */
+  private async memberList(addresses: readonly string[]): Promise<string[]> {
+    let lastError: unknown;
+    for (const address of addresses) {
+      try {
+        return await this.options.broker.consumerList(address, this.options.group);
+      } catch (error) {
+        lastError = error;
+        this.options.logger.debug(`Cannot get the members of "${this.options.group}" from ${address}: ${(error as Error).message}`);
+      }
+    }
+    throw lastError;
   }
 }
