@@ -1,44 +1,163 @@
 /**
- * Wires the roles of `mq start` together in one process: the store, the broker on the main TCP
- * port (roles "broker" or "all") and the admin HTTP probes; the NameServer and HA roles plug in
- * here as they are built, talking through the in-process bus when co-located.
+ * Wires the roles of `mq start` together in one process (DESIGN.md §2): the NameServer on its
+ * port, the store and the broker on the main TCP port, and the admin HTTP app. `--role all`
+ * (the default) runs every module; otherwise any comma list of namesrv, broker, http.
  *
- * Shutdown runs in reverse: HTTP, then the broker (held pulls answered, connections closed,
- * consumer offsets written), then the store (flush, checkpoint) — so no request reaches a
- * closing store and persisted offsets never run ahead of the messages they name.
+ * Co-located modules talk through one in-process event bus: the broker registers with a local
+ * NameServer by bus event (no serialization, no TCP hop) and with any `--namesrv` address over
+ * TCP. The local NameServer still listens on its port, for clients outside the process.
+ *
+ * Start order: store (recovery) → NameServer → broker, so the broker's first registration
+ * finds the local NameServer, and a data dir locked by another process is reported before any
+ * port is taken beyond the broker's. Shutdown runs in reverse: HTTP, the broker (unregistered,
+ * held pulls answered, connections closed, offsets written), the store (flush, checkpoint), the
+ * NameServer last so the local broker's unregistration reaches it.
  */
 
+import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { EventBus } from "./common/bus.ts";
+import { systemClock } from "./common/clock.ts";
 import { MqError } from "./common/errors.ts";
 import { createLogger, type Logger } from "./common/logger.ts";
-import type { MqConfig } from "./config/config-schema.ts";
+import { type MqConfig, rolesOf } from "./config/config-schema.ts";
 import { Broker } from "./broker/broker.ts";
-import { createHttpApp } from "./http/app.ts";
+import { InProcessNamesrvLink, type NamesrvLink } from "./broker/namesrv-link.ts";
+import { TcpNamesrvLink } from "./broker/tcp-namesrv-link.ts";
+import type { ReadinessCheck } from "./http/app.ts";
+import { type RunningHttp, startHttp } from "./http/start-http.ts";
+import { NameServer } from "./namesrv/name-server.ts";
 import { Server } from "./net/server.ts";
+import type { NamesrvBusEvents } from "./protocol/broker-registration.ts";
 import { MessageStore } from "./store/message-store.ts";
 import type { StoreEvents } from "./store/store-options.ts";
 import { mqVersion } from "./version.ts";
 
+/** Everything published on the process bus. */
+export type ProcessEvents = StoreEvents & NamesrvBusEvents;
+
 export interface RunningServer {
-  readonly store: MessageStore;
-  readonly httpPort: number;
+  /** Undefined when no role needs it (a NameServer alone). */
+  readonly store: MessageStore | undefined;
+  readonly broker: Broker | undefined;
+  readonly nameServer: NameServer | undefined;
+  /** The HTTP port bound; undefined without the http role. */
+  readonly httpPort: number | undefined;
   /** The broker's bound TCP port (the real one when configured as 0); undefined without the role. */
   readonly brokerPort: number | undefined;
+  /** The NameServer's bound TCP port; undefined without the role. */
+  readonly namesrvPort: number | undefined;
+  /** "host:port" the broker registers and puts in offsetMsgIds; undefined without the role. */
+  readonly brokerAddr: string | undefined;
   readonly startedInMs: number;
   stop(): Promise<void>;
 }
 
 export async function startServer(config: MqConfig, logger: Logger = createLogger({ level: config.logLevel })): Promise<RunningServer> {
   const startMs = performance.now();
-  const bus = new EventBus<StoreEvents>((name, error) => logger.error(`Listener of "${name}" failed: ${String(error)}`));
-  const dataDir = resolve(config.dataDir);
-  const brokerRole = config.role.includes("all") || config.role.includes("broker");
-  // On a random port (tests, sandboxes) bind first, so records carry the real port as their
-  // store host; on a fixed port open the store first, so no client is answered during recovery.
-  let listening = brokerRole && config.port === 0 ? await listenBroker(config, logger) : undefined;
-  const store = await MessageStore.open({
-    dataDir,
+  const roles = rolesOf(config.role);
+  const bus = new EventBus<ProcessEvents>((name, error) => logger.error(`Listener of "${name}" failed: ${String(error)}`));
+  // A NameServer and HTTP without a broker have no store; HTTP alone keeps its store probes.
+  const needsStore = roles.broker || (roles.http && !roles.namesrv);
+  const host = roles.broker ? advertisedHost(config, logger) : undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopStarted = async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  let store: MessageStore | undefined;
+  let nameServer: NameServer | undefined;
+  let broker: Broker | undefined;
+  let http: RunningHttp | undefined;
+  let brokerServer: Awaited<ReturnType<typeof listen>> | undefined;
+  try {
+    // On a random port (tests, sandboxes) bind first, so records carry the real port as their
+    // store host; on a fixed port open the store first, so no client is answered during recovery.
+    brokerServer = roles.broker && config.port === 0 ? await listen(config.listen, config.port, logger) : undefined;
+    const boundEarly = brokerServer;
+    if (boundEarly !== undefined) cleanups.push(() => boundEarly.close());
+    if (needsStore) {
+      const opened = await openStore(config, bus, logger, { ip: host ?? "127.0.0.1", port: brokerServer?.port ?? config.port });
+      store = opened;
+      cleanups.push(() => opened.close());
+    }
+    if (roles.namesrv) {
+      const namesrvServer = await listen(config.listen, config.namesrvPort, logger);
+      // The bus only matters to a co-located broker; without one the NameServer serves TCP alone.
+      const started = NameServer.start({ server: namesrvServer, ...(roles.broker ? { bus } : {}), scanIntervalMs: config.namesrvScanIntervalMs, brokerExpiryMs: config.brokerExpiryMs, logger: logger.child("namesrv") });
+      nameServer = started;
+      cleanups.push(() => started.stop());
+    }
+    if (roles.broker) {
+      if (brokerServer === undefined) {
+        const opened = await listen(config.listen, config.port, logger);
+        brokerServer = opened;
+        cleanups.push(() => opened.close());
+      }
+      const server = brokerServer;
+      const brokerAddr = `${host}:${server.port}`;
+      const started = await Broker.start({
+        store: store!,
+        server,
+        config,
+        advertisedHost: host!,
+        registration: {
+          identity: {
+            clusterName: config.clusterName,
+            brokerName: config.brokerName,
+            brokerId: config.brokerId,
+            brokerAddr,
+            ...(config.haPort === 0 ? {} : { haAddr: `${host}:${config.haPort}` }),
+            version: mqVersion,
+          },
+          links: namesrvLinks(config, { bus: nameServer === undefined ? undefined : bus, host: host!, logger }),
+          heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+        },
+        logger: logger.child("broker"),
+      });
+      broker = started;
+      cleanups.push(() => started.stop());
+    }
+    if (roles.http) {
+      // startHttp throws LISTEN_FAILED itself.
+      http = startHttp({
+        hostname: config.listen,
+        port: config.httpPort,
+        version: mqVersion,
+        readiness: () => readiness({ store, broker, nameServer }),
+        broker: broker?.context,
+        brokerName: config.brokerName,
+        ...(nameServer === undefined ? {} : { cluster: () => nameServer!.table.clusterInfo() }),
+        connections: () => brokerServer?.connections.size ?? 0,
+      });
+    }
+  } catch (error) {
+    await stopStarted();
+    throw error;
+  }
+  const startedInMs = performance.now() - startMs;
+  let stopping: Promise<void> | undefined;
+  return {
+    store,
+    broker,
+    nameServer,
+    httpPort: http?.port,
+    brokerPort: broker?.port,
+    namesrvPort: nameServer?.port,
+    brokerAddr: broker === undefined ? undefined : `${host}:${broker.port}`,
+    startedInMs,
+    stop() {
+      stopping ??= (async () => {
+        await http?.stop();
+        await stopStarted();
+      })();
+      return stopping;
+    },
+  };
+}
+
+function openStore(config: MqConfig, bus: EventBus<ProcessEvents>, logger: Logger, storeHost: { ip: string; port: number }): Promise<MessageStore> {
+  return MessageStore.open({
+    dataDir: resolve(config.dataDir),
     flush: config.flush,
     flushIntervalMs: config.flushIntervalMs,
     commitLogFileBytes: config.commitLogFileBytes,
@@ -47,67 +166,83 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
     deleteWhenHour: config.deleteWhenHour,
     diskMaxUsedSpaceRatio: config.diskMaxUsedSpaceRatio,
     diskFullRatio: config.diskFullRatio,
-    storeHost: { ip: advertisedHost(config), port: listening?.port ?? config.port },
+    storeHost,
     logger: logger.child("store"),
     bus,
-  }).catch(async (error: unknown) => {
-    await listening?.close();
-    throw error;
   });
-  let http: ReturnType<typeof Bun.serve> | undefined;
-  let broker: Broker | undefined;
-  try {
-    if (brokerRole) {
-      listening ??= await listenBroker(config, logger);
-      broker = await Broker.start({ store, server: listening, config, advertisedHost: advertisedHost(config), logger: logger.child("broker") });
-    }
-    const app = createHttpApp({
-      version: mqVersion,
-      readiness: () => [
-        { name: "store", ok: store.isOpen, detail: store.isOpen ? `recovered in ${store.recovery.durationMs.toFixed(0)} ms` : "closed" },
-        { name: "disk", ok: !store.retention.diskFull, detail: `${Math.round(store.retention.usedRatio * 100)}% used` },
-        ...(broker === undefined ? [] : [{ name: "broker", ok: true, detail: `serving on port ${broker.port}` }]),
-      ],
-    });
-    try {
-      http = Bun.serve({ hostname: config.listen, port: config.httpPort, fetch: app.fetch });
-    } catch (error) {
-      throw new MqError("LISTEN_FAILED", { address: `${config.listen}:${config.httpPort}`, reason: (error as Error).message });
-    }
-  } catch (error) {
-    await broker?.stop();
-    await listening?.close();
-    await store.close();
-    throw error;
-  }
-  const startedInMs = performance.now() - startMs;
-  let stopping: Promise<void> | undefined;
-  return {
-    store,
-    httpPort: http.port ?? config.httpPort,
-    brokerPort: broker?.port,
-    startedInMs,
-    stop() {
-      stopping ??= (async () => {
-        await http?.stop(true);
-        await broker?.stop();
-        await store.close();
-      })();
-      return stopping;
-    },
-  };
 }
 
-async function listenBroker(config: MqConfig, logger: Logger): Promise<Server> {
+/**
+ * The local NameServer in-process (when one runs here) and every `--namesrv` address over TCP —
+ * except addresses that are the local NameServer itself: the broker never dials its own process.
+ */
+function namesrvLinks(config: MqConfig, context: { bus: EventBus<ProcessEvents> | undefined; host: string; logger: Logger }): NamesrvLink[] {
+  const links: NamesrvLink[] = [];
+  const self = new Set<string>();
+  if (context.bus !== undefined) {
+    links.push(new InProcessNamesrvLink(context.bus));
+    for (const name of ["127.0.0.1", "localhost", config.listen, context.host]) self.add(`${name}:${config.namesrvPort}`);
+  }
+  for (const address of new Set(config.namesrv)) {
+    if (self.has(address)) {
+      context.logger.info(`NameServer ${address} runs in this process: registering in-process instead of over TCP`);
+      continue;
+    }
+    links.push(new TcpNamesrvLink({ address, clock: systemClock, logger: context.logger.child("registrar") }));
+  }
+  return links;
+}
+
+function readiness(parts: { store: MessageStore | undefined; broker: Broker | undefined; nameServer: NameServer | undefined }): ReadinessCheck[] {
+  const { store, broker, nameServer } = parts;
+  const checks: ReadinessCheck[] = [];
+  if (store !== undefined) {
+    checks.push({ name: "store", ok: store.isOpen, detail: store.isOpen ? `recovered in ${store.recovery.durationMs.toFixed(0)} ms` : "closed" });
+    checks.push({ name: "disk", ok: !store.retention.diskFull, detail: `${Math.round(store.retention.usedRatio * 100)}% used` });
+  }
+  if (broker !== undefined) {
+    checks.push({ name: "broker", ok: true, detail: `serving on port ${broker.port}` });
+    const registrar = broker.registrar;
+    if (registrar !== undefined) {
+      const status = registrar.status();
+      const registered = status.filter((link) => link.registered).map((link) => link.name);
+      checks.push({
+        name: "registration",
+        ok: registered.length > 0,
+        detail: registered.length > 0 ? `registered with ${registered.length} of ${status.length} NameServers (${registered.join(", ")})` : `not registered with any of ${status.map((link) => link.name).join(", ")}`,
+      });
+    }
+  }
+  if (nameServer !== undefined) {
+    checks.push({ name: "namesrv", ok: true, detail: `serving on port ${nameServer.port}: ${nameServer.table.brokerCount} brokers` });
+  }
+  return checks;
+}
+
+async function listen(host: string, port: number, logger: Logger): Promise<Server> {
   try {
-    return await Server.listen({ host: config.listen, port: config.port, logger: logger.child("net") });
+    return await Server.listen({ host, port, logger: logger.child("net") });
   } catch (error) {
-    throw new MqError("LISTEN_FAILED", { address: `${config.listen}:${config.port}`, reason: (error as Error).message.replace(/^Cannot connect to \S+: /, "") });
+    throw new MqError("LISTEN_FAILED", { address: `${host}:${port}`, reason: (error as Error).message.replace(/^Cannot connect to \S+: /, "") });
   }
 }
 
-/** The address clients reach this process at: --advertise, else the listen address, else loopback. */
-function advertisedHost(config: MqConfig): string {
+/**
+ * The address clients reach this broker at: --advertise; else the listen address unless it is a
+ * wildcard; else the host's first non-internal IPv4 (what another machine can dial), falling
+ * back to loopback. Containers and multi-homed hosts should pass --advertise.
+ */
+export function advertisedHost(config: Pick<MqConfig, "advertise" | "listen">, logger: Logger): string {
   if (config.advertise !== undefined) return config.advertise;
-  return config.listen === "0.0.0.0" || config.listen === "::" ? "127.0.0.1" : config.listen;
+  if (config.listen !== "0.0.0.0" && config.listen !== "::") return config.listen;
+  const candidates = Object.entries(networkInterfaces()).flatMap(([name, addresses]) =>
+    (addresses ?? []).filter((address) => address.family === "IPv4" && !address.internal).map((address) => ({ name, address: address.address })),
+  );
+  const chosen = candidates[0];
+  if (chosen === undefined) {
+    logger.info(`Advertising 127.0.0.1 to clients: listening on ${config.listen} and the host has no external IPv4 address (set --advertise)`);
+    return "127.0.0.1";
+  }
+  logger.info(`Advertising ${chosen.address} (interface ${chosen.name}) to clients: listening on ${config.listen} (set --advertise to choose)`);
+  return chosen.address;
 }

@@ -82,11 +82,10 @@ export class MsgIdGenerator {
   }
 
   next(): string {
-    const bytes = new Uint8Array(6);
-    const view = new DataView(bytes.buffer);
-    view.setUint32(0, (this.nowMs() - this.epochMs) >>> 0);
-    view.setUint16(4, this.counter);
+    // Hex of the u32 time and u16 counter directly: no per-id buffer (REST batches make 100s at once).
+    const time = (this.nowMs() - this.epochMs) >>> 0;
+    const id = this.prefix + hex[time >>> 24]! + hex[(time >>> 16) & 255]! + hex[(time >>> 8) & 255]! + hex[time & 255]! + hex[this.counter >>> 8]! + hex[this.counter & 255]!;
     this.counter = (this.counter + 1) & 0xffff;
-    return this.prefix + bytesToHex(bytes);
+    return id;
   }
 }

@@ -1,11 +1,29 @@
 /**
- * The admin HTTP app (hono). This first cut answers the probes: `/health` (the process is
- * alive) and `/ready` (recovery is done and the disk accepts writes: 503 with per-check
- * details otherwise). Later issues add the REST API and console under the same app.
+ * The admin HTTP app (hono): the probes (`/health`: the process is alive; `/ready`: recovery
+ * done, disk OK... — 503 with per-check details otherwise), `/metrics` (Prometheus text), and the
+ * REST API under `/api/v1` over the in-process broker (routes/*), with its OpenAPI document.
+ *
+ * Every error leaves as JSON `{ code, error, details }` from the shared catalogue with that
+ * entry's HTTP status; anything that is not a catalogue error is a bug and a 500 INTERNAL.
+ * Bodies over `httpBodyBytesMax` are refused before they are read (413 REQUEST_TOO_LARGE).
  */
 
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import type { BrokerContext } from "../broker/broker-context.ts";
+import { PopService } from "../broker/pop-service.ts";
 import { MqError } from "../common/errors.ts";
+import type { ClusterInfo } from "../protocol/responses.ts";
+import type { ApiContext } from "./api-context.ts";
+import { BrokerMetrics } from "./broker-metrics.ts";
+import { httpBodyBytesMax } from "./limits.ts";
+import { MessageSender } from "./message-sender.ts";
+import { openApiDocument } from "./openapi.ts";
+import { consumeRoutes } from "./routes/consume.ts";
+import { groupRoutes } from "./routes/groups.ts";
+import { messageRoutes } from "./routes/messages.ts";
+import { topicRoutes } from "./routes/topics.ts";
+import { errorResponse, toMqError } from "./validation.ts";
 
 export interface ReadinessCheck {
   name: string;
@@ -16,20 +34,78 @@ export interface ReadinessCheck {
 export interface HttpAppDependencies {
   readiness: () => ReadinessCheck[];
   version: string;
+  /** The broker running in this process; without one, /api/v1 answers 503 (STORE_NOT_READY). */
+  broker?: BrokerContext;
+  /** Broker group name for routes and the single-broker cluster view (default "broker-a"). */
+  brokerName?: string;
+  /** The cluster as the NameServer sees it (GET_CLUSTER_INFO); default: this broker alone. */
+  cluster?: () => ClusterInfo | Promise<ClusterInfo>;
+  /** Open TCP connections of the broker's server, for mq_connections. */
+  connections?: () => number;
+  /** Metrics to serve; created here when absent (startHttp passes its own to close them). */
+  metrics?: BrokerMetrics;
 }
 
 export function createHttpApp(dependencies: HttpAppDependencies): Hono {
   const app = new Hono();
+  const pop = dependencies.broker === undefined ? undefined : PopService.of(dependencies.broker);
+  const metrics = dependencies.metrics ?? new BrokerMetrics({ broker: dependencies.broker, pop, version: dependencies.version, connections: dependencies.connections });
+
+  app.use("*", async (context, next) => {
+    await next();
+    metrics.httpRequests.inc({ method: context.req.method, route: context.req.routePath, status: context.res.status });
+  });
   app.get("/health", (context) => context.json({ status: "ok", version: dependencies.version }));
   app.get("/ready", (context) => {
     const checks = dependencies.readiness();
     const ready = checks.every((check) => check.ok);
     return context.json({ status: ready ? "ready" : "not_ready", checks }, ready ? 200 : 503);
   });
-  app.notFound((context) => context.json({ code: 1010, error: `Cannot find route "${context.req.path}"`, details: {} }, 404));
-  app.onError((error, context) => {
-    const mqError = error instanceof MqError ? error : new MqError("INTERNAL", { reason: error.message });
-    return context.json({ code: mqError.code, error: mqError.message, details: mqError.params }, mqError.http as 400);
-  });
+  app.get("/metrics", (context) => context.body(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/api/v1/openapi.json", (context) => context.json(openApiDocument(dependencies.version)));
+
+  app.use("/api/v1/*", bodyLimit({ maxSize: httpBodyBytesMax, onError: (context) => errorResponse(context, new MqError("REQUEST_TOO_LARGE", { limit: httpBodyBytesMax })) }));
+  if (dependencies.broker === undefined || pop === undefined) {
+    app.all("/api/v1/*", () => {
+      throw new MqError("STORE_NOT_READY", { reason: "no broker runs in this process" });
+    });
+  } else {
+    const api: ApiContext = {
+      broker: dependencies.broker,
+      pop,
+      sender: new MessageSender(dependencies.broker),
+      metrics,
+      version: dependencies.version,
+      brokerName: dependencies.brokerName ?? "broker-a",
+      cluster: dependencies.cluster,
+    };
+    app.get("/api/v1/cluster", async (context) => context.json(await clusterView(api)));
+    app.route("/api/v1", topicRoutes(api));
+    app.route("/api/v1", messageRoutes(api));
+    app.route("/api/v1", groupRoutes(api));
+    app.route("/api/v1", consumeRoutes(api));
+  }
+
+  app.notFound((context) => errorResponse(context, new MqError("NOT_FOUND", { what: "route", name: `${context.req.method} ${context.req.path}` })));
+  app.onError((error, context) => errorResponse(context, toMqError(error)));
   return app;
+}
+
+/** The NameServer's view when there is one; else this broker as a one-broker cluster. */
+async function clusterView(api: ApiContext): Promise<ClusterInfo & { source: "namesrv" | "local" }> {
+  if (api.cluster !== undefined) return { ...(await api.cluster()), source: "namesrv" };
+  return {
+    source: "local",
+    brokers: [
+      {
+        clusterName: "DefaultCluster",
+        brokerName: api.brokerName,
+        brokerId: 0,
+        brokerAddr: `${api.broker.advertisedHost}:${api.broker.port}`,
+        version: api.version,
+        lastHeartbeatAgeMs: 0,
+        topics: api.broker.topics.list().length,
+      },
+    ],
+  };
 }

@@ -389,12 +389,13 @@ export class MessageStore {
   }
 
   private async runCheckpoint(): Promise<void> {
+    const startMs = performance.now();
     const dispatched = this.commitLog.writePosition;
     await this.commitLog.flush();
     await Promise.all([...this.allQueues().map((queue) => queue.flush()), this.index.flush()]);
     this.options.faults.check("checkpoint", this.options.dataDir);
     await this.checkpoint.write({ commitLogFlushed: this.commitLog.flushedPosition, dispatchFlushed: dispatched, timestampMs: this.options.clock.nowMs() });
-    this.options.bus?.emit("store.flushed", { commitLogFlushed: this.commitLog.flushedPosition });
+    this.options.bus?.emit("store.flushed", { commitLogFlushed: this.commitLog.flushedPosition, durationMs: performance.now() - startMs });
   }
 
   stats(): StoreStats {

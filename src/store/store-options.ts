@@ -20,7 +20,8 @@ export type FlushMode = "async" | "sync";
 /** Events the store publishes on the in-process bus. */
 export type StoreEvents = {
   "message.stored": { topic: string; queueId: number; queueOffset: number; physicalOffset: number; storeTimestampMs: number };
-  "store.flushed": { commitLogFlushed: number };
+  /** After each background flush + checkpoint; durationMs is how long the whole run took. */
+  "store.flushed": { commitLogFlushed: number; durationMs: number };
 };
 
 /** Fraction of the disk in use, 0..1, for the file system holding `dir`. */

@@ -1,0 +1,126 @@
+/**
+ * The metrics of one mq process, on one registry, named the Prometheus way (`mq_` prefix, unit
+ * suffix, `_total` for counters). Where each figure comes from:
+ *
+ * - messages / bytes in per topic: the bus's "message.stored" (every send, TCP or REST), the
+ *   size read from the consume-queue entry just written — no counter in the store's hot path;
+ * - messages / bytes out per topic and transport: counted by the REST routes that hand messages
+ *   out (receive, browse, lookups); TCP pulls are not counted yet (they have no event);
+ * - send latency: REST sends, from request to answer (the flush policy included);
+ * - flush latency: the bus's "store.flushed" (duration of each background flush + checkpoint);
+ * - consumer lag per group / topic / queue, store size, disk use, flush lag, connections,
+ *   long-poll holds, pop in-flight: read at scrape time from the broker and store.
+ */
+
+import type { BrokerContext } from "../broker/broker-context.ts";
+import type { PopService } from "../broker/pop-service.ts";
+import { type Metric, MetricsRegistry } from "./metrics-registry.ts";
+
+export interface BrokerMetricsOptions {
+  readonly broker?: BrokerContext;
+  readonly pop?: PopService;
+  readonly version: string;
+  /** Open TCP connections of the broker's server. */
+  readonly connections?: () => number;
+  /** REST requests being served right now (Bun.serve's pendingRequests). */
+  readonly httpRequests?: () => number;
+}
+
+export type Transport = "http" | "tcp";
+
+export class BrokerMetrics {
+  readonly registry = new MetricsRegistry();
+  readonly messagesOut: Metric;
+  readonly bytesOut: Metric;
+  readonly sendLatency: Metric;
+  readonly httpRequests: Metric;
+  private readonly unsubscribe: (() => void)[] = [];
+
+  constructor(options: BrokerMetricsOptions) {
+    const registry = this.registry;
+    const { broker, pop } = options;
+    registry.gauge("mq_build_info", "Build of this process; the value is always 1", (metric) => metric.set({ version: options.version }, 1));
+    const messagesIn = registry.counter("mq_messages_in_total", "Messages stored, per topic");
+    const bytesIn = registry.counter("mq_bytes_in_total", "Bytes stored (whole records), per topic");
+    this.messagesOut = registry.counter("mq_messages_out_total", "Messages handed to consumers, per topic and transport");
+    this.bytesOut = registry.counter("mq_bytes_out_total", "Message body bytes handed to consumers, per topic and transport");
+    this.sendLatency = registry.histogram("mq_send_latency_seconds", "Time from a send request to its answer, including the flush policy");
+    this.httpRequests = registry.counter("mq_http_requests_total", "REST requests answered, per method, route and status");
+    const flushLatency = registry.histogram("mq_store_flush_latency_seconds", "Duration of each background CommitLog flush and checkpoint");
+    if (broker !== undefined) {
+      const bus = broker.store.options.bus;
+      const perTopic = new Map<string, { messages: { inc(by?: number): void }; bytes: { inc(by?: number): void } }>();
+      this.unsubscribe.push(
+        bus?.on("message.stored", (event) => {
+          let series = perTopic.get(event.topic);
+          if (series === undefined) {
+            series = { messages: messagesIn.child({ topic: event.topic }), bytes: bytesIn.child({ topic: event.topic }) };
+            perTopic.set(event.topic, series);
+          }
+          series.messages.inc();
+          series.bytes.inc(broker.store.consumeQueue(event.topic, event.queueId)?.get(event.queueOffset)?.size ?? 0);
+        }) ?? (() => {}),
+        bus?.on("store.flushed", (event) => flushLatency.observe({}, event.durationMs / 1000)) ?? (() => {}),
+      );
+      this.storeGauges(broker);
+    }
+    registry.gauge("mq_connections", "Open client connections, per transport", (metric) => {
+      if (options.connections !== undefined) metric.set({ transport: "tcp" }, options.connections());
+      if (options.httpRequests !== undefined) metric.set({ transport: "http" }, options.httpRequests());
+    });
+    registry.gauge("mq_long_poll_holds", "Requests held waiting for messages, per kind", (metric) => {
+      if (broker !== undefined) metric.set({ kind: "pull" }, broker.longPoll.size);
+      if (pop !== undefined) metric.set({ kind: "receive" }, pop.waiting);
+    });
+    if (pop !== undefined) {
+      registry.gauge("mq_pop_deliveries", "Pop deliveries since start, per kind (first delivery or re-delivery after the invisible time)", (metric) => {
+        metric.set({ kind: "first" }, pop.counters.delivered);
+        metric.set({ kind: "redelivery" }, pop.counters.redelivered);
+      });
+      registry.gauge("mq_pop_acks", "Pop acknowledgements since start", (metric) => metric.set({}, pop.counters.acked));
+    }
+  }
+
+  /** Counts messages handed out (`bodyBytes` of their bodies). */
+  delivered(topic: string, transport: Transport, messages: number, bodyBytes: number): void {
+    if (messages === 0) return;
+    this.messagesOut.inc({ topic, transport }, messages);
+    this.bytesOut.inc({ topic, transport }, bodyBytes);
+  }
+
+  close(): void {
+    for (const unsubscribe of this.unsubscribe) unsubscribe();
+    this.unsubscribe.length = 0;
+  }
+
+  private storeGauges(broker: BrokerContext): void {
+    const registry = this.registry;
+    const store = broker.store;
+    registry.gauge("mq_store_size_bytes", "Bytes the CommitLog holds (written end minus oldest kept offset)", (metric) => {
+      const stats = store.stats();
+      metric.set({}, stats.commitLogMaxOffset - stats.commitLogMinOffset);
+    });
+    registry.gauge("mq_store_commitlog_files", "CommitLog files on disk", (metric) => metric.set({}, store.stats().commitLogFiles));
+    registry.gauge("mq_store_flush_lag_bytes", "CommitLog bytes written but not yet flushed", (metric) => {
+      const stats = store.stats();
+      metric.set({}, stats.commitLogMaxOffset - stats.commitLogFlushedOffset);
+    });
+    registry.gauge("mq_disk_used_ratio", "Fraction of the data dir's disk in use, 0..1", (metric) => metric.set({}, store.stats().diskUsedRatio));
+    registry.gauge("mq_disk_full", "1 while the disk is too full to accept sends", (metric) => metric.set({}, store.stats().diskFull ? 1 : 0));
+    registry.gauge("mq_topics", "Topics this broker serves", (metric) => metric.set({}, broker.topics.list().length));
+    registry.gauge("mq_queue_max_offset", "Next queue offset of each queue (messages ever stored there)", (metric) => {
+      for (const info of store.topics()) for (const queue of info.queues) metric.set({ topic: info.topic, queue: queue.queueId }, queue.maxOffset);
+    });
+    registry.gauge("mq_consumer_lag_messages", "Messages stored but not consumed, per group, topic and queue", (metric) => {
+      for (const { group, topic } of broker.offsets.entries()) {
+        const config = broker.topics.get(topic);
+        if (config === undefined) continue;
+        const committed = broker.offsets.offsetsOf(group, topic);
+        for (let queueId = 0; queueId < config.readQueues; queueId++) {
+          const from = committed.get(queueId) ?? store.minOffset(topic, queueId);
+          metric.set({ group, topic, queue: queueId }, Math.max(0, store.maxOffset(topic, queueId) - from));
+        }
+      }
+    });
+  }
+}

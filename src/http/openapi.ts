@@ -1,0 +1,123 @@
+/**
+ * The OpenAPI 3.1 document of the REST API, generated from the same zod schemas the routes parse
+ * with (zod 4's `z.toJSONSchema`, input side: what a client sends). Response shapes are described
+ * in prose where they are plain maps; every error answer is the one `Error` schema.
+ */
+
+import { z } from "zod";
+import { errorCatalog } from "../common/errors.ts";
+import { clusterInfoSchema } from "../protocol/responses.ts";
+import * as schemas from "./schemas.ts";
+
+type JsonSchema = Record<string, unknown>;
+
+interface Operation {
+  readonly method: "get" | "post" | "delete";
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly body?: z.ZodType;
+  readonly rawBody?: boolean;
+  readonly query?: z.ZodObject;
+  readonly response?: z.ZodType;
+}
+
+const operations: readonly Operation[] = [
+  { method: "get", path: "/api/v1/cluster", summary: "Brokers of the cluster (this broker alone without a NameServer)", tag: "cluster", response: clusterInfoSchema },
+  { method: "get", path: "/api/v1/topics", summary: "List topics", tag: "topics" },
+  { method: "post", path: "/api/v1/topics", summary: "Create a topic", tag: "topics", body: schemas.createTopicBody },
+  { method: "get", path: "/api/v1/topics/{topic}", summary: "A topic's settings, route and per-queue min/max offsets", tag: "topics" },
+  { method: "delete", path: "/api/v1/topics/{topic}", summary: "Delete a topic", tag: "topics" },
+  {
+    method: "post",
+    path: "/api/v1/topics/{topic}/messages",
+    summary: "Send one message, or a batch (a JSON array), or a raw body (application/octet-stream with mq-tags, mq-keys, mq-sharding-key headers); answered once stored under the flush policy",
+    tag: "messages",
+    body: z.union([schemas.messageInput, schemas.messageBatchInput]),
+    rawBody: true,
+    response: z.union([schemas.sendResult, z.array(schemas.sendResult)]),
+  },
+  { method: "get", path: "/api/v1/topics/{topic}/queues/{queueId}/messages", summary: "Browse a queue from an offset, without a group", tag: "messages", query: schemas.browseQuery },
+  { method: "get", path: "/api/v1/messages/{id}", summary: "A message by msgId or offsetMsgId", tag: "messages", query: schemas.encodingQuery },
+  { method: "get", path: "/api/v1/messages", summary: "Messages of a topic carrying a key, newest first", tag: "messages", query: schemas.messageQuery },
+  { method: "get", path: "/api/v1/groups", summary: "Consumer groups with their total lag", tag: "groups" },
+  { method: "get", path: "/api/v1/groups/{group}", summary: "A group's members, subscriptions and per-queue offsets and lag", tag: "groups" },
+  { method: "post", path: "/api/v1/groups/{group}/offsets/reset", summary: "Move a group's offsets on a topic to first, last or a timestamp", tag: "groups", body: schemas.resetOffsetBody },
+  { method: "post", path: "/api/v1/groups/{group}/receive", summary: "Receive messages (pop): each stays invisible to the group for invisibleMs unless acked; long-polls up to waitMs", tag: "consume", body: schemas.receiveBody },
+  { method: "post", path: "/api/v1/groups/{group}/ack", summary: "Acknowledge received messages by receipt handle", tag: "consume", body: schemas.ackBody },
+  { method: "post", path: "/api/v1/groups/{group}/nack", summary: "Make received messages visible again after delayMs", tag: "consume", body: schemas.nackBody },
+];
+
+const pathParameters: Record<string, z.ZodType> = {
+  topic: schemas.topicName,
+  group: schemas.groupName,
+  id: schemas.messageIdText,
+  queueId: z.int().min(0),
+};
+
+/** Named schemas (`.meta({ id })`) go to components.schemas, referenced from where they are used. */
+const components: Record<string, unknown> = {};
+
+function jsonSchema(schema: z.ZodType): JsonSchema {
+  const text = JSON.stringify(z.toJSONSchema(schema, { io: "input", unrepresentable: "any" })).replaceAll('"#/$defs/', '"#/components/schemas/');
+  const generated = JSON.parse(text) as JsonSchema;
+  const { $schema: _ignored, $defs, ...rest } = generated as JsonSchema & { $defs?: Record<string, unknown> };
+  Object.assign(components, $defs ?? {});
+  if (typeof rest.id === "string") {
+    // A named schema at the top: register it and answer with a reference.
+    const { id, ...named } = rest;
+    components[id] = named;
+    return { $ref: `#/components/schemas/${id}` };
+  }
+  return rest;
+}
+
+const errorSchema: JsonSchema = {
+  type: "object",
+  required: ["code", "error", "details"],
+  properties: {
+    code: { type: "integer", description: "The catalogue code; clients compare codes, never text", enum: Object.values(errorCatalog).map((spec) => spec.code) },
+    error: { type: "string", description: "Human-readable message" },
+    details: { type: "object", description: "The message's parameters (field, reason, topic, ...)" },
+  },
+};
+
+let cached: JsonSchema | undefined;
+
+export function openApiDocument(version: string): JsonSchema {
+  if (cached !== undefined && (cached.info as { version: string }).version === version) return cached;
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of operations) {
+    const parameters: unknown[] = [];
+    for (const name of operation.path.match(/\{(\w+)\}/g) ?? []) {
+      const key = name.slice(1, -1);
+      parameters.push({ name: key, in: "path", required: true, schema: jsonSchema(pathParameters[key]!) });
+    }
+    if (operation.query !== undefined) {
+      const shape = jsonSchema(operation.query) as { properties?: Record<string, unknown>; required?: string[] };
+      for (const [name, schema] of Object.entries(shape.properties ?? {})) parameters.push({ name, in: "query", required: shape.required?.includes(name) ?? false, schema });
+    }
+    const content: Record<string, unknown> = {};
+    if (operation.body !== undefined) content["application/json"] = { schema: jsonSchema(operation.body) };
+    if (operation.rawBody === true) content["application/octet-stream"] = { schema: { type: "string", format: "binary" } };
+    paths[operation.path] ??= {};
+    paths[operation.path]![operation.method] = {
+      summary: operation.summary,
+      tags: [operation.tag],
+      parameters,
+      ...(operation.body === undefined ? {} : { requestBody: { required: true, content } }),
+      responses: {
+        "200": { description: "Success", content: { "application/json": { schema: operation.response === undefined ? { type: "object" } : jsonSchema(operation.response) } } },
+        default: { description: "An error from the catalogue, with its HTTP status", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } },
+      },
+    };
+  }
+  cached = {
+    openapi: "3.1.0",
+    info: { title: "mq REST API", version, description: "Admin, messaging and pop-style consumption over HTTP. Errors are { code, error, details } from one catalogue." },
+    servers: [{ url: "/" }],
+    paths,
+    components: { schemas: { ...components, Error: errorSchema } },
+  };
+  return cached;
+}

@@ -1,0 +1,126 @@
+/**
+ * zod schemas of every REST body, query and path parameter. Routes parse with them once, at the
+ * edge (validation.ts turns a failure into a 400 INVALID_FIELD naming the field and why), and
+ * openapi.ts publishes them as JSON Schema — so the document cannot drift from what is enforced.
+ *
+ * Bodies are strict: an unknown field is refused rather than ignored, because a misspelled
+ * `invisbleMs` silently falling back to its default is worse than a clear error. Query values
+ * arrive as strings; integer ones are matched as digits and converted, never coerced (`Number("")`
+ * is 0).
+ */
+
+import { z } from "zod";
+import { batchMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { messageKeyLengthMax, messageKeysMax } from "../protocol/limits.ts";
+import * as limits from "./limits.ts";
+
+export const topicName = z.string().regex(topicNamePattern).meta({ description: "Topic name: letters, digits, %, |, _ and -, 1..127 characters" });
+export const groupName = z.string().regex(topicNamePattern).meta({ description: "Consumer group name, same rule as topics" });
+export const messageIdText = z.string().regex(/^[0-9A-Fa-f]{32}$/).meta({ description: "msgId (producer) or offsetMsgId (broker): 32 hex characters" });
+
+/** A non-negative integer in a query string: digits only, at most 15 of them (below 2^53). */
+function queryInt(min: number, max: number) {
+  return z
+    .string()
+    .regex(/^\d{1,15}$/, { error: "must be a non-negative integer" })
+    .transform(Number)
+    .pipe(z.int().min(min).max(max));
+}
+
+const bodyEncoding = z.enum(["utf8", "base64"]).meta({ description: "How `body` is written: UTF-8 text (default) or base64 bytes" });
+
+// --- Topics ----------------------------------------------------------------------------------
+
+export const createTopicBody = z
+  .strictObject({
+    topic: topicName,
+    queues: z.int().min(1).max(queuesPerTopicMax).optional().meta({ description: "Read and write queues; default the broker's defaultTopicQueues" }),
+    perm: z.int().min(0).max(7).default(6).meta({ description: "Permission bits: read 4, write 2, inherit 1" }),
+    order: z.boolean().default(false),
+  })
+  .meta({ id: "CreateTopic" });
+
+export const topicPath = z.object({ topic: topicName });
+
+// --- Messages --------------------------------------------------------------------------------
+
+export const messageInput = z
+  .strictObject({
+    body: z.string().meta({ description: "The message body, as `encoding` says" }),
+    encoding: bodyEncoding.default("utf8"),
+    tags: z.string().max(tagLengthMax).optional().meta({ description: "One tag, filterable by consumers" }),
+    keys: z
+      .array(z.string().min(1).max(messageKeyLengthMax).regex(/^\S+$/, { error: "must not contain spaces" }))
+      .max(messageKeysMax)
+      .optional()
+      .meta({ description: "Business keys, indexed for GET /api/v1/messages?topic=&key=" }),
+    properties: z.record(z.string().min(1).max(255), z.string()).optional().meta({ description: "User properties" }),
+    shardingKey: z.string().min(1).max(limits.shardingKeyLengthMax).optional().meta({ description: "Messages with one sharding key go to one queue, in order" }),
+  })
+  .meta({ id: "MessageInput" });
+export type MessageInput = z.output<typeof messageInput>;
+
+export const messageBatchInput = z.array(messageInput).min(1).max(batchMessagesMax);
+
+export const sendResult = z
+  .object({ msgId: messageIdText, offsetMsgId: messageIdText, queueId: z.int(), queueOffset: z.int() })
+  .meta({ id: "SendResult" });
+
+export const encodingQuery = z.object({ encoding: bodyEncoding.optional().meta({ description: "Force the body encoding of answers (default: utf8 when the body is valid UTF-8)" }) });
+
+export const browsePath = z.object({ topic: topicName, queueId: queryInt(0, queuesPerTopicMax - 1) });
+export const browseQuery = encodingQuery.extend({
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER).optional().meta({ description: "Queue offset to start at; default the queue's minimum" }),
+  max: queryInt(1, limits.httpMessagesMax).default(limits.httpBrowseDefault),
+});
+
+export const messageIdPath = z.object({ id: messageIdText });
+
+export const messageQuery = encodingQuery.extend({
+  topic: topicName,
+  key: z.string().min(1).max(messageKeyLengthMax),
+  max: queryInt(1, limits.httpMessagesMax).default(limits.httpBrowseDefault),
+});
+
+// --- Groups ------------------------------------------------------------------------------------
+
+export const groupPath = z.object({ group: groupName });
+
+export const resetOffsetBody = z
+  .strictObject({
+    topic: topicName,
+    to: z.union([z.enum(["first", "last"]), z.int().min(0)], { error: 'must be "first", "last" or a store timestamp in ms' }).meta({
+      description: '"first" (oldest kept), "last" (skip everything) or a timestamp in ms (first message stored at or after it)',
+    }),
+  })
+  .meta({ id: "ResetOffset" });
+
+// --- Pop-style consumption -----------------------------------------------------------------------
+
+export const receiveBody = z
+  .strictObject({
+    topic: topicName,
+    max: z.int().min(1).max(limits.httpMessagesMax).default(limits.httpReceiveDefault),
+    invisibleMs: z.int().min(1).max(limits.invisibleMsMax).default(limits.invisibleMsDefault).meta({ description: "How long received messages stay hidden from the group's other consumers unless acked" }),
+    waitMs: z.int().min(0).max(limits.receiveWaitMsMax).default(0).meta({ description: "Long poll: hold the request up to this long while nothing is available" }),
+    tags: z.string().max(4096).optional().meta({ description: 'Tag filter: "*" or tags joined by "||"' }),
+    encoding: bodyEncoding.optional(),
+  })
+  .meta({ id: "Receive" });
+
+const receiptHandles = z.array(z.string().min(1).max(limits.receiptHandleLengthMax)).min(1).max(limits.receiptHandlesMax);
+
+export const ackBody = z
+  .strictObject({
+    receiptHandles,
+    topic: topicName.optional().meta({ description: "When given, every handle must belong to this topic" }),
+  })
+  .meta({ id: "Ack" });
+
+export const nackBody = z
+  .strictObject({
+    receiptHandles,
+    topic: topicName.optional(),
+    delayMs: z.int().min(0).max(limits.invisibleMsMax).default(0).meta({ description: "Deliver again after this long (0: at once)" }),
+  })
+  .meta({ id: "Nack" });

@@ -1,0 +1,95 @@
+import { describe, expect, test } from "bun:test";
+import { parsePrometheusText } from "../../unit/http/prometheus-text.ts";
+import { startHttpBroker } from "./helpers.ts";
+
+describe("HTTP probes", () => {
+  test("/health answers ok while the process runs", async () => {
+    const h = await startHttpBroker();
+    const { status, json } = await h.call("GET", "/health");
+    expect(status).toBe(200);
+    expect(json.status).toBe("ok");
+  });
+
+  test("/ready is 200 when every check passes and 503 with per-check details otherwise", async () => {
+    let diskOk = true;
+    const h = await startHttpBroker({ ready: () => [{ name: "store", ok: true }, { name: "disk", ok: diskOk, detail: diskOk ? "40% used" : "95% used" }] });
+    expect((await h.call("GET", "/ready")).status).toBe(200);
+    diskOk = false;
+    const { status, json } = await h.call("GET", "/ready");
+    expect(status).toBe(503);
+    expect(json.status).toBe("not_ready");
+    expect(json.checks).toContainEqual({ name: "disk", ok: false, detail: "95% used" });
+  });
+});
+
+describe("/metrics", () => {
+  test("parses as Prometheus text and its counters move when messages flow", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "flow", queues: 1 });
+    const before = parsePrometheusText((await h.text("/metrics")).text);
+    await h.call("POST", "/api/v1/topics/flow/messages", [{ body: "abc" }, { body: "defg" }]);
+    const got = (await h.call("POST", "/api/v1/groups/g/receive", { topic: "flow", max: 1 })).json.messages;
+    const response = await fetch(`${h.url}/metrics`);
+    expect(response.headers.get("content-type")).toStartWith("text/plain; version=0.0.4");
+    const after = parsePrometheusText(await response.text());
+    const value = (samples: typeof after, name: string, labels: Record<string, string> = {}) =>
+      samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, text]) => sample.labels[key] === text))?.value ?? 0;
+    expect(value(after, "mq_messages_in_total", { topic: "flow" }) - value(before, "mq_messages_in_total", { topic: "flow" })).toBe(2);
+    expect(value(after, "mq_bytes_in_total", { topic: "flow" })).toBeGreaterThan(7);
+    expect(value(after, "mq_messages_out_total", { topic: "flow", transport: "http" })).toBe(1);
+    expect(value(after, "mq_bytes_out_total", { topic: "flow", transport: "http" })).toBe(3);
+    expect(value(after, "mq_send_latency_seconds_count", { transport: "http" })).toBe(1);
+    expect(value(after, "mq_consumer_lag_messages", { group: "g", topic: "flow", queue: "0" })).toBe(2);
+    expect(value(after, "mq_store_size_bytes")).toBeGreaterThan(0);
+    expect(after.some((sample) => sample.name === "mq_disk_used_ratio")).toBe(true);
+    expect(after.some((sample) => sample.name === "mq_connections" && sample.labels.transport === "tcp")).toBe(true);
+    expect(after.some((sample) => sample.name === "mq_long_poll_holds" && sample.labels.kind === "receive")).toBe(true);
+    await h.call("POST", "/api/v1/groups/g/ack", { receiptHandles: [got[0].receiptHandle] });
+    const acked = parsePrometheusText((await h.text("/metrics")).text);
+    expect(value(acked, "mq_consumer_lag_messages", { group: "g", topic: "flow", queue: "0" })).toBe(1);
+  });
+
+  test("flush latency is observed after each background flush", async () => {
+    const h = await startHttpBroker({ store: { flushIntervalMs: 5 } });
+    await h.call("POST", "/api/v1/topics/t/messages", { body: "x" });
+    const count = async () => parsePrometheusText((await h.text("/metrics")).text).find((sample) => sample.name === "mq_store_flush_latency_seconds_count")?.value ?? 0;
+    while ((await count()) === 0) await Bun.sleep(5);
+    expect(await count()).toBeGreaterThan(0);
+  });
+});
+
+describe("/api/v1/openapi.json", () => {
+  test("is an OpenAPI 3.1 document naming every endpoint, with request schemas from zod", async () => {
+    const h = await startHttpBroker();
+    const { status, json } = await h.call("GET", "/api/v1/openapi.json");
+    expect(status).toBe(200);
+    expect(json.openapi).toBe("3.1.0");
+    expect(Object.keys(json.paths).sort()).toEqual([
+      "/api/v1/cluster",
+      "/api/v1/groups",
+      "/api/v1/groups/{group}",
+      "/api/v1/groups/{group}/ack",
+      "/api/v1/groups/{group}/nack",
+      "/api/v1/groups/{group}/offsets/reset",
+      "/api/v1/groups/{group}/receive",
+      "/api/v1/messages",
+      "/api/v1/messages/{id}",
+      "/api/v1/topics",
+      "/api/v1/topics/{topic}",
+      "/api/v1/topics/{topic}/messages",
+      "/api/v1/topics/{topic}/queues/{queueId}/messages",
+    ]);
+    const receiveRef = json.paths["/api/v1/groups/{group}/receive"].post.requestBody.content["application/json"].schema.$ref;
+    expect(receiveRef).toBe("#/components/schemas/Receive");
+    const receive = json.components.schemas.Receive;
+    expect(receive.properties.invisibleMs.maximum).toBe(12 * 60 * 60 * 1000);
+    expect(receive.additionalProperties).toBe(false);
+    const browse = json.paths["/api/v1/topics/{topic}/queues/{queueId}/messages"].get.parameters.map((parameter: { name: string }) => parameter.name);
+    expect(browse).toEqual(["topic", "queueId", "encoding", "offset", "max"]);
+    // Every reference resolves inside the document.
+    for (const ref of JSON.stringify(json).match(/"\$ref":"[^"]+"/g) ?? []) {
+      const name = ref.slice(ref.lastIndexOf("/") + 1, -1);
+      expect({ ref, found: name in json.components.schemas }).toEqual({ ref, found: true });
+    }
+  });
+});
