@@ -4,10 +4,13 @@
  * with a deadline, as a user would type it.
  */
 
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
 import { startTestCluster, waitUntil } from "../integration/cluster/cluster-processes.ts";
 import { cleanEnv, repoRoot, withDeadline } from "./helpers.ts";
+import { stopClusterProcesses } from "../helpers/cluster.ts";
+
+afterAll(stopClusterProcesses);
 
 const commandTimeoutMs = 20_000;
 

@@ -13,7 +13,6 @@
  * killed by pid; tests should `stop()` what they start anyway.
  */
 
-import { afterAll } from "bun:test";
 import { rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
@@ -86,10 +85,16 @@ export interface BrokerProcessOptions {
 const running = new Set<ClusterProcess>();
 const ownedDirs: string[] = [];
 
-afterAll(async () => {
+/**
+ * Kills every process started here and removes their dirs. Each test file that starts processes
+ * calls `afterAll(stopClusterProcesses)` itself: a hook registered at a helper module's top
+ * level binds only to the first file that imports it (see cleanup-hooks.ts).
+ */
+export async function stopClusterProcesses(): Promise<void> {
   await Promise.all([...running].map((child) => child.kill()));
+  running.clear();
   for (const dir of ownedDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 export async function startNamesrvProcess(options: NamesrvProcessOptions = {}): Promise<ClusterProcess> {
   const port = options.port ?? freePort();

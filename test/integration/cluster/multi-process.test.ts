@@ -5,10 +5,13 @@
  * route changes happen within seconds; every wait is bounded.
  */
 
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, afterAll } from "bun:test";
 import { Admin, Producer, PushConsumer, type SendResult } from "../../../src/client/index.ts";
 import { createLogger } from "../../../src/common/logger.ts";
 import { type TestCluster, startTestCluster, storePort, waitUntil } from "./cluster-processes.ts";
+import { stopClusterProcesses } from "../../helpers/cluster.ts";
+
+afterAll(stopClusterProcesses);
 
 const clients: Array<{ close(): Promise<void> } | { shutdown(): Promise<void> }> = [];
 

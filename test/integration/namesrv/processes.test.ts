@@ -4,14 +4,16 @@
  * routed, SIGTERM unregisters, SIGKILL expires.
  */
 
-import { describe, expect, test } from "bun:test";
+import { describe, expect, test, afterAll } from "bun:test";
 import { isMqError } from "../../../src/common/errors.ts";
 import type { Connection } from "../../../src/net/connection.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { readResult } from "../../../src/protocol/response-body.ts";
 import { clusterInfoSchema, topicRouteSchema } from "../../../src/protocol/responses.ts";
-import { freePort, startBrokerProcess, startNamesrvProcess } from "../../helpers/cluster.ts";
+import { freePort, startBrokerProcess, startNamesrvProcess, stopClusterProcesses } from "../../helpers/cluster.ts";
 import { connectTo, waitFor } from "./helpers.ts";
+
+afterAll(stopClusterProcesses);
 
 async function brokersOf(connection: Connection): Promise<string[]> {
   const info = clusterInfoSchema.parse(readResult(await connection.request({ code: RequestCode.GET_CLUSTER_INFO })));

@@ -12,9 +12,11 @@ import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { readResult } from "../../../src/protocol/response-body.ts";
 import { topicRouteSchema } from "../../../src/protocol/responses.ts";
 import { type RunningServer, startServer } from "../../../src/server.ts";
-import { freePort } from "../../helpers/cluster.ts";
+import { freePort, stopClusterProcesses } from "../../helpers/cluster.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
 import { connectTo, onCleanup, startNameServer, waitFor } from "./helpers.ts";
+
+afterAll(stopClusterProcesses);
 
 afterAll(removeTempDirs);
 
