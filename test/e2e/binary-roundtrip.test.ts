@@ -39,7 +39,7 @@ beforeAll(async () => {
   copyFileSync(join(root, "dist", "mq"), binary);
   const dir = makeTempDir("mq-e2e-rt-data-");
   const config = join(dir, "mq.yaml");
-  writeFileSync(config, "commitLogFileBytes: 16777216\n");
+  writeFileSync(config, "commitLogFileBytes: 16777216\ndiskMaxUsedSpaceRatio: 0.98\ndiskFullRatio: 0.99\n");
   const port = freePort();
   broker = `127.0.0.1:${port}`;
   server = Bun.spawn([binary, "start", "--data", join(dir, "data"), "--port", String(port), "--http-port", String(freePort()), "--config", config], { env: cleanEnv, stdout: "ignore", stderr: "pipe" });

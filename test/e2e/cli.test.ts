@@ -28,7 +28,7 @@ beforeAll(async () => {
   // 16 MiB CommitLog files: the default would allocate 1 GiB on the test machine. The broker and
   // its HTTP probes only: the CLI here talks to the broker (--broker), and role all would also
   // bind a NameServer on its fixed default port, which another process may hold.
-  running = await startMq(server, join(dir, "data"), writeConfig(dir, "commitLogFileBytes: 16777216\n"), ["--role", "broker,http"]);
+  running = await startMq(server, join(dir, "data"), writeConfig(dir, "commitLogFileBytes: 16777216\ndiskMaxUsedSpaceRatio: 0.98\ndiskFullRatio: 0.99\n"), ["--role", "broker,http"]);
 }, buildTimeoutMs + startTimeoutMs);
 
 afterEach(() => cli.killAll());

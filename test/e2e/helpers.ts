@@ -159,7 +159,7 @@ export async function waitForOk(entry: Started, url: string, timeoutMs = startTi
 }
 
 /** Writes `mq.yaml` in `dir` (small files: no 1 GiB CommitLog is allocated) and returns its path. */
-export function writeConfig(dir: string, yaml = "commitLogFileBytes: 65536\nconsumeQueueEntriesPerFile: 8\n"): string {
+export function writeConfig(dir: string, yaml = "commitLogFileBytes: 65536\nconsumeQueueEntriesPerFile: 8\ndiskMaxUsedSpaceRatio: 0.98\ndiskFullRatio: 0.99\n"): string {
   const path = join(dir, "mq.yaml");
   writeFileSync(path, yaml);
   return path;

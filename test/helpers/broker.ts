@@ -64,6 +64,10 @@ export const testStoreProfile = {
   indexSlotsPerFile: 4_096,
   indexEntriesPerFile: 16_384,
   warmAheadBytes: 4 * 1024 * 1024,
+  // The machine's disk is shared: its fill level must not refuse sends in tests about other
+  // things (disk-full behaviour has its own tests with an injected probe).
+  diskMaxUsedSpaceRatio: 0.98,
+  diskFullRatio: 0.99,
 } as const satisfies Partial<MessageStoreOptions>;
 
 const running = new Set<{ stop(): Promise<void> }>();
@@ -198,7 +202,7 @@ export async function spawnBrokerProcess(options: BrokerProcessOptions = {}): Pr
   );
   const child = Bun.spawn(
     [process.execPath, join(root, "src/cli/main.ts"), "start", "--data", dataDir, "--port", String(port), "--http-port", "0", "--listen", "127.0.0.1", ...(options.args ?? [])],
-    { cwd: root, env: { ...env, MQ_LOG_LEVEL: "warn", MQ_NAMESRV_PORT: "0", MQ_COMMIT_LOG_FILE_BYTES: String(testStoreProfile.commitLogFileBytes), MQ_CONSUME_QUEUE_ENTRIES_PER_FILE: String(testStoreProfile.consumeQueueEntriesPerFile), ...options.env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" },
+    { cwd: root, env: { ...env, MQ_LOG_LEVEL: "warn", MQ_NAMESRV_PORT: "0", MQ_COMMIT_LOG_FILE_BYTES: String(testStoreProfile.commitLogFileBytes), MQ_CONSUME_QUEUE_ENTRIES_PER_FILE: String(testStoreProfile.consumeQueueEntriesPerFile), MQ_DISK_MAX_USED_SPACE_RATIO: "0.98", MQ_DISK_FULL_RATIO: "0.99", ...options.env }, stdin: "ignore", stdout: "ignore", stderr: "pipe" },
   );
   let log = "";
   void (async () => {

@@ -126,6 +126,9 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
   const configFile = writeConfig({
     logLevel: "info",
     commitLogFileBytes: 16 * 1024 * 1024,
+    // A shared disk's fill level must not refuse sends in tests about other things.
+    diskMaxUsedSpaceRatio: 0.98,
+    diskFullRatio: 0.99,
     consumeQueueEntriesPerFile: 4_096,
     brokerHeartbeatIntervalMs: options.brokerHeartbeatIntervalMs ?? testClusterTimings.brokerHeartbeatIntervalMs,
     brokerExpiryMs: options.brokerExpiryMs ?? testClusterTimings.brokerExpiryMs,
