@@ -7,6 +7,10 @@
  * NameServer by bus event (no serialization, no TCP hop) and with any `--namesrv` address over
  * TCP. The local NameServer still listens on its port, for clients outside the process.
  *
+ * HTTP without a broker in the process serves the REST API for brokers elsewhere through the
+ * SDK (http/sdk-backend.ts): the cluster of the local NameServer or of `--namesrv`, else the one
+ * broker of `--broker`. With none of them its API answers 503 and it keeps its store probes.
+ *
  * Start order: store (recovery) → NameServer → broker, so the broker's first registration
  * finds the local NameServer, and a data dir locked by another process is reported before any
  * port is taken beyond the broker's. Shutdown runs in reverse: HTTP, the broker (unregistered,
@@ -25,6 +29,7 @@ import { Broker } from "./broker/broker.ts";
 import { InProcessNamesrvLink, type NamesrvLink } from "./broker/namesrv-link.ts";
 import { TcpNamesrvLink } from "./broker/tcp-namesrv-link.ts";
 import type { ReadinessCheck } from "./http/app.ts";
+import { SdkBackend } from "./http/sdk-backend.ts";
 import { type RunningHttp, startHttp } from "./http/start-http.ts";
 import { NameServer } from "./namesrv/name-server.ts";
 import { Server } from "./net/server.ts";
@@ -57,8 +62,9 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
   const startMs = performance.now();
   const roles = rolesOf(config.role);
   const bus = new EventBus<ProcessEvents>((name, error) => logger.error(`Listener of "${name}" failed: ${String(error)}`));
-  // A NameServer and HTTP without a broker have no store; HTTP alone keeps its store probes.
-  const needsStore = roles.broker || (roles.http && !roles.namesrv);
+  // A NameServer and HTTP without a broker have no store; HTTP alone with nothing to front keeps its store probes.
+  const frontsRemote = roles.http && !roles.broker && (roles.namesrv || config.namesrv.length > 0 || config.broker !== undefined);
+  const needsStore = roles.broker || (roles.http && !roles.namesrv && !frontsRemote);
   const host = roles.broker ? advertisedHost(config, logger) : undefined;
   const cleanups: (() => Promise<void>)[] = [];
   const stopStarted = async () => {
@@ -118,13 +124,15 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
       cleanups.push(() => started.stop());
     }
     if (roles.http) {
-      // startHttp throws LISTEN_FAILED itself.
+      const backend = frontsRemote ? remoteBackend(config, nameServer, logger) : undefined;
+      // startHttp throws LISTEN_FAILED itself (and closes the backend).
       http = startHttp({
         hostname: config.listen,
         port: config.httpPort,
         version: mqVersion,
-        readiness: () => readiness({ store, broker, nameServer }),
+        readiness: () => [...readiness({ store, broker, nameServer }), ...(backend === undefined ? [] : [{ name: "backend", ok: true, detail: `serving the REST API for ${backend.target}` }])],
         broker: broker?.context,
+        backend,
         brokerName: config.brokerName,
         ...(nameServer === undefined ? {} : { cluster: () => nameServer!.table.clusterInfo() }),
         connections: () => brokerServer?.connections.size ?? 0,
@@ -191,6 +199,15 @@ function namesrvLinks(config: MqConfig, context: { bus: EventBus<ProcessEvents> 
     links.push(new TcpNamesrvLink({ address, clock: systemClock, logger: context.logger.child("registrar") }));
   }
   return links;
+}
+
+/** The SDK backend of HTTP without a local broker: the local NameServer, else --namesrv, else --broker. */
+function remoteBackend(config: MqConfig, nameServer: NameServer | undefined, logger: Logger): SdkBackend {
+  const localNamesrv = nameServer === undefined ? undefined : `${config.listen === "0.0.0.0" || config.listen === "::" ? "127.0.0.1" : config.listen}:${nameServer.port}`;
+  const namesrv = localNamesrv ?? (config.namesrv.length > 0 ? config.namesrv.join(";") : undefined);
+  const backend = new SdkBackend({ ...(namesrv === undefined ? { broker: config.broker } : { namesrv }), defaultTopicQueues: config.defaultTopicQueues, logger: logger.child("http") });
+  logger.info(`REST API serves ${backend.target} through the client SDK: no broker runs in this process`);
+  return backend;
 }
 
 function readiness(parts: { store: MessageStore | undefined; broker: Broker | undefined; nameServer: NameServer | undefined }): ReadinessCheck[] {

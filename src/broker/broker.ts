@@ -6,7 +6,7 @@
  * Life cycle: `Broker.start()` loads the topic table and offsets from `<dataDir>/config/`,
  * registers the handlers, starts the timers and, in a cluster, starts registering with the
  * NameServers (namesrv-registrar.ts; never waiting for them); `stop()` unregisters first (so
- * clients stop routing here), answers held pulls, closes the server (so no request arrives
+ * clients stop routing here), answers held pulls and pops, closes the server (so no request arrives
  * after) and writes offsets and topics one last time. The caller closes
  * the store after `stop()`: offsets never name messages the store has not made durable first.
  */
@@ -23,11 +23,13 @@ import { type BrokerConfig, type BrokerContext, resolveBrokerConfig } from "./br
 import { ConsumerManager } from "./consumer-manager.ts";
 import { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import { LongPollService } from "./long-poll-service.ts";
+import { PopService } from "./pop-service.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
 import { NamesrvRegistrar, type RegistrarIdentity } from "./namesrv-registrar.ts";
 import * as admin from "./processors/admin-processor.ts";
 import * as clients from "./processors/client-processor.ts";
 import * as offsets from "./processors/offset-processor.ts";
+import * as pop from "./processors/pop-processor.ts";
 import { pullMessage } from "./processors/pull-processor.ts";
 import * as query from "./processors/query-processor.ts";
 import { sendBatch, sendMessage } from "./processors/send-processor.ts";
@@ -138,6 +140,7 @@ export class Broker {
       const { longPoll, consumers, offsets: consumerOffsets, topics } = this.context;
       await this.registrar?.stop();
       longPoll.stop();
+      PopService.existing(this.context)?.stop(); // answers held pops (TCP and REST) empty
       consumers.stop();
       await this.options.server.close();
       await consumerOffsets.stop();
@@ -172,6 +175,9 @@ export class Broker {
     server.handle(RequestCode.SEND_MESSAGE, (request) => sendMessage(context, request));
     server.handle(RequestCode.SEND_BATCH, (request) => sendBatch(context, request));
     server.handle(RequestCode.PULL_MESSAGE, (request) => pullMessage(context, request));
+    server.handle(RequestCode.POP_MESSAGE, (request) => pop.popMessage(context, request));
+    server.handle(RequestCode.ACK_MESSAGE, (request) => pop.ackMessage(context, request));
+    server.handle(RequestCode.CHANGE_INVISIBLE_TIME, (request) => pop.changeInvisibleTime(context, request));
     server.handle(RequestCode.QUERY_CONSUMER_OFFSET, (request) => offsets.queryConsumerOffset(context, request));
     server.handle(RequestCode.UPDATE_CONSUMER_OFFSET, (request) => offsets.updateConsumerOffset(context, request));
     server.handle(RequestCode.GET_MIN_OFFSET, (request) => offsets.getMinOffset(context, request));

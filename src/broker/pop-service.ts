@@ -22,8 +22,9 @@
  * Long polling: a receive that finds nothing is held until a message is stored on the topic
  * (the bus's "message.stored"), an in-flight message's invisible time passes, or its wait ends.
  *
- * One service per broker (`PopService.of(context)`), so HTTP consumers and, later, TCP
- * POP_MESSAGE / ACK_MESSAGE / CHANGE_INVISIBLE_TIME handlers share one view of what is in flight.
+ * One service per broker (`PopService.of(context)`), so HTTP consumers and the TCP POP_MESSAGE /
+ * ACK_MESSAGE / CHANGE_INVISIBLE_TIME handlers (processors/pop-processor.ts) share one view of
+ * what is in flight.
  */
 
 import type { TimerHandle } from "../common/clock.ts";
@@ -133,6 +134,12 @@ export class PopService {
       services.set(context, service);
     }
     return service;
+  }
+
+  /** The broker's pop service if one runs, without starting one (group views, shutdown). */
+  static existing(context: BrokerContext): PopService | undefined {
+    const service = services.get(context);
+    return service === undefined || service.stopped ? undefined : service;
   }
 
   /** Receives held right now. */

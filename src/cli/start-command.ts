@@ -12,7 +12,7 @@ import type { MqConfig } from "../config/config-schema.ts";
 import type { RunningServer } from "../server.ts";
 import { protectDigits, restoreDigits } from "./subcommands.ts";
 
-const knownFlags = ["--", "role", "data", "port", "namesrvPort", "haPort", "httpPort", "namesrv", "cluster", "brokerName", "brokerId", "listen", "advertise", "flush", "config", "help"];
+const knownFlags = ["--", "role", "data", "port", "namesrvPort", "haPort", "httpPort", "namesrv", "broker", "cluster", "brokerName", "brokerId", "listen", "advertise", "flush", "config", "help"];
 
 function parseStartFlags(argv: string[]) {
   const cli = cac("mq start");
@@ -23,7 +23,8 @@ function parseStartFlags(argv: string[]) {
     .option("--namesrv-port <port>", "NameServer port beside a broker (default 9876)", { type: [String] })
     .option("--ha-port <port>", "HA replication port, advertised to NameServers (default 10912)", { type: [String] })
     .option("--http-port <port>", "Admin HTTP port (default 8080)", { type: [String] })
-    .option("--namesrv <addresses>", "NameServers to register with: host:port[;host:port]", { type: [String] })
+    .option("--namesrv <addresses>", "NameServers to register with: host:port[;host:port]; with --role http and no local broker, the cluster the REST API serves", { type: [String] })
+    .option("--broker <address>", "With --role http and no local broker or NameServer: the one broker the REST API serves, host:port", { type: [String] })
     .option("--cluster <name>", "Cluster name (default DefaultCluster)", { type: [String] })
     .option("--broker-name <name>", "Broker group name (default broker-a)", { type: [String] })
     .option("--broker-id <id>", "0 for the master of its group, 1.. for slaves (default 0)", { type: [String] })
@@ -48,6 +49,7 @@ function parseStartFlags(argv: string[]) {
       haPort: last(parsed.options.haPort),
       httpPort: last(parsed.options.httpPort),
       namesrv: last(parsed.options.namesrv),
+      broker: last(parsed.options.broker),
       clusterName: last(parsed.options.cluster),
       brokerName: last(parsed.options.brokerName),
       brokerId: last(parsed.options.brokerId),

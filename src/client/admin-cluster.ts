@@ -100,6 +100,7 @@ export function mergeGroupLists(lists: ReadonlyArray<readonly GroupSummary[]>): 
         clients: Math.max(seen.clients, group.clients),
         subscriptions: uniqueSubscriptions([...seen.subscriptions, ...group.subscriptions]),
         totalLag: seen.totalLag + group.totalLag,
+        ...addInFlight(seen.inFlight, group.inFlight),
       });
     }
   }
@@ -120,9 +121,15 @@ export function mergeGroupDetails(answers: ReadonlyArray<{ target: BrokerTarget;
     clientIds,
     subscriptions: uniqueSubscriptions(answers.flatMap(({ value }) => value.subscriptions)),
     totalLag: sum(answers.map(({ value }) => value.totalLag)),
+    ...answers.reduce<{ inFlight?: number }>((total, { value }) => addInFlight(total.inFlight, value.inFlight), {}),
     ...(conflict === undefined ? {} : { subscriptionConflict: conflict }),
     queues: answers.flatMap(({ target, value }) => value.queues.map((queue) => (named ? { ...queue, brokerName: target.brokerName } : queue))),
   };
+}
+
+/** In-flight counts add up; absent (a broker without pop) stays absent unless another has one. */
+function addInFlight(a: number | undefined, b: number | undefined): { inFlight?: number } {
+  return a === undefined && b === undefined ? {} : { inFlight: (a ?? 0) + (b ?? 0) };
 }
 
 function uniqueSubscriptions<T extends { topic: string; expressionType: string; expression: string }>(subscriptions: readonly T[]): T[] {

@@ -38,7 +38,18 @@ export interface QueueOffsets {
   readonly brokerName?: string;
 }
 
+export interface QueueMessages {
+  readonly minOffset: number;
+  readonly maxOffset: number;
+  /** Where the next read continues. */
+  readonly nextOffset: number;
+  readonly messages: ReceivedMessage[];
+}
+
 export const topicQueuesDefault = 8;
+export const readQueueMaxDefault = 32;
+/** Named in readQueue's pulls, which commit nothing: the broker needs a group name, not a group. */
+const browseGroup = "MQ_ADMIN_BROWSE";
 
 export class Admin {
   private readonly context: ClientContext;
@@ -131,6 +142,23 @@ export class Admin {
   /** min/max offsets of every queue of a topic (in a cluster, of every broker's queues). */
   async topicOffsets(topic: string): Promise<QueueOffsets[]> {
     return (await this.getTopic(topic)).queues.map(({ queueId, minOffset, maxOffset, brokerName }) => (brokerName === undefined ? { queueId, minOffset, maxOffset } : { brokerName, queueId, minOffset, maxOffset }));
+  }
+
+  /**
+   * Up to `max` messages of one queue from `offset` (default: its oldest kept), read with no group
+   * (nothing is committed): for browsing. An offset outside the queue is OFFSET_OUT_OF_RANGE.
+   */
+  async readQueue(topic: string, queueId: number, options: { offset?: number; max?: number; brokerName?: string } = {}): Promise<QueueMessages> {
+    const address = await this.queueAddress(topic, options.brokerName);
+    const offset = options.offset ?? (await this.context.broker.minOffset(address, topic, queueId));
+    const pulled = await this.context.broker.pull(address, { consumerGroup: browseGroup, topic, queueId, queueOffset: offset, maxMessages: options.max ?? readQueueMaxDefault });
+    if (pulled.status === "offset_moved") throw new MqError("OFFSET_OUT_OF_RANGE", { topic, queueId, offset, min: pulled.minOffset, max: pulled.maxOffset });
+    return {
+      minOffset: pulled.minOffset,
+      maxOffset: pulled.maxOffset,
+      nextOffset: pulled.status === "found" ? pulled.nextOffset : offset,
+      messages: pulled.messages.map(toReceivedMessage),
+    };
   }
 
   /** A message by its msgId (producer-made) or offsetMsgId (broker-made); MESSAGE_NOT_FOUND if absent. */

@@ -30,6 +30,12 @@ export interface PullResponse extends responses.PullResult {
   readonly messages: StoredMessage[];
 }
 
+export interface PopResponse {
+  readonly invisibleUntilMs: number;
+  /** Each popped record with its receipt handle and delivery attempt (1 = first delivery). */
+  readonly messages: Array<{ readonly message: StoredMessage; readonly receiptHandle: string; readonly deliveryAttempt: number }>;
+}
+
 export class BrokerClient {
   constructor(readonly pool: ConnectionPool) {}
 
@@ -83,6 +89,25 @@ export class BrokerClient {
       maxOffset: checkOffset(header.maxOffset, "response.maxOffset"),
       messages: frame.body.byteLength > 0 ? splitRecords(frame.body) : [],
     };
+  }
+
+  /** Checked with zod once per answer (not per message), like SEND_BATCH. */
+  async pop(address: string, fields: Fields<typeof RequestCode.POP_MESSAGE>, options: CallOptions = {}): Promise<PopResponse> {
+    const { fields: result, frame } = await this.call(address, RequestCode.POP_MESSAGE, fields, responses.popResultSchema, options);
+    const records = frame.body.byteLength > 0 ? splitRecords(frame.body) : [];
+    if (records.length !== result.count) throw badResponse("response.count", `${result.count} for ${records.length} records in the body`);
+    return {
+      invisibleUntilMs: result.invisibleUntilMs,
+      messages: records.map((message, index) => ({ message, receiptHandle: result.receiptHandles[index]!, deliveryAttempt: result.deliveryAttempts[index]! })),
+    };
+  }
+
+  async ackMessage(address: string, fields: Fields<typeof RequestCode.ACK_MESSAGE>, options: CallOptions = {}): Promise<void> {
+    await this.call(address, RequestCode.ACK_MESSAGE, fields, responses.emptyResultSchema, options);
+  }
+
+  async changeInvisibleTime(address: string, fields: Fields<typeof RequestCode.CHANGE_INVISIBLE_TIME>, options: CallOptions = {}): Promise<responses.ChangeInvisibleTimeResult> {
+    return (await this.call(address, RequestCode.CHANGE_INVISIBLE_TIME, fields, responses.changeInvisibleTimeResultSchema, options)).fields;
   }
 
   /** -1 when the group has never committed an offset for the queue. */

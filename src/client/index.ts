@@ -10,11 +10,17 @@
  *   // or, against a cluster: new PushConsumer({ namesrv: "10.0.0.1:9876;10.0.0.2:9876", group: "billing" })
  *   consumer.subscribe("orders", "created || paid");
  *   for await (const message of consumer) console.log(message.text());
+ *
+ *   const simple = new SimpleConsumer({ broker: "127.0.0.1:10911", group: "billing", topics: "orders" });
+ *   await simple.start();
+ *   for (const message of await simple.receive(16, { invisibleMs: 30_000 })) await simple.ack(message);
  */
 
 export { Producer, type ProducerOptions, type SendOptions, type BatchOptions } from "./producer.ts";
 export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler } from "./push-consumer.ts";
-export { Admin, type TopicOptions, type QueueOffsets } from "./admin.ts";
+export { SimpleConsumer, type SimpleConsumerOptions, type ReceiveOptions } from "./simple-consumer.ts";
+export type { SimpleMessage } from "./popped-message.ts";
+export { Admin, type TopicOptions, type QueueOffsets, type QueueMessages } from "./admin.ts";
 export type { ClusterTopicDetail, ClusterGroupDetail, BrokerQueueStats, BrokerGroupQueue } from "./admin-cluster.ts";
 export type { ProducerMessage, BatchMessage, ReceivedMessage, SendResult } from "./message.ts";
 export type { MessageQueue } from "./message-queue.ts";

@@ -60,6 +60,12 @@ export interface ReceivedMessage {
   readonly bornTimestampMs: number;
   readonly storeTimestampMs: number;
   readonly reconsumeTimes: number;
+  /** "ip:port" of the producer that sent it. */
+  readonly bornHost: string;
+  /** "ip:port" of the broker that stored it. */
+  readonly storeHost: string;
+  /** Bytes of the whole stored record (header, body, topic, properties). */
+  readonly storeSize: number;
   /** The body decoded as UTF-8. */
   text(): string;
 }
@@ -132,7 +138,7 @@ function checkProperties(properties: Record<string, string>): void {
  * literal so `text()` is shared and the offsetMsgId (hex encoding) is computed only when read:
  * this runs once per consumed message.
  */
-class ConsumedMessage implements ReceivedMessage {
+export class ConsumedMessage implements ReceivedMessage {
   readonly topic: string;
   readonly queueId: number;
   readonly queueOffset: number;
@@ -158,6 +164,18 @@ class ConsumedMessage implements ReceivedMessage {
     this.bornTimestampMs = stored.bornTimestampMs;
     this.storeTimestampMs = stored.storeTimestampMs;
     this.reconsumeTimes = stored.reconsumeTimes;
+  }
+
+  get bornHost(): string {
+    return `${numberToIpv4(this.stored.bornHost.ip)}:${this.stored.bornHost.port}`;
+  }
+
+  get storeHost(): string {
+    return `${numberToIpv4(this.stored.storeHost.ip)}:${this.stored.storeHost.port}`;
+  }
+
+  get storeSize(): number {
+    return this.stored.storeSize;
   }
 
   get offsetMsgId(): string {

@@ -75,8 +75,17 @@ export const configObjectSchema = z
     /** Reserved for master→slave replication; advertised to NameServers as the haAddr. */
     haPort: port.default(portDefaults.ha),
     httpPort: port.default(portDefaults.http),
-    /** NameServers this broker registers with, besides one running in this process. */
+    /**
+     * NameServers this broker registers with, besides one running in this process. The http role
+     * without a local broker serves the REST API for the cluster they route (through the SDK).
+     */
     namesrv: namesrvList.default([]),
+    /**
+     * The http role without a local broker or any NameServer: one standalone broker, "host:port",
+     * to serve the REST API for (as the CLI's --broker / MQ_BROKER). Ignored when a broker runs
+     * here; NameServers win when both are given.
+     */
+    broker: namesrvAddress.optional(),
     clusterName: z.string().regex(limits.topicNamePattern).default(clusterDefaults.clusterName),
     brokerName: z.string().regex(limits.topicNamePattern).default(clusterDefaults.brokerName),
     brokerId: z.number().int().min(0).max(1_023).default(clusterDefaults.brokerId),

@@ -1,7 +1,8 @@
 /**
  * The admin HTTP app (hono): the probes (`/health`: the process is alive; `/ready`: recovery
  * done, disk OK... — 503 with per-check details otherwise), `/metrics` (Prometheus text), and the
- * REST API under `/api/v1` over the in-process broker (routes/*), with its OpenAPI document.
+ * REST API under `/api/v1` (routes/*) over a backend — the in-process broker, or brokers elsewhere
+ * through the SDK (mq-backend.ts) — with its OpenAPI document.
  *
  * Every error leaves as JSON `{ code, error, details }` from the shared catalogue with that
  * entry's HTTP status; anything that is not a catalogue error is a bug and a 500 INTERNAL.
@@ -11,13 +12,13 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { BrokerContext } from "../broker/broker-context.ts";
-import { PopService } from "../broker/pop-service.ts";
 import { MqError } from "../common/errors.ts";
 import type { ClusterInfo } from "../protocol/responses.ts";
 import type { ApiContext } from "./api-context.ts";
 import { BrokerMetrics } from "./broker-metrics.ts";
 import { httpBodyBytesMax } from "./limits.ts";
-import { MessageSender } from "./message-sender.ts";
+import { LocalBackend } from "./local-backend.ts";
+import type { MqBackend } from "./mq-backend.ts";
 import { openApiDocument } from "./openapi.ts";
 import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
@@ -34,8 +35,13 @@ export interface ReadinessCheck {
 export interface HttpAppDependencies {
   readiness: () => ReadinessCheck[];
   version: string;
-  /** The broker running in this process; without one, /api/v1 answers 503 (STORE_NOT_READY). */
+  /** The broker running in this process: the API works on it in-process (LocalBackend). */
   broker?: BrokerContext;
+  /**
+   * Without a local broker: brokers elsewhere, through the SDK (SdkBackend). With neither, /api/v1
+   * answers 503 (STORE_NOT_READY). The caller (startHttp) closes it.
+   */
+  backend?: MqBackend;
   /** Broker group name for routes and the single-broker cluster view (default "broker-a"). */
   brokerName?: string;
   /** The cluster as the NameServer sees it (GET_CLUSTER_INFO); default: this broker alone. */
@@ -46,9 +52,17 @@ export interface HttpAppDependencies {
   metrics?: BrokerMetrics;
 }
 
+/** The backend the API works on: the given one, else the local broker's, else none. */
+export function chooseBackend(dependencies: Pick<HttpAppDependencies, "broker" | "backend" | "brokerName" | "version" | "cluster">): MqBackend | undefined {
+  if (dependencies.backend !== undefined) return dependencies.backend;
+  if (dependencies.broker === undefined) return undefined;
+  return new LocalBackend({ broker: dependencies.broker, brokerName: dependencies.brokerName ?? "broker-a", version: dependencies.version, cluster: dependencies.cluster });
+}
+
 export function createHttpApp(dependencies: HttpAppDependencies): Hono {
   const app = new Hono();
-  const pop = dependencies.broker === undefined ? undefined : PopService.of(dependencies.broker);
+  const backend = chooseBackend(dependencies);
+  const pop = backend instanceof LocalBackend ? backend.pop : undefined;
   const metrics = dependencies.metrics ?? new BrokerMetrics({ broker: dependencies.broker, pop, version: dependencies.version, connections: dependencies.connections });
 
   app.use("*", async (context, next) => {
@@ -65,21 +79,13 @@ export function createHttpApp(dependencies: HttpAppDependencies): Hono {
   app.get("/api/v1/openapi.json", (context) => context.json(openApiDocument(dependencies.version)));
 
   app.use("/api/v1/*", bodyLimit({ maxSize: httpBodyBytesMax, onError: (context) => errorResponse(context, new MqError("REQUEST_TOO_LARGE", { limit: httpBodyBytesMax })) }));
-  if (dependencies.broker === undefined || pop === undefined) {
+  if (backend === undefined) {
     app.all("/api/v1/*", () => {
-      throw new MqError("STORE_NOT_READY", { reason: "no broker runs in this process" });
+      throw new MqError("STORE_NOT_READY", { reason: "no broker runs in this process: start with --namesrv or --broker to serve the API for brokers elsewhere" });
     });
   } else {
-    const api: ApiContext = {
-      broker: dependencies.broker,
-      pop,
-      sender: new MessageSender(dependencies.broker),
-      metrics,
-      version: dependencies.version,
-      brokerName: dependencies.brokerName ?? "broker-a",
-      cluster: dependencies.cluster,
-    };
-    app.get("/api/v1/cluster", async (context) => context.json(await clusterView(api)));
+    const api: ApiContext = { backend, metrics, version: dependencies.version };
+    app.get("/api/v1/cluster", async (context) => context.json(await backend.cluster()));
     app.route("/api/v1", topicRoutes(api));
     app.route("/api/v1", messageRoutes(api));
     app.route("/api/v1", groupRoutes(api));
@@ -89,23 +95,4 @@ export function createHttpApp(dependencies: HttpAppDependencies): Hono {
   app.notFound((context) => errorResponse(context, new MqError("NOT_FOUND", { what: "route", name: `${context.req.method} ${context.req.path}` })));
   app.onError((error, context) => errorResponse(context, toMqError(error)));
   return app;
-}
-
-/** The NameServer's view when there is one; else this broker as a one-broker cluster. */
-async function clusterView(api: ApiContext): Promise<ClusterInfo & { source: "namesrv" | "local" }> {
-  if (api.cluster !== undefined) return { ...(await api.cluster()), source: "namesrv" };
-  return {
-    source: "local",
-    brokers: [
-      {
-        clusterName: "DefaultCluster",
-        brokerName: api.brokerName,
-        brokerId: 0,
-        brokerAddr: `${api.broker.advertisedHost}:${api.broker.port}`,
-        version: api.version,
-        lastHeartbeatAgeMs: 0,
-        topics: api.broker.topics.list().length,
-      },
-    ],
-  };
 }

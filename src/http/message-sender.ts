@@ -15,22 +15,8 @@ import { MqError } from "../common/errors.ts";
 import { MsgIdGenerator, encodeOffsetMsgId } from "../common/ids.ts";
 import { batchBytesMax, batchMessagesMax } from "../common/limits.ts";
 import { propertyNames } from "../common/message-properties.ts";
+import type { OutgoingMessage, SendAnswer } from "./mq-backend.ts";
 import { type PutMessageInput, type PutResult, putStatusError } from "../store/put-message.ts";
-
-export interface OutgoingMessage {
-  readonly body: Uint8Array;
-  readonly tags?: string;
-  readonly keys?: readonly string[];
-  readonly properties?: Record<string, string>;
-  readonly shardingKey?: string;
-}
-
-export interface SendAnswer {
-  msgId: string;
-  offsetMsgId: string;
-  queueId: number;
-  queueOffset: number;
-}
 
 export class MessageSender {
   private readonly msgIds: MsgIdGenerator;

@@ -2,12 +2,12 @@
  * A stored message as REST JSON. Bodies are bytes: they are shown as UTF-8 text when they are
  * valid UTF-8 (most JSON and text payloads) and as base64 otherwise, with `encoding` saying which
  * — unless the caller forces one (`?encoding=base64`). System properties (tags, keys, msgId)
- * appear as their own fields, not again among `properties`.
+ * appear as their own fields, not again among `properties`. The message is the SDK's
+ * ReceivedMessage, so messages read in-process and through the SDK look the same.
  */
 
-import { encodeOffsetMsgId } from "../common/ids.ts";
+import type { ReceivedMessage } from "../client/message.ts";
 import { propertyNames } from "../common/message-properties.ts";
-import { type StoredMessage, numberToIpv4 } from "../common/message-record.ts";
 
 export type BodyEncoding = "utf8" | "base64";
 
@@ -15,7 +15,7 @@ export interface MessageView {
   topic: string;
   queueId: number;
   queueOffset: number;
-  msgId: string | undefined;
+  msgId: string;
   offsetMsgId: string;
   tags: string | undefined;
   keys: string[];
@@ -34,26 +34,25 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 const lenientUtf8 = new TextDecoder("utf-8");
 const shownSeparately = new Set<string>([propertyNames.tags, propertyNames.keys, propertyNames.msgId]);
 
-export function messageView(message: StoredMessage, encoding?: BodyEncoding): MessageView {
+export function messageView(message: ReceivedMessage, encoding?: BodyEncoding): MessageView {
   const body = encodeBody(message.body, encoding);
   const properties: Record<string, string> = {};
   for (const name in message.properties) if (!shownSeparately.has(name)) properties[name] = message.properties[name]!;
-  const storeHost = numberToIpv4(message.storeHost.ip);
   return {
     topic: message.topic,
     queueId: message.queueId,
     queueOffset: message.queueOffset,
     msgId: message.msgId,
-    offsetMsgId: encodeOffsetMsgId({ host: storeHost, port: message.storeHost.port, physicalOffset: message.physicalOffset }),
+    offsetMsgId: message.offsetMsgId,
     tags: message.tags,
-    keys: message.keys,
+    keys: [...message.keys],
     properties,
     body: body.text,
     encoding: body.encoding,
     bornTimestampMs: message.bornTimestampMs,
     storeTimestampMs: message.storeTimestampMs,
-    bornHost: `${numberToIpv4(message.bornHost.ip)}:${message.bornHost.port}`,
-    storeHost: `${storeHost}:${message.storeHost.port}`,
+    bornHost: message.bornHost,
+    storeHost: message.storeHost,
     reconsumeTimes: message.reconsumeTimes,
     storeSize: message.storeSize,
   };

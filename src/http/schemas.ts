@@ -72,6 +72,7 @@ export const browsePath = z.object({ topic: topicName, queueId: queryInt(0, queu
 export const browseQuery = encodingQuery.extend({
   offset: queryInt(0, Number.MAX_SAFE_INTEGER).optional().meta({ description: "Queue offset to start at; default the queue's minimum" }),
   max: queryInt(1, limits.httpMessagesMax).default(limits.httpBrowseDefault),
+  broker: z.string().min(1).max(255).optional().meta({ description: "Cluster: the broker (group) name whose queue to read, needed when the topic is on several" }),
 });
 
 export const messageIdPath = z.object({ id: messageIdText });

@@ -1,15 +1,16 @@
 /**
  * Serves the HTTP app with Bun.serve and owns what it started: the metrics' bus subscriptions
- * and the pop service's held receives (answered empty on stop, so no request hangs a shutdown).
+ * and the API's backend (closed on stop: held receives answered empty, so no request hangs a
+ * shutdown; an SDK backend's client connections closed).
  *
  * The idle timeout is above the longest receive long poll, so Bun never cuts a held receive.
  */
 
-import { PopService } from "../broker/pop-service.ts";
 import { MqError } from "../common/errors.ts";
-import { createHttpApp, type HttpAppDependencies } from "./app.ts";
+import { chooseBackend, createHttpApp, type HttpAppDependencies } from "./app.ts";
 import { BrokerMetrics } from "./broker-metrics.ts";
 import { receiveWaitMsMax } from "./limits.ts";
+import { LocalBackend } from "./local-backend.ts";
 
 export interface StartHttpOptions extends Omit<HttpAppDependencies, "metrics"> {
   readonly hostname: string;
@@ -28,14 +29,16 @@ const idleTimeoutSeconds = Math.ceil(receiveWaitMsMax / 1000) + 30;
 
 export function startHttp(options: StartHttpOptions): RunningHttp {
   const { hostname, port, ...dependencies } = options;
-  const pop = dependencies.broker === undefined ? undefined : PopService.of(dependencies.broker);
+  const backend = chooseBackend(dependencies);
+  const pop = backend instanceof LocalBackend ? backend.pop : undefined;
   let server: ReturnType<typeof Bun.serve> | undefined;
   const metrics = new BrokerMetrics({ broker: dependencies.broker, pop, version: dependencies.version, connections: dependencies.connections, httpRequests: () => server?.pendingRequests ?? 0 });
-  const app = createHttpApp({ ...dependencies, metrics });
+  const app = createHttpApp({ ...dependencies, backend, metrics });
   try {
     server = Bun.serve({ hostname, port, fetch: app.fetch, idleTimeout: idleTimeoutSeconds });
   } catch (error) {
     metrics.close();
+    void backend?.close();
     throw new MqError("LISTEN_FAILED", { address: `${hostname}:${port}`, reason: (error as Error).message });
   }
   const running = server;
@@ -47,7 +50,7 @@ export function startHttp(options: StartHttpOptions): RunningHttp {
     metrics,
     stop() {
       stopping ??= (async () => {
-        pop?.stop(); // answers held receives, so closing the server waits for nothing
+        await backend?.close(); // answers held receives, so closing the server waits for nothing
         await running.stop(true);
         metrics.close();
       })();

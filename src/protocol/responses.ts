@@ -42,7 +42,7 @@ export const sendBatchResultSchema = z.object({
 export type SendBatchResult = z.infer<typeof sendBatchResultSchema>;
 
 /**
- * PULL_MESSAGE and POP_MESSAGE. Body: the found records, concatenated exactly as stored in the
+ * PULL_MESSAGE. Body: the found records, concatenated exactly as stored in the
  * CommitLog (see common/message-record.ts; split with record-stream.ts).
  * - found: the body holds at least one record;
  * - no_new_message: the queue has nothing at queueOffset (after any long-poll hold);
@@ -56,6 +56,28 @@ export const pullResultSchema = z.object({
   maxOffset: queueOffset,
 });
 export type PullResult = z.infer<typeof pullResultSchema>;
+
+/**
+ * POP_MESSAGE. Body: the handed-out records, concatenated as stored (like PULL_MESSAGE; split
+ * with record-stream.ts). Per record i, in body order: receiptHandles[i] settles it (ACK_MESSAGE)
+ * or moves its deadline (CHANGE_INVISIBLE_TIME), deliveryAttempts[i] is 1 on the first delivery
+ * and one more on each re-delivery. Every record of one answer is hidden from the group's other
+ * consumers until invisibleUntilMs (broker clock, ms since the epoch). An empty answer (count 0,
+ * no body) means nothing was available within pollTimeMs.
+ */
+export const popResultSchema = z
+  .object({
+    count: z.int().min(0),
+    invisibleUntilMs: z.int().min(0),
+    receiptHandles: z.array(z.string().min(1)),
+    deliveryAttempts: z.array(z.int().min(1)),
+  })
+  .refine((result) => result.receiptHandles.length === result.count && result.deliveryAttempts.length === result.count, { message: "Must hold one receipt handle and one delivery attempt per message", path: ["receiptHandles"] });
+export type PopResult = z.infer<typeof popResultSchema>;
+
+/** CHANGE_INVISIBLE_TIME: the message's new handle (the old one stops working) and its new deadline. */
+export const changeInvisibleTimeResultSchema = z.object({ receiptHandle: z.string().min(1), invisibleUntilMs: z.int().min(0) });
+export type ChangeInvisibleTimeResult = z.infer<typeof changeInvisibleTimeResultSchema>;
 
 /** QUERY_CONSUMER_OFFSET: -1 when the group has never committed an offset for the queue. */
 export const consumerOffsetSchema = z.object({ queueOffset: z.int().min(-1) });
@@ -100,6 +122,8 @@ export const groupSummarySchema = z.object({
   clients: z.int().min(0),
   subscriptions: z.array(subscriptionSchema),
   totalLag: z.int().min(0),
+  /** Messages popped (POP_MESSAGE or REST receive) and not yet acked; absent from brokers before pop. */
+  inFlight: z.int().min(0).optional(),
 });
 export const groupListSchema = z.object({ groups: z.array(groupSummarySchema) });
 

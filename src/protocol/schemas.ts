@@ -111,8 +111,9 @@ export const popMessageSchema = z.object({
 
 export const ackMessageSchema = z.object({ consumerGroup: group, topic, receiptHandle: z.string().min(1).max(512) });
 
+/** invisibleTimeMs 0 makes the message visible again at once (a nack without delay). */
 export const changeInvisibleTimeSchema = ackMessageSchema.extend({
-  invisibleTimeMs: z.int().min(1).max(limits.invisibleTimeMsMax),
+  invisibleTimeMs: z.int().min(0).max(limits.invisibleTimeMsMax),
 });
 
 export const queryConsumerOffsetSchema = z.object({ consumerGroup: group, topic, queueId });

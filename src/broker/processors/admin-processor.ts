@@ -1,6 +1,7 @@
 /**
  * Admin requests: topics (create, update-or-create, delete, describe, list) and consumer groups
- * (list, describe with per-queue broker offset, group offset, lag and lock holder).
+ * (list, describe with per-queue broker offset, group offset, lag and lock holder, and how many
+ * popped messages await their ack).
  *
  * Lag of a queue is maxOffset − the group's offset; a queue the group never committed counts
  * everything still kept (maxOffset − minOffset), since nothing there is known to be consumed.
@@ -12,6 +13,7 @@ import type { RequestCode } from "../../protocol/request-codes.ts";
 import { resultReply } from "../../protocol/response-body.ts";
 import type { BrokerContext } from "../broker-context.ts";
 import type { ConsumerSettings } from "../consumer-manager.ts";
+import { PopService } from "../pop-service.ts";
 import type { TopicConfig } from "../topic-config-manager.ts";
 
 type TopicRequest = IncomingRequest<typeof RequestCode.CREATE_TOPIC | typeof RequestCode.UPDATE_TOPIC>;
@@ -94,6 +96,7 @@ function groupDetail(context: BrokerContext, group: string) {
     clients: description.members.length,
     subscriptions: settings?.subscriptions.map(({ topic, expressionType, expression }) => ({ topic, expressionType, expression })) ?? [],
     totalLag: queues.reduce((sum, queue) => sum + queue.lag, 0),
+    inFlight: PopService.existing(context)?.inFlight(group) ?? 0,
     clientIds: description.members.map((member) => member.clientId).sort(),
     ...(description.subscriptionConflict === undefined ? {} : { subscriptionConflict: description.subscriptionConflict }),
     queues,

@@ -1,5 +1,6 @@
 /**
- * HTTP consumption in RocketMQ 5's pop style (the broker's PopService does the work):
+ * HTTP consumption in RocketMQ 5's pop style (the brokers' PopService does the work, reached
+ * in-process or over TCP POP_MESSAGE through the backend):
  *
  *   POST /groups/{group}/receive {topic, max?, invisibleMs?, waitMs?, tags?}
  *     → {messages: [{...message, receiptHandle, invisibleUntilMs, deliveryAttempt}]}
@@ -8,7 +9,8 @@
  *
  * A receive long-polls up to waitMs; a client that disconnects meanwhile takes no messages (the
  * request's abort signal drops its hold). Ack and nack take many handles: each is settled on its
- * own and failures are listed; when none succeeds the answer is the first failure's error.
+ * own (all at once) and failures are listed, in request order; when none succeeds the answer is
+ * the first failure's error.
  */
 
 import { Hono } from "hono";
@@ -30,13 +32,13 @@ export function consumeRoutes(api: ApiContext): Hono {
   routes.post("/groups/:group/receive", async (context) => {
     const { group } = parseParams(context, groupPath);
     const body = await parseBody(context, receiveBody);
-    const popped = await api.pop.receive({
+    const popped = await api.backend.receive({
       group,
       topic: body.topic,
-      maxMessages: body.max,
+      max: body.max,
       invisibleMs: body.invisibleMs,
       waitMs: body.waitMs,
-      filter: body.tags === undefined ? undefined : { expressionType: "TAG", expression: body.tags },
+      tags: body.tags,
       signal: context.req.raw.signal,
     });
     let bytes = 0;
@@ -51,34 +53,34 @@ export function consumeRoutes(api: ApiContext): Hono {
   routes.post("/groups/:group/ack", async (context) => {
     const { group } = parseParams(context, groupPath);
     const body = await parseBody(context, ackBody);
-    const { done, failed } = settleEach(body.receiptHandles, (handle) => api.pop.ack(group, body.topic, handle));
+    const { done, failed } = await settleEach(body.receiptHandles, (handle) => api.backend.ack(group, body.topic, handle));
     return context.json({ acked: done, failed });
   });
 
   routes.post("/groups/:group/nack", async (context) => {
     const { group } = parseParams(context, groupPath);
     const body = await parseBody(context, nackBody);
-    const { done, failed } = settleEach(body.receiptHandles, (handle) => void api.pop.changeInvisibleTime(group, body.topic, handle, body.delayMs));
+    const { done, failed } = await settleEach(body.receiptHandles, (handle) => api.backend.nack(group, body.topic, handle, body.delayMs));
     return context.json({ nacked: done, failed });
   });
 
   return routes;
 }
 
-function settleEach(handles: readonly string[], settle: (handle: string) => void): { done: number; failed: Failure[] } {
+async function settleEach(handles: readonly string[], settle: (handle: string) => unknown): Promise<{ done: number; failed: Failure[] }> {
+  const outcomes = await Promise.allSettled(handles.map(async (handle) => settle(handle)));
   let done = 0;
   let firstError: MqError | undefined;
   const failed: Failure[] = [];
-  for (const receiptHandle of handles) {
-    try {
-      settle(receiptHandle);
+  outcomes.forEach((outcome, index) => {
+    if (outcome.status === "fulfilled") {
       done += 1;
-    } catch (error) {
-      const mqError = toMqError(error);
-      firstError ??= mqError;
-      failed.push({ receiptHandle, code: mqError.code, error: mqError.message });
+      return;
     }
-  }
+    const mqError = toMqError(outcome.reason);
+    firstError ??= mqError;
+    failed.push({ receiptHandle: handles[index]!, code: mqError.code, error: mqError.message });
+  });
   if (done === 0 && firstError !== undefined) throw firstError;
   return { done, failed };
 }

@@ -1,37 +1,29 @@
 /**
- * Consumer groups: list (with total lag), detail (members, subscriptions, per queue the broker
- * offset, the group's offset and the lag, plus messages received over pop and not yet acked),
- * and an offset reset — through the broker's own admin and offset processors, which also tell
- * the group's running clients to re-read their offsets.
+ * Consumer groups: list (with total lag and messages popped but not yet acked), detail (members,
+ * subscriptions, per queue the broker offset, the group's offset and the lag), and an offset
+ * reset — through the brokers' own admin and offset actions, which also tell the group's running
+ * clients to re-read their offsets.
  */
 
 import { Hono } from "hono";
-import * as admin from "../../broker/processors/admin-processor.ts";
-import * as offsets from "../../broker/processors/offset-processor.ts";
-import { type ApiContext, callProcessor } from "../api-context.ts";
+import type { ApiContext } from "../api-context.ts";
 import { groupPath, resetOffsetBody } from "../schemas.ts";
 import { parseBody, parseParams } from "../validation.ts";
 
 export function groupRoutes(api: ApiContext): Hono {
   const routes = new Hono();
 
-  routes.get("/groups", (context) => {
-    const result = callProcessor(admin.listGroups, api, {}) as { groups: { group: string }[] };
-    return context.json({ groups: result.groups.map((group) => ({ ...group, inFlight: api.pop.inFlight(group.group) })) });
-  });
+  routes.get("/groups", async (context) => context.json({ groups: await api.backend.listGroups() }));
 
-  routes.get("/groups/:group", (context) => {
+  routes.get("/groups/:group", async (context) => {
     const { group } = parseParams(context, groupPath);
-    const detail = callProcessor(admin.getGroup, api, { consumerGroup: group });
-    return context.json({ ...detail, inFlight: api.pop.inFlight(group) });
+    return context.json(await api.backend.group(group));
   });
 
   routes.post("/groups/:group/offsets/reset", async (context) => {
     const { group } = parseParams(context, groupPath);
     const body = await parseBody(context, resetOffsetBody);
-    const to = typeof body.to === "number" ? { to: "timestamp", timestampMs: body.to } : { to: body.to };
-    const result = callProcessor(offsets.resetOffset, api, { consumerGroup: group, topic: body.topic, force: true, ...to });
-    return context.json({ group, ...result });
+    return context.json({ group, ...(await api.backend.resetOffset(group, body.topic, body.to)) });
   });
 
   return routes;

@@ -3,16 +3,16 @@
  * `mq-tags` / `mq-keys` / `mq-sharding-key` headers), browse a queue without a group, and look
  * a message up by msgId / offsetMsgId or by key.
  *
- * A send is answered only once the broker's flush policy says the message is stored.
+ * A send is answered only once the broker's flush policy says the message is stored. In a
+ * cluster, browsing names the broker (`?broker=`) when the topic's queue ids repeat across brokers.
  */
 
 import type { Context } from "hono";
 import { Hono } from "hono";
+import type { ReceivedMessage } from "../../client/message.ts";
 import { MqError } from "../../common/errors.ts";
-import { decodeOffsetMsgId, encodeOffsetMsgId } from "../../common/ids.ts";
-import { decodeRecord, type StoredMessage } from "../../common/message-record.ts";
 import type { ApiContext } from "../api-context.ts";
-import type { OutgoingMessage } from "../message-sender.ts";
+import type { OutgoingMessage } from "../mq-backend.ts";
 import { type MessageView, messageView } from "../message-view.ts";
 import { browsePath, browseQuery, encodingQuery, type MessageInput, messageBatchInput, messageIdPath, messageInput, messageQuery, topicPath } from "../schemas.ts";
 import { parseParams, parseQuery, parseWith, readJson } from "../validation.ts";
@@ -35,66 +35,38 @@ export function messageRoutes(api: ApiContext): Hono {
       batch = Array.isArray(json);
       messages = batch ? parseWith(messageBatchInput, json).map((input, index) => toOutgoing(input, `[${index}].body`)) : [toOutgoing(parseWith(messageInput, json), "body")];
     }
-    const answers = await api.sender.send(topic, messages);
+    const answers = await api.backend.send(topic, messages);
     api.metrics.sendLatency.observe({ transport: "http" }, (performance.now() - startMs) / 1000);
     return context.json(batch ? answers : answers[0]);
   });
 
-  routes.get("/topics/:topic/queues/:queueId/messages", (context) => {
+  routes.get("/topics/:topic/queues/:queueId/messages", async (context) => {
     const { topic, queueId } = parseParams(context, browsePath);
     const query = parseQuery(context, browseQuery);
-    const config = api.broker.topics.require(topic);
-    const queues = Math.max(config.readQueues, config.writeQueues);
-    if (queueId >= queues) throw new MqError("QUEUE_NOT_FOUND", { topic, queueId, queues });
-    const store = api.broker.store;
-    const minOffset = store.minOffset(topic, queueId);
-    const maxOffset = store.maxOffset(topic, queueId);
-    const offset = query.offset ?? minOffset;
-    if (offset < minOffset || offset > maxOffset) throw new MqError("OFFSET_OUT_OF_RANGE", { topic, queueId, offset, min: minOffset, max: maxOffset });
-    const result = store.getMessages({ topic, queueId, offset, maxCount: query.max });
-    const messages = result.status === "found" ? result.messages.map((read) => decodeRecord(result.buffer, read.position)) : [];
-    const nextOffset = result.status === "found" ? result.nextOffset : offset;
-    return context.json({ topic, queueId, minOffset, maxOffset, nextOffset, messages: views(api, messages, query.encoding) });
+    const page = await api.backend.browse(topic, queueId, { offset: query.offset, max: query.max, brokerName: query.broker });
+    const { minOffset, maxOffset, nextOffset } = page;
+    return context.json({ topic, queueId, minOffset, maxOffset, nextOffset, messages: views(api, page.messages, query.encoding) });
   });
 
-  routes.get("/messages/:id", (context) => {
+  routes.get("/messages/:id", async (context) => {
     const { id } = parseParams(context, messageIdPath);
     const { encoding } = parseQuery(context, encodingQuery);
-    const message = findById(api, id);
-    if (message === undefined) throw new MqError("MESSAGE_NOT_FOUND", { id });
-    return context.json(views(api, [message], encoding)[0]!);
+    return context.json(views(api, [await api.backend.messageById(id)], encoding)[0]!);
   });
 
-  routes.get("/messages", (context) => {
+  routes.get("/messages", async (context) => {
     const { topic, key, max, encoding } = parseQuery(context, messageQuery);
-    api.broker.topics.require(topic);
-    return context.json({ topic, key, messages: views(api, api.broker.store.queryByKey(topic, key, max), encoding) });
+    return context.json({ topic, key, messages: views(api, await api.backend.messagesByKey(topic, key, max), encoding) });
   });
 
   return routes;
 }
 
-function views(api: ApiContext, messages: readonly StoredMessage[], encoding: "utf8" | "base64" | undefined): MessageView[] {
+function views(api: ApiContext, messages: readonly ReceivedMessage[], encoding: "utf8" | "base64" | undefined): MessageView[] {
   let bytes = 0;
   for (const message of messages) bytes += message.body.length;
   if (messages.length > 0) api.metrics.delivered(messages[0]!.topic, "http", messages.length, bytes);
   return messages.map((message) => messageView(message, encoding));
-}
-
-/** An offsetMsgId of this broker is read at its CommitLog offset; anything else is tried as a producer msgId. */
-function findById(api: ApiContext, id: string): StoredMessage | undefined {
-  const { store, advertisedHost, port } = api.broker;
-  const thisBroker = encodeOffsetMsgId({ host: advertisedHost, port, physicalOffset: 0 }).slice(0, 16);
-  if (id.slice(0, 16).toUpperCase() === thisBroker) {
-    try {
-      const { physicalOffset } = decodeOffsetMsgId(id);
-      const found = physicalOffset < store.commitLog.writePosition ? store.getByPhysicalOffset(physicalOffset) : undefined;
-      if (found !== undefined) return found;
-    } catch {
-      // Not a valid offset of this broker: it may still be a msgId.
-    }
-  }
-  return store.queryByMsgId(id);
 }
 
 function toOutgoing(input: MessageInput, field: string): OutgoingMessage {

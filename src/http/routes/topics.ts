@@ -1,48 +1,34 @@
 /**
- * Topics: list, create, describe (route and per-queue min/max offsets), delete. Each action runs
- * the broker's own admin processor, so REST and TCP agree on rules and errors.
+ * Topics: list, create, describe (route and per-queue min/max offsets), delete. The backend runs
+ * the broker's own admin actions (in-process, or over TCP through the SDK), so REST and TCP agree
+ * on rules and errors.
  */
 
 import { Hono } from "hono";
-import * as admin from "../../broker/processors/admin-processor.ts";
-import { type ApiContext, callProcessor } from "../api-context.ts";
+import type { ApiContext } from "../api-context.ts";
 import { createTopicBody, topicPath } from "../schemas.ts";
 import { parseBody, parseParams } from "../validation.ts";
 
 export function topicRoutes(api: ApiContext): Hono {
   const routes = new Hono();
 
-  routes.get("/topics", (context) => {
-    const topics = api.broker.topics.list().map((config) => ({ ...config }));
-    return context.json({ topics });
-  });
+  routes.get("/topics", async (context) => context.json({ topics: await api.backend.listTopics() }));
 
   routes.post("/topics", async (context) => {
     const body = await parseBody(context, createTopicBody);
-    const queues = body.queues ?? api.broker.config.defaultTopicQueues;
-    callProcessor(admin.createTopic, api, { topic: body.topic, readQueues: queues, writeQueues: queues, perm: body.perm, order: body.order });
-    return context.json(describe(api, body.topic), 201);
+    return context.json(await api.backend.createTopic(body), 201);
   });
 
-  routes.get("/topics/:topic", (context) => {
+  routes.get("/topics/:topic", async (context) => {
     const { topic } = parseParams(context, topicPath);
-    return context.json(describe(api, topic));
+    return context.json(await api.backend.describeTopic(topic));
   });
 
-  routes.delete("/topics/:topic", (context) => {
+  routes.delete("/topics/:topic", async (context) => {
     const { topic } = parseParams(context, topicPath);
-    callProcessor(admin.deleteTopic, api, { topic });
+    await api.backend.deleteTopic(topic);
     return context.json({ deleted: topic });
   });
 
   return routes;
-}
-
-/** A topic's settings, where it lives (this broker) and each queue's offsets. */
-function describe(api: ApiContext, topic: string) {
-  const detail = callProcessor(admin.getTopic, api, { topic }) as { readQueues: number; writeQueues: number; perm: number };
-  const route = {
-    brokers: [{ brokerName: api.brokerName, brokerId: 0, address: `${api.broker.advertisedHost}:${api.broker.port}`, readQueues: detail.readQueues, writeQueues: detail.writeQueues, perm: detail.perm }],
-  };
-  return { ...detail, route };
 }

@@ -109,7 +109,7 @@ describe("Broker: consumer groups", () => {
       { topic: "t", queueId: 1, brokerOffset: 1, consumerOffset: -1, lag: 1 },
     ]);
     const list = await call(client, RequestCode.LIST_GROUPS, {});
-    expect(list.groups).toEqual([{ group: "g", consumeType: "push", messageModel: "clustering", clients: 1, subscriptions: [{ topic: "t", expressionType: "TAG", expression: "*" }], totalLag: 3 }]);
+    expect(list.groups).toEqual([{ group: "g", consumeType: "push", messageModel: "clustering", clients: 1, subscriptions: [{ topic: "t", expressionType: "TAG", expression: "*" }], totalLag: 3, inFlight: 0 }]);
     expect((await rejection(call(client, RequestCode.GET_GROUP, { consumerGroup: "unknown" }))).errorName).toBe("GROUP_NOT_FOUND");
   });
 });

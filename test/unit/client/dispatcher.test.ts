@@ -7,7 +7,7 @@ import { ProcessQueue } from "../../../src/client/process-queue.ts";
 
 function message(queueId: number, queueOffset: number): ReceivedMessage {
   const body = new Uint8Array(0);
-  return { topic: "t", queueId, queueOffset, msgId: "", offsetMsgId: "", body, tags: undefined, keys: [], properties: {}, bornTimestampMs: 0, storeTimestampMs: 0, reconsumeTimes: 0, text: () => "" };
+  return { topic: "t", queueId, queueOffset, msgId: "", offsetMsgId: "", body, tags: undefined, keys: [], properties: {}, bornTimestampMs: 0, storeTimestampMs: 0, reconsumeTimes: 0, bornHost: "", storeHost: "", storeSize: 0, text: () => "" };
 }
 
 function processQueue(queueId: number, from = 0, capacity = 100): ProcessQueue {

@@ -161,6 +161,7 @@ describe("loadConfig: precedence", () => {
         MQ_BROKER_HEARTBEAT_INTERVAL_MS: "100",
         MQ_NAMESRV_SCAN_INTERVAL_MS: "50",
         MQ_BROKER_EXPIRY_MS: "600",
+        MQ_BROKER: "10.0.0.4:10911",
       },
     });
     expect(config).toEqual({
@@ -172,6 +173,7 @@ describe("loadConfig: precedence", () => {
       namesrvPort: 5,
       haPort: 4,
       namesrv: ["10.0.0.2:9876", "10.0.0.3:9876"],
+      broker: "10.0.0.4:10911",
       clusterName: "c1",
       brokerName: "b1",
       brokerId: 1,

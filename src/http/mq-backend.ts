@@ -1,0 +1,106 @@
+/**
+ * What the REST routes ask of "the message queue", whichever way it is reached:
+ * - `LocalBackend` (local-backend.ts): the broker runs in this process; calls go straight to its
+ *   processors, store and pop service (no serialization, no TCP hop);
+ * - `SdkBackend` (sdk-backend.ts): brokers run elsewhere (`mq start --role http --namesrv ...`);
+ *   calls go through the client SDK (Admin, Producer, SimpleConsumer) over TCP.
+ *
+ * Routes parse and shape HTTP; backends do the work and throw catalogue errors (MqError), which
+ * reach the client with their code and HTTP status either way. Results are the JSON the routes
+ * return; messages are SDK ReceivedMessages so one view (message-view.ts) serves both.
+ */
+
+import type { ReceivedMessage } from "../client/message.ts";
+import type { ClusterInfo, GroupDetail, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
+import type { z } from "zod";
+
+export interface OutgoingMessage {
+  readonly body: Uint8Array;
+  readonly tags?: string;
+  readonly keys?: readonly string[];
+  readonly properties?: Record<string, string>;
+  readonly shardingKey?: string;
+}
+
+export interface SendAnswer {
+  msgId: string;
+  offsetMsgId: string;
+  queueId: number;
+  queueOffset: number;
+}
+
+export type ClusterView = ClusterInfo & { source: "namesrv" | "local" | "broker" };
+
+export interface RouteEntry {
+  brokerName: string;
+  brokerId: number;
+  address: string;
+  readQueues: number;
+  writeQueues: number;
+  perm: number;
+}
+
+/** A topic's settings, each queue's offsets (with its broker in a cluster) and where it lives. */
+export interface TopicDescription extends TopicConfig {
+  queues: Array<{ queueId: number; minOffset: number; maxOffset: number; brokerName?: string }>;
+  route: { brokers: RouteEntry[] };
+}
+
+export interface QueuePage {
+  minOffset: number;
+  maxOffset: number;
+  nextOffset: number;
+  messages: ReceivedMessage[];
+}
+
+export interface ReceiveRequest {
+  readonly group: string;
+  readonly topic: string;
+  readonly max: number;
+  readonly invisibleMs: number;
+  readonly waitMs: number;
+  /** A tag expression (`*`, `a || b`); absent takes every message. */
+  readonly tags?: string;
+  /** Aborted when the HTTP client goes away: a held receive then takes no message. */
+  readonly signal?: AbortSignal;
+}
+
+export interface ReceivedEntry {
+  readonly message: ReceivedMessage;
+  readonly receiptHandle: string;
+  readonly invisibleUntilMs: number;
+  readonly deliveryAttempt: number;
+}
+
+export type GroupSummary = z.infer<typeof groupSummarySchema>;
+export type ResetTarget = "first" | "last" | number;
+
+/** A value now or later: the local backend answers most calls synchronously, and stays that cheap. */
+export type Answer<T> = T | Promise<T>;
+
+export interface MqBackend {
+  readonly kind: "local" | "sdk";
+  cluster(): Answer<ClusterView>;
+  listTopics(): Answer<TopicConfig[]>;
+  /** `queues` absent: the broker's default. */
+  createTopic(input: { topic: string; queues?: number; perm: number; order: boolean }): Answer<TopicDescription>;
+  describeTopic(topic: string): Answer<TopicDescription>;
+  deleteTopic(topic: string): Answer<void>;
+  /** Resolves once stored under the broker's flush policy; one answer per message, in order. */
+  send(topic: string, messages: readonly OutgoingMessage[]): Answer<SendAnswer[]>;
+  /** `brokerName` picks the broker in a cluster where queue ids repeat. */
+  browse(topic: string, queueId: number, options: { offset?: number; max: number; brokerName?: string }): Answer<QueuePage>;
+  /** MESSAGE_NOT_FOUND when no broker has it. */
+  messageById(id: string): Answer<ReceivedMessage>;
+  messagesByKey(topic: string, key: string, max: number): Answer<ReceivedMessage[]>;
+  listGroups(): Answer<GroupSummary[]>;
+  group(group: string): Answer<GroupDetail & { queues: Array<GroupDetail["queues"][number] & { brokerName?: string }> }>;
+  resetOffset(group: string, topic: string, to: ResetTarget): Answer<{ queues: Array<{ topic: string; queueId: number; queueOffset: number; brokerName?: string }> }>;
+  receive(request: ReceiveRequest): Answer<ReceivedEntry[]>;
+  /** A handle that is unknown, stale, or of another group or topic is RECEIPT_HANDLE_INVALID. */
+  ack(group: string, topic: string | undefined, receiptHandle: string): Answer<void>;
+  /** Visible again after `delayMs` (0: at once). */
+  nack(group: string, topic: string | undefined, receiptHandle: string, delayMs: number): Answer<void>;
+  /** Stops what the backend started (held receives answered, client connections closed). */
+  close(): Promise<void>;
+}
