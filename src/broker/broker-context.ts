@@ -4,6 +4,7 @@
  * the Broker class only wires them to request codes.
  */
 
+import type { BrokerStats } from "./broker-stats.ts";
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import { brokerDefaults, type MqConfig } from "../config/config-schema.ts";
@@ -30,6 +31,8 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 export interface BrokerContext {
   readonly store: MessageStore;
+  /** What metrics count (deliveries over TCP, send latency); hooks set by the metrics exporter. */
+  readonly stats: BrokerStats;
   readonly topics: TopicConfigManager;
   readonly offsets: ConsumerOffsetManager;
   readonly consumers: ConsumerManager;

@@ -11,6 +11,7 @@
  * the store after `stop()`: offsets never name messages the store has not made durable first.
  */
 
+import { BrokerStats } from "./broker-stats.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
@@ -100,6 +101,7 @@ export class Broker {
     const longPoll = new LongPollService<Reply>({ bus, clock, heldMax: config.heldPullsMax, logger });
     const context: BrokerContext = {
       store,
+      stats: new BrokerStats(),
       topics,
       offsets: consumerOffsets,
       consumers,

@@ -5,8 +5,10 @@
  * - messages / bytes in per topic: the bus's "message.stored" (every send, TCP or REST), the
  *   size read from the consume-queue entry just written — no counter in the store's hot path;
  * - messages / bytes out per topic and transport: counted by the REST routes that hand messages
- *   out (receive, browse, lookups); TCP pulls are not counted yet (they have no event);
- * - send latency: REST sends, from request to answer (the flush policy included);
+ *   out (receive, browse, lookups) and, for TCP pulls, through the broker's stats hooks (bytes
+ *   are whole records there, bodies over REST);
+ * - send latency per transport: REST sends from request to answer, TCP sends from processing to
+ *   answer (the flush policy included in both);
  * - flush latency: the bus's "store.flushed" (duration of each background flush + checkpoint);
  * - consumer lag per group / topic / queue, store size, disk use, flush lag, connections,
  *   long-poll holds, pop in-flight: read at scrape time from the broker and store.
@@ -63,6 +65,14 @@ export class BrokerMetrics {
         bus?.on("store.flushed", (event) => flushLatency.observe({}, event.durationMs / 1000)) ?? (() => {}),
       );
       this.storeGauges(broker);
+      // TCP pulls and sends report through the broker's stats hooks (REST counts its own).
+      broker.stats.hooks = {
+        delivered: (topic, messages, bytes) => this.delivered(topic, "tcp", messages, bytes),
+        sendAnswered: (seconds) => this.sendLatency.observe({ transport: "tcp" }, seconds),
+      };
+      this.unsubscribe.push(() => {
+        broker.stats.hooks = {};
+      });
     }
     registry.gauge("mq_connections", "Open client connections, per transport", (metric) => {
       if (options.connections !== undefined) metric.set({ transport: "tcp" }, options.connections());

@@ -66,6 +66,7 @@ function attempt(context: BrokerContext, fields: PullFields, startOffset: number
     const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset, maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter });
     switch (result.status) {
       case "found":
+        context.stats.delivered(fields.topic, result.messages.length, result.buffer.byteLength);
         return { reply: pullReply("found", result.nextOffset, result.minOffset, result.maxOffset, result.buffer) };
       case "no_matched_message":
         if (result.nextOffset >= result.maxOffset) return { waitOffset: result.maxOffset, minOffset: result.minOffset, maxOffset: result.maxOffset };

@@ -44,8 +44,16 @@ export function sendMessage(context: BrokerContext, request: IncomingRequest<typ
     bornHost: parseHost(fields.bornHost ?? request.channel.address),
     reconsumeTimes: fields.reconsumeTimes,
   };
-  if (context.store.options.flush === "sync") return context.store.put(input).then((result) => sendReply(context, input, result));
-  return sendReply(context, input, context.store.append(input));
+  const startMs = performance.now();
+  if (context.store.options.flush === "sync") {
+    return context.store.put(input).then((result) => answered(context, startMs, sendReply(context, input, result)));
+  }
+  return answered(context, startMs, sendReply(context, input, context.store.append(input)));
+}
+
+function answered(context: BrokerContext, startMs: number, reply: Reply): Reply {
+  context.stats.sendAnswered(startMs);
+  return reply;
 }
 
 function sendReply(context: BrokerContext, input: PutMessageInput, result: PutResult): Reply {
@@ -70,8 +78,9 @@ export function sendBatch(context: BrokerContext, request: IncomingRequest<typeo
     const propertiesBytes = encodeEntryProperties(header, index);
     return { ...header, propertiesBytes, topic: fields.topic, queueId: fields.queueId, body: entry.body, bornTimestampMs: fields.bornTimestampMs, bornHost };
   });
-  if (context.store.options.flush === "sync") return context.store.putBatch(inputs).then((results) => batchReply(context, inputs, results));
-  return batchReply(context, inputs, inputs.map((input) => context.store.append(input)));
+  const startMs = performance.now();
+  if (context.store.options.flush === "sync") return context.store.putBatch(inputs).then((results) => answered(context, startMs, batchReply(context, inputs, results)));
+  return answered(context, startMs, batchReply(context, inputs, inputs.map((input) => context.store.append(input))));
 }
 
 /**

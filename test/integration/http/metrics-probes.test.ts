@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { parsePrometheusText } from "../../unit/http/prometheus-text.ts";
+import { Producer, PushConsumer } from "../../../src/client/index.ts";
 import { startHttpBroker } from "./helpers.ts";
 
 describe("HTTP probes", () => {
@@ -47,6 +48,32 @@ describe("/metrics", () => {
     await h.call("POST", "/api/v1/groups/g/ack", { receiptHandles: [got[0].receiptHandle] });
     const acked = parsePrometheusText((await h.text("/metrics")).text);
     expect(value(acked, "mq_consumer_lag_messages", { group: "g", topic: "flow", queue: "0" })).toBe(1);
+  });
+
+  test("TCP sends and pulls move the tcp series of send latency and messages out", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "tcpflow", queues: 1 });
+    const producer = new Producer({ broker: h.broker.address });
+    await producer.start();
+    const consumer = new PushConsumer({ broker: h.broker.address, group: "tcpgroup", consumeFromWhere: "first" });
+    try {
+      for (const body of ["a", "bb", "ccc"]) await producer.send({ topic: "tcpflow", body });
+      consumer.subscribe("tcpflow");
+      let received = 0;
+      await consumer.start(() => void (received += 1));
+      const deadline = Date.now() + 10_000;
+      while (received < 3 && Date.now() < deadline) await Bun.sleep(5);
+      expect(received).toBe(3);
+      const samples = parsePrometheusText((await h.text("/metrics")).text);
+      const value = (name: string, labels: Record<string, string>) =>
+        samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, text]) => sample.labels[key] === text))?.value ?? 0;
+      expect(value("mq_send_latency_seconds_count", { transport: "tcp" })).toBe(3);
+      expect(value("mq_messages_out_total", { topic: "tcpflow", transport: "tcp" })).toBe(3);
+      expect(value("mq_bytes_out_total", { topic: "tcpflow", transport: "tcp" })).toBeGreaterThan(6);
+    } finally {
+      await consumer.shutdown();
+      await producer.shutdown();
+    }
   });
 
   test("flush latency is observed after each background flush", async () => {
