@@ -10,7 +10,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { issueReason } from "../protocol/schema-issues.ts";
+import { issueReason, valueAt } from "../protocol/schema-issues.ts";
 
 export interface ErrorBody {
   code: number;
@@ -78,11 +78,3 @@ function joinPath(prefix: string, path: readonly PropertyKey[]): string {
   return text;
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (typeof value !== "object" || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}

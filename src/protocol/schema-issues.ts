@@ -46,3 +46,13 @@ function show(value: unknown): string {
   if (value instanceof Uint8Array) return "bytes";
   return typeof value === "object" ? "a map" : typeof value;
 }
+
+/** The value at `path` inside `input` (undefined where the path leaves the data): for error text. */
+export function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}

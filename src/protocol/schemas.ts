@@ -13,7 +13,7 @@ import { MqError } from "../common/errors.ts";
 import { batchMessagesMax, pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
-import { issueReason } from "./schema-issues.ts";
+import { issueReason, valueAt } from "./schema-issues.ts";
 
 // Field vocabulary, shared so one name always means one shape.
 const topic = z.string().regex(topicNamePattern);
@@ -290,11 +290,3 @@ function toValidation<T>(result: z.ZodSafeParseResult<T>, input: unknown): Valid
   return { ok: false, error: new MqError("INVALID_FIELD", { field, reason }) };
 }
 
-function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
-  let value = input;
-  for (const key of path) {
-    if (typeof value !== "object" || value === null) return undefined;
-    value = (value as Record<PropertyKey, unknown>)[key];
-  }
-  return value;
-}

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
+import { freePort } from "../helpers/free-port.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const binary = join(makeTempDir("mq-e2e-rt-"), "mq");
@@ -18,12 +19,6 @@ const cleanEnv: Record<string, string> = Object.fromEntries(
 let server: Bun.Subprocess | undefined;
 let broker = "";
 
-function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
 
 async function mq(...args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const child = Bun.spawn([binary, ...args], { env: cleanEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });

@@ -9,6 +9,7 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { makeTempDir } from "../helpers/temp-dir.ts";
+import { freePort } from "../helpers/free-port.ts";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
 const builtBinary = join(repoRoot, "dist", "mq");
@@ -42,13 +43,7 @@ export function buildBinaryCopy(prefix = "mq-e2e-bin-"): string {
   throw new Error(lastFailure);
 }
 
-/** A port nothing listens on right now (the OS picks it; a race with other processes is retried by the caller). */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
+export { freePort };
 
 export async function withDeadline<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -21,6 +21,7 @@ import { MessageStore } from "../../src/store/message-store.ts";
 import { type FlushMode, type MessageStoreOptions, type StoreEvents, tinyStoreProfile } from "../../src/store/store-options.ts";
 import { makeTempDir } from "./temp-dir.ts";
 import { afterEachTest } from "./cleanup-hooks.ts";
+import { freePort } from "./free-port.ts";
 
 export interface TestBrokerOptions {
   /** Reuse a data dir (default: a fresh temporary one). */
@@ -185,13 +186,7 @@ export interface BrokerProcess {
   kill(): Promise<number>;
 }
 
-/** A port nothing listens on right now (the OS picks it). */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
+export { freePort };
 
 export async function spawnBrokerProcess(options: BrokerProcessOptions = {}): Promise<BrokerProcess> {
   const ownsDataDir = options.dataDir === undefined;

@@ -17,6 +17,7 @@ import { rmSync, writeFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import { makeTempDir } from "./temp-dir.ts";
+import { freePort } from "./free-port.ts";
 
 const root = resolve(import.meta.dir, "../..");
 const startTimeoutMs = 20_000;
@@ -159,13 +160,7 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
   return { ...handle, brokerName: options.brokerName, dataDir, httpPort };
 }
 
-/** A port nothing listens on right now (the OS picks it). */
-export function freePort(): number {
-  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
-  const port = listener.port;
-  listener.stop(true);
-  return port;
-}
+export { freePort };
 
 interface Child {
   readonly process: Bun.Subprocess<"ignore", "ignore", "pipe">;
