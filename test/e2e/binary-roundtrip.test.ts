@@ -37,7 +37,7 @@ beforeAll(async () => {
   writeFileSync(config, "commitLogFileBytes: 16777216\ndiskMaxUsedSpaceRatio: 0.98\ndiskFullRatio: 0.99\n");
   const port = freePort();
   broker = `127.0.0.1:${port}`;
-  server = Bun.spawn([binary, "start", "--data", join(dir, "data"), "--port", String(port), "--http-port", String(freePort()), "--config", config], { env: cleanEnv, stdout: "ignore", stderr: "pipe" });
+  server = Bun.spawn([binary, "start", "--data", join(dir, "data"), "--port", String(port), "--http-port", String(freePort()), "--namesrv-port", String(freePort()), "--listen", "127.0.0.1", "--config", config], { env: cleanEnv, stdout: "ignore", stderr: "pipe" });
   const deadline = Date.now() + 15_000;
   while (Date.now() < deadline) {
     if ((await mq("topic", "list", "--broker", broker)).exitCode === 0) return;

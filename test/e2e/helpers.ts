@@ -177,7 +177,8 @@ export async function startMq(processes: MqProcesses, dataDir: string, config: s
   for (let attempt = 1; ; attempt++) {
     const httpPort = freePort();
     const port = freePort();
-    const args = ["start", "--data", dataDir, "--http-port", String(httpPort), "--port", String(port), "--listen", "127.0.0.1", "--config", config, ...extraArgs];
+    // A free NameServer port too: role all would otherwise take the fixed 9876.
+    const args = ["start", "--data", dataDir, "--http-port", String(httpPort), "--port", String(port), "--namesrv-port", String(freePort()), "--listen", "127.0.0.1", "--config", config, ...extraArgs];
     const entry = processes.spawn(args);
     try {
       await waitForOk(entry, `http://127.0.0.1:${httpPort}/ready`);
