@@ -6,6 +6,10 @@
  * responses costs one write syscall instead of one per frame (measured ~5x faster). Bodies of
  * `coalesceChunkBytesMax` or more are written as they are, inside the same cork, never copied.
  *
+ * A lone frame — the first of its event-loop turn, with nothing queued or owed to the socket —
+ * is written at once instead: one request in flight then pays no extra turn of latency, while
+ * the frames after it in a busy turn are still coalesced.
+ *
  * Flow control: when the socket refuses more (`write()` returns false) the writer keeps further
  * frames in its own queue until `drain`. `pendingBytes` counts both queues, which is what the
  * channel compares against its high water mark to stop reading from the peer.
@@ -20,6 +24,11 @@ export class FrameWriter {
   private flushScheduled = false;
   private waitingForDrain = false;
   private stopped = false;
+  /** Set by an immediate write until the end of its event-loop turn. */
+  private wroteThisTurn = false;
+  private readonly endTurn = (): void => {
+    this.wroteThisTurn = false;
+  };
 
   /** `onOutputChange` runs after each flush and drain, so the owner can resume reading. */
   constructor(
@@ -40,6 +49,14 @@ export class FrameWriter {
 
   enqueue(head: Uint8Array, body?: Uint8Array): void {
     if (this.stopped) return;
+    if (!this.wroteThisTurn && !this.flushScheduled && !this.waitingForDrain && this.parts.length === 0 && this.socket.writableLength === 0 && !this.socket.destroyed) {
+      this.wroteThisTurn = true;
+      setImmediate(this.endTurn);
+      let accepted = this.socket.write(head);
+      if (body !== undefined && body.byteLength > 0) accepted = this.socket.write(body) && accepted;
+      if (!accepted) this.waitingForDrain = true;
+      return;
+    }
     this.parts.push(head);
     this.queuedBytes += head.byteLength;
     if (body !== undefined && body.byteLength > 0) {

@@ -33,27 +33,37 @@ function setup() {
 }
 
 describe("FrameWriter", () => {
-  test("coalesces the frames of one event-loop turn into one write", async () => {
+  test("writes the first frame of a turn at once and coalesces the rest of the turn into one write", async () => {
     const { socket, writer } = setup();
     for (let index = 0; index < 100; index++) writer.enqueue(new Uint8Array([index]), new Uint8Array([index, index]));
-    expect(socket.writes.length).toBe(0);
-    expect(writer.pendingBytes).toBe(300);
+    // The lone first frame (head and body) went out at once: no turn of latency for one in flight.
+    expect(socket.writes.map((chunk) => [...chunk])).toEqual([[0], [0, 0]]);
+    expect(writer.pendingBytes).toBe(297);
     await nextTurn();
-    expect(socket.writes.length).toBe(1);
-    expect(socket.writes[0]!.byteLength).toBe(300);
-    expect([...socket.writes[0]!.subarray(0, 6)]).toEqual([0, 0, 0, 1, 1, 1]);
+    expect(socket.writes.length).toBe(3);
+    expect(socket.writes[2]!.byteLength).toBe(297);
+    expect([...socket.writes[2]!.subarray(0, 6)]).toEqual([1, 1, 1, 2, 2, 2]);
     expect(writer.pendingBytes).toBe(0);
+  });
+
+  test("after a turn ends, the next lone frame is again written at once", async () => {
+    const { socket, writer } = setup();
+    writer.enqueue(new Uint8Array([1]));
+    await nextTurn();
+    writer.enqueue(new Uint8Array([2]));
+    expect(socket.writes.map((chunk) => [...chunk])).toEqual([[1], [2]]);
   });
 
   test("writes large bodies as they are, between coalesced runs, in order", async () => {
     const { socket, writer } = setup();
     const large = new Uint8Array(100_000).fill(9);
+    writer.enqueue(new Uint8Array([0])); // the turn's lone first frame, written at once
     writer.enqueue(new Uint8Array([1]));
     writer.enqueue(new Uint8Array([2]), large);
     writer.enqueue(new Uint8Array([3]));
     await nextTurn();
-    expect(socket.writes.map((chunk) => chunk.byteLength)).toEqual([2, 100_000, 1]);
-    expect(socket.writes[1]).toBe(large);
+    expect(socket.writes.map((chunk) => chunk.byteLength)).toEqual([1, 2, 100_000, 1]);
+    expect(socket.writes[2]).toBe(large);
     expect(socket.corks).toBe(1);
   });
 
@@ -80,11 +90,12 @@ describe("FrameWriter", () => {
 
   test("drops queued frames once stopped", async () => {
     const { socket, writer } = setup();
-    writer.enqueue(new Uint8Array(10));
+    writer.enqueue(new Uint8Array(10)); // written at once
+    writer.enqueue(new Uint8Array(10)); // queued for the end of the turn
     writer.stop();
     writer.enqueue(new Uint8Array(10));
     await nextTurn();
-    expect(socket.writes.length).toBe(0);
+    expect(socket.writes.length).toBe(1);
     expect(writer.pendingBytes).toBe(0);
   });
 });
