@@ -13,6 +13,7 @@ import { MqError } from "../common/errors.ts";
 import { batchMessagesMax, pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
+import { hotRequestChecks } from "./hot-request-checks.ts";
 import { issueReason, valueAt } from "./schema-issues.ts";
 
 // Field vocabulary, shared so one name always means one shape.
@@ -268,6 +269,8 @@ export type Validation<T> = { readonly ok: true; readonly fields: T } | { readon
  * header through untouched (the caller decides whether the code is known at all).
  */
 export function validateRequest<C extends number>(code: C, header: Readonly<Record<string, unknown>>): Validation<RequestFields<C>> {
+  const accepted = hotRequestChecks[code]?.(header);
+  if (accepted !== undefined) return { ok: true, fields: accepted as RequestFields<C> };
   const schema = (requestSchemas as Record<number, z.ZodType | undefined>)[code];
   if (schema === undefined) return { ok: true, fields: header as RequestFields<C> };
   return toValidation(schema.safeParse(header), header) as Validation<RequestFields<C>>;

@@ -115,7 +115,22 @@ export async function startNamesrvProcess(options: NamesrvProcessOptions = {}): 
   return handle;
 }
 
+/**
+ * Starts a broker process and waits until its broker and HTTP ports accept connections. A port
+ * picked free can be taken by someone else before the process binds it: such a start (it exits
+ * with LISTEN_FAILED) is retried on fresh ports, a few times.
+ */
 export async function startBrokerProcess(options: BrokerProcessOptions): Promise<BrokerClusterProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startBrokerProcessOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !String((error as Error).message).includes("LISTEN_FAILED")) throw error;
+    }
+  }
+}
+
+async function startBrokerProcessOnce(options: BrokerProcessOptions): Promise<BrokerClusterProcess> {
   const port = options.port ?? freePort();
   const httpPort = freePort();
   let dataDir = options.dataDir;
@@ -153,10 +168,13 @@ export async function startBrokerProcess(options: BrokerProcessOptions): Promise
   ];
   const child = spawnMq(args, options.env);
   const handle = wrap(child, port, (timeoutMs) => waitForReady(httpPort, child, timeoutMs));
-  await waitForPort(port, child, startTimeoutMs).catch(async (error: unknown) => {
+  try {
+    await waitForPort(port, child, startTimeoutMs);
+    await waitForPort(httpPort, child, startTimeoutMs);
+  } catch (error) {
     await handle.kill();
     throw error;
-  });
+  }
   return { ...handle, brokerName: options.brokerName, dataDir, httpPort };
 }
 
