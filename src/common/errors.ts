@@ -4,8 +4,8 @@
  *
  * Messages follow one style: sentence case, no final period, say what was attempted, quote
  * values, end with the state. `{name}` placeholders are filled from the error's params.
- * Codes: 1xxx request/protocol, 2xxx topics and routes, 3xxx messages, 4xxx consumers,
- * 5xxx storage, 6xxx cluster, 7xxx access control, 9xxx internal.
+ * Codes: 1000–1999 request/protocol, 2000–2999 topics and routes, 3000–3999 messages, 4000–4999 consumers,
+ * 5000–5999 storage, 6000–6999 cluster, 7000–7999 access control, 9000 internal.
  */
 
 export interface ErrorSpec {
