@@ -40,6 +40,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Admin, Producer, isMqError } from "../src/client/index.ts";
+import { flagValue, intFlag } from "./bench-args.ts";
 
 const root = resolve(import.meta.dir, "..");
 const targets = { recoveryMs: 3_000, recoveryShare: 0.5 } as const;
@@ -53,18 +54,7 @@ const bodyBytes = 128;
 
 const argv = process.argv.slice(2);
 
-function flag(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return argv.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
-}
 
-function intFlag(name: string, fallback: number): number {
-  const raw = flag(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`--${name} is "${raw}": expected a positive integer`);
-  return value;
-}
 
 const settings = {
   window: intFlag("window", 256),
@@ -77,7 +67,7 @@ const settings = {
   source: argv.includes("--source"),
   /** SIGSTOP instead of SIGKILL: a hung host or a partition, where no RST closes the connections. */
   freeze: argv.includes("--freeze"),
-  binary: resolve(flag("binary") ?? join(root, "dist/mq")),
+  binary: resolve(flagValue("binary") ?? join(root, "dist/mq")),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -198,7 +188,7 @@ interface Sample {
 async function main(): Promise<void> {
   const results: Record<string, unknown> = { bench: "failover", loadavg_1m_at_start: round(loadavg()[0]!, 2) };
   if (!settings.source && !existsSync(settings.binary)) {
-    if (flag("binary") !== undefined) throw new Error(`--binary ${settings.binary} does not exist`);
+    if (flagValue("binary") !== undefined) throw new Error(`--binary ${settings.binary} does not exist`);
     log(`dist/mq is missing: building it (scripts/build.ts)`);
     const build = Bun.spawnSync([process.execPath, join(root, "scripts/build.ts")], { cwd: root, stdout: "inherit", stderr: "inherit" });
     if (build.exitCode !== 0) throw new Error(`scripts/build.ts exited with ${build.exitCode}`);

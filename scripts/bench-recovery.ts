@@ -22,6 +22,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { intFlag } from "./bench-args.ts";
 
 const MiB = 1024 * 1024;
 const readyTargetMs = 2000;
@@ -31,14 +32,6 @@ const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
 const checkpointing = !argv.includes("--no-checkpoints");
 
-function intFlag(name: string, fallback: number): number {
-  const prefix = `--${name}=`;
-  const raw = argv.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`--${name} is "${raw}": expected a positive integer`);
-  return value;
-}
 
 const fileBytes = intFlag("file-mib", 1024) * MiB;
 // 1008 MiB fits one 1 GiB file with room for the writer to keep going until the kill lands.

@@ -37,6 +37,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { flagValue, intFlag } from "./bench-args.ts";
 
 const root = resolve(import.meta.dir, "..");
 const KiB = 1024;
@@ -47,23 +48,12 @@ const idleMs = 3_000;
 
 const argv = process.argv.slice(2);
 
-function flag(name: string): string | undefined {
-  const prefix = `--${name}=`;
-  return argv.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
-}
 
-function intFlag(name: string, fallback: number): number {
-  const raw = flag(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`--${name} is "${raw}": expected a positive integer`);
-  return value;
-}
 
 const settings = {
   runs: intFlag("runs", 10),
   lateMs: intFlag("late-ms", 10_000),
-  binary: resolve(flag("binary") ?? join(root, "dist/mq")),
+  binary: resolve(flagValue("binary") ?? join(root, "dist/mq")),
   baseline: !argv.includes("--no-baseline"),
   heap: !argv.includes("--no-heap"),
 };
@@ -396,7 +386,7 @@ async function runHeapProbe(): Promise<HeapReport | undefined> {
 async function main(): Promise<void> {
   const results: Record<string, unknown> = { bench: "startup", runs: settings.runs, loadavg_1m_at_start: round(loadavg()[0]!, 2) };
   if (!existsSync(settings.binary)) {
-    if (flag("binary") !== undefined) throw new Error(`--binary ${settings.binary} does not exist`);
+    if (flagValue("binary") !== undefined) throw new Error(`--binary ${settings.binary} does not exist`);
     log(`dist/mq is missing: building it (scripts/build.ts)`);
     const build = Bun.spawnSync([process.execPath, join(root, "scripts/build.ts")], { cwd: root, stdout: "inherit", stderr: "inherit" });
     if (build.exitCode !== 0) throw new Error(`scripts/build.ts exited with ${build.exitCode}`);

@@ -27,6 +27,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../src/common/logger.ts";
 import { MessageStore } from "../src/store/message-store.ts";
+import { intFlag } from "./bench-args.ts";
 
 const MB = 1e6;
 const MiB = 1024 * 1024;
@@ -47,24 +48,16 @@ const argv = process.argv.slice(2);
 const quick = argv.includes("--quick") || process.env.BENCH_QUICK === "1";
 const warmWait = !argv.includes("--no-warm-wait");
 
-function intFlag(name: string, fallback: number): number {
-  const prefix = `--${name}=`;
-  const raw = argv.find((arg) => arg.startsWith(prefix))?.slice(prefix.length) ?? process.env[`BENCH_${name.toUpperCase()}`];
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`--${name} is "${raw}": expected a positive integer`);
-  return value;
-}
 
 const settings = {
   // Quick runs use 256 MiB files so warming two of them ahead (see openStore) stays short.
-  commitLogFileBytes: intFlag("file-mib", quick ? 256 : 1024) * MiB,
-  async128Count: intFlag("async128", quick ? 300_000 : 2_000_000),
-  async1kCount: intFlag("async1k", quick ? 150_000 : 1_000_000),
-  sync1Count: intFlag("sync1", quick ? 300 : 2_000),
-  sync64Count: intFlag("sync64", quick ? 10_000 : 100_000),
-  concurrency: intFlag("concurrency", 64),
-  queues: intFlag("queues", 8),
+  commitLogFileBytes: intFlag("file-mib", quick ? 256 : 1024, { env: true }) * MiB,
+  async128Count: intFlag("async128", quick ? 300_000 : 2_000_000, { env: true }),
+  async1kCount: intFlag("async1k", quick ? 150_000 : 1_000_000, { env: true }),
+  sync1Count: intFlag("sync1", quick ? 300 : 2_000, { env: true }),
+  sync64Count: intFlag("sync64", quick ? 10_000 : 100_000, { env: true }),
+  concurrency: intFlag("concurrency", 64, { env: true }),
+  queues: intFlag("queues", 8, { env: true }),
 };
 
 // ---------------------------------------------------------------------------------------------

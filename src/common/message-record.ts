@@ -25,6 +25,7 @@
  */
 
 import { assert } from "./assert.ts";
+import { ipv4ToBytes } from "./ids.ts";
 import { decodePropertiesText, propertyNames, splitKeys, type Properties } from "./message-properties.ts";
 
 export const recordMagic = 0x4d513152; // "MQ1R"
@@ -238,10 +239,10 @@ export function readStoreTimestamp(view: DataView, position: number): number {
   return getUint64(view, position + 56);
 }
 
+/** An IPv4 address as the record's u32 (anything else is 127.0.0.1, as ipv4ToBytes decides). */
 export function ipv4ToNumber(ip: string): number {
-  const parts = ip.split(".").map(Number);
-  if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0 || part > 255)) return 0x7f000001;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+  const [a, b, c, d] = ipv4ToBytes(ip);
+  return ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 }
 
 export function numberToIpv4(ip: number): string {

@@ -15,6 +15,7 @@ import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { readResult } from "../../../src/protocol/response-body.ts";
 import type { RequestFieldsInput } from "../../../src/protocol/schemas.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 const cleanups: Array<() => void> = [];
 
@@ -28,13 +29,9 @@ export async function connectTo(broker: { port: number }): Promise<Connection> {
   return connection;
 }
 
-/** Polls `condition` every few ms until it holds; fails after `timeoutMs` naming `what`. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+/** Polls `condition` until it holds; fails after `timeoutMs` naming `what`. */
+export function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(what, condition, timeoutMs, 2);
 }
 
 /** The MqError a promise rejects with (fails the test if it resolves or throws anything else). */

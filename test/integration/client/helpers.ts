@@ -8,6 +8,7 @@ import { Admin } from "../../../src/client/admin.ts";
 import { Producer, type ProducerOptions } from "../../../src/client/producer.ts";
 import { PushConsumer, type PushConsumerOptions } from "../../../src/client/push-consumer.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -40,12 +41,9 @@ export async function createTopic(broker: string, topic: string, queues = 8): Pr
   }
 }
 
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** Polls `condition` until it holds; fails after `timeoutMs` naming `what`. */
+export function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  return waitUntil(what, condition, timeoutMs, 5);
 }
 
 let topicCounter = 0;

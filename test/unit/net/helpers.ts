@@ -9,6 +9,7 @@ import { MqError } from "../../../src/common/errors.ts";
 import { type Connection, type ConnectOptions, connect } from "../../../src/net/connection.ts";
 import { Server, type ServerOptions } from "../../../src/net/server.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -28,13 +29,9 @@ export async function connectTo(server: Server, options: Partial<ConnectOptions>
   return connection;
 }
 
-/** Polls `condition` every few ms until it holds; fails after `timeoutMs` naming `what`. */
-export async function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+/** Polls `condition` until it holds; fails after `timeoutMs` naming `what`. */
+export function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  return waitUntil(what, condition, timeoutMs, 2);
 }
 
 export type { RawPeer } from "../../helpers/raw-peer.ts";
