@@ -28,9 +28,12 @@ export interface ProducerMessage {
   readonly properties?: Readonly<Record<string, string>>;
   /** Messages with one sharding key go to one queue, in order (when no selector is given). */
   readonly shardingKey?: string;
-  /** 1..18 (the broker's delay levels); 0 or absent sends at once. */
+  /**
+   * A delay level; 0 or absent sends at once. Brokers refuse a delayed send today (BAD_REQUEST,
+   * "delayed messages are not supported yet") rather than deliver it at once.
+   */
   readonly delayLevel?: number;
-  /** Exact delivery time (ms since the epoch); wins over delayLevel. */
+  /** Exact delivery time (ms since the epoch), refused by brokers today like delayLevel. */
   readonly deliverAtMs?: number;
 }
 
