@@ -33,7 +33,7 @@ import type { StoredMessage } from "../common/message-record.ts";
 import { decodeRecord } from "../common/message-record.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import { DeadlineHeap } from "./deadline-heap.ts";
-import { type FilterExpression, compileFilter } from "./tag-filter.ts";
+import { type FilterExpression, compileFilter } from "../protocol/filter/filter-expression.ts";
 
 /** Un-acked messages one (group, topic) may hold; past it a receive gets re-deliveries only. Meant for limits.ts. */
 export const popInFlightMax = 65_536;
@@ -157,7 +157,7 @@ export class PopService {
   /** Hands out what is available now, possibly nothing. Throws for an unknown or unreadable topic. */
   tryReceive(request: PopRequest): PoppedMessage[] {
     const config = this.context.topics.forRead(request.topic);
-    const filter = compileFilter(request.filter);
+    const filter = compileFilter(request.filter)?.hashes;
     const state = this.state(request.group, request.topic);
     const nowMs = this.context.clock.nowMs();
     this.expire(state, nowMs);

@@ -16,7 +16,7 @@ import type { Dispatcher } from "./dispatcher.ts";
 import { type ReceivedMessage, toReceivedMessage } from "./message.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import type { RouteResolver } from "./route-resolver.ts";
-import { type TagFilter, tagMatches } from "./tag-filter.ts";
+import { type TagExpression, tagExpressionMatches } from "../protocol/filter/tag-expression.ts";
 
 export const suspendTimeoutMsDefault = 15_000;
 /** Added to the hold for the client's request timeout of a long-poll pull. */
@@ -35,7 +35,7 @@ export interface PullLoopContext {
   readonly pullBatchSize: number;
   readonly suspendTimeoutMs: number;
   readonly dispatcher: Dispatcher;
-  filterFor(topic: string): TagFilter;
+  filterFor(topic: string): TagExpression;
 }
 
 export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext): Promise<void> {
@@ -74,7 +74,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
         for (const stored of result.messages) {
           // Offsets below nextOffset were handed out already (a broker must not resend them).
           if (stored.queueOffset < queue.nextOffset) continue;
-          if (tagMatches(filter, stored.tags)) messages.push(toReceivedMessage(stored));
+          if (tagExpressionMatches(filter, stored.tags)) messages.push(toReceivedMessage(stored));
         }
         queue.nextOffset = Math.max(queue.nextOffset, result.nextOffset);
         if (messages.length > 0) {

@@ -35,7 +35,7 @@ import { OwnedQueues } from "./owned-queues.ts";
 import { pause, runPullLoop, suspendTimeoutMsDefault } from "./pull-loop.ts";
 import { type MessageModel, Rebalancer } from "./rebalancer.ts";
 import { RemoteOffsetStore } from "./remote-offset-store.ts";
-import { type TagFilter, parseTagExpression } from "./tag-filter.ts";
+import { type TagExpression, compileTagExpression, everyTag } from "../protocol/filter/tag-expression.ts";
 
 export type ConsumeFromWhere = "last" | "first" | "timestamp";
 export type MessageHandler = (message: ReceivedMessage) => Promise<void> | void;
@@ -89,7 +89,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   readonly messageModel: MessageModel;
   private readonly options: PushConsumerOptions;
   private readonly context: ClientContext;
-  private readonly subscriptions = new Map<string, TagFilter>();
+  private readonly subscriptions = new Map<string, TagExpression>();
   private readonly stopController = new AbortController();
   private readonly timers: TimerHandle[] = [];
   private state: State = "new";
@@ -129,7 +129,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   /** Subscribes a topic with a tag expression (`*`, `a || b`); before or after start. */
   subscribe(topic: string, tagExpression = "*"): this {
     checkGroupName(topic, "topic");
-    this.subscriptions.set(topic, parseTagExpression(tagExpression));
+    this.subscriptions.set(topic, compileTagExpression(tagExpression));
     if (this.state === "running") void this.heartbeat().then(() => this.rebalancer?.request());
     return this;
   }
@@ -185,7 +185,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       pullBatchSize: options.pullBatchSize ?? pullBatchSizeDefault,
       suspendTimeoutMs: options.suspendTimeoutMs ?? suspendTimeoutMsDefault,
       dispatcher,
-      filterFor: (topic: string) => this.subscriptions.get(topic) ?? parseTagExpression("*"),
+      filterFor: (topic: string) => this.subscriptions.get(topic) ?? everyTag,
     };
     this.owned = new OwnedQueues({
       broker: context.broker,

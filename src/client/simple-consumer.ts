@@ -26,7 +26,7 @@ import { pullMessagesMax } from "../common/limits.ts";
 import { invisibleTimeMsMax, longPollMsDefault, longPollMsMax, requestTimeoutMsDefault } from "../protocol/limits.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
 import { PoppedMessage, type SimpleMessage, decodeReceiptHandle, encodeReceiptHandle } from "./popped-message.ts";
-import { type TagFilter, parseTagExpression, tagMatches } from "./tag-filter.ts";
+import { type TagExpression, compileTagExpression, tagExpressionMatches } from "../protocol/filter/tag-expression.ts";
 
 export interface SimpleConsumerOptions extends ClientOptions {
   readonly group: string;
@@ -50,7 +50,7 @@ export const simpleReceiveMaxDefault = 16;
 
 interface Target {
   readonly topic: string;
-  readonly filter: TagFilter;
+  readonly filter: TagExpression;
   readonly brokerName: string;
 }
 
@@ -59,7 +59,7 @@ type State = "new" | "running" | "stopped";
 export class SimpleConsumer {
   readonly group: string;
   private readonly context: ClientContext;
-  private readonly subscriptions = new Map<string, TagFilter>();
+  private readonly subscriptions = new Map<string, TagExpression>();
   private readonly invisibleMs: number;
   private readonly awaitMs: number;
   /** Hand-backs and filtered-out acks still running: shutdown waits for them before closing. */
@@ -86,7 +86,7 @@ export class SimpleConsumer {
   /** Receives from `topic` too, filtered by a tag expression (`*`, `a || b`); before or after start. */
   subscribe(topic: string, tagExpression = "*"): this {
     checkGroupName(topic, "topic");
-    this.subscriptions.set(topic, parseTagExpression(tagExpression));
+    this.subscriptions.set(topic, compileTagExpression(tagExpression));
     return this;
   }
 
@@ -181,7 +181,7 @@ export class SimpleConsumer {
     const messages: PoppedMessage[] = [];
     for (const { message, receiptHandle, deliveryAttempt } of answer.messages) {
       const handle = encodeReceiptHandle({ topic: target.topic, brokerName: target.brokerName, brokerHandle: receiptHandle });
-      if (tagMatches(target.filter, message.tags)) {
+      if (tagExpressionMatches(target.filter, message.tags)) {
         messages.push(new PoppedMessage(message, { receiptHandle: handle, invisibleUntilMs: answer.invisibleUntilMs, deliveryAttempt, brokerName: target.brokerName }));
       } else {
         this.inBackground(this.ack(handle)); // its tag only shares a hash with ours: not for this group's filter

@@ -57,6 +57,8 @@ export const filesDeletedPerRetentionRunMax = 10;
 // Reads
 export const pullMessagesMax = 1024;
 export const pullBytesMax = 16 * MiB;
+/** Compiled tag expressions kept for reuse (pulls repeat the same few); the oldest is dropped past this. */
+export const tagExpressionCacheEntriesMax = 1_024;
 
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);

@@ -18,7 +18,8 @@ import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import type { RequestFields } from "../../protocol/schemas.ts";
 import type { BrokerContext } from "../broker-context.ts";
-import { type CompiledFilter, compileFilter } from "../tag-filter.ts";
+import { compileFilter } from "../../protocol/filter/filter-expression.ts";
+import type { TagExpression } from "../../protocol/filter/tag-expression.ts";
 
 type PullFields = RequestFields<typeof RequestCode.PULL_MESSAGE>;
 type PullStatus = "found" | "no_new_message" | "no_matched_message" | "offset_moved";
@@ -60,10 +61,10 @@ export function pullMessage(context: BrokerContext, request: IncomingRequest<typ
   });
 }
 
-function attempt(context: BrokerContext, fields: PullFields, startOffset: number, filter: CompiledFilter): Attempt {
+function attempt(context: BrokerContext, fields: PullFields, startOffset: number, filter: TagExpression | undefined): Attempt {
   let offset = startOffset;
   for (let scan = 0; scan < filteredScansMax; scan++) {
-    const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset, maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter });
+    const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset, maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter?.hashes });
     switch (result.status) {
       case "found":
         context.stats.delivered(fields.topic, result.messages.length, result.buffer.byteLength);

@@ -1,4 +1,4 @@
-/** Outgoing message checks, tag expressions, the local offset file and the for-await iterator. */
+/** Outgoing message checks, the local offset file and the for-await iterator. */
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
@@ -6,7 +6,6 @@ import { isMqError } from "../../../src/common/errors.ts";
 import { LocalOffsetStore } from "../../../src/client/local-offset-store.ts";
 import { prepareMessage, type ReceivedMessage } from "../../../src/client/message.ts";
 import { MessageIterator } from "../../../src/client/message-iterator.ts";
-import { parseTagExpression, tagMatches } from "../../../src/client/tag-filter.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
 
 afterAll(removeTempDirs);
@@ -34,20 +33,6 @@ describe("prepareMessage", () => {
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", keys: ["has space"] })), "INVALID_FIELD")).toBe(true);
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", properties: { "a\u0001": "x" } })), "PROPERTY_INVALID")).toBe(true);
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", properties: { big: "x".repeat(40_000) } })), "PROPERTIES_TOO_LARGE")).toBe(true);
-  });
-});
-
-describe("tag expressions", () => {
-  test("'*' and '' match everything, 'a || b' only a and b", () => {
-    expect(tagMatches(parseTagExpression("*"), undefined)).toBe(true);
-    expect(tagMatches(parseTagExpression(""), "x")).toBe(true);
-    const filter = parseTagExpression(" a ||b ");
-    expect(filter.expression).toBe("a || b");
-    expect([tagMatches(filter, "a"), tagMatches(filter, "b"), tagMatches(filter, "c"), tagMatches(filter, undefined)]).toEqual([true, true, false, false]);
-  });
-
-  test("rejects empty alternatives", () => {
-    expect(isMqError(errorOf(() => parseTagExpression("a || ")), "INVALID_FIELD")).toBe(true);
   });
 });
 
