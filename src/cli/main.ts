@@ -5,7 +5,7 @@
  * error, not a silent exit 0; errors print the catalogue message and exit non-zero.
  */
 
-import { MqError } from "../common/errors.ts";
+import { errorCatalog, MqError } from "../common/errors.ts";
 import { mqVersion } from "../version.ts";
 import { benchCommand } from "./bench-command.ts";
 import { clusterCommand } from "./cluster-command.ts";
@@ -50,6 +50,13 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof MqError) {
       console.error(`Error ${error.code} ${error.errorName}: ${error.message}`);
+      return 1;
+    }
+    // A system error that escaped (a file or socket refused) is reported like a catalogue one: a
+    // stack trace tells a user nothing. Anything else is a bug, and its stack is what a report needs.
+    const systemCode = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (error instanceof Error && typeof systemCode === "string" && /^E[A-Z]+$/.test(systemCode)) {
+      console.error(`Error ${errorCatalog.STORE_IO.code} STORE_IO: ${error.message}`);
       return 1;
     }
     console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -10,13 +10,14 @@ export const sendCommand = nounCommand({
   summary: "Send one message: mq send TOPIC BODY",
   define(cli) {
     cli
-      .command("<topic> <body>", "Send one message (BODY as UTF-8 text; - reads it from stdin)")
+      .command("<topic> <body>", "Send one message (BODY as UTF-8 text; - reads the body from stdin, as bytes)")
       .option("--tag <tag>", "The message's tag", { type: [String] })
       .option("--keys <keys>", "Business keys, comma separated (indexed for lookup)", { type: [String] })
       .option("--prop <name=value>", "A user property (repeatable)", { type: [String] })
       .option("--sharding-key <key>", "Messages with one sharding key go to one queue, in order", { type: [String] })
       .action(async (topic: string, body: string, options: Record<string, unknown>) => {
-        const text = String(body) === "-" ? await new Response(Bun.stdin.stream()).text() : String(body);
+        // Stdin is taken as bytes: decoding it as UTF-8 would turn any binary body into U+FFFDs.
+        const payload = String(body) === "-" ? new Uint8Array(await new Response(Bun.stdin.stream()).arrayBuffer()) : String(body);
         const producer = new Producer(clientTarget(options));
         await producer.start();
         try {
@@ -24,7 +25,7 @@ export const sendCommand = nounCommand({
           const shardingKey = lastString(options.shardingKey);
           const result = await producer.send({
             topic: String(topic),
-            body: text,
+            body: payload,
             ...(tags === undefined ? {} : { tags }),
             ...(shardingKey === undefined ? {} : { shardingKey }),
             keys: keysOption(options.keys) ?? [],

@@ -4,6 +4,7 @@
  */
 
 import cac from "cac";
+import { MqError } from "../common/errors.ts";
 import { loadConfig } from "../config/load-config.ts";
 import { createLogger } from "../common/logger.ts";
 import { startServer } from "../server.ts";
@@ -34,10 +35,16 @@ function parseStartFlags(argv: string[]) {
     .option("--config <file>", "Configuration file (YAML or TOML)", { type: [String] })
     .help();
   // Marked like every other command's words, so `--data 0042` stays "0042" (mri would make it 42).
-  const parsed = cli.parse(["mq", "start", ...argv.map(protectDigits)], { run: false });
+  let parsed: ReturnType<typeof cli.parse>;
+  try {
+    parsed = cli.parse(["mq", "start", ...argv.map(protectDigits)], { run: false });
+  } catch (error) {
+    throw new MqError("INVALID_CONFIG", { key: "command line", reason: `${(error as Error).message} (run "mq start --help")` });
+  }
   if (parsed.options.help) return undefined;
   const unknown = Object.keys(parsed.options).filter((key) => !knownFlags.includes(key));
-  if (unknown.length > 0) throw new Error(`Unknown option "--${unknown[0]}" for "mq start": run "mq start --help"`);
+  if (unknown.length > 0) throw new MqError("INVALID_CONFIG", { key: `option "--${kebab(unknown[0]!)}"`, reason: 'is not an option of "mq start" (run "mq start --help")' });
+  if (parsed.args.length > 0) throw new MqError("INVALID_CONFIG", { key: `argument "${restoreDigits(parsed.args[0])}"`, reason: '"mq start" takes options only (run "mq start --help")' });
   const last = (value: unknown) => restoreDigits(Array.isArray(value) ? value[value.length - 1] : value) as string | undefined;
   return {
     configFile: last(parsed.options.config),
@@ -58,6 +65,11 @@ function parseStartFlags(argv: string[]) {
       flush: last(parsed.options.flush),
     },
   };
+}
+
+/** cac hands options over camelCased; messages name them as typed. */
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
 }
 
 export const startCommand: CliCommand = {

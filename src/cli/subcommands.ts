@@ -27,7 +27,8 @@ function looksNumeric(value: string): boolean {
 }
 
 export function protectDigits(token: string): string {
-  if (token === "-" || (!token.startsWith("-") && looksNumeric(token))) return digitMark + token;
+  // A negative number (`--port -1`) is a value too: unmarked, mri reads it as the flag "-1".
+  if (token === "-" || looksNumeric(token)) return digitMark + token;
   const equals = token.indexOf("=");
   if (token.startsWith("--") && equals > 2 && looksNumeric(token.slice(equals + 1))) return `${token.slice(0, equals + 1)}${digitMark}${token.slice(equals + 1)}`;
   return token;

@@ -52,7 +52,8 @@ const booleanSetting = z.union([z.boolean(), z.stringbool()]);
 export const roleSchema = z.enum(["all", "namesrv", "broker", "http"]);
 export type Role = z.infer<typeof roleSchema>;
 
-const port = z.number().int().min(0).max(65535);
+const portMessage = "must be a port number from 0 to 65535 (0: any free port)";
+const port = z.number({ error: portMessage }).int({ error: portMessage }).min(0, { error: portMessage }).max(65535, { error: portMessage });
 const namesrvAddress = z.string().regex(/^\S+:\d{1,5}$/, 'must be "host:port"');
 
 /** "host:port;host:port" (flag, env) or a list (file); empty entries are ignored. */

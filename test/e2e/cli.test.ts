@@ -10,6 +10,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { Admin } from "../../src/client/index.ts";
 import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
 import { buildBinaryCopy, buildTimeoutMs, MqProcesses, type RunResult, type RunningMq, startMq, startTimeoutMs, stopMq, writeConfig } from "./helpers.ts";
 
@@ -53,7 +54,7 @@ function mq(...args: string[]): Promise<RunResult> {
   return cli.run([...args, "--broker", running.broker]);
 }
 
-function mqWithStdin(stdin: string, ...args: string[]): Promise<RunResult> {
+function mqWithStdin(stdin: string | Uint8Array, ...args: string[]): Promise<RunResult> {
   return cli.run([...args, "--broker", running.broker], { stdin });
 }
 
@@ -215,6 +216,20 @@ describe("mq send", () => {
     const sent = JSON.parse(result.stdout) as SendResult;
     const stored = await mqJson<MessageView>("message", "get", sent.msgId);
     expect({ body: stored.body, tags: stored.tags }).toEqual({ body, tags: "piped" });
+  }, testTimeoutMs);
+
+  test('"-" takes stdin as bytes: all 256 byte values are stored exactly', async () => {
+    await createTopic("CliStdinBinary", 1);
+    const body = Uint8Array.from({ length: 256 }, (_, index) => index);
+    const result = expectOk(await mqWithStdin(body, "send", "CliStdinBinary", "-", "--json"), "send - (binary)");
+    const sent = JSON.parse(result.stdout) as SendResult;
+    const admin = new Admin({ broker: running.broker });
+    try {
+      const stored = await admin.viewMessage(sent.msgId);
+      expect({ bytes: stored.body.byteLength, hex: Buffer.from(stored.body).toString("hex") }).toEqual({ bytes: 256, hex: Buffer.from(body).toString("hex") });
+    } finally {
+      await admin.close();
+    }
   }, testTimeoutMs);
 });
 

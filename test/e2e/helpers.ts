@@ -73,7 +73,7 @@ export interface RunResult {
 export interface SpawnOptions {
   env?: Record<string, string>;
   /** Written to the process's stdin, which is then closed; without it stdin is /dev/null. */
-  stdin?: string;
+  stdin?: string | Uint8Array;
   /** The working directory (default: the repository root). */
   cwd?: string;
 }

@@ -1,0 +1,86 @@
+/**
+ * `mq start` given bad input (issue 9, item 8): an unknown flag, a port out of range, a data dir
+ * that is a file, lies under a file, or sits on a read-only file system. Each is a real process
+ * that must exit non-zero with one catalogue-style line on stderr naming the problem, and no
+ * stack trace.
+ *
+ * The read-only case mounts a small tmpfs and remounts it read-only: as root, permission bits
+ * do not stop writes, a read-only mount does. Where mounting is not permitted the case is
+ * skipped with the reason printed.
+ */
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
+import { cleanEnv, exitTimeoutMs, repoRoot, withDeadline } from "./helpers.ts";
+
+const mounts: string[] = [];
+
+afterAll(() => {
+  for (const mount of mounts.splice(0)) spawnSync("umount", [mount]);
+  removeTempDirs();
+});
+
+/** Runs `mq start ARGS` from source to completion; a start that does not fail is killed and reported. */
+async function startFails(args: string[]): Promise<{ exitCode: number; stderr: string; stdout: string }> {
+  const child = Bun.spawn([process.execPath, join(repoRoot, "src/cli/main.ts"), "start", "--listen", "127.0.0.1", "--port", "0", "--http-port", "0", ...args], {
+    cwd: makeTempDir("mq-start-errors-cwd-"),
+    env: cleanEnv,
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  try {
+    const exitCode = await withDeadline(child.exited, exitTimeoutMs, `mq start ${args.join(" ")} to fail`);
+    return { exitCode, stderr: await new Response(child.stderr).text(), stdout: await new Response(child.stdout).text() };
+  } finally {
+    if (child.exitCode === null) child.kill("SIGKILL");
+  }
+}
+
+/** Non-zero exit, exactly one line on stderr in the catalogue's form, mentioning `names`, no stack. */
+function expectOneLine(result: { exitCode: number; stderr: string }, errorName: string, names: string): void {
+  const lines = result.stderr.trim().split("\n");
+  expect({ failed: result.exitCode !== 0, lines: lines.length, stack: /^\s+at /m.test(result.stderr) }).toEqual({ failed: true, lines: 1, stack: false });
+  expect(lines[0]).toMatch(new RegExp(`^Error \\d+ ${errorName}: `));
+  expect(lines[0]).toContain(names);
+}
+
+describe("mq start: bad input is one line, no stack trace", () => {
+  test("an unknown flag is named", async () => {
+    expectOneLine(await startFails(["--data", join(makeTempDir(), "data"), "--nosuch"]), "INVALID_CONFIG", '"--nosuch"');
+  });
+
+  test("a negative port is refused as a port, not read as a flag", async () => {
+    expectOneLine(await startFails(["--data", join(makeTempDir(), "data"), "--port", "-1"]), "INVALID_CONFIG", '"port" must be a port number');
+  });
+
+  test("a data dir that is a file", async () => {
+    const file = join(makeTempDir(), "file");
+    writeFileSync(file, "x");
+    expectOneLine(await startFails(["--data", file]), "STORE_IO", "it is a file, not a directory");
+  });
+
+  test("a data dir under a file names the file", async () => {
+    const file = join(makeTempDir(), "file");
+    writeFileSync(file, "x");
+    expectOneLine(await startFails(["--data", join(file, "data")]), "STORE_IO", `"${file}" is a file`);
+  });
+
+  test("a data dir on a read-only file system", async () => {
+    const mount = makeTempDir("mq-start-errors-ro-");
+    const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount], { encoding: "utf8" });
+    if (mounted.status !== 0) {
+      console.log(`skipped: cannot mount a tmpfs to make a read-only file system (${(mounted.stderr || mounted.error?.message || "").trim()})`);
+      return;
+    }
+    mounts.push(mount);
+    mkdirSync(join(mount, "data"));
+    const remounted = spawnSync("mount", ["-o", "remount,ro", mount], { encoding: "utf8" });
+    expect({ remount: remounted.status, stderr: remounted.stderr }).toEqual({ remount: 0, stderr: "" });
+    expectOneLine(await startFails(["--data", join(mount, "data")]), "STORE_IO", "read-only");
+    expectOneLine(await startFails(["--data", join(mount, "missing")]), "STORE_IO", "read-only");
+  });
+});
