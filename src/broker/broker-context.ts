@@ -18,7 +18,7 @@ import type { TopicConfigManager } from "./topic-config-manager.ts";
 
 export type BrokerConfig = Pick<
   MqConfig,
-  "autoCreateTopics" | "defaultTopicQueues" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs"
+  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs"
 >;
 
 export function resolveBrokerConfig(config: Partial<BrokerConfig> | undefined): BrokerConfig {

@@ -87,7 +87,7 @@ export class Broker {
     const bus = store.options.bus;
     if (bus === undefined) throw new MqError("INTERNAL", { reason: "the broker needs a store opened with an event bus (long polling listens to it)" });
     const dataDir = store.options.dataDir;
-    const topics = new TopicConfigManager({ dataDir, autoCreateTopics: config.autoCreateTopics, defaultTopicQueues: config.defaultTopicQueues, logger });
+    const topics = new TopicConfigManager({ dataDir, autoCreateTopics: config.autoCreateTopics, defaultTopicQueues: config.defaultTopicQueues, topicsMax: config.topicsMax, logger });
     const consumerOffsets = new ConsumerOffsetManager({ dataDir, persistIntervalMs: config.offsetPersistIntervalMs, clock, logger });
     const locks = new QueueLockManager({ clock, expiryMs: config.queueLockExpiryMs });
     const consumers = new ConsumerManager({
@@ -152,15 +152,23 @@ export class Broker {
   }
 
   /**
-   * Topics the store holds but the table lacks (a lost or older topics.json) are adopted with
-   * the queues found, so their messages stay reachable.
+   * The topic table is the truth about which topics exist. A topic the store holds but the table
+   * lacks was either deleted (the table remembers the name: its queues, rebuilt by recovery's
+   * replay, are dropped so the name stays deleted and a re-created topic starts empty) or lost
+   * its settings (a crash before the table was written, an older data dir): then it is adopted
+   * with the queues found, so acknowledged messages stay reachable.
    */
   private adoptStoredTopics(): void {
     const { store, topics, logger } = this.context;
     for (const info of store.topics()) {
       if (topics.get(info.topic) !== undefined || info.queues.length === 0) continue;
+      if (topics.wasDeleted(info.topic)) {
+        store.deleteTopic(info.topic);
+        logger.info(`Dropped the replayed queues of deleted topic "${info.topic}"`);
+        continue;
+      }
       const queues = Math.max(...info.queues.map((queue) => queue.queueId)) + 1;
-      topics.upsert({ topic: info.topic, readQueues: queues, writeQueues: queues, perm: permDefault, order: false });
+      topics.adopt({ topic: info.topic, readQueues: queues, writeQueues: queues, perm: permDefault, order: false });
       logger.warn(`Topic "${info.topic}" has stored messages but no settings: adopted with ${queues} queues`);
     }
   }

@@ -3,20 +3,29 @@
  * to `<dataDir>/config/topics.json` (written atomically: a crash leaves the old or the new
  * table, never a mix).
  *
- *   { "version": 1, "dataVersion": 7, "topics": [{ topic, readQueues, writeQueues, perm, order }] }
+ *   { "version": 1, "dataVersion": 7, "topics": [{ topic, readQueues, writeQueues, perm, order }],
+ *     "deleted": ["OldTopic", ...] }
  *
  * Perm bits as RocketMQ: read 4, write 2, inherit 1. Sends need write, pulls need read. With
  * `autoCreateTopics` a send to an unknown topic creates it with `defaultTopicQueues` queues
- * (RocketMQ's sandbox behaviour); otherwise it is TOPIC_NOT_FOUND.
+ * (RocketMQ's sandbox behaviour); otherwise it is TOPIC_NOT_FOUND. At most `topicsMax` topics
+ * exist at once; one more is TOPIC_LIMIT_REACHED, whether created or auto-created.
  *
- * Invariant: the in-memory table is the truth; every change bumps `dataVersion`, schedules
- * one write and tells the change listeners (the NameServer registrar re-registers). Writes are serialized by writeFileAtomic, so the file ends as the last change.
+ * The table is the truth about which topics exist. `deleted` remembers deleted names (bounded,
+ * dropped when the name is created again) so that the broker can tell, at start, a topic whose
+ * settings were lost (a crash before the table was written: adopted from the store) from one
+ * that was deleted (its replayed queues are dropped, never adopted).
+ *
+ * Invariant: the in-memory table is the truth; every change bumps `dataVersion`, marks the file
+ * stale and tells the change listeners (the NameServer registrar re-registers). Writes are
+ * coalesced: at most one write runs and at most one more is pending, and a pending write takes
+ * the table as it is when it starts, so a burst of auto-creates costs two writes, not one each.
  */
 
 import { join } from "node:path";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
-import { topicNamePattern } from "../common/limits.ts";
+import { deletedTopicNamesMax, topicNamePattern } from "../common/limits.ts";
 import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
 
 export const Perm = { read: 4, write: 2, inherit: 1 } as const;
@@ -38,6 +47,8 @@ export interface TopicConfigManagerOptions {
   readonly dataDir: string;
   readonly autoCreateTopics: boolean;
   readonly defaultTopicQueues: number;
+  /** Topics that may exist at once (`topicsMax`). */
+  readonly topicsMax: number;
   readonly logger: Logger;
 }
 
@@ -46,7 +57,11 @@ export class TopicConfigManager {
   private readonly topics = new Map<string, TopicConfig>();
   private dataVersionValue = 0;
   private readonly changeListeners = new Set<() => void>();
-  private lastWrite: Promise<void> = Promise.resolve();
+  /** Deleted names, oldest first (a Map keeps insertion order). */
+  private readonly deletedNames = new Map<string, true>();
+  private writing: Promise<void> | undefined;
+  private stale = false;
+  private writesStartedValue = 0;
 
   constructor(private readonly options: TopicConfigManagerOptions) {
     this.path = join(options.dataDir, "config", "topics.json");
@@ -56,6 +71,16 @@ export class TopicConfigManager {
   /** Bumped on every change, so a NameServer can skip an unchanged table. */
   get dataVersion(): number {
     return this.dataVersionValue;
+  }
+
+  /** Table writes started so far: what coalescing saves is visible to tests and metrics. */
+  get writesStarted(): number {
+    return this.writesStartedValue;
+  }
+
+  /** True when `topic` was deleted and not created again since. */
+  wasDeleted(topic: string): boolean {
+    return this.deletedNames.has(topic);
   }
 
   get(topic: string): TopicConfig | undefined {
@@ -102,9 +127,17 @@ export class TopicConfigManager {
     return this.put(config);
   }
 
+  /** A topic found in the store without settings; never refused by the cap: its messages exist already. */
+  adopt(config: TopicConfig): TopicConfig {
+    return this.put(config, false);
+  }
+
   delete(topic: string): TopicConfig {
     const config = this.require(topic);
     this.topics.delete(topic);
+    this.deletedNames.delete(topic);
+    this.deletedNames.set(topic, true);
+    if (this.deletedNames.size > deletedTopicNamesMax) this.deletedNames.delete(this.deletedNames.keys().next().value!);
     this.changed();
     return config;
   }
@@ -115,12 +148,16 @@ export class TopicConfigManager {
     return () => this.changeListeners.delete(listener);
   }
 
-  /** Resolves once every change made so far is on disk. */
+  /** Resolves once every change made so far is on disk (or its write failed and was logged). */
   flush(): Promise<void> {
-    return this.lastWrite;
+    return this.writing ?? Promise.resolve();
   }
 
-  private put(config: TopicConfig): TopicConfig {
+  private put(config: TopicConfig, capped = true): TopicConfig {
+    if (capped && !this.topics.has(config.topic) && this.topics.size >= this.options.topicsMax) {
+      throw new MqError("TOPIC_LIMIT_REACHED", { topic: config.topic, topics: this.topics.size, limit: this.options.topicsMax });
+    }
+    this.deletedNames.delete(config.topic);
     const stored: TopicConfig = { topic: config.topic, readQueues: config.readQueues, writeQueues: config.writeQueues, perm: config.perm, order: config.order };
     this.topics.set(stored.topic, stored);
     this.changed();
@@ -129,8 +166,8 @@ export class TopicConfigManager {
 
   private changed(): void {
     this.dataVersionValue += 1;
-    const write = writeFileAtomic(this.path, this.serialize());
-    this.lastWrite = write.catch((error: Error) => this.options.logger.error(`Cannot write topic table "${this.path}": ${error.message}`));
+    this.stale = true;
+    this.writing ??= this.writeWhileStale();
     for (const listener of this.changeListeners) {
       try {
         listener();
@@ -141,8 +178,27 @@ export class TopicConfigManager {
     }
   }
 
+  /** Writes the table until a write starts with nothing changed after it; one loop runs at a time. */
+  private async writeWhileStale(): Promise<void> {
+    try {
+      // Changes made in the same turn (a burst of auto-creates) join the first write.
+      await Promise.resolve();
+      while (this.stale) {
+        this.stale = false;
+        this.writesStartedValue += 1;
+        try {
+          await writeFileAtomic(this.path, this.serialize());
+        } catch (error) {
+          this.options.logger.error(`Cannot write topic table "${this.path}": ${(error as Error).message}`);
+        }
+      }
+    } finally {
+      this.writing = undefined;
+    }
+  }
+
   private serialize(): string {
-    return JSON.stringify({ version: 1, dataVersion: this.dataVersionValue, topics: this.list() }, null, 1);
+    return JSON.stringify({ version: 1, dataVersion: this.dataVersionValue, topics: this.list(), deleted: [...this.deletedNames.keys()] }, null, 1);
   }
 
   private load(): void {
@@ -166,6 +222,13 @@ export class TopicConfigManager {
         continue;
       }
       this.topics.set(entry.topic!, { topic: entry.topic!, readQueues: entry.readQueues!, writeQueues: entry.writeQueues!, perm: entry.perm!, order: entry.order === true });
+    }
+    if (this.topics.size > this.options.topicsMax) {
+      this.options.logger.warn(`Topic table "${this.path}" holds ${this.topics.size} topics, over the limit of ${this.options.topicsMax}: no topic can be created until some are deleted`);
+    }
+    const deleted = (parsed as { deleted?: unknown }).deleted;
+    if (Array.isArray(deleted)) {
+      for (const name of deleted) if (typeof name === "string" && topicNamePattern.test(name) && !this.topics.has(name)) this.deletedNames.set(name, true);
     }
     this.dataVersionValue = typeof table.dataVersion === "number" && Number.isInteger(table.dataVersion) ? table.dataVersion : 0;
   }

@@ -38,6 +38,7 @@ export const errorCatalog = {
   NO_ROUTE: { code: 2005, http: 404, message: "Cannot find a route for topic \"{topic}\": asked {namesrvs}" },
   TOPIC_NOT_WRITABLE: { code: 2006, http: 403, message: "Cannot write to topic \"{topic}\": its permission is {perm}" },
   TOPIC_NOT_READABLE: { code: 2007, http: 403, message: "Cannot read from topic \"{topic}\": its permission is {perm}" },
+  TOPIC_LIMIT_REACHED: { code: 2008, http: 409, message: "Cannot create topic \"{topic}\": the broker holds {topics} topics, limit is {limit}" },
 
   MESSAGE_TOO_LARGE: { code: 3001, http: 413, message: "Cannot append message: body is {bytes} bytes, limit is {limit}" },
   PROPERTIES_TOO_LARGE: { code: 3002, http: 413, message: "Cannot append message: properties are {bytes} bytes, limit is {limit}" },

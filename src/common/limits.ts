@@ -20,6 +20,13 @@ export const batchBytesMax = 4 * MiB;
 export const batchMessagesMax = 10_000;
 export const queuesPerTopicMax = 1024;
 
+// Topics
+/** Topics one broker holds at once unless configured (`topicsMax`): each costs queues, files and route size. */
+export const topicsPerBrokerMaxDefault = 10_000;
+export const topicsPerBrokerMaxLimit = 1_000_000;
+/** Deleted topic names a broker remembers (so a restart never brings them back); the oldest is forgotten past this. */
+export const deletedTopicNamesMax = 10_000;
+
 // CommitLog
 export const commitLogFileBytesDefault = 1 * GiB;
 /** A CommitLog file must hold at least one largest message plus its end-of-file marker. */

@@ -14,6 +14,8 @@ import * as limits from "../common/limits.ts";
 export const brokerDefaults = {
   autoCreateTopics: true,
   defaultTopicQueues: 4,
+  /** Topics that may exist at once; creating one more is TOPIC_LIMIT_REACHED. */
+  topicsMax: limits.topicsPerBrokerMaxDefault,
   /** A consumer or producer silent this long is dropped from its group (RocketMQ: 120 s). */
   clientExpiryMs: 120_000,
   /** A held pull is answered after at most this long, whatever the client asked for. */
@@ -109,6 +111,7 @@ export const configObjectSchema = z
     diskFullRatio: z.number().gt(0).max(1).default(limits.diskFullRatioDefault),
     autoCreateTopics: booleanSetting.default(brokerDefaults.autoCreateTopics),
     defaultTopicQueues: z.number().int().min(1).max(limits.queuesPerTopicMax).default(brokerDefaults.defaultTopicQueues),
+    topicsMax: z.number().int().min(1).max(limits.topicsPerBrokerMaxLimit).default(brokerDefaults.topicsMax),
     clientExpiryMs: z.number().int().min(1_000).max(3_600_000).default(brokerDefaults.clientExpiryMs),
     longPollMsMax: z.number().int().min(0).max(30_000).default(brokerDefaults.longPollMsMax),
     heldPullsMax: z.number().int().min(0).max(1_000_000).default(brokerDefaults.heldPullsMax),

@@ -119,7 +119,11 @@ export class BrokerMetrics {
     registry.gauge("mq_disk_full", "1 while the disk is too full to accept sends", (metric) => metric.set({}, store.stats().diskFull ? 1 : 0));
     registry.gauge("mq_topics", "Topics this broker serves", (metric) => metric.set({}, broker.topics.list().length));
     registry.gauge("mq_queue_max_offset", "Next queue offset of each queue (messages ever stored there)", (metric) => {
-      for (const info of store.topics()) for (const queue of info.queues) metric.set({ topic: info.topic, queue: queue.queueId }, queue.maxOffset);
+      // The topic table says which topics exist; the store may still hold queues of a deleted one.
+      for (const info of store.topics()) {
+        if (broker.topics.get(info.topic) === undefined) continue;
+        for (const queue of info.queues) metric.set({ topic: info.topic, queue: queue.queueId }, queue.maxOffset);
+      }
     });
     registry.gauge("mq_consumer_lag_messages", "Messages stored but not consumed, per group, topic and queue", (metric) => {
       for (const { group, topic } of broker.offsets.entries()) {

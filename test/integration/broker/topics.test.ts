@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
@@ -86,5 +86,46 @@ describe("Broker: topics", () => {
     expect(JSON.parse(readFileSync(join(broker.dataDir, "config", "topics.json"), "utf8")).topics[0].topic).toBe("kept");
     const again = await connectTo(broker);
     expect(await call(again, RequestCode.GET_TOPIC, { topic: "kept" })).toMatchObject({ readQueues: 3, writeQueues: 3 });
+  });
+});
+
+describe("Broker: topics across restarts and limits", () => {
+  test("a deleted topic stays deleted after a restart, though recovery replays its records", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await send(client, "gone", "old-1");
+    await send(client, "gone", "old-2");
+    await call(client, RequestCode.DELETE_TOPIC, { topic: "gone" });
+    await broker.restart();
+    const again = await connectTo(broker);
+    expect((await rejection(call(again, RequestCode.GET_TOPIC, { topic: "gone" }))).errorName).toBe("TOPIC_NOT_FOUND");
+    expect((await call(again, RequestCode.LIST_TOPICS, {})).topics).toEqual([]);
+    expect(broker.store.topics().map((info) => info.topic)).toEqual([]);
+  });
+
+  test("a topic whose settings were never written is adopted from the store at start", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await send(client, "kept", "x", { queueId: 2 });
+    await broker.broker.context.topics.flush();
+    // A crash before the table is written: the table lacks the topic, the CommitLog holds it.
+    rmSync(join(broker.dataDir, "config", "topics.json"));
+    await broker.restart();
+    const again = await connectTo(broker);
+    expect(await call(again, RequestCode.GET_TOPIC, { topic: "kept" })).toMatchObject({ readQueues: 3, writeQueues: 3 });
+  });
+
+  test("past topicsMax a create or an auto-create is TOPIC_LIMIT_REACHED; deleting one makes room", async () => {
+    const broker = await startTestBroker({ config: { topicsMax: 2 } });
+    const client = await connectTo(broker);
+    await call(client, RequestCode.CREATE_TOPIC, { topic: "a", readQueues: 1, writeQueues: 1 });
+    await send(client, "b", "x");
+    const created = await rejection(call(client, RequestCode.CREATE_TOPIC, { topic: "c", readQueues: 1, writeQueues: 1 }));
+    expect(created.errorName).toBe("TOPIC_LIMIT_REACHED");
+    expect(created.message).toBe('Cannot create topic "c": the broker holds 2 topics, limit is 2');
+    expect((await rejection(send(client, "c", "x"))).errorName).toBe("TOPIC_LIMIT_REACHED");
+    await call(client, RequestCode.UPDATE_TOPIC, { topic: "a", readQueues: 2, writeQueues: 2 });
+    await call(client, RequestCode.DELETE_TOPIC, { topic: "a" });
+    await send(client, "c", "x");
   });
 });

@@ -52,7 +52,7 @@ class FakeLink implements NamesrvLink {
 
 function setup(links: FakeLink[]) {
   const clock = new ManualClock(0);
-  const topics = new TopicConfigManager({ dataDir: makeTempDir("mq-registrar-"), autoCreateTopics: true, defaultTopicQueues: 4, logger: silentLogger });
+  const topics = new TopicConfigManager({ dataDir: makeTempDir("mq-registrar-"), autoCreateTopics: true, defaultTopicQueues: 4, topicsMax: 10_000, logger: silentLogger });
   const registrar = new NamesrvRegistrar({
     identity: { clusterName: "DefaultCluster", brokerName: "broker-a", brokerId: 0, brokerAddr: "127.0.0.1:10911", haAddr: "127.0.0.1:10912", version: "1.0.0" },
     links,
