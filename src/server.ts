@@ -133,7 +133,8 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
         readiness: () => [...readiness({ store, broker, nameServer }), ...(backend === undefined ? [] : [{ name: "backend", ok: true, detail: `serving the REST API for ${backend.target}` }])],
         broker: broker?.context,
         backend,
-        brokerName: config.brokerName,
+        identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, ...(config.haPort === 0 || host === undefined ? {} : { haAddr: `${host}:${config.haPort}` }) },
+        registrationAgeMs: () => broker?.registrar?.lastRegistrationAgeMs(),
         ...(nameServer === undefined ? {} : { cluster: () => nameServer!.table.clusterInfo() }),
         connections: () => brokerServer?.connections.size ?? 0,
       });

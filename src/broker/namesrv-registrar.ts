@@ -53,6 +53,8 @@ interface LinkState {
   lastError: string | undefined;
   /** Failures since the last success; only the first is logged as a warning. */
   failures: number;
+  /** Monotonic ms of the last successful registration; undefined before the first. */
+  lastRegisteredMs: number | undefined;
 }
 
 const unregisterTimeoutMsDefault = 3_000;
@@ -65,7 +67,7 @@ export class NamesrvRegistrar {
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: NamesrvRegistrarOptions) {
-    this.states = options.links.map((link) => ({ link, inFlight: undefined, again: false, registered: false, registrations: 0, lastError: undefined, failures: 0 }));
+    this.states = options.links.map((link) => ({ link, inFlight: undefined, again: false, registered: false, registrations: 0, lastError: undefined, failures: 0, lastRegisteredMs: undefined }));
   }
 
   /** Registers now and from then on at every beat and topic change. Never waits for a NameServer. */
@@ -83,6 +85,18 @@ export class NamesrvRegistrar {
 
   get registeredCount(): number {
     return this.states.filter((state) => state.registered).length;
+  }
+
+  /**
+   * Milliseconds since a NameServer last took this broker's registration (its heartbeat, seen
+   * from this side); undefined while none has.
+   */
+  lastRegistrationAgeMs(): number | undefined {
+    let newest: number | undefined;
+    for (const state of this.states) {
+      if (state.lastRegisteredMs !== undefined && (newest === undefined || state.lastRegisteredMs > newest)) newest = state.lastRegisteredMs;
+    }
+    return newest === undefined ? undefined : Math.max(0, Math.round(this.options.clock.monotonicMs() - newest));
   }
 
   status(): NamesrvLinkStatus[] {
@@ -138,6 +152,7 @@ export class NamesrvRegistrar {
     if (!state.registered) this.options.logger.info(`Registered with NameServer ${state.link.name} as "${this.options.identity.brokerName}" (id ${this.options.identity.brokerId}) at ${this.options.identity.brokerAddr}`);
     state.registered = true;
     state.registrations += 1;
+    state.lastRegisteredMs = this.options.clock.monotonicMs();
     state.failures = 0;
     state.lastError = undefined;
   }

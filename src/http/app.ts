@@ -13,11 +13,12 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { BrokerContext } from "../broker/broker-context.ts";
 import { MqError } from "../common/errors.ts";
+import { clusterDefaults } from "../config/config-schema.ts";
 import type { ClusterInfo } from "../protocol/responses.ts";
 import type { ApiContext } from "./api-context.ts";
 import { BrokerMetrics } from "./broker-metrics.ts";
 import { httpBodyBytesMax } from "./limits.ts";
-import { LocalBackend } from "./local-backend.ts";
+import { LocalBackend, type LocalBrokerIdentity } from "./local-backend.ts";
 import type { MqBackend } from "./mq-backend.ts";
 import { openApiDocument } from "./openapi.ts";
 import { consumeRoutes } from "./routes/consume.ts";
@@ -42,8 +43,10 @@ export interface HttpAppDependencies {
    * answers 503 (STORE_NOT_READY). The caller (startHttp) closes it.
    */
   backend?: MqBackend;
-  /** Broker group name for routes and the single-broker cluster view (default "broker-a"). */
-  brokerName?: string;
+  /** The local broker's cluster, group name and id, for routes and the single-broker cluster view (default: the config defaults). */
+  identity?: LocalBrokerIdentity;
+  /** Ms since a NameServer last took the local broker's registration; undefined while none has. */
+  registrationAgeMs?: () => number | undefined;
   /** The cluster as the NameServer sees it (GET_CLUSTER_INFO); default: this broker alone. */
   cluster?: () => ClusterInfo | Promise<ClusterInfo>;
   /** Open TCP connections of the broker's server, for mq_connections. */
@@ -53,10 +56,17 @@ export interface HttpAppDependencies {
 }
 
 /** The backend the API works on: the given one, else the local broker's, else none. */
-export function chooseBackend(dependencies: Pick<HttpAppDependencies, "broker" | "backend" | "brokerName" | "version" | "cluster">): MqBackend | undefined {
+export function chooseBackend(dependencies: Pick<HttpAppDependencies, "broker" | "backend" | "identity" | "registrationAgeMs" | "version" | "cluster">): MqBackend | undefined {
   if (dependencies.backend !== undefined) return dependencies.backend;
   if (dependencies.broker === undefined) return undefined;
-  return new LocalBackend({ broker: dependencies.broker, brokerName: dependencies.brokerName ?? "broker-a", version: dependencies.version, cluster: dependencies.cluster });
+  const { clusterName, brokerName, brokerId } = clusterDefaults;
+  return new LocalBackend({
+    broker: dependencies.broker,
+    identity: dependencies.identity ?? { clusterName, brokerName, brokerId },
+    version: dependencies.version,
+    cluster: dependencies.cluster,
+    registrationAgeMs: dependencies.registrationAgeMs,
+  });
 }
 
 export function createHttpApp(dependencies: HttpAppDependencies): Hono {

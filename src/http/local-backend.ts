@@ -18,15 +18,25 @@ import type { Reply } from "../net/handlers.ts";
 import { readResult } from "../protocol/response-body.ts";
 import type { ClusterInfo, GroupDetail, TopicConfig } from "../protocol/responses.ts";
 import { MessageSender } from "./message-sender.ts";
-import type { ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
+import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
+
+/** Who the local broker is, as it registers with NameServers (its settings). */
+export interface LocalBrokerIdentity {
+  readonly clusterName: string;
+  readonly brokerName: string;
+  readonly brokerId: number;
+  readonly haAddr?: string;
+}
 
 export interface LocalBackendOptions {
   readonly broker: BrokerContext;
-  /** The broker group name shown in routes and the single-broker cluster view. */
-  readonly brokerName: string;
+  /** Shown in routes and the single-broker cluster view. */
+  readonly identity: LocalBrokerIdentity;
   readonly version: string;
   /** The cluster as a co-located NameServer sees it; without one, the cluster is this broker alone. */
   readonly cluster?: () => ClusterInfo | Promise<ClusterInfo>;
+  /** Ms since a NameServer last took this broker's registration; undefined while none has. */
+  readonly registrationAgeMs?: () => number | undefined;
 }
 
 const emptyBody = new Uint8Array(0);
@@ -43,12 +53,26 @@ export class LocalBackend implements MqBackend {
     this.sender = new MessageSender(options.broker);
   }
 
-  /** The NameServer's view when there is one; else this broker as a one-broker cluster. */
+  /**
+   * The co-located NameServer's view when there is one; else this broker alone, with its own
+   * settings and, when it registers with NameServers elsewhere, the age of its last registration
+   * (absent while none has taken one: no NameServer has heard from it).
+   */
   async cluster(): Promise<ClusterView> {
     if (this.options.cluster !== undefined) return { ...(await this.options.cluster()), source: "namesrv" };
-    const brokerAddr = `${this.broker.advertisedHost}:${this.broker.port}`;
-    const brokers = [{ clusterName: "DefaultCluster", brokerName: this.options.brokerName, brokerId: 0, brokerAddr, version: this.options.version, lastHeartbeatAgeMs: 0, topics: this.broker.topics.list().length }];
-    return { source: "local", brokers };
+    const { clusterName, brokerName, brokerId, haAddr } = this.options.identity;
+    const lastHeartbeatAgeMs = this.options.registrationAgeMs?.();
+    const broker: ClusterBroker = {
+      clusterName,
+      brokerName,
+      brokerId,
+      brokerAddr: `${this.broker.advertisedHost}:${this.broker.port}`,
+      ...(haAddr === undefined ? {} : { haAddr }),
+      version: this.options.version,
+      ...(lastHeartbeatAgeMs === undefined ? {} : { lastHeartbeatAgeMs }),
+      topics: this.broker.topics.list().length,
+    };
+    return { source: "local", brokers: [broker] };
   }
 
   listTopics(): TopicConfig[] {
@@ -65,7 +89,8 @@ export class LocalBackend implements MqBackend {
   describeTopic(topic: string): TopicDescription {
     const detail = this.call(admin.getTopic, { topic }) as unknown as Omit<TopicDescription, "route">;
     const address = `${this.broker.advertisedHost}:${this.broker.port}`;
-    return { ...detail, route: { brokers: [{ brokerName: this.options.brokerName, brokerId: 0, address, readQueues: detail.readQueues, writeQueues: detail.writeQueues, perm: detail.perm }] } };
+    const { brokerName, brokerId } = this.options.identity;
+    return { ...detail, route: { brokers: [{ brokerName, brokerId, address, readQueues: detail.readQueues, writeQueues: detail.writeQueues, perm: detail.perm }] } };
   }
 
   deleteTopic(topic: string): void {

@@ -29,7 +29,13 @@ export interface SendAnswer {
   queueOffset: number;
 }
 
-export type ClusterView = ClusterInfo & { source: "namesrv" | "local" | "broker" };
+/** A broker of the cluster view: `lastHeartbeatAgeMs` is absent when no NameServer has heard from it. */
+export type ClusterBroker = Omit<ClusterInfo["brokers"][number], "lastHeartbeatAgeMs"> & { lastHeartbeatAgeMs?: number };
+
+export interface ClusterView {
+  source: "namesrv" | "local" | "broker";
+  brokers: ClusterBroker[];
+}
 
 export interface RouteEntry {
   brokerName: string;

@@ -22,8 +22,18 @@ interface Operation {
   readonly response?: z.ZodType;
 }
 
+/** GET /api/v1/cluster: GET_CLUSTER_INFO's brokers, plus where the view comes from. */
+const clusterView = z.object({
+  source: z.enum(["namesrv", "local", "broker"]).meta({ description: "namesrv: a NameServer's route table; local: the broker in this process alone; broker: the one broker of --broker" }),
+  brokers: z.array(
+    clusterInfoSchema.shape.brokers.element.extend({
+      lastHeartbeatAgeMs: z.int().min(0).optional().meta({ description: "Ms since a NameServer last heard from the broker; absent when none has" }),
+    }),
+  ),
+});
+
 const operations: readonly Operation[] = [
-  { method: "get", path: "/api/v1/cluster", summary: "Brokers of the cluster (this broker alone without a NameServer)", tag: "cluster", response: clusterInfoSchema },
+  { method: "get", path: "/api/v1/cluster", summary: "Brokers of the cluster: as a NameServer sees them, or the broker in this process alone", tag: "cluster", response: clusterView },
   { method: "get", path: "/api/v1/topics", summary: "List topics", tag: "topics" },
   { method: "post", path: "/api/v1/topics", summary: "Create a topic", tag: "topics", body: schemas.createTopicBody },
   { method: "get", path: "/api/v1/topics/{topic}", summary: "A topic's settings, route and per-queue min/max offsets", tag: "topics" },

@@ -66,7 +66,8 @@ export class SdkBackend implements MqBackend {
     if (this.options.namesrv !== undefined) return { ...(await this.admin.clusterInfo()), source: "namesrv" };
     const address = this.options.broker!;
     const topics = await this.admin.listTopics();
-    return { source: "broker", brokers: [{ clusterName: "", brokerName: address, brokerId: 0, brokerAddr: address, version: "unknown", lastHeartbeatAgeMs: 0, topics: topics.length }] };
+    // A broker does not tell its identity over TCP: only its address and topics are known here.
+    return { source: "broker", brokers: [{ clusterName: "", brokerName: address, brokerId: 0, brokerAddr: address, version: "unknown", topics: topics.length }] };
   }
 
   listTopics(): Promise<TopicConfig[]> {
