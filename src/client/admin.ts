@@ -156,7 +156,8 @@ export class Admin {
     return {
       minOffset: pulled.minOffset,
       maxOffset: pulled.maxOffset,
-      nextOffset: pulled.status === "found" ? pulled.nextOffset : offset,
+      // The broker moves nextOffset past entries it skipped (filtered or damaged): keep it.
+      nextOffset: pulled.nextOffset,
       messages: pulled.messages.map(toReceivedMessage),
     };
   }

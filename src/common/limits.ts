@@ -52,6 +52,12 @@ export const indexQueryResultsMax = 64 * KiB;
 export const flushIntervalMsDefault = 500;
 export const checkpointBytes = 4 * KiB;
 export const recoveryProgressIntervalMs = 1_000;
+/** Recovery verifies this much CommitLog per event-loop turn, so /health answers meanwhile. */
+export const recoveryStepBytes = 8 * MiB;
+/** A consume-queue repair scans this much CommitLog per event-loop turn. */
+export const queueRepairStepBytes = 64 * MiB;
+/** A flush request not answered by its thread within this long fails with FLUSH_TIMEOUT. */
+export const flushRequestTimeoutMs = 60_000;
 
 // Retention
 export const fileReservedTimeHoursDefault = 72;
@@ -60,6 +66,10 @@ export const diskMaxUsedSpaceRatioDefault = 0.75;
 export const diskFullRatioDefault = 0.9;
 export const retentionCheckIntervalMsDefault = 10_000;
 export const filesDeletedPerRetentionRunMax = 10;
+/** Appends re-read the free space after this many bytes written (a statfs, ~2 µs). */
+export const diskCheckIntervalBytes = 1 * MiB;
+/** While appends are refused for a full disk, free space is re-read at most this often. */
+export const diskFullRecheckIntervalMs = 200;
 
 // Reads
 export const pullMessagesMax = 1024;

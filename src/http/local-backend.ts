@@ -112,7 +112,9 @@ export class LocalBackend implements MqBackend {
     if (offset < minOffset || offset > maxOffset) throw new MqError("OFFSET_OUT_OF_RANGE", { topic, queueId, offset, min: minOffset, max: maxOffset });
     const result = store.getMessages({ topic, queueId, offset, maxCount: options.max });
     const messages = result.status === "found" ? result.messages.map((read) => toReceivedMessage(decodeRecord(result.buffer, read.position))) : [];
-    return { minOffset, maxOffset, nextOffset: result.status === "found" ? result.nextOffset : offset, messages };
+    // Past damaged entries too: the reader's nextOffset always moves past what it examined.
+    const moved = result.status === "found" || result.status === "no_matched_message";
+    return { minOffset, maxOffset, nextOffset: moved ? result.nextOffset : offset, messages };
   }
 
   /** An offsetMsgId of this broker is read at its CommitLog offset; anything else is tried as a producer msgId. */

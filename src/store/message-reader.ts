@@ -7,11 +7,16 @@
  * Records below `verifyCrcBelow` (written by an earlier run and not re-verified by recovery) get
  * their CRC checked on every read; records this process wrote or recovery verified get the cheap
  * structural checks only.
+ *
+ * A damaged entry (a size no record can have, an offset outside the log, or a record that is not
+ * this entry's: another topic, queue or queue offset) is skipped, logged and reported through
+ * `onDamagedEntry` so the queue is repaired from the CommitLog; it is never served. `nextOffset`
+ * always moves past what was examined, so a reader never stalls on damage.
  */
 
 import * as limits from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
-import { checkedRecordSize, getUint64 } from "../common/message-record.ts";
+import { checkedRecordSize, getUint64, recordFixedBytes } from "../common/message-record.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import { entryBytes } from "./consume-queue-entry.ts";
@@ -64,6 +69,33 @@ export interface ReadContext {
   commitLog: CommitLog;
   logger: Logger;
   verifyCrcBelow: number;
+  /** Called for each damaged entry found (the store repairs the queue from the CommitLog). */
+  onDamagedEntry?: (queue: ConsumeQueue, queueOffset: number, reason: string) => void;
+}
+
+const textEncoder = new TextEncoder();
+const topicBytesOfQueue = new WeakMap<ConsumeQueue, Uint8Array>();
+/** Where the body length sits in a record (see message-record.ts); the topic follows the body. */
+const bodyLengthAt = 84;
+const bodyAt = 88;
+
+/** Whether the record at `position` is the one the entry names: its topic, queue and queue offset. */
+function recordBelongsTo(bytes: Uint8Array, view: DataView, position: number, queue: ConsumeQueue, queueOffset: number): boolean {
+  if (view.getUint32(position + 12) !== queue.queueId || getUint64(view, position + 20) !== queueOffset) return false;
+  let topic = topicBytesOfQueue.get(queue);
+  if (topic === undefined) {
+    topic = textEncoder.encode(queue.topic);
+    topicBytesOfQueue.set(queue, topic);
+  }
+  const topicLengthAt = position + bodyAt + view.getUint32(position + bodyLengthAt);
+  if (bytes[topicLengthAt] !== topic.length) return false;
+  for (let index = 0; index < topic.length; index++) if (bytes[topicLengthAt + 1 + index] !== topic[index]) return false;
+  return true;
+}
+
+function reportDamage(context: ReadContext, queue: ConsumeQueue, queueOffset: number, physicalOffset: number, reason: string): void {
+  context.logger.error(`Skipping damaged entry of "${queue.topic}" queue ${queue.queueId} at queue offset ${queueOffset} (CommitLog offset ${physicalOffset}): ${reason}`);
+  context.onDamagedEntry?.(queue, queueOffset, reason);
 }
 
 export function readMessages(context: ReadContext, queue: ConsumeQueue | undefined, request: GetMessagesRequest): GetMessagesResult {
@@ -79,6 +111,9 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
   const scanEnd = Math.min(maxOffset, request.offset + Math.max(maxCount * 16, 4096));
   const commitLogMin = context.commitLog.minOffset;
   const entriesPerFile = queue.entriesInFile;
+  const commitLogEnd = context.commitLog.writePosition;
+  const recordBytesMax = context.commitLog.fileBytes;
+  let corruptSkipped = 0;
   const physicalOffsets: number[] = [];
   const sizes: number[] = [];
   const hashes: number[] = [];
@@ -94,6 +129,11 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     if (size === 0) continue; // blank entry
     const physicalOffset = getUint64(view, position);
     if (physicalOffset < commitLogMin) continue; // removed by retention
+    if (size < recordFixedBytes || size > recordBytesMax || physicalOffset + size > commitLogEnd) {
+      corruptSkipped += 1;
+      reportDamage(context, queue, offset, physicalOffset, `size ${size} at CommitLog offset ${physicalOffset} is outside the log`);
+      continue;
+    }
     const hash = getUint64(view, position + 12);
     if (request.tagHashes !== undefined && !request.tagHashes.has(hash)) continue;
     if (bytes + size > maxBytes && physicalOffsets.length > 0) break;
@@ -107,19 +147,23 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
   const buffer = request.target !== undefined && request.target.length >= bytes ? request.target : new Uint8Array(bytes);
   const messages: ReadMessage[] = [];
   let written = 0;
-  let corruptSkipped = 0;
   const commitLog = context.commitLog;
   const fileBytes = commitLog.fileBytes;
   for (let index = 0; index < physicalOffsets.length; index++) {
     const physicalOffset = physicalOffsets[index]!;
     const size = sizes[index]!;
     const file = commitLog.fileHolding(physicalOffset);
-    if (file === undefined) continue;
+    if (file === undefined) continue; // removed by retention since the scan
     const position = physicalOffset % fileBytes;
     const checkedSize = checkedRecordSize(file.bytes, file.view, position, fileBytes, physicalOffset, physicalOffset < context.verifyCrcBelow);
     if (checkedSize !== size) {
       corruptSkipped += 1;
-      context.logger.error(`Skipping corrupt record of "${queue.topic}" queue ${queue.queueId} at queue offset ${queueOffsets[index]} (CommitLog offset ${physicalOffset})`);
+      reportDamage(context, queue, queueOffsets[index]!, physicalOffset, checkedSize < 0 ? "no valid record there" : `the record there is ${checkedSize} bytes, the entry says ${size}`);
+      continue;
+    }
+    if (!recordBelongsTo(file.bytes, file.view, position, queue, queueOffsets[index]!)) {
+      corruptSkipped += 1;
+      reportDamage(context, queue, queueOffsets[index]!, physicalOffset, "the record there belongs to another topic, queue or queue offset");
       continue;
     }
     buffer.set(file.bytes.subarray(position, position + size), written);
@@ -127,6 +171,8 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     messages.push({ queueOffset: queueOffsets[index]!, physicalOffset, position: written, size, tagHash: hashes[index]! });
     written += size;
   }
+  // The scan may stop early (count, bytes); when nothing was found, `offset` is still past every
+  // entry examined, so a run of damaged or filtered entries is never read twice.
   return {
     status: messages.length > 0 ? "found" : "no_matched_message",
     minOffset,

@@ -27,6 +27,7 @@ import type { PutMessageInput, PutResult } from "./put-message.ts";
 import { Retention } from "./retention.ts";
 import { recoverStore, type RecoveryReport } from "./store-recovery.ts";
 import { resolveStoreOptions, type MessageStoreOptions, type ResolvedStoreOptions } from "./store-options.ts";
+import { QueueRepair } from "./queue-repair.ts";
 import { readMessages, type GetMessagesRequest, type GetMessagesResult, type ReadContext } from "./message-reader.ts";
 import type { TimerHandle } from "../common/clock.ts";
 
@@ -62,6 +63,8 @@ export class MessageStore {
   readonly index: IndexService;
   readonly retention: Retention;
   readonly recovery: RecoveryReport;
+  /** Rewrites consume-queue entries that readers found damaged, from the CommitLog. */
+  readonly queueRepair: QueueRepair;
   private readonly queues = new Map<string, ConsumeQueue[]>();
   private readonly topicBytes = new Map<string, Uint8Array>();
   private readonly checkpoint: Checkpoint;
@@ -102,7 +105,13 @@ export class MessageStore {
       // Retention may have deleted CommitLog files without its derived data catching up (a crash in
       // between, or queues whose minimum is only known in memory): correct them now.
       this.deleteDerivedBefore(this.commitLog.minOffset);
-      this.readContext = { commitLog: this.commitLog, logger: options.logger, verifyCrcBelow: this.recovery.verifiedFrom };
+      this.queueRepair = new QueueRepair({
+        commitLog: this.commitLog,
+        logger: options.logger,
+        currentQueue: (topic, queueId) => this.consumeQueue(topic, queueId),
+        entryOf: (message) => ({ physicalOffset: message.physicalOffset, size: message.storeSize, tagHash: consumeQueueTagHash(message.tags, message.properties) }),
+      });
+      this.readContext = { commitLog: this.commitLog, logger: options.logger, verifyCrcBelow: this.recovery.verifiedFrom, onDamagedEntry: (queue, queueOffset) => this.queueRepair.schedule(queue, queueOffset) };
       this.abort.create();
     } catch (error) {
       this.commitLog.abandon();
@@ -421,6 +430,7 @@ export class MessageStore {
     if (this.state !== "open") return;
     this.state = "closing";
     for (const timer of this.timers) timer.cancel();
+    await this.queueRepair.stop();
     await this.checkpointRun?.catch(() => {});
     try {
       await this.checkpointNow();
