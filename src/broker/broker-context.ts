@@ -7,8 +7,9 @@
 import type { BrokerStats } from "./broker-stats.ts";
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
-import { brokerDefaults, type MqConfig } from "../config/config-schema.ts";
+import { brokerDefaults, clusterDefaults, type MqConfig } from "../config/config-schema.ts";
 import type { Reply } from "../net/handlers.ts";
+import type { BrokerRole } from "../protocol/broker-role.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import type { ConsumerManager } from "./consumer-manager.ts";
 import type { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
@@ -18,11 +19,11 @@ import type { TopicConfigManager } from "./topic-config-manager.ts";
 
 export type BrokerConfig = Pick<
   MqConfig,
-  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs"
+  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "brokerName" | "brokerId"
 >;
 
 export function resolveBrokerConfig(config: Partial<BrokerConfig> | undefined): BrokerConfig {
-  return { ...brokerDefaults, ...stripUndefined(config ?? {}) };
+  return { brokerName: clusterDefaults.brokerName, brokerId: clusterDefaults.brokerId, ...brokerDefaults, ...stripUndefined(config ?? {}) };
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
@@ -44,6 +45,13 @@ export interface BrokerContext {
   /** The address put into offsetMsgIds: how clients reach this broker. */
   readonly advertisedHost: string;
   readonly port: number;
+  /** Master for broker id 0, slave otherwise (broker-role.ts). */
+  readonly role: BrokerRole;
+  /**
+   * Throws BROKER_NOT_MASTER on a slave. Every path that appends a message (TCP send, batch and
+   * oneway; REST send; later the message service) calls this one check before anything else.
+   */
+  assertWritable(): void;
   /** Tells a group's running clients that its offsets were reset (broker→client oneway). */
   notifyOffsetReset(group: string, topic: string, queues: readonly { queueId: number; queueOffset: number }[]): void;
 }

@@ -18,6 +18,7 @@ import { type Logger, silentLogger } from "../common/logger.ts";
 import type { Channel } from "../net/channel.ts";
 import type { Reply } from "../net/handlers.ts";
 import type { Server } from "../net/server.ts";
+import { brokerRoleOf } from "../protocol/broker-role.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import { type BrokerConfig, type BrokerContext, resolveBrokerConfig } from "./broker-context.ts";
@@ -99,6 +100,7 @@ export class Broker {
       },
     });
     const longPoll = new LongPollService<Reply>({ bus, clock, heldMax: config.heldPullsMax, logger });
+    const role = brokerRoleOf(config.brokerId);
     const context: BrokerContext = {
       store,
       stats: new BrokerStats(),
@@ -112,6 +114,10 @@ export class Broker {
       logger,
       advertisedHost: options.advertisedHost,
       port: options.advertisedPort ?? options.server.port,
+      role,
+      assertWritable: () => {
+        if (role !== "master") throw new MqError("BROKER_NOT_MASTER", { broker: config.brokerName, brokerId: config.brokerId });
+      },
       notifyOffsetReset: (group, topic, queues) => {
         for (const member of consumers.describe(group).members) {
           if (member.channel.isClosed) continue;
@@ -128,7 +134,8 @@ export class Broker {
     broker.register();
     consumerOffsets.start();
     broker.registrar?.start();
-    logger.info(`Broker serving on port ${options.server.port}: ${topics.list().length} topics, offsets of ${consumerOffsets.groups().size} groups`);
+    logger.info(`Broker "${config.brokerName}" (id ${config.brokerId}, ${role}) serving on port ${options.server.port}: ${topics.list().length} topics, offsets of ${consumerOffsets.groups().size} groups`);
+    if (role === "slave") logger.warn(`Broker id ${config.brokerId} is a slave: it refuses sends until replication exists, and clients neither send to nor read from it`);
     return broker;
   }
 

@@ -1,10 +1,11 @@
 /**
  * `mq cluster list`: every live broker as the NameServer sees it — cluster, broker name, id and
- * role (id 0 is the master, any other a slave), address, version, how long ago it last
+ * role as the NameServer reports it (id 0 is the master, any other a slave), address, version, how long ago it last
  * heartbeated, and how many topics it registered. Needs `--namesrv` (or MQ_NAMESRV).
  */
 
 import { MqError } from "../common/errors.ts";
+import { brokerRoleOf } from "../protocol/broker-role.ts";
 import { clientTarget } from "./options.ts";
 import { createOutput, formatTable } from "./output.ts";
 import { nounCommand } from "./subcommands.ts";
@@ -31,7 +32,7 @@ export const clusterCommand = nounCommand({
       return withAdmin(options, async (admin) => {
         const { brokers } = await admin.clusterInfo();
         const sorted = [...brokers].sort((a, b) => a.clusterName.localeCompare(b.clusterName) || a.brokerName.localeCompare(b.brokerName) || a.brokerId - b.brokerId);
-        const rows = sorted.map((broker) => ({ ...broker, role: broker.brokerId === 0 ? "master" : "slave" }));
+        const rows = sorted.map((broker) => ({ ...broker, role: broker.role ?? brokerRoleOf(broker.brokerId) }));
         createOutput(options.json === true).result({ brokers: rows }, () =>
           formatTable(
             rows.map((broker) => ({

@@ -1,6 +1,7 @@
 /** `mq topic create|list|describe|route|delete`. */
 
 import { Admin } from "../client/index.ts";
+import { brokerRoleOf } from "../protocol/broker-role.ts";
 import { allStrings, clientTarget, integerOption, lastString } from "./options.ts";
 import { createOutput, formatTable } from "./output.ts";
 import { nounCommand } from "./subcommands.ts";
@@ -75,7 +76,7 @@ export const topicCommand = nounCommand({
                 perm: permText(queueData.perm),
                 order: queueData.order,
                 addresses: Object.entries(addresses.get(queueData.brokerName)?.brokerAddrs ?? {})
-                  .map(([id, address]) => `${id === "0" ? "master" : `slave ${id}`} ${address}`)
+                  .map(([id, address]) => `${(addresses.get(queueData.brokerName)?.brokerRoles?.[id] ?? brokerRoleOf(Number(id))) === "master" ? "master" : `slave ${id}`} ${address}`)
                   .join(", "),
               })),
             ),

@@ -230,7 +230,7 @@ export class Admin {
     const name = brokerName ?? (names.length === 1 ? names[0] : undefined);
     if (name === undefined) throw new MqError("BAD_REQUEST", { reason: `topic "${topic}" is on ${names.length} brokers (${names.join(", ")}): name one` });
     const addresses = route.brokerDatas.find((broker) => broker.brokerName === name)?.brokerAddrs;
-    const address = addresses?.[masterBrokerId] ?? Object.values(addresses ?? {})[0];
+    const address = addresses?.[masterBrokerId];
     if (address === undefined) throw new MqError("BROKER_NOT_FOUND", { broker: name });
     return address;
   }

@@ -4,8 +4,10 @@
  * counts and perm — and each group's addresses by broker id (0 = master). It becomes:
  * - writeQueues: (brokerName, queueId) for queueId < writeQueues of every group whose perm has the
  *   write bit (2) and that has a live master (only a master takes sends);
- * - readQueues: likewise with readQueues and the read bit (4), from any live member;
- * - brokerAddress(brokerName): the master's address, else the lowest-id member's (a slave serves reads).
+ * - readQueues: likewise with readQueues and the read bit (4), also only with a live master;
+ * - brokerAddress(brokerName): the master's address.
+ * A slave is never used: until replication exists it holds none of its master's messages or
+ * offsets, so reading from it as if it were a replica would serve another log (broker-role.ts).
  *
  * Routes are cached per topic and fetched again once older than `routeTtlMs` (30 s, as RocketMQ
  * refreshes) or after `invalidate` (a send failed, a rebalance starts). When the NameServers
@@ -21,7 +23,10 @@ import type { MessageQueue } from "./message-queue.ts";
 import type { NamesrvClient } from "./namesrv-client.ts";
 import { type RouteResolver, type TopicRoute, permRead, permWrite, routeTtlMsDefault } from "./route-resolver.ts";
 
-export const masterBrokerId = "0";
+import { masterBrokerId as masterId } from "../protocol/broker-role.ts";
+
+/** The master's key in a route's brokerAddrs. */
+export const masterBrokerId = String(masterId);
 
 export interface NamesrvRouteResolverOptions {
   readonly namesrv: NamesrvClient;
@@ -72,7 +77,7 @@ export class NamesrvRouteResolver implements RouteResolver {
 
   brokerAddress(brokerName: string): string {
     const broker = this.brokers.get(brokerName);
-    const address = broker === undefined ? undefined : preferredAddress(broker);
+    const address = broker?.brokerAddrs[masterBrokerId];
     if (address === undefined) throw new MqError("BROKER_NOT_FOUND", { broker: brokerName });
     return address;
   }
@@ -130,16 +135,9 @@ export function toTopicRoute(data: TopicRouteData): TopicRoute {
     perm |= queueData.perm;
     order ||= queueData.order;
     const queues = (count: number) => Array.from({ length: count }, (_, queueId) => ({ topic: data.topic, brokerName: queueData.brokerName, queueId }));
-    if ((queueData.perm & permWrite) !== 0 && broker.brokerAddrs[masterBrokerId] !== undefined) writeQueues.push(...queues(queueData.writeQueues));
-    if ((queueData.perm & permRead) !== 0 && preferredAddress(broker) !== undefined) readQueues.push(...queues(queueData.readQueues));
+    if (broker.brokerAddrs[masterBrokerId] === undefined) continue; // only slaves left: they hold no replica yet
+    if ((queueData.perm & permWrite) !== 0) writeQueues.push(...queues(queueData.writeQueues));
+    if ((queueData.perm & permRead) !== 0) readQueues.push(...queues(queueData.readQueues));
   }
   return { topic: data.topic, writeQueues, readQueues, perm, order };
-}
-
-/** The master, else the member with the lowest id. */
-function preferredAddress(broker: BrokerData): string | undefined {
-  const master = broker.brokerAddrs[masterBrokerId];
-  if (master !== undefined) return master;
-  const ids = Object.keys(broker.brokerAddrs).map(Number).sort((a, b) => a - b);
-  return ids.length === 0 ? undefined : broker.brokerAddrs[String(ids[0])];
 }

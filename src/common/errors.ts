@@ -66,6 +66,7 @@ export const errorCatalog = {
   BROKER_NOT_FOUND: { code: 6001, http: 404, message: "Cannot find broker \"{broker}\"" },
   NAMESRV_UNAVAILABLE: { code: 6002, http: 503, message: "Cannot reach any NameServer: asked {namesrvs}" },
   SLAVE_NOT_AVAILABLE: { code: 6003, http: 503, message: "Cannot confirm replication: no slave caught up within {timeoutMs} ms" },
+  BROKER_NOT_MASTER: { code: 6004, http: 403, message: "Cannot write to broker \"{broker}\" (id {brokerId}): it is a slave, and replication does not exist yet; send to its master (id 0)" },
 
   ACCESS_DENIED: { code: 7001, http: 403, message: "Cannot {operation} \"{resource}\": access denied for \"{accessKey}\"" },
   SIGNATURE_INVALID: { code: 7002, http: 401, message: "Cannot authenticate \"{accessKey}\": signature does not match" },

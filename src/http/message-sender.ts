@@ -31,6 +31,7 @@ export class MessageSender {
 
   /** Stores `messages` (one or a batch) on `topic`; resolves once stored under the flush policy. */
   send(topic: string, messages: readonly OutgoingMessage[]): SendAnswer[] | Promise<SendAnswer[]> {
+    this.context.assertWritable();
     const config = this.context.topics.forWrite(topic);
     if (messages.length === 0) throw new MqError("BATCH_EMPTY");
     if (messages.length > 1) checkBatch(messages);

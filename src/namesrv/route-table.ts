@@ -5,7 +5,8 @@
  *
  * Model (RocketMQ's RouteInfoManager):
  *   topics:  topic → brokerName → queue data (read/write queue counts, perm, order)
- *   groups:  brokerName → cluster + member addresses by brokerId (0 = master)
+ *   groups:  brokerName → cluster + member addresses by brokerId (0 = master, any other a slave:
+ *            routes and cluster info name each member's role, broker-role.ts)
  *   brokers: brokerAddr → identity, haAddr, version, dataVersion, last heartbeat, topic count
  *
  * A group's queue data comes from its master's registration (a slave's only while the group has
@@ -20,6 +21,7 @@
 import { assert } from "../common/assert.ts";
 import type { Clock } from "../common/clock.ts";
 import type { BrokerIdentity, BrokerRegistration } from "../protocol/broker-registration.ts";
+import { type BrokerRole, brokerRoleOf } from "../protocol/broker-role.ts";
 import type { BrokerData, ClusterInfo, QueueData, TopicRouteData } from "../protocol/responses.ts";
 
 export interface RouteTableOptions {
@@ -141,8 +143,12 @@ export class RouteTable {
       const group = this.groups.get(queueData.brokerName);
       assert(group !== undefined, `route of "${topic}" names broker group "${queueData.brokerName}", which is not registered`);
       const brokerAddrs: Record<string, string> = {};
-      for (const [brokerId, addr] of [...group.addrs].sort((a, b) => a[0] - b[0])) brokerAddrs[String(brokerId)] = addr;
-      return { clusterName: group.clusterName, brokerName: group.brokerName, brokerAddrs };
+      const brokerRoles: Record<string, BrokerRole> = {};
+      for (const [brokerId, addr] of [...group.addrs].sort((a, b) => a[0] - b[0])) {
+        brokerAddrs[String(brokerId)] = addr;
+        brokerRoles[String(brokerId)] = brokerRoleOf(brokerId);
+      }
+      return { clusterName: group.clusterName, brokerName: group.brokerName, brokerAddrs, brokerRoles };
     });
     return { topic, queueDatas: queueDatas.map((queueData) => ({ ...queueData })), brokerDatas };
   }
@@ -156,6 +162,7 @@ export class RouteTable {
         clusterName: broker.clusterName,
         brokerName: broker.brokerName,
         brokerId: broker.brokerId,
+        role: brokerRoleOf(broker.brokerId),
         brokerAddr: broker.brokerAddr,
         ...(broker.haAddr === undefined ? {} : { haAddr: broker.haAddr }),
         version: broker.version,

@@ -163,12 +163,16 @@ export const queueDataSchema = z.object({
 });
 export type QueueData = z.infer<typeof queueDataSchema>;
 
+const brokerRole = z.enum(["master", "slave"]);
+
 /** One broker group: its live members' addresses by broker id (0 = master). */
 export const brokerDataSchema = z.object({
   clusterName: z.string(),
   brokerName: z.string(),
   /** brokerId (as a decimal string key, msgpack maps want string keys) → "host:port". */
   brokerAddrs: z.record(z.string().regex(/^\d+$/), z.string()),
+  /** brokerId → role, for the same keys ("0" is the master); absent from NameServers before roles. */
+  brokerRoles: z.record(z.string().regex(/^\d+$/), brokerRole).optional(),
 });
 export type BrokerData = z.infer<typeof brokerDataSchema>;
 
@@ -190,6 +194,8 @@ export const clusterInfoSchema = z.object({
       clusterName: z.string(),
       brokerName: z.string(),
       brokerId: z.int().min(0),
+      /** Master (id 0) or slave; absent from NameServers before roles. */
+      role: brokerRole.optional(),
       brokerAddr: z.string(),
       haAddr: z.string().optional(),
       version: z.string(),

@@ -28,6 +28,7 @@ import type { BrokerContext } from "../broker-context.ts";
 type SendFields = RequestFields<typeof RequestCode.SEND_MESSAGE>;
 
 export function sendMessage(context: BrokerContext, request: IncomingRequest<typeof RequestCode.SEND_MESSAGE>): Reply | Promise<Reply> {
+  context.assertWritable();
   const fields = request.fields;
   refuseUnsupported(fields);
   checkWritable(context, fields.topic, fields.queueId);
@@ -70,6 +71,7 @@ function sendReply(context: BrokerContext, input: PutMessageInput, result: PutRe
 }
 
 export function sendBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.SEND_BATCH>): Reply | Promise<Reply> {
+  context.assertWritable();
   const fields = request.fields;
   checkWritable(context, fields.topic, fields.queueId);
   const bornHost = parseHost(fields.bornHost ?? request.channel.address);

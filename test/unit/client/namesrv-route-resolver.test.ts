@@ -128,10 +128,20 @@ describe("NameServer routes: route to queues", () => {
     expect([...new Set(result.readQueues.map((queue) => queue.brokerName))]).toEqual(["ro", "rw"]);
   });
 
-  test("a broker group with no live master takes no sends but its slave still serves reads", () => {
-    const resolverRoute = toTopicRoute(route("t", [{ name: "a", addrs: { "1": "slave:10911" } }]));
-    expect(resolverRoute.writeQueues).toEqual([]);
-    expect(resolverRoute.readQueues.length).toBe(2);
+  test("a broker group with no live master offers no queue: its slave holds no replica to send to or read from", () => {
+    const resolverRoute = toTopicRoute(route("t", [{ name: "a", addrs: { "1": "slave:10911" } }, { name: "b", addrs: { "0": "b:10911", "1": "b-slave:10911" } }]));
+    expect(resolverRoute.writeQueues.map((queue) => `${queue.brokerName}#${queue.queueId}`)).toEqual(["b#0", "b#1"]);
+    expect(resolverRoute.readQueues.map((queue) => `${queue.brokerName}#${queue.queueId}`)).toEqual(["b#0", "b#1"]);
+  });
+
+  test("requests about a group's queues go to its master, never to a slave", async () => {
+    const fakes = new FakeNamesrvs();
+    fakes.routes.set("t", route("t", [{ name: "a", addrs: { "1": "a-slave:10911" } }, { name: "b", addrs: { "0": "b:10911", "1": "b-slave:10911" } }]));
+    const resolver = new NamesrvRouteResolver({ namesrv: fakes.client(["n1:9876"]), clock: new ManualClock(), logger: silentLogger });
+    await resolver.topicRoute("t");
+    expect(resolver.brokerAddress("b")).toBe("b:10911");
+    expect(() => resolver.brokerAddress("a")).toThrow('Cannot find broker "a"');
+    expect(resolver.brokerAddresses()).toEqual(["b:10911"]);
   });
 });
 

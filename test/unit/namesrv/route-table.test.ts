@@ -45,7 +45,7 @@ describe("RouteTable: registration", () => {
     expect(table.route("Orders")).toEqual({
       topic: "Orders",
       queueDatas: [{ brokerName: "broker-a", readQueues: 8, writeQueues: 8, perm: 6, order: false }],
-      brokerDatas: [{ clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": "10.0.0.1:10911" } }],
+      brokerDatas: [{ clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": "10.0.0.1:10911" }, brokerRoles: { "0": "master" } }],
     });
   });
 
@@ -99,8 +99,8 @@ describe("RouteTable: registration", () => {
         { brokerName: "broker-b", readQueues: 2, writeQueues: 2, perm: 4, order: false },
       ],
       brokerDatas: [
-        { clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": "10.0.0.1:10911" } },
-        { clusterName: "DefaultCluster", brokerName: "broker-b", brokerAddrs: { "0": "10.0.0.2:10911" } },
+        { clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": "10.0.0.1:10911" }, brokerRoles: { "0": "master" } },
+        { clusterName: "DefaultCluster", brokerName: "broker-b", brokerAddrs: { "0": "10.0.0.2:10911" }, brokerRoles: { "0": "master" } },
       ],
     });
   });
@@ -111,6 +111,17 @@ describe("RouteTable: registration", () => {
     step(() => table.register(registration({ brokerName: "broker-a", brokerId: 1, brokerAddr: "10.0.0.9:10911", dataVersion: 7, topicConfigs: [topicConfig("Orders", 1)] })));
     expect(table.route("Orders")?.queueDatas[0]?.writeQueues).toBe(4);
     expect(table.route("Orders")?.brokerDatas[0]?.brokerAddrs).toEqual({ "0": "10.0.0.1:10911", "1": "10.0.0.9:10911" });
+  });
+
+  test("routes and cluster info name each member's role: id 0 is the master, any other a slave", () => {
+    const { table, step } = setup();
+    step(() => table.register(registration({ brokerName: "broker-a", topicConfigs: [topicConfig("Orders")] })));
+    step(() => table.register(registration({ brokerName: "broker-a", brokerId: 2, brokerAddr: "10.0.0.9:10911", topicConfigs: [topicConfig("Orders")] })));
+    expect(table.route("Orders")?.brokerDatas[0]?.brokerRoles).toEqual({ "0": "master", "2": "slave" });
+    expect(table.clusterInfo().brokers.map((broker) => [broker.brokerId, broker.role])).toEqual([
+      [0, "master"],
+      [2, "slave"],
+    ]);
   });
 
   test("a broker id re-registering from a new address replaces the old address", () => {
@@ -131,8 +142,8 @@ describe("RouteTable: cluster info", () => {
     clock.advance(500);
     expect(table.clusterInfo()).toEqual({
       brokers: [
-        { clusterName: "DefaultCluster", brokerName: "broker-a", brokerId: 0, brokerAddr: "10.0.0.1:10911", version: "2.0.0", lastHeartbeatAgeMs: 500, topics: 2 },
-        { clusterName: "DefaultCluster", brokerName: "broker-b", brokerId: 0, brokerAddr: "10.0.0.2:10911", haAddr: "10.0.0.2:10912", version: "1.0.0", lastHeartbeatAgeMs: 2_000, topics: 1 },
+        { clusterName: "DefaultCluster", brokerName: "broker-a", brokerId: 0, role: "master", brokerAddr: "10.0.0.1:10911", version: "2.0.0", lastHeartbeatAgeMs: 500, topics: 2 },
+        { clusterName: "DefaultCluster", brokerName: "broker-b", brokerId: 0, role: "master", brokerAddr: "10.0.0.2:10911", haAddr: "10.0.0.2:10912", version: "1.0.0", lastHeartbeatAgeMs: 2_000, topics: 1 },
       ],
     });
   });
