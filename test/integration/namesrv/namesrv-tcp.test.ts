@@ -40,7 +40,7 @@ describe("NameServer over TCP", () => {
     expect(route).toEqual({
       topic: "Orders",
       queueDatas: [{ brokerName: "broker-a", readQueues: 8, writeQueues: 8, perm: 6, order: false }],
-      brokerDatas: [{ clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": "127.0.0.1:10911" } }],
+      brokerDatas: [{ clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": "127.0.0.1:10911" }, brokerRoles: { "0": "master" } }],
     });
   });
 
