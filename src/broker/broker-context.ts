@@ -14,6 +14,7 @@ import type { MessageStore } from "../store/message-store.ts";
 import type { ConsumerManager } from "./consumer-manager.ts";
 import type { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import type { LongPollService } from "./long-poll-service.ts";
+import type { MessageService } from "./message-service.ts";
 import type { QueueLockManager } from "./queue-lock-manager.ts";
 import type { TopicConfigManager } from "./topic-config-manager.ts";
 
@@ -35,6 +36,8 @@ export interface BrokerContext {
   /** What metrics count (deliveries over TCP, send latency); hooks set by the metrics exporter. */
   readonly stats: BrokerStats;
   readonly topics: TopicConfigManager;
+  /** The one path of messages into the store, and lookups by id and key. */
+  readonly messages: MessageService;
   readonly offsets: ConsumerOffsetManager;
   readonly consumers: ConsumerManager;
   readonly locks: QueueLockManager;

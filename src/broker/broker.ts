@@ -25,6 +25,8 @@ import { type BrokerConfig, type BrokerContext, resolveBrokerConfig } from "./br
 import { ConsumerManager } from "./consumer-manager.ts";
 import { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import { LongPollService } from "./long-poll-service.ts";
+import { MessageService } from "./message-service.ts";
+import type { MessageTransform } from "./message-transform.ts";
 import { PopService } from "./pop-service.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
 import { NamesrvRegistrar, type RegistrarIdentity } from "./namesrv-registrar.ts";
@@ -51,6 +53,8 @@ export interface BrokerOptions {
   readonly advertisedPort?: number;
   /** NameServers to register with; absent or without links: a standalone broker. */
   readonly registration?: BrokerRegistrationOptions;
+  /** Rewrites applied to every message before it is stored (message-transform.ts); default none. */
+  readonly transforms?: readonly MessageTransform[];
   readonly clock?: Clock;
   readonly logger?: Logger;
 }
@@ -101,10 +105,16 @@ export class Broker {
     });
     const longPoll = new LongPollService<Reply>({ bus, clock, heldMax: config.heldPullsMax, logger });
     const role = brokerRoleOf(config.brokerId);
+    const assertWritable = (): void => {
+      if (role !== "master") throw new MqError("BROKER_NOT_MASTER", { broker: config.brokerName, brokerId: config.brokerId });
+    };
+    const port = options.advertisedPort ?? options.server.port;
+    const messages = new MessageService({ store, topics, advertisedHost: options.advertisedHost, port, assertWritable, transforms: options.transforms });
     const context: BrokerContext = {
       store,
       stats: new BrokerStats(),
       topics,
+      messages,
       offsets: consumerOffsets,
       consumers,
       locks,
@@ -113,11 +123,9 @@ export class Broker {
       clock,
       logger,
       advertisedHost: options.advertisedHost,
-      port: options.advertisedPort ?? options.server.port,
+      port,
       role,
-      assertWritable: () => {
-        if (role !== "master") throw new MqError("BROKER_NOT_MASTER", { broker: config.brokerName, brokerId: config.brokerId });
-      },
+      assertWritable,
       notifyOffsetReset: (group, topic, queues) => {
         for (const member of consumers.describe(group).members) {
           if (member.channel.isClosed) continue;

@@ -5,7 +5,7 @@
  * move, so most queues keep their owner — useful when a queue owner holds local state.
  */
 
-import { hash32 } from "./hash.ts";
+import { hash32 } from "../common/hash.ts";
 import { sortedMembers } from "./sorted-members.ts";
 import { type MessageQueue, queueKey, sortQueues } from "./message-queue.ts";
 

@@ -3,8 +3,8 @@
  *
  * Outgoing: a topic, a body (a string is sent as UTF-8) and optional tags, keys, user properties,
  * a sharding key (ordered sends pick the queue by its hash) and a delay. `prepareMessage` checks
- * it before any request goes out, so a bad message fails at once with the catalogue error and is
- * never retried.
+ * it by the broker's own rules before any request goes out, so a bad message fails at once with
+ * the catalogue error and is never retried.
  *
  * Received: decoded from the CommitLog record the broker sent (record-stream.ts). `body` is a view
  * into the pulled response, `properties` holds every stored property (system ones included, under
@@ -14,10 +14,10 @@
 
 import { MqError } from "../common/errors.ts";
 import { encodeOffsetMsgId } from "../common/ids.ts";
-import { messageBodyBytesMax, messagePropertiesBytesMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { type StoredMessage, numberToIpv4 } from "../common/message-record.ts";
-import { encodePropertiesText, findInvalidProperty, propertyNames } from "../common/message-properties.ts";
-import { delayLevelMax, messageKeyLengthMax, messageKeysMax } from "../protocol/limits.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import { delayLevelMax } from "../protocol/limits.ts";
+import { checkMessage } from "../protocol/message-check.ts";
 
 export interface ProducerMessage {
   readonly topic: string;
@@ -88,23 +88,14 @@ export interface PreparedMessage {
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
-/** Checks a message against the protocol's limits; throws the catalogue error that the broker would. */
+/** Checks a message by the broker's own rules (protocol/message-check.ts); throws the catalogue error the broker would. */
 export function prepareMessage(message: ProducerMessage | BatchMessage, topic = message.topic): PreparedMessage {
-  if (topic === undefined || !topicNamePattern.test(topic)) {
-    throw new MqError("TOPIC_INVALID", { topic: String(topic), reason: `it must match ${topicNamePattern.source}` });
-  }
   const body = typeof message.body === "string" ? textEncoder.encode(message.body) : message.body;
-  if (!(body instanceof Uint8Array)) throw new MqError("BAD_REQUEST", { reason: "message body must be a string or a Uint8Array" });
-  if (body.byteLength > messageBodyBytesMax) throw new MqError("MESSAGE_TOO_LARGE", { bytes: body.byteLength, limit: messageBodyBytesMax });
-  const tags = message.tags;
-  if (tags !== undefined && (tags.length > tagLengthMax || /[\u0001\u0002]/.test(tags))) {
-    throw new MqError("PROPERTY_INVALID", { name: propertyNames.tags, reason: `tags must be at most ${tagLengthMax} characters without separator characters` });
-  }
   const keys = message.keys === undefined ? undefined : typeof message.keys === "string" ? [message.keys] : [...message.keys];
-  if (keys !== undefined) checkKeys(keys);
   let properties = message.properties === undefined ? undefined : { ...message.properties };
   if (message.shardingKey !== undefined) properties = { ...properties, [propertyNames.shardingKey]: message.shardingKey };
-  if (properties !== undefined) checkProperties(properties);
+  const tags = message.tags;
+  checkMessage({ topic: topic as string, body, tags, keys, properties });
   const delayLevel = "delayLevel" in message ? message.delayLevel : undefined;
   if (delayLevel !== undefined && (!Number.isInteger(delayLevel) || delayLevel < 0 || delayLevel > delayLevelMax)) {
     throw new MqError("INVALID_FIELD", { field: "delayLevel", reason: `must be an integer in 0..${delayLevelMax}, got ${delayLevel}` });
@@ -113,27 +104,7 @@ export function prepareMessage(message: ProducerMessage | BatchMessage, topic = 
   if (deliverAtMs !== undefined && (!Number.isSafeInteger(deliverAtMs) || deliverAtMs < 0)) {
     throw new MqError("INVALID_FIELD", { field: "deliverAtMs", reason: `must be a time in ms since the epoch, got ${deliverAtMs}` });
   }
-  return { topic, body, tags, keys, properties, shardingKey: message.shardingKey, delayLevel, deliverAtMs };
-}
-
-function checkKeys(keys: readonly string[]): void {
-  if (keys.length > messageKeysMax) throw new MqError("INVALID_FIELD", { field: "keys", reason: `must hold at most ${messageKeysMax} keys, got ${keys.length}` });
-  for (const key of keys) {
-    // Keys are stored space-separated (RocketMQ's KEYS property): a key cannot hold a space.
-    if (key.length === 0 || key.length > messageKeyLengthMax || /[\s\u0001\u0002]/.test(key)) {
-      throw new MqError("INVALID_FIELD", { field: "keys", reason: `each key must be 1..${messageKeyLengthMax} characters without spaces, got "${key}"` });
-    }
-  }
-}
-
-function checkProperties(properties: Record<string, string>): void {
-  for (const name in properties) {
-    if (typeof properties[name] !== "string") throw new MqError("PROPERTY_INVALID", { name, reason: "its value must be a string" });
-  }
-  const invalid = findInvalidProperty(properties);
-  if (invalid !== undefined) throw new MqError("PROPERTY_INVALID", { name: invalid, reason: "names and values must not hold \\u0001 or \\u0002, names must not be empty" });
-  const bytes = textEncoder.encode(encodePropertiesText(properties)).byteLength;
-  if (bytes > messagePropertiesBytesMax) throw new MqError("PROPERTIES_TOO_LARGE", { bytes, limit: messagePropertiesBytesMax });
+  return { topic: topic as string, body, tags, keys, properties, shardingKey: message.shardingKey, delayLevel, deliverAtMs };
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 
 import { MqError } from "../common/errors.ts";
-import { hash32 } from "./hash.ts";
+import { hash32 } from "../common/hash.ts";
 import type { ProducerMessage } from "./message.ts";
 import type { MessageQueue } from "./message-queue.ts";
 

@@ -18,8 +18,37 @@ export const propertyNames = {
   retryTopic: "RETRY_TOPIC",
   originMsgId: "ORIGIN_MESSAGE_ID",
   reconsumeTimes: "RECONSUME_TIME",
+  maxReconsumeTimes: "MAX_RECONSUME_TIMES",
+  timerDeliverMs: "TIMER_DELIVER_MS",
+  timerDelayMs: "TIMER_DELAY_MS",
   traceOn: "TRACE_ON",
 } as const;
+
+/**
+ * Property names only the broker and the SDK may set (DESIGN §14): a message from a user carrying
+ * one is refused with PROPERTY_INVALID on every transport, so that no user can make a message
+ * look scheduled, transactional, retried or indexed under another id. `SHARDING_KEY` is not here:
+ * clients record the sharding key they routed by, and the broker never acts on it. `traceparent`
+ * (W3C trace context) is a user property and passes through.
+ */
+export const reservedPropertyNames: ReadonlySet<string> = new Set([
+  propertyNames.tags,
+  propertyNames.keys,
+  propertyNames.msgId,
+  propertyNames.delayLevel,
+  propertyNames.deliverAtMs,
+  propertyNames.timerDeliverMs,
+  propertyNames.timerDelayMs,
+  propertyNames.realTopic,
+  propertyNames.realQueueId,
+  propertyNames.transactionPrepared,
+  propertyNames.producerGroup,
+  propertyNames.retryTopic,
+  propertyNames.originMsgId,
+  propertyNames.reconsumeTimes,
+  propertyNames.maxReconsumeTimes,
+  propertyNames.traceOn,
+]);
 
 /** Keys (the KEYS property) are separated by spaces, as in RocketMQ. */
 export const keySeparator = " ";

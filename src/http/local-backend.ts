@@ -1,8 +1,9 @@
 /**
- * The REST backend when the broker runs in this process: every admin action runs the broker's
- * own processor in-process (`callProcessor`), so REST and TCP share one implementation of each
- * rule and error; sends go through the MessageSender, browsing and lookups read the store, and
- * HTTP consumption uses the broker's one PopService — the same one its TCP POP_MESSAGE serves, so
+ * The REST backend when the broker runs in this process: admin actions call the same functions
+ * the broker's request handlers wrap (admin-processor.ts, offset-processor.ts), sends and lookups
+ * go through the broker's message service (message-service.ts) — so REST and TCP share one
+ * implementation of each rule and error, with no request encoded or decoded in between — and
+ * HTTP consumption uses the broker's one PopService, the same one its TCP POP_MESSAGE serves, so
  * HTTP and SDK consumers of a group see one set of in-flight messages.
  */
 
@@ -12,12 +13,8 @@ import * as admin from "../broker/processors/admin-processor.ts";
 import * as offsets from "../broker/processors/offset-processor.ts";
 import { type ReceivedMessage, toReceivedMessage } from "../client/message.ts";
 import { MqError } from "../common/errors.ts";
-import { decodeOffsetMsgId, encodeOffsetMsgId } from "../common/ids.ts";
-import { decodeRecord, type StoredMessage } from "../common/message-record.ts";
-import type { Reply } from "../net/handlers.ts";
-import { readResult } from "../protocol/response-body.ts";
+import { decodeRecord } from "../common/message-record.ts";
 import type { ClusterInfo, GroupDetail, TopicConfig } from "../protocol/responses.ts";
-import { MessageSender } from "./message-sender.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
 
 /** Who the local broker is, as it registers with NameServers (its settings). */
@@ -39,18 +36,14 @@ export interface LocalBackendOptions {
   readonly registrationAgeMs?: () => number | undefined;
 }
 
-const emptyBody = new Uint8Array(0);
-
 export class LocalBackend implements MqBackend {
   readonly kind = "local";
   readonly pop: PopService;
   private readonly broker: BrokerContext;
-  private readonly sender: MessageSender;
 
   constructor(private readonly options: LocalBackendOptions) {
     this.broker = options.broker;
     this.pop = PopService.of(options.broker);
-    this.sender = new MessageSender(options.broker);
   }
 
   /**
@@ -81,24 +74,24 @@ export class LocalBackend implements MqBackend {
 
   createTopic(input: { topic: string; queues?: number; perm: number; order: boolean }): TopicDescription {
     const queues = input.queues ?? this.broker.config.defaultTopicQueues;
-    this.call(admin.createTopic, { topic: input.topic, readQueues: queues, writeQueues: queues, perm: input.perm, order: input.order });
+    admin.createTopicConfig(this.broker, { topic: input.topic, readQueues: queues, writeQueues: queues, perm: input.perm, order: input.order });
     return this.describeTopic(input.topic);
   }
 
   /** A topic's settings, where it lives (this broker) and each queue's offsets. */
   describeTopic(topic: string): TopicDescription {
-    const detail = this.call(admin.getTopic, { topic }) as unknown as Omit<TopicDescription, "route">;
+    const detail = admin.describeTopic(this.broker, topic);
     const address = `${this.broker.advertisedHost}:${this.broker.port}`;
     const { brokerName, brokerId } = this.options.identity;
     return { ...detail, route: { brokers: [{ brokerName, brokerId, address, readQueues: detail.readQueues, writeQueues: detail.writeQueues, perm: detail.perm }] } };
   }
 
   deleteTopic(topic: string): void {
-    this.call(admin.deleteTopic, { topic });
+    admin.removeTopic(this.broker, topic);
   }
 
   send(topic: string, messages: readonly OutgoingMessage[]): SendAnswer[] | Promise<SendAnswer[]> {
-    return this.sender.send(topic, messages);
+    return this.broker.messages.publish(topic, messages);
   }
 
   browse(topic: string, queueId: number, options: { offset?: number; max: number }): QueuePage {
@@ -119,38 +112,24 @@ export class LocalBackend implements MqBackend {
 
   /** An offsetMsgId of this broker is read at its CommitLog offset; anything else is tried as a producer msgId. */
   messageById(id: string): ReceivedMessage {
-    const { store, advertisedHost, port } = this.broker;
-    let found: StoredMessage | undefined;
-    const thisBroker = encodeOffsetMsgId({ host: advertisedHost, port, physicalOffset: 0 }).slice(0, 16);
-    if (id.slice(0, 16).toUpperCase() === thisBroker) {
-      try {
-        const { physicalOffset } = decodeOffsetMsgId(id);
-        found = physicalOffset < store.commitLog.writePosition ? store.getByPhysicalOffset(physicalOffset) : undefined;
-      } catch {
-        // Not a valid offset of this broker: it may still be a msgId.
-      }
-    }
-    found ??= store.queryByMsgId(id);
-    if (found === undefined) throw new MqError("MESSAGE_NOT_FOUND", { id });
-    return toReceivedMessage(found);
+    return toReceivedMessage(decodeRecord(this.broker.messages.findRecord({ offsetMsgId: id })));
   }
 
   messagesByKey(topic: string, key: string, max: number): ReceivedMessage[] {
-    this.broker.topics.require(topic);
-    return this.broker.store.queryByKey(topic, key, max).map(toReceivedMessage);
+    return this.broker.messages.findRecordsByKey({ topic, key, max }).map((record) => toReceivedMessage(decodeRecord(record)));
   }
 
   listGroups(): GroupSummary[] {
-    return (this.call(admin.listGroups, {}) as { groups: GroupSummary[] }).groups;
+    return admin.groupSummaries(this.broker);
   }
 
   group(group: string): GroupDetail {
-    return this.call(admin.getGroup, { consumerGroup: group }) as unknown as GroupDetail;
+    return admin.describeGroup(this.broker, group);
   }
 
   resetOffset(group: string, topic: string, to: ResetTarget): { queues: Array<{ topic: string; queueId: number; queueOffset: number }> } {
-    const target = typeof to === "number" ? { to: "timestamp", timestampMs: to } : { to };
-    return this.call(offsets.resetOffset, { consumerGroup: group, topic, force: true, ...target }) as { queues: Array<{ topic: string; queueId: number; queueOffset: number }> };
+    const target = typeof to === "number" ? { to: "timestamp" as const, timestampMs: to } : { to };
+    return { queues: offsets.resetGroupOffsets(this.broker, { consumerGroup: group, topic, ...target }) };
   }
 
   async receive(request: ReceiveRequest): Promise<ReceivedEntry[]> {
@@ -177,14 +156,5 @@ export class LocalBackend implements MqBackend {
   /** Answers held receives (empty), so closing the HTTP server waits for nothing. */
   async close(): Promise<void> {
     this.pop.stop();
-  }
-
-  /**
-   * Runs a broker processor in-process and returns its result map, so REST and TCP share one
-   * implementation of each admin action (and its errors) instead of two that could drift.
-   */
-  private call(handler: (context: BrokerContext, request: never) => Reply, fields: Record<string, unknown>): Record<string, unknown> {
-    const reply = handler(this.broker, { fields } as never);
-    return readResult({ header: reply.fields ?? {}, body: reply.body ?? emptyBody });
   }
 }

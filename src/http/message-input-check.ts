@@ -2,16 +2,17 @@
  * The per-message fast path of POST .../messages: a hand-written check that accepts exactly the
  * valid `messageInput` shapes (schemas.ts) without zod's per-field machinery (STYLE §10: zod at
  * the edges, hand-written validators on per-message paths). Anything it does not accept goes to
- * the zod schema, which then names the field and the reason — so errors stay zod's.
+ * the zod schema, which then names the field and the reason — so errors stay zod's. Both check
+ * shapes only: what a message may hold (no space in a key, no reserved property) is decided by
+ * the one message check (protocol/message-check.ts) that every transport runs.
  */
 
 import { tagLengthMax } from "../common/limits.ts";
-import { messageKeyLengthMax, messageKeysMax } from "../protocol/limits.ts";
+import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 import type { MessageInput } from "./schemas.ts";
 
 const allowedKeys = new Set(["body", "encoding", "tags", "keys", "properties", "shardingKey"]);
-const noSpace = /^\S+$/;
 
 /** The input as zod would output it, or undefined when only zod can say what is wrong. */
 export function acceptMessageInput(value: unknown): MessageInput | undefined {
@@ -24,12 +25,12 @@ export function acceptMessageInput(value: unknown): MessageInput | undefined {
   if (tags !== undefined && (typeof tags !== "string" || tags.length > tagLengthMax)) return undefined;
   if (keys !== undefined) {
     if (!Array.isArray(keys) || keys.length > messageKeysMax) return undefined;
-    for (const key of keys) if (typeof key !== "string" || key.length === 0 || key.length > messageKeyLengthMax || !noSpace.test(key)) return undefined;
+    for (const key of keys) if (typeof key !== "string" || key.length === 0 || key.length > messageKeyLengthMax) return undefined;
   }
   if (properties !== undefined) {
     if (typeof properties !== "object" || properties === null || Array.isArray(properties)) return undefined;
     for (const name in properties) {
-      if (name.length === 0 || name.length > 255 || typeof (properties as Record<string, unknown>)[name] !== "string") return undefined;
+      if (name.length === 0 || name.length > propertyNameLengthMax || typeof (properties as Record<string, unknown>)[name] !== "string") return undefined;
     }
   }
   if (shardingKey !== undefined && (typeof shardingKey !== "string" || shardingKey.length === 0 || shardingKey.length > limits.shardingKeyLengthMax)) return undefined;

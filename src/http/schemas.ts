@@ -11,7 +11,7 @@
 
 import { z } from "zod";
 import { batchMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
-import { messageKeyLengthMax, messageKeysMax } from "../protocol/limits.ts";
+import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 
 export const topicName = z.string().regex(topicNamePattern).meta({ description: "Topic name: letters, digits, %, |, _ and -, 1..127 characters" });
@@ -50,11 +50,11 @@ export const messageInput = z
     encoding: bodyEncoding.default("utf8"),
     tags: z.string().max(tagLengthMax).optional().meta({ description: "One tag, filterable by consumers" }),
     keys: z
-      .array(z.string().min(1).max(messageKeyLengthMax).regex(/^\S+$/, { error: "must not contain spaces" }))
+      .array(z.string().min(1).max(messageKeyLengthMax))
       .max(messageKeysMax)
       .optional()
       .meta({ description: "Business keys, indexed for GET /api/v1/messages?topic=&key=" }),
-    properties: z.record(z.string().min(1).max(255), z.string()).optional().meta({ description: "User properties" }),
+    properties: z.record(z.string().min(1).max(propertyNameLengthMax), z.string()).optional().meta({ description: "User properties" }),
     shardingKey: z.string().min(1).max(limits.shardingKeyLengthMax).optional().meta({ description: "Messages with one sharding key go to one queue, in order" }),
   })
   .meta({ id: "MessageInput" });

@@ -28,7 +28,7 @@ function keysOk(keys: unknown): boolean {
 function propertiesOk(properties: unknown): boolean {
   if (typeof properties !== "object" || properties === null || Array.isArray(properties)) return false;
   for (const name in properties) {
-    if (name.length === 0 || name.length > 255 || typeof (properties as Record<string, unknown>)[name] !== "string") return false;
+    if (name.length === 0 || name.length > limits.propertyNameLengthMax || typeof (properties as Record<string, unknown>)[name] !== "string") return false;
   }
   return Object.getPrototypeOf(properties) === Object.prototype;
 }

@@ -50,6 +50,7 @@ export const longPollMsMax = 30_000;
 export const longPollMsDefault = 15_000;
 export const messageKeysMax = 32;
 export const messageKeyLengthMax = 255;
+export const propertyNameLengthMax = 255;
 export const clientIdLengthMax = 255;
 export const addressLengthMax = 255;
 export const delayLevelMax = 64;

@@ -5,6 +5,10 @@
  *
  * Lag of a queue is maxOffset − the group's offset; a queue the group never committed counts
  * everything still kept (maxOffset − minOffset), since nothing there is known to be consumed.
+ *
+ * Each action is a plain function of typed input (createTopicConfig, describeTopic, ...) that
+ * the request handlers wrap and the in-process REST backend calls directly, so both share one
+ * implementation of each rule and error.
  */
 
 import { MqError } from "../../common/errors.ts";
@@ -19,9 +23,13 @@ import type { TopicConfig } from "../topic-config-manager.ts";
 type TopicRequest = IncomingRequest<typeof RequestCode.CREATE_TOPIC | typeof RequestCode.UPDATE_TOPIC>;
 
 export function createTopic(context: BrokerContext, request: TopicRequest): Reply {
-  const created = context.topics.create(request.fields);
+  return { fields: { ...createTopicConfig(context, request.fields) } };
+}
+
+export function createTopicConfig(context: BrokerContext, config: TopicConfig): TopicConfig {
+  const created = context.topics.create(config);
   context.logger.info(`Created topic "${created.topic}": ${created.readQueues} read / ${created.writeQueues} write queues, perm ${created.perm}`);
-  return { fields: { ...created } };
+  return created;
 }
 
 export function updateTopic(context: BrokerContext, request: TopicRequest): Reply {
@@ -31,17 +39,28 @@ export function updateTopic(context: BrokerContext, request: TopicRequest): Repl
 }
 
 export function deleteTopic(context: BrokerContext, request: IncomingRequest<typeof RequestCode.DELETE_TOPIC>): Reply {
-  const { topic } = request.fields;
+  removeTopic(context, request.fields.topic);
+  return {};
+}
+
+/** Forgets the topic's settings, queues and committed offsets; its records leave with retention. */
+export function removeTopic(context: BrokerContext, topic: string): void {
   context.topics.delete(topic);
   context.store.deleteTopic(topic);
   context.offsets.removeTopic(topic);
   context.logger.info(`Deleted topic "${topic}"`);
-  return {};
 }
 
 export function getTopic(context: BrokerContext, request: IncomingRequest<typeof RequestCode.GET_TOPIC>): Reply {
-  return resultReply(topicDetail(context, context.topics.require(request.fields.topic)));
+  return resultReply(describeTopic(context, request.fields.topic));
 }
+
+/** The topic's settings and each queue's offsets; TOPIC_NOT_FOUND when it does not exist. */
+export function describeTopic(context: BrokerContext, topic: string): TopicDetail {
+  return topicDetail(context, context.topics.require(topic));
+}
+
+export type TopicDetail = ReturnType<typeof topicDetail>;
 
 export function listTopics(context: BrokerContext): Reply {
   return resultReply({ topics: context.topics.list().map((config) => ({ ...config })) });
@@ -58,18 +77,26 @@ function topicDetail(context: BrokerContext, config: TopicConfig) {
 }
 
 export function listGroups(context: BrokerContext): Reply {
+  return resultReply({ groups: groupSummaries(context) });
+}
+
+/** Every group with members or committed offsets, without per-queue details. */
+export function groupSummaries(context: BrokerContext) {
   const names = new Set([...context.consumers.groups(), ...context.offsets.groups()]);
-  const groups = [...names].sort().map((group) => {
+  return [...names].sort().map((group) => {
     const { queues: _queues, clientIds: _clientIds, subscriptionConflict: _conflict, ...summary } = groupDetail(context, group);
     return summary;
   });
-  return resultReply({ groups });
 }
 
 export function getGroup(context: BrokerContext, request: IncomingRequest<typeof RequestCode.GET_GROUP>): Reply {
-  const group = request.fields.consumerGroup;
+  return resultReply(describeGroup(context, request.fields.consumerGroup));
+}
+
+/** GROUP_NOT_FOUND for a group with neither members nor committed offsets. */
+export function describeGroup(context: BrokerContext, group: string) {
   if (context.consumers.clientIds(group).length === 0 && !context.offsets.groups().has(group)) throw new MqError("GROUP_NOT_FOUND", { group });
-  return resultReply(groupDetail(context, group));
+  return groupDetail(context, group);
 }
 
 function groupDetail(context: BrokerContext, group: string) {

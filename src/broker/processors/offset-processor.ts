@@ -42,7 +42,15 @@ export function searchOffsetByTimestamp(context: BrokerContext, request: Incomin
 }
 
 export function resetOffset(context: BrokerContext, request: IncomingRequest<typeof RequestCode.RESET_OFFSET>): Reply {
-  const { consumerGroup, topic, to, timestampMs } = request.fields;
+  return resultReply({ queues: resetGroupOffsets(context, request.fields) });
+}
+
+/** Commits the group's offset of every queue of `topic` at its first, last or first-after-time message, and tells the group's clients. */
+export function resetGroupOffsets(
+  context: BrokerContext,
+  target: { readonly consumerGroup: string; readonly topic: string; readonly to: "first" | "last" | "timestamp"; readonly timestampMs?: number },
+): Array<{ topic: string; queueId: number; queueOffset: number }> {
+  const { consumerGroup, topic, to, timestampMs } = target;
   const config = context.topics.require(topic);
   const queues: { topic: string; queueId: number; queueOffset: number }[] = [];
   for (let queueId = 0; queueId < config.readQueues; queueId++) {
@@ -56,7 +64,7 @@ export function resetOffset(context: BrokerContext, request: IncomingRequest<typ
   void context.offsets.persist();
   context.logger.info(`Reset offsets of group "${consumerGroup}" on "${topic}" to ${to === "timestamp" ? `time ${timestampMs}` : to}`);
   context.notifyOffsetReset(consumerGroup, topic, queues.map(({ queueId, queueOffset }) => ({ queueId, queueOffset })));
-  return resultReply({ queues });
+  return queues;
 }
 
 function checkQueue<F extends { topic: string; queueId: number }>(context: BrokerContext, fields: F): F {

@@ -1,38 +1,33 @@
 /**
- * SEND_MESSAGE and SEND_BATCH: check the topic once (exists or auto-created, writable, queue
- * in range), append through the store, answer with the ids and offsets. A oneway send runs the
- * same path; the channel drops its answer.
+ * SEND_MESSAGE and SEND_BATCH: turn the request into the message service's input and its result
+ * into the answer (ids and offsets). Validation, the topic (existing or auto-created, writable,
+ * queue in range), transforms, the append and the wait for durability are the service's
+ * (message-service.ts), shared with REST. A oneway send runs the same path; the channel drops
+ * its answer.
  *
- * Under async flush the append is answered in the same turn (no promise); under sync flush the
- * answer waits for the group commit that makes it durable.
+ * Under async flush the answer is built in the same turn (no promise); under sync flush it waits
+ * for the group commit that makes the message durable.
  *
- * A batch is validated once as a whole (topic, permission, size) and each entry's header by a
- * small hand-written check — zod per message would cost more than the append itself.
+ * A batch entry's header is checked for its shape by a small hand-written check — zod per
+ * message would cost more than the append itself; what the message may hold is the service's.
  */
 
 import { assert } from "../../common/assert.ts";
 import { MqError } from "../../common/errors.ts";
-import { encodeOffsetMsgId } from "../../common/ids.ts";
-import { messagePropertiesBytesMax, tagLengthMax } from "../../common/limits.ts";
-import { encodePropertiesText, findInvalidProperty, propertyNames } from "../../common/message-properties.ts";
+import { tagLengthMax } from "../../common/limits.ts";
 import { ipv4ToNumber } from "../../common/message-record.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import { decodeBatchBody } from "../../protocol/batch-body.ts";
-import { messageKeyLengthMax, messageKeysMax } from "../../protocol/limits.ts";
+import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../../protocol/limits.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import { resultReply } from "../../protocol/response-body.ts";
-import type { RequestFields } from "../../protocol/schemas.ts";
-import { type PutMessageInput, type PutResult, putStatusError } from "../../store/put-message.ts";
+import type { PutOk } from "../../store/put-message.ts";
 import type { BrokerContext } from "../broker-context.ts";
-
-type SendFields = RequestFields<typeof RequestCode.SEND_MESSAGE>;
+import type { OutgoingRecord } from "../message-service.ts";
 
 export function sendMessage(context: BrokerContext, request: IncomingRequest<typeof RequestCode.SEND_MESSAGE>): Reply | Promise<Reply> {
-  context.assertWritable();
   const fields = request.fields;
-  refuseUnsupported(fields);
-  checkWritable(context, fields.topic, fields.queueId);
-  const input: PutMessageInput = {
+  const message: OutgoingRecord = {
     topic: fields.topic,
     queueId: fields.queueId,
     body: request.body,
@@ -44,74 +39,52 @@ export function sendMessage(context: BrokerContext, request: IncomingRequest<typ
     bornTimestampMs: fields.bornTimestampMs,
     bornHost: parseHost(fields.bornHost ?? request.channel.address),
     reconsumeTimes: fields.reconsumeTimes,
+    delayLevel: fields.delayLevel,
+    deliverAtMs: fields.deliverAtMs,
+    transactionPrepared: fields.transactionPrepared,
   };
   const startMs = performance.now();
-  if (context.store.options.flush === "sync") {
-    return context.store.put(input).then((result) => answered(context, startMs, sendReply(context, input, result)));
-  }
-  return answered(context, startMs, sendReply(context, input, context.store.append(input)));
+  const stored = context.messages.send(message);
+  if (stored instanceof Promise) return stored.then((result) => sendReply(context, startMs, message, result));
+  return sendReply(context, startMs, message, stored);
 }
 
-function answered(context: BrokerContext, startMs: number, reply: Reply): Reply {
+function sendReply(context: BrokerContext, startMs: number, message: OutgoingRecord, result: PutOk): Reply {
   context.stats.sendAnswered(startMs);
-  return reply;
-}
-
-function sendReply(context: BrokerContext, input: PutMessageInput, result: PutResult): Reply {
-  if (result.status !== "ok") throw putStatusError(result);
   return {
     fields: {
-      msgId: input.msgId,
-      offsetMsgId: encodeOffsetMsgId({ host: context.advertisedHost, port: context.port, physicalOffset: result.physicalOffset }),
-      topic: input.topic,
-      queueId: input.queueId,
+      msgId: message.msgId,
+      offsetMsgId: context.messages.offsetMsgId(result.physicalOffset),
+      topic: message.topic,
+      queueId: message.queueId,
       queueOffset: result.queueOffset,
     },
   };
 }
 
-export function sendBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.SEND_BATCH>): Reply | Promise<Reply> {
-  context.assertWritable();
+export function sendBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.SEND_BATCH>): Promise<Reply> {
   const fields = request.fields;
-  checkWritable(context, fields.topic, fields.queueId);
   const bornHost = parseHost(fields.bornHost ?? request.channel.address);
-  const inputs = decodeBatchBody(request.body, fields.messageCount).map((entry, index): PutMessageInput => {
+  const messages = decodeBatchBody(request.body, fields.messageCount).map((entry, index): OutgoingRecord => {
     const header = checkEntryHeader(entry.header, index);
-    const propertiesBytes = encodeEntryProperties(header, index);
-    return { ...header, propertiesBytes, topic: fields.topic, queueId: fields.queueId, body: entry.body, bornTimestampMs: fields.bornTimestampMs, bornHost };
+    return { ...header, topic: fields.topic, queueId: fields.queueId, body: entry.body, bornTimestampMs: fields.bornTimestampMs, bornHost };
   });
   const startMs = performance.now();
-  if (context.store.options.flush === "sync") return context.store.putBatch(inputs).then((results) => answered(context, startMs, batchReply(context, inputs, results)));
-  return answered(context, startMs, batchReply(context, inputs, inputs.map((input) => context.store.append(input))));
+  return context.messages.sendBatch(messages).then((results) => {
+    context.stats.sendAnswered(startMs);
+    return batchReply(context, fields.topic, fields.queueId, results);
+  });
 }
 
-/**
- * One result per message. Entries are checked before any is appended, so what can still fail
- * here is the store itself (disk full, closed, I/O): the first such failure is the answer.
- */
-function batchReply(context: BrokerContext, inputs: readonly PutMessageInput[], results: readonly PutResult[]): Reply {
-  const physicalOffsets: number[] = [];
-  let firstQueueOffset = 0;
-  results.forEach((result, index) => {
-    if (result.status !== "ok") throw putStatusError(result);
-    if (index === 0) firstQueueOffset = result.queueOffset;
+/** One physical offset per message; the queue offsets are consecutive, from the first. */
+function batchReply(context: BrokerContext, topic: string, queueId: number, results: readonly PutOk[]): Reply {
+  const firstQueueOffset = results[0]!.queueOffset;
+  const physicalOffsets = results.map((result, index) => {
     // One synchronous run of appends to one queue: offsets are consecutive by construction.
     assert(result.queueOffset === firstQueueOffset + index, `batch entry ${index} got queue offset ${result.queueOffset}, expected ${firstQueueOffset + index}`);
-    physicalOffsets.push(result.physicalOffset);
+    return result.physicalOffset;
   });
-  const first = inputs[0]!;
-  return resultReply({ topic: first.topic, queueId: first.queueId, firstQueueOffset, storeHost: `${context.advertisedHost}:${context.port}`, physicalOffsets });
-}
-
-function checkWritable(context: BrokerContext, topic: string, queueId: number): void {
-  const config = context.topics.forWrite(topic);
-  if (queueId >= config.writeQueues) throw new MqError("QUEUE_NOT_FOUND", { topic, queueId, queues: config.writeQueues });
-}
-
-/** Delay and transactions arrive with their own issue; refusing beats storing them as plain messages. */
-function refuseUnsupported(fields: SendFields): void {
-  if ((fields.delayLevel ?? 0) > 0 || fields.deliverAtMs !== undefined) throw new MqError("BAD_REQUEST", { reason: "delayed messages are not supported yet" });
-  if (fields.transactionPrepared === true) throw new MqError("BAD_REQUEST", { reason: "transactional messages are not supported yet" });
+  return resultReply({ topic, queueId, firstQueueOffset, storeHost: `${context.advertisedHost}:${context.port}`, physicalOffsets });
 }
 
 const hostPattern = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
@@ -131,7 +104,7 @@ export function parseHost(address: string): { ip: number; port: number } {
 
 const idPattern = /^[0-9A-Fa-f]{32}$/;
 
-type EntryHeader = Pick<PutMessageInput, "msgId" | "tags" | "keys" | "properties" | "flag">;
+type EntryHeader = Pick<OutgoingRecord, "msgId" | "tags" | "keys" | "properties" | "flag">;
 
 function checkEntryHeader(header: unknown, index: number): EntryHeader {
   const field = (name: string) => `body[${index}].${name}`;
@@ -148,7 +121,7 @@ function checkEntryHeader(header: unknown, index: number): EntryHeader {
   if (properties !== undefined) {
     if (typeof properties !== "object" || properties === null || Array.isArray(properties)) throw invalid(field("properties"), "must be a map of strings");
     for (const [name, value] of Object.entries(properties)) {
-      if (name.length === 0 || name.length > 255 || typeof value !== "string") throw invalid(field("properties"), `must map names of 1..255 characters to strings, got ${show(name)}`);
+      if (name.length === 0 || name.length > propertyNameLengthMax || typeof value !== "string") throw invalid(field("properties"), `must map names of 1..${propertyNameLengthMax} characters to strings, got ${show(name)}`);
     }
   }
   if (flag !== undefined && (typeof flag !== "number" || !Number.isInteger(flag) || flag < -(2 ** 31) || flag >= 2 ** 31)) throw invalid(field("flag"), `must be an int32, got ${show(flag)}`);
@@ -159,24 +132,6 @@ function checkEntryHeader(header: unknown, index: number): EntryHeader {
     properties: properties as Record<string, string> | undefined,
     flag: flag as number | undefined,
   };
-}
-
-const textEncoder = new TextEncoder();
-
-/**
- * Encodes an entry's properties as the store would (user properties plus TAGS, KEYS, UNIQ_KEY),
- * checking what the store would refuse — so a bad entry fails the batch before any is stored.
- */
-function encodeEntryProperties(header: EntryHeader, index: number): Uint8Array {
-  const properties: Record<string, string> = { ...header.properties };
-  if (header.tags !== undefined) properties[propertyNames.tags] = header.tags;
-  if (header.keys !== undefined && header.keys.length > 0) properties[propertyNames.keys] = header.keys.join(" ");
-  if (header.msgId !== undefined) properties[propertyNames.msgId] = header.msgId;
-  const bad = findInvalidProperty(properties);
-  if (bad !== undefined) throw invalid(`body[${index}].properties`, `"${bad}" must not be empty or contain \\u0001 or \\u0002`);
-  const bytes = textEncoder.encode(encodePropertiesText(properties));
-  if (bytes.length > messagePropertiesBytesMax) throw new MqError("PROPERTIES_TOO_LARGE", { bytes: bytes.length, limit: messagePropertiesBytesMax });
-  return bytes;
 }
 
 function invalid(field: string, reason: string): MqError {

@@ -30,7 +30,7 @@ describe("prepareMessage", () => {
   test("rejects what the broker would reject, with catalogue errors", () => {
     expect(isMqError(errorOf(() => prepareMessage({ topic: "bad topic", body: "" })), "TOPIC_INVALID")).toBe(true);
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: new Uint8Array(4 * 1024 * 1024 + 1) })), "MESSAGE_TOO_LARGE")).toBe(true);
-    expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", keys: ["has space"] })), "INVALID_FIELD")).toBe(true);
+    expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", keys: ["has space"] })), "PROPERTY_INVALID")).toBe(true);
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", properties: { "a\u0001": "x" } })), "PROPERTY_INVALID")).toBe(true);
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", properties: { big: "x".repeat(40_000) } })), "PROPERTIES_TOO_LARGE")).toBe(true);
   });

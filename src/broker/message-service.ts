@@ -1,0 +1,226 @@
+/**
+ * The one path of every message into the store, whatever carried it (DESIGN §14): TCP
+ * processors, REST routes and in-process callers all come here.
+ *
+ *   validate (message-check.ts, the rules the SDK runs too) and refuse what is not served yet
+ *   -> the topic: existing, or auto-created when `autoCreateTopics` is on; writable; queue in range
+ *   -> transforms, in order (message-transform.ts: where delay, transaction, retry and dedup
+ *      rewrite a message; none by default)
+ *   -> append, then await durability as the flush mode says (answered in the same turn under
+ *      async flush, after the group commit under sync flush; later: replication)
+ *
+ * A batch is validated whole before anything is appended and stored by one all-or-nothing
+ * `putBatch`, so it fails with one error and leaves nothing behind for a retry to duplicate.
+ * Messages the broker routes itself (REST) get a producer-style msgId and a queue here: their
+ * sharding key's (the SDK's hash), else one round-robin queue shared by the request.
+ *
+ * Lookups by id and key live here too, so TCP and REST find the same messages the same way.
+ *
+ * The single send is the hot path: it allocates nothing beyond the store input its caller built
+ * and the store's result.
+ */
+
+import { MqError } from "../common/errors.ts";
+import { hash32 } from "../common/hash.ts";
+import { MsgIdGenerator, decodeOffsetMsgId, encodeOffsetMsgId } from "../common/ids.ts";
+import { batchBytesMax, batchMessagesMax } from "../common/limits.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import { checkRecord } from "../common/message-record.ts";
+import { checkMessage } from "../protocol/message-check.ts";
+import type { MessageStore } from "../store/message-store.ts";
+import { type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
+import type { MessageTransform, OutgoingRecord } from "./message-transform.ts";
+import type { TopicConfig, TopicConfigManager } from "./topic-config-manager.ts";
+
+export type { OutgoingRecord } from "./message-transform.ts";
+
+export interface MessageServiceOptions {
+  readonly store: MessageStore;
+  readonly topics: TopicConfigManager;
+  /** Where offsetMsgIds say this broker is. */
+  readonly advertisedHost: string;
+  readonly port: number;
+  /** Throws when this broker takes no writes (a slave); runs before anything else of a send. */
+  readonly assertWritable: () => void;
+  /** Applied in order to every message after validation; default none. */
+  readonly transforms?: readonly MessageTransform[];
+}
+
+/** A message whose queue and msgId the broker chooses (REST, in-process callers). */
+export interface UnroutedMessage {
+  readonly body: Uint8Array;
+  readonly tags?: string;
+  readonly keys?: readonly string[];
+  readonly properties?: Record<string, string>;
+  readonly shardingKey?: string;
+}
+
+export interface StoredAnswer {
+  msgId: string;
+  offsetMsgId: string;
+  queueId: number;
+  queueOffset: number;
+}
+
+export class MessageService {
+  private readonly store: MessageStore;
+  private readonly topics: TopicConfigManager;
+  private readonly transforms: readonly MessageTransform[];
+  /** This broker's ip:port as the first 16 hex digits of every offsetMsgId it makes. */
+  private readonly offsetMsgIdPrefix: string;
+  private msgIdGenerator: MsgIdGenerator | undefined;
+  private readonly options: MessageServiceOptions;
+  private roundRobin = 0;
+
+  constructor(options: MessageServiceOptions) {
+    this.options = options;
+    this.store = options.store;
+    this.topics = options.topics;
+    this.transforms = options.transforms ?? [];
+    this.offsetMsgIdPrefix = encodeOffsetMsgId({ host: options.advertisedHost, port: options.port, physicalOffset: 0 }).slice(0, 16);
+  }
+
+  /** One message whose queue the sender chose; the store's result now or once durable. Throws catalogue errors. */
+  send(message: OutgoingRecord): PutOk | Promise<PutOk> {
+    this.options.assertWritable();
+    this.admit(message);
+    this.writableQueue(message.topic, message.queueId);
+    const record = this.transform(message);
+    if (this.store.options.flush === "sync") return this.store.put(record).then(okOrThrow);
+    return okOrThrow(this.store.append(record));
+  }
+
+  /** Messages of one topic stored whole or not at all; one result each, in order. */
+  async sendBatch(messages: readonly OutgoingRecord[]): Promise<PutOk[]> {
+    this.options.assertWritable();
+    if (messages.length === 0) throw new MqError("BATCH_EMPTY");
+    const topic = messages[0]!.topic;
+    let bytes = 0;
+    for (const message of messages) {
+      if (message.topic !== topic) throw new MqError("BATCH_MIXED_TOPICS", { first: topic, other: message.topic });
+      bytes += message.body.byteLength;
+    }
+    if (messages.length > batchMessagesMax || bytes > batchBytesMax) throw new MqError("BATCH_TOO_LARGE", { bytes, messages: messages.length, limit: batchBytesMax });
+    for (const message of messages) this.admit(message);
+    for (const message of messages) this.writableQueue(topic, message.queueId);
+    const records = messages.map((message) => this.transform(message));
+    const results = await this.store.putBatch(records);
+    return results.map(okOrThrow);
+  }
+
+  /** Stores messages the broker routes itself (one, or a batch stored whole); one answer each, in order. */
+  publish(topic: string, messages: readonly UnroutedMessage[]): StoredAnswer[] | Promise<StoredAnswer[]> {
+    this.options.assertWritable();
+    if (messages.length === 0) throw new MqError("BATCH_EMPTY");
+    const config = this.topics.forWrite(topic);
+    this.roundRobin = (this.roundRobin + 1) >>> 0;
+    const sharedQueueId = this.roundRobin % config.writeQueues;
+    const records = messages.map((message): OutgoingRecord => {
+      const sharded = message.shardingKey !== undefined;
+      return {
+        topic,
+        queueId: sharded ? hash32(message.shardingKey!) % config.writeQueues : sharedQueueId,
+        body: message.body,
+        tags: message.tags === "" ? undefined : message.tags,
+        keys: message.keys,
+        msgId: this.msgIds().next(),
+        properties: sharded ? { ...message.properties, [propertyNames.shardingKey]: message.shardingKey! } : message.properties,
+      };
+    });
+    const answers = (results: readonly PutOk[]) => results.map((result, index) => this.answer(records[index]!, result));
+    if (records.length > 1) return this.sendBatch(records).then(answers);
+    const stored = this.send(records[0]!);
+    return stored instanceof Promise ? stored.then((result) => answers([result])) : answers([stored]);
+  }
+
+  /** The offsetMsgId of the record at `physicalOffset` on this broker. */
+  offsetMsgId(physicalOffset: number): string {
+    // Same as encodeOffsetMsgId, without its per-id buffers: the prefix is fixed, the offset < 2^53.
+    return this.offsetMsgIdPrefix + physicalOffset.toString(16).toUpperCase().padStart(16, "0");
+  }
+
+  /**
+   * The stored record an id names: an offsetMsgId of this broker is read at its CommitLog
+   * offset (verified); any id that finds nothing there is tried as a producer msgId through the
+   * index. MESSAGE_NOT_FOUND when neither finds it; an offsetMsgId of this broker that cannot be
+   * decoded and is no msgId either is MESSAGE_ID_INVALID.
+   */
+  findRecord(ids: { readonly offsetMsgId?: string; readonly msgId?: string }): Uint8Array {
+    let record: Uint8Array | undefined;
+    let invalidId: unknown;
+    const { offsetMsgId, msgId } = ids;
+    if (offsetMsgId !== undefined && offsetMsgId.slice(0, 16).toUpperCase() === this.offsetMsgIdPrefix) {
+      try {
+        record = this.recordAt(decodeOffsetMsgId(offsetMsgId).physicalOffset);
+      } catch (error) {
+        invalidId = error; // not an offsetMsgId of any broker: it may still be a msgId
+      }
+    }
+    for (const id of [msgId, offsetMsgId]) {
+      if (record !== undefined || id === undefined) continue;
+      const found = this.store.queryByMsgId(id);
+      if (found !== undefined) record = this.recordAt(found.physicalOffset);
+    }
+    if (record === undefined && invalidId !== undefined) throw invalidId;
+    if (record === undefined) throw new MqError("MESSAGE_NOT_FOUND", { id: msgId ?? offsetMsgId ?? "" });
+    return record;
+  }
+
+  /** The stored records of `topic` carrying `key`, newest first, optionally within a store-time range. */
+  findRecordsByKey(query: { readonly topic: string; readonly key: string; readonly max: number; readonly beginMs?: number; readonly endMs?: number }): Uint8Array[] {
+    this.topics.require(query.topic);
+    const records: Uint8Array[] = [];
+    for (const message of this.store.queryByKey(query.topic, query.key, query.max, query.beginMs ?? 0, query.endMs ?? Number.MAX_SAFE_INTEGER)) {
+      const record = this.recordAt(message.physicalOffset);
+      if (record !== undefined) records.push(record);
+    }
+    return records;
+  }
+
+  /** Validation, and the refusals of what is not served yet (they become transforms with their features). */
+  private admit(message: OutgoingRecord): void {
+    checkMessage(message);
+    if ((message.delayLevel ?? 0) > 0 || message.deliverAtMs !== undefined) throw new MqError("BAD_REQUEST", { reason: "delayed messages are not supported yet" });
+    if (message.transactionPrepared === true) throw new MqError("BAD_REQUEST", { reason: "transactional messages are not supported yet" });
+  }
+
+  private writableQueue(topic: string, queueId: number): TopicConfig {
+    const config = this.topics.forWrite(topic);
+    if (queueId >= config.writeQueues) throw new MqError("QUEUE_NOT_FOUND", { topic, queueId, queues: config.writeQueues });
+    return config;
+  }
+
+  private transform(message: OutgoingRecord): OutgoingRecord {
+    let record = message;
+    for (const transform of this.transforms) record = transform(record);
+    return record;
+  }
+
+  private answer(record: OutgoingRecord, result: PutOk): StoredAnswer {
+    return { msgId: record.msgId!, offsetMsgId: this.offsetMsgId(result.physicalOffset), queueId: record.queueId, queueOffset: result.queueOffset };
+  }
+
+  /** Made on first use: TCP senders bring their own msgIds. */
+  private msgIds(): MsgIdGenerator {
+    this.msgIdGenerator ??= new MsgIdGenerator({ ip: this.options.advertisedHost, pid: process.pid, instanceHash: (Math.random() * 2 ** 32) >>> 0 });
+    return this.msgIdGenerator;
+  }
+
+  /** A copy of the verified record starting at `physicalOffset`, or undefined. */
+  private recordAt(physicalOffset: number): Uint8Array | undefined {
+    const commitLog = this.store.commitLog;
+    if (physicalOffset >= commitLog.writePosition) return undefined; // past the log: nothing written there by this run
+    const located = commitLog.locate(physicalOffset);
+    if (located === undefined) return undefined;
+    const { file, position } = located;
+    // Always verified: the offset comes from outside (an id) and could point inside a body.
+    const check = checkRecord(file.bytes, file.view, position, commitLog.fileBytes, physicalOffset);
+    if (check.kind !== "record") return undefined;
+    return file.bytes.slice(position, position + check.totalSize);
+  }
+}
+
+function okOrThrow(result: PutResult): PutOk {
+  if (result.status !== "ok") throw putStatusError(result);
+  return result;
+}
