@@ -22,7 +22,7 @@ import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { EventBus } from "./common/bus.ts";
 import { systemClock } from "./common/clock.ts";
-import { MqError } from "./common/errors.ts";
+import { isMqError, MqError } from "./common/errors.ts";
 import { createLogger, type Logger } from "./common/logger.ts";
 import { type MqConfig, rolesOf } from "./config/config-schema.ts";
 import { Broker } from "./broker/broker.ts";
@@ -78,7 +78,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
   try {
     // On a random port (tests, sandboxes) bind first, so records carry the real port as their
     // store host; on a fixed port open the store first, so no client is answered during recovery.
-    brokerServer = roles.broker && config.port === 0 ? await listen(config.listen, config.port, logger) : undefined;
+    brokerServer = roles.broker && config.port === 0 ? await listen(config.listen, config.port, logger, "--port") : undefined;
     const boundEarly = brokerServer;
     if (boundEarly !== undefined) cleanups.push(() => boundEarly.close());
     if (needsStore) {
@@ -87,7 +87,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
       cleanups.push(() => opened.close());
     }
     if (roles.namesrv) {
-      const namesrvServer = await listen(config.listen, config.namesrvPort, logger);
+      const namesrvServer = await listen(config.listen, config.namesrvPort, logger, roles.broker ? "--namesrv-port" : "--port");
       // The bus only matters to a co-located broker; without one the NameServer serves TCP alone.
       const started = NameServer.start({ server: namesrvServer, ...(roles.broker ? { bus } : {}), scanIntervalMs: config.namesrvScanIntervalMs, brokerExpiryMs: config.brokerExpiryMs, logger: logger.child("namesrv") });
       nameServer = started;
@@ -95,7 +95,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
     }
     if (roles.broker) {
       if (brokerServer === undefined) {
-        const opened = await listen(config.listen, config.port, logger);
+        const opened = await listen(config.listen, config.port, logger, "--port");
         brokerServer = opened;
         cleanups.push(() => opened.close());
       }
@@ -126,7 +126,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
     if (roles.http) {
       const backend = frontsRemote ? remoteBackend(config, nameServer, logger) : undefined;
       // startHttp throws LISTEN_FAILED itself (and closes the backend).
-      http = startHttp({
+      http = withFlagHint("--http-port", () => startHttp({
         hostname: config.listen,
         port: config.httpPort,
         version: mqVersion,
@@ -137,7 +137,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
         registrationAgeMs: () => broker?.registrar?.lastRegistrationAgeMs(),
         ...(nameServer === undefined ? {} : { cluster: () => nameServer!.table.clusterInfo() }),
         connections: () => brokerServer?.connections.size ?? 0,
-      });
+      }));
     }
   } catch (error) {
     await stopStarted();
@@ -237,11 +237,22 @@ function readiness(parts: { store: MessageStore | undefined; broker: Broker | un
   return checks;
 }
 
-async function listen(host: string, port: number, logger: Logger): Promise<Server> {
+/** `flag` is the option that changes this port: a busy port's message names it. */
+async function listen(host: string, port: number, logger: Logger, flag: string): Promise<Server> {
   try {
     return await Server.listen({ host, port, logger: logger.child("net") });
   } catch (error) {
-    throw new MqError("LISTEN_FAILED", { address: `${host}:${port}`, reason: (error as Error).message.replace(/^Cannot connect to \S+: /, "") });
+    const reason = (error as Error).message.replace(/^Cannot connect to \S+: /, "");
+    throw new MqError("LISTEN_FAILED", { address: `${host}:${port}`, reason: `${reason} (choose another port with ${flag})` });
+  }
+}
+
+function withFlagHint<T>(flag: string, start: () => T): T {
+  try {
+    return start();
+  } catch (error) {
+    if (!isMqError(error, "LISTEN_FAILED")) throw error;
+    throw new MqError("LISTEN_FAILED", { ...error.params, reason: `${String(error.params.reason)} (choose another port with ${flag})` });
   }
 }
 

@@ -18,6 +18,7 @@ import { type Logger, silentLogger } from "../common/logger.ts";
 import type { Channel } from "../net/channel.ts";
 import type { Reply } from "../net/handlers.ts";
 import type { Server } from "../net/server.ts";
+import { refuseRequestsFor } from "../net/wrong-service.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import type { MessageStore } from "../store/message-store.ts";
@@ -197,6 +198,7 @@ export class Broker {
         context.longPoll.channelClosed(channel);
       }),
     );
+    refuseRequestsFor(server, "→namesrv", { service: "an mq broker, not a NameServer", hint: "give it as a broker address (--broker, or the SDK's broker option)" });
     server.handle(RequestCode.SEND_MESSAGE, (request) => sendMessage(context, request));
     server.handle(RequestCode.SEND_BATCH, (request) => sendBatch(context, request));
     server.handle(RequestCode.PULL_MESSAGE, (request) => pullMessage(context, request));

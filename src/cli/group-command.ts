@@ -1,6 +1,6 @@
 /** `mq group list|describe|reset-offset`. */
 
-import { MqError } from "../common/errors.ts";
+import { isMqError, MqError } from "../common/errors.ts";
 import { lastString } from "./options.ts";
 import { createOutput, formatTable } from "./output.ts";
 import { nounCommand } from "./subcommands.ts";
@@ -38,7 +38,7 @@ export const groupCommand = nounCommand({
             `Group "${detail.group}": ${detail.clientIds.length} member(s), total lag ${detail.totalLag}`,
             ...(detail.subscriptionConflict === undefined ? [] : [`WARNING: ${detail.subscriptionConflict}`]),
             ...detail.clientIds.map((clientId) => `  member ${clientId}`),
-            formatTable(detail.queues.map((queue) => ({ topic: queue.topic, queue: queue.queueId, brokerOffset: queue.brokerOffset, consumerOffset: queue.consumerOffset, lag: queue.lag, lockedBy: queue.lockedBy }))),
+            formatTable(detail.queues.map((queue) => ({ ...(queue.brokerName === undefined ? {} : { broker: queue.brokerName }), topic: queue.topic, queue: queue.queueId, brokerOffset: queue.brokerOffset, consumerOffset: queue.consumerOffset, lag: queue.lag, lockedBy: queue.lockedBy }))),
           ].join("\n"),
         );
       }),
@@ -47,11 +47,18 @@ export const groupCommand = nounCommand({
       .command("reset-offset <group>", "Move the group's offsets on a topic")
       .option("--topic <topic>", "The topic (required)", { type: [String] })
       .option("--to <target>", "first, last, a timestamp in ms, or an ISO date", { type: [String] })
+      .option("--create", "Start the group with these offsets if it does not exist yet (else an unknown group is an error)")
       .action((group: string, options: Options) =>
         withAdmin(options, async (admin) => {
           const topic = lastString(options.topic);
           if (topic === undefined) throw new MqError("INVALID_FIELD", { field: "--topic", reason: "is required" });
-          const result = await admin.resetOffset(String(group), topic, parseResetTarget(lastString(options.to)));
+          const target = parseResetTarget(lastString(options.to));
+          // A typo must not create a ghost group: the group has to exist (members or offsets) unless --create.
+          if (options.create !== true) await admin.getGroup(String(group)).catch((error: unknown) => {
+            if (!isMqError(error, "GROUP_NOT_FOUND")) throw error;
+            throw new MqError("GROUP_NOT_FOUND", { group: String(group) }, { message: `${error.message}: check the name, or pass --create to start it at these offsets` });
+          });
+          const result = await admin.resetOffset(String(group), topic, target);
           createOutput(options.json === true).result(result, () => formatTable(result.map((queue) => ({ topic: queue.topic, queue: queue.queueId, offset: queue.queueOffset }))));
         }),
       );

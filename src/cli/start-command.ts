@@ -13,7 +13,7 @@ import type { MqConfig } from "../config/config-schema.ts";
 import type { RunningServer } from "../server.ts";
 import { protectDigits, restoreDigits } from "./subcommands.ts";
 
-const knownFlags = ["--", "role", "data", "port", "namesrvPort", "haPort", "httpPort", "namesrv", "broker", "cluster", "brokerName", "brokerId", "listen", "advertise", "flush", "config", "help"];
+const knownFlags = ["--", "role", "data", "port", "namesrvPort", "haPort", "httpPort", "namesrv", "broker", "cluster", "brokerName", "brokerId", "listen", "advertise", "flush", "commitLogFileBytes", "config", "help"];
 
 function parseStartFlags(argv: string[]) {
   const cli = cac("mq start");
@@ -29,9 +29,10 @@ function parseStartFlags(argv: string[]) {
     .option("--cluster <name>", "Cluster name (default DefaultCluster)", { type: [String] })
     .option("--broker-name <name>", "Broker group name (default broker-a)", { type: [String] })
     .option("--broker-id <id>", "0 for the master of its group, 1.. for slaves (default 0)", { type: [String] })
-    .option("--listen <address>", "Address to listen on (default 0.0.0.0)", { type: [String] })
+    .option("--listen <address>", "Address to listen on (default 127.0.0.1 in role all, else 0.0.0.0)", { type: [String] })
     .option("--advertise <address>", "Address clients reach this broker at (default: the listen address, or the host's first external IPv4)", { type: [String] })
     .option("--flush <mode>", "Flush mode: async (default) or sync", { type: [String] })
+    .option("--commit-log-file-bytes <bytes>", "CommitLog file size (default 64 MiB in role all, else 1 GiB)", { type: [String] })
     .option("--config <file>", "Configuration file (YAML or TOML)", { type: [String] })
     .help();
   // Marked like every other command's words, so `--data 0042` stays "0042" (mri would make it 42).
@@ -63,6 +64,7 @@ function parseStartFlags(argv: string[]) {
       listen: last(parsed.options.listen),
       advertise: last(parsed.options.advertise),
       flush: last(parsed.options.flush),
+      commitLogFileBytes: last(parsed.options.commitLogFileBytes),
     },
   };
 }

@@ -26,7 +26,7 @@ export const topicCommand = nounCommand({
   summary: "Create, list, describe and delete topics",
   define(cli) {
     cli
-      .command("create <topic>", "Create or update a topic")
+      .command("create <topic>", "Create a topic (one that exists is an error: TOPIC_EXISTS)")
       .option("--queues <n>", "Read and write queue count (default 8)", { type: [String] })
       .option("--perm <bits>", "Permission bits: read 4, write 2, inherit 1 (default 6)", { type: [String] })
       .option("--order", "Mark the topic as ordered")

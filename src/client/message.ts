@@ -69,6 +69,8 @@ export interface ReceivedMessage {
   readonly storeHost: string;
   /** Bytes of the whole stored record (header, body, topic, properties). */
   readonly storeSize: number;
+  /** The broker group a consumer pulled it from (queue ids repeat across brokers); unset on lookups. */
+  readonly brokerName?: string | undefined;
   /** The body decoded as UTF-8. */
   text(): string;
 }
@@ -123,11 +125,13 @@ export class ConsumedMessage implements ReceivedMessage {
   readonly bornTimestampMs: number;
   readonly storeTimestampMs: number;
   readonly reconsumeTimes: number;
+  readonly brokerName: string | undefined;
   private readonly stored: StoredMessage;
   private offsetMsgIdCache: string | undefined;
 
-  constructor(stored: StoredMessage) {
+  constructor(stored: StoredMessage, brokerName?: string) {
     this.stored = stored;
+    this.brokerName = brokerName;
     this.topic = stored.topic;
     this.queueId = stored.queueId;
     this.queueOffset = stored.queueOffset;
@@ -175,4 +179,9 @@ export class ConsumedMessage implements ReceivedMessage {
 /** Turns a decoded record into the message handed to users. */
 export function toReceivedMessage(stored: StoredMessage): ReceivedMessage {
   return new ConsumedMessage(stored);
+}
+
+/** A message a consumer pulled from a queue of broker group `brokerName`. */
+export function toPulledMessage(stored: StoredMessage, brokerName: string): ReceivedMessage {
+  return new ConsumedMessage(stored, brokerName);
 }

@@ -51,7 +51,7 @@ export class PoppedMessage extends ConsumedMessage implements SimpleMessage {
   receiptHandle: string;
   invisibleUntilMs: number;
   readonly deliveryAttempt: number;
-  readonly brokerName: string;
+  override readonly brokerName: string;
 
   constructor(stored: StoredMessage, settle: { receiptHandle: string; invisibleUntilMs: number; deliveryAttempt: number; brokerName: string }) {
     super(stored);

@@ -13,7 +13,7 @@ import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import type { Dispatcher } from "./dispatcher.ts";
-import { type ReceivedMessage, toReceivedMessage } from "./message.ts";
+import { type ReceivedMessage, toPulledMessage } from "./message.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import type { RouteResolver } from "./route-resolver.ts";
 import { type TagExpression, tagExpressionMatches } from "../protocol/filter/tag-expression.ts";
@@ -74,7 +74,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
         for (const stored of result.messages) {
           // Offsets below nextOffset were handed out already (a broker must not resend them).
           if (stored.queueOffset < queue.nextOffset) continue;
-          if (tagExpressionMatches(filter, stored.tags)) messages.push(toReceivedMessage(stored));
+          if (tagExpressionMatches(filter, stored.tags)) messages.push(toPulledMessage(stored, queue.queue.brokerName));
         }
         queue.nextOffset = Math.max(queue.nextOffset, result.nextOffset);
         if (messages.length > 0) {

@@ -30,6 +30,7 @@ export const errorCatalog = {
   ABORTED: { code: 1012, http: 499, message: "Operation aborted: {reason}" },
   LISTEN_FAILED: { code: 1013, http: 500, message: "Cannot listen on {address}: {reason}" },
   REQUEST_TOO_LARGE: { code: 1014, http: 413, message: "Cannot accept request: body is over {limit} bytes" },
+  WRONG_SERVICE: { code: 1015, http: 400, message: "Cannot use {address}: it is {service}; {hint}" },
 
   TOPIC_NOT_FOUND: { code: 2001, http: 404, message: "Cannot find topic \"{topic}\"" },
   TOPIC_INVALID: { code: 2002, http: 400, message: "Cannot use topic name \"{topic}\": {reason}" },

@@ -29,6 +29,12 @@ export const deletedTopicNamesMax = 10_000;
 
 // CommitLog
 export const commitLogFileBytesDefault = 1 * GiB;
+/**
+ * The CommitLog file size of the all-in-one sandbox (`mq start` with role all and no size
+ * configured): a fresh sandbox allocates this twice (the file in use and the next one, pre-warmed)
+ * instead of 2 GiB. A production broker (an explicit role) keeps RocketMQ's 1 GiB.
+ */
+export const sandboxCommitLogFileBytes = 64 * MiB;
 /** A CommitLog file must hold at least one largest message plus its end-of-file marker. */
 export const commitLogFileBytesMin = 64 * KiB;
 export const commitLogFileBytesMax = 4 * GiB - pageBytes; // one ArrayBuffer view spans < 4 GiB
@@ -83,6 +89,7 @@ function assertRelation(holds: boolean, relation: string): void {
 
 assertRelation(commitLogFileBytesMin % pageBytes === 0, "commitLogFileBytesMin to be page aligned");
 assertRelation(commitLogFileBytesDefault <= commitLogFileBytesMax, "default CommitLog file within the maximum");
+assertRelation(sandboxCommitLogFileBytes >= commitLogFileBytesMin && sandboxCommitLogFileBytes % pageBytes === 0, "sandbox CommitLog file size to be valid");
 assertRelation(messagePropertiesBytesMax < 65_536, "properties length to fit the record's u16 field");
 assertRelation(topicNameLengthMax < 256, "topic length to fit the record's u8 field");
 assertRelation(batchBytesMax >= messageBodyBytesMax, "a batch to hold at least one largest message");

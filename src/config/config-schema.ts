@@ -69,7 +69,8 @@ export const configObjectSchema = z
   .object({
     role: z.array(roleSchema).min(1).default(["all"]),
     dataDir: z.string().min(1).default("./data"),
-    listen: z.string().min(1).default("0.0.0.0"),
+    /** Default: 127.0.0.1 in role all (a sandbox with an unauthenticated admin API), else 0.0.0.0. */
+    listen: z.string().min(1).optional(),
     advertise: z.string().min(1).optional(),
     /** The main TCP port of the role started: the broker's, or the NameServer's when it runs alone. */
     port: port.optional(),
@@ -103,7 +104,7 @@ export const configObjectSchema = z
       .min(limits.commitLogFileBytesMin)
       .max(limits.commitLogFileBytesMax)
       .refine((value) => value % limits.pageBytes === 0, `must be a multiple of ${limits.pageBytes}`)
-      .default(limits.commitLogFileBytesDefault),
+      .optional(),
     consumeQueueEntriesPerFile: z.number().int().min(limits.consumeQueueEntriesPerFileMin).default(limits.consumeQueueEntriesPerFileDefault),
     fileReservedTimeHours: z.number().min(0).default(limits.fileReservedTimeHoursDefault),
     deleteWhenHour: z.number().int().min(0).max(23).default(limits.deleteWhenHourDefault),
@@ -125,7 +126,8 @@ export const configObjectSchema = z
  * The full settings, ports resolved: `port` defaults to the broker's 10911, or to 9876 when the
  * NameServer runs without a broker. In role all with `port` 0 (tests, sandboxes asking for free
  * ports) the co-located NameServer takes a free port too unless `namesrvPort` says otherwise,
- * so two sandboxes never fight over 9876.
+ * so two sandboxes never fight over 9876. Role all is the local sandbox: unless told otherwise it
+ * listens on loopback only and uses small CommitLog files.
  */
 export const configSchema = configObjectSchema
   .superRefine((config, context) => {
@@ -137,8 +139,15 @@ export const configSchema = configObjectSchema
     const roles = rolesOf(config.role);
     const namesrvAlone = roles.namesrv && !roles.broker;
     const mainPort = config.port ?? (namesrvAlone ? config.namesrvPort ?? portDefaults.namesrv : portDefaults.broker);
-    const namesrvPort = namesrvAlone ? mainPort : config.namesrvPort ?? (config.role.includes("all") && mainPort === 0 ? 0 : portDefaults.namesrv);
-    return { ...config, port: mainPort, namesrvPort };
+    const sandbox = config.role.includes("all");
+    const namesrvPort = namesrvAlone ? mainPort : config.namesrvPort ?? (sandbox && mainPort === 0 ? 0 : portDefaults.namesrv);
+    return {
+      ...config,
+      port: mainPort,
+      namesrvPort,
+      listen: config.listen ?? (sandbox ? "127.0.0.1" : "0.0.0.0"),
+      commitLogFileBytes: config.commitLogFileBytes ?? (sandbox ? limits.sandboxCommitLogFileBytes : limits.commitLogFileBytesDefault),
+    };
   });
 
 export type MqConfig = z.output<typeof configSchema>;

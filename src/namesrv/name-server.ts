@@ -16,6 +16,7 @@ import { type Clock, type TimerHandle, systemClock } from "../common/clock.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import { clusterDefaults } from "../config/config-schema.ts";
 import type { Server } from "../net/server.ts";
+import { refuseRequestsFor } from "../net/wrong-service.ts";
 import type { BrokerIdentity, BrokerRegistration, NamesrvBusEvents } from "../protocol/broker-registration.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import * as processors from "./namesrv-processors.ts";
@@ -89,6 +90,7 @@ export class NameServer {
     server.handle(RequestCode.UNREGISTER_BROKER, (request) => processors.unregisterBroker(table, request, (removed) => this.unregistered(request.fields, removed)));
     server.handle(RequestCode.GET_ROUTE, (request) => processors.getRoute(table, request));
     server.handle(RequestCode.GET_CLUSTER_INFO, () => processors.getClusterInfo(table));
+    refuseRequestsFor(server, "client→broker", { service: "an mq NameServer, not a broker", hint: "give it as a NameServer address (--namesrv, or the SDK's namesrv option)" });
     if (bus === undefined) return;
     this.unsubscribe.push(
       bus.on("namesrv.register", (registration) => this.registered(registration, table.register(registration))),

@@ -27,6 +27,7 @@ import { type RequestFieldsInput, validateRequest } from "../protocol/schemas.ts
 import { HandlerRegistry, type IncomingRequest, type Reply, type RequestHandler } from "./handlers.ts";
 import { FrameWriter } from "./frame-writer.ts";
 import { PendingRequests } from "./pending-requests.ts";
+import { httpAnsweredError, looksLikeHttp } from "./wrong-service.ts";
 
 export interface ChannelOptions {
   readonly socket: Socket;
@@ -80,6 +81,7 @@ export class Channel {
   private closeReason: Error | undefined;
   private graceTimer: TimerHandle | undefined;
   private lastActivity: number;
+  private receivedAny = false;
 
   constructor(options: ChannelOptions) {
     this.options = options;
@@ -188,6 +190,13 @@ export class Channel {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = this.options.clock.monotonicMs();
+    if (!this.receivedAny) {
+      this.receivedAny = true;
+      if (looksLikeHttp(chunk)) {
+        this.destroy(httpAnsweredError(this.address));
+        return;
+      }
+    }
     this.decoder.push(chunk);
     this.decodeBuffered();
   }
@@ -343,6 +352,7 @@ export class Channel {
   }
 
   private closedError(): MqError {
+    if (isMqError(this.closeReason, "WRONG_SERVICE")) return this.closeReason;
     return new MqError("CONNECTION_CLOSED", { address: this.address });
   }
 

@@ -401,6 +401,40 @@ describe("mq group", () => {
   }, testTimeoutMs);
 });
 
+describe("mq: first steps (issue 9, item 15)", () => {
+  test("consume --count 10 --timeout stops once nothing more arrives, printing what there was", async () => {
+    await createTopic("CliIdle", 2);
+    for (const body of ["i1", "i2", "i3"]) await send("CliIdle", body);
+    const args = ["consume", "CliIdle", "--group", "CliIdleGroup", "--from", "first", "--count", "10", "--timeout", "1500", "--json"];
+    const result = expectOk(await mq(...args), args.join(" "));
+    const bodies = result.stdout.split("\n").filter((line) => line.length > 0).map((line) => (JSON.parse(line) as ConsumedLine).body);
+    expect(bodies.sort()).toEqual(["i1", "i2", "i3"]);
+  }, testTimeoutMs);
+
+  test("group reset-offset of an unknown group is an error and creates nothing; --create starts it", async () => {
+    await createTopic("CliGhost", 2);
+    expectFailure(await mq("group", "reset-offset", "CliGhostTypo", "--topic", "CliGhost", "--to", "first"), "reset-offset <typo>", 'GROUP_NOT_FOUND: Cannot find consumer group "CliGhostTypo"');
+    const groups = await mqJson<Array<{ group: string }>>("group", "list");
+    expect(groups.map((group) => group.group)).not.toContain("CliGhostTypo");
+    expectOk(await mq("group", "reset-offset", "CliGhostNew", "--topic", "CliGhost", "--to", "first", "--create"), "reset-offset --create");
+    expect((await mqJson<Array<{ group: string }>>("group", "list")).map((group) => group.group)).toContain("CliGhostNew");
+  }, testTimeoutMs);
+
+  test("topic create --help claims no update; creating an existing topic is TOPIC_EXISTS", async () => {
+    for (const args of [["topic", "--help"], ["topic", "create", "--help"]]) expect(expectOk(await mq(...args), args.join(" ")).stdout).not.toContain("or update");
+    expect(expectOk(await mq("topic", "--help"), "topic --help").stdout).toContain("Create a topic (one that exists is an error: TOPIC_EXISTS)");
+    await createTopic("CliTwice", 1);
+    expectFailure(await mq("topic", "create", "CliTwice"), "topic create (again)", "TOPIC_EXISTS");
+  }, testTimeoutMs);
+
+  test("--broker at the HTTP port says an HTTP server answered and which flags take which port", async () => {
+    const result = await cli.run(["topic", "list", "--broker", `127.0.0.1:${running.httpPort}`]);
+    expectFailure(result, "topic list --broker <http port>", "WRONG_SERVICE");
+    expect(result.stderr).toContain("an HTTP server, not an mq broker or NameServer");
+    expect(result.stderr).toContain("--broker");
+  }, testTimeoutMs);
+});
+
 describe("mq: values typed as text stay text", () => {
   test("a key 0042 is stored, found and printed as 0042, not 42", async () => {
     await createTopic("CliStrings", 2);

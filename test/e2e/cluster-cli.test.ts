@@ -72,4 +72,35 @@ describe("e2e: cluster CLI", () => {
     expect(noNamesrv.exitCode).toBe(1);
     expect(noNamesrv.stderr).toContain("give --namesrv");
   }, 120_000);
+
+  test("consume lines and group describe name each queue's broker (queue ids repeat across brokers)", async () => {
+    const cluster = await startTestCluster();
+    expect((await mq(["topic", "create", "Shared", "--queues", "1", "--namesrv", cluster.namesrv])).exitCode).toBe(0);
+    await waitUntil("Shared to be routed to both brokers", async () => {
+      const result = await mq(["topic", "route", "Shared", "--namesrv", cluster.namesrv, "--json"]);
+      return result.exitCode === 0 && (JSON.parse(result.stdout) as { queueDatas: unknown[] }).queueDatas.length === 2;
+    });
+    // Sends go round-robin over every writable queue of every broker: four sends reach both.
+    for (const body of ["s1", "s2", "s3", "s4"]) expect((await mq(["send", "Shared", body, "--namesrv", cluster.namesrv])).exitCode).toBe(0);
+    const consumed = await mq(["consume", "Shared", "--group", "SharedGroup", "--from", "first", "--count", "4", "--timeout", "10000", "--namesrv", cluster.namesrv]);
+    expect(consumed.exitCode).toBe(0);
+    const prefixes = consumed.stdout.split("\n").filter((line) => line.length > 0).map((line) => line.slice(0, line.indexOf("@")));
+    expect([...new Set(prefixes)].sort()).toEqual(["[broker-a Shared:0", "[broker-b Shared:0"]);
+    const described = await mq(["group", "describe", "SharedGroup", "--namesrv", cluster.namesrv]);
+    expect(described.exitCode).toBe(0);
+    const rows = described.stdout.split("\n").filter((line) => /^broker-[ab]\s+Shared\s+0\s/.test(line)).map((line) => line.split(/\s+/)[0]);
+    expect({ header: /^BROKER\s+TOPIC\s+QUEUE/m.test(described.stdout), rows: rows.sort() }).toEqual({ header: true, rows: ["broker-a", "broker-b"] });
+  }, 120_000);
+
+  test("pointing --broker at a NameServer, or --namesrv at a broker, says which service answered and which flag to use", async () => {
+    const cluster = await startTestCluster();
+    const namesrv = cluster.namesrv.split(";")[0]!;
+    const atNamesrv = await mq(["topic", "list", "--broker", namesrv]);
+    expect({ exitCode: atNamesrv.exitCode, stdout: atNamesrv.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(atNamesrv.stderr).toContain("WRONG_SERVICE");
+    expect(atNamesrv.stderr).toContain("it is an mq NameServer, not a broker; give it as a NameServer address (--namesrv");
+    const atBroker = await mq(["topic", "list", "--namesrv", cluster.brokers[0]!.address]);
+    expect({ exitCode: atBroker.exitCode, stdout: atBroker.stdout }).toEqual({ exitCode: 1, stdout: "" });
+    expect(atBroker.stderr).toContain("it is an mq broker, not a NameServer; give it as a broker address (--broker");
+  }, 120_000);
 });

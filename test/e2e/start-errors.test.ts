@@ -48,6 +48,14 @@ function expectOneLine(result: { exitCode: number; stderr: string }, errorName: 
   expect(lines[0]).toContain(names);
 }
 
+/** A failure after start-up began: log lines may come first, the error is the last line, no stack. */
+function expectEndsWithLine(result: { exitCode: number; stderr: string }, errorName: string, names: string): void {
+  const last = result.stderr.trim().split("\n").at(-1) ?? "";
+  expect({ failed: result.exitCode !== 0, stack: /^\s+at /m.test(result.stderr) }).toEqual({ failed: true, stack: false });
+  expect(last).toMatch(new RegExp(`^Error \\d+ ${errorName}: `));
+  expect(last).toContain(names);
+}
+
 describe("mq start: bad input is one line, no stack trace", () => {
   test("an unknown flag is named", async () => {
     expectOneLine(await startFails(["--data", join(makeTempDir(), "data"), "--nosuch"]), "INVALID_CONFIG", '"--nosuch"');
@@ -67,6 +75,19 @@ describe("mq start: bad input is one line, no stack trace", () => {
     const file = join(makeTempDir(), "file");
     writeFileSync(file, "x");
     expectOneLine(await startFails(["--data", join(file, "data")]), "STORE_IO", `"${file}" is a file`);
+  });
+
+  test("a busy port names the flag that changes it", async () => {
+    const holder = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+    try {
+      const busy = String(holder.port);
+      const dir = makeTempDir();
+      expectEndsWithLine(await startFails(["--data", join(dir, "a"), "--http-port", busy]), "LISTEN_FAILED", "choose another port with --http-port");
+      expectEndsWithLine(await startFails(["--data", join(dir, "b"), "--port", busy, "--namesrv-port", "0"]), "LISTEN_FAILED", "choose another port with --port");
+      expectEndsWithLine(await startFails(["--data", join(dir, "c"), "--namesrv-port", busy]), "LISTEN_FAILED", "choose another port with --namesrv-port");
+    } finally {
+      holder.stop(true);
+    }
   });
 
   test("a data dir on a read-only file system", async () => {

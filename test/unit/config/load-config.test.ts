@@ -38,7 +38,7 @@ describe("loadConfig: defaults", () => {
     expect(loadConfig({})).toEqual({
       role: ["all"],
       dataDir: "./data",
-      listen: "0.0.0.0",
+      listen: "127.0.0.1",
       port: 10911,
       namesrvPort: 9876,
       haPort: 10912,
@@ -47,7 +47,7 @@ describe("loadConfig: defaults", () => {
       ...clusterDefaults,
       flush: "async",
       flushIntervalMs: limits.flushIntervalMsDefault,
-      commitLogFileBytes: limits.commitLogFileBytesDefault,
+      commitLogFileBytes: limits.sandboxCommitLogFileBytes,
       consumeQueueEntriesPerFile: limits.consumeQueueEntriesPerFileDefault,
       fileReservedTimeHours: limits.fileReservedTimeHoursDefault,
       deleteWhenHour: limits.deleteWhenHourDefault,
@@ -56,6 +56,16 @@ describe("loadConfig: defaults", () => {
       ...brokerDefaults,
       logLevel: "info",
     });
+  });
+
+  test("the all-in-one sandbox listens on loopback and uses small CommitLog files; any other role 0.0.0.0 and 1 GiB files", () => {
+    expect({ listen: loadConfig({}).listen, fileBytes: loadConfig({}).commitLogFileBytes }).toEqual({ listen: "127.0.0.1", fileBytes: 64 * limits.MiB });
+    for (const role of ["broker", "namesrv", "http", "namesrv,broker,http"]) {
+      const config = loadConfig({ flags: { role } });
+      expect({ role, listen: config.listen, fileBytes: config.commitLogFileBytes }).toEqual({ role, listen: "0.0.0.0", fileBytes: limits.commitLogFileBytesDefault });
+    }
+    const told = loadConfig({ flags: { listen: "0.0.0.0", commitLogFileBytes: String(limits.GiB) } });
+    expect({ listen: told.listen, fileBytes: told.commitLogFileBytes }).toEqual({ listen: "0.0.0.0", fileBytes: limits.GiB });
   });
 
   test("leaves advertise unset by default", () => {
