@@ -104,8 +104,9 @@ export class MessageService {
     for (const message of messages) this.admit(message);
     for (const message of messages) this.writableQueue(topic, message.queueId);
     const records = messages.map((message) => this.transform(message));
-    const results = await this.store.putBatch(records);
-    return results.map(okOrThrow);
+    const batch = await this.store.putBatch(records);
+    if (batch.status !== "ok") throw putStatusError(batch);
+    return batch.results;
   }
 
   /** Stores messages the broker routes itself (one, or a batch stored whole); one answer each, in order. */

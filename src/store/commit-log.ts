@@ -15,7 +15,7 @@ import { MiB, pageBytes } from "../common/limits.ts";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import {
-  checkRecord, endOfFileMarkerBytes, recordBytes, writeEndOfFileMarker, writeRecord, readStoreTimestamp,
+  checkRecord, endOfFileMagic, endOfFileMarkerBytes, recordBytes, writeEndOfFileMarker, writeRecord, readStoreTimestamp,
   type RecordInput, type RecordPlacement,
 } from "../common/message-record.ts";
 import type { FaultPoints } from "./fault-points.ts";
@@ -222,6 +222,28 @@ export class CommitLog {
       if (error instanceof MqError) return { status: "io_error", error };
       throw error;
     }
+  }
+
+  /**
+   * Undoes the appends at or past `position`, a record boundary this process wrote and has not
+   * flushed: their bytes are zeroed and files rolled into since are removed, so neither a reader
+   * nor recovery can see them. The end-of-file marker of a file left behind is zeroed too: the
+   * next append continues that file.
+   */
+  rollbackTo(position: number): void {
+    assert(position >= this.flushedPosition && position <= this.writePosition, `CommitLog rollback to ${position} outside [${this.flushedPosition}, ${this.writePosition}]`);
+    if (position === this.writePosition) return;
+    this.truncateFilesAfter(position);
+    const index = this.bases.length - 1;
+    const file = this.files[index]!;
+    const base = this.bases[index]!;
+    assert(position >= base && position < base + this.fileBytes, `CommitLog rollback to ${position}: no file holds it`);
+    const end = file === this.current ? this.writePosition - base : writtenEnd(file.view, position - base, this.fileBytes);
+    file.bytes.fill(0, position - base, end);
+    if (file !== this.current) this.warmedEnd = this.fileBytes; // written through once: its pages are in
+    this.current = file;
+    this.currentBase = base;
+    this.writePosition = position;
   }
 
   private roll(): void {
@@ -433,4 +455,16 @@ export class CommitLog {
     for (const waiter of this.waiters) waiter.reject(new MqError("STORE_CLOSED", { state: "closed" }));
     this.waiters = [];
   }
+}
+
+/** The end of what was written in a file from `position` on: its records, then the end-of-file marker. */
+function writtenEnd(view: DataView, position: number, fileBytes: number): number {
+  let local = position;
+  while (local + endOfFileMarkerBytes <= fileBytes) {
+    const size = view.getUint32(local + 4);
+    if (view.getUint32(local + 8) === endOfFileMagic) return local + endOfFileMarkerBytes;
+    if (size === 0) return local;
+    local += size;
+  }
+  return fileBytes;
 }

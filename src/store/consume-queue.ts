@@ -13,6 +13,7 @@ import {
   entryBytes, entryPhysicalOffset, entrySize, entryTagHash, readEntry, writeEntry, type ConsumeQueueEntry,
 } from "./consume-queue-entry.ts";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
+import type { FaultPoints } from "./fault-points.ts";
 import type { FileStorage, MappedFile } from "./mapped-file.ts";
 
 export interface ConsumeQueueOptions {
@@ -21,6 +22,7 @@ export interface ConsumeQueueOptions {
   queueId: number;
   entriesPerFile: number;
   storage: FileStorage;
+  faults: FaultPoints;
 }
 
 const blankEntry: ConsumeQueueEntry = { physicalOffset: 0, size: 0, tagHash: 0 };
@@ -32,6 +34,7 @@ export class ConsumeQueue {
   private readonly entriesPerFile: number;
   private readonly fileBytes: number;
   private readonly storage: FileStorage;
+  private readonly faults: FaultPoints;
   private files: MappedFile[] = [];
   private firstOffsets: number[] = [];
   minOffset = 0;
@@ -45,14 +48,27 @@ export class ConsumeQueue {
     this.entriesPerFile = options.entriesPerFile;
     this.fileBytes = options.entriesPerFile * entryBytes;
     this.storage = options.storage;
+    this.faults = options.faults;
   }
 
-  /** Maps existing files and finds the last written entry. */
-  load(): void {
+  /**
+   * Maps existing files and finds the last written entry. Returns what is damaged — a file
+   * missing between two others, or one cut short — and then maps nothing.
+   */
+  load(): string | undefined {
+    const names: { path: string; first: number }[] = [];
     for (const name of this.storage.listFiles(this.dir)) {
       const first = parseOffsetFileName(name);
       if (first === undefined || first % this.entriesPerFile !== 0) continue;
-      this.files.push(this.storage.openFile(join(this.dir, name), this.fileBytes));
+      const path = join(this.dir, name);
+      const expected = (names[0]?.first ?? first) + names.length * this.entriesPerFile;
+      if (first !== expected) return `file ${offsetFileName(expected)} is missing`;
+      const size = this.storage.fileSize(path) ?? 0;
+      if (size < this.fileBytes) return `file ${name} is ${size} bytes, expected ${this.fileBytes}`;
+      names.push({ path, first });
+    }
+    for (const { path, first } of names) {
+      this.files.push(this.storage.openFile(path, this.fileBytes));
       this.firstOffsets.push(first);
     }
     this.minOffset = this.firstOffsets[0] ?? 0;
@@ -67,6 +83,7 @@ export class ConsumeQueue {
       }
     }
     this.flushedOffset = this.maxOffset;
+    return undefined;
   }
 
   /**
@@ -114,8 +131,10 @@ export class ConsumeQueue {
     let file = this.files[fileIndex];
     if (file === undefined || this.files.length === 0) {
       const first = queueOffset - (queueOffset % this.entriesPerFile);
+      const path = join(this.dir, offsetFileName(first));
+      this.faults.check("consume_queue_open", path);
       this.storage.makeDir(this.dir);
-      file = this.storage.openFile(join(this.dir, offsetFileName(first)), this.fileBytes);
+      file = this.storage.openFile(path, this.fileBytes);
       this.files.push(file);
       this.firstOffsets.push(first);
       if (this.files.length === 1) this.minOffset = first;

@@ -1,11 +1,22 @@
 /**
- * Named fault points in the store (`append`, `flush`, `roll`, `checkpoint`) that tests switch
- * on to make that step fail, instead of monkey-patching internals (Redpanda's failure probes).
+ * Named fault points in the store that tests switch on to make that step fail, instead of
+ * monkey-patching internals (Redpanda's failure probes): `append`, `flush`, `roll` and
+ * `checkpoint` of the CommitLog, and opening the next file of a consume queue or the index.
  */
 
 import { MqError } from "../common/errors.ts";
 
-export type FaultPoint = "append" | "flush" | "roll" | "checkpoint";
+export type FaultPoint = "append" | "flush" | "roll" | "checkpoint" | "consume_queue_open" | "index_open";
+
+/** What the failing step was doing, for the error message ("Cannot {operation} ..."). */
+const operations: Record<FaultPoint, string> = {
+  append: "append",
+  flush: "flush",
+  roll: "roll",
+  checkpoint: "checkpoint",
+  consume_queue_open: "open consume-queue file",
+  index_open: "open index file",
+};
 
 export class FaultPoints {
   private readonly armed = new Map<FaultPoint, { remaining: number }>();
@@ -25,6 +36,6 @@ export class FaultPoints {
     if (state === undefined) return;
     state.remaining -= 1;
     if (state.remaining <= 0) this.armed.delete(point);
-    throw new MqError("STORE_IO", { operation: point, path, reason: "fault point is armed" });
+    throw new MqError("STORE_IO", { operation: operations[point], path, reason: "fault point is armed" });
   }
 }

@@ -67,6 +67,16 @@ export class IndexFile {
     return this.entriesStart + (this.entryCount + 1) * indexEntryBytes;
   }
 
+  /** What is wrong with the header (written by another geometry, or garbage), if anything. */
+  damage(): string | undefined {
+    const slots = this.header(32);
+    if (slots !== this.slotCount) return `header says ${slots} slots, expected ${this.slotCount}`;
+    const entries = this.header(36);
+    if (entries > this.entryCapacity) return `header says ${entries} entries, capacity is ${this.entryCapacity}`;
+    if (entries > 0 && this.endTimestampMs < this.beginTimestampMs) return "its time range ends before it begins";
+    return undefined;
+  }
+
   isFull(): boolean {
     return this.entryCount >= this.entryCapacity;
   }

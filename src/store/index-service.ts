@@ -4,9 +4,10 @@
  * deleted once every record they point at is gone from the CommitLog.
  */
 
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
 import { IndexFile, indexFileBytes, indexKeyHash } from "./index-file.ts";
+import type { FaultPoints } from "./fault-points.ts";
 import type { FileStorage } from "./mapped-file.ts";
 
 export interface IndexServiceOptions {
@@ -14,6 +15,7 @@ export interface IndexServiceOptions {
   slotsPerFile: number;
   entriesPerFile: number;
   storage: FileStorage;
+  faults: FaultPoints;
 }
 
 export function keyIndexKey(topic: string, key: string): string {
@@ -33,15 +35,39 @@ export class IndexService {
     this.options = options;
   }
 
-  load(): void {
-    for (const name of this.options.storage.listFiles(this.options.dir)) {
+  /**
+   * Maps existing files. Returns why the index must be rebuilt from the CommitLog: its directory
+   * is missing (deleted between runs), or a file is damaged — then every file is removed.
+   */
+  load(): string | undefined {
+    const { storage, dir } = this.options;
+    if (!storage.listDirs(dirname(dir)).includes(basename(dir))) {
+      storage.makeDir(dir);
+      return "the index directory is missing";
+    }
+    for (const name of storage.listFiles(dir)) {
       const sequence = parseOffsetFileName(name);
       if (sequence === undefined) continue;
-      const file = this.options.storage.openFile(join(this.options.dir, name), this.fileBytes);
-      const index = new IndexFile(file, this.options.slotsPerFile, this.options.entriesPerFile);
+      const path = join(dir, name);
+      const size = storage.fileSize(path) ?? 0;
+      const expected = (this.files[0]?.sequence ?? sequence) + this.files.length;
+      const damage = size !== this.fileBytes ? `index file ${name} is ${size} bytes, expected ${this.fileBytes}` : sequence !== expected ? `index file ${offsetFileName(expected)} is missing` : undefined;
+      if (damage !== undefined) return this.removeAll(damage);
+      const index = new IndexFile(storage.openFile(path, this.fileBytes), this.options.slotsPerFile, this.options.entriesPerFile);
       this.files.push({ sequence, index });
+      const headerDamage = index.damage();
+      if (headerDamage !== undefined) return this.removeAll(`index file ${name}: ${headerDamage}`);
       this.flushedCounts.set(index, index.entryCount); // what is on disk needs no flush
     }
+    return undefined;
+  }
+
+  private removeAll(reason: string): string {
+    for (const { index } of this.files) index.file.close();
+    this.files = [];
+    this.flushedCounts.clear();
+    for (const name of this.options.storage.listFiles(this.options.dir)) this.options.storage.removeFile(join(this.options.dir, name));
+    return reason;
   }
 
   private get fileBytes(): number {
@@ -52,8 +78,10 @@ export class IndexService {
     let last = this.files[this.files.length - 1];
     if (last === undefined || last.index.isFull() || !last.index.acceptsTime(timestampMs)) {
       const sequence = (last?.sequence ?? 0) + 1;
+      const path = join(this.options.dir, offsetFileName(sequence));
+      this.options.faults.check("index_open", path);
       this.options.storage.makeDir(this.options.dir);
-      const file = this.options.storage.openFile(join(this.options.dir, offsetFileName(sequence)), this.fileBytes);
+      const file = this.options.storage.openFile(path, this.fileBytes);
       last = { sequence, index: new IndexFile(file, this.options.slotsPerFile, this.options.entriesPerFile) };
       this.files.push(last);
     }

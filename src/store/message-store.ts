@@ -1,12 +1,15 @@
 /**
  * The MessageStore facade: the one object the broker talks to. It owns the data directory —
- * lock, abort marker, checkpoint, CommitLog, consume queues, index — and keeps them consistent:
- * an append writes the record and dispatches its consume-queue and index entries in the same
- * synchronous step, so nothing can observe one without the other.
+ * lock, abort marker, geometry, checkpoint, CommitLog, consume queues, index, topic tombstones —
+ * and keeps them consistent: an append writes the record and dispatches it (consume queue, index,
+ * registered dispatchers) in one synchronous step, undone as a whole if dispatch cannot complete,
+ * so nothing can observe one without the other.
  *
  *   dataDir/commitlog/<20-digit offset>          the log
  *   dataDir/consumequeue/<topic>/<queueId>/<20-digit first queue offset>
  *   dataDir/index/<20-digit sequence>
+ *   dataDir/store.json                           geometry at creation (store-geometry.ts)
+ *   dataDir/topic-tombstones.json                deleted topics (topic-tombstones.ts)
  *   dataDir/config/                              written atomically by the layers above
  *   dataDir/checkpoint, abort, lock
  */
@@ -14,36 +17,31 @@
 import { join } from "node:path";
 import { assert } from "../common/assert.ts";
 import { MqError } from "../common/errors.ts";
-import { decodeOffsetMsgId } from "../common/ids.ts";
 import * as limits from "../common/limits.ts";
-import { encodePropertiesText, findInvalidProperty, propertyNames, tagHash } from "../common/message-properties.ts";
-import { checkRecord, decodeRecord, ipv4ToNumber, readStoreTimestamp, type StoredMessage } from "../common/message-record.ts";
+import { ipv4ToNumber, type StoredMessage } from "../common/message-record.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
+import { Appender } from "./appender.ts";
 import { Checkpoint } from "./checkpoint.ts";
 import { CommitLog } from "./commit-log.ts";
-import { ConsumeQueue } from "./consume-queue.ts";
+import type { ConsumeQueue } from "./consume-queue.ts";
+import { ConsumeQueues, type TopicInfo } from "./consume-queues.ts";
 import { AbortMarker, DataDirLock } from "./data-dir.ts";
-import { IndexService, keyIndexKey, msgIdIndexKey } from "./index-service.ts";
-import type { PutMessageInput, PutResult } from "./put-message.ts";
+import { consumeQueueTagHash } from "./dispatch/dispatch-record.ts";
+import { IndexDispatcher } from "./dispatch/index-dispatcher.ts";
+import { RecordDispatch, type Dispatcher, type DispatcherSlot } from "./dispatch/record-dispatch.ts";
+import { IndexService } from "./index-service.ts";
+import { MessageLookup } from "./message-lookup.ts";
+import type { PutBatchResult, PutFailure, PutMessageInput, PutResult } from "./put-message.ts";
 import { Retention } from "./retention.ts";
 import { recoverStore, type RecoveryReport } from "./store-recovery.ts";
+import { settleGeometry } from "./store-geometry.ts";
 import { resolveStoreOptions, type MessageStoreOptions, type ResolvedStoreOptions } from "./store-options.ts";
 import { QueueRepair } from "./queue-repair.ts";
 import { readMessages, type GetMessagesRequest, type GetMessagesResult, type ReadContext } from "./message-reader.ts";
+import { TopicTombstones } from "./topic-tombstones.ts";
 import type { TimerHandle } from "../common/clock.ts";
 
-const textEncoder = new TextEncoder();
-const emptyBytes = new Uint8Array(0);
-
-export interface QueueInfo {
-  queueId: number;
-  minOffset: number;
-  maxOffset: number;
-}
-
-export interface TopicInfo {
-  topic: string;
-  queues: QueueInfo[];
-}
+export type { QueueInfo, TopicInfo } from "./consume-queues.ts";
 
 export interface StoreStats {
   commitLogMinOffset: number;
@@ -65,53 +63,68 @@ export class MessageStore {
   readonly recovery: RecoveryReport;
   /** Rewrites consume-queue entries that readers found damaged, from the CommitLog. */
   readonly queueRepair: QueueRepair;
-  private readonly queues = new Map<string, ConsumeQueue[]>();
-  private readonly topicBytes = new Map<string, Uint8Array>();
+  private readonly queues: ConsumeQueues;
+  private readonly tombstones: TopicTombstones;
+  private readonly dispatcher: RecordDispatch;
+  private readonly appender: Appender;
+  private readonly lookup: MessageLookup;
   private readonly checkpoint: Checkpoint;
   private readonly lock: DataDirLock;
   private readonly abort: AbortMarker;
-  private readonly storeHost: { ip: number; port: number };
   private readonly timers: TimerHandle[] = [];
   private checkpointRun: Promise<void> | undefined;
   private readonly readContext: ReadContext;
   private state: "open" | "closing" | "closed" = "open";
-  private messagesPut = 0;
-  private bytesPut = 0;
 
-  private constructor(options: ResolvedStoreOptions) {
-    this.options = options;
-    this.lock = DataDirLock.acquire(options.dataDir);
-    this.commitLog = new CommitLog({ dir: join(options.dataDir, "commitlog"), fileBytes: options.commitLogFileBytes, storage: options.storage, faults: options.faults, logger: options.logger, warmAheadBytes: options.warmAheadBytes });
+  private constructor(configured: ResolvedStoreOptions) {
+    this.lock = DataDirLock.acquire(configured.dataDir);
+    const { storage, logger, faults, dataDir } = configured;
+    // Geometry first: it decides how every file is read.
+    let options: ResolvedStoreOptions;
     try {
-      this.abort = new AbortMarker(options.dataDir);
-      const storage = options.storage;
-      storage.makeDir(options.dataDir);
-      this.index = new IndexService({ dir: join(options.dataDir, "index"), slotsPerFile: options.indexSlotsPerFile, entriesPerFile: options.indexEntriesPerFile, storage });
-      this.checkpoint = new Checkpoint(join(options.dataDir, "checkpoint"), storage);
+      options = this.options = withGeometry(configured);
+    } catch (error) {
+      this.lock.release();
+      throw error;
+    }
+    this.commitLog = new CommitLog({ dir: join(dataDir, "commitlog"), fileBytes: options.commitLogFileBytes, storage, faults, logger, warmAheadBytes: options.warmAheadBytes });
+    try {
+      this.abort = new AbortMarker(dataDir);
+      storage.makeDir(dataDir);
+      this.tombstones = new TopicTombstones(dataDir);
+      this.index = new IndexService({ dir: join(dataDir, "index"), slotsPerFile: options.indexSlotsPerFile, entriesPerFile: options.indexEntriesPerFile, storage, faults });
+      this.queues = new ConsumeQueues({ dataDir, entriesPerFile: options.consumeQueueEntriesPerFile, storage, faults, logger, tombstones: this.tombstones });
+      this.dispatcher = new RecordDispatch(this.tombstones);
+      this.dispatcher.register("consume_queue", this.queues);
+      this.dispatcher.register("index", new IndexDispatcher(this.index));
+      for (const [slot, dispatcher] of Object.entries(options.dispatchers) as [DispatcherSlot, Dispatcher][]) this.dispatcher.register(slot, dispatcher);
+      this.checkpoint = new Checkpoint(join(dataDir, "checkpoint"), storage);
       this.retention = new Retention(options, { commitLog: this.commitLog, afterCommitLogDeleted: (min) => this.deleteDerivedBefore(min) });
-      this.storeHost = { ip: ipv4ToNumber(options.storeHost.ip), port: options.storeHost.port };
       this.commitLog.load();
-      this.index.load();
-      this.loadConsumeQueues();
+      const indexLost = this.index.load();
+      const queueLost = this.queues.load();
       this.recovery = recoverStore({
         commitLog: this.commitLog,
         checkpoint: this.checkpoint.state,
         abnormal: this.abort.exists(),
-        queues: () => this.allQueues(),
-        dispatch: (message) => this.dispatch(message.topic, message.queueId, message.queueOffset, message.physicalOffset, message.storeSize, consumeQueueTagHash(message.tags, message.properties), message.keys, message.msgId, message.storeTimestampMs),
-        logger: options.logger,
+        queues: () => this.queues.all(),
+        dispatch: (record) => this.dispatcher.dispatch(record),
+        rebuild: indexLost ?? queueLost,
+        logger,
         clock: options.clock,
       });
       // Retention may have deleted CommitLog files without its derived data catching up (a crash in
       // between, or queues whose minimum is only known in memory): correct them now.
       this.deleteDerivedBefore(this.commitLog.minOffset);
+      this.appender = new Appender({ options, commitLog: this.commitLog, queues: this.queues, dispatch: this.dispatcher, storeHost: { ip: ipv4ToNumber(options.storeHost.ip), port: options.storeHost.port } });
+      this.lookup = new MessageLookup({ commitLog: this.commitLog, index: this.index, queues: this.queues, tombstones: this.tombstones });
       this.queueRepair = new QueueRepair({
         commitLog: this.commitLog,
-        logger: options.logger,
+        logger,
         currentQueue: (topic, queueId) => this.consumeQueue(topic, queueId),
-        entryOf: (message) => ({ physicalOffset: message.physicalOffset, size: message.storeSize, tagHash: consumeQueueTagHash(message.tags, message.properties) }),
+        entryOf: (message) => ({ physicalOffset: message.physicalOffset, size: message.storeSize, tagHash: consumeQueueTagHash(message.tags) }),
       });
-      this.readContext = { commitLog: this.commitLog, logger: options.logger, verifyCrcBelow: this.recovery.verifiedFrom, onDamagedEntry: (queue, queueOffset) => this.queueRepair.schedule(queue, queueOffset) };
+      this.readContext = { commitLog: this.commitLog, logger, verifyCrcBelow: this.recovery.verifiedFrom, onDamagedEntry: (queue, queueOffset) => this.queueRepair.schedule(queue, queueOffset) };
       this.abort.create();
     } catch (error) {
       this.commitLog.abandon();
@@ -136,147 +149,68 @@ export class MessageStore {
     this.timers.push(clock.setInterval(() => this.retention.run(), retentionCheckIntervalMs));
   }
 
-  private loadConsumeQueues(): void {
-    const root = join(this.options.dataDir, "consumequeue");
-    for (const topic of this.options.storage.listDirs(root)) {
-      if (!limits.topicNamePattern.test(topic)) continue;
-      for (const queueName of this.options.storage.listDirs(join(root, topic))) {
-        const queueId = Number(queueName);
-        if (!Number.isInteger(queueId) || queueId < 0 || queueId >= limits.queuesPerTopicMax) continue;
-        const queue = this.createQueue(topic, queueId);
-        queue.load();
-      }
-    }
-  }
-
-  private createQueue(topic: string, queueId: number): ConsumeQueue {
-    let list = this.queues.get(topic);
-    if (list === undefined) {
-      list = [];
-      this.queues.set(topic, list);
-    }
-    const queue = new ConsumeQueue({
-      dir: join(this.options.dataDir, "consumequeue", topic, String(queueId)),
-      topic,
-      queueId,
-      entriesPerFile: this.options.consumeQueueEntriesPerFile,
-      storage: this.options.storage,
-    });
-    list[queueId] = queue;
-    return queue;
-  }
-
-  private allQueues(): ConsumeQueue[] {
-    const all: ConsumeQueue[] = [];
-    for (const list of this.queues.values()) for (const queue of list) if (queue !== undefined) all.push(queue);
-    return all;
+  /**
+   * Fills a dispatcher slot (schedule, transaction, trace, replication): from now on it receives
+   * every record it accepts. To also receive the records recovery replays, pass it in the
+   * `dispatchers` option instead.
+   */
+  registerDispatcher(slot: DispatcherSlot, dispatcher: Dispatcher): void {
+    this.dispatcher.register(slot, dispatcher);
   }
 
   consumeQueue(topic: string, queueId: number): ConsumeQueue | undefined {
-    return this.queues.get(topic)?.[queueId];
+    return this.queues.get(topic, queueId);
   }
 
-  private dispatch(topic: string, queueId: number, queueOffset: number, physicalOffset: number, size: number, hash: number, keys: readonly string[] | undefined, msgId: string | undefined, storeTimestampMs: number): void {
-    const queue = this.consumeQueue(topic, queueId) ?? this.createQueue(topic, queueId);
-    queue.put(queueOffset, { physicalOffset, size, tagHash: hash });
-    if (keys !== undefined) for (const key of keys) this.index.put(keyIndexKey(topic, key), physicalOffset, storeTimestampMs);
-    if (msgId !== undefined) this.index.put(msgIdIndexKey(msgId), physicalOffset, storeTimestampMs);
+  /** Why appends are refused right now, if they are. */
+  private refusal(): PutFailure | undefined {
+    if (this.state !== "open") return { status: "store_closed" };
+    if (this.retention.diskFull) return { status: "disk_full", usedRatio: this.retention.usedRatio, limitRatio: this.options.diskFullRatio };
+    return undefined;
   }
 
   /** Appends one message and dispatches it; durability follows the flush mode (see `put`). */
   append(input: PutMessageInput): PutResult {
-    if (this.state !== "open") return { status: "store_closed" };
-    if (this.retention.diskFull) return { status: "disk_full", usedRatio: this.retention.usedRatio, limitRatio: this.options.diskFullRatio };
-    let topicBytes = this.topicBytes.get(input.topic);
-    if (topicBytes === undefined) {
-      if (!limits.topicNamePattern.test(input.topic)) return { status: "topic_invalid", topic: input.topic, reason: `expected ${limits.topicNamePattern}` };
-      topicBytes = textEncoder.encode(input.topic);
-      this.topicBytes.set(input.topic, topicBytes);
-    }
-    if (!Number.isInteger(input.queueId) || input.queueId < 0 || input.queueId >= limits.queuesPerTopicMax) {
-      return { status: "topic_invalid", topic: input.topic, reason: `queue id ${input.queueId} is outside 0..${limits.queuesPerTopicMax - 1}` };
-    }
-    if (input.body.length > limits.messageBodyBytesMax) return { status: "message_too_large", bytes: input.body.length, limit: limits.messageBodyBytesMax };
-    const propertiesBytes = input.propertiesBytes ?? this.encodeProperties(input);
-    if (typeof propertiesBytes === "string") return { status: "property_invalid", name: propertiesBytes };
-    if (propertiesBytes.length > limits.messagePropertiesBytesMax) return { status: "properties_too_large", bytes: propertiesBytes.length, limit: limits.messagePropertiesBytesMax };
-    const queue = this.consumeQueue(input.topic, input.queueId) ?? this.createQueue(input.topic, input.queueId);
-    const queueOffset = queue.maxOffset;
-    const storeTimestampMs = this.options.clock.nowMs();
-    const appended = this.commitLog.append(
-      {
-        topicBytes,
-        queueId: input.queueId,
-        flag: input.flag ?? 0,
-        sysFlag: input.sysFlag ?? 0,
-        bornTimestampMs: input.bornTimestampMs ?? storeTimestampMs,
-        bornHost: input.bornHost ?? this.storeHost,
-        reconsumeTimes: input.reconsumeTimes ?? 0,
-        preparedTransactionOffset: input.preparedTransactionOffset ?? 0,
-        body: input.body,
-        propertiesBytes,
-      },
-      { queueOffset, storeTimestampMs, storeHost: this.storeHost },
-    );
-    switch (appended.status) {
-      case "ok":
-        break;
-      case "message_too_large":
-        return { status: "message_too_large", bytes: appended.size, limit: appended.limit };
-      case "io_error":
-        return { status: "io_error", error: appended.error };
-    }
-    const hash = consumeQueueTagHash(input.tags, input.properties);
-    this.dispatch(input.topic, input.queueId, queueOffset, appended.physicalOffset, appended.size, hash, input.keys, input.msgId, storeTimestampMs);
-    this.messagesPut += 1;
-    this.bytesPut += appended.size;
-    this.options.bus?.emit("message.stored", { topic: input.topic, queueId: input.queueId, queueOffset, physicalOffset: appended.physicalOffset, storeTimestampMs });
-    return { status: "ok", physicalOffset: appended.physicalOffset, queueOffset, size: appended.size, storeTimestampMs };
+    return this.refusal() ?? this.appender.append(input);
   }
 
-  private encodeProperties(input: PutMessageInput): Uint8Array | string {
-    const user = input.properties;
-    if (user === undefined && input.tags === undefined && input.keys === undefined && input.msgId === undefined) return emptyBytes;
-    const properties: Record<string, string> = { ...user };
-    if (input.tags !== undefined) properties[propertyNames.tags] = input.tags;
-    if (input.keys !== undefined && input.keys.length > 0) properties[propertyNames.keys] = input.keys.join(" ");
-    if (input.msgId !== undefined) properties[propertyNames.msgId] = input.msgId;
-    const invalid = findInvalidProperty(properties);
-    if (invalid !== undefined) return invalid;
-    return textEncoder.encode(encodePropertiesText(properties));
+  /** Appends a batch of one topic whole or not at all (see `putBatch`), without waiting for a flush. */
+  appendBatch(inputs: readonly PutMessageInput[]): PutBatchResult {
+    if (inputs.length === 0) throw new MqError("BATCH_EMPTY");
+    const topic = inputs[0]!.topic;
+    const other = inputs.find((input) => input.topic !== topic);
+    if (other !== undefined) throw new MqError("BATCH_MIXED_TOPICS", { first: topic, other: other.topic });
+    return this.refusal() ?? this.appender.appendBatch(inputs);
   }
 
   /** Appends one message and resolves once it is stored under the flush policy. */
   async put(input: PutMessageInput): Promise<PutResult> {
     const result = this.append(input);
     if (result.status === "ok" && this.options.flush === "sync") {
-      try {
-        await this.commitLog.waitDurable(result.physicalOffset + result.size);
-      } catch (error) {
-        return { status: "io_error", error: error instanceof MqError ? error : new MqError("INTERNAL", { reason: String(error) }) };
-      }
+      const failure = await this.durable(result.physicalOffset + result.size);
+      if (failure !== undefined) return failure;
     }
     return result;
   }
 
-  /** Appends a batch of one topic as consecutive records; resolves when all are stored. */
-  async putBatch(inputs: readonly PutMessageInput[]): Promise<PutResult[]> {
-    if (inputs.length === 0) throw new MqError("BATCH_EMPTY");
-    const topic = inputs[0]!.topic;
-    const other = inputs.find((input) => input.topic !== topic);
-    if (other !== undefined) throw new MqError("BATCH_MIXED_TOPICS", { first: topic, other: other.topic });
-    const results = inputs.map((input) => this.append(input));
-    let end = 0;
-    for (const result of results) if (result.status === "ok") end = result.physicalOffset + result.size;
-    if (end > 0 && this.options.flush === "sync") {
-      try {
-        await this.commitLog.waitDurable(end);
-      } catch (error) {
-        const failure = { status: "io_error" as const, error: error instanceof MqError ? error : new MqError("INTERNAL", { reason: String(error) }) };
-        return results.map((result) => (result.status === "ok" ? failure : result));
-      }
+  /** Appends a batch of one topic as consecutive records, all or none; resolves when all are stored. */
+  async putBatch(inputs: readonly PutMessageInput[]): Promise<PutBatchResult> {
+    const result = this.appendBatch(inputs);
+    if (result.status === "ok" && this.options.flush === "sync") {
+      const last = result.results[result.results.length - 1]!;
+      const failure = await this.durable(last.physicalOffset + last.size);
+      if (failure !== undefined) return failure;
     }
-    return results;
+    return result;
+  }
+
+  private async durable(end: number): Promise<PutFailure | undefined> {
+    try {
+      await this.commitLog.waitDurable(end);
+      return undefined;
+    } catch (error) {
+      return { status: "io_error", error: error instanceof MqError ? error : new MqError("INTERNAL", { reason: String(error) }) };
+    }
   }
 
   getMessages(request: GetMessagesRequest): GetMessagesResult {
@@ -285,55 +219,25 @@ export class MessageStore {
 
   /** The message whose record starts at `physicalOffset`, verified, or undefined. */
   getByPhysicalOffset(physicalOffset: number): StoredMessage | undefined {
-    const located = this.commitLog.locate(physicalOffset);
-    if (located === undefined) return undefined;
-    const { file, position } = located;
-    // Always verified: the offset comes from outside (an id) and could point inside a body.
-    const check = checkRecord(file.bytes, file.view, position, this.commitLog.fileBytes, physicalOffset);
-    if (check.kind !== "record") return undefined;
-    return decodeRecord(file.bytes.slice(position, position + check.totalSize));
+    return this.lookup.byPhysicalOffset(physicalOffset);
   }
 
   getByOffsetMsgId(offsetMsgId: string): StoredMessage | undefined {
-    return this.getByPhysicalOffset(decodeOffsetMsgId(offsetMsgId).physicalOffset);
+    return this.lookup.byOffsetMsgId(offsetMsgId);
   }
 
   queryByMsgId(msgId: string): StoredMessage | undefined {
-    for (const offset of this.index.lookup(msgIdIndexKey(msgId), 16)) {
-      const message = this.getByPhysicalOffset(offset);
-      if (message?.msgId !== undefined && message.msgId.toUpperCase() === msgId.toUpperCase()) return message;
-    }
-    return undefined;
+    return this.lookup.byMsgId(msgId);
   }
 
   /** Messages of `topic` carrying `key`, newest first, optionally within a store-time range. */
   queryByKey(topic: string, key: string, maxCount = 32, beginMs = 0, endMs = Number.MAX_SAFE_INTEGER): StoredMessage[] {
-    const found: StoredMessage[] = [];
-    const limit = Math.min(maxCount, limits.indexQueryResultsMax);
-    for (const offset of this.index.lookup(keyIndexKey(topic, key), limit * 4, beginMs, endMs)) {
-      const message = this.getByPhysicalOffset(offset);
-      if (message === undefined || message.topic !== topic || !message.keys.includes(key)) continue;
-      if (message.storeTimestampMs < beginMs || message.storeTimestampMs > endMs) continue;
-      found.push(message);
-      if (found.length >= limit) break;
-    }
-    return found;
+    return this.lookup.byKey(topic, key, maxCount, beginMs, endMs);
   }
 
   /** Messages of `topic` stored within [beginMs, endMs], oldest first per queue. */
   queryByTime(topic: string, beginMs: number, endMs: number, maxCount = 32): StoredMessage[] {
-    const found: StoredMessage[] = [];
-    for (const queue of this.queues.get(topic) ?? []) {
-      if (queue === undefined) continue;
-      queue.scan(this.offsetForTimestamp(topic, queue.queueId, beginMs), (_offset, physicalOffset) => {
-        const message = this.getByPhysicalOffset(physicalOffset);
-        if (message === undefined) return true;
-        if (message.storeTimestampMs > endMs || found.length >= maxCount) return false;
-        found.push(message);
-        return true;
-      });
-    }
-    return found.sort((a, b) => a.storeTimestampMs - b.storeTimestampMs).slice(0, maxCount);
+    return this.lookup.byTime(topic, beginMs, endMs, maxCount);
   }
 
   minOffset(topic: string, queueId: number): number {
@@ -341,52 +245,33 @@ export class MessageStore {
   }
 
   maxOffset(topic: string, queueId: number): number {
-    return this.consumeQueue(topic, queueId)?.maxOffset ?? 0;
+    return this.queues.nextOffset(topic, queueId);
   }
 
   /** The first queue offset whose message was stored at or after `timestampMs` (max if none). */
   offsetForTimestamp(topic: string, queueId: number, timestampMs: number): number {
-    const queue = this.consumeQueue(topic, queueId);
-    if (queue === undefined) return 0;
-    let low = queue.minOffset;
-    let high = queue.maxOffset;
-    while (low < high) {
-      const middle = Math.floor((low + high) / 2);
-      const storedAt = this.storeTimestampAt(queue, middle);
-      if (storedAt === undefined || storedAt < timestampMs) low = middle + 1;
-      else high = middle;
-    }
-    return low;
+    return this.lookup.offsetForTimestamp(this.consumeQueue(topic, queueId), timestampMs);
   }
 
-  private storeTimestampAt(queue: ConsumeQueue, queueOffset: number): number | undefined {
-    const entry = queue.get(queueOffset);
-    if (entry === undefined) return undefined;
-    const located = this.commitLog.locate(entry.physicalOffset);
-    if (located === undefined) return undefined;
-    return readStoreTimestamp(located.file.view, located.position);
-  }
-
+  /** Topics with stored messages and their queues; a deleted topic is listed again only once re-created. */
   topics(): TopicInfo[] {
-    const topics: TopicInfo[] = [];
-    for (const [topic, list] of this.queues) {
-      const queues: QueueInfo[] = [];
-      for (const queue of list) if (queue !== undefined) queues.push({ queueId: queue.queueId, minOffset: queue.minOffset, maxOffset: queue.maxOffset });
-      topics.push({ topic, queues });
-    }
-    return topics.sort((a, b) => a.topic.localeCompare(b.topic));
+    return this.queues.topics();
   }
 
-  /** Forgets a topic's consume queues; its records leave with CommitLog retention. */
+  /**
+   * Deletes a topic durably: its tombstone (the CommitLog position now) is written before its
+   * consume queues are removed, so neither a restart nor a replay brings its records back, and a
+   * topic created later under the same name starts empty. The records leave with retention.
+   */
   deleteTopic(topic: string): void {
-    for (const queue of this.queues.get(topic) ?? []) queue?.removeAll();
-    this.queues.delete(topic);
-    this.topicBytes.delete(topic);
+    this.tombstones.record(topic, toPhysicalOffset(this.commitLog.writePosition));
+    this.queues.removeTopic(topic);
   }
 
   private deleteDerivedBefore(commitLogMin: number): void {
-    for (const queue of this.allQueues()) queue.deleteBefore(commitLogMin);
+    this.queues.deleteBefore(commitLogMin);
     this.index.deleteBefore(commitLogMin);
+    this.tombstones.prune(commitLogMin);
   }
 
   /** Flushes the CommitLog, consume queues and index, then records the checkpoint. */
@@ -401,7 +286,7 @@ export class MessageStore {
     const startMs = performance.now();
     const dispatched = this.commitLog.writePosition;
     await this.commitLog.flush();
-    await Promise.all([...this.allQueues().map((queue) => queue.flush()), this.index.flush()]);
+    await Promise.all([...this.queues.all().map((queue) => queue.flush()), this.index.flush()]);
     this.options.faults.check("checkpoint", this.options.dataDir);
     await this.checkpoint.write({ commitLogFlushed: this.commitLog.flushedPosition, dispatchFlushed: dispatched, timestampMs: this.options.clock.nowMs() });
     this.options.bus?.emit("store.flushed", { commitLogFlushed: this.commitLog.flushedPosition, durationMs: performance.now() - startMs });
@@ -416,8 +301,8 @@ export class MessageStore {
       indexFiles: this.index.fileCount,
       diskUsedRatio: this.retention.usedRatio,
       diskFull: this.retention.diskFull,
-      messagesPut: this.messagesPut,
-      bytesPut: this.bytesPut,
+      messagesPut: this.appender.messagesPut,
+      bytesPut: this.appender.bytesPut,
     };
   }
 
@@ -450,17 +335,17 @@ export class MessageStore {
   }
 
   private closeFiles(): void {
-    for (const queue of this.allQueues()) queue.close();
+    this.queues?.close();
     this.index?.close();
     this.checkpoint?.close();
   }
 }
 
-/** The consume-queue tag field: the deliver time for scheduled messages, else the tag's hash. */
-export function consumeQueueTagHash(tags: string | undefined, properties: Record<string, string> | undefined): number {
-  const deliverAt = properties?.[propertyNames.deliverAtMs];
-  if (deliverAt !== undefined && /^\d+$/.test(deliverAt)) return Number(deliverAt);
-  return tags === undefined || tags.length === 0 ? 0 : tagHash(tags);
+/** The options with the data dir's recorded geometry in place of the configured one. */
+function withGeometry(options: ResolvedStoreOptions): ResolvedStoreOptions {
+  const { commitLogFileBytes, consumeQueueEntriesPerFile, indexSlotsPerFile, indexEntriesPerFile } = options;
+  const geometry = settleGeometry({ dataDir: options.dataDir, configured: { commitLogFileBytes, consumeQueueEntriesPerFile, indexSlotsPerFile, indexEntriesPerFile }, storage: options.storage, logger: options.logger });
+  return { ...options, ...geometry };
 }
 
 assert(limits.consumeQueueEntryBytes === 20, "consume-queue entries are 20 bytes");

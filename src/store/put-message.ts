@@ -13,9 +13,12 @@ export interface PutMessageInput {
   keys?: readonly string[];
   /** The producer's msgId (UNIQ_KEY property), indexed for lookup. */
   msgId?: string;
-  /** User and system properties; ignored when `propertiesBytes` is given. */
+  /**
+   * User and system properties. With `propertiesBytes` they are not encoded again, but must
+   * still be given: dispatch reads the system properties (TIMER_DELIVER_MS, DELIVER_AT) here.
+   */
   properties?: Record<string, string>;
-  /** Properties already encoded (as message-properties.ts) and consistent with tags/keys/msgId. */
+  /** Properties already encoded (as message-properties.ts), consistent with properties/tags/keys/msgId. */
   propertiesBytes?: Uint8Array;
   flag?: number;
   sysFlag?: number;
@@ -36,8 +39,12 @@ export type PutResult =
   | { status: "io_error"; error: MqError };
 
 export type PutOk = Extract<PutResult, { status: "ok" }>;
+export type PutFailure = Exclude<PutResult, PutOk>;
 
-export function putStatusError(result: Exclude<PutResult, PutOk>): MqError {
+/** A batch is stored whole or not at all: one result per entry, or one failure for all. */
+export type PutBatchResult = { status: "ok"; results: PutOk[] } | PutFailure;
+
+export function putStatusError(result: PutFailure): MqError {
   switch (result.status) {
     case "topic_invalid":
       return new MqError("TOPIC_INVALID", { topic: result.topic, reason: result.reason });

@@ -10,6 +10,7 @@ import { systemClock } from "../common/clock.ts";
 import type { EventBus } from "../common/bus.ts";
 import * as limits from "../common/limits.ts";
 import { createLogger, type Logger } from "../common/logger.ts";
+import type { Dispatcher, DispatcherSlot } from "./dispatch/record-dispatch.ts";
 import { FaultPoints } from "./fault-points.ts";
 import type { FileStorage } from "./mapped-file.ts";
 import { MemoryStorage } from "./memory-storage.ts";
@@ -56,6 +57,8 @@ export interface MessageStoreOptions {
   faults?: FaultPoints;
   diskUsage?: DiskUsageProbe;
   bus?: EventBus<StoreEvents>;
+  /** Dispatchers for the slots after the store's own, receiving replayed records too. */
+  dispatchers?: Partial<Record<Exclude<DispatcherSlot, "consume_queue" | "index">, Dispatcher>>;
 }
 
 export type ResolvedStoreOptions = Required<Omit<MessageStoreOptions, "bus" | "storage">> & {
@@ -105,6 +108,7 @@ export function resolveStoreOptions(options: MessageStoreOptions): ResolvedStore
     faults: options.faults ?? new FaultPoints(),
     diskUsage: options.diskUsage ?? statfsDiskUsage,
     bus: options.bus,
+    dispatchers: options.dispatchers ?? {},
   };
 }
 

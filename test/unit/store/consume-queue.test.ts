@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { ConsumeQueue } from "../../../src/store/consume-queue.ts";
 import { entryBytes, readEntry, writeEntry } from "../../../src/store/consume-queue-entry.ts";
+import { FaultPoints } from "../../../src/store/fault-points.ts";
 import { MemoryStorage } from "../../../src/store/memory-storage.ts";
 
 function queue(storage = new MemoryStorage(), entriesPerFile = 8): ConsumeQueue {
-  return new ConsumeQueue({ dir: "/cq/T/0", topic: "T", queueId: 0, entriesPerFile, storage });
+  return new ConsumeQueue({ dir: "/cq/T/0", topic: "T", queueId: 0, entriesPerFile, storage, faults: new FaultPoints() });
 }
 
 describe("ConsumeQueue entry", () => {

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { Checkpoint } from "../../../src/store/checkpoint.ts";
 import { IndexService } from "../../../src/store/index-service.ts";
+import { FaultPoints } from "../../../src/store/fault-points.ts";
 import { MemoryStorage } from "../../../src/store/memory-storage.ts";
 
 function index(storage: MemoryStorage, entriesPerFile = 16) {
-  return new IndexService({ dir: "/idx", slotsPerFile: 4, entriesPerFile, storage });
+  return new IndexService({ dir: "/idx", slotsPerFile: 4, entriesPerFile, storage, faults: new FaultPoints() });
 }
 
 describe("IndexService", () => {

@@ -180,8 +180,8 @@ describe("MessageStore: limits", () => {
     const store = await openStore();
     expect(store.putBatch([])).rejects.toMatchObject({ errorName: "BATCH_EMPTY" });
     expect(store.putBatch([{ topic: "A", queueId: 0, body: body("1") }, { topic: "B", queueId: 0, body: body("2") }])).rejects.toMatchObject({ errorName: "BATCH_MIXED_TOPICS" });
-    const results = await store.putBatch([1, 2, 3].map((index) => ({ topic: "A", queueId: 0, body: body(String(index)) })));
-    expect(results.map((result) => result.status === "ok" && result.queueOffset)).toEqual([0, 1, 2]);
+    const batch = await store.putBatch([1, 2, 3].map((index) => ({ topic: "A", queueId: 0, body: body(String(index)) })));
+    expect(batch.status === "ok" && batch.results.map((result) => result.queueOffset)).toEqual([0, 1, 2]);
   });
 });
 

@@ -1,0 +1,85 @@
+/**
+ * What dispatch knows of a stored record: the fields the consume queue, the index and the
+ * registered dispatchers need, never the body. A live append builds it from the fields it already
+ * holds; recovery replay (and later a replica) reads it from the stored bytes with
+ * `readDispatchRecord`. Both hand the same shape to the same `RecordDispatch.dispatch`.
+ *
+ * Visibility is decided from the record alone, so live append and replay always agree:
+ *   prepared   sysFlag says a prepared transaction (not visible until committed)
+ *   scheduled  topic rmq_sys_wheel_timer, or TIMER_DELIVER_MS / DELIVER_AT later than the
+ *              record's store time (not visible until due)
+ *   visible    everything else: it goes to its consume queue and the index
+ */
+
+import { getUint64, sysFlag as sysFlags } from "../../common/message-record.ts";
+import { decodePropertiesText, propertyNames, splitKeys, tagHash, type Properties } from "../../common/message-properties.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../../common/offsets.ts";
+import { systemTopics } from "../../common/system-topics.ts";
+
+export type Visibility = "visible" | "prepared" | "scheduled";
+
+export interface DispatchRecord {
+  readonly topic: string;
+  readonly queueId: number;
+  /** The record's entry in its consume queue; 0 for a record that is not visible (it takes none). */
+  readonly queueOffset: QueueOffset;
+  readonly physicalOffset: PhysicalOffset;
+  readonly size: number;
+  readonly sysFlag: number;
+  readonly storeTimestampMs: number;
+  /** The consume-queue tag field: the hash of the record's tag, 0 without one. */
+  readonly tagHash: number;
+  readonly keys: readonly string[] | undefined;
+  /** The producer's msgId (UNIQ_KEY). */
+  readonly msgId: string | undefined;
+  /** User and system properties other than TAGS, KEYS and UNIQ_KEY (they may also be present). */
+  readonly properties: Readonly<Properties> | undefined;
+  readonly visibility: Visibility;
+}
+
+/** Decides where a record goes; see the file header. Runs per append: no allocation. */
+export function recordVisibility(topic: string, sysFlag: number, properties: Readonly<Properties> | undefined, storeTimestampMs: number): Visibility {
+  if ((sysFlag & sysFlags.transactionMask) === sysFlags.transactionPrepared) return "prepared";
+  if (topic === systemTopics.wheelTimer) return "scheduled";
+  if (properties !== undefined) {
+    const deliverAt = properties[propertyNames.timerDeliverMs] ?? properties[propertyNames.deliverAtMs];
+    if (deliverAt !== undefined && Number(deliverAt) > storeTimestampMs) return "scheduled";
+  }
+  return "visible";
+}
+
+export function consumeQueueTagHash(tags: string | undefined): number {
+  return tags === undefined || tags.length === 0 ? 0 : tagHash(tags);
+}
+
+const textDecoder = new TextDecoder();
+const bodyLengthAt = 84;
+const bodyAt = 88;
+
+/** Reads what dispatch needs from a record already checked (checkRecord) at `position`. */
+export function readDispatchRecord(bytes: Uint8Array, view: DataView, position: number): DispatchRecord {
+  const size = view.getUint32(position + 4);
+  const topicAt = position + bodyAt + view.getUint32(position + bodyLengthAt);
+  const topicLength = view.getUint8(topicAt);
+  const topic = textDecoder.decode(bytes.subarray(topicAt + 1, topicAt + 1 + topicLength));
+  const propertiesAt = topicAt + 1 + topicLength;
+  const propertiesLength = view.getUint16(propertiesAt);
+  const properties = propertiesLength === 0 ? undefined : decodePropertiesText(textDecoder.decode(bytes.subarray(propertiesAt + 2, propertiesAt + 2 + propertiesLength)));
+  const sysFlag = view.getUint32(position + 36);
+  const storeTimestampMs = getUint64(view, position + 56);
+  const keys = splitKeys(properties?.[propertyNames.keys]);
+  return {
+    topic,
+    queueId: view.getUint32(position + 12),
+    queueOffset: toQueueOffset(getUint64(view, position + 20)),
+    physicalOffset: toPhysicalOffset(getUint64(view, position + 28)),
+    size,
+    sysFlag,
+    storeTimestampMs,
+    tagHash: consumeQueueTagHash(properties?.[propertyNames.tags]),
+    keys: keys.length === 0 ? undefined : keys,
+    msgId: properties?.[propertyNames.msgId],
+    properties,
+    visibility: recordVisibility(topic, sysFlag, properties, storeTimestampMs),
+  };
+}

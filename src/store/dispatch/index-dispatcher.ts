@@ -1,0 +1,27 @@
+/**
+ * The index dispatcher: a visible record's keys (per topic) and producer msgId become index
+ * entries pointing at its CommitLog offset.
+ */
+
+import type { IndexService } from "../index-service.ts";
+import { keyIndexKey, msgIdIndexKey } from "../index-service.ts";
+import type { DispatchRecord } from "./dispatch-record.ts";
+import type { Dispatcher } from "./record-dispatch.ts";
+
+export class IndexDispatcher implements Dispatcher {
+  readonly accepts = "visible";
+
+  constructor(private readonly index: IndexService) {}
+
+  dispatch(record: DispatchRecord): void {
+    const { keys, msgId, topic, physicalOffset, storeTimestampMs } = record;
+    if (keys !== undefined) for (const key of keys) this.index.put(keyIndexKey(topic, key), physicalOffset, storeTimestampMs);
+    if (msgId !== undefined) this.index.put(msgIdIndexKey(msgId), physicalOffset, storeTimestampMs);
+  }
+
+  /**
+   * Nothing to undo: index entries are hints that readers verify against the record they point
+   * at, so one left by an undone append finds no record there, or one with another key.
+   */
+  rollback(): void {}
+}
