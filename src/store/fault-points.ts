@@ -19,11 +19,14 @@ const operations: Record<FaultPoint, string> = {
 };
 
 export class FaultPoints {
-  private readonly armed = new Map<FaultPoint, { remaining: number }>();
+  private readonly armed = new Map<FaultPoint, { skip: number; remaining: number }>();
 
-  /** Makes the next `times` passes through `point` fail (Infinity: until disarmed). */
-  arm(point: FaultPoint, times = Infinity): void {
-    this.armed.set(point, { remaining: times });
+  /**
+   * Makes the next `times` passes through `point` fail (Infinity: until disarmed), after letting
+   * `skip` passes succeed first (to fail, say, the third append of a batch).
+   */
+  arm(point: FaultPoint, times = Infinity, skip = 0): void {
+    this.armed.set(point, { skip, remaining: times });
   }
 
   disarm(point: FaultPoint): void {
@@ -34,6 +37,10 @@ export class FaultPoints {
   check(point: FaultPoint, path = ""): void {
     const state = this.armed.get(point);
     if (state === undefined) return;
+    if (state.skip > 0) {
+      state.skip -= 1;
+      return;
+    }
     state.remaining -= 1;
     if (state.remaining <= 0) this.armed.delete(point);
     throw new MqError("STORE_IO", { operation: operations[point], path, reason: "fault point is armed" });
