@@ -12,6 +12,7 @@ import type { Reply } from "../net/handlers.ts";
 import type { BrokerRole } from "../protocol/broker-role.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import type { ConsumerManager } from "./consumer-manager.ts";
+import type { BrokerScheduler } from "./job-kinds.ts";
 import type { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import type { LongPollService } from "./long-poll-service.ts";
 import type { MessageService } from "./message-service.ts";
@@ -41,6 +42,8 @@ export interface BrokerContext {
   readonly offsets: ConsumerOffsetManager;
   readonly consumers: ConsumerManager;
   readonly locks: QueueLockManager;
+  /** The one scheduler of timers that survive restarts (pop redelivery; delay, retry, check-back next). */
+  readonly scheduler: BrokerScheduler;
   readonly longPoll: LongPollService<Reply>;
   readonly config: BrokerConfig;
   readonly clock: Clock;

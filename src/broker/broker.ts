@@ -11,6 +11,7 @@
  * the store after `stop()`: offsets never name messages the store has not made durable first.
  */
 
+import { join } from "node:path";
 import { BrokerStats } from "./broker-stats.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
@@ -22,9 +23,11 @@ import { refuseRequestsFor } from "../net/wrong-service.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import type { MessageStore } from "../store/message-store.ts";
+import { Scheduler } from "../store/scheduler.ts";
 import { type BrokerConfig, type BrokerContext, resolveBrokerConfig } from "./broker-context.ts";
 import { ConsumerManager } from "./consumer-manager.ts";
 import { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
+import type { BrokerJobKinds } from "./job-kinds.ts";
 import { LongPollService } from "./long-poll-service.ts";
 import { MessageService } from "./message-service.ts";
 import type { MessageTransform } from "./message-transform.ts";
@@ -105,6 +108,7 @@ export class Broker {
       },
     });
     const longPoll = new LongPollService<Reply>({ bus, clock, heldMax: config.heldPullsMax, logger });
+    const scheduler = Scheduler.open<BrokerJobKinds>({ dir: join(dataDir, "schedule"), clock, logger: logger.child("scheduler") });
     const role = brokerRoleOf(config.brokerId);
     const assertWritable = (): void => {
       if (role !== "master") throw new MqError("BROKER_NOT_MASTER", { broker: config.brokerName, brokerId: config.brokerId });
@@ -119,6 +123,7 @@ export class Broker {
       offsets: consumerOffsets,
       consumers,
       locks,
+      scheduler,
       longPoll,
       config,
       clock,
@@ -139,6 +144,9 @@ export class Broker {
       },
     };
     const broker = new Broker(options, context);
+    // Kinds register before the scheduler starts, so no due job fires without its handler.
+    PopService.start(context);
+    scheduler.start();
     broker.adoptStoredTopics();
     broker.register();
     consumerOffsets.start();
@@ -155,12 +163,13 @@ export class Broker {
   /** Unregisters, answers held pulls, closes the server, and writes offsets and topics. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const { longPoll, consumers, offsets: consumerOffsets, topics } = this.context;
+      const { longPoll, consumers, offsets: consumerOffsets, topics, scheduler } = this.context;
       await this.registrar?.stop();
       longPoll.stop();
-      PopService.existing(this.context)?.stop(); // answers held pops (TCP and REST) empty
+      PopService.of(this.context).stop(); // answers held pops (TCP and REST) empty
       consumers.stop();
       await this.options.server.close();
+      scheduler.close(); // synced: what is scheduled waits in the journal for the next start
       await consumerOffsets.stop();
       await topics.flush();
     })();

@@ -11,34 +11,44 @@
  *   committed ≤ [pending: handed out, not acked] < next ≤ maxOffset
  * `next` is the first offset never handed out; the committed consumer offset (the one the
  * offset manager persists and lag is computed from) is the lowest pending offset, or `next`
- * when nothing is pending — so a restart loses no un-acked message: it is delivered again
- * (at-least-once). An admin reset of the group's offset is noticed (the stored offset is not
- * the one this service last wrote) and restarts the queue there, invalidating its handles.
+ * when nothing is pending. An admin reset of the group's offset is noticed (the stored offset
+ * is not the one this service last wrote) and restarts the queue there, invalidating its handles.
+ *
+ * Durability. Every pending message is a "pop.redeliver" job of the broker's scheduler (its key:
+ * the message's id and its deadline), written before the message is handed out: an ack
+ * completes it, a re-delivery or a change of invisible time reschedules it in one write. When a
+ * deadline passes the job fires and the message is visible again ("held": the job stays open
+ * until the message is delivered again or acked). At start the service rebuilds its pending
+ * messages, handles and attempts from the open jobs, so after a kill -9 a popped, un-acked
+ * message stays invisible until its deadline and is then delivered again, and its receipt
+ * handle still acks it. `next` restarts past the highest pending offset: an offset below it
+ * that is no longer pending was acked. What a crash can still repeat: messages acked above every
+ * pending one within the last offset-persist interval (at-least-once, as for pulls).
  *
  * Invariants: a message is in flight for at most one handle at a time, and every decision —
  * expiry, hand-out, ack — runs synchronously, so two consumers can never both hold one
- * un-acked message. Deadlines sit in a min-heap with lazy deletion (deadline-heap.ts).
+ * un-acked message. A (group, topic) with nothing in flight and no receive held is dropped by
+ * the sweep (`popStateSweepIntervalMs`): its cursor is rebuilt from the stored offset on use.
  *
- * Long polling: a receive that finds nothing is held until a message is stored on the topic
- * (the bus's "message.stored"), an in-flight message's invisible time passes, or its wait ends.
- *
- * One service per broker (`PopService.of(context)`), so HTTP consumers and the TCP POP_MESSAGE /
- * ACK_MESSAGE / CHANGE_INVISIBLE_TIME handlers (processors/pop-processor.ts) share one view of
- * what is in flight.
+ * One service per broker, made at broker start (`PopService.start`) and found with
+ * `PopService.of(context)`, so HTTP consumers and the TCP POP_MESSAGE / ACK_MESSAGE /
+ * CHANGE_INVISIBLE_TIME handlers (processors/pop-processor.ts) share one view of what is in flight.
  */
 
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
+import { popInFlightMax, popStateSweepIntervalMs, popWaitersMax } from "../common/limits.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import { decodeRecord } from "../common/message-record.ts";
-import type { BrokerContext } from "./broker-context.ts";
-import { DeadlineHeap } from "./deadline-heap.ts";
 import { type FilterExpression, compileFilter } from "../protocol/filter/filter-expression.ts";
+import type { ScheduledJob } from "../store/scheduler.ts";
+import type { BrokerContext } from "./broker-context.ts";
+import type { PopRedeliveryJob } from "./job-kinds.ts";
+import { PopWaiters } from "./pop-waiters.ts";
 
-/** Un-acked messages one (group, topic) may hold; past it a receive gets re-deliveries only. Meant for limits.ts. */
-export const popInFlightMax = 65_536;
-/** Receives held at once; more are answered at once (empty), so waiting cannot grow memory unbounded. */
-export const popWaitersMax = 10_000;
+export { popInFlightMax, popWaitersMax };
+
+const jobKind = "pop.redeliver";
 
 export interface PopRequest {
   readonly group: string;
@@ -65,16 +75,12 @@ interface InFlight {
   readonly queueOffset: number;
   readonly physicalOffset: number;
   handle: string;
+  /** The deadline of its open job: (jobId, deadlineMs) is the job's key. */
   deadlineMs: number;
   attempt: number;
+  /** Its deadline passed: it waits in `ready` for the next receive. */
+  visible: boolean;
   settled: boolean;
-}
-
-/** A heap node remembers the handle it was pushed for: a node whose entry moved on is stale. */
-interface DeadlineNode {
-  readonly deadlineMs: number;
-  readonly entry: InFlight;
-  readonly handle: string;
 }
 
 interface QueueCursor {
@@ -89,54 +95,53 @@ interface GroupTopic {
   readonly group: string;
   readonly topic: string;
   readonly queues: Map<number, QueueCursor>;
-  readonly deadlines: DeadlineHeap<DeadlineNode>;
-  /** Expired entries awaiting re-delivery, oldest first (stale when the handle moved on). */
-  ready: DeadlineNode[];
+  /** Entries visible again, oldest deadline first (skipped when no longer visible). */
+  ready: InFlight[];
   inFlight: number;
   nextQueue: number;
-  timer: TimerHandle | undefined;
-  timerDueMs: number;
-}
-
-interface Waiter {
-  readonly request: PopRequest;
-  readonly resolve: (messages: PoppedMessage[]) => void;
-  readonly reject: (error: unknown) => void;
-  timer: TimerHandle | undefined;
-  onAbort: (() => void) | undefined;
 }
 
 const services = new WeakMap<BrokerContext, PopService>();
 
 export class PopService {
-  readonly counters = { delivered: 0, redelivered: 0, acked: 0, invisibleTimeChanged: 0 };
+  readonly counters = { delivered: 0, redelivered: 0, acked: 0, invisibleTimeChanged: 0, restored: 0, statesSwept: 0 };
   private readonly states = new Map<string, GroupTopic>();
   private readonly handles = new Map<string, { state: GroupTopic; entry: InFlight }>();
-  private readonly waiters = new Set<Waiter>();
-  private readonly wokenTopics = new Set<string>();
-  private wakeScheduled = false;
+  private readonly waiters: PopWaiters<PopRequest, PoppedMessage>;
   private handleSequence = 0;
   /** Makes handles of another run (or another broker) unknown here rather than ambiguous. */
   private readonly instance = Math.floor(Math.random() * 36 ** 6).toString(36).padStart(6, "0");
   private readonly unsubscribe: () => void;
+  private readonly sweep: TimerHandle;
   private stopped = false;
 
-  constructor(private readonly context: BrokerContext) {
+  private constructor(private readonly context: BrokerContext) {
+    this.waiters = new PopWaiters(context.clock, popWaitersMax, (request) => this.tryReceive(request));
     const bus = context.store.options.bus;
-    this.unsubscribe = bus === undefined ? () => {} : bus.on("message.stored", (event) => this.onStored(event.topic));
+    this.unsubscribe = bus === undefined ? () => {} : bus.on("message.stored", (event) => this.waiters.wakeSoon(event.topic));
+    this.sweep = context.clock.setInterval(() => this.sweepStates(), popStateSweepIntervalMs);
+    context.scheduler.register(jobKind, (job) => this.onDeadline(job));
+    this.restore();
   }
 
-  /** The broker's one pop service, created on first use. */
-  static of(context: BrokerContext): PopService {
-    let service = services.get(context);
-    if (service === undefined || service.stopped) {
-      service = new PopService(context);
-      services.set(context, service);
-    }
+  /**
+   * Makes the broker's pop service: registers its job kind and rebuilds what was in flight from
+   * the scheduler's open jobs. Call before the scheduler starts, so no deadline fires unseen.
+   */
+  static start(context: BrokerContext): PopService {
+    const service = new PopService(context);
+    services.set(context, service);
     return service;
   }
 
-  /** The broker's pop service if one runs, without starting one (group views, shutdown). */
+  /** The broker's one pop service. */
+  static of(context: BrokerContext): PopService {
+    const service = services.get(context);
+    if (service === undefined) throw new MqError("INTERNAL", { reason: "the broker has no pop service: PopService.start runs at broker start" });
+    return service;
+  }
+
+  /** The broker's pop service if it runs (group views, shutdown). */
   static existing(context: BrokerContext): PopService | undefined {
     const service = services.get(context);
     return service === undefined || service.stopped ? undefined : service;
@@ -145,6 +150,11 @@ export class PopService {
   /** Receives held right now. */
   get waiting(): number {
     return this.waiters.size;
+  }
+
+  /** (group, topic) pairs with state in memory; the sweep drops idle ones. */
+  get stateCount(): number {
+    return this.states.size;
   }
 
   /** Un-acked messages of a group (on one topic, or all). */
@@ -158,22 +168,22 @@ export class PopService {
   tryReceive(request: PopRequest): PoppedMessage[] {
     const config = this.context.topics.forRead(request.topic);
     const filter = compileFilter(request.filter)?.hashes;
+    this.context.scheduler.runDue(); // deadlines passed by now are visible to this receive
     const state = this.state(request.group, request.topic);
     const nowMs = this.context.clock.nowMs();
-    this.expire(state, nowMs);
     const out: PoppedMessage[] = [];
     while (out.length < request.maxMessages && state.ready.length > 0) {
-      const node = state.ready.shift()!;
-      if (node.entry.settled || node.entry.handle !== node.handle) continue;
-      const message = this.context.store.getByPhysicalOffset(node.entry.physicalOffset);
+      const entry = state.ready.shift()!;
+      if (entry.settled || !entry.visible) continue;
+      const message = this.context.store.getByPhysicalOffset(entry.physicalOffset);
       if (message === undefined) {
-        this.settle(state, node.entry); // gone with retention: nothing left to deliver
+        this.settle(state, entry); // gone with retention: nothing left to deliver
         continue;
       }
-      this.handles.delete(node.entry.handle);
-      node.entry.attempt += 1;
+      entry.visible = false;
+      entry.attempt += 1;
       this.counters.redelivered += 1;
-      out.push(this.handOut(state, node.entry, message, nowMs, request.invisibleMs));
+      out.push(this.handOut(state, entry, message, nowMs, request.invisibleMs));
     }
     const queues = config.readQueues;
     for (let step = 0; step < queues && out.length < request.maxMessages && state.inFlight < popInFlightMax; step++) {
@@ -187,17 +197,8 @@ export class PopService {
   receive(request: PopRequest): Promise<PoppedMessage[]> {
     const first = this.tryReceive(request);
     const waitMs = Math.min(request.waitMs ?? 0, this.context.config.longPollMsMax);
-    if (first.length > 0 || waitMs <= 0 || this.stopped || this.waiters.size >= popWaitersMax || request.signal?.aborted === true) return Promise.resolve(first);
-    return new Promise<PoppedMessage[]>((resolve, reject) => {
-      const waiter: Waiter = { request, resolve, reject, timer: undefined, onAbort: undefined };
-      waiter.timer = this.context.clock.setTimeout(() => this.finish(waiter, []), waitMs);
-      if (request.signal !== undefined) {
-        waiter.onAbort = () => this.finish(waiter, []);
-        request.signal.addEventListener("abort", waiter.onAbort, { once: true });
-      }
-      this.waiters.add(waiter);
-      this.scheduleExpiryWake(this.state(request.group, request.topic));
-    });
+    if (first.length > 0 || waitMs <= 0 || this.stopped || this.waiters.full || request.signal?.aborted === true) return Promise.resolve(first);
+    return this.waiters.hold(request, waitMs);
   }
 
   /** Settles a delivered message. A handle that is unknown, stale, or of another group or topic is RECEIPT_HANDLE_INVALID. */
@@ -213,22 +214,29 @@ export class PopService {
    */
   changeInvisibleTime(group: string, topic: string | undefined, receiptHandle: string, invisibleMs: number): { receiptHandle: string; invisibleUntilMs: number } {
     const { state, entry } = this.lookup(group, topic, receiptHandle);
-    this.handles.delete(entry.handle);
-    entry.handle = this.nextHandle(entry);
-    entry.deadlineMs = this.context.clock.nowMs() + invisibleMs;
-    this.handles.set(entry.handle, { state, entry });
-    state.deadlines.push({ deadlineMs: entry.deadlineMs, entry, handle: entry.handle });
+    entry.visible = false;
+    this.reschedule(state, entry, this.context.clock.nowMs() + invisibleMs);
     this.counters.invisibleTimeChanged += 1;
-    this.scheduleExpiryWake(state);
     return { receiptHandle: entry.handle, invisibleUntilMs: entry.deadlineMs };
   }
 
-  /** Answers every held receive (empty) and stops listening for stores. */
+  /** Answers every held receive (empty) and stops listening for stores; what is in flight stays scheduled. */
   stop(): void {
     this.stopped = true;
     this.unsubscribe();
-    for (const waiter of [...this.waiters]) this.finish(waiter, []);
-    for (const state of this.states.values()) state.timer?.cancel();
+    this.sweep.cancel();
+    this.waiters.releaseAll();
+  }
+
+  /** Drops idle (group, topic) state, and the in-flight messages of topics that no longer exist. */
+  sweepStates(): void {
+    for (const [key, state] of this.states) {
+      if (this.context.topics.get(state.topic) === undefined) {
+        for (const cursor of state.queues.values()) for (const entry of cursor.pending.values()) this.forget(state, entry);
+      } else if (state.inFlight > 0 || this.waiters.holds(state.group, state.topic)) continue;
+      this.states.delete(key);
+      this.counters.statesSwept += 1;
+    }
   }
 
   /** A handle names its topic itself; a caller that also names one must name the same. */
@@ -247,7 +255,7 @@ export class PopService {
     const key = `${topic}@${group}`;
     let state = this.states.get(key);
     if (state === undefined) {
-      state = { group, topic, queues: new Map(), deadlines: new DeadlineHeap(), ready: [], inFlight: 0, nextQueue: 0, timer: undefined, timerDueMs: Infinity };
+      state = { group, topic, queues: new Map(), ready: [], inFlight: 0, nextQueue: 0 };
       this.states.set(key, state);
     }
     return state;
@@ -274,7 +282,7 @@ export class PopService {
     switch (result.status) {
       case "found":
         for (const read of result.messages) {
-          const entry: InFlight = { queueId, queueOffset: read.queueOffset, physicalOffset: read.physicalOffset, handle: "", deadlineMs: 0, attempt: 1, settled: false };
+          const entry: InFlight = { queueId, queueOffset: read.queueOffset, physicalOffset: read.physicalOffset, handle: "", deadlineMs: -1, attempt: 1, visible: false, settled: false };
           cursor.pending.set(read.queueOffset, entry);
           state.inFlight += 1;
           this.counters.delivered += 1;
@@ -298,12 +306,25 @@ export class PopService {
     this.commit(state, queueId, cursor);
   }
 
+  /** Gives the entry a new handle and deadline, durably (its job), before the message leaves. */
   private handOut(state: GroupTopic, entry: InFlight, message: StoredMessage, nowMs: number, invisibleMs: number): PoppedMessage {
-    entry.handle = this.nextHandle(entry);
-    entry.deadlineMs = nowMs + invisibleMs;
-    this.handles.set(entry.handle, { state, entry });
-    state.deadlines.push({ deadlineMs: entry.deadlineMs, entry, handle: entry.handle });
+    this.reschedule(state, entry, nowMs + invisibleMs);
     return { message, receiptHandle: entry.handle, invisibleUntilMs: entry.deadlineMs, deliveryAttempt: entry.attempt };
+  }
+
+  private reschedule(state: GroupTopic, entry: InFlight, deadlineMs: number): void {
+    const previous = entry.deadlineMs < 0 ? undefined : { id: jobId(state, entry), dueMs: entry.deadlineMs };
+    if (entry.handle !== "") this.handles.delete(entry.handle);
+    entry.handle = this.nextHandle(entry);
+    entry.deadlineMs = deadlineMs;
+    const job = { kind: jobKind, id: jobId(state, entry), dueMs: deadlineMs, payload: this.payload(state, entry) } as const;
+    if (previous === undefined) this.context.scheduler.schedule(job);
+    else this.context.scheduler.reschedule(previous, job);
+    this.handles.set(entry.handle, { state, entry });
+  }
+
+  private payload(state: GroupTopic, entry: InFlight): PopRedeliveryJob {
+    return { group: state.group, topic: state.topic, queueId: entry.queueId, queueOffset: entry.queueOffset, physicalOffset: entry.physicalOffset, attempt: entry.attempt, handle: entry.handle };
   }
 
   private nextHandle(entry: InFlight): string {
@@ -311,14 +332,18 @@ export class PopService {
     return `${this.instance}.${entry.queueId}.${entry.queueOffset}.${this.handleSequence.toString(36)}`;
   }
 
-  /** Moves entries whose deadline passed to the re-delivery list. */
-  private expire(state: GroupTopic, nowMs: number): void {
-    for (;;) {
-      const top = state.deadlines.peek();
-      if (top === undefined || top.deadlineMs > nowMs) return;
-      state.deadlines.pop();
-      if (!top.entry.settled && top.entry.handle === top.handle) state.ready.push(top);
+  /** A deadline passed: the message is visible again. Its job stays open until it is delivered again or acked. */
+  private onDeadline(job: ScheduledJob<"pop.redeliver", PopRedeliveryJob>): "done" | "held" {
+    const { group, topic, queueId, queueOffset } = job.payload;
+    const state = this.states.get(`${topic}@${group}`);
+    const entry = state?.queues.get(queueId)?.pending.get(queueOffset);
+    if (state === undefined || entry === undefined || entry.settled || entry.deadlineMs !== job.dueMs) return "done"; // stale: nothing waits for it
+    if (!entry.visible) {
+      entry.visible = true;
+      state.ready.push(entry);
+      this.waiters.wakeSoon(topic, group);
     }
+    return "held";
   }
 
   private settle(state: GroupTopic, entry: InFlight): void {
@@ -334,6 +359,7 @@ export class PopService {
     entry.settled = true;
     this.handles.delete(entry.handle);
     state.inFlight -= 1;
+    if (entry.deadlineMs >= 0) this.context.scheduler.complete({ id: jobId(state, entry), dueMs: entry.deadlineMs });
   }
 
   /** Commits the lowest un-acked offset (or `next`) when it moved. */
@@ -345,54 +371,41 @@ export class PopService {
     cursor.committed = offset;
   }
 
-  private onStored(topic: string): void {
-    if (this.waiters.size === 0) return;
-    this.wokenTopics.add(topic);
-    if (this.wakeScheduled) return;
-    this.wakeScheduled = true;
-    queueMicrotask(() => {
-      this.wakeScheduled = false;
-      const topics = new Set(this.wokenTopics);
-      this.wokenTopics.clear();
-      this.wake((waiter) => topics.has(waiter.request.topic));
-    });
-  }
-
-  /** Retries matching held receives in arrival order; the earliest waiter is served first. */
-  private wake(matches: (waiter: Waiter) => boolean): void {
-    for (const waiter of [...this.waiters]) {
-      if (!this.waiters.has(waiter) || !matches(waiter)) continue;
-      let messages: PoppedMessage[];
-      try {
-        messages = this.tryReceive(waiter.request);
-      } catch (error) {
-        this.finish(waiter, undefined, error);
-        continue;
-      }
-      if (messages.length > 0) this.finish(waiter, messages);
+  /** Rebuilds pending messages from the open "pop.redeliver" jobs (see Durability above). */
+  private restore(): void {
+    const byQueue = new Map<string, ScheduledJob<"pop.redeliver", PopRedeliveryJob>[]>();
+    for (const job of this.context.scheduler.openOf(jobKind)) {
+      const key = `${job.payload.topic}@${job.payload.group}\u0000${job.payload.queueId}`;
+      const jobs = byQueue.get(key) ?? [];
+      jobs.push(job);
+      byQueue.set(key, jobs);
     }
-    for (const waiter of this.waiters) this.scheduleExpiryWake(this.state(waiter.request.group, waiter.request.topic));
+    for (const jobs of byQueue.values()) {
+      const { group, topic, queueId } = jobs[0]!.payload;
+      const state = this.state(group, topic);
+      const stored = this.context.offsets.query(group, topic, queueId);
+      const cursor: QueueCursor = { next: stored >= 0 ? stored : this.context.store.minOffset(topic, queueId), committed: stored, pending: new Map() };
+      state.queues.set(queueId, cursor);
+      jobs.sort((a, b) => a.payload.queueOffset - b.payload.queueOffset || b.dueMs - a.dueMs);
+      for (const job of jobs) {
+        const { queueOffset, physicalOffset, attempt, handle } = job.payload;
+        // Below the stored offset (an admin reset moved past it) or a second job of one offset: stale.
+        if (queueOffset < stored || cursor.pending.has(queueOffset)) {
+          this.context.scheduler.complete(job);
+          continue;
+        }
+        const entry: InFlight = { queueId, queueOffset, physicalOffset, handle, deadlineMs: job.dueMs, attempt, visible: false, settled: false };
+        cursor.pending.set(queueOffset, entry);
+        this.handles.set(handle, { state, entry });
+        state.inFlight += 1;
+        cursor.next = Math.max(cursor.next, queueOffset + 1);
+        this.counters.restored += 1;
+      }
+    }
+    if (this.counters.restored > 0) this.context.logger.info(`Pop: ${this.counters.restored} un-acked messages restored from the scheduler, each invisible until its deadline`);
   }
+}
 
-  /** Wakes the (group, topic)'s held receives when its earliest in-flight deadline passes. */
-  private scheduleExpiryWake(state: GroupTopic): void {
-    if (this.waiters.size === 0) return;
-    const top = state.deadlines.peek();
-    if (top === undefined || state.timerDueMs <= top.deadlineMs) return;
-    state.timer?.cancel();
-    state.timerDueMs = top.deadlineMs;
-    state.timer = this.context.clock.setTimeout(() => {
-      state.timer = undefined;
-      state.timerDueMs = Infinity;
-      this.wake((waiter) => waiter.request.group === state.group && waiter.request.topic === state.topic);
-    }, Math.max(0, top.deadlineMs - this.context.clock.nowMs()));
-  }
-
-  private finish(waiter: Waiter, messages: PoppedMessage[] | undefined, error?: unknown): void {
-    if (!this.waiters.delete(waiter)) return;
-    waiter.timer?.cancel();
-    if (waiter.onAbort !== undefined) waiter.request.signal?.removeEventListener("abort", waiter.onAbort);
-    if (messages === undefined) waiter.reject(error);
-    else waiter.resolve(messages);
-  }
+function jobId(state: GroupTopic, entry: InFlight): string {
+  return `${state.topic}@${state.group}/${entry.queueId}/${entry.queueOffset}`;
 }

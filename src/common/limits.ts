@@ -83,6 +83,32 @@ export const pullBytesMax = 16 * MiB;
 /** Compiled tag expressions kept for reuse (pulls repeat the same few); the oldest is dropped past this. */
 export const tagExpressionCacheEntriesMax = 1_024;
 
+// Pop consumption (broker/pop-service.ts)
+/** Un-acked messages one (group, topic) may hold; past it a receive gets re-deliveries only. */
+export const popInFlightMax = 65_536;
+/** Receives held at once; more are answered at once (empty), so waiting cannot grow memory unbounded. */
+export const popWaitersMax = 10_000;
+/** How often idle (group, topic) pop state (nothing in flight, no receive held) is dropped. */
+export const popStateSweepIntervalMs = 60_000;
+
+// Scheduler (store/scheduler.ts)
+/** Scheduled jobs kept in memory: the earliest due. The rest wait in the journal on disk. */
+export const scheduledJobsInMemoryMax = 65_536;
+/** Open scheduled jobs of every kind at once; past it a new job is refused with SCHEDULE_FULL. */
+export const scheduledJobsMax = 4_000_000;
+/** A job's id (UTF-8) and kind name. */
+export const scheduledJobIdBytesMax = 1 * KiB;
+/** A job's payload (JSON, UTF-8). */
+export const scheduledJobPayloadBytesMax = 16 * KiB;
+/** The journal is fdatasync'ed this often when written (a kill -9 loses nothing written; power loss at most this). */
+export const scheduleSyncIntervalMs = 500;
+/** How often the journal is checked for compaction. */
+export const scheduleCompactIntervalMs = 10_000;
+/** The journal is rewritten once it holds this many records more than twice its open jobs. */
+export const scheduleCompactRecordsMin = 4_096;
+/** A handler that throws is called again after this long. */
+export const scheduledJobRetryDelayMs = 1_000;
+
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);
 }
@@ -94,3 +120,4 @@ assertRelation(messagePropertiesBytesMax < 65_536, "properties length to fit the
 assertRelation(topicNameLengthMax < 256, "topic length to fit the record's u8 field");
 assertRelation(batchBytesMax >= messageBodyBytesMax, "a batch to hold at least one largest message");
 assertRelation(pullBytesMax >= messageBodyBytesMax + messagePropertiesBytesMax + 4 * KiB, "a pull to return one largest message");
+assertRelation(scheduledJobsInMemoryMax >= 16 && scheduledJobsInMemoryMax <= scheduledJobsMax, "the in-memory job window to be at least 16 and within the open-job cap");

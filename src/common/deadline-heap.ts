@@ -1,8 +1,8 @@
 /**
- * A binary min-heap of items ordered by a deadline (ms). The pop service keeps one per
- * (group, topic) to find the in-flight messages whose invisible time has passed without
- * scanning them all. Entries are never removed from the middle: a caller marks an item stale
- * and skips it when it reaches the top (lazy deletion), so ack and re-delivery stay O(log n).
+ * A binary min-heap of items ordered by a deadline (ms). The scheduler keeps its in-memory jobs
+ * in one, to find the next due without scanning them all. Entries are never removed from the
+ * middle: a caller marks an item stale and skips it when it reaches the top (lazy deletion), so
+ * cancelling and rescheduling stay O(log n).
  */
 
 export interface Deadlined {

@@ -1,0 +1,27 @@
+/**
+ * The broker's scheduled job kinds and their payloads: the typed registry of the one scheduler
+ * (store/scheduler.ts). A feature that needs a timer surviving restarts adds its kind here and
+ * registers a handler at broker start; delayed delivery, retry back-off and transaction
+ * check-back come next, each as one kind.
+ */
+
+import type { Scheduler } from "../store/scheduler.ts";
+
+/** A popped message's invisible time: when it passes un-acked, the message is visible again. */
+export interface PopRedeliveryJob {
+  readonly group: string;
+  readonly topic: string;
+  readonly queueId: number;
+  readonly queueOffset: number;
+  readonly physicalOffset: number;
+  /** 1 on the first delivery, one more on each re-delivery. */
+  readonly attempt: number;
+  /** The receipt handle the message was last handed out with; it stays valid across a restart. */
+  readonly handle: string;
+}
+
+export type BrokerJobKinds = {
+  "pop.redeliver": PopRedeliveryJob;
+};
+
+export type BrokerScheduler = Scheduler<BrokerJobKinds>;

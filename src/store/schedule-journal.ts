@@ -1,0 +1,264 @@
+/**
+ * The scheduler's journal: one append-only file of ADD and DONE records, the durable truth of
+ * which jobs are open. A job is open from its ADD until a DONE with the same (id, dueMs).
+ *
+ * Layout: an 8-byte file header, "MQSJ" + u32 version (1), then records, little-endian:
+ *
+ *     0   4  length of the whole record
+ *     4   4  crc32 of bytes [8, length)
+ *     8   1  type: 1 ADD, 2 DONE
+ *     9   1  0
+ *    10   2  kind bytes (0 for DONE)
+ *    12   2  id bytes
+ *    14   8  dueMs (f64: an integer number of ms since the epoch)
+ *    22   …  kind, id, then (ADD only) the payload, JSON in UTF-8
+ *
+ * Records are written with one write() each (or one for a DONE+ADD pair, so a reschedule is
+ * never half done), so a kill -9 keeps everything written; the file is fdatasync'ed on the
+ * scheduler's interval and on close, so a power loss keeps a prefix. Opening scans the file
+ * and cuts it after the last whole, CRC-valid record: a torn tail is dropped and logged.
+ * Compaction (`rewrite`) writes the open records to a temporary file, fsyncs it and renames
+ * it over the journal, so a crash leaves the old journal or the new one, never a mix.
+ */
+
+import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeSync } from "node:fs";
+import { dirname } from "node:path";
+import { MqError } from "../common/errors.ts";
+import type { Logger } from "../common/logger.ts";
+import { scheduledJobIdBytesMax, scheduledJobPayloadBytesMax } from "../common/limits.ts";
+
+const fileMagic = 0x4a53514d; // "MQSJ" read as a little-endian u32
+const fileVersion = 1;
+export const journalHeaderBytes = 8;
+const recordHeaderBytes = 22;
+const recordBytesMax = recordHeaderBytes + 2 * scheduledJobIdBytesMax + scheduledJobPayloadBytesMax;
+const scanChunkBytes = 1024 * 1024;
+
+const typeAdd = 1;
+const typeDone = 2;
+
+export interface JournalRecord {
+  readonly type: "add" | "done";
+  readonly kind: string;
+  readonly id: string;
+  readonly dueMs: number;
+  /** ADD only: the payload's bytes (JSON). */
+  readonly payload: Uint8Array | undefined;
+  /** Where the record starts in the file, and its length: compaction copies it from there. */
+  readonly position: number;
+  readonly length: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeAdd(kind: string, id: string, dueMs: number, payload: Uint8Array): Uint8Array {
+  return encodeRecord(typeAdd, encoder.encode(kind), encoder.encode(id), dueMs, payload);
+}
+
+export function encodeDone(id: string, dueMs: number): Uint8Array {
+  return encodeRecord(typeDone, new Uint8Array(0), encoder.encode(id), dueMs, new Uint8Array(0));
+}
+
+function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: number, payload: Uint8Array): Uint8Array {
+  if (id.length === 0 || id.length > scheduledJobIdBytesMax || kind.length > scheduledJobIdBytesMax) {
+    throw new MqError("INVALID_FIELD", { field: "job.id", reason: `must be 1..${scheduledJobIdBytesMax} bytes, got ${id.length} (kind ${kind.length})` });
+  }
+  if (payload.length > scheduledJobPayloadBytesMax) throw new MqError("INVALID_FIELD", { field: "job.payload", reason: `must be at most ${scheduledJobPayloadBytesMax} bytes, got ${payload.length}` });
+  if (!Number.isSafeInteger(dueMs) || dueMs < 0) throw new MqError("INVALID_FIELD", { field: "job.dueMs", reason: `must be a non-negative integer, got ${dueMs}` });
+  const length = recordHeaderBytes + kind.length + id.length + payload.length;
+  const bytes = new Uint8Array(length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, length, true);
+  view.setUint8(8, type);
+  view.setUint16(10, kind.length, true);
+  view.setUint16(12, id.length, true);
+  view.setFloat64(14, dueMs, true);
+  bytes.set(kind, recordHeaderBytes);
+  bytes.set(id, recordHeaderBytes + kind.length);
+  bytes.set(payload, recordHeaderBytes + kind.length + id.length);
+  view.setUint32(4, Bun.hash.crc32(bytes.subarray(8)) >>> 0, true);
+  return bytes;
+}
+
+/** Decodes the record at `bytes[0..]`; undefined when it is torn, damaged or not a record. */
+function decodeRecord(bytes: Uint8Array, position: number): JournalRecord | undefined {
+  if (bytes.length < recordHeaderBytes) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(0, true);
+  if (length < recordHeaderBytes || length > bytes.length) return undefined;
+  if ((Bun.hash.crc32(bytes.subarray(8, length)) >>> 0) !== view.getUint32(4, true)) return undefined;
+  const type = view.getUint8(8);
+  const kindBytes = view.getUint16(10, true);
+  const idBytes = view.getUint16(12, true);
+  const dueMs = view.getFloat64(14, true);
+  if ((type !== typeAdd && type !== typeDone) || recordHeaderBytes + kindBytes + idBytes > length) return undefined;
+  const idStart = recordHeaderBytes + kindBytes;
+  return {
+    type: type === typeAdd ? "add" : "done",
+    kind: decoder.decode(bytes.subarray(recordHeaderBytes, idStart)),
+    id: decoder.decode(bytes.subarray(idStart, idStart + idBytes)),
+    dueMs,
+    payload: type === typeAdd ? bytes.slice(idStart + idBytes, length) : undefined,
+    position,
+    length,
+  };
+}
+
+export class ScheduleJournal {
+  private fd: number;
+  private end: number;
+  /** Records in the file (ADD and DONE), for the compaction rule. */
+  records = 0;
+  private unsynced = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly logger: Logger,
+  ) {
+    mkdirSync(dirname(path), { recursive: true });
+    const fresh = !existsSync(path);
+    this.fd = openSync(path, fresh ? "w+" : "r+");
+    if (fresh || fstatSync(this.fd).size === 0) {
+      writeSync(this.fd, fileHeader(), 0, journalHeaderBytes, 0);
+      fsyncSync(this.fd);
+    }
+    this.end = journalHeaderBytes;
+  }
+
+  /**
+   * Opens (or creates) the journal and replays it: `visit` sees every valid record in order.
+   * A torn or damaged tail is cut off; a file that is not a journal is refused (STORE_CORRUPT).
+   */
+  static open(path: string, logger: Logger, visit: (record: JournalRecord) => void): ScheduleJournal {
+    const journal = new ScheduleJournal(path, logger);
+    const size = fstatSync(journal.fd).size;
+    const header = new Uint8Array(journalHeaderBytes);
+    readSync(journal.fd, header, 0, journalHeaderBytes, 0);
+    const view = new DataView(header.buffer);
+    if (view.getUint32(0, true) !== fileMagic || view.getUint32(4, true) !== fileVersion) {
+      closeSync(journal.fd);
+      throw new MqError("STORE_CORRUPT", { what: `schedule journal "${path}"`, reason: `it does not start with the journal header (MQSJ, version ${fileVersion})` });
+    }
+    const validEnd = journal.scan(visit);
+    if (validEnd < size) {
+      logger.warn(`Schedule journal "${path}": cut ${size - validEnd} bytes after offset ${validEnd} (a torn or damaged tail)`);
+      ftruncateSync(journal.fd, validEnd);
+      fsyncSync(journal.fd);
+    }
+    journal.end = validEnd;
+    return journal;
+  }
+
+  get bytes(): number {
+    return this.end;
+  }
+
+  /** Appends whole records with one write. */
+  append(records: Uint8Array, count: number): void {
+    const written = writeSync(this.fd, records, 0, records.length, this.end);
+    if (written !== records.length) throw new MqError("STORE_IO", { operation: "append to", path: this.path, reason: `wrote ${written} of ${records.length} bytes` });
+    this.end += records.length;
+    this.records += count;
+    this.unsynced = true;
+  }
+
+  /** Reads every valid record from the start; returns the offset after the last one. */
+  scan(visit: (record: JournalRecord) => void): number {
+    let position = journalHeaderBytes;
+    let records = 0;
+    let chunk = new Uint8Array(0);
+    let chunkStart = position;
+    const size = fstatSync(this.fd).size;
+    while (position < size) {
+      if (position + recordHeaderBytes > chunkStart + chunk.length || position + lengthAt(chunk, position - chunkStart) > chunkStart + chunk.length) {
+        const want = Math.min(Math.max(scanChunkBytes, recordBytesMax), size - position);
+        chunk = new Uint8Array(want);
+        chunk = chunk.subarray(0, readSync(this.fd, chunk, 0, want, position));
+        chunkStart = position;
+      }
+      const record = decodeRecord(chunk.subarray(position - chunkStart), position);
+      if (record === undefined) break;
+      visit(record);
+      records += 1;
+      position += record.length;
+    }
+    this.records = records;
+    return position;
+  }
+
+  /** The record at `position` (found by an earlier scan), decoded. */
+  readRecord(position: number, length: number): JournalRecord {
+    const record = decodeRecord(this.read(position, length), position);
+    if (record === undefined) throw new MqError("STORE_CORRUPT", { what: `schedule journal "${this.path}"`, reason: `the record at offset ${position} no longer decodes` });
+    return record;
+  }
+
+  /** One record's bytes, as written (compaction copies them). */
+  read(position: number, length: number): Uint8Array {
+    const bytes = new Uint8Array(length);
+    readSync(this.fd, bytes, 0, length, position);
+    return bytes;
+  }
+
+  /** fdatasync when something was written since the last one. */
+  sync(): void {
+    if (!this.unsynced) return;
+    this.unsynced = false;
+    fdatasyncSync(this.fd);
+  }
+
+  /**
+   * Replaces the journal with the given records (the open jobs' ADDs), atomically: temporary
+   * file, fsync, rename, fsync of the directory. The journal then continues from the new file.
+   */
+  rewrite(records: Iterable<Uint8Array>): void {
+    const temporary = `${this.path}.compact`;
+    const fd = openSync(temporary, "w");
+    let position = 0;
+    let count = 0;
+    try {
+      position += writeSync(fd, fileHeader(), 0, journalHeaderBytes, position);
+      for (const record of records) {
+        position += writeSync(fd, record, 0, record.length, position);
+        count += 1;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temporary, this.path);
+    const dirFd = openSync(dirname(this.path), "r");
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    closeSync(this.fd);
+    this.fd = openSync(this.path, "r+");
+    this.end = position;
+    this.records = count;
+    this.unsynced = false;
+    this.logger.debug(`Schedule journal "${this.path}" compacted to ${count} records (${position} bytes)`);
+  }
+
+  close(): void {
+    this.sync();
+    closeSync(this.fd);
+  }
+}
+
+function fileHeader(): Uint8Array {
+  const header = new Uint8Array(journalHeaderBytes);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, fileMagic, true);
+  view.setUint32(4, fileVersion, true);
+  return header;
+}
+
+/** The length field of the record at `offset` of `chunk`, or past the chunk when it is not all there. */
+function lengthAt(chunk: Uint8Array, offset: number): number {
+  if (offset + 4 > chunk.length) return Number.MAX_SAFE_INTEGER;
+  const length = new DataView(chunk.buffer, chunk.byteOffset + offset, 4).getUint32(0, true);
+  return length < recordHeaderBytes || length > recordBytesMax ? 0 : length;
+}

@@ -1,0 +1,386 @@
+/**
+ * One scheduler for everything that must happen later and survive a restart (DESIGN.md §14):
+ * pop redelivery now; delayed delivery, retry back-off and transaction check-back register
+ * their own kinds next. Time comes from the injected Clock, so tests advance it by hand.
+ *
+ * Model. A job is (kind, id, dueMs, payload); (id, dueMs) is its key. `schedule` makes a job
+ * open (an ADD record in the journal, schedule-journal.ts), `complete` closes it (a DONE record),
+ * `reschedule` closes one key and opens another in one write. When a job falls due the scheduler
+ * calls its kind's handler, which answers:
+ *   - "done": the scheduler records DONE after the handler returned;
+ *   - "held": the handler took the job over (pop: the message is visible again); the job stays
+ *     open on disk until its owner completes or reschedules it.
+ * A handler that throws is called again after `scheduledJobRetryDelayMs`.
+ *
+ * Exactly once, and what it asks of handlers. Within one run a job is handed to its handler once
+ * (until it is rescheduled). Across a crash: every job whose DONE was not written runs again
+ * after the restart — so every job runs — and a job whose DONE was written never runs again.
+ * The one window left, a crash after a handler's effect and before its DONE, is closed by the
+ * handler: effects are idempotent by job key (pop's effect is in memory and rebuilt from the
+ * journal; delayed delivery will check the stored copy's source offset). The tests show both.
+ *
+ * Bounded memory. At most `inMemoryMax` jobs (scheduledJobsInMemoryMax) are in memory: every
+ * open job due before `horizonMs` is either in memory or held by its owner, the rest are only
+ * on disk. Adding an earlier job to a full memory evicts the latest ones (they are on disk) and
+ * lowers the horizon; when memory runs low a scan of the journal loads the next earliest jobs
+ * and moves the horizon on. Scans and compaction keep a transient map of open keys, bounded by
+ * `jobsMax` (scheduledJobsMax), the cap on open jobs.
+ *
+ * Checkpoint. The journal is the checkpoint; it is fdatasync'ed every `scheduleSyncIntervalMs`
+ * and compacted (rewritten with the open jobs only) when it holds many more records than jobs.
+ */
+
+import { join } from "node:path";
+import type { Clock, TimerHandle } from "../common/clock.ts";
+import { DeadlineHeap } from "../common/deadline-heap.ts";
+import { MqError } from "../common/errors.ts";
+import type { Logger } from "../common/logger.ts";
+import * as limits from "../common/limits.ts";
+import { encodeAdd, encodeDone, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+
+export interface JobKey {
+  readonly id: string;
+  readonly dueMs: number;
+}
+
+export interface ScheduledJob<K extends string = string, P = unknown> extends JobKey {
+  readonly kind: K;
+  readonly payload: P;
+}
+
+export type JobOutcome = "done" | "held";
+
+/** Kind name → payload type: each feature adds its kinds to the map its scheduler is typed by. */
+export type JobKindMap = Record<string, unknown>;
+
+export type JobHandler<K extends string, P> = (job: ScheduledJob<K, P>) => JobOutcome;
+
+export type AnyJob<M extends JobKindMap> = { [K in keyof M & string]: ScheduledJob<K, M[K]> }[keyof M & string];
+
+export interface SchedulerOptions {
+  /** The directory of the journal (`<dataDir>/schedule`). */
+  readonly dir: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly inMemoryMax?: number;
+  readonly jobsMax?: number;
+  readonly compactRecordsMin?: number;
+}
+
+interface MemoryJob {
+  readonly job: ScheduledJob;
+  fireAtMs: number;
+  live: boolean;
+}
+
+interface HeapNode {
+  readonly deadlineMs: number;
+  readonly entry: MemoryJob;
+}
+
+/** An open job found by a scan: where its ADD is, not its payload (scans stay small). */
+interface OpenRef {
+  readonly dueMs: number;
+  readonly position: number;
+  readonly length: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export class Scheduler<M extends JobKindMap> {
+  readonly counters = { scheduled: 0, completed: 0, fired: 0, held: 0, failed: 0, loaded: 0, evicted: 0, compactions: 0 };
+  private readonly journal: ScheduleJournal;
+  private readonly handlers = new Map<string, (job: ScheduledJob) => JobOutcome>();
+  private readonly memory = new Map<string, MemoryJob>();
+  private readonly heap = new DeadlineHeap<HeapNode>();
+  private readonly inMemoryMax: number;
+  private readonly jobsMax: number;
+  private readonly compactRecordsMin: number;
+  private readonly unhandledKinds = new Set<string>();
+  /** Open jobs due at or after this are not all in memory (Infinity: every open job is). */
+  private horizonMs = Infinity;
+  private openJobs = 0;
+  private timer: TimerHandle | undefined;
+  private timerDueMs = Infinity;
+  private readonly intervals: TimerHandle[] = [];
+  private running = false;
+  private firing = false;
+  private closed = false;
+
+  private constructor(private readonly options: SchedulerOptions, initial: Map<string, OpenRef>, journal: ScheduleJournal) {
+    this.journal = journal;
+    this.inMemoryMax = options.inMemoryMax ?? limits.scheduledJobsInMemoryMax;
+    this.jobsMax = options.jobsMax ?? limits.scheduledJobsMax;
+    this.compactRecordsMin = options.compactRecordsMin ?? limits.scheduleCompactRecordsMin;
+    this.openJobs = initial.size;
+    this.horizonMs = initial.size === 0 ? Infinity : -Infinity;
+    this.load(initial);
+  }
+
+  /** Opens the journal in `options.dir` (creating it), and loads the earliest open jobs. */
+  static open<M extends JobKindMap>(options: SchedulerOptions): Scheduler<M> {
+    const open = new Map<string, OpenRef>();
+    const journal = ScheduleJournal.open(join(options.dir, "journal"), options.logger, (record) => applyRecord(open, record, -Infinity));
+    const scheduler = new Scheduler<M>(options, open, journal);
+    options.logger.info(`Scheduler: ${open.size} open jobs in the journal (${journal.bytes} bytes), ${scheduler.memory.size} in memory`);
+    return scheduler;
+  }
+
+  /** Jobs in memory now (at most inMemoryMax, plus ties at the horizon). */
+  get inMemory(): number {
+    return this.memory.size;
+  }
+
+  /** Open jobs: in memory, held by their owners, or waiting on disk. */
+  get open(): number {
+    return this.openJobs;
+  }
+
+  get journalBytes(): number {
+    return this.journal.bytes;
+  }
+
+  /** Registers the handler of a kind; jobs of a kind with no handler stay open and wait for one. */
+  register<K extends keyof M & string>(kind: K, handler: JobHandler<K, M[K]>): void {
+    if (this.handlers.has(kind)) throw new MqError("INTERNAL", { reason: `job kind "${kind}" is registered twice` });
+    this.handlers.set(kind, handler as unknown as (job: ScheduledJob) => JobOutcome);
+    this.unhandledKinds.delete(kind);
+  }
+
+  /** Starts firing due jobs (at once for jobs already due), syncing and compacting. */
+  start(): void {
+    if (this.running || this.closed) return;
+    this.running = true;
+    const { clock } = this.options;
+    this.intervals.push(clock.setInterval(() => this.journal.sync(), limits.scheduleSyncIntervalMs));
+    this.intervals.push(clock.setInterval(() => this.compactIfWorthIt(), limits.scheduleCompactIntervalMs));
+    this.arm();
+  }
+
+  /** Makes a job open: durable when this returns (to a kill -9), due at `job.dueMs`. */
+  schedule(job: AnyJob<M>): void {
+    this.checkOpen();
+    if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
+    this.journal.append(encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload))), 1);
+    this.opened(job);
+  }
+
+  /** Closes an open job (acked, cancelled); a key that is not open changes nothing but the journal. */
+  complete(key: JobKey): void {
+    this.checkOpen();
+    this.journal.append(encodeDone(key.id, key.dueMs), 1);
+    this.closedKey(key);
+  }
+
+  /** Closes `previous` and opens `job` with one write: after a crash exactly one of them is open. */
+  reschedule(previous: JobKey, job: AnyJob<M>): void {
+    this.checkOpen();
+    const done = encodeDone(previous.id, previous.dueMs);
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
+    const both = new Uint8Array(done.length + add.length);
+    both.set(done, 0);
+    both.set(add, done.length);
+    this.journal.append(both, 2);
+    this.closedKey(previous);
+    this.opened(job);
+  }
+
+  /** Runs every job due by now; callers that must see expiries at once (a receive) call this first. */
+  runDue(): void {
+    if (!this.running || this.firing) return;
+    this.firing = true;
+    try {
+      const nowMs = this.options.clock.nowMs();
+      for (;;) {
+        const top = this.heap.peek();
+        if (top === undefined || top.deadlineMs > nowMs) break;
+        this.heap.pop();
+        if (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs) continue;
+        this.fire(top.entry, nowMs);
+      }
+      this.refillIfLow();
+    } finally {
+      this.firing = false;
+    }
+    this.arm();
+  }
+
+  /** Every open job of `kind` (from the journal), for an owner rebuilding its state at start. */
+  openOf<K extends keyof M & string>(kind: K): ScheduledJob<K, M[K]>[] {
+    const open = new Map<string, OpenRef>();
+    this.journal.scan((record) => {
+      if (record.type === "done" || record.kind === kind) applyRecord(open, record, -Infinity);
+    });
+    const jobs: ScheduledJob<K, M[K]>[] = [];
+    for (const ref of open.values()) jobs.push(this.jobAt(ref) as ScheduledJob<K, M[K]>);
+    return jobs.sort((a, b) => a.dueMs - b.dueMs);
+  }
+
+  /** Rewrites the journal with the open jobs only. */
+  compact(): void {
+    this.checkOpen();
+    const open = new Map<string, OpenRef>();
+    this.journal.scan((record) => applyRecord(open, record, -Infinity));
+    const refs = [...open.values()].sort((a, b) => a.position - b.position);
+    this.journal.rewrite(refs.map((ref) => this.journal.read(ref.position, ref.length)));
+    this.openJobs = open.size;
+    this.counters.compactions += 1;
+  }
+
+  /** Stops the timers and closes the journal (synced). Jobs stay open for the next start. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.running = false;
+    this.timer?.cancel();
+    for (const interval of this.intervals.splice(0)) interval.cancel();
+    this.journal.close();
+  }
+
+  private fire(entry: MemoryJob, nowMs: number): void {
+    const job = entry.job;
+    const handler = this.handlers.get(job.kind);
+    this.forget(job);
+    if (handler === undefined) {
+      // Kept open on disk: a later start with a handler for the kind runs it.
+      if (!this.unhandledKinds.has(job.kind)) this.options.logger.warn(`Scheduler: no handler for job kind "${job.kind}"; its jobs wait until one is registered`);
+      this.unhandledKinds.add(job.kind);
+      return;
+    }
+    let outcome: JobOutcome;
+    try {
+      outcome = handler(job);
+    } catch (error) {
+      this.counters.failed += 1;
+      this.options.logger.error(`Scheduler: job "${job.id}" (${job.kind}) failed: ${(error as Error).message}; retrying in ${limits.scheduledJobRetryDelayMs} ms`);
+      this.remember(job, nowMs + limits.scheduledJobRetryDelayMs);
+      return;
+    }
+    this.counters.fired += 1;
+    if (outcome === "done") this.complete(job);
+    else this.counters.held += 1;
+  }
+
+  private opened(job: ScheduledJob): void {
+    this.counters.scheduled += 1;
+    const key = keyOf(job);
+    if (!this.memory.has(key)) this.openJobs += 1;
+    if (job.dueMs < this.horizonMs) {
+      this.remember(job, job.dueMs);
+      if (this.memory.size > this.inMemoryMax) this.evict();
+    }
+    if (job.dueMs < this.timerDueMs) this.arm();
+  }
+
+  private closedKey(key: JobKey): void {
+    this.counters.completed += 1;
+    this.forget(key);
+    this.openJobs = Math.max(0, this.openJobs - 1);
+  }
+
+  private remember(job: ScheduledJob, fireAtMs: number): void {
+    const entry: MemoryJob = { job, fireAtMs, live: true };
+    const key = keyOf(job);
+    const previous = this.memory.get(key);
+    if (previous !== undefined) previous.live = false;
+    this.memory.set(key, entry);
+    this.heap.push({ deadlineMs: fireAtMs, entry });
+  }
+
+  private forget(key: JobKey): void {
+    const entry = this.memory.get(keyOf(key));
+    if (entry === undefined) return;
+    entry.live = false;
+    this.memory.delete(keyOf(key));
+  }
+
+  /** Drops the latest quarter of memory (it is all on disk) and lowers the horizon to them. */
+  private evict(): void {
+    const nowMs = this.options.clock.nowMs();
+    const entries = [...this.memory.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => b.job.dueMs - a.job.dueMs);
+    const target = Math.floor((this.inMemoryMax * 3) / 4);
+    let index = 0;
+    while (this.memory.size > target && index < entries.length) {
+      const entry = entries[index]!;
+      // Jobs sharing the horizon's dueMs go together: memory holds all of a dueMs or none.
+      const dueMs = entry.job.dueMs;
+      while (index < entries.length && entries[index]!.job.dueMs === dueMs) {
+        this.forget(entries[index]!.job);
+        this.counters.evicted += 1;
+        index += 1;
+      }
+      this.horizonMs = Math.min(this.horizonMs, dueMs);
+    }
+  }
+
+  private refillIfLow(): void {
+    if (this.horizonMs === Infinity || this.memory.size > this.inMemoryMax / 4) return;
+    const open = new Map<string, OpenRef>();
+    const horizonMs = this.horizonMs;
+    this.journal.scan((record) => applyRecord(open, record, horizonMs));
+    this.load(open);
+  }
+
+  /** Moves the earliest of `open` (jobs due at or after the horizon) into memory, up to half the limit. */
+  private load(open: Map<string, OpenRef>): void {
+    const room = Math.max(1, Math.floor(this.inMemoryMax / 2) - this.memory.size);
+    const refs = [...open.values()].sort((a, b) => a.dueMs - b.dueMs);
+    let count = Math.min(room, refs.length);
+    // Never split one dueMs between memory and disk: the horizon is a dueMs.
+    while (count < refs.length && count > 0 && refs[count]!.dueMs === refs[count - 1]!.dueMs) count += 1;
+    for (let index = 0; index < count; index++) {
+      const job = this.jobAt(refs[index]!);
+      if (this.memory.has(keyOf(job))) continue;
+      this.remember(job, job.dueMs);
+      this.counters.loaded += 1;
+    }
+    this.horizonMs = count < refs.length ? refs[count]!.dueMs : Infinity;
+  }
+
+  private arm(): void {
+    if (!this.running) return;
+    let top = this.heap.peek();
+    while (top !== undefined && (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs)) {
+      this.heap.pop();
+      top = this.heap.peek();
+    }
+    const dueMs = top?.deadlineMs ?? Infinity;
+    if (dueMs === this.timerDueMs && this.timer !== undefined) return;
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerDueMs = dueMs;
+    if (dueMs === Infinity) return;
+    this.timer = this.options.clock.setTimeout(() => {
+      this.timer = undefined;
+      this.timerDueMs = Infinity;
+      this.runDue();
+    }, Math.max(0, dueMs - this.options.clock.nowMs()));
+  }
+
+  private compactIfWorthIt(): void {
+    if (this.journal.records < this.compactRecordsMin + 2 * this.openJobs) return;
+    this.compact();
+  }
+
+  private jobAt(ref: OpenRef): ScheduledJob {
+    const record = this.journal.readRecord(ref.position, ref.length);
+    return { kind: record.kind, id: record.id, dueMs: record.dueMs, payload: JSON.parse(decoder.decode(record.payload)) as unknown };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new MqError("STORE_CLOSED", { state: "closed (scheduler)" });
+  }
+}
+
+function keyOf(key: JobKey): string {
+  return `${key.dueMs}|${key.id}`;
+}
+
+/** Folds one record into a map of open jobs due at or after `fromMs`. */
+function applyRecord(open: Map<string, OpenRef>, record: JournalRecord, fromMs: number): void {
+  if (record.dueMs < fromMs) return;
+  const key = keyOf(record);
+  if (record.type === "add") open.set(key, { dueMs: record.dueMs, position: record.position, length: record.length });
+  else open.delete(key);
+}
