@@ -11,7 +11,10 @@
  * SDK (http/sdk-backend.ts): the cluster of the local NameServer or of `--namesrv`, else the one
  * broker of `--broker`. With none of them its API answers 503 and it keeps its store probes.
  *
- * Start order: store (recovery) → NameServer → broker, so the broker's first registration
+ * Start order: HTTP probes → store (recovery) → NameServer → broker → the full HTTP app. The
+ * probes come first so `/health` answers during a long recovery and `/ready` shows its progress
+ * (http/probe-server.ts); the full app takes their server over, so the port never closes.
+ * The broker's first registration
  * finds the local NameServer, and a data dir locked by another process is reported before any
  * port is taken beyond the broker's. Shutdown runs in reverse: HTTP, the broker (unregistered,
  * held pulls answered, connections closed, offsets written), the store (flush, checkpoint), the
@@ -30,12 +33,14 @@ import { InProcessNamesrvLink, type NamesrvLink } from "./broker/namesrv-link.ts
 import { TcpNamesrvLink } from "./broker/tcp-namesrv-link.ts";
 import type { ReadinessCheck } from "./http/app.ts";
 import { SdkBackend } from "./http/sdk-backend.ts";
+import { type ProbeServer, startProbeServer } from "./http/probe-server.ts";
 import { type RunningHttp, startHttp } from "./http/start-http.ts";
 import { NameServer } from "./namesrv/name-server.ts";
 import { Server } from "./net/server.ts";
 import type { NamesrvBusEvents } from "./protocol/broker-registration.ts";
 import { MessageStore } from "./store/message-store.ts";
 import type { StoreEvents } from "./store/store-options.ts";
+import { newRecoveryProgress, type RecoveryProgress } from "./store/store-recovery.ts";
 import { mqVersion } from "./version.ts";
 
 /** Everything published on the process bus. */
@@ -75,14 +80,21 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
   let broker: Broker | undefined;
   let http: RunningHttp | undefined;
   let brokerServer: Awaited<ReturnType<typeof listen>> | undefined;
+  let probes: ProbeServer | undefined;
+  const recoveryProgress = newRecoveryProgress();
   try {
+    if (roles.http) {
+      probes = withFlagHint("--http-port", () => startProbeServer({ hostname: config.listen, port: config.httpPort, version: mqVersion, readiness: () => readiness({ store, broker, nameServer, recoveryProgress, needsStore }) }));
+      const started = probes;
+      cleanups.push(() => (http === undefined ? started.stop() : Promise.resolve()));
+    }
     // On a random port (tests, sandboxes) bind first, so records carry the real port as their
     // store host; on a fixed port open the store first, so no client is answered during recovery.
     brokerServer = roles.broker && config.port === 0 ? await listen(config.listen, config.port, logger, "--port") : undefined;
     const boundEarly = brokerServer;
     if (boundEarly !== undefined) cleanups.push(() => boundEarly.close());
     if (needsStore) {
-      const opened = await openStore(config, bus, logger, { ip: host ?? "127.0.0.1", port: brokerServer?.port ?? config.port });
+      const opened = await openStore(config, bus, logger, { storeHost: { ip: host ?? "127.0.0.1", port: brokerServer?.port ?? config.port }, recoveryProgress });
       store = opened;
       cleanups.push(() => opened.close());
     }
@@ -129,8 +141,9 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
       http = withFlagHint("--http-port", () => startHttp({
         hostname: config.listen,
         port: config.httpPort,
+        probes,
         version: mqVersion,
-        readiness: () => [...readiness({ store, broker, nameServer }), ...(backend === undefined ? [] : [{ name: "backend", ok: true, detail: `serving the REST API for ${backend.target}` }])],
+        readiness: () => [...readiness({ store, broker, nameServer, recoveryProgress, needsStore }), ...(backend === undefined ? [] : [{ name: "backend", ok: true, detail: `serving the REST API for ${backend.target}` }])],
         broker: broker?.context,
         backend,
         identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, ...(config.haPort === 0 || host === undefined ? {} : { haAddr: `${host}:${config.haPort}` }) },
@@ -164,7 +177,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
   };
 }
 
-function openStore(config: MqConfig, bus: EventBus<ProcessEvents>, logger: Logger, storeHost: { ip: string; port: number }): Promise<MessageStore> {
+function openStore(config: MqConfig, bus: EventBus<ProcessEvents>, logger: Logger, context: { storeHost: { ip: string; port: number }; recoveryProgress: RecoveryProgress }): Promise<MessageStore> {
   return MessageStore.open({
     dataDir: resolve(config.dataDir),
     flush: config.flush,
@@ -175,9 +188,11 @@ function openStore(config: MqConfig, bus: EventBus<ProcessEvents>, logger: Logge
     deleteWhenHour: config.deleteWhenHour,
     diskMaxUsedSpaceRatio: config.diskMaxUsedSpaceRatio,
     diskFullRatio: config.diskFullRatio,
-    storeHost,
+    storeHost: context.storeHost,
     logger: logger.child("store"),
     bus,
+    recoveryProgress: context.recoveryProgress,
+    recoveryStepPauseMs: config.recoveryStepPauseMs ?? 0,
   });
 }
 
@@ -211,13 +226,19 @@ function remoteBackend(config: MqConfig, nameServer: NameServer | undefined, log
   return backend;
 }
 
-function readiness(parts: { store: MessageStore | undefined; broker: Broker | undefined; nameServer: NameServer | undefined }): ReadinessCheck[] {
+interface ReadinessParts {
+  store: MessageStore | undefined;
+  broker: Broker | undefined;
+  nameServer: NameServer | undefined;
+  recoveryProgress: RecoveryProgress;
+  needsStore: boolean;
+}
+
+function readiness(parts: ReadinessParts): ReadinessCheck[] {
   const { store, broker, nameServer } = parts;
   const checks: ReadinessCheck[] = [];
-  if (store !== undefined) {
-    checks.push({ name: "store", ok: store.isOpen, detail: store.isOpen ? `recovered in ${store.recovery.durationMs.toFixed(0)} ms` : "closed" });
-    checks.push({ name: "disk", ok: !store.retention.diskFull, detail: `${Math.round(store.retention.usedRatio * 100)}% used` });
-  }
+  if (store === undefined && parts.needsStore) checks.push({ name: "store", ok: false, detail: recoveringDetail(parts.recoveryProgress) });
+  if (store !== undefined) checks.push(...storeChecks(store));
   if (broker !== undefined) {
     checks.push({ name: "broker", ok: true, detail: `serving on port ${broker.port}` });
     const registrar = broker.registrar;
@@ -235,6 +256,28 @@ function readiness(parts: { store: MessageStore | undefined; broker: Broker | un
     checks.push({ name: "namesrv", ok: true, detail: `serving on port ${nameServer.port}: ${nameServer.table.brokerCount} brokers` });
   }
   return checks;
+}
+
+function recoveringDetail(progress: RecoveryProgress): string {
+  switch (progress.phase) {
+    case "waiting":
+      return "opening the data dir";
+    case "verifying":
+      return `recovering: verified ${progress.bytesVerified} of ${progress.bytesTotal} bytes of CommitLog`;
+    case "replaying":
+      return `recovering: verified ${progress.bytesTotal} of ${progress.bytesTotal} bytes of CommitLog, rebuilding consume queues and index`;
+    case "done":
+      return "recovered, starting";
+  }
+}
+
+function storeChecks(store: MessageStore): ReadinessCheck[] {
+  const recovery = store.recovery;
+  const dropped = recovery.dropped.length === 0 ? "" : `; dropped ${recovery.dropped.length} damaged CommitLog ranges (${recovery.droppedBytes} bytes at offsets ${recovery.dropped.map((range) => range.offset).join(", ")})`;
+  return [
+    { name: "store", ok: store.isOpen, detail: store.isOpen ? `recovered in ${recovery.durationMs.toFixed(0)} ms${dropped}` : "closed" },
+    { name: "disk", ok: !store.retention.diskFull, detail: `${Math.round(store.retention.usedRatio * 100)}% used` },
+  ];
 }
 
 /** `flag` is the option that changes this port: a busy port's message names it. */

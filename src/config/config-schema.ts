@@ -119,6 +119,8 @@ export const configObjectSchema = z
     offsetPersistIntervalMs: z.number().int().min(100).max(600_000).default(brokerDefaults.offsetPersistIntervalMs),
     queueLockExpiryMs: z.number().int().min(1_000).max(3_600_000).default(brokerDefaults.queueLockExpiryMs),
     logLevel: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+    /** For tests of the start-up probes: a pause after each recovery step, to watch a recovery in progress. */
+    recoveryStepPauseMs: z.number().int().min(0).max(60_000).optional(),
   })
   .strict();
 

@@ -11,11 +11,14 @@ import { chooseBackend, createHttpApp, type HttpAppDependencies } from "./app.ts
 import { BrokerMetrics } from "./broker-metrics.ts";
 import { receiveWaitMsMax } from "./limits.ts";
 import { LocalBackend } from "./local-backend.ts";
+import type { ProbeServer } from "./probe-server.ts";
 
 export interface StartHttpOptions extends Omit<HttpAppDependencies, "metrics"> {
   readonly hostname: string;
   /** 0 picks a free port; read it back from `port`. */
   readonly port: number;
+  /** The probe server that held the port during start-up: taken over, so the port never closes. */
+  readonly probes?: ProbeServer;
 }
 
 export interface RunningHttp {
@@ -28,14 +31,18 @@ export interface RunningHttp {
 const idleTimeoutSeconds = Math.ceil(receiveWaitMsMax / 1000) + 30;
 
 export function startHttp(options: StartHttpOptions): RunningHttp {
-  const { hostname, port, ...dependencies } = options;
+  const { hostname, port, probes, ...dependencies } = options;
   const backend = chooseBackend(dependencies);
   const pop = backend instanceof LocalBackend ? backend.pop : undefined;
   let server: ReturnType<typeof Bun.serve> | undefined;
   const metrics = new BrokerMetrics({ broker: dependencies.broker, pop, version: dependencies.version, connections: dependencies.connections, httpRequests: () => server?.pendingRequests ?? 0 });
   const app = createHttpApp({ ...dependencies, backend, metrics });
   try {
-    server = Bun.serve({ hostname, port, fetch: app.fetch, idleTimeout: idleTimeoutSeconds });
+    if (probes === undefined) server = Bun.serve({ hostname, port, fetch: app.fetch, idleTimeout: idleTimeoutSeconds });
+    else {
+      server = probes.server;
+      server.reload({ fetch: app.fetch });
+    }
   } catch (error) {
     metrics.close();
     void backend?.close();

@@ -131,49 +131,24 @@ export class CommitLog {
     return undefined;
   }
 
+  /** The mapped file at `index` (0 = oldest) with its base offset; recovery walks them. */
+  fileAt(index: number): { file: MappedFile; base: number } | undefined {
+    const file = this.files[index];
+    return file === undefined ? undefined : { file, base: this.bases[index]! };
+  }
+
+  /** Index of the file holding `offset`, or -1 when no file does. */
+  fileIndexOf(offset: number): number {
+    return this.files.findIndex((_, fileIndex) => offset >= this.bases[fileIndex]! && offset < this.bases[fileIndex]! + this.fileBytes);
+  }
+
   /**
-   * Walks records from `from` (a record boundary), calling `onRecord` for each valid one, and
-   * stops at the first that is not: the torn tail. Everything after it is zeroed and later files
-   * are deleted, so a stale record can never reappear. Returns the new write position.
+   * Ends the log at `position` after recovery: later files are deleted, so a stale record can
+   * never reappear, and writing continues there. The caller zeroes the torn tail.
    */
-  recover(from: number, onRecord: (physicalOffset: number, file: MappedFile, position: number, size: number) => void, onProgress?: (position: number) => void): number {
-    let index = this.files.findIndex((_, fileIndex) => from < this.bases[fileIndex]! + this.fileBytes);
-    if (index < 0) {
-      index = this.files.length - 1;
-      from = index >= 0 ? this.bases[index]! + this.fileBytes : 0;
-    }
-    let position = from;
-    while (index >= 0 && index < this.files.length) {
-      const file = this.files[index]!;
-      const base = this.bases[index]!;
-      let local = position - base;
-      let reachedEnd = false;
-      for (;;) {
-        const check = checkRecord(file.bytes, file.view, local, this.fileBytes, base + local);
-        if (check.kind === "record") {
-          onRecord(base + local, file, local, check.totalSize);
-          local += check.totalSize;
-          continue;
-        }
-        if (check.kind === "end_of_file") reachedEnd = true;
-        else if (check.kind === "corrupt" && local + endOfFileMarkerBytes <= this.fileBytes) {
-          this.logger.warn(`CommitLog recovery: cutting at offset ${base + local}: ${check.reason}`);
-        }
-        break;
-      }
-      onProgress?.(base + local);
-      if (reachedEnd && index + 1 < this.files.length) {
-        index += 1;
-        position = this.bases[index]!;
-        continue;
-      }
-      position = reachedEnd ? base + this.fileBytes : base + local;
-      if (!reachedEnd) file.zeroRange(local, this.fileBytes);
-      break;
-    }
+  resetTo(position: number): void {
     this.truncateFilesAfter(position);
     this.setPositions(position);
-    return position;
   }
 
   private truncateFilesAfter(position: number): void {

@@ -60,7 +60,8 @@ export class MessageStore {
   readonly commitLog: CommitLog;
   readonly index: IndexService;
   readonly retention: Retention;
-  readonly recovery: RecoveryReport;
+  /** Set once `open` has recovered the store. */
+  recovery!: RecoveryReport;
   /** Rewrites consume-queue entries that readers found damaged, from the CommitLog. */
   readonly queueRepair: QueueRepair;
   private readonly queues: ConsumeQueues;
@@ -74,6 +75,8 @@ export class MessageStore {
   private readonly timers: TimerHandle[] = [];
   private checkpointRun: Promise<void> | undefined;
   private readonly readContext: ReadContext;
+  /** Why derived data was found missing or damaged at open (recovery then rebuilds it all). */
+  private readonly rebuildReason: string | undefined;
   private state: "open" | "closing" | "closed" = "open";
 
   private constructor(configured: ResolvedStoreOptions) {
@@ -103,19 +106,7 @@ export class MessageStore {
       this.commitLog.load();
       const indexLost = this.index.load();
       const queueLost = this.queues.load();
-      this.recovery = recoverStore({
-        commitLog: this.commitLog,
-        checkpoint: this.checkpoint.state,
-        abnormal: this.abort.exists(),
-        queues: () => this.queues.all(),
-        dispatch: (record) => this.dispatcher.dispatch(record),
-        rebuild: indexLost ?? queueLost,
-        logger,
-        clock: options.clock,
-      });
-      // Retention may have deleted CommitLog files without its derived data catching up (a crash in
-      // between, or queues whose minimum is only known in memory): correct them now.
-      this.deleteDerivedBefore(this.commitLog.minOffset);
+      this.rebuildReason = indexLost ?? queueLost;
       this.appender = new Appender({ options, commitLog: this.commitLog, queues: this.queues, dispatch: this.dispatcher, storeHost: { ip: ipv4ToNumber(options.storeHost.ip), port: options.storeHost.port } });
       this.lookup = new MessageLookup({ commitLog: this.commitLog, index: this.index, queues: this.queues, tombstones: this.tombstones });
       this.queueRepair = new QueueRepair({
@@ -124,8 +115,7 @@ export class MessageStore {
         currentQueue: (topic, queueId) => this.consumeQueue(topic, queueId),
         entryOf: (message) => ({ physicalOffset: message.physicalOffset, size: message.storeSize, tagHash: consumeQueueTagHash(message.tags) }),
       });
-      this.readContext = { commitLog: this.commitLog, logger, verifyCrcBelow: this.recovery.verifiedFrom, onDamagedEntry: (queue, queueOffset) => this.queueRepair.schedule(queue, queueOffset) };
-      this.abort.create();
+      this.readContext = { commitLog: this.commitLog, logger, verifyCrcBelow: 0, onDamagedEntry: (queue, queueOffset) => this.queueRepair.schedule(queue, queueOffset) };
     } catch (error) {
       this.commitLog.abandon();
       this.closeFiles();
@@ -134,11 +124,43 @@ export class MessageStore {
     }
   }
 
-  /** Opens (creating or recovering) the store in `options.dataDir`. */
+  /**
+   * Opens (creating or recovering) the store in `options.dataDir`. Recovery yields to the event
+   * loop as it goes, so the process stays responsive; `options.recoveryProgress` shows how far.
+   */
   static async open(options: MessageStoreOptions): Promise<MessageStore> {
     const store = new MessageStore(resolveStoreOptions(options));
+    await store.recover();
     store.start();
     return store;
+  }
+
+  private async recover(): Promise<void> {
+    const options = this.options;
+    try {
+      this.recovery = await recoverStore({
+        commitLog: this.commitLog,
+        checkpoint: this.checkpoint.state,
+        abnormal: this.abort.exists(),
+        queues: () => this.queues.all(),
+        dispatch: (record) => this.dispatcher.dispatch(record),
+        rebuild: this.rebuildReason,
+        logger: options.logger,
+        clock: options.clock,
+        progress: options.recoveryProgress,
+        stepPauseMs: options.recoveryStepPauseMs,
+      });
+      // Retention may have deleted CommitLog files without its derived data catching up (a crash in
+      // between, or queues whose minimum is only known in memory): correct them now.
+      this.deleteDerivedBefore(this.commitLog.minOffset);
+      this.readContext.verifyCrcBelow = this.recovery.verifiedFrom;
+      this.abort.create();
+    } catch (error) {
+      this.commitLog.abandon();
+      this.closeFiles();
+      this.lock.release();
+      throw error;
+    }
   }
 
   private start(): void {

@@ -15,6 +15,7 @@ import { FaultPoints } from "./fault-points.ts";
 import type { FileStorage } from "./mapped-file.ts";
 import { MemoryStorage } from "./memory-storage.ts";
 import { MmapStorage } from "./mmap-storage.ts";
+import { newRecoveryProgress, type RecoveryProgress } from "./store-recovery.ts";
 
 export type FlushMode = "async" | "sync";
 
@@ -59,6 +60,10 @@ export interface MessageStoreOptions {
   bus?: EventBus<StoreEvents>;
   /** Dispatchers for the slots after the store's own, receiving replayed records too. */
   dispatchers?: Partial<Record<Exclude<DispatcherSlot, "consume_queue" | "index">, Dispatcher>>;
+  /** Filled in while the store recovers, for a readiness probe served meanwhile. */
+  recoveryProgress?: RecoveryProgress;
+  /** Test knob: pause this long after each recovery step, to observe a recovery in progress. */
+  recoveryStepPauseMs?: number;
 }
 
 export type ResolvedStoreOptions = Required<Omit<MessageStoreOptions, "bus" | "storage">> & {
@@ -109,6 +114,8 @@ export function resolveStoreOptions(options: MessageStoreOptions): ResolvedStore
     diskUsage: options.diskUsage ?? statfsDiskUsage,
     bus: options.bus,
     dispatchers: options.dispatchers ?? {},
+    recoveryProgress: options.recoveryProgress ?? newRecoveryProgress(),
+    recoveryStepPauseMs: options.recoveryStepPauseMs ?? 0,
   };
 }
 

@@ -3,23 +3,39 @@
  *
  * 1. Verify: walk records (CRC, lengths, position) from the earliest point that may be damaged —
  *    the checkpoint, the start of the last file (a clean shutdown is verified too: files can be
- *    cut behind our back), or a file found short — and cut at the first invalid record. Nothing
- *    after the cut is ever served.
+ *    cut behind our back), or a file found short. A damaged record in the middle is dropped and
+ *    the walk resynchronises at the next valid record (commit-log-walk.ts); only a torn tail, with
+ *    nothing valid after it, is cut. Nothing dropped or cut is ever served.
  * 2. Replay: drop consume-queue entries at or past the replay point and re-dispatch every record
  *    from there to the end. The replay point is the checkpoint's durable dispatch offset, or the
  *    cut if that is earlier — or the oldest record when derived data was found missing or
  *    damaged (a deleted index directory, a consume queue with a file missing): then everything is
- *    rebuilt, with progress logged each second. Replay calls the store's one dispatch function,
- *    as live appends do. Index entries are hints verified on read, so replays are harmless.
+ *    rebuilt. Replay calls the store's one dispatch function, as live appends do. Index entries
+ *    are hints verified on read, so replays are harmless.
+ *
+ * Both walks run in steps of `recoveryStepBytes`, yielding to the event loop between steps, so
+ * the process answers its health probe during a long recovery and `progress` shows how far it is.
  */
 
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
-import { recoveryProgressIntervalMs, MiB } from "../common/limits.ts";
+import { recoveryProgressIntervalMs, recoveryStepBytes, MiB } from "../common/limits.ts";
 import { readDispatchRecord, type DispatchRecord } from "./dispatch/dispatch-record.ts";
 import type { CheckpointState } from "./checkpoint.ts";
 import type { CommitLog } from "./commit-log.ts";
+import { CommitLogWalk, type DroppedRange } from "./commit-log-walk.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
+
+/** How far recovery is; readable while it runs (the readiness probe shows it). */
+export interface RecoveryProgress {
+  phase: "waiting" | "verifying" | "replaying" | "done";
+  bytesVerified: number;
+  bytesTotal: number;
+}
+
+export function newRecoveryProgress(): RecoveryProgress {
+  return { phase: "waiting", bytesVerified: 0, bytesTotal: 0 };
+}
 
 export interface RecoveryInput {
   commitLog: CommitLog;
@@ -32,6 +48,9 @@ export interface RecoveryInput {
   rebuild: string | undefined;
   logger: Logger;
   clock: Clock;
+  progress: RecoveryProgress;
+  /** Test knob: a pause after each step, so a test can watch a recovery in progress. */
+  stepPauseMs: number;
 }
 
 export interface RecoveryReport {
@@ -41,11 +60,14 @@ export interface RecoveryReport {
   end: number;
   recordsVerified: number;
   recordsReplayed: number;
+  /** Damaged ranges dropped in the middle of the log (records after them were kept). */
+  dropped: DroppedRange[];
+  droppedBytes: number;
   durationMs: number;
 }
 
-export function recoverStore(input: RecoveryInput): RecoveryReport {
-  const { commitLog, checkpoint, logger, clock } = input;
+export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport> {
+  const { commitLog, checkpoint, logger, clock, progress } = input;
   const startMs = clock.monotonicMs();
   const noQueuesYet = input.queues().length === 0;
   const rebuildAll = noQueuesYet || input.rebuild !== undefined;
@@ -57,28 +79,40 @@ export function recoverStore(input: RecoveryInput): RecoveryReport {
   verifyFrom = Math.max(verifyFrom, commitLog.minOffset);
 
   const total = Math.max(0, commitLog.lastFileBase + commitLog.fileBytes - verifyFrom);
+  progress.phase = "verifying";
+  progress.bytesTotal = total;
   let lastReportMs = startMs;
   let recordsVerified = 0;
-  const end = commitLog.recover(
-    verifyFrom,
-    () => {
-      recordsVerified += 1;
-    },
-    (position) => {
-      const nowMs = clock.monotonicMs();
-      if (nowMs - lastReportMs < recoveryProgressIntervalMs) return;
+  const verify = new CommitLogWalk(commitLog, verifyFrom, checkpoint.commitLogFlushed, () => {
+    recordsVerified += 1;
+  });
+  while (!verify.step(recoveryStepBytes)) {
+    progress.bytesVerified = verify.position - verifyFrom;
+    const nowMs = clock.monotonicMs();
+    if (nowMs - lastReportMs >= recoveryProgressIntervalMs) {
       lastReportMs = nowMs;
-      logger.info(`Recovery: verified ${((position - verifyFrom) / MiB).toFixed(0)} of at most ${(total / MiB).toFixed(0)} MiB of CommitLog`);
-    },
-  );
+      logger.info(`Recovery: verified ${(progress.bytesVerified / MiB).toFixed(0)} of at most ${(total / MiB).toFixed(0)} MiB of CommitLog`);
+    }
+    await pause(input.stepPauseMs);
+  }
+  const end = verify.position;
+  progress.bytesVerified = total;
+  if (verify.tornReason !== undefined) logger.warn(`CommitLog recovery: cutting a torn tail at offset ${end}: ${verify.tornReason}`);
+  cutTail(commitLog, end);
+  for (const range of verify.dropped) {
+    logger.error(`Recovery: dropped ${range.bytes} damaged bytes of CommitLog at offset ${range.offset} (${range.reason}); the valid records after them are kept`);
+  }
 
-  const replayFrom = rebuildAll ? commitLog.minOffset : Math.max(commitLog.minOffset, Math.min(checkpoint.dispatchFlushed, end));
+  // Entries written before a dropped range may point into it: rebuild from the first one.
+  const firstDropped = verify.dropped[0]?.offset ?? end;
+  const replayFrom = rebuildAll ? commitLog.minOffset : Math.max(commitLog.minOffset, Math.min(checkpoint.dispatchFlushed, end, firstDropped));
   for (const queue of input.queues()) queue.truncateFrom(replayFrom);
   let recordsReplayed = 0;
+  progress.phase = "replaying";
   if (replayFrom < end) {
     if (input.rebuild !== undefined) logger.warn(`Rebuilding the index and consume queues from the CommitLog (${((end - replayFrom) / MiB).toFixed(0)} MiB): ${input.rebuild}`);
     let lastReplayReportMs = clock.monotonicMs();
-    commitLog.recover(replayFrom, (physicalOffset, file, position) => {
+    const replay = new CommitLogWalk(commitLog, replayFrom, end, (physicalOffset, file, position) => {
       input.dispatch(readDispatchRecord(file.bytes, file.view, position));
       recordsReplayed += 1;
       // Progress once a second, checked every 4096 records so the clock is not read per record.
@@ -88,7 +122,9 @@ export function recoverStore(input: RecoveryInput): RecoveryReport {
       lastReplayReportMs = nowMs;
       logger.info(`Recovery: replayed ${recordsReplayed} records, ${((physicalOffset - replayFrom) / MiB).toFixed(0)} of ${((end - replayFrom) / MiB).toFixed(0)} MiB`);
     });
+    while (!replay.step(recoveryStepBytes)) await pause(input.stepPauseMs);
   }
+  progress.phase = "done";
   const report: RecoveryReport = {
     abnormal: input.abnormal,
     verifiedFrom: verifyFrom,
@@ -96,13 +132,29 @@ export function recoverStore(input: RecoveryInput): RecoveryReport {
     end,
     recordsVerified,
     recordsReplayed,
+    dropped: verify.dropped,
+    droppedBytes: verify.droppedBytes,
     durationMs: clock.monotonicMs() - startMs,
   };
-  if (input.abnormal || recordsReplayed > 0) {
+  if (input.abnormal || recordsReplayed > 0 || verify.dropped.length > 0) {
     logger.info(
       `Recovery (${input.abnormal ? "after a crash" : "after a clean shutdown"}): CommitLog ends at ${end}, ` +
-        `verified ${recordsVerified} records from ${verifyFrom}, replayed ${recordsReplayed} from ${replayFrom} in ${report.durationMs.toFixed(0)} ms`,
+        `verified ${recordsVerified} records from ${verifyFrom}, replayed ${recordsReplayed} from ${replayFrom}, ` +
+        `dropped ${verify.dropped.length} damaged ranges (${report.droppedBytes} bytes) in ${report.durationMs.toFixed(0)} ms`,
     );
   }
   return report;
+}
+
+/** Zeroes what follows the last valid record in its file and ends the log there. */
+function cutTail(commitLog: CommitLog, end: number): void {
+  const holder = commitLog.fileAt(commitLog.fileIndexOf(end));
+  // Cheap on real files (fallocate ZERO_RANGE drops the pages without reading them).
+  if (holder !== undefined) holder.file.zeroRange(end - holder.base, commitLog.fileBytes);
+  commitLog.resetTo(end);
+}
+
+function pause(ms: number): Promise<void> {
+  // A macrotask, not a microtask: HTTP requests and timers run between steps.
+  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)));
 }
