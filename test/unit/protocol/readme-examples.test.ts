@@ -1,0 +1,131 @@
+/**
+ * src/protocol/README.md cannot drift from the code: every hex example in it is decoded with the
+ * real codec and checked against the request and response schemas, and must be exactly the
+ * encoding of its definition in scripts/protocol-examples.ts; every request code has its example;
+ * the error table equals the catalogue; the reserved request codes really are refused by a broker.
+ */
+
+import { describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { errorCatalog, errorNameForCode, type ErrorName } from "../../../src/common/errors.ts";
+import { encodeOffsetMsgId } from "../../../src/common/ids.ts";
+import { numberToIpv4 } from "../../../src/common/message-record.ts";
+import { connect } from "../../../src/net/connection.ts";
+import { decodeBatchBody } from "../../../src/protocol/batch-body.ts";
+import { decodeRegisterBrokerBody } from "../../../src/protocol/broker-registration.ts";
+import { encodeFrame, FrameFlag } from "../../../src/protocol/frame.ts";
+import { FrameDecoder } from "../../../src/protocol/frame-decoder.ts";
+import { splitRecords } from "../../../src/protocol/record-stream.ts";
+import { RequestCode, type RequestCodeName } from "../../../src/protocol/request-codes.ts";
+import { readResult } from "../../../src/protocol/response-body.ts";
+import { validateRequest } from "../../../src/protocol/schemas.ts";
+import { allExamples, exampleMsgId, exampleOffsetMsgId, type FrameExample, frameExamples, reservedRequestCodes } from "../../../scripts/protocol-examples.ts";
+import { parseHexBlock, protocolReadmePath, readmeExamples, renderErrorTable, renderReadme } from "../../../scripts/protocol-readme.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
+
+
+const readme = readFileSync(protocolReadmePath, "utf8");
+const shown = readmeExamples(readme);
+
+function decodeOne(bytes: Uint8Array) {
+  const decoder = new FrameDecoder();
+  decoder.push(bytes);
+  const step = decoder.next();
+  if (step.status !== "frame") throw new Error(`expected a frame, got ${step.status}`);
+  expect(decoder.bufferedBytes).toBe(0);
+  return step.frame;
+}
+
+function checkBody(example: FrameExample, frame: ReturnType<typeof decodeOne>): void {
+  switch (example.body) {
+    case "none":
+      expect(frame.body.length).toBe(0);
+      return;
+    case "raw":
+      expect(frame.body.length).toBeGreaterThan(0);
+      return;
+    case "batch": {
+      const entries = decodeBatchBody(frame.body, frame.header.messageCount as number);
+      expect(entries.every((entry) => typeof (entry.header as { msgId?: unknown }).msgId === "string")).toBe(true);
+      return;
+    }
+    case "records": {
+      const [message, ...rest] = splitRecords(frame.body);
+      expect(rest).toEqual([]);
+      expect(new TextDecoder().decode(message!.body)).toBe("hello");
+      expect([message!.topic, message!.tags, message!.keys, message!.msgId]).toEqual(["Orders", "created", ["order-1"], exampleMsgId]);
+      // The offsetMsgId a client derives from the record is the one SEND_MESSAGE answered.
+      expect(encodeOffsetMsgId({ host: numberToIpv4(message!.storeHost.ip), port: message!.storeHost.port, physicalOffset: message!.physicalOffset })).toBe(exampleOffsetMsgId);
+      return;
+    }
+    case "register-broker":
+      expect(decodeRegisterBrokerBody(frame.body).length).toBeGreaterThan(0);
+      return;
+    case "result":
+      expect(frame.header.resultInBody).toBe(true);
+      return;
+  }
+}
+
+describe("src/protocol/README.md", () => {
+  test("shows every example exactly once, and nothing else", () => {
+    expect([...shown.keys()].sort()).toEqual(allExamples.map((example) => example.name).sort());
+  });
+
+  test("has a request example for every request code but the reserved ones, and a response for every answered one", () => {
+    const names = new Set(frameExamples.map((example) => example.name));
+    for (const code of Object.keys(RequestCode) as RequestCodeName[]) {
+      if (reservedRequestCodes.includes(code)) continue;
+      expect(names.has(`${code} request`)).toBe(true);
+      const oneway = code === "NOTIFY_CONSUMER_IDS_CHANGED" || code === "RESET_CONSUMER_CLIENT_OFFSET";
+      expect(names.has(`${code} response`)).toBe(!oneway);
+    }
+  });
+
+  for (const example of allExamples) {
+    test(`example "${example.name}" is the real encoding and decodes into valid fields`, () => {
+      const bytes = parseHexBlock(shown.get(example.name) ?? "");
+      expect(bytes).toEqual(encodeFrame(example.frame));
+      const frame = decodeOne(bytes);
+      if ((frame.flags & FrameFlag.response) === 0) {
+        expect(frame.code).toBe(RequestCode[example.request]);
+        const validation = validateRequest(frame.code, frame.header);
+        expect(validation.ok ? undefined : validation.error.message).toBeUndefined();
+      } else if (frame.code === 0) {
+        const parsed = example.resultSchema!.safeParse(readResult(frame));
+        expect(parsed.success ? undefined : parsed.error.message).toBeUndefined();
+      } else {
+        expect(errorNameForCode(frame.code)).toBe(frame.header.errorName as ErrorName);
+        expect(typeof frame.header.remark).toBe("string");
+      }
+      checkBody(example, frame);
+    });
+  }
+
+  test("is what scripts/protocol-readme.ts writes: examples and the error table up to date", () => {
+    expect(renderReadme(readme)).toBe(readme);
+  });
+
+  test("lists every error of the catalogue with its code, HTTP status and message", () => {
+    const table = renderErrorTable();
+    for (const [name, spec] of Object.entries(errorCatalog)) expect(table).toContain(`| ${spec.code} | \`${name}\` | ${spec.http} | ${spec.message} |`);
+    expect(table.split("\n").length).toBe(2 + Object.keys(errorCatalog).length);
+    expect(readme).toContain(table);
+  });
+
+  test("says the truth about the reserved request codes: a broker answers UNKNOWN_REQUEST_CODE", async () => {
+    const broker = await startTestBroker();
+    const connection = await connect({ host: "127.0.0.1", port: broker.port });
+    try {
+      for (const name of reservedRequestCodes.filter((code) => code !== "CHECK_TRANSACTION_STATE")) {
+        const error = await connection.request({ code: RequestCode[name], fields: {} }).then(
+          () => undefined,
+          (failure: unknown) => failure,
+        );
+        expect(error).toMatchObject({ errorName: "UNKNOWN_REQUEST_CODE" });
+      }
+    } finally {
+      connection.close();
+    }
+  });
+});
