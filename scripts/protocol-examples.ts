@@ -53,6 +53,7 @@ const physicalOffset = 4096;
 export const exampleOffsetMsgId = encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset });
 export const exampleClientId = "10.0.0.5@4660@9abcdef0";
 const brokerAddr = `${exampleStoreHost.host}:${exampleStoreHost.port}`;
+const slaveAddr = "10.0.0.2:10911";
 const handle = "k3x9qa.1.7.1";
 const topic = "Orders";
 const group = "billing";
@@ -205,7 +206,7 @@ export const frameExamples: readonly FrameExample[] = [
     "GET_ROUTE",
     { fields: { topic } },
     {
-      fields: { topic, queueDatas: [{ brokerName: "broker-a", readQueues: 4, writeQueues: 4, perm: 6, order: false }], brokerDatas: [{ clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": brokerAddr } }] },
+      fields: { topic, queueDatas: [{ brokerName: "broker-a", readQueues: 4, writeQueues: 4, perm: 6, order: false }], brokerDatas: [{ clusterName: "DefaultCluster", brokerName: "broker-a", brokerAddrs: { "0": brokerAddr, "1": slaveAddr }, brokerRoles: { "0": "master", "1": "slave" } }] },
       schema: responses.topicRouteSchema,
     },
   ),
@@ -213,7 +214,12 @@ export const frameExamples: readonly FrameExample[] = [
     "GET_CLUSTER_INFO",
     { fields: {} },
     {
-      fields: { brokers: [{ clusterName: "DefaultCluster", brokerName: "broker-a", brokerId: 0, brokerAddr, haAddr: "10.0.0.1:10912", version: "0.1.0", lastHeartbeatAgeMs: 1_200, topics: 3 }] },
+      fields: {
+        brokers: [
+          { clusterName: "DefaultCluster", brokerName: "broker-a", brokerId: 0, role: "master", brokerAddr, haAddr: "10.0.0.1:10912", version: "0.1.0", lastHeartbeatAgeMs: 1_200, topics: 3 },
+          { clusterName: "DefaultCluster", brokerName: "broker-a", brokerId: 1, role: "slave", brokerAddr: slaveAddr, version: "0.1.0", lastHeartbeatAgeMs: 8_400, topics: 3 },
+        ],
+      },
       schema: responses.clusterInfoSchema,
     },
   ),

@@ -15,6 +15,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Packr, Unpackr } from "msgpackr";
 import { errorCatalog, type ErrorName } from "../src/common/errors.ts";
+import { reservedPropertyNames } from "../src/common/message-properties.ts";
 import { getUint64, numberToIpv4 } from "../src/common/message-record.ts";
 import { encodeFrame } from "../src/protocol/frame.ts";
 import { allExamples, type FrameExample } from "./protocol-examples.ts";
@@ -217,6 +218,24 @@ export function renderErrorTable(): string {
   return ["| code | name | HTTP | message (`{...}` filled from the error's details) |", "| --- | --- | --- | --- |", ...rows].join("\n");
 }
 
+/** The reserved property names (message-properties.ts), as the README lists them. */
+export function renderReservedProperties(): string {
+  const names = [...reservedPropertyNames].map((name) => `\`${name}\``);
+  const lines: string[] = [];
+  let line = "";
+  for (const name of names) {
+    const next = line === "" ? name : `${line}, ${name}`;
+    if (next.length > 96 && line !== "") {
+      lines.push(`${line},`);
+      line = name;
+    } else {
+      line = next;
+    }
+  }
+  lines.push(line);
+  return lines.join("\n");
+}
+
 /** The README with every generated part rewritten. Throws on a marker naming no example. */
 export function renderReadme(readme: string): string {
   const byName = new Map(allExamples.map((example) => [example.name, example]));
@@ -225,6 +244,7 @@ export function renderReadme(readme: string): string {
     if (example === undefined) throw new Error(`The README shows example "${name}", which protocol-examples.ts does not define`);
     return `<!-- example: ${name} -->\n\`\`\`text\n${renderExample(example)}\n\`\`\``;
   });
+  out = out.replace(/<!-- reserved-properties -->\n(?:[\s\S]*?\n)?<!-- \/reserved-properties -->/, `<!-- reserved-properties -->\n${renderReservedProperties()}\n<!-- /reserved-properties -->`);
   out = out.replace(/<!-- error-codes -->\n(?:[\s\S]*?\n)?<!-- \/error-codes -->/, `<!-- error-codes -->\n${renderErrorTable()}\n<!-- /error-codes -->`);
   return out;
 }

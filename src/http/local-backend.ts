@@ -14,6 +14,7 @@ import * as offsets from "../broker/processors/offset-processor.ts";
 import { type ReceivedMessage, toReceivedMessage } from "../client/message.ts";
 import { MqError } from "../common/errors.ts";
 import { decodeRecord } from "../common/message-record.ts";
+import { brokerRoleOf } from "../protocol/broker-role.ts";
 import type { ClusterInfo, GroupDetail, TopicConfig } from "../protocol/responses.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
 
@@ -59,6 +60,7 @@ export class LocalBackend implements MqBackend {
       clusterName,
       brokerName,
       brokerId,
+      role: brokerRoleOf(brokerId),
       brokerAddr: `${this.broker.advertisedHost}:${this.broker.port}`,
       ...(haAddr === undefined ? {} : { haAddr }),
       version: this.options.version,

@@ -34,12 +34,12 @@ describe("REST cluster view", () => {
       const view = await getJson(`http://127.0.0.1:${broker.httpPort}/api/v1/cluster`);
       expect(view.source).toBe("local");
       expect(view.brokers).toHaveLength(1);
-      expect(view.brokers[0]).toMatchObject({ clusterName: "Payments", brokerName: "broker-x", brokerId: 3, brokerAddr: broker.address });
+      expect(view.brokers[0]).toMatchObject({ clusterName: "Payments", brokerName: "broker-x", brokerId: 3, role: "slave", brokerAddr: broker.address });
       expect(view.brokers[0].lastHeartbeatAgeMs).toBeGreaterThanOrEqual(0);
 
       // The NameServer's own view agrees on who the broker is.
       const seen = (await admin.clusterInfo()).brokers.find((entry) => entry.brokerAddr === broker.address);
-      expect(seen).toMatchObject({ clusterName: "Payments", brokerName: "broker-x", brokerId: 3 });
+      expect(seen).toMatchObject({ clusterName: "Payments", brokerName: "broker-x", brokerId: 3, role: "slave" });
     } finally {
       await admin.close();
       await broker.stop();
@@ -68,7 +68,7 @@ describe("REST cluster view", () => {
     try {
       const view = await getJson(`http://127.0.0.1:${server.httpPort}/api/v1/cluster`);
       expect(view.source).toBe("local");
-      expect(view.brokers).toEqual([{ clusterName: "Audit", brokerName: "broker-z", brokerId: 2, brokerAddr: server.brokerAddr, version: expect.any(String), topics: expect.any(Number) }]);
+      expect(view.brokers).toEqual([{ clusterName: "Audit", brokerName: "broker-z", brokerId: 2, role: "slave", brokerAddr: server.brokerAddr, version: expect.any(String), topics: expect.any(Number) }]);
     } finally {
       await server.stop();
     }

@@ -9,6 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { errorCatalog, errorNameForCode, type ErrorName } from "../../../src/common/errors.ts";
 import { encodeOffsetMsgId } from "../../../src/common/ids.ts";
+import { reservedPropertyNames } from "../../../src/common/message-properties.ts";
 import { numberToIpv4 } from "../../../src/common/message-record.ts";
 import { connect } from "../../../src/net/connection.ts";
 import { decodeBatchBody } from "../../../src/protocol/batch-body.ts";
@@ -111,6 +112,11 @@ describe("src/protocol/README.md", () => {
     for (const [name, spec] of Object.entries(errorCatalog)) expect(table).toContain(`| ${spec.code} | \`${name}\` | ${spec.http} | ${spec.message} |`);
     expect(table.split("\n").length).toBe(2 + Object.keys(errorCatalog).length);
     expect(readme).toContain(table);
+  });
+
+  test("lists exactly the reserved property names of src/common", () => {
+    const listed = /<!-- reserved-properties -->\n([\s\S]*?)\n<!-- \/reserved-properties -->/.exec(readme)?.[1] ?? "";
+    expect([...listed.matchAll(/`([^`]+)`/g)].map((match) => match[1])).toEqual([...reservedPropertyNames]);
   });
 
   test("says the truth about the reserved request codes: a broker answers UNKNOWN_REQUEST_CODE", async () => {
