@@ -6,6 +6,7 @@
 
 import { describe, expect, test, afterAll } from "bun:test";
 import { join } from "node:path";
+import { Producer } from "../../src/client/index.ts";
 import { startTestCluster, waitUntil } from "../integration/cluster/cluster-processes.ts";
 import { cleanEnv, repoRoot, withDeadline } from "./helpers.ts";
 import { stopClusterProcesses } from "../helpers/cluster.ts";
@@ -80,8 +81,15 @@ describe("e2e: cluster CLI", () => {
       const result = await mq(["topic", "route", "Shared", "--namesrv", cluster.namesrv, "--json"]);
       return result.exitCode === 0 && (JSON.parse(result.stdout) as { queueDatas: unknown[] }).queueDatas.length === 2;
     });
-    // Sends go round-robin over every writable queue of every broker: four sends reach both.
-    for (const body of ["s1", "s2", "s3", "s4"]) expect((await mq(["send", "Shared", body, "--namesrv", cluster.namesrv])).exitCode).toBe(0);
+    // One producer sends round-robin over every writable queue of every broker (one queue each
+    // here), so consecutive sends reach both; separate `mq send` processes each start anywhere.
+    const producer = new Producer({ namesrv: cluster.namesrv });
+    await producer.start();
+    try {
+      for (const body of ["s1", "s2", "s3", "s4"]) await producer.send({ topic: "Shared", body });
+    } finally {
+      await producer.shutdown();
+    }
     const consumed = await mq(["consume", "Shared", "--group", "SharedGroup", "--from", "first", "--count", "4", "--timeout", "10000", "--namesrv", cluster.namesrv]);
     expect(consumed.exitCode).toBe(0);
     const prefixes = consumed.stdout.split("\n").filter((line) => line.length > 0).map((line) => line.slice(0, line.indexOf("@")));
