@@ -13,6 +13,9 @@
  * refreshes) or after `invalidate` (a send failed, a rebalance starts). When the NameServers
  * cannot be reached, the last route is kept and used: a NameServer outage must not stop traffic
  * to brokers that are still up. A topic every NameServer denies (NO_ROUTE) is forgotten.
+ *
+ * The creation route of a topic without one (route-resolver.ts) is queue 0 of every master the
+ * NameServers list: the broker a first send reaches creates the topic and registers it.
  */
 
 import type { Clock } from "../common/clock.ts";
@@ -21,7 +24,7 @@ import type { Logger } from "../common/logger.ts";
 import type { BrokerData, TopicRouteData } from "../protocol/responses.ts";
 import type { MessageQueue } from "./message-queue.ts";
 import type { NamesrvClient } from "./namesrv-client.ts";
-import { type RouteResolver, type TopicRoute, permRead, permWrite, routeTtlMsDefault } from "./route-resolver.ts";
+import { type RouteResolver, type TopicRoute, creationRouteOf, permRead, permWrite, routeTtlMsDefault } from "./route-resolver.ts";
 
 import { masterBrokerId as masterId } from "../protocol/broker-role.ts";
 
@@ -97,6 +100,17 @@ export class NamesrvRouteResolver implements RouteResolver {
   invalidate(topic: string): void {
     const cached = this.routes.get(topic);
     if (cached !== undefined) cached.stale = true;
+  }
+
+  async creationRoute(topic: string): Promise<TopicRoute> {
+    const cluster = await this.options.namesrv.clusterInfo();
+    const masters = new Map<string, BrokerData>();
+    for (const broker of cluster.brokers) {
+      if (broker.brokerId !== Number(masterBrokerId) || broker.role === "slave") continue;
+      masters.set(broker.brokerName, { clusterName: broker.clusterName, brokerName: broker.brokerName, brokerAddrs: { [masterBrokerId]: broker.brokerAddr } });
+    }
+    for (const [brokerName, data] of masters) if (!this.brokers.has(brokerName)) this.brokers.set(brokerName, data);
+    return creationRouteOf(topic, [...masters.keys()]);
   }
 
   private async fetch(topic: string): Promise<TopicRoute> {

@@ -11,7 +11,7 @@
  *   wait while the connection's unsent output is above `onewayOutputBytesMax`.
  */
 
-import { MqError } from "../common/errors.ts";
+import { MqError, isMqError } from "../common/errors.ts";
 import type { MsgIdGenerator } from "../common/ids.ts";
 import { MiB } from "../common/limits.ts";
 import { type BatchEntry, encodeBatchBody } from "../protocol/batch-body.ts";
@@ -23,6 +23,7 @@ import { type BatchMessage, type PreparedMessage, type ProducerMessage, type Sen
 import type { MessageQueue } from "./message-queue.ts";
 import { type QueueSelector, RoundRobinSelector, selectByShardingKey, selectWith } from "./queue-selector.ts";
 import { LatencyFaultTolerance } from "./latency-fault-tolerance.ts";
+import type { TopicRoute } from "./route-resolver.ts";
 import { isRetriable } from "./retry-policy.ts";
 import { Semaphore } from "./semaphore.ts";
 
@@ -227,12 +228,29 @@ export class Producer {
   }
 
   private async chooseQueue(message: ProducerMessage, selector: QueueSelector | undefined, failed: MessageQueue | undefined): Promise<MessageQueue> {
-    const route = await this.context.routes.topicRoute(message.topic);
+    const route = await this.routeForSend(message.topic);
     const queues = route.writeQueues;
     if (queues.length === 0) throw new MqError("TOPIC_NOT_WRITABLE", { topic: message.topic, perm: route.perm });
     if (selector !== undefined) return selectWith(selector, queues, message);
     if (message.shardingKey !== undefined) return selectByShardingKey(queues, message.shardingKey);
     return this.roundRobin.next(queues, failed, this.faults === undefined ? undefined : (brokerName) => this.faults!.isAvailable(brokerName));
+  }
+
+  /**
+   * The topic's route; for a topic without one, its creation route (route-resolver.ts): the
+   * broker there creates the topic on this first send when its `autoCreateTopics` is on, and
+   * answers TOPIC_NOT_FOUND otherwise — the same rule as for any other transport.
+   */
+  private async routeForSend(topic: string): Promise<TopicRoute> {
+    try {
+      return await this.context.routes.topicRoute(topic);
+    } catch (error) {
+      if (!isMqError(error, "TOPIC_NOT_FOUND") && !isMqError(error, "NO_ROUTE")) throw error;
+      // No broker to try (or none listed): the missing route is the answer.
+      const creation = await this.context.routes.creationRoute(topic).catch(() => undefined);
+      if (creation === undefined || creation.writeQueues.length === 0) throw error;
+      return creation;
+    }
   }
 
   /**

@@ -6,6 +6,10 @@
  * broker, and the queue counts come from GET_TOPIC (`writeQueues` for sends, `readQueues` for
  * consumers; none of either when the topic's perm lacks the write (2) or read (4) bit). Routes are
  * cached for `routeTtlMs` (RocketMQ refreshes every 30 s) and dropped early by `invalidate`.
+ *
+ * A topic nobody knows yet has no route, but a broker with `autoCreateTopics` creates it on its
+ * first send (as RocketMQ's brokers do behind its default-topic route): `creationRoute` names the
+ * queue such a first send goes to. The broker then creates the topic, or answers TOPIC_NOT_FOUND.
  */
 
 import type { Clock } from "../common/clock.ts";
@@ -30,6 +34,14 @@ export interface RouteResolver {
   brokerAddresses(): readonly string[];
   /** Forgets a cached route (after a send failed with TOPIC_NOT_FOUND, say). */
   invalidate(topic: string): void;
+  /** Where the first send to a topic without a route goes, so a broker may create it; never cached. */
+  creationRoute(topic: string): Promise<TopicRoute>;
+}
+
+/** Queue 0 of each of `brokerNames`: what a first send to an unknown topic may be sent to. */
+export function creationRouteOf(topic: string, brokerNames: readonly string[]): TopicRoute {
+  const writeQueues = [...brokerNames].sort().map((brokerName) => ({ topic, brokerName, queueId: 0 }));
+  return { topic, writeQueues, readQueues: [], perm: permRead | permWrite, order: false };
 }
 
 export const routeTtlMsDefault = 30_000;
@@ -72,6 +84,10 @@ export class BrokerRouteResolver implements RouteResolver {
 
   invalidate(topic: string): void {
     this.routes.delete(topic);
+  }
+
+  async creationRoute(topic: string): Promise<TopicRoute> {
+    return creationRouteOf(topic, [this.address]);
   }
 
   private async fetch(topic: string): Promise<TopicRoute> {

@@ -231,6 +231,23 @@ describe("mq send", () => {
       await admin.close();
     }
   }, testTimeoutMs);
+
+  test("a send to a topic that does not exist creates it, as autoCreateTopics (on by default) says", async () => {
+    const sent = await send("CliBornOnSend", "first");
+    expect(sent.topic).toBe("CliBornOnSend");
+    const detail = await mqJson<TopicDetail>("topic", "describe", "CliBornOnSend");
+    expect({ readQueues: detail.readQueues, writeQueues: detail.writeQueues }).toEqual({ readQueues: 4, writeQueues: 4 });
+  }, testTimeoutMs);
+
+  test("a reserved property name or a key holding a space is PROPERTY_INVALID, and nothing is stored", async () => {
+    await createTopic("CliReserved", 1);
+    expectFailure(await mq("send", "CliReserved", "x", "--prop", "DELAY=3"), "send --prop DELAY=3", 'PROPERTY_INVALID: Cannot use property "DELAY": the name is reserved for the broker');
+    expectFailure(await mq("send", "CliReserved", "x", "--prop", "UNIQ_KEY=0"), "send --prop UNIQ_KEY=0", 'PROPERTY_INVALID: Cannot use property "UNIQ_KEY"');
+    expectFailure(await mq("send", "CliReserved", "x", "--keys", "two words"), "send --keys 'two words'", 'PROPERTY_INVALID: Cannot use property "KEYS"');
+    const detail = await mqJson<TopicDetail>("topic", "describe", "CliReserved");
+    expect(detail.queues[0]!.maxOffset).toBe(0);
+    expectOk(await mq("send", "CliReserved", "x", "--prop", "traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), "send --prop traceparent=...");
+  }, testTimeoutMs);
 });
 
 describe("mq consume", () => {
@@ -475,7 +492,6 @@ describe("mq: errors", () => {
       { args: ["consume", "CliErrors"], message: 'field "--group" is required' },
       { args: ["consume", "CliErrors", "--group", "G", "--from", "middle"], message: 'field "--from" must be one of first, last, got "middle"' },
       { args: ["consume", "CliNoSuchTopic", "--group", "G", "--count", "1"], message: 'TOPIC_NOT_FOUND: Cannot find topic "CliNoSuchTopic"' },
-      { args: ["send", "CliNoSuchTopic", "x"], message: 'TOPIC_NOT_FOUND: Cannot find topic "CliNoSuchTopic"' },
       { args: ["send", "CliErrors", "x", "--prop", "novalue"], message: 'field "--prop" expects name=value, got "novalue"' },
       { args: ["message", "query", "--topic", "CliErrors"], message: 'field "--key" is required' },
       { args: ["group", "reset-offset", "CliGroupX"], message: 'field "--topic" is required' },

@@ -13,6 +13,7 @@ import { rmSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join, resolve } from "node:path";
 import { Broker, type BrokerConfig } from "../../src/broker/broker.ts";
+import type { MessageTransform } from "../../src/broker/message-transform.ts";
 import { EventBus } from "../../src/common/bus.ts";
 import type { Clock } from "../../src/common/clock.ts";
 import { type Logger, silentLogger } from "../../src/common/logger.ts";
@@ -36,6 +37,8 @@ export interface TestBrokerOptions {
   readonly server?: Partial<Omit<ServerOptions, "host" | "port">>;
   readonly store?: Partial<MessageStoreOptions>;
   readonly logger?: Logger;
+  /** The message service's transforms (message-transform.ts). */
+  readonly transforms?: readonly MessageTransform[];
 }
 
 export interface TestBroker {
@@ -100,7 +103,7 @@ async function startParts(options: TestBrokerOptions, dataDir: string, port: num
     throw error;
   }
   try {
-    const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", config: options.config, clock: options.clock, logger });
+    const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", config: options.config, transforms: options.transforms, clock: options.clock, logger });
     return { store, server, broker };
   } catch (error) {
     await server.close();

@@ -77,6 +77,9 @@ describe("client: Producer retries", () => {
       brokerAddress: (name: string) => (name === "dead" ? dead : live),
       brokerAddresses: () => [live],
       invalidate: () => undefined,
+      async creationRoute(topic: string) {
+        return { topic, writeQueues: [], readQueues: [], perm: 6, order: false };
+      },
     });
   }
 

@@ -131,6 +131,20 @@ describe("client: send APIs", () => {
     expect(new Set(results.map((result) => result.msgId)).size).toBe(500);
   });
 
+  test("a send to a topic that does not exist creates it when the broker auto-creates topics", async () => {
+    const broker = await startTestBroker();
+    const producer = await startProducer(broker.address);
+    const topic = uniqueName("born");
+    const first = await producer.send({ topic, body: "first" });
+    expect(first.topic).toBe(topic);
+    expect(broker.broker.context.topics.get(topic)?.writeQueues).toBe(4);
+    // Later sends use the topic's real route: every queue, round-robin.
+    const later = await Promise.all(Array.from({ length: 8 }, (_, index) => producer.send({ topic, body: `m${index}` })));
+    expect(new Set(later.map((result) => result.queueId)).size).toBe(4);
+    const batch = await producer.sendBatch(uniqueName("born-batch"), [{ body: "a" }, { body: "b" }]);
+    expect(batch.map((result) => result.queueOffset)).toEqual([0, 1]);
+  });
+
   test("broker errors surface as MqError with the catalogue code and are not retried", async () => {
     const broker = await startTestBroker({ config: { autoCreateTopics: false } });
     const producer = await startProducer(broker.address);

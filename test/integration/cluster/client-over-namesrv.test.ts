@@ -63,12 +63,31 @@ describe("cluster client: Admin", () => {
     expect(await admin.maxOffset(topic, 0, "broker-b")).toBe(0);
   });
 
-  test("a topic no broker has is NO_ROUTE naming the topic and the NameServers asked", async () => {
-    const { namesrv } = await twoBrokerCluster();
+  test("a topic no broker has is NO_ROUTE naming the topic and the NameServers asked, when no broker is listed", async () => {
+    const namesrv = await startFakeNamesrv();
     const producer = await producerOf(namesrv.address);
     const error = await producer.send({ topic: "NoSuchTopic", body: "x" }).catch((caught: unknown) => caught);
     expect(isMqError(error, "NO_ROUTE")).toBe(true);
     expect((error as Error).message).toBe(`Cannot find a route for topic "NoSuchTopic": asked ${namesrv.address}`);
+  });
+
+  test("a send to a topic no broker has creates it on a master that auto-creates topics", async () => {
+    const { namesrv, brokerA, brokerB } = await twoBrokerCluster();
+    const producer = await producerOf(namesrv.address);
+    const result = await producer.send({ topic: "BornOnSend", body: "x" });
+    expect(result.queueId).toBe(0);
+    const created = [brokerA, brokerB].filter((broker) => broker.broker.context.topics.get("BornOnSend") !== undefined);
+    expect(created.length).toBe(1);
+  });
+
+  test("a send to a topic no broker has is TOPIC_NOT_FOUND when the brokers do not auto-create", async () => {
+    const [brokerA, brokerB] = await Promise.all([startTestBroker({ config: { autoCreateTopics: false } }), startTestBroker({ config: { autoCreateTopics: false } })]);
+    const namesrv = await startFakeNamesrv();
+    namesrv.register("broker-a", brokerA.address);
+    namesrv.register("broker-b", brokerB.address);
+    const producer = await producerOf(namesrv.address);
+    const error = await producer.send({ topic: "NoSuchTopic", body: "x" }).catch((caught: unknown) => caught);
+    expect(isMqError(error, "TOPIC_NOT_FOUND")).toBe(true);
   });
 });
 

@@ -141,3 +141,44 @@ describe("REST: reading messages", () => {
     expect(found.json.messages.map((message: { body: string }) => message.body).sort()).toEqual(["x", "z"]);
   });
 });
+
+describe("REST: messages go through the message service", () => {
+  test("a reserved property name is 400 PROPERTY_INVALID, single or in a batch, and nothing is stored", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "guarded", queues: 1 });
+    for (const name of ["TAGS", "UNIQ_KEY", "DELAY", "DELIVER_AT", "TRAN_MSG", "REAL_TOPIC", "RECONSUME_TIME"]) {
+      const single = await h.call("POST", "/api/v1/topics/guarded/messages", { body: "x", properties: { [name]: "1" } });
+      expect({ name, status: single.status, code: single.json.code, error: single.json.error }).toEqual({ name, status: 400, code: 3008, error: `Cannot use property "${name}": the name is reserved for the broker` });
+    }
+    const batch = await h.call("POST", "/api/v1/topics/guarded/messages", [{ body: "a" }, { body: "b", properties: { KEYS: "k" } }]);
+    expect([batch.status, batch.json.code]).toEqual([400, 3008]);
+    const detail = await h.call("GET", "/api/v1/topics/guarded");
+    expect(detail.json.queues[0].maxOffset).toBe(0);
+    const traced = await h.call("POST", "/api/v1/topics/guarded/messages", { body: "x", properties: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } });
+    expect(traced.status).toBe(200);
+  });
+
+  test("a key holding a space is 400 PROPERTY_INVALID, as on every transport", async () => {
+    const h = await startHttpBroker();
+    const answer = await h.call("POST", "/api/v1/topics/spaced/messages", { body: "x", keys: ["two words"] });
+    expect([answer.status, answer.json.code]).toEqual([400, 3008]);
+    expect(answer.json.error).toContain('"KEYS"');
+  });
+
+  test("a send to a topic that does not exist creates it with the default queues", async () => {
+    const h = await startHttpBroker();
+    expect((await h.call("POST", "/api/v1/topics/born/messages", { body: "x" })).status).toBe(200);
+    expect((await h.call("GET", "/api/v1/topics/born")).json.writeQueues).toBe(4);
+  });
+
+  test("lookups by id and by key find what a send stored", async () => {
+    const h = await startHttpBroker();
+    const sent = (await h.call("POST", "/api/v1/topics/found/messages", { body: "hello", keys: ["order-7"] })).json;
+    for (const id of [sent.msgId, sent.offsetMsgId]) {
+      const byId = await h.call("GET", `/api/v1/messages/${id}`);
+      expect({ id, status: byId.status, body: byId.json.body }).toEqual({ id, status: 200, body: "hello" });
+    }
+    const byKey = await h.call("GET", "/api/v1/messages?topic=found&key=order-7");
+    expect(byKey.json.messages.map((message: { msgId: string }) => message.msgId)).toEqual([sent.msgId]);
+  });
+});

@@ -34,6 +34,14 @@ describe("prepareMessage", () => {
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", properties: { "a\u0001": "x" } })), "PROPERTY_INVALID")).toBe(true);
     expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", properties: { big: "x".repeat(40_000) } })), "PROPERTIES_TOO_LARGE")).toBe(true);
   });
+
+  test("refuses reserved property names and keys with a space as the broker does: PROPERTY_INVALID", () => {
+    for (const name of ["TAGS", "KEYS", "UNIQ_KEY", "DELAY", "DELIVER_AT", "TRAN_MSG", "MAX_RECONSUME_TIMES"]) {
+      expect({ name, refused: isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", properties: { [name]: "1" } })), "PROPERTY_INVALID") }).toEqual({ name, refused: true });
+    }
+    expect(isMqError(errorOf(() => prepareMessage({ topic: "t", body: "", keys: "two words" })), "PROPERTY_INVALID")).toBe(true);
+    expect(prepareMessage({ topic: "t", body: "", properties: { traceparent: "00-ab-cd-01" } }).properties).toEqual({ traceparent: "00-ab-cd-01" });
+  });
 });
 
 describe("LocalOffsetStore", () => {
