@@ -7,7 +7,8 @@
  * SimpleConsumers) can serve one group.
  *
  * Differences from the in-process backend, all from going through clients:
- * - a send to an unknown topic is TOPIC_NOT_FOUND / NO_ROUTE (the SDK does not auto-create);
+ * - a send to an unknown topic goes where the SDK's Producer sends it (its creation route): a
+ *   broker with autoCreateTopics creates it, others answer TOPIC_NOT_FOUND;
  * - in a cluster a topic's queue ids repeat per broker: browse takes `broker` to pick one, and
  *   views list each queue with its `brokerName`;
  * - POST /topics answers once the NameServer routes the new topic (bounded wait), so a send right
