@@ -97,7 +97,14 @@ export class Broker {
     if (bus === undefined) throw new MqError("INTERNAL", { reason: "the broker needs a store opened with an event bus (long polling listens to it)" });
     const dataDir = store.options.dataDir;
     const topics = new TopicConfigManager({ dataDir, autoCreateTopics: config.autoCreateTopics, defaultTopicQueues: config.defaultTopicQueues, topicsMax: config.topicsMax, logger });
-    const consumerOffsets = new ConsumerOffsetManager({ dataDir, persistIntervalMs: config.offsetPersistIntervalMs, clock, logger });
+    const consumerOffsets = new ConsumerOffsetManager({
+      dataDir,
+      persistIntervalMs: config.offsetPersistIntervalMs,
+      clock,
+      logger,
+      // A group with live members was created by its heartbeat: the cap is for commits out of nowhere.
+      isLive: (group) => consumers.clientIds(group).length > 0,
+    });
     const locks = new QueueLockManager({ clock, expiryMs: config.queueLockExpiryMs });
     const consumers = new ConsumerManager({
       clock,
@@ -150,6 +157,7 @@ export class Broker {
     broker.adoptStoredTopics();
     broker.register();
     consumerOffsets.start();
+    locks.start();
     broker.registrar?.start();
     logger.info(`Broker "${config.brokerName}" (id ${config.brokerId}, ${role}) serving on port ${options.server.port}: ${topics.list().length} topics, offsets of ${consumerOffsets.groups().size} groups`);
     if (role === "slave") logger.warn(`Broker id ${config.brokerId} is a slave: it refuses sends until replication exists, and clients neither send to nor read from it`);
@@ -163,11 +171,12 @@ export class Broker {
   /** Unregisters, answers held pulls, closes the server, and writes offsets and topics. Idempotent. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const { longPoll, consumers, offsets: consumerOffsets, topics, scheduler } = this.context;
+      const { longPoll, consumers, offsets: consumerOffsets, topics, scheduler, locks } = this.context;
       await this.registrar?.stop();
       longPoll.stop();
       PopService.of(this.context).stop(); // answers held pops (TCP and REST) empty
       consumers.stop();
+      locks.stop();
       await this.options.server.close();
       scheduler.close(); // synced: what is scheduled waits in the journal for the next start
       await consumerOffsets.stop();

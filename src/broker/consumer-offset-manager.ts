@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import type { Clock, TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
+import { consumerGroupsMax } from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
 import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
 
@@ -20,6 +21,10 @@ export interface ConsumerOffsetManagerOptions {
   readonly persistIntervalMs: number;
   readonly clock: Clock;
   readonly logger: Logger;
+  /** Groups with offsets at most (consumerGroupsMax); past it only `isLive` groups may add one. */
+  readonly groupsMax?: number;
+  /** True for a group created by heartbeat (it has live members): its commits are always taken. */
+  readonly isLive?: (group: string) => boolean;
 }
 
 export interface GroupTopic {
@@ -31,6 +36,8 @@ export class ConsumerOffsetManager {
   readonly path: string;
   /** "<topic>@<group>" → queueId → offset. */
   private readonly table = new Map<string, Map<number, number>>();
+  /** group → how many topics it has offsets for: the group count the cap applies to. */
+  private readonly topicsByGroup = new Map<string, number>();
   private dirty = false;
   private timer: TimerHandle | undefined;
   private writing: Promise<void> | undefined;
@@ -49,12 +56,23 @@ export class ConsumerOffsetManager {
     return this.table.get(key(topic, group))?.get(queueId) ?? -1;
   }
 
+  /**
+   * Throws GROUP_LIMIT_REACHED when a commit by `group` would create a group past the cap. Callers
+   * that hand something out before they commit (pop) ask first.
+   */
+  admit(group: string): void {
+    if (this.topicsByGroup.has(group) || this.options.isLive?.(group) === true) return;
+    const limit = this.options.groupsMax ?? consumerGroupsMax;
+    if (this.topicsByGroup.size >= limit) throw new MqError("GROUP_LIMIT_REACHED", { group, groups: this.topicsByGroup.size, limit });
+  }
+
   commit(group: string, topic: string, queueId: number, offset: number): void {
     const entryKey = key(topic, group);
     let queues = this.table.get(entryKey);
     if (queues === undefined) {
+      this.admit(group);
       queues = new Map();
-      this.table.set(entryKey, queues);
+      this.setEntry(entryKey, group, queues);
     }
     if (queues.get(queueId) === offset) return;
     queues.set(queueId, offset);
@@ -75,13 +93,24 @@ export class ConsumerOffsetManager {
   }
 
   groups(): Set<string> {
-    return new Set(this.entries().map((entry) => entry.group));
+    return new Set(this.topicsByGroup.keys());
   }
 
-  /** Forgets a deleted topic's offsets for every group. */
+  /** Forgets a deleted topic's offsets for every group; a group left with none is gone. */
   removeTopic(topic: string): void {
-    for (const entry of this.entries()) if (entry.topic === topic) this.table.delete(key(entry.topic, entry.group));
+    for (const entry of this.entries()) {
+      if (entry.topic !== topic) continue;
+      this.table.delete(key(entry.topic, entry.group));
+      const left = (this.topicsByGroup.get(entry.group) ?? 1) - 1;
+      if (left <= 0) this.topicsByGroup.delete(entry.group);
+      else this.topicsByGroup.set(entry.group, left);
+    }
     this.dirty = true;
+  }
+
+  private setEntry(entryKey: string, group: string, queues: Map<number, number>): void {
+    if (!this.table.has(entryKey)) this.topicsByGroup.set(group, (this.topicsByGroup.get(group) ?? 0) + 1);
+    this.table.set(entryKey, queues);
   }
 
   /** Writes the table if it changed since the last write; one write at a time. */
@@ -129,7 +158,7 @@ export class ConsumerOffsetManager {
       for (const [queueId, offset] of Object.entries(queues as Record<string, unknown>)) {
         if (/^\d+$/.test(queueId) && typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0) map.set(Number(queueId), offset);
       }
-      this.table.set(entryKey, map);
+      this.setEntry(entryKey, entryKey.slice(entryKey.lastIndexOf("@") + 1), map);
     }
   }
 }

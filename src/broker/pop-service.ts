@@ -168,6 +168,7 @@ export class PopService {
   tryReceive(request: PopRequest): PoppedMessage[] {
     const config = this.context.topics.forRead(request.topic);
     const filter = compileFilter(request.filter)?.hashes;
+    this.context.offsets.admit(request.group); // refuse a group past the cap before handing anything out
     this.context.scheduler.runDue(); // deadlines passed by now are visible to this receive
     const state = this.state(request.group, request.topic);
     const nowMs = this.context.clock.nowMs();

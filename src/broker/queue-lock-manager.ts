@@ -5,10 +5,14 @@
  * every 20 s. An expired lock is free for anyone; a client leaving its group frees its locks
  * at once so its queues move without waiting for the expiry.
  *
+ * Expired locks are swept every `expiryMs` (start/stop), so locks of clients that vanished and
+ * groups that are gone do not stay in memory: the table holds at most the live locks plus one
+ * expiry's worth of dead ones.
+ *
  * Time is the injected clock's monotonic ms: tests advance it instead of waiting a minute.
  */
 
-import type { Clock } from "../common/clock.ts";
+import type { Clock, TimerHandle } from "../common/clock.ts";
 
 export interface QueueRef {
   readonly topic: string;
@@ -28,8 +32,41 @@ export interface QueueLockManagerOptions {
 export class QueueLockManager {
   /** group → "topic\u0000queueId" → lock. */
   private readonly locks = new Map<string, Map<string, Lock>>();
+  private sweep: TimerHandle | undefined;
 
   constructor(private readonly options: QueueLockManagerOptions) {}
+
+  /** Sweeps expired locks every `expiryMs` until `stop()`. */
+  start(): void {
+    this.sweep ??= this.options.clock.setInterval(() => this.sweepExpired(), this.options.expiryMs);
+  }
+
+  stop(): void {
+    this.sweep?.cancel();
+    this.sweep = undefined;
+  }
+
+  /** Locks held in every group, expired or not (the sweep removes expired ones). */
+  get size(): number {
+    let count = 0;
+    for (const groupLocks of this.locks.values()) count += groupLocks.size;
+    return count;
+  }
+
+  /** Removes every expired lock, and groups left with none; returns how many were removed. */
+  sweepExpired(): number {
+    const now = this.options.clock.monotonicMs();
+    let removed = 0;
+    for (const [group, groupLocks] of this.locks) {
+      for (const [key, lock] of groupLocks) {
+        if (!this.expired(lock, now)) continue;
+        groupLocks.delete(key);
+        removed += 1;
+      }
+      if (groupLocks.size === 0) this.locks.delete(group);
+    }
+    return removed;
+  }
 
   /** Locks (or renews) each free or own queue; returns those the client now holds. */
   lock(group: string, clientId: string, queues: readonly QueueRef[]): QueueRef[] {

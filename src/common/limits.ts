@@ -83,6 +83,13 @@ export const pullBytesMax = 16 * MiB;
 /** Compiled tag expressions kept for reuse (pulls repeat the same few); the oldest is dropped past this. */
 export const tagExpressionCacheEntriesMax = 1_024;
 
+// Consumer groups
+/**
+ * Groups with committed offsets. A group with live members (it heartbeats) may always commit;
+ * an offset commit from any other unknown group creates it only below this, then GROUP_LIMIT_REACHED.
+ */
+export const consumerGroupsMax = 10_000;
+
 // Pop consumption (broker/pop-service.ts)
 /** Un-acked messages one (group, topic) may hold; past it a receive gets re-deliveries only. */
 export const popInFlightMax = 65_536;
