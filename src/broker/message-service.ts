@@ -25,7 +25,6 @@ import { hash32 } from "../common/hash.ts";
 import { MsgIdGenerator, decodeOffsetMsgId, encodeOffsetMsgId } from "../common/ids.ts";
 import { batchBytesMax, batchMessagesMax } from "../common/limits.ts";
 import { propertyNames } from "../common/message-properties.ts";
-import { checkRecord } from "../common/message-record.ts";
 import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import { type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
@@ -152,7 +151,7 @@ export class MessageService {
     const { offsetMsgId, msgId } = ids;
     if (offsetMsgId !== undefined && offsetMsgId.slice(0, 16).toUpperCase() === this.offsetMsgIdPrefix) {
       try {
-        record = this.recordAt(decodeOffsetMsgId(offsetMsgId).physicalOffset);
+        record = this.store.recordAt(decodeOffsetMsgId(offsetMsgId).physicalOffset);
       } catch (error) {
         invalidId = error; // not an offsetMsgId of any broker: it may still be a msgId
       }
@@ -160,7 +159,7 @@ export class MessageService {
     for (const id of [msgId, offsetMsgId]) {
       if (record !== undefined || id === undefined) continue;
       const found = this.store.queryByMsgId(id);
-      if (found !== undefined) record = this.recordAt(found.physicalOffset);
+      if (found !== undefined) record = this.store.recordAt(found.physicalOffset);
     }
     if (record === undefined && invalidId !== undefined) throw invalidId;
     if (record === undefined) throw new MqError("MESSAGE_NOT_FOUND", { id: msgId ?? offsetMsgId ?? "" });
@@ -172,7 +171,7 @@ export class MessageService {
     this.topics.require(query.topic);
     const records: Uint8Array[] = [];
     for (const message of this.store.queryByKey(query.topic, query.key, query.max, query.beginMs ?? 0, query.endMs ?? Number.MAX_SAFE_INTEGER)) {
-      const record = this.recordAt(message.physicalOffset);
+      const record = this.store.recordAt(message.physicalOffset);
       if (record !== undefined) records.push(record);
     }
     return records;
@@ -205,19 +204,6 @@ export class MessageService {
   private msgIds(): MsgIdGenerator {
     this.msgIdGenerator ??= new MsgIdGenerator({ ip: this.options.advertisedHost, pid: process.pid, instanceHash: (Math.random() * 2 ** 32) >>> 0 });
     return this.msgIdGenerator;
-  }
-
-  /** A copy of the verified record starting at `physicalOffset`, or undefined. */
-  private recordAt(physicalOffset: number): Uint8Array | undefined {
-    const commitLog = this.store.commitLog;
-    if (physicalOffset >= commitLog.writePosition) return undefined; // past the log: nothing written there by this run
-    const located = commitLog.locate(physicalOffset);
-    if (located === undefined) return undefined;
-    const { file, position } = located;
-    // Always verified: the offset comes from outside (an id) and could point inside a body.
-    const check = checkRecord(file.bytes, file.view, position, commitLog.fileBytes, physicalOffset);
-    if (check.kind !== "record") return undefined;
-    return file.bytes.slice(position, position + check.totalSize);
   }
 }
 

@@ -27,14 +27,21 @@ export class MessageLookup {
 
   /** The message whose record starts at `physicalOffset`, verified, or undefined. */
   byPhysicalOffset(physicalOffset: PhysicalOffset | number): StoredMessage | undefined {
+    const record = this.recordAt(physicalOffset);
+    return record === undefined ? undefined : decodeRecord(record);
+  }
+
+  /** A copy of the verified record bytes starting at `physicalOffset`, or undefined. */
+  recordAt(physicalOffset: PhysicalOffset | number): Uint8Array | undefined {
     const commitLog = this.context.commitLog;
+    if (physicalOffset >= commitLog.writePosition) return undefined; // past the log: nothing written there by this run
     const located = commitLog.locate(physicalOffset);
     if (located === undefined) return undefined;
     const { file, position } = located;
     // Always verified: the offset comes from outside (an id) and could point inside a body.
     const check = checkRecord(file.bytes, file.view, position, commitLog.fileBytes, physicalOffset);
     if (check.kind !== "record") return undefined;
-    return decodeRecord(file.bytes.slice(position, position + check.totalSize));
+    return file.bytes.slice(position, position + check.totalSize);
   }
 
   byOffsetMsgId(offsetMsgId: string): StoredMessage | undefined {

@@ -244,6 +244,11 @@ export class MessageStore {
     return this.lookup.byPhysicalOffset(physicalOffset);
   }
 
+  /** A copy of the verified record bytes starting at `physicalOffset` (what pulls and lookups send as is), or undefined. */
+  recordAt(physicalOffset: number): Uint8Array | undefined {
+    return this.lookup.recordAt(physicalOffset);
+  }
+
   getByOffsetMsgId(offsetMsgId: string): StoredMessage | undefined {
     return this.lookup.byOffsetMsgId(offsetMsgId);
   }

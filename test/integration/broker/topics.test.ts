@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
 import { removeTempDirs } from "../../helpers/temp-dir.ts";
-import { call, connectTo, pull, rejection, send } from "./helpers.ts";
+import { call, connectTo, pull, rejection, send, text } from "./helpers.ts";
 
 afterAll(removeTempDirs);
 
@@ -101,6 +101,21 @@ describe("Broker: topics across restarts and limits", () => {
     expect((await rejection(call(again, RequestCode.GET_TOPIC, { topic: "gone" }))).errorName).toBe("TOPIC_NOT_FOUND");
     expect((await call(again, RequestCode.LIST_TOPICS, {})).topics).toEqual([]);
     expect(broker.store.topics().map((info) => info.topic)).toEqual([]);
+  });
+
+  test("a topic deleted and created again shows none of the old messages, before and after a restart", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    await send(client, "again", "old-1");
+    await send(client, "again", "old-2");
+    await call(client, RequestCode.DELETE_TOPIC, { topic: "again" });
+    await send(client, "again", "new-1");
+    const bodies = async (connection: Awaited<ReturnType<typeof connectTo>>) => (await pull(connection, "again", { maxMessages: 16 })).messages.map((message) => text(message.body));
+    expect(await bodies(client)).toEqual(["new-1"]);
+    await broker.restart();
+    const again = await connectTo(broker);
+    expect(await bodies(again)).toEqual(["new-1"]);
+    expect(await call(again, RequestCode.GET_TOPIC, { topic: "again" })).toMatchObject({ readQueues: 4, writeQueues: 4 });
   });
 
   test("a topic whose settings were never written is adopted from the store at start", async () => {

@@ -1,0 +1,77 @@
+/**
+ * A deleted topic stays deleted when the broker process is SIGKILLed and started again: the topic
+ * table remembers the deletion, recovery replays the old records, and the broker neither adopts
+ * the topic back nor lets a topic of the same name created afterwards show them.
+ */
+
+import { afterAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Admin, Producer } from "../../src/client/index.ts";
+import { isMqError } from "../../src/common/errors.ts";
+import { type BrokerProcess, spawnBrokerProcess } from "../helpers/broker.ts";
+import { removeTempDirs } from "../helpers/temp-dir.ts";
+import { waitUntil } from "../helpers/wait-for.ts";
+
+afterAll(removeTempDirs);
+
+const decoder = new TextDecoder();
+
+async function withClients<T>(broker: BrokerProcess, run: (admin: Admin, producer: Producer) => Promise<T>): Promise<T> {
+  const admin = new Admin({ broker: broker.address });
+  const producer = new Producer({ broker: broker.address });
+  try {
+    await untilServing(() => producer.start());
+    return await run(admin, producer);
+  } finally {
+    await producer.shutdown();
+    await admin.close();
+  }
+}
+
+/** The restarted process listens before it serves: retry until it answers. */
+async function untilServing<T>(attempt: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + 20_000;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (performance.now() > deadline) throw error;
+      await Bun.sleep(50);
+    }
+  }
+}
+
+function tableOnDisk(broker: BrokerProcess): { topics: { topic: string }[]; deleted?: string[] } {
+  return JSON.parse(readFileSync(join(broker.dataDir, "config", "topics.json"), "utf8"));
+}
+
+describe("deleted topics across kill -9", () => {
+  test("a deleted topic is not adopted back; created again, it holds only its new messages", async () => {
+    const first = await spawnBrokerProcess();
+    await withClients(first, async (admin, producer) => {
+      await admin.createTopic("Doomed", { queues: 1 });
+      await admin.createTopic("Kept", { queues: 1 });
+      for (let index = 0; index < 5; index++) await producer.send({ topic: "Doomed", body: `old${index}` });
+      await producer.send({ topic: "Kept", body: "kept" });
+      await admin.deleteTopic("Doomed");
+    });
+    await waitUntil("the deletion to reach topics.json", () => tableOnDisk(first).deleted?.includes("Doomed") === true, 10_000);
+    expect(await first.kill()).not.toBe(0);
+
+    const second = await spawnBrokerProcess({ dataDir: first.dataDir, port: first.port });
+    await withClients(second, async (admin, producer) => {
+      const missing = await admin.getTopic("Doomed").catch((error: unknown) => error);
+      expect(isMqError(missing, "TOPIC_NOT_FOUND")).toBe(true);
+      expect((await admin.listTopics()).map((config) => config.topic)).toEqual(["Kept"]);
+      await producer.send({ topic: "Doomed", body: "new0" });
+      const queues = (await admin.getTopic("Doomed")).queues.length;
+      const bodies: string[] = [];
+      for (let queueId = 0; queueId < queues; queueId++) {
+        for (const message of (await admin.readQueue("Doomed", queueId, { offset: 0 })).messages) bodies.push(decoder.decode(message.body));
+      }
+      expect(bodies).toEqual(["new0"]);
+    });
+    await second.stop();
+  }, 60_000);
+});
