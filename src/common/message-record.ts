@@ -1,6 +1,7 @@
 /**
  * The CommitLog record: one stored message. Pulled messages travel to clients as these exact
- * bytes, so clients decode them too. Big-endian, laid out as RocketMQ's fields:
+ * bytes, so clients decode them too (src/protocol/README.md §7.2 documents it for them). Big-endian;
+ * RocketMQ's fields, but its own layout (CRC first, magic "MQ1R", 1-byte topic length):
  *
  *   off size field
  *     0   4  crc32 of bytes [4, totalSize)       -- covers everything after itself
