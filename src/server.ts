@@ -276,7 +276,11 @@ function storeChecks(store: MessageStore): ReadinessCheck[] {
   const dropped = recovery.dropped.length === 0 ? "" : `; dropped ${recovery.dropped.length} damaged CommitLog ranges (${recovery.droppedBytes} bytes at offsets ${recovery.dropped.map((range) => range.offset).join(", ")})`;
   return [
     { name: "store", ok: store.isOpen, detail: store.isOpen ? `recovered in ${recovery.durationMs.toFixed(0)} ms${dropped}` : "closed" },
-    { name: "disk", ok: !store.retention.diskFull, detail: `${Math.round(store.retention.usedRatio * 100)}% used` },
+    {
+      name: "disk",
+      ok: !store.retention.diskFull,
+      detail: `${Math.round(store.retention.usedRatio * 100)}% used as df counts, ${Math.round(store.retention.usedRatioCountingReserved * 100)}% counting blocks reserved for root; sends refused from ${Math.round(store.options.diskFullRatio * 100)}%`,
+    },
   ];
 }
 

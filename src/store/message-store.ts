@@ -26,6 +26,7 @@ import { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import { ConsumeQueues, type TopicInfo } from "./consume-queues.ts";
 import { AbortMarker, DataDirLock } from "./data-dir.ts";
+import { DiskSpaceCheck } from "./disk-space-check.ts";
 import { consumeQueueTagHash } from "./dispatch/dispatch-record.ts";
 import { IndexDispatcher } from "./dispatch/index-dispatcher.ts";
 import { RecordDispatch, type Dispatcher, type DispatcherSlot } from "./dispatch/record-dispatch.ts";
@@ -65,6 +66,7 @@ export class MessageStore {
   /** Rewrites consume-queue entries that readers found damaged, from the CommitLog. */
   readonly queueRepair: QueueRepair;
   private readonly queues: ConsumeQueues;
+  private readonly diskSpace: DiskSpaceCheck;
   private readonly tombstones: TopicTombstones;
   private readonly dispatcher: RecordDispatch;
   private readonly appender: Appender;
@@ -103,6 +105,7 @@ export class MessageStore {
       for (const [slot, dispatcher] of Object.entries(options.dispatchers) as [DispatcherSlot, Dispatcher][]) this.dispatcher.register(slot, dispatcher);
       this.checkpoint = new Checkpoint(join(dataDir, "checkpoint"), storage);
       this.retention = new Retention(options, { commitLog: this.commitLog, afterCommitLogDeleted: (min) => this.deleteDerivedBefore(min) });
+      this.diskSpace = new DiskSpaceCheck(this.retention, options.clock, options.diskFullRatio);
       this.commitLog.load();
       const indexLost = this.index.load();
       const queueLost = this.queues.load();
@@ -187,13 +190,15 @@ export class MessageStore {
   /** Why appends are refused right now, if they are. */
   private refusal(): PutFailure | undefined {
     if (this.state !== "open") return { status: "store_closed" };
-    if (this.retention.diskFull) return { status: "disk_full", usedRatio: this.retention.usedRatio, limitRatio: this.options.diskFullRatio };
-    return undefined;
+    return this.diskSpace.refusal();
   }
 
   /** Appends one message and dispatches it; durability follows the flush mode (see `put`). */
   append(input: PutMessageInput): PutResult {
-    return this.refusal() ?? this.appender.append(input);
+    const result = this.refusal() ?? this.appender.append(input);
+    if (result.status === "ok") this.diskSpace.written(result.size);
+    else if (result.status === "io_error") return this.diskSpace.failed(result.error) ?? result;
+    return result;
   }
 
   /** Appends a batch of one topic whole or not at all (see `putBatch`), without waiting for a flush. */
@@ -202,7 +207,10 @@ export class MessageStore {
     const topic = inputs[0]!.topic;
     const other = inputs.find((input) => input.topic !== topic);
     if (other !== undefined) throw new MqError("BATCH_MIXED_TOPICS", { first: topic, other: other.topic });
-    return this.refusal() ?? this.appender.appendBatch(inputs);
+    const result = this.refusal() ?? this.appender.appendBatch(inputs);
+    if (result.status === "ok") for (const stored of result.results) this.diskSpace.written(stored.size);
+    else if (result.status === "io_error") return this.diskSpace.failed(result.error) ?? result;
+    return result;
   }
 
   /** Appends one message and resolves once it is stored under the flush policy. */

@@ -9,7 +9,7 @@ import { toArrayBuffer, type Pointer } from "bun:ffi";
 import { MqError } from "../common/errors.ts";
 import { pageBytes } from "../common/limits.ts";
 import {
-  libc, errno, errnoName, cString, isMapFailed, O_CLOEXEC, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE,
+  libc, allocateBlocks, errno, errnoName, cString, isMapFailed, O_CLOEXEC, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE,
   MAP_SHARED, MS_SYNC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
 } from "./ffi/libc.ts";
 import { pageAlignDown, type FileStorage, type FlushLane, type MappedFile } from "./mapped-file.ts";
@@ -90,13 +90,16 @@ export class MmapStorage implements FileStorage {
   private readonly allocator = new Allocator();
 
   openFile(path: string, size: number, lane: FlushLane = "background"): MappedFile {
+    const existed = existsSync(path);
     const fd = libc.open(cString(path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644);
     if (fd < 0) throw ioError("open", path);
-    const current = statSync(path).size;
-    if (current < size && libc.ftruncate(fd, size) !== 0) {
-      const error = ioError("extend", path);
+    // Every file written through a mapping is backed first (existing ones too: a file copied or
+    // restored may be sparse); cheap where the blocks already exist.
+    const failed = allocateBlocks(fd, size);
+    if (failed !== 0) {
       libc.close(fd);
-      throw error;
+      if (!existed) unlinkSync(path); // no empty file left for the next start to trip on
+      throw new MqError("STORE_IO", { operation: "allocate", path, reason: errnoName(failed) });
     }
     const address = libc.mmap(null, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (isMapFailed(address)) {

@@ -25,7 +25,9 @@ export interface RetentionReport {
 
 export class Retention {
   diskFull = false;
+  /** As `df` counts (see DiskUsage); the thresholds compare this one. */
   usedRatio = 0;
+  usedRatioCountingReserved = 0;
 
   constructor(private readonly options: ResolvedStoreOptions, private readonly targets: RetentionTargets) {}
 
@@ -58,6 +60,19 @@ export class Retention {
         this.usedRatio = this.probe();
       }
     }
+    this.updateDiskFull();
+    return { usedRatio: this.usedRatio, diskFull: this.diskFull, filesDeleted };
+  }
+
+  /** Re-reads the free space and updates `diskFull` (no deletion): the append path's check. */
+  refreshDiskFull(): boolean {
+    this.usedRatio = this.probe();
+    this.updateDiskFull();
+    return this.diskFull;
+  }
+
+  private updateDiskFull(): void {
+    const options = this.options;
     const wasFull = this.diskFull;
     this.diskFull = this.usedRatio >= options.diskFullRatio;
     if (this.diskFull !== wasFull) {
@@ -65,12 +80,17 @@ export class Retention {
       if (this.diskFull) options.logger.error(`Disk is ${percent}% full: refusing appends until it drops below ${Math.round(options.diskFullRatio * 100)}%`);
       else options.logger.info(`Disk is ${percent}% full: accepting appends again`);
     }
-    return { usedRatio: this.usedRatio, diskFull: this.diskFull, filesDeleted };
   }
 
   private probe(): number {
     try {
-      return this.options.diskUsage(this.options.dataDir);
+      const usage = this.options.diskUsage(this.options.dataDir);
+      if (typeof usage === "number") {
+        this.usedRatioCountingReserved = usage;
+        return usage;
+      }
+      this.usedRatioCountingReserved = usage.usedRatioCountingReserved;
+      return usage.usedRatio;
     } catch (error) {
       this.options.logger.warn(`Cannot read disk usage of "${this.options.dataDir}": ${(error as Error).message}`);
       return this.usedRatio;

@@ -26,13 +26,28 @@ export type StoreEvents = {
   "store.flushed": { commitLogFlushed: number; durationMs: number };
 };
 
-/** Fraction of the disk in use, 0..1, for the file system holding `dir`. */
-export type DiskUsageProbe = (dir: string) => number;
+/**
+ * How full the file system holding `dir` is, 0..1. `usedRatio` counts as `df` does: blocks
+ * reserved for root are neither used nor available (used / (used + available)); it drives the
+ * thresholds. `usedRatioCountingReserved` counts them as used (1 - available / total): shown
+ * alongside, since an unprivileged writer hits the disk's end there.
+ */
+export interface DiskUsage {
+  usedRatio: number;
+  usedRatioCountingReserved: number;
+}
+
+/** A probe returns the ratio alone (tests) or both. */
+export type DiskUsageProbe = (dir: string) => number | DiskUsage;
 
 export const statfsDiskUsage: DiskUsageProbe = (dir) => {
   const stats = statfsSync(dir);
-  const total = stats.blocks * stats.bsize;
-  return total === 0 ? 0 : 1 - (stats.bavail * stats.bsize) / total;
+  const used = stats.blocks - stats.bfree;
+  const usable = used + stats.bavail;
+  return {
+    usedRatio: usable === 0 ? 0 : used / usable,
+    usedRatioCountingReserved: stats.blocks === 0 ? 0 : 1 - stats.bavail / stats.blocks,
+  };
 };
 
 export interface MessageStoreOptions {

@@ -14,6 +14,7 @@ function openLibc() {
     close: { args: [FFIType.i32], returns: FFIType.i32 },
     ftruncate: { args: [FFIType.i32, FFIType.i64], returns: FFIType.i32 },
     fallocate: { args: [FFIType.i32, FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
+    posix_fallocate: { args: [FFIType.i32, FFIType.i64, FFIType.i64], returns: FFIType.i32 },
     mmap: { args: [FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.i32, FFIType.i32, FFIType.i64], returns: FFIType.ptr },
     munmap: { args: [FFIType.ptr, FFIType.u64], returns: FFIType.i32 },
     msync: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
@@ -58,6 +59,16 @@ const errnoNames: Record<number, string> = {
   1: "EPERM", 2: "ENOENT", 5: "EIO", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES",
   17: "EEXIST", 22: "EINVAL", 24: "EMFILE", 28: "ENOSPC", 95: "EOPNOTSUPP",
 };
+
+/**
+ * Gives [0, size) of `fd` real blocks (the file grows to `size` if shorter), so writes through a
+ * mapping of it can never hit a full disk: an unbacked page written on a full file system kills
+ * the process with SIGBUS. posix_fallocate uses fallocate, and where the file system has none
+ * writes one byte per block — never a sparse ftruncate. Returns 0 or the error number (ENOSPC...).
+ */
+export function allocateBlocks(fd: number, size: number): number {
+  return libc.posix_fallocate(fd, 0, size);
+}
 
 export function errnoName(code: number): string {
   return errnoNames[code] ?? `errno ${code}`;

@@ -5,8 +5,9 @@
  * thread by address: one process, one address space.
  */
 
+import { existsSync, unlinkSync } from "node:fs";
 import {
-  libc, errno, cString, isMapFailed, O_CREAT, O_RDWR, O_CLOEXEC, PROT_READ, PROT_WRITE, MAP_SHARED,
+  libc, allocateBlocks, errno, errnoName, cString, isMapFailed, O_CREAT, O_RDWR, O_CLOEXEC, PROT_READ, PROT_WRITE, MAP_SHARED,
   MADV_POPULATE_WRITE,
 } from "../ffi/libc.ts";
 
@@ -38,13 +39,15 @@ self.onmessage = (event: MessageEvent<AllocateJob>) => {
     const result: AllocateResult = { id: job.id, fd, address, error, durationMs: performance.now() - startMs };
     self.postMessage(result);
   };
+  const existed = existsSync(job.path);
   const fd = libc.open(cString(job.path), O_RDWR | O_CREAT | O_CLOEXEC, 0o644);
   if (fd < 0) return reply(-1, 0, `open failed (errno ${errno()})`);
-  // fallocate reserves the blocks so a full disk shows now, not as SIGBUS on a later write.
-  if (libc.fallocate(fd, 0, 0, job.size) !== 0 && libc.ftruncate(fd, job.size) !== 0) {
-    const code = errno();
+  // The blocks are reserved now, so a full disk shows here, not as SIGBUS on a later write.
+  const failed = allocateBlocks(fd, job.size);
+  if (failed !== 0) {
     libc.close(fd);
-    return reply(-1, 0, `fallocate failed (errno ${code})`);
+    if (!existed) unlinkSync(job.path); // no empty file left for the next start to trip on
+    return reply(-1, 0, errnoName(failed));
   }
   const address = libc.mmap(null, job.size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (isMapFailed(address)) {
