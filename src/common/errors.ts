@@ -54,8 +54,8 @@ export const errorCatalog = {
   OFFSET_OUT_OF_RANGE: { code: 4002, http: 400, message: "Cannot read queue {queueId} of \"{topic}\" at offset {offset}: valid range is {min}..{max}" },
   QUEUE_LOCKED: { code: 4003, http: 409, message: "Cannot lock queue {queueId} of \"{topic}\": held by client \"{owner}\"" },
   RECEIPT_HANDLE_INVALID: { code: 4004, http: 400, message: "Cannot acknowledge: receipt handle \"{handle}\" is invalid or expired" },
-  GROUP_LIMIT_REACHED: { code: 4020, http: 409, message: "Cannot create consumer group \"{group}\" by an offset commit: {groups} groups have offsets, limit is {limit}" },
   SUBSCRIPTION_CONFLICT: { code: 4005, http: 409, message: "Group \"{group}\" subscribes differently: {details}" },
+  GROUP_LIMIT_REACHED: { code: 4020, http: 409, message: "Cannot create consumer group \"{group}\" by an offset commit: {groups} groups have offsets, limit is {limit}" },
 
   STORE_DISK_FULL: { code: 5001, http: 507, message: "Cannot append message: disk is {usedPercent}% full, limit is {limitPercent}%" },
   STORE_LOCKED: { code: 5002, http: 500, message: "Cannot open data dir \"{dir}\": it is locked by another process{holder}" },
