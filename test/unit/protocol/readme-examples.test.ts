@@ -15,6 +15,7 @@ import { connect } from "../../../src/net/connection.ts";
 import { decodeBatchBody } from "../../../src/protocol/batch-body.ts";
 import { decodeRegisterBrokerBody } from "../../../src/protocol/broker-registration.ts";
 import { encodeFrame, FrameFlag } from "../../../src/protocol/frame.ts";
+import { frameHeaderBytesMax } from "../../../src/protocol/limits.ts";
 import { FrameDecoder } from "../../../src/protocol/frame-decoder.ts";
 import { splitRecords } from "../../../src/protocol/record-stream.ts";
 import { RequestCode, type RequestCodeName } from "../../../src/protocol/request-codes.ts";
@@ -23,6 +24,8 @@ import { validateRequest } from "../../../src/protocol/schemas.ts";
 import { allExamples, exampleMsgId, exampleOffsetMsgId, type FrameExample, frameExamples, reservedRequestCodes } from "../../../scripts/protocol-examples.ts";
 import { parseHexBlock, protocolReadmePath, readmeExamples, renderErrorTable, renderReadme } from "../../../scripts/protocol-readme.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
+import { connectRawPeer } from "../../helpers/raw-peer.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 
 const readme = readFileSync(protocolReadmePath, "utf8");
@@ -134,6 +137,28 @@ describe("src/protocol/README.md", () => {
       }
     } finally {
       connection.close();
+    }
+  });
+
+  test("says the truth about a header over 64 KiB: MALFORMED_FRAME (1001) at opaque 0, and the connection stays open", async () => {
+    const broker = await startTestBroker();
+    const peer = await connectRawPeer(broker.port);
+    try {
+      const headerLength = frameHeaderBytesMax + 1;
+      const frame = new Uint8Array(8 + headerLength);
+      const view = new DataView(frame.buffer);
+      view.setUint32(0, 4 + headerLength);
+      view.setUint32(4, headerLength);
+      peer.socket.write(frame);
+      peer.socket.write(encodeFrame({ code: RequestCode.GET_MAX_OFFSET, opaque: 7, fields: { topic: "Orders", queueId: 0 } }));
+      await waitUntil("both answers", () => peer.frames().length === 2, 5_000);
+      const [tooLarge, next] = peer.frames();
+      expect([tooLarge!.code, tooLarge!.opaque, tooLarge!.header.errorName]).toEqual([1001, 0, "MALFORMED_FRAME"]);
+      expect(tooLarge!.header.remark).toBe(`Cannot decode frame: header is ${headerLength} bytes, limit is ${frameHeaderBytesMax}`);
+      expect([next!.opaque, next!.code === 0 || next!.code === 2001]).toEqual([7, true]);
+      expect(peer.closed).toBe(false);
+    } finally {
+      peer.socket.destroy();
     }
   });
 });
