@@ -125,6 +125,20 @@ describe("REST without a local broker: through the SDK", () => {
     }
   });
 
+  test("a send to a topic that does not exist creates it on the broker, as through the in-process backend", async () => {
+    const broker = await startTestBroker();
+    const { server, rest } = await startHttpOnly({ role: "http", broker: broker.address });
+    try {
+      const sent = await rest.call("POST", "/api/v1/topics/BornOverRest/messages", { body: "first" });
+      expect(sent.status).toBe(200);
+      expect(broker.broker.context.topics.get("BornOverRest")?.writeQueues).toBe(4);
+      const refused = await rest.call("POST", "/api/v1/topics/BornOverRest/messages", { body: "x", properties: { DELAY: "3" } });
+      expect([refused.status, refused.json.code]).toEqual([400, 3008]);
+    } finally {
+      await server.stop();
+    }
+  });
+
   test("with nothing to serve (--role http alone) the API answers 503 saying how to point it at brokers", async () => {
     const alone = await startHttpOnly({ role: "http", port: 0, dataDir: makeTempDir("mq-http-only-"), commitLogFileBytes: 16 * 1024 * 1024 });
     try {
