@@ -274,8 +274,10 @@ function recoveringDetail(progress: RecoveryProgress): string {
 function storeChecks(store: MessageStore): ReadinessCheck[] {
   const recovery = store.recovery;
   const dropped = recovery.dropped.length === 0 ? "" : `; dropped ${recovery.dropped.length} damaged CommitLog ranges (${recovery.droppedBytes} bytes at offsets ${recovery.dropped.map((range) => range.offset).join(", ")})`;
+  const flush = store.options.storage.flushHealth();
   return [
     { name: "store", ok: store.isOpen, detail: store.isOpen ? `recovered in ${recovery.durationMs.toFixed(0)} ms${dropped}` : "closed" },
+    { name: "flush", ok: flush.ok, detail: flush.ok ? "flushes complete" : `flushes failing: ${flush.failure} (a new flush thread takes the next flush)` },
     {
       name: "disk",
       ok: !store.retention.diskFull,

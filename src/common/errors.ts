@@ -65,7 +65,7 @@ export const errorCatalog = {
   STORE_NOT_READY: { code: 5006, http: 503, message: "Cannot serve yet: {reason}" },
   STORE_FORMAT_UNSUPPORTED: { code: 5010, http: 500, message: "Cannot open data dir \"{dir}\": it is in store format {recorded}, this build reads format {supported}" },
   SCHEDULE_FULL: { code: 5020, http: 507, message: "Cannot schedule job \"{id}\": {jobs} jobs are scheduled, limit is {limit}" },
-  FLUSH_TIMEOUT: { code: 5007, http: 504, message: "Cannot confirm durability: flush took over {timeoutMs} ms" },
+  FLUSH_TIMEOUT: { code: 5007, http: 504, message: "Cannot confirm durability: flush did not complete ({reason})" },
 
   BROKER_NOT_FOUND: { code: 6001, http: 404, message: "Cannot find broker \"{broker}\"" },
   NAMESRV_UNAVAILABLE: { code: 6002, http: 503, message: "Cannot reach any NameServer: asked {namesrvs}" },

@@ -44,6 +44,8 @@ export interface FileStorage {
   removeFile(path: string): void;
   removeDir(path: string): void;
   makeDir(path: string): void;
+  /** Whether flushes are completing: false after a flush thread died or hung, until one succeeds. */
+  flushHealth(): { ok: boolean; failure: string | undefined };
   /** Stops helper threads; files must be closed first. */
   close(): Promise<void>;
 }

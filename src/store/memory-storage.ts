@@ -141,6 +141,10 @@ export class MemoryStorage implements FileStorage {
     return this.files.get(path)?.bytes;
   }
 
+  flushHealth(): { ok: boolean; failure: string | undefined } {
+    return { ok: true, failure: undefined };
+  }
+
   async close(): Promise<void> {}
 }
 

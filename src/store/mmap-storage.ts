@@ -85,9 +85,25 @@ export class MmapFile implements MappedFile {
 export class MmapStorage implements FileStorage {
   readonly kind = "mmap";
   // Two flush threads: CommitLog group commits never wait behind a checkpoint's many msyncs.
-  private readonly foregroundFlusher = new Flusher();
-  private readonly backgroundFlusher = new Flusher();
+  private readonly foregroundFlusher: Flusher;
+  private readonly backgroundFlusher: Flusher;
   private readonly allocator = new Allocator();
+
+  /** `flushTimeoutMs`: a flush not answered within it fails with FLUSH_TIMEOUT (default flushRequestTimeoutMs). */
+  constructor(options: { flushTimeoutMs?: number } = {}) {
+    this.foregroundFlusher = new Flusher(options.flushTimeoutMs);
+    this.backgroundFlusher = new Flusher(options.flushTimeoutMs);
+  }
+
+  flushHealth(): { ok: boolean; failure: string | undefined } {
+    const failure = this.foregroundFlusher.health.failure ?? this.backgroundFlusher.health.failure;
+    return { ok: failure === undefined, failure };
+  }
+
+  /** Fault point for tests: the flush thread of `lane` dies, or hangs for `stallMs`. */
+  injectFlushFault(lane: FlushLane, fault: "crash" | "stall", stallMs = 0): void {
+    (lane === "foreground" ? this.foregroundFlusher : this.backgroundFlusher).inject(fault, stallMs);
+  }
 
   openFile(path: string, size: number, lane: FlushLane = "background"): MappedFile {
     const existed = existsSync(path);

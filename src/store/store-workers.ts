@@ -3,9 +3,16 @@
  * (msync/fdatasync) and the allocator (create + warm the next file). Workers are started once
  * and kept: spawn/terminate churn is where Bun's Workers are fragile. They do not keep the
  * process alive while idle.
+ *
+ * A thread that dies (an uncaught error, an exit) or does not answer a request within its
+ * timeout (stuck in a syscall on a dead disk) fails every pending request — flushes with
+ * FLUSH_TIMEOUT, so sync sends, checkpoints and shutdown never hang — and is replaced by a new
+ * thread for the requests that follow. `health` says whether the last request succeeded, for
+ * the readiness probe.
  */
 
 import { MqError } from "../common/errors.ts";
+import { flushRequestTimeoutMs } from "../common/limits.ts";
 import type { FlushJob, FlushResult } from "./workers/flush-worker.ts";
 import type { AllocateJob, AllocateResult } from "./workers/allocator-worker.ts";
 import { errnoName } from "./ffi/libc.ts";
@@ -15,44 +22,100 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 interface Pending<Result> {
   resolve: (result: Result) => void;
   reject: (error: Error) => void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+export interface ThreadHealth {
+  ok: boolean;
+  /** Why the last request failed, while the thread has not answered one since. */
+  failure: string | undefined;
+  replacements: number;
+}
+
+interface ChannelOptions {
+  url: URL;
+  name: string;
+  /** No answer within this long fails the request and replaces the thread; undefined waits. */
+  timeoutMs: number | undefined;
+  /** The error pending requests fail with when the thread dies or times out. */
+  failure: (reason: string) => MqError;
 }
 
 class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
-  private readonly worker: Worker;
+  private worker: Worker;
   private readonly pending = new Map<number, Pending<Result>>();
   private nextId = 1;
   private stopped = false;
+  private failure: string | undefined;
+  private replacements = 0;
 
-  constructor(url: URL, private readonly name: string) {
-    this.worker = new Worker(url.href);
-    this.worker.unref();
-    this.worker.onmessage = (event: MessageEvent<Result>) => {
+  constructor(private readonly options: ChannelOptions) {
+    this.worker = this.spawn();
+  }
+
+  private spawn(): Worker {
+    const worker = new Worker(this.options.url.href);
+    worker.unref();
+    worker.onmessage = (event: MessageEvent<Result>) => {
+      if (worker !== this.worker) return; // a replaced thread answering late
       const pending = this.pending.get(event.data.id);
       if (pending === undefined) return;
       this.pending.delete(event.data.id);
-      if (this.pending.size === 0) this.worker.unref();
+      if (pending.timer !== undefined) clearTimeout(pending.timer);
+      if (this.pending.size === 0) worker.unref();
+      this.failure = undefined;
       pending.resolve(event.data);
     };
-    this.worker.onerror = (event) => {
-      const error = new MqError("INTERNAL", { reason: `${this.name} thread failed: ${event.message}` });
-      for (const pending of this.pending.values()) pending.reject(error);
-      this.pending.clear();
+    worker.onerror = (event) => {
+      if (worker === this.worker && !this.stopped) this.replace(`the ${this.options.name} thread failed: ${event.message}`);
     };
+    worker.addEventListener("close", (event) => {
+      if (worker === this.worker && !this.stopped) this.replace(`the ${this.options.name} thread exited with code ${(event as CloseEvent).code}`);
+    });
+    return worker;
+  }
+
+  /** Fails every pending request and starts a new thread; the old one is dropped (it may be stuck). */
+  private replace(reason: string): void {
+    const old = this.worker;
+    this.failure = reason;
+    this.replacements += 1;
+    const error = this.options.failure(reason);
+    const failed = [...this.pending.values()];
+    this.pending.clear();
+    this.worker = this.spawn();
+    old.terminate();
+    for (const pending of failed) {
+      if (pending.timer !== undefined) clearTimeout(pending.timer);
+      pending.reject(error);
+    }
   }
 
   run(job: DistributiveOmit<Job, "id">): Promise<Result> {
     if (this.stopped) return Promise.reject(new MqError("STORE_CLOSED", { state: "closed" }));
     const id = this.nextId++;
     return new Promise<Result>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timeoutMs = this.options.timeoutMs;
+      const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.replace(`no answer from the ${this.options.name} thread within ${timeoutMs} ms`), timeoutMs);
+      timer?.unref();
+      this.pending.set(id, { resolve, reject, timer });
       // Keep the process alive while the disk owes us an answer.
       if (this.pending.size === 1) this.worker.ref();
       this.worker.postMessage({ ...job, id });
     });
   }
 
+  /** Sends a job nobody waits for (the flush thread's fault points). */
+  post(job: DistributiveOmit<Job, "id">): void {
+    this.worker.postMessage({ ...job, id: 0 });
+  }
+
   get busy(): boolean {
     return this.pending.size > 0;
+  }
+
+  get health(): ThreadHealth {
+    return { ok: this.failure === undefined, failure: this.failure, replacements: this.replacements };
   }
 
   async stop(): Promise<void> {
@@ -63,16 +126,31 @@ class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
 }
 
 export class Flusher {
-  private readonly channel = new WorkerChannel<FlushJob, FlushResult>(
-    new URL("./workers/flush-worker.ts", import.meta.url),
-    "flush",
-  );
+  private readonly channel: WorkerChannel<FlushJob, FlushResult>;
+
+  constructor(timeoutMs: number = flushRequestTimeoutMs) {
+    this.channel = new WorkerChannel({
+      url: new URL("./workers/flush-worker.ts", import.meta.url),
+      name: "flush",
+      timeoutMs,
+      failure: (reason) => new MqError("FLUSH_TIMEOUT", { reason, timeoutMs }),
+    });
+  }
 
   async msync(address: number, length: number, path: string): Promise<void> {
     const result = await this.channel.run({ kind: "msync", address, length, fd: -1 });
     if (result.result !== 0) {
       throw new MqError("STORE_IO", { operation: "msync", path, reason: errnoName(result.errno) });
     }
+  }
+
+  get health(): ThreadHealth {
+    return this.channel.health;
+  }
+
+  /** Fault point for tests: the flush thread dies ("crash") or hangs for `stallMs` ("stall"). */
+  inject(fault: "crash" | "stall", stallMs = 0): void {
+    this.channel.post({ kind: fault, address: 0, length: stallMs, fd: -1 });
   }
 
   stop(): Promise<void> {
@@ -86,10 +164,13 @@ export interface AllocatedMapping {
 }
 
 export class Allocator {
-  private readonly channel = new WorkerChannel<AllocateJob, AllocateResult>(
-    new URL("./workers/allocator-worker.ts", import.meta.url),
-    "allocator",
-  );
+  private readonly channel = new WorkerChannel<AllocateJob, AllocateResult>({
+    url: new URL("./workers/allocator-worker.ts", import.meta.url),
+    name: "allocator",
+    // Allocating and warming a large file legitimately takes seconds: no timeout, only death.
+    timeoutMs: undefined,
+    failure: (reason) => new MqError("STORE_IO", { operation: "allocate", path: "", reason }),
+  });
 
   async allocate(path: string, size: number, warmBytes: number): Promise<AllocatedMapping> {
     const result = await this.channel.run({ kind: "allocate", path, size, warmBytes });

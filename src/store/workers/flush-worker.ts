@@ -10,7 +10,8 @@ declare const self: Worker;
 
 export interface FlushJob {
   id: number;
-  kind: "msync" | "fdatasync";
+  /** "crash" and "stall" are fault points for tests: the thread dies, or hangs for `length` ms. */
+  kind: "msync" | "fdatasync" | "crash" | "stall";
   address: number;
   length: number;
   fd: number;
@@ -25,6 +26,11 @@ export interface FlushResult {
 
 self.onmessage = (event: MessageEvent<FlushJob>) => {
   const job = event.data;
+  if (job.kind === "crash") throw new Error("The flush thread crashed: fault point");
+  if (job.kind === "stall") {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, job.length);
+    return;
+  }
   const startMs = performance.now();
   const result =
     job.kind === "msync"

@@ -147,7 +147,7 @@ describe("Broker registration: role all", () => {
     expect(route.brokerDatas[0]?.brokerAddrs).toEqual({ "0": running.brokerAddr! });
     const ready = (await (await fetch(`http://127.0.0.1:${running.httpPort}/ready`)).json()) as { status: string; checks: { name: string; ok: boolean }[] };
     expect(ready.status).toBe("ready");
-    expect(ready.checks.map((check) => check.name)).toEqual(["store", "disk", "broker", "registration", "namesrv"]);
+    expect(ready.checks.map((check) => check.name)).toEqual(["store", "flush", "disk", "broker", "registration", "namesrv"]);
   });
 
   test("also registers over TCP with extra --namesrv addresses, but not with its own NameServer's address", async () => {
