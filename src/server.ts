@@ -21,11 +21,13 @@
  * NameServer last so the local broker's unregistration reaches it.
  */
 
+import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
 import { EventBus } from "./common/bus.ts";
 import { systemClock } from "./common/clock.ts";
 import { isMqError, MqError } from "./common/errors.ts";
+import { formatHostPort, isHostName, parseIpAddress } from "./common/ip-address.ts";
 import { createLogger, type Logger } from "./common/logger.ts";
 import { type MqConfig, rolesOf } from "./config/config-schema.ts";
 import { Broker } from "./broker/broker.ts";
@@ -70,7 +72,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
   // A NameServer and HTTP without a broker have no store; HTTP alone with nothing to front keeps its store probes.
   const frontsRemote = roles.http && !roles.broker && (roles.namesrv || config.namesrv.length > 0 || config.broker !== undefined);
   const needsStore = roles.broker || (roles.http && !roles.namesrv && !frontsRemote);
-  const host = roles.broker ? advertisedHost(config, logger) : undefined;
+  const host = roles.broker ? await advertisedHost(config, logger) : undefined;
   const cleanups: (() => Promise<void>)[] = [];
   const stopStarted = async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -94,7 +96,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
     const boundEarly = brokerServer;
     if (boundEarly !== undefined) cleanups.push(() => boundEarly.close());
     if (needsStore) {
-      const opened = await openStore(config, bus, logger, { storeHost: { ip: host ?? "127.0.0.1", port: brokerServer?.port ?? config.port }, recoveryProgress });
+      const opened = await openStore(config, bus, logger, { storeHost: { ip: recordStoreHost(host), port: brokerServer?.port ?? config.port }, recoveryProgress });
       store = opened;
       cleanups.push(() => opened.close());
     }
@@ -112,7 +114,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
         cleanups.push(() => opened.close());
       }
       const server = brokerServer;
-      const brokerAddr = `${host}:${server.port}`;
+      const brokerAddr = formatHostPort(host!, server.port);
       const started = await Broker.start({
         store: store!,
         server,
@@ -124,7 +126,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
             brokerName: config.brokerName,
             brokerId: config.brokerId,
             brokerAddr,
-            ...(config.haPort === 0 ? {} : { haAddr: `${host}:${config.haPort}` }),
+            ...(config.haPort === 0 ? {} : { haAddr: formatHostPort(host!, config.haPort) }),
             version: mqVersion,
           },
           links: namesrvLinks(config, { bus: nameServer === undefined ? undefined : bus, host: host!, logger }),
@@ -146,7 +148,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
         readiness: () => [...readiness({ store, broker, nameServer, recoveryProgress, needsStore }), ...(backend === undefined ? [] : [{ name: "backend", ok: true, detail: `serving the REST API for ${backend.target}` }])],
         broker: broker?.context,
         backend,
-        identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, ...(config.haPort === 0 || host === undefined ? {} : { haAddr: `${host}:${config.haPort}` }) },
+        identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, ...(config.haPort === 0 || host === undefined ? {} : { haAddr: formatHostPort(host, config.haPort) }) },
         registrationAgeMs: () => broker?.registrar?.lastRegistrationAgeMs(),
         ...(nameServer === undefined ? {} : { cluster: () => nameServer!.table.clusterInfo() }),
         connections: () => brokerServer?.connections.size ?? 0,
@@ -165,7 +167,7 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
     httpPort: http?.port,
     brokerPort: broker?.port,
     namesrvPort: nameServer?.port,
-    brokerAddr: broker === undefined ? undefined : `${host}:${broker.port}`,
+    brokerAddr: broker === undefined || host === undefined ? undefined : formatHostPort(host, broker.port),
     startedInMs,
     stop() {
       stopping ??= (async () => {
@@ -205,7 +207,7 @@ function namesrvLinks(config: MqConfig, context: { bus: EventBus<ProcessEvents> 
   const self = new Set<string>();
   if (context.bus !== undefined) {
     links.push(new InProcessNamesrvLink(context.bus));
-    for (const name of ["127.0.0.1", "localhost", config.listen, context.host]) self.add(`${name}:${config.namesrvPort}`);
+    for (const name of ["127.0.0.1", "localhost", config.listen, context.host]) self.add(formatHostPort(name, config.namesrvPort));
   }
   for (const address of new Set(config.namesrv)) {
     if (self.has(address)) {
@@ -306,13 +308,15 @@ function withFlagHint<T>(flag: string, start: () => T): T {
 }
 
 /**
- * The address clients reach this broker at: --advertise; else the listen address unless it is a
- * wildcard; else the host's first non-internal IPv4 (what another machine can dial), falling
- * back to loopback. Containers and multi-homed hosts should pass --advertise.
+ * The address clients reach this broker at, as an IP literal (it goes into every offsetMsgId):
+ * --advertise; else the listen address unless it is a wildcard; else the host's first
+ * non-internal IPv4 (what another machine can dial), falling back to loopback. A host name is
+ * resolved once, here; one that is malformed or does not resolve stops start-up. Containers and
+ * multi-homed hosts should pass --advertise.
  */
-export function advertisedHost(config: Pick<MqConfig, "advertise" | "listen">, logger: Logger): string {
-  if (config.advertise !== undefined) return config.advertise;
-  if (config.listen !== "0.0.0.0" && config.listen !== "::") return config.listen;
+export async function advertisedHost(config: Pick<MqConfig, "advertise" | "listen">, logger: Logger): Promise<string> {
+  if (config.advertise !== undefined) return resolveHost("advertise", config.advertise, logger);
+  if (config.listen !== "0.0.0.0" && config.listen !== "::") return resolveHost("listen", config.listen, logger);
   const candidates = Object.entries(networkInterfaces()).flatMap(([name, addresses]) =>
     (addresses ?? []).filter((address) => address.family === "IPv4" && !address.internal).map((address) => ({ name, address: address.address })),
   );
@@ -323,4 +327,29 @@ export function advertisedHost(config: Pick<MqConfig, "advertise" | "listen">, l
   }
   logger.info(`Advertising ${chosen.address} (interface ${chosen.name}) to clients: listening on ${config.listen} (set --advertise to choose)`);
   return chosen.address;
+}
+
+/** An IPv4 or IPv6 literal as its canonical text; a host name resolved once (first address). */
+async function resolveHost(key: "advertise" | "listen", text: string, logger: Logger): Promise<string> {
+  const literal = parseIpAddress(text);
+  if (literal !== undefined) return literal.address;
+  if (!isHostName(text)) throw new MqError("INVALID_CONFIG", { key: `"${key}"`, reason: `must be an IPv4 address, an IPv6 address or a host name, got "${text}"` });
+  let resolved: string;
+  try {
+    resolved = (await lookup(text)).address;
+  } catch (error) {
+    throw new MqError("INVALID_CONFIG", { key: `"${key}"`, reason: `cannot resolve host name "${text}": ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` });
+  }
+  logger.info(`Advertising ${resolved} to clients: "${text}" resolved at start`);
+  return parseIpAddress(resolved)?.address ?? resolved;
+}
+
+/**
+ * The store host written into each record. The record's field holds an IPv4 address; an IPv6
+ * broker writes 0.0.0.0 there and clients take its address from the broker they pulled from
+ * (src/protocol/README.md, "Message ids").
+ */
+function recordStoreHost(host: string | undefined): string {
+  if (host === undefined) return "127.0.0.1";
+  return parseIpAddress(host)?.family === 4 ? host : "0.0.0.0";
 }

@@ -22,7 +22,7 @@
 
 import { MqError } from "../common/errors.ts";
 import { hash32 } from "../common/hash.ts";
-import { MsgIdGenerator, decodeOffsetMsgId, encodeOffsetMsgId } from "../common/ids.ts";
+import { MsgIdGenerator, decodeOffsetMsgId, offsetHex, offsetMsgIdPrefix } from "../common/ids.ts";
 import { batchBytesMax, batchMessagesMax } from "../common/limits.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { checkMessage } from "../protocol/message-check.ts";
@@ -65,7 +65,7 @@ export class MessageService {
   private readonly store: MessageStore;
   private readonly topics: TopicConfigManager;
   private readonly transforms: readonly MessageTransform[];
-  /** This broker's ip:port as the first 16 hex digits of every offsetMsgId it makes. */
+  /** This broker's address and port as the leading hex of every offsetMsgId it makes (16 digits for IPv4, 40 for IPv6). */
   private readonly offsetMsgIdPrefix: string;
   private msgIdGenerator: MsgIdGenerator | undefined;
   private readonly options: MessageServiceOptions;
@@ -76,7 +76,7 @@ export class MessageService {
     this.store = options.store;
     this.topics = options.topics;
     this.transforms = options.transforms ?? [];
-    this.offsetMsgIdPrefix = encodeOffsetMsgId({ host: options.advertisedHost, port: options.port, physicalOffset: 0 }).slice(0, 16);
+    this.offsetMsgIdPrefix = offsetMsgIdPrefix(options.advertisedHost, options.port);
   }
 
   /** One message whose queue the sender chose; the store's result now or once durable. Throws catalogue errors. */
@@ -136,7 +136,7 @@ export class MessageService {
   /** The offsetMsgId of the record at `physicalOffset` on this broker. */
   offsetMsgId(physicalOffset: number): string {
     // Same as encodeOffsetMsgId, without its per-id buffers: the prefix is fixed, the offset < 2^53.
-    return this.offsetMsgIdPrefix + physicalOffset.toString(16).toUpperCase().padStart(16, "0");
+    return this.offsetMsgIdPrefix + offsetHex(physicalOffset);
   }
 
   /**
@@ -149,7 +149,8 @@ export class MessageService {
     let record: Uint8Array | undefined;
     let invalidId: unknown;
     const { offsetMsgId, msgId } = ids;
-    if (offsetMsgId !== undefined && offsetMsgId.slice(0, 16).toUpperCase() === this.offsetMsgIdPrefix) {
+    // Only this broker's own ids are read by offset: another broker's offset means nothing here.
+    if (offsetMsgId !== undefined && offsetMsgId.length === this.offsetMsgIdPrefix.length + 16 && offsetMsgId.slice(0, this.offsetMsgIdPrefix.length).toUpperCase() === this.offsetMsgIdPrefix) {
       try {
         record = this.store.recordAt(decodeOffsetMsgId(offsetMsgId).physicalOffset);
       } catch (error) {

@@ -164,7 +164,7 @@ export class Admin {
 
   /** A message by its msgId (producer-made) or offsetMsgId (broker-made); MESSAGE_NOT_FOUND if absent. */
   async viewMessage(id: string): Promise<ReceivedMessage> {
-    if (!isMessageIdShape(id)) throw new MqError("MESSAGE_ID_INVALID", { id, reason: "expected 32 hex characters" });
+    if (!isMessageIdShape(id)) throw new MqError("MESSAGE_ID_INVALID", { id, reason: "expected 32 hex characters, or 56 for an IPv6 broker's offsetMsgId" });
     const answers = await fanOut(await this.targets(), (target) => this.context.broker.viewMessage(target.address, id.toUpperCase()), this.read("MESSAGE_NOT_FOUND"));
     const found = answers.find(({ value }) => value.length > 0);
     if (found === undefined) throw new MqError("MESSAGE_NOT_FOUND", { id });

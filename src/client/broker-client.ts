@@ -8,7 +8,8 @@
 
 import type { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { encodeOffsetMsgId } from "../common/ids.ts";
+import { encodeOffsetMsgId, offsetMsgIdPattern } from "../common/ids.ts";
+import { splitHostPort } from "../common/ip-address.ts";
 import { type StoredMessage } from "../common/message-record.ts";
 import type { Frame } from "../protocol/frame.ts";
 import { splitRecords } from "../protocol/record-stream.ts";
@@ -65,9 +66,7 @@ export class BrokerClient {
     if (physicalOffsets.length !== msgIds.length) {
       throw new MqError("INVALID_FIELD", { field: "response.physicalOffsets", reason: `holds ${physicalOffsets.length} offsets for ${msgIds.length} messages` });
     }
-    const split = storeHost.lastIndexOf(":");
-    const host = storeHost.slice(0, split);
-    const port = Number(storeHost.slice(split + 1));
+    const { host, port } = splitHostPort(storeHost)!; // the schema checked its shape
     return physicalOffsets.map((physicalOffset, index) => ({
       msgId: msgIds[index]!,
       offsetMsgId: encodeOffsetMsgId({ host, port, physicalOffset }),
@@ -211,7 +210,7 @@ export function checkSendResult(value: unknown, field: string): responses.SendRe
   const result = value as Record<string, unknown>;
   const { msgId, offsetMsgId, topic } = result;
   if (typeof msgId !== "string" || !messageIdPattern.test(msgId)) throw badResponse(`${field}.msgId`, msgId);
-  if (typeof offsetMsgId !== "string" || !messageIdPattern.test(offsetMsgId)) throw badResponse(`${field}.offsetMsgId`, offsetMsgId);
+  if (typeof offsetMsgId !== "string" || !offsetMsgIdPattern.test(offsetMsgId)) throw badResponse(`${field}.offsetMsgId`, offsetMsgId);
   if (typeof topic !== "string") throw badResponse(`${field}.topic`, topic);
   return { msgId, offsetMsgId, topic, queueId: checkOffset(result.queueId, `${field}.queueId`), queueOffset: checkOffset(result.queueOffset, `${field}.queueOffset`) };
 }

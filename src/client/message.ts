@@ -14,6 +14,7 @@
 
 import { MqError } from "../common/errors.ts";
 import { encodeOffsetMsgId } from "../common/ids.ts";
+import { parseIpAddress, splitHostPort } from "../common/ip-address.ts";
 import { type StoredMessage, numberToIpv4 } from "../common/message-record.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { delayLevelMax } from "../protocol/limits.ts";
@@ -127,11 +128,14 @@ export class ConsumedMessage implements ReceivedMessage {
   readonly reconsumeTimes: number;
   readonly brokerName: string | undefined;
   private readonly stored: StoredMessage;
+  /** "host:port" the message was pulled from: the id host of a record whose store host is 0.0.0.0 (an IPv6 broker). */
+  private readonly brokerAddress: string | undefined;
   private offsetMsgIdCache: string | undefined;
 
-  constructor(stored: StoredMessage, brokerName?: string) {
+  constructor(stored: StoredMessage, pulledFrom?: { brokerName: string; brokerAddress: string }) {
     this.stored = stored;
-    this.brokerName = brokerName;
+    this.brokerName = pulledFrom?.brokerName;
+    this.brokerAddress = pulledFrom?.brokerAddress;
     this.topic = stored.topic;
     this.queueId = stored.queueId;
     this.queueOffset = stored.queueOffset;
@@ -157,8 +161,16 @@ export class ConsumedMessage implements ReceivedMessage {
   }
 
   get offsetMsgId(): string {
-    this.offsetMsgIdCache ??= encodeOffsetMsgId({ host: numberToIpv4(this.stored.storeHost.ip), port: this.stored.storeHost.port, physicalOffset: this.stored.physicalOffset });
+    this.offsetMsgIdCache ??= encodeOffsetMsgId({ host: this.idHost(), port: this.stored.storeHost.port, physicalOffset: this.stored.physicalOffset });
     return this.offsetMsgIdCache;
+  }
+
+  /** The record's store host; for 0.0.0.0 (an IPv6 broker's records) the IP of the broker it was pulled from. */
+  private idHost(): string {
+    const recorded = numberToIpv4(this.stored.storeHost.ip);
+    if (this.stored.storeHost.ip !== 0 || this.brokerAddress === undefined) return recorded;
+    const pulledFrom = splitHostPort(this.brokerAddress);
+    return pulledFrom !== undefined && parseIpAddress(pulledFrom.host) !== undefined ? pulledFrom.host : recorded;
   }
 
   /** The producer's msgId; a record stored without one (another client) falls back to its offsetMsgId. */
@@ -181,7 +193,7 @@ export function toReceivedMessage(stored: StoredMessage): ReceivedMessage {
   return new ConsumedMessage(stored);
 }
 
-/** A message a consumer pulled from a queue of broker group `brokerName`. */
-export function toPulledMessage(stored: StoredMessage, brokerName: string): ReceivedMessage {
-  return new ConsumedMessage(stored, brokerName);
+/** A message a consumer pulled from a queue of broker group `brokerName`, at `brokerAddress`. */
+export function toPulledMessage(stored: StoredMessage, pulledFrom: { brokerName: string; brokerAddress: string }): ReceivedMessage {
+  return new ConsumedMessage(stored, pulledFrom);
 }

@@ -74,7 +74,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
         for (const stored of result.messages) {
           // Offsets below nextOffset were handed out already (a broker must not resend them).
           if (stored.queueOffset < queue.nextOffset) continue;
-          if (tagExpressionMatches(filter, stored.tags)) messages.push(toPulledMessage(stored, queue.queue.brokerName));
+          if (tagExpressionMatches(filter, stored.tags)) messages.push(toPulledMessage(stored, { brokerName: queue.queue.brokerName, brokerAddress: address }));
         }
         queue.nextOffset = Math.max(queue.nextOffset, result.nextOffset);
         if (messages.length > 0) {

@@ -1,11 +1,16 @@
 /**
- * Message ids, as the seed describes them (32 hex characters each):
- * - msgId, made by the producer: ip (4 bytes) + pid (2) + instance hash (4) + time (4) + counter (2);
- * - offsetMsgId, made by the broker: ip (4) + port (4) + CommitLog physical offset (8), so the
- *   broker finds the record directly from it.
+ * Message ids, as the seed describes them (upper-case hex):
+ * - msgId, made by the producer: ip (4 bytes) + pid (2) + instance hash (4) + time (4) + counter (2),
+ *   32 hex characters;
+ * - offsetMsgId, made by the broker: its advertised address + port (4) + CommitLog physical
+ *   offset (8), so the broker finds the record directly from it. An IPv4 broker's is 16 bytes
+ *   (32 hex: ip 4 + port 4 + offset 8), an IPv6 broker's 28 (56 hex: ip 16 + port 4 + offset 8),
+ *   as RocketMQ does. The address and port make ids of two brokers differ, so a broker reads
+ *   only ids that start with its own address and port.
  */
 
 import { MqError } from "./errors.ts";
+import { formatIpv6, parseIpAddress } from "./ip-address.ts";
 
 const hex = Array.from({ length: 256 }, (_, index) => index.toString(16).toUpperCase().padStart(2, "0"));
 
@@ -29,32 +34,49 @@ export interface OffsetMsgIdParts {
   physicalOffset: number;
 }
 
-export function encodeOffsetMsgId(parts: OffsetMsgIdParts): string {
-  const bytes = new Uint8Array(16);
-  const view = new DataView(bytes.buffer);
-  bytes.set(ipv4ToBytes(parts.host), 0);
-  view.setUint32(4, parts.port);
-  view.setUint32(8, Math.floor(parts.physicalOffset / 2 ** 32));
-  view.setUint32(12, parts.physicalOffset >>> 0);
+/**
+ * The leading hex of every offsetMsgId a broker at `host:port` makes: 16 characters for an IPv4
+ * host, 40 for an IPv6 one. `host` must be an IP literal (the advertised address, resolved at start).
+ */
+export function offsetMsgIdPrefix(host: string, port: number): string {
+  const ip = parseIpAddress(host);
+  if (ip === undefined) throw new MqError("INVALID_FIELD", { field: "host", reason: `must be an IPv4 or IPv6 address to make an offsetMsgId, got "${host}"` });
+  const bytes = new Uint8Array(ip.bytes.length + 4);
+  bytes.set(ip.bytes, 0);
+  new DataView(bytes.buffer).setUint32(ip.bytes.length, port);
   return bytesToHex(bytes);
 }
 
-const idPattern = /^[0-9A-Fa-f]{32}$/;
+export function encodeOffsetMsgId(parts: OffsetMsgIdParts): string {
+  return offsetMsgIdPrefix(parts.host, parts.port) + offsetHex(parts.physicalOffset);
+}
 
+/** 16 hex digits of a CommitLog offset (< 2^53). */
+export function offsetHex(physicalOffset: number): string {
+  return physicalOffset.toString(16).toUpperCase().padStart(16, "0");
+}
+
+const idPattern = /^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{56})$/;
+
+/** An offsetMsgId's shape: 32 hex characters (IPv4 broker) or 56 (IPv6 broker). */
+export const offsetMsgIdPattern = idPattern;
+
+/** 32 hex characters (a msgId, or an IPv4 broker's offsetMsgId) or 56 (an IPv6 broker's offsetMsgId). */
 export function isMessageIdShape(id: string): boolean {
   return idPattern.test(id);
 }
 
 export function decodeOffsetMsgId(id: string): OffsetMsgIdParts {
-  if (!idPattern.test(id)) throw new MqError("MESSAGE_ID_INVALID", { id, reason: "expected 32 hex characters" });
+  if (!idPattern.test(id)) throw new MqError("MESSAGE_ID_INVALID", { id, reason: "expected 32 hex characters (an IPv4 broker's) or 56 (an IPv6 broker's)" });
   const bytes = Uint8Array.from(id.match(/../g)!.map((pair) => Number.parseInt(pair, 16)));
   const view = new DataView(bytes.buffer);
-  const high = view.getUint32(8);
+  const hostBytes = bytes.length === 16 ? 4 : 16;
+  const high = view.getUint32(hostBytes + 4);
   if (high >= 2 ** 21) throw new MqError("MESSAGE_ID_INVALID", { id, reason: "physical offset is beyond 2^53" });
   return {
-    host: `${bytes[0]}.${bytes[1]}.${bytes[2]}.${bytes[3]}`,
-    port: view.getUint32(4),
-    physicalOffset: high * 2 ** 32 + view.getUint32(12),
+    host: hostBytes === 4 ? bytes.subarray(0, 4).join(".") : formatIpv6(bytes.subarray(0, 16)),
+    port: view.getUint32(hostBytes),
+    physicalOffset: high * 2 ** 32 + view.getUint32(hostBytes + 8),
   };
 }
 

@@ -7,13 +7,14 @@
  * HTTP and SDK consumers of a group see one set of in-flight messages.
  */
 
+import { formatHostPort } from "../common/ip-address.ts";
 import type { BrokerContext } from "../broker/broker-context.ts";
 import { PopService } from "../broker/pop-service.ts";
 import * as admin from "../broker/processors/admin-processor.ts";
 import * as offsets from "../broker/processors/offset-processor.ts";
-import { type ReceivedMessage, toReceivedMessage } from "../client/message.ts";
+import { type ReceivedMessage, toPulledMessage } from "../client/message.ts";
 import { MqError } from "../common/errors.ts";
-import { decodeRecord } from "../common/message-record.ts";
+import { decodeRecord, type StoredMessage } from "../common/message-record.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
 import type { ClusterInfo, GroupDetail, TopicConfig } from "../protocol/responses.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
@@ -61,7 +62,7 @@ export class LocalBackend implements MqBackend {
       brokerName,
       brokerId,
       role: brokerRoleOf(brokerId),
-      brokerAddr: `${this.broker.advertisedHost}:${this.broker.port}`,
+      brokerAddr: formatHostPort(this.broker.advertisedHost, this.broker.port),
       ...(haAddr === undefined ? {} : { haAddr }),
       version: this.options.version,
       ...(lastHeartbeatAgeMs === undefined ? {} : { lastHeartbeatAgeMs }),
@@ -80,10 +81,15 @@ export class LocalBackend implements MqBackend {
     return this.describeTopic(input.topic);
   }
 
+  /** A stored message of this broker as the API shows it (its offsetMsgId made from this broker's address). */
+  private received(stored: StoredMessage): ReceivedMessage {
+    return toPulledMessage(stored, { brokerName: this.options.identity.brokerName, brokerAddress: formatHostPort(this.broker.advertisedHost, this.broker.port) });
+  }
+
   /** A topic's settings, where it lives (this broker) and each queue's offsets. */
   describeTopic(topic: string): TopicDescription {
     const detail = admin.describeTopic(this.broker, topic);
-    const address = `${this.broker.advertisedHost}:${this.broker.port}`;
+    const address = formatHostPort(this.broker.advertisedHost, this.broker.port);
     const { brokerName, brokerId } = this.options.identity;
     return { ...detail, route: { brokers: [{ brokerName, brokerId, address, readQueues: detail.readQueues, writeQueues: detail.writeQueues, perm: detail.perm }] } };
   }
@@ -106,7 +112,7 @@ export class LocalBackend implements MqBackend {
     const offset = options.offset ?? minOffset;
     if (offset < minOffset || offset > maxOffset) throw new MqError("OFFSET_OUT_OF_RANGE", { topic, queueId, offset, min: minOffset, max: maxOffset });
     const result = store.getMessages({ topic, queueId, offset, maxCount: options.max });
-    const messages = result.status === "found" ? result.messages.map((read) => toReceivedMessage(decodeRecord(result.buffer, read.position))) : [];
+    const messages = result.status === "found" ? result.messages.map((read) => this.received(decodeRecord(result.buffer, read.position))) : [];
     // Past damaged entries too: the reader's nextOffset always moves past what it examined.
     const moved = result.status === "found" || result.status === "no_matched_message";
     return { minOffset, maxOffset, nextOffset: moved ? result.nextOffset : offset, messages };
@@ -114,11 +120,11 @@ export class LocalBackend implements MqBackend {
 
   /** An offsetMsgId of this broker is read at its CommitLog offset; anything else is tried as a producer msgId. */
   messageById(id: string): ReceivedMessage {
-    return toReceivedMessage(decodeRecord(this.broker.messages.findRecord({ offsetMsgId: id })));
+    return this.received(decodeRecord(this.broker.messages.findRecord({ offsetMsgId: id })));
   }
 
   messagesByKey(topic: string, key: string, max: number): ReceivedMessage[] {
-    return this.broker.messages.findRecordsByKey({ topic, key, max }).map((record) => toReceivedMessage(decodeRecord(record)));
+    return this.broker.messages.findRecordsByKey({ topic, key, max }).map((record) => this.received(decodeRecord(record)));
   }
 
   listGroups(): GroupSummary[] {
@@ -144,7 +150,7 @@ export class LocalBackend implements MqBackend {
       filter: request.tags === undefined ? undefined : { expressionType: "TAG", expression: request.tags },
       signal: request.signal,
     });
-    return popped.map((item) => ({ message: toReceivedMessage(item.message), receiptHandle: item.receiptHandle, invisibleUntilMs: item.invisibleUntilMs, deliveryAttempt: item.deliveryAttempt }));
+    return popped.map((item) => ({ message: this.received(item.message), receiptHandle: item.receiptHandle, invisibleUntilMs: item.invisibleUntilMs, deliveryAttempt: item.deliveryAttempt }));
   }
 
   ack(group: string, topic: string | undefined, receiptHandle: string): void {

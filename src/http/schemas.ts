@@ -16,7 +16,7 @@ import * as limits from "./limits.ts";
 
 export const topicName = z.string().regex(topicNamePattern).meta({ description: "Topic name: letters, digits, %, |, _ and -, 1..127 characters" });
 export const groupName = z.string().regex(topicNamePattern).meta({ description: "Consumer group name, same rule as topics" });
-export const messageIdText = z.string().regex(/^[0-9A-Fa-f]{32}$/).meta({ description: "msgId (producer) or offsetMsgId (broker): 32 hex characters" });
+export const messageIdText = z.string().regex(/^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{56})$/).meta({ description: "msgId (producer) or offsetMsgId (broker): 32 hex characters, or 56 for an IPv6 broker's offsetMsgId" });
 
 /** A non-negative integer in a query string: digits only, at most 15 of them (below 2^53). */
 function queryInt(min: number, max: number) {

@@ -11,15 +11,17 @@
 
 import { z } from "zod";
 import { topicNamePattern } from "../common/limits.ts";
+import { offsetMsgIdPattern } from "../common/ids.ts";
 
 const topic = z.string().regex(topicNamePattern);
 const queueOffset = z.int().min(0);
 const messageId = z.string().regex(/^[0-9A-Fa-f]{32}$/);
+const offsetMsgId = z.string().regex(offsetMsgIdPattern);
 
 /** SEND_MESSAGE (request body: the message body, raw). */
 export const sendResultSchema = z.object({
   msgId: messageId,
-  offsetMsgId: messageId,
+  offsetMsgId,
   topic,
   queueId: z.int().min(0),
   queueOffset,
@@ -35,8 +37,8 @@ export const sendBatchResultSchema = z.object({
   topic,
   queueId: z.int().min(0),
   firstQueueOffset: queueOffset,
-  /** "ip:port" as it appears in offsetMsgIds. */
-  storeHost: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}:\d{1,5}$/),
+  /** "ip:port" (an IPv6 ip in brackets: "[::1]:10911") as it appears in offsetMsgIds. */
+  storeHost: z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/),
   physicalOffsets: z.array(z.int().min(0)),
 });
 export type SendBatchResult = z.infer<typeof sendBatchResultSchema>;

@@ -15,6 +15,7 @@ import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
 import { issueReason, valueAt } from "./schema-issues.ts";
+import { offsetMsgIdPattern } from "../common/ids.ts";
 
 // Field vocabulary, shared so one name always means one shape.
 const topic = z.string().regex(topicNamePattern);
@@ -23,6 +24,8 @@ const queueId = z.int().min(0).max(queuesPerTopicMax - 1);
 const queueOffset = z.int().min(0);
 const timestampMs = z.int().min(0);
 const messageId = z.string().regex(/^[0-9A-Fa-f]{32}$/);
+/** 32 hex characters, or 56 for an IPv6 broker's (common/ids.ts). */
+const offsetMsgId = z.string().regex(offsetMsgIdPattern);
 const clientId = z.string().min(1).max(limits.clientIdLengthMax);
 const address = z.string().max(limits.addressLengthMax).regex(/^\S+:\d{1,5}$/);
 const tags = z.string().max(tagLengthMax);
@@ -83,7 +86,7 @@ export const pullMessageSchema = z.object({
 
 export const consumerSendBackSchema = z.object({
   consumerGroup: group,
-  offsetMsgId: messageId,
+  offsetMsgId,
   originMsgId: messageId.optional(),
   originTopic: topic,
   /** 0 lets the broker pick the level from the reconsume count; -1 sends straight to the DLQ. */
@@ -94,7 +97,7 @@ export const consumerSendBackSchema = z.object({
 export const endTransactionSchema = z.object({
   producerGroup: group,
   msgId: messageId,
-  offsetMsgId: messageId,
+  offsetMsgId,
   transactionId: z.string().min(1).max(255),
   resolution: z.enum(["commit", "rollback", "unknown"]),
   fromCheck: z.boolean().default(false),
@@ -140,7 +143,7 @@ export const resetOffsetSchema = z
  * finds nothing there is tried as a msgId too, so a caller holding "an id" need not know which.
  */
 export const viewMessageByIdSchema = z
-  .object({ offsetMsgId: messageId.optional(), msgId: messageId.optional() })
+  .object({ offsetMsgId: offsetMsgId.optional(), msgId: messageId.optional() })
   .refine((fields) => fields.offsetMsgId !== undefined || fields.msgId !== undefined, { message: "Is required when msgId is absent", path: ["offsetMsgId"] });
 /** RESET_CONSUMER_CLIENT_OFFSET (broker→client): a group's offsets were reset; re-read them. */
 export const resetConsumerClientOffsetSchema = z.object({
@@ -190,7 +193,7 @@ export const checkTransactionStateSchema = z.object({
   producerGroup: group,
   topic,
   msgId: messageId,
-  offsetMsgId: messageId,
+  offsetMsgId,
   transactionId: z.string().min(1).max(255),
   checkTimes: z.int().min(0).max(1_000),
 });

@@ -1,6 +1,7 @@
 /**
- * `mq start` given bad input (issue 9, item 8): an unknown flag, a port out of range, a data dir
- * that is a file, lies under a file, or sits on a read-only file system. Each is a real process
+ * `mq start` given bad input (issue 9, items 8 and 10): an unknown flag, a port out of range, an
+ * --advertise that is no address, a data dir that is a file, lies under a file, or sits on a
+ * read-only file system. Each is a real process
  * that must exit non-zero with one catalogue-style line on stderr naming the problem, and no
  * stack trace.
  *
@@ -63,6 +64,10 @@ describe("mq start: bad input is one line, no stack trace", () => {
 
   test("a negative port is refused as a port, not read as a flag", async () => {
     expectOneLine(await startFails(["--data", join(makeTempDir(), "data"), "--port", "-1"]), "INVALID_CONFIG", '"port" must be a port number');
+  });
+
+  test("an --advertise that is neither an IP address nor a host name is refused before anything starts", async () => {
+    expectOneLine(await startFails(["--data", join(makeTempDir(), "data"), "--advertise", "not a host!"]), "INVALID_CONFIG", '"advertise" must be an IPv4 address, an IPv6 address or a host name, got "not a host!"');
   });
 
   test("a data dir that is a file", async () => {

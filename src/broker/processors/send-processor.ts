@@ -12,6 +12,7 @@
  * message would cost more than the append itself; what the message may hold is the service's.
  */
 
+import { formatHostPort } from "../../common/ip-address.ts";
 import { assert } from "../../common/assert.ts";
 import { MqError } from "../../common/errors.ts";
 import { tagLengthMax } from "../../common/limits.ts";
@@ -84,7 +85,7 @@ function batchReply(context: BrokerContext, topic: string, queueId: number, resu
     assert(result.queueOffset === firstQueueOffset + index, `batch entry ${index} got queue offset ${result.queueOffset}, expected ${firstQueueOffset + index}`);
     return result.physicalOffset;
   });
-  return resultReply({ topic, queueId, firstQueueOffset, storeHost: `${context.advertisedHost}:${context.port}`, physicalOffsets });
+  return resultReply({ topic, queueId, firstQueueOffset, storeHost: formatHostPort(context.advertisedHost, context.port), physicalOffsets });
 }
 
 const hostPattern = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;

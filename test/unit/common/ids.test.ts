@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { isMqError } from "../../../src/common/errors.ts";
-import { decodeOffsetMsgId, encodeOffsetMsgId, ipv4ToBytes, isMessageIdShape, MsgIdGenerator } from "../../../src/common/ids.ts";
+import { decodeOffsetMsgId, encodeOffsetMsgId, ipv4ToBytes, isMessageIdShape, MsgIdGenerator, offsetMsgIdPrefix } from "../../../src/common/ids.ts";
 import { seededRandom } from "../../helpers/seeded-random.ts";
 
 function decodeError(id: string): unknown {
@@ -52,11 +52,44 @@ describe("offsetMsgId", () => {
     expect(decodeOffsetMsgId(id.toLowerCase())).toEqual({ host: "1.2.3.4", port: 5, physicalOffset: 2 ** 33 + 6 });
   });
 
-  test("encodes an unparsable host as 127.0.0.1", () => {
+  test("a producer's unparsable ip becomes 127.0.0.1 in msgIds", () => {
     expect(ipv4ToBytes("not-an-ip")).toEqual([127, 0, 0, 1]);
     expect(ipv4ToBytes("1.2.3.256")).toEqual([127, 0, 0, 1]);
     expect(ipv4ToBytes("1.2.3")).toEqual([127, 0, 0, 1]);
-    expect(decodeOffsetMsgId(encodeOffsetMsgId({ host: "::1", port: 1, physicalOffset: 0 })).host).toBe("127.0.0.1");
+  });
+
+  test("an IPv6 broker's offsetMsgId is 56 hex characters (16-byte address, 4-byte port, 8-byte offset) and round-trips", () => {
+    const id = encodeOffsetMsgId({ host: "2001:db8::7", port: 10911, physicalOffset: 2 ** 40 + 5 });
+    expect(id).toBe("20010DB8000000000000000000000007" + "00002A9F" + "0000010000000005");
+    expect(isMessageIdShape(id)).toBe(true);
+    expect(decodeOffsetMsgId(id)).toEqual({ host: "2001:db8::7", port: 10911, physicalOffset: 2 ** 40 + 5 });
+    expect(decodeOffsetMsgId(encodeOffsetMsgId({ host: "[::1]", port: 1, physicalOffset: 0 })).host).toBe("::1");
+  });
+
+  test("two brokers never share an id prefix: an IPv6 broker is not 127.0.0.1, and the port counts", () => {
+    const prefixes = [
+      offsetMsgIdPrefix("127.0.0.1", 10911),
+      offsetMsgIdPrefix("::1", 10911),
+      offsetMsgIdPrefix("2001:db8::1", 10911),
+      offsetMsgIdPrefix("2001:db8::2", 10911),
+      offsetMsgIdPrefix("::ffff:127.0.0.1", 10911),
+      offsetMsgIdPrefix("127.0.0.1", 10921),
+    ];
+    expect(new Set(prefixes).size).toBe(prefixes.length);
+    // No IPv4 id can start like an IPv6 broker's: the lengths differ (32 against 56).
+    expect(encodeOffsetMsgId({ host: "127.0.0.1", port: 10911, physicalOffset: 0 }).length).toBe(32);
+  });
+
+  test("a host that is not an IP literal cannot make an offsetMsgId", () => {
+    for (const host of ["not-an-ip", "1.2.3.256", "localhost", "fe80::1%eth0"]) {
+      let failure: unknown;
+      try {
+        encodeOffsetMsgId({ host, port: 1, physicalOffset: 0 });
+      } catch (error) {
+        failure = error;
+      }
+      expect({ host, invalid: isMqError(failure, "INVALID_FIELD") }).toEqual({ host, invalid: true });
+    }
   });
 
   const badIds: [string, string][] = [
