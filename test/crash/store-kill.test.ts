@@ -7,6 +7,12 @@
  *
  * The kill moments come from a seeded PRNG; the seed is printed on failure and replays with
  * SEED=<seed>.
+ *
+ * What this proves: a crashed PROCESS loses nothing it acknowledged, and recovery cuts what it
+ * left half-written. It does not prove durability against power loss: SIGKILL keeps the page
+ * cache, so these tests would pass with no msync at all. Power loss (unflushed bytes gone) is
+ * tested on the in-memory twin, which keeps written and flushed bytes apart: see
+ * "MessageStore: flush" in test/unit/store/message-store.test.ts.
  */
 
 import { afterAll, describe, expect, test } from "bun:test";
@@ -15,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeRecord } from "../../src/common/message-record.ts";
 import { MessageStore } from "../../src/store/message-store.ts";
+import { seededRandom, type SeededRandom } from "../helpers/seeded-random.ts";
 import { crashMessage, crashQueues, crashStoreOptions, crashTopic } from "./store-writer.ts";
 
 const writerPath = join(import.meta.dir, "store-writer.ts");
@@ -28,32 +35,11 @@ interface Ack {
   physicalOffset: number;
 }
 
-interface Random {
-  next(): number;
-  int(bound: number): number;
-}
-
-function createRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (bound) => Math.floor(next() * bound) };
-}
-
-function seedFromEnv(): number {
-  const fromEnv = process.env.SEED;
-  return fromEnv !== undefined && fromEnv !== "" ? Number(fromEnv) >>> 0 : (Date.now() ^ (Math.random() * 2 ** 32)) >>> 0;
-}
-
-async function withSeed(name: string, body: (random: Random) => Promise<void>): Promise<void> {
-  const seed = seedFromEnv();
+async function withSeed(name: string, body: (random: SeededRandom) => Promise<void>): Promise<void> {
+  const random = seededRandom();
+  const seed = random.seed;
   try {
-    await body(createRandom(seed));
+    await body(random);
   } catch (error) {
     console.error(`${name}: failed with seed ${seed}: replay with SEED=${seed}`);
     throw error;
@@ -81,7 +67,7 @@ afterAll(() => {
  * Runs one writer on `dir` from `firstSeq` and SIGKILLs it: either soon after spawn (it may be
  * opening or recovering) or a random time after its first acknowledgement. Returns its acks.
  */
-async function killWriterRound(options: { dir: string; firstSeq: number; random: Random }): Promise<Ack[]> {
+async function killWriterRound(options: { dir: string; firstSeq: number; random: SeededRandom }): Promise<Ack[]> {
   const { dir, firstSeq, random } = options;
   const early = random.int(4) === 0;
   const delayMs = early ? random.int(400) : random.int(600);

@@ -7,6 +7,7 @@
 import { describe, expect, test } from "bun:test";
 import { startTestBroker } from "../../helpers/broker.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
+import { seededRandom } from "../../helpers/seeded-random.ts";
 import type { PushConsumer } from "../../../src/client/push-consumer.ts";
 import type { ReceivedMessage } from "../../../src/client/message.ts";
 import { consumer, createTopic, startProducer, uniqueName, waitFor } from "./helpers.ts";
@@ -15,6 +16,9 @@ import { consumer, createTopic, startProducer, uniqueName, waitFor } from "./hel
  * Watches a group's handlers: records every delivery and fails the test's invariant when two
  * members work one queue at the same moment (which also covers one message handled twice at once).
  */
+/** Handler delays, seeded so a failing interleaving replays with SEED=. */
+const jitterRandom = seededRandom();
+
 class GroupWatch {
   readonly deliveries = new Map<string, string[]>(); // msgId → members that handled it
   readonly violations: string[] = [];
@@ -27,7 +31,7 @@ class GroupWatch {
       for (const [other, count] of active) if (other !== member && count > 0) this.violations.push(`queue ${message.queueId}: ${member} and ${other} at once`);
       active.set(member, (active.get(member) ?? 0) + 1);
       try {
-        if (jitter) await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
+        if (jitter) await new Promise((resolve) => setTimeout(resolve, jitterRandom.int(3)));
         this.deliveries.set(message.msgId, [...(this.deliveries.get(message.msgId) ?? []), member]);
       } finally {
         active.set(member, active.get(member)! - 1);
@@ -41,7 +45,7 @@ function ownedTotal(consumers: readonly PushConsumer[]): { total: number; distin
   return { total: keys.length, distinct: new Set(keys).size };
 }
 
-describe("client: consumer groups", () => {
+describe(`client: consumer groups (handler delays seed ${jitterRandom.seed})`, () => {
   test("3 members split 8 queues; one leaves and its queues move; nothing lost, nothing handled twice at once", async () => {
     const broker = await startTestBroker();
     const topic = uniqueName("split");

@@ -108,19 +108,21 @@ describe("client: consumer offsets", () => {
     const handled: string[] = [];
     let started = 0;
     const member = consumer(broker.address, { group, consumeFromWhere: "first", concurrency: 1, signal: controller.signal }).subscribe(topic);
+    let stopped = false;
+    let stoppedBeforeHandlerReturned = false;
     await member.start(async (message) => {
       started++;
       if (message.text() === "x1") await gate;
+      stoppedBeforeHandlerReturned ||= stopped;
       handled.push(message.text());
     });
     await waitFor("x1 to be in its handler", () => started === 2);
     controller.abort();
-    let stopped = false;
     const stopping = member.shutdown().then(() => (stopped = true));
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(stopped).toBe(false); // waits for the running handler
     releaseGate();
     await stopping;
+    // Shutdown resolved only after the running handler returned, and committed its offset (2 below).
+    expect(stoppedBeforeHandlerReturned).toBe(false);
     expect(handled).toEqual(["x0", "x1"]);
     const admin = track(new Admin({ broker: broker.address }));
     const detail = await admin.getGroup(group);

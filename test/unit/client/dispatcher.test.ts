@@ -4,6 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { ConcurrentDispatcher, OrderlyDispatcher } from "../../../src/client/dispatcher.ts";
 import type { ReceivedMessage } from "../../../src/client/message.ts";
 import { ProcessQueue } from "../../../src/client/process-queue.ts";
+import { seededRandom } from "../../helpers/seeded-random.ts";
 
 function message(queueId: number, queueOffset: number): ReceivedMessage {
   const body = new Uint8Array(0);
@@ -115,10 +116,11 @@ describe("OrderlyDispatcher", () => {
     expect(b.unfinished.size).toBe(0);
   });
 
-  test("records per-queue order under random handler delays", async () => {
+  const random = seededRandom();
+  test(`records per-queue order under random handler delays (seed ${random.seed})`, async () => {
     const seen = new Map<number, number[]>();
     const dispatcher = new OrderlyDispatcher(3, async (m) => {
-      await new Promise((resolve) => setTimeout(resolve, Math.floor(Math.random() * 3)));
+      await new Promise((resolve) => setTimeout(resolve, random.int(3)));
       seen.set(m.queueId, [...(seen.get(m.queueId) ?? []), m.queueOffset]);
       return true;
     });

@@ -8,6 +8,7 @@ import { tagHash } from "../../../src/common/message-properties.ts";
 import { messageBodyBytesMax, messagePropertiesBytesMax } from "../../../src/common/limits.ts";
 import { MessageStore } from "../../../src/store/message-store.ts";
 import { MemoryStorage } from "../../../src/store/memory-storage.ts";
+import type { FlushLane, MappedFile } from "../../../src/store/mapped-file.ts";
 import { FaultPoints } from "../../../src/store/fault-points.ts";
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { putStatusError } from "../../../src/store/put-message.ts";
@@ -29,6 +30,23 @@ afterAll(removeTempDirs);
 
 function body(text: string): Uint8Array {
   return encoder.encode(text);
+}
+
+/** Counts flushes of CommitLog files, to see sends share one (group commit). */
+class CountingStorage extends MemoryStorage {
+  commitLogFlushes = 0;
+
+  override openFile(path: string, size: number, lane?: FlushLane): MappedFile {
+    const file = super.openFile(path, size, lane);
+    if (!path.includes("/commitlog/")) return file;
+    const flush = file.flush.bind(file);
+    return Object.assign(file, {
+      flush: (from: number, to: number) => {
+        this.commitLogFlushes += 1;
+        return flush(from, to);
+      },
+    });
+  }
 }
 
 function decodeAll(result: ReturnType<MessageStore["getMessages"]>) {
@@ -178,31 +196,44 @@ describe("MessageStore: limits", () => {
 
   test("a batch must hold one topic and at least one message", async () => {
     const store = await openStore();
-    expect(store.putBatch([])).rejects.toMatchObject({ errorName: "BATCH_EMPTY" });
-    expect(store.putBatch([{ topic: "A", queueId: 0, body: body("1") }, { topic: "B", queueId: 0, body: body("2") }])).rejects.toMatchObject({ errorName: "BATCH_MIXED_TOPICS" });
+    await expect(store.putBatch([])).rejects.toMatchObject({ errorName: "BATCH_EMPTY" });
+    await expect(store.putBatch([{ topic: "A", queueId: 0, body: body("1") }, { topic: "B", queueId: 0, body: body("2") }])).rejects.toMatchObject({ errorName: "BATCH_MIXED_TOPICS" });
     const batch = await store.putBatch([1, 2, 3].map((index) => ({ topic: "A", queueId: 0, body: body(String(index)) })));
     expect(batch.status === "ok" && batch.results.map((result) => result.queueOffset)).toEqual([0, 1, 2]);
   });
 });
 
 describe("MessageStore: flush", () => {
-  test("sync flush resolves a put only once its bytes are durable, sharing flushes (group commit)", async () => {
-    const storage = new MemoryStorage();
+  // Proves power-loss durability (not just a process crash): the in-memory twin keeps written
+  // and flushed bytes apart, and crash() throws away everything not flushed.
+  test("sync flush resolves a put only once its bytes are durable, sharing one flush (group commit); all survive a power loss", async () => {
+    const storage = new CountingStorage();
     const dataDir = join(makeTempDir(), "data");
-    const store = await MessageStore.open({ dataDir, ...tinyStoreProfile, logger: silentLogger, flush: "sync", storage, flushIntervalMs: 3_600_000 });
+    const options = { dataDir, ...tinyStoreProfile, logger: silentLogger, storage, flushIntervalMs: 3_600_000 } as const;
+    const store = await MessageStore.open({ ...options, flush: "sync" });
     const puts = Array.from({ length: 64 }, (_, index) => store.put({ topic: "T", queueId: index % 4, body: body(`m${index}`) }));
     // Appended but not yet flushed: a crash now would lose them, and nothing has been acknowledged.
     expect(store.commitLog.flushedPosition).toBe(0);
     const results = await Promise.all(puts);
-    expect(results.every((result) => result.status === "ok")).toBe(true);
-    const end = store.commitLog.writePosition;
-    expect(store.commitLog.flushedPosition).toBe(end);
+    expect(results.map((result) => result.status)).toEqual(Array.from({ length: 64 }, () => "ok"));
+    expect(store.commitLog.flushedPosition).toBe(store.commitLog.writePosition);
+    expect(storage.commitLogFlushes).toBe(1); // 64 sends, one msync
     // Power loss right after the acknowledgements: every acknowledged message survives.
-    store.commitLog.abandon();
     storage.crash();
-    await store.close().catch(() => {});
+    (store as unknown as { lock: { release(): void } }).lock.release();
+    const reopened = await MessageStore.open({ ...options, flush: "async" });
+    try {
+      for (let queueId = 0; queueId < 4; queueId++) {
+        const read = reopened.getMessages({ topic: "T", queueId, offset: 0, maxCount: 100 });
+        expect(decodeAll(read).map((message) => new TextDecoder().decode(message.body))).toEqual(Array.from({ length: 16 }, (_, index) => `m${index * 4 + queueId}`));
+      }
+    } finally {
+      await reopened.close();
+    }
   });
 
+  // Proves the other half: what was not flushed is gone after a power loss (so the test above
+  // would fail if sync sends were answered before their msync).
   test("acknowledged sync puts survive a simulated power loss; unflushed async appends do not", async () => {
     const storage = new MemoryStorage();
     const dataDir = join(makeTempDir(), "data");
