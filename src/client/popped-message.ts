@@ -53,8 +53,8 @@ export class PoppedMessage extends ConsumedMessage implements SimpleMessage {
   readonly deliveryAttempt: number;
   override readonly brokerName: string;
 
-  constructor(stored: StoredMessage, settle: { receiptHandle: string; invisibleUntilMs: number; deliveryAttempt: number; brokerName: string }) {
-    super(stored);
+  constructor(stored: StoredMessage, settle: { receiptHandle: string; invisibleUntilMs: number; deliveryAttempt: number; brokerName: string; brokerAddress?: string }) {
+    super(stored, settle.brokerAddress === undefined ? undefined : { brokerName: settle.brokerName, brokerAddress: settle.brokerAddress });
     this.receiptHandle = settle.receiptHandle;
     this.invisibleUntilMs = settle.invisibleUntilMs;
     this.deliveryAttempt = settle.deliveryAttempt;

@@ -182,7 +182,7 @@ export class SimpleConsumer {
     for (const { message, receiptHandle, deliveryAttempt } of answer.messages) {
       const handle = encodeReceiptHandle({ topic: target.topic, brokerName: target.brokerName, brokerHandle: receiptHandle });
       if (tagExpressionMatches(target.filter, message.tags)) {
-        messages.push(new PoppedMessage(message, { receiptHandle: handle, invisibleUntilMs: answer.invisibleUntilMs, deliveryAttempt, brokerName: target.brokerName }));
+        messages.push(new PoppedMessage(message, { receiptHandle: handle, invisibleUntilMs: answer.invisibleUntilMs, deliveryAttempt, brokerName: target.brokerName, brokerAddress: address }));
       } else {
         this.inBackground(this.ack(handle)); // its tag only shares a hash with ours: not for this group's filter
       }

@@ -4,12 +4,12 @@
  * offsetMsgIds from its own address — 56 hex characters for the IPv6 one — finds its own, and
  * never claims the other's, although both have a record at CommitLog offset 0. (Before, `::1`
  * silently became 127.0.0.1 and the IPv4 broker answered the IPv6 broker's ids with its own
- * message.) A consumer of the IPv6 broker sees the same offsetMsgId the send returned.
+ * message.) Consumers of the IPv6 broker (push and pop) see the offsetMsgId the send returned.
  */
 
 import { afterAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { Admin, PushConsumer, Producer, isMqError } from "../../src/client/index.ts";
+import { Admin, PushConsumer, Producer, SimpleConsumer, isMqError } from "../../src/client/index.ts";
 import { decodeOffsetMsgId } from "../../src/common/ids.ts";
 import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
 import { cleanEnv, exitTimeoutMs, freePort, repoRoot, type Started, startTimeoutMs, waitForOk, withDeadline } from "./helpers.ts";
@@ -92,5 +92,14 @@ describe("--advertise and offsetMsgIds", () => {
     }
     await consumer.shutdown();
     expect(consumedId).toBe(onV6.offsetMsgId);
+
+    const simple = new SimpleConsumer({ broker: v6, group: "advertise-pop", topics: "Ids" });
+    await simple.start();
+    try {
+      const received = await simple.receive(1, { waitMs: 5_000 });
+      expect(received.map((message) => message.offsetMsgId)).toEqual([onV6.offsetMsgId]);
+    } finally {
+      await simple.shutdown();
+    }
   }, 60_000);
 });
