@@ -37,6 +37,7 @@
 
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset } from "../common/offsets.ts";
 import { popInFlightMax, popStateSweepIntervalMs, popWaitersMax } from "../common/limits.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import { decodeRecord } from "../common/message-record.ts";
@@ -176,7 +177,7 @@ export class PopService {
     while (out.length < request.maxMessages && state.ready.length > 0) {
       const entry = state.ready.shift()!;
       if (entry.settled || !entry.visible) continue;
-      const message = this.context.store.getByPhysicalOffset(entry.physicalOffset);
+      const message = this.context.store.getByPhysicalOffset(toPhysicalOffset(entry.physicalOffset));
       if (message === undefined) {
         this.settle(state, entry); // gone with retention: nothing left to deliver
         continue;
@@ -279,7 +280,7 @@ export class PopService {
   private readNew(state: GroupTopic, queueId: number, filter: ReadonlySet<number> | undefined, request: PopRequest, nowMs: number, out: PoppedMessage[]): void {
     const cursor = this.cursor(state, queueId);
     const maxCount = Math.min(request.maxMessages - out.length, popInFlightMax - state.inFlight);
-    const result = this.context.store.getMessages({ topic: state.topic, queueId, offset: cursor.next, maxCount, tagHashes: filter });
+    const result = this.context.store.getMessages({ topic: state.topic, queueId, offset: toQueueOffset(cursor.next), maxCount, tagHashes: filter });
     switch (result.status) {
       case "found":
         for (const read of result.messages) {

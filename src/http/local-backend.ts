@@ -15,6 +15,7 @@ import * as offsets from "../broker/processors/offset-processor.ts";
 import { type ReceivedMessage, toPulledMessage } from "../client/message.ts";
 import { MqError } from "../common/errors.ts";
 import { decodeRecord, type StoredMessage } from "../common/message-record.ts";
+import { queueOffset as toQueueOffset } from "../common/offsets.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
 import type { ClusterInfo, GroupDetail, TopicConfig } from "../protocol/responses.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
@@ -111,7 +112,7 @@ export class LocalBackend implements MqBackend {
     const maxOffset = store.maxOffset(topic, queueId);
     const offset = options.offset ?? minOffset;
     if (offset < minOffset || offset > maxOffset) throw new MqError("OFFSET_OUT_OF_RANGE", { topic, queueId, offset, min: minOffset, max: maxOffset });
-    const result = store.getMessages({ topic, queueId, offset, maxCount: options.max });
+    const result = store.getMessages({ topic, queueId, offset: toQueueOffset(offset), maxCount: options.max });
     const messages = result.status === "found" ? result.messages.map((read) => this.received(decodeRecord(result.buffer, read.position))) : [];
     // Past damaged entries too: the reader's nextOffset always moves past what it examined.
     const moved = result.status === "found" || result.status === "no_matched_message";

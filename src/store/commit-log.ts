@@ -18,6 +18,7 @@ import {
   checkRecord, endOfFileMagic, endOfFileMarkerBytes, recordBytes, writeEndOfFileMarker, writeRecord, readStoreTimestamp,
   type RecordInput, type RecordPlacement,
 } from "../common/message-record.ts";
+import { physicalOffset as toPhysicalOffset, type PhysicalOffset } from "../common/offsets.ts";
 import type { FaultPoints } from "./fault-points.ts";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
 import type { FileStorage, MappedFile } from "./mapped-file.ts";
@@ -33,7 +34,7 @@ export interface CommitLogOptions {
 }
 
 export type CommitLogAppend =
-  | { status: "ok"; physicalOffset: number; size: number }
+  | { status: "ok"; physicalOffset: PhysicalOffset; size: number }
   | { status: "message_too_large"; size: number; limit: number }
   | { status: "io_error"; error: MqError };
 
@@ -62,8 +63,8 @@ export class CommitLog {
   /** End of the warmed (or requested) window in the current file. */
   private warmedEnd = 0;
   private preparedWarmBytes = 0;
-  writePosition = 0;
-  flushedPosition = 0;
+  writePosition = toPhysicalOffset(0);
+  flushedPosition = toPhysicalOffset(0);
 
   constructor(options: CommitLogOptions) {
     this.dir = options.dir;
@@ -97,8 +98,8 @@ export class CommitLog {
     }
   }
 
-  get minOffset(): number {
-    return this.bases[0] ?? this.currentBase;
+  get minOffset(): PhysicalOffset {
+    return toPhysicalOffset(this.bases[0] ?? this.currentBase);
   }
 
   get fileCount(): number {
@@ -146,7 +147,7 @@ export class CommitLog {
    * Ends the log at `position` after recovery: later files are deleted, so a stale record can
    * never reappear, and writing continues there. The caller zeroes the torn tail.
    */
-  resetTo(position: number): void {
+  resetTo(position: PhysicalOffset): void {
     this.truncateFilesAfter(position);
     this.setPositions(position);
   }
@@ -160,7 +161,7 @@ export class CommitLog {
     }
   }
 
-  private setPositions(position: number): void {
+  private setPositions(position: PhysicalOffset): void {
     this.writePosition = position;
     this.flushedPosition = position;
     const index = this.files.findIndex((_, fileIndex) => position < this.bases[fileIndex]! + this.fileBytes);
@@ -190,9 +191,9 @@ export class CommitLog {
       const file = this.current!;
       const physicalOffset = this.currentBase + local;
       writeRecord(file.bytes, file.view, local, input, { ...placement, physicalOffset });
-      this.writePosition = physicalOffset + size;
+      this.writePosition = toPhysicalOffset(physicalOffset + size);
       if (local + size + this.warmAheadBytes >= this.warmedEnd) this.warmAhead();
-      return { status: "ok", physicalOffset, size };
+      return { status: "ok", physicalOffset: toPhysicalOffset(physicalOffset), size };
     } catch (error) {
       if (error instanceof MqError) return { status: "io_error", error };
       throw error;
@@ -205,7 +206,7 @@ export class CommitLog {
    * nor recovery can see them. The end-of-file marker of a file left behind is zeroed too: the
    * next append continues that file.
    */
-  rollbackTo(position: number): void {
+  rollbackTo(position: PhysicalOffset): void {
     assert(position >= this.flushedPosition && position <= this.writePosition, `CommitLog rollback to ${position} outside [${this.flushedPosition}, ${this.writePosition}]`);
     if (position === this.writePosition) return;
     this.truncateFilesAfter(position);
@@ -248,7 +249,7 @@ export class CommitLog {
     this.bases.push(nextBase);
     this.current = file;
     this.currentBase = nextBase;
-    this.writePosition = nextBase;
+    this.writePosition = toPhysicalOffset(nextBase);
     this.warmAhead();
     this.prepareNext();
   }
@@ -305,7 +306,7 @@ export class CommitLog {
   private closed = false;
 
   /** Resolves once every byte below `end` is durable (group commit). */
-  waitDurable(end: number): Promise<void> {
+  waitDurable(end: PhysicalOffset): Promise<void> {
     if (end <= this.flushedPosition) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ end, resolve, reject });
@@ -345,7 +346,7 @@ export class CommitLog {
         for (const waiter of failed) waiter.reject(error as Error);
         throw error;
       }
-      this.flushedPosition = Math.max(this.flushedPosition, target);
+      this.flushedPosition = toPhysicalOffset(Math.max(this.flushedPosition, target));
     }
     this.releaseWaiters();
   }
@@ -361,20 +362,20 @@ export class CommitLog {
   }
 
   /** The file holding `offset` (a hot-path twin of `locate`, without allocating). */
-  fileHolding(offset: number): MappedFile | undefined {
+  fileHolding(offset: PhysicalOffset): MappedFile | undefined {
     if (offset < this.minOffset || offset >= this.writePosition) return undefined;
     return this.files[Math.floor((offset - this.minOffset) / this.fileBytes)];
   }
 
   /** Finds the file holding `offset`, with the offset's position inside it. */
-  locate(offset: number): { file: MappedFile; position: number; base: number } | undefined {
+  locate(offset: PhysicalOffset): { file: MappedFile; position: number; base: PhysicalOffset } | undefined {
     if (offset < this.minOffset || offset >= this.writePosition) return undefined;
     const index = Math.floor((offset - this.minOffset) / this.fileBytes);
     const file = this.files[index];
     if (file === undefined) return undefined;
     const base = this.bases[index]!;
     assert(offset >= base && offset < base + this.fileBytes, `CommitLog file index ${index} does not hold offset ${offset}`);
-    return { file, position: offset - base, base };
+    return { file, position: offset - base, base: toPhysicalOffset(base) };
   }
 
   /** The store timestamp of the first record of each file (for retention by age). */

@@ -4,11 +4,12 @@
  */
 
 import { getUint64, setUint64 } from "../common/message-record.ts";
+import { physicalOffset as toPhysicalOffset, type PhysicalOffset } from "../common/offsets.ts";
 
 export const entryBytes = 20;
 
 export interface ConsumeQueueEntry {
-  physicalOffset: number;
+  physicalOffset: PhysicalOffset;
   size: number;
   tagHash: number;
 }
@@ -21,7 +22,7 @@ export function writeEntry(view: DataView, position: number, entry: ConsumeQueue
 
 export function readEntry(view: DataView, position: number): ConsumeQueueEntry {
   return {
-    physicalOffset: getUint64(view, position),
+    physicalOffset: toPhysicalOffset(getUint64(view, position)),
     size: view.getUint32(position + 8),
     tagHash: getUint64(view, position + 12),
   };
@@ -31,8 +32,8 @@ export function entrySize(view: DataView, position: number): number {
   return view.getUint32(position + 8);
 }
 
-export function entryPhysicalOffset(view: DataView, position: number): number {
-  return getUint64(view, position);
+export function entryPhysicalOffset(view: DataView, position: number): PhysicalOffset {
+  return toPhysicalOffset(getUint64(view, position));
 }
 
 export function entryTagHash(view: DataView, position: number): number {

@@ -13,6 +13,7 @@ import {
   entryBytes, entryPhysicalOffset, entrySize, entryTagHash, readEntry, writeEntry, type ConsumeQueueEntry,
 } from "./consume-queue-entry.ts";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import type { FaultPoints } from "./fault-points.ts";
 import type { FileStorage, MappedFile } from "./mapped-file.ts";
 
@@ -25,7 +26,7 @@ export interface ConsumeQueueOptions {
   faults: FaultPoints;
 }
 
-const blankEntry: ConsumeQueueEntry = { physicalOffset: 0, size: 0, tagHash: 0 };
+const blankEntry: ConsumeQueueEntry = { physicalOffset: toPhysicalOffset(0), size: 0, tagHash: 0 };
 
 export class ConsumeQueue {
   readonly topic: string;
@@ -37,8 +38,9 @@ export class ConsumeQueue {
   private readonly faults: FaultPoints;
   private files: MappedFile[] = [];
   private firstOffsets: number[] = [];
-  minOffset = 0;
-  maxOffset = 0;
+  minOffset = toQueueOffset(0);
+  /** The next queue offset to assign. */
+  maxOffset = toQueueOffset(0);
   private flushedOffset = 0;
 
   constructor(options: ConsumeQueueOptions) {
@@ -71,14 +73,14 @@ export class ConsumeQueue {
       this.files.push(this.storage.openFile(path, this.fileBytes));
       this.firstOffsets.push(first);
     }
-    this.minOffset = this.firstOffsets[0] ?? 0;
+    this.minOffset = toQueueOffset(this.firstOffsets[0] ?? 0);
     this.maxOffset = this.minOffset;
     for (let index = this.files.length - 1; index >= 0; index--) {
       const file = this.files[index]!;
       let last = this.entriesPerFile - 1;
       while (last >= 0 && entrySize(file.view, last * entryBytes) === 0) last--;
       if (last >= 0) {
-        this.maxOffset = this.firstOffsets[index]! + last + 1;
+        this.maxOffset = toQueueOffset(this.firstOffsets[index]! + last + 1);
         break;
       }
     }
@@ -90,8 +92,8 @@ export class ConsumeQueue {
    * Drops every entry that points at or past `physicalOffset` (they are rebuilt from the
    * CommitLog), and blank tail entries, so the queue ends at a record that is known durable.
    */
-  truncateFrom(physicalOffset: number): void {
-    let offset = this.maxOffset;
+  truncateFrom(physicalOffset: PhysicalOffset): void {
+    let offset: number = this.maxOffset;
     while (offset > this.minOffset) {
       const located = this.locate(offset - 1);
       if (located === undefined) break;
@@ -112,7 +114,7 @@ export class ConsumeQueue {
     }
     const located = this.locate(offset);
     if (located !== undefined) located.file.zeroRange(located.position, this.fileBytes);
-    this.maxOffset = Math.max(offset, this.minOffset);
+    this.maxOffset = toQueueOffset(Math.max(offset, this.minOffset));
     this.flushedOffset = Math.min(this.flushedOffset, this.maxOffset);
   }
 
@@ -120,7 +122,7 @@ export class ConsumeQueue {
    * Puts the entry for `queueOffset`. An offset already present is left alone (replay); one past
    * the end fills the gap with blank entries.
    */
-  put(queueOffset: number, entry: ConsumeQueueEntry): void {
+  put(queueOffset: QueueOffset, entry: ConsumeQueueEntry): void {
     if (queueOffset < this.maxOffset) return;
     while (this.maxOffset < queueOffset) this.writeAt(this.maxOffset, blankEntry);
     this.writeAt(queueOffset, entry);
@@ -137,10 +139,10 @@ export class ConsumeQueue {
       file = this.storage.openFile(path, this.fileBytes);
       this.files.push(file);
       this.firstOffsets.push(first);
-      if (this.files.length === 1) this.minOffset = first;
+      if (this.files.length === 1) this.minOffset = toQueueOffset(first);
     }
     writeEntry(file.view, (queueOffset % this.entriesPerFile) * entryBytes, entry);
-    this.maxOffset = queueOffset + 1;
+    this.maxOffset = toQueueOffset(queueOffset + 1);
   }
 
   locate(queueOffset: number): { file: MappedFile; position: number } | undefined {
@@ -172,7 +174,7 @@ export class ConsumeQueue {
    * Calls `visit` for entries from `from` on, skipping blanks, until it returns false or the
    * queue ends. Reads straight from the mapping: `visit` must not keep anything across calls.
    */
-  scan(from: number, visit: (queueOffset: number, physicalOffset: number, size: number, tagHash: number) => boolean): number {
+  scan(from: number, visit: (queueOffset: number, physicalOffset: PhysicalOffset, size: number, tagHash: number) => boolean): number {
     let offset = Math.max(from, this.minOffset);
     while (offset < this.maxOffset) {
       const located = this.locate(offset)!;
@@ -197,11 +199,11 @@ export class ConsumeQueue {
       this.storage.removeFile(file.path);
       removed += 1;
     }
-    this.minOffset = Math.max(this.minOffset, this.firstOffsets[0] ?? this.maxOffset);
+    this.minOffset = toQueueOffset(Math.max(this.minOffset, this.firstOffsets[0] ?? this.maxOffset));
     while (this.minOffset < this.maxOffset) {
       const entry = this.get(this.minOffset);
       if (entry !== undefined && entry.physicalOffset >= commitLogMin) break;
-      this.minOffset += 1;
+      this.minOffset = toQueueOffset(this.minOffset + 1);
     }
     return removed;
   }

@@ -13,6 +13,7 @@
  */
 
 import { getUint64, setUint64 } from "../common/message-record.ts";
+import { physicalOffset as toPhysicalOffset, type PhysicalOffset } from "../common/offsets.ts";
 import type { MappedFile } from "./mapped-file.ts";
 
 export const indexHeaderBytes = 40;
@@ -86,7 +87,7 @@ export class IndexFile {
     return this.entryCount === 0 || (timestampMs >= this.beginTimestampMs && timestampMs - this.beginTimestampMs <= timeDiffMax);
   }
 
-  put(keyHash: number, physicalOffset: number, timestampMs: number): void {
+  put(keyHash: number, physicalOffset: PhysicalOffset, timestampMs: number): void {
     const view = this.file.view;
     const count = this.entryCount;
     if (count === 0) {
@@ -108,7 +109,7 @@ export class IndexFile {
   }
 
   /** Physical offsets whose key hash matches, newest first, within [beginMs, endMs]. */
-  lookup(keyHash: number, beginMs: number, endMs: number, limit: number, into: number[]): void {
+  lookup(keyHash: number, beginMs: number, endMs: number, limit: number, into: PhysicalOffset[]): void {
     const view = this.file.view;
     const count = this.entryCount;
     let number = view.getUint32(indexHeaderBytes + (keyHash % this.slotCount) * 4);
@@ -117,7 +118,7 @@ export class IndexFile {
       const position = this.entriesStart + number * indexEntryBytes;
       const timestampMs = this.beginTimestampMs + view.getUint32(position + 12);
       if (view.getUint32(position) === keyHash && timestampMs >= beginMs && timestampMs <= endMs) {
-        into.push(getUint64(view, position + 4));
+        into.push(toPhysicalOffset(getUint64(view, position + 4)));
       }
       const previous = view.getUint32(position + 16);
       number = previous < number ? previous : 0;

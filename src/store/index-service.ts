@@ -7,6 +7,7 @@
 import { basename, dirname, join } from "node:path";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
 import { IndexFile, indexFileBytes, indexKeyHash } from "./index-file.ts";
+import type { PhysicalOffset } from "../common/offsets.ts";
 import type { FaultPoints } from "./fault-points.ts";
 import type { FileStorage } from "./mapped-file.ts";
 
@@ -74,7 +75,7 @@ export class IndexService {
     return indexFileBytes(this.options.slotsPerFile, this.options.entriesPerFile);
   }
 
-  put(key: string, physicalOffset: number, timestampMs: number): void {
+  put(key: string, physicalOffset: PhysicalOffset, timestampMs: number): void {
     let last = this.files[this.files.length - 1];
     if (last === undefined || last.index.isFull() || !last.index.acceptsTime(timestampMs)) {
       const sequence = (last?.sequence ?? 0) + 1;
@@ -89,9 +90,9 @@ export class IndexService {
   }
 
   /** Candidate offsets for `key`, newest first, deduplicated; callers verify each record. */
-  lookup(key: string, limit: number, beginMs = 0, endMs = Number.MAX_SAFE_INTEGER): number[] {
+  lookup(key: string, limit: number, beginMs = 0, endMs = Number.MAX_SAFE_INTEGER): PhysicalOffset[] {
     const hash = indexKeyHash(key);
-    const found: number[] = [];
+    const found: PhysicalOffset[] = [];
     for (let index = this.files.length - 1; index >= 0 && found.length < limit; index--) {
       const file = this.files[index]!.index;
       if (file.entryCount === 0 || file.endTimestampMs < beginMs || file.beginTimestampMs > endMs) continue;

@@ -8,7 +8,7 @@
 import { decodeOffsetMsgId } from "../common/ids.ts";
 import * as limits from "../common/limits.ts";
 import { checkRecord, decodeRecord, readStoreTimestamp, type StoredMessage } from "../common/message-record.ts";
-import { queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import type { ConsumeQueues } from "./consume-queues.ts";
@@ -26,13 +26,13 @@ export class MessageLookup {
   constructor(private readonly context: LookupContext) {}
 
   /** The message whose record starts at `physicalOffset`, verified, or undefined. */
-  byPhysicalOffset(physicalOffset: PhysicalOffset | number): StoredMessage | undefined {
+  byPhysicalOffset(physicalOffset: PhysicalOffset): StoredMessage | undefined {
     const record = this.recordAt(physicalOffset);
     return record === undefined ? undefined : decodeRecord(record);
   }
 
   /** A copy of the verified record bytes starting at `physicalOffset`, or undefined. */
-  recordAt(physicalOffset: PhysicalOffset | number): Uint8Array | undefined {
+  recordAt(physicalOffset: PhysicalOffset): Uint8Array | undefined {
     const commitLog = this.context.commitLog;
     if (physicalOffset >= commitLog.writePosition) return undefined; // past the log: nothing written there by this run
     const located = commitLog.locate(physicalOffset);
@@ -45,7 +45,7 @@ export class MessageLookup {
   }
 
   byOffsetMsgId(offsetMsgId: string): StoredMessage | undefined {
-    return this.byPhysicalOffset(decodeOffsetMsgId(offsetMsgId).physicalOffset);
+    return this.byPhysicalOffset(toPhysicalOffset(decodeOffsetMsgId(offsetMsgId).physicalOffset));
   }
 
   private live(message: StoredMessage | undefined): StoredMessage | undefined {
@@ -93,8 +93,8 @@ export class MessageLookup {
   /** The first queue offset whose message was stored at or after `timestampMs` (max if none). */
   offsetForTimestamp(queue: ConsumeQueue | undefined, timestampMs: number): QueueOffset {
     if (queue === undefined) return toQueueOffset(0);
-    let low = queue.minOffset;
-    let high = queue.maxOffset;
+    let low: number = queue.minOffset;
+    let high: number = queue.maxOffset;
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
       const storedAt = this.storeTimestampAt(queue, middle);

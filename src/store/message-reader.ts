@@ -20,11 +20,12 @@ import { checkedRecordSize, getUint64, recordFixedBytes } from "../common/messag
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import { entryBytes } from "./consume-queue-entry.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 
 export interface GetMessagesRequest {
   topic: string;
   queueId: number;
-  offset: number;
+  offset: QueueOffset;
   maxCount: number;
   maxBytes?: number;
   /** Tag hashes to accept; undefined accepts all. */
@@ -44,8 +45,8 @@ export type GetStatus =
   | "no_matched_queue";
 
 export interface ReadMessage {
-  queueOffset: number;
-  physicalOffset: number;
+  queueOffset: QueueOffset;
+  physicalOffset: PhysicalOffset;
   /** Where the record starts in `buffer`. */
   position: number;
   size: number;
@@ -54,16 +55,17 @@ export interface ReadMessage {
 
 export interface GetMessagesResult {
   status: GetStatus;
-  minOffset: number;
-  maxOffset: number;
+  minOffset: QueueOffset;
+  maxOffset: QueueOffset;
   /** Where the next read should start. */
-  nextOffset: number;
+  nextOffset: QueueOffset;
   buffer: Uint8Array;
   messages: ReadMessage[];
   corruptSkipped: number;
 }
 
 const empty = new Uint8Array(0);
+const noOffset = toQueueOffset(0);
 
 export interface ReadContext {
   commitLog: CommitLog;
@@ -99,7 +101,7 @@ function reportDamage(context: ReadContext, queue: ConsumeQueue, queueOffset: nu
 }
 
 export function readMessages(context: ReadContext, queue: ConsumeQueue | undefined, request: GetMessagesRequest): GetMessagesResult {
-  if (queue === undefined) return emptyResult("no_matched_queue", 0, 0, 0);
+  if (queue === undefined) return emptyResult("no_matched_queue", noOffset, noOffset, noOffset);
   const { minOffset, maxOffset } = queue;
   if (request.offset < minOffset) return emptyResult("offset_too_small", minOffset, maxOffset, minOffset);
   if (request.offset === maxOffset) return emptyResult("offset_overflow_one", minOffset, maxOffset, maxOffset);
@@ -114,12 +116,12 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
   const commitLogEnd = context.commitLog.writePosition;
   const recordBytesMax = context.commitLog.fileBytes;
   let corruptSkipped = 0;
-  const physicalOffsets: number[] = [];
+  const physicalOffsets: PhysicalOffset[] = [];
   const sizes: number[] = [];
   const hashes: number[] = [];
-  const queueOffsets: number[] = [];
+  const queueOffsets: QueueOffset[] = [];
   let bytes = 0;
-  let offset = request.offset;
+  let offset: number = request.offset;
   for (; offset < scanEnd && physicalOffsets.length < maxCount; offset++) {
     const file = queue.fileAt(offset);
     if (file === undefined) break;
@@ -127,7 +129,7 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     const position = (offset % entriesPerFile) * entryBytes;
     const size = view.getUint32(position + 8);
     if (size === 0) continue; // blank entry
-    const physicalOffset = getUint64(view, position);
+    const physicalOffset = toPhysicalOffset(getUint64(view, position));
     if (physicalOffset < commitLogMin) continue; // removed by retention
     if (size < recordFixedBytes || size > recordBytesMax || physicalOffset + size > commitLogEnd) {
       corruptSkipped += 1;
@@ -140,7 +142,7 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     physicalOffsets.push(physicalOffset);
     sizes.push(size);
     hashes.push(hash);
-    queueOffsets.push(offset);
+    queueOffsets.push(toQueueOffset(offset));
     bytes += size;
   }
 
@@ -177,13 +179,13 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     status: messages.length > 0 ? "found" : "no_matched_message",
     minOffset,
     maxOffset,
-    nextOffset: offset,
+    nextOffset: toQueueOffset(offset),
     buffer: written === buffer.length ? buffer : buffer.subarray(0, written),
     messages,
     corruptSkipped,
   };
 }
 
-function emptyResult(status: GetStatus, minOffset: number, maxOffset: number, nextOffset: number): GetMessagesResult {
+function emptyResult(status: GetStatus, minOffset: QueueOffset, maxOffset: QueueOffset, nextOffset: QueueOffset): GetMessagesResult {
   return { status, minOffset, maxOffset, nextOffset, buffer: empty, messages: [], corruptSkipped: 0 };
 }

@@ -116,7 +116,7 @@ export class MessageStore {
         commitLog: this.commitLog,
         logger,
         currentQueue: (topic, queueId) => this.consumeQueue(topic, queueId),
-        entryOf: (message) => ({ physicalOffset: message.physicalOffset, size: message.storeSize, tagHash: consumeQueueTagHash(message.tags) }),
+        entryOf: (message) => ({ physicalOffset: toPhysicalOffset(message.physicalOffset), size: message.storeSize, tagHash: consumeQueueTagHash(message.tags) }),
       });
       this.readContext = { commitLog: this.commitLog, logger, verifyCrcBelow: 0, onDamagedEntry: (queue, queueOffset) => this.queueRepair.schedule(queue, queueOffset) };
     } catch (error) {
@@ -236,7 +236,7 @@ export class MessageStore {
 
   private async durable(end: number): Promise<PutFailure | undefined> {
     try {
-      await this.commitLog.waitDurable(end);
+      await this.commitLog.waitDurable(toPhysicalOffset(end));
       return undefined;
     } catch (error) {
       return { status: "io_error", error: error instanceof MqError ? error : new MqError("INTERNAL", { reason: String(error) }) };
@@ -248,12 +248,12 @@ export class MessageStore {
   }
 
   /** The message whose record starts at `physicalOffset`, verified, or undefined. */
-  getByPhysicalOffset(physicalOffset: number): StoredMessage | undefined {
+  getByPhysicalOffset(physicalOffset: PhysicalOffset): StoredMessage | undefined {
     return this.lookup.byPhysicalOffset(physicalOffset);
   }
 
   /** A copy of the verified record bytes starting at `physicalOffset` (what pulls and lookups send as is), or undefined. */
-  recordAt(physicalOffset: number): Uint8Array | undefined {
+  recordAt(physicalOffset: PhysicalOffset): Uint8Array | undefined {
     return this.lookup.recordAt(physicalOffset);
   }
 
@@ -275,16 +275,16 @@ export class MessageStore {
     return this.lookup.byTime(topic, beginMs, endMs, maxCount);
   }
 
-  minOffset(topic: string, queueId: number): number {
-    return this.consumeQueue(topic, queueId)?.minOffset ?? 0;
+  minOffset(topic: string, queueId: number): QueueOffset {
+    return this.consumeQueue(topic, queueId)?.minOffset ?? toQueueOffset(0);
   }
 
-  maxOffset(topic: string, queueId: number): number {
+  maxOffset(topic: string, queueId: number): QueueOffset {
     return this.queues.nextOffset(topic, queueId);
   }
 
   /** The first queue offset whose message was stored at or after `timestampMs` (max if none). */
-  offsetForTimestamp(topic: string, queueId: number, timestampMs: number): number {
+  offsetForTimestamp(topic: string, queueId: number, timestampMs: number): QueueOffset {
     return this.lookup.offsetForTimestamp(this.consumeQueue(topic, queueId), timestampMs);
   }
 

@@ -4,6 +4,7 @@
  */
 
 import { MqError } from "../common/errors.ts";
+import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 
 export interface PutMessageInput {
   topic: string;
@@ -29,7 +30,7 @@ export interface PutMessageInput {
 }
 
 export type PutResult =
-  | { status: "ok"; physicalOffset: number; queueOffset: number; size: number; storeTimestampMs: number }
+  | { status: "ok"; physicalOffset: PhysicalOffset; queueOffset: QueueOffset; size: number; storeTimestampMs: number }
   | { status: "topic_invalid"; topic: string; reason: string }
   | { status: "message_too_large"; bytes: number; limit: number }
   | { status: "properties_too_large"; bytes: number; limit: number }

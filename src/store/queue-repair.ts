@@ -10,6 +10,7 @@
 import { queueRepairStepBytes } from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
 import { checkRecord, decodeRecord, type StoredMessage } from "../common/message-record.ts";
+import { physicalOffset as toPhysicalOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import { entryBytes, readEntry, writeEntry, type ConsumeQueueEntry } from "./consume-queue-entry.ts";
@@ -28,7 +29,7 @@ export interface QueueRepairReport {
   entriesBlanked: number;
 }
 
-const blankEntry: ConsumeQueueEntry = { physicalOffset: 0, size: 0, tagHash: 0 };
+const blankEntry: ConsumeQueueEntry = { physicalOffset: toPhysicalOffset(0), size: 0, tagHash: 0 };
 
 export class QueueRepair {
   /** Damaged queue offsets per queue, waiting for the next walk. */
@@ -82,11 +83,11 @@ export class QueueRepair {
     const found = new Map<ConsumeQueue, Map<number, ConsumeQueueEntry>>();
     const byName = new Map<string, ConsumeQueue>();
     for (const queue of batch.keys()) byName.set(`${queue.topic}\u0000${queue.queueId}`, queue);
-    let position = commitLog.minOffset;
+    let position: number = commitLog.minOffset;
     while (position < commitLog.writePosition && !this.stopped) {
       const stepEnd = position + queueRepairStepBytes;
       while (position < stepEnd && position < commitLog.writePosition) {
-        const located = commitLog.locate(position);
+        const located = commitLog.locate(toPhysicalOffset(position));
         if (located === undefined) break;
         const { file, base } = located;
         const check = checkRecord(file.bytes, file.view, located.position, commitLog.fileBytes, position);

@@ -20,6 +20,7 @@
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import { recoveryProgressIntervalMs, recoveryStepBytes, MiB } from "../common/limits.ts";
+import { physicalOffset as toPhysicalOffset } from "../common/offsets.ts";
 import { readDispatchRecord, type DispatchRecord } from "./dispatch/dispatch-record.ts";
 import type { CheckpointState } from "./checkpoint.ts";
 import type { CommitLog } from "./commit-log.ts";
@@ -106,7 +107,7 @@ export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport
   // Entries written before a dropped range may point into it: rebuild from the first one.
   const firstDropped = verify.dropped[0]?.offset ?? end;
   const replayFrom = rebuildAll ? commitLog.minOffset : Math.max(commitLog.minOffset, Math.min(checkpoint.dispatchFlushed, end, firstDropped));
-  for (const queue of input.queues()) queue.truncateFrom(replayFrom);
+  for (const queue of input.queues()) queue.truncateFrom(toPhysicalOffset(replayFrom));
   let recordsReplayed = 0;
   progress.phase = "replaying";
   if (replayFrom < end) {
@@ -151,7 +152,7 @@ function cutTail(commitLog: CommitLog, end: number): void {
   const holder = commitLog.fileAt(commitLog.fileIndexOf(end));
   // Cheap on real files (fallocate ZERO_RANGE drops the pages without reading them).
   if (holder !== undefined) holder.file.zeroRange(end - holder.base, commitLog.fileBytes);
-  commitLog.resetTo(end);
+  commitLog.resetTo(toPhysicalOffset(end));
 }
 
 function pause(ms: number): Promise<void> {

@@ -14,6 +14,7 @@
 import { silentLogger } from "../../src/common/logger.ts";
 import { MiB } from "../../src/common/limits.ts";
 import { decodeRecord } from "../../src/common/message-record.ts";
+import { queueOffset } from "../../src/common/offsets.ts";
 import { MessageStore } from "../../src/store/message-store.ts";
 
 const lifetimeMsMax = 60_000;
@@ -65,7 +66,7 @@ await Promise.all(Array.from({ length: senders }, () => sender()));
 // Reads go on while sends are refused: every acknowledged message, intact, at its queue offset.
 let unreadable = 0;
 for (const ack of acked) {
-  const read = store.getMessages({ topic: "Fill", queueId: ack.queueId, offset: ack.queueOffset, maxCount: 1 });
+  const read = store.getMessages({ topic: "Fill", queueId: ack.queueId, offset: queueOffset(ack.queueOffset), maxCount: 1 });
   const message = read.messages[0];
   const body = message === undefined ? undefined : decodeRecord(read.buffer, message.position).body;
   if (message?.queueOffset !== ack.queueOffset || body === undefined || Buffer.compare(body, bodyOf(ack.seq)) !== 0) unreadable += 1;

@@ -23,6 +23,7 @@ import { decodeRecord } from "../../src/common/message-record.ts";
 import { MessageStore } from "../../src/store/message-store.ts";
 import { seededRandom, type SeededRandom } from "../helpers/seeded-random.ts";
 import { crashMessage, crashQueues, crashStoreOptions, crashTopic } from "./store-writer.ts";
+import { physicalOffset, queueOffset as asQueueOffset } from "../../src/common/offsets.ts";
 
 const writerPath = join(import.meta.dir, "store-writer.ts");
 const firstAckTimeoutMs = 20_000;
@@ -133,12 +134,12 @@ async function verifyStore(dir: string, acks: readonly Ack[]): Promise<void> {
     for (let queueId = 0; queueId < crashQueues; queueId++) {
       const byQueueOffset = new Map<number, number>();
       queueOffsets.push(byQueueOffset);
-      expect(store.minOffset(crashTopic, queueId)).toBe(0);
+      expect<number>(store.minOffset(crashTopic, queueId)).toBe(0);
       const maxOffset = store.maxOffset(crashTopic, queueId);
       let offset = 0;
       let lastPhysical = -1;
       while (offset < maxOffset) {
-        const result = store.getMessages({ topic: crashTopic, queueId, offset, maxCount: 256 });
+        const result = store.getMessages({ topic: crashTopic, queueId, offset: asQueueOffset(offset), maxCount: 256 });
         expect(result.status).toBe("found");
         for (const message of result.messages) {
           if (message.queueOffset !== offset) fail(`queue ${queueId}: expected offset ${offset}, read ${message.queueOffset} (a hole)`);
@@ -155,7 +156,7 @@ async function verifyStore(dir: string, acks: readonly Ack[]): Promise<void> {
           offset = message.queueOffset + 1;
           recordsInQueues += 1;
         }
-        expect(result.nextOffset).toBe(offset);
+        expect<number>(result.nextOffset).toBe(offset);
       }
     }
     expect(failures).toEqual([]);
@@ -163,7 +164,7 @@ async function verifyStore(dir: string, acks: readonly Ack[]): Promise<void> {
     // Every acknowledged message is where its ack said, and found by key and msgId.
     for (const ack of acks) {
       const expected = crashMessage(ack.seq);
-      const stored = store.getByPhysicalOffset(ack.physicalOffset);
+      const stored = store.getByPhysicalOffset(physicalOffset(ack.physicalOffset));
       if (stored === undefined) {
         fail(`seq ${ack.seq}: nothing at CommitLog offset ${ack.physicalOffset}`);
         continue;
@@ -188,11 +189,11 @@ async function verifyStore(dir: string, acks: readonly Ack[]): Promise<void> {
       const result = await store.put({ topic: crashTopic, queueId, body, keys: [`after-${queueId}`] });
       expect(result.status).toBe("ok");
       if (result.status !== "ok") continue;
-      expect(result.queueOffset).toBe(before);
+      expect<unknown>(result.queueOffset).toBe(before);
       const read = store.getMessages({ topic: crashTopic, queueId, offset: before, maxCount: 1 });
       expect(read.status).toBe("found");
       expect(read.messages[0]?.physicalOffset).toBe(result.physicalOffset);
-      expect(store.getByPhysicalOffset(result.physicalOffset)?.body).toEqual(body);
+      expect(store.getByPhysicalOffset(physicalOffset(result.physicalOffset))?.body).toEqual(body);
       expect(store.queryByKey(crashTopic, `after-${queueId}`).map((m) => m.physicalOffset)).toEqual([result.physicalOffset]);
     }
   } finally {

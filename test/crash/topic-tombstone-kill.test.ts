@@ -11,6 +11,7 @@ import { decodeRecord } from "../../src/common/message-record.ts";
 import { MessageStore } from "../../src/store/message-store.ts";
 import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
 import { tombstoneStoreOptions } from "./tombstone-writer.ts";
+import { queueOffset as asQueueOffset } from "../../src/common/offsets.ts";
 
 afterAll(removeTempDirs);
 
@@ -40,10 +41,10 @@ test("after kill -9, a deleted and re-created topic holds only its new messages"
   try {
     expect(store.recovery.abnormal).toBe(true);
     expect(store.recovery.recordsReplayed).toBeGreaterThanOrEqual(28);
-    const read = store.getMessages({ topic: "Gone", queueId: 0, offset: 0, maxCount: 100 });
+    const read = store.getMessages({ topic: "Gone", queueId: 0, offset: asQueueOffset(0), maxCount: 100 });
     const texts = read.messages.map((message) => new TextDecoder().decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
     expect(texts).toEqual(["new0", "new1", "new2"]);
-    expect(store.maxOffset("Gone", 0)).toBe(3);
+    expect<number>(store.maxOffset("Gone", 0)).toBe(3);
     expect(store.queryByKey("Gone", "old7")).toEqual([]);
     expect(store.maxOffset("Kept", 0)).toBeGreaterThanOrEqual(5);
   } finally {

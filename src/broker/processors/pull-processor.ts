@@ -14,6 +14,7 @@
  */
 
 import { MqError } from "../../common/errors.ts";
+import { queueOffset as toQueueOffset } from "../../common/offsets.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import type { RequestFields } from "../../protocol/schemas.ts";
@@ -64,7 +65,7 @@ export function pullMessage(context: BrokerContext, request: IncomingRequest<typ
 function attempt(context: BrokerContext, fields: PullFields, startOffset: number, filter: TagExpression | undefined): Attempt {
   let offset = startOffset;
   for (let scan = 0; scan < filteredScansMax; scan++) {
-    const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset, maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter?.hashes });
+    const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset: toQueueOffset(offset), maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter?.hashes });
     switch (result.status) {
       case "found":
         context.stats.delivered(fields.topic, result.messages.length, result.buffer.byteLength);

@@ -29,7 +29,7 @@ async function expectUnharmed(broker: TestBroker, good: Awaited<ReturnType<typeo
   expect(sent.queueOffset).toBe(10);
   const pulled = await pull(good, "t", { maxMessages: 100 });
   expect(pulled.messages.map((message) => text(message.body))).toEqual([...Array.from({ length: 10 }, (_, index) => `m${index}`), "after"]);
-  expect(broker.store.maxOffset("t", 0)).toBe(11);
+  expect<number>(broker.store.maxOffset("t", 0)).toBe(11);
 }
 
 function rawFrame(header: Uint8Array, body = new Uint8Array(0)): Uint8Array {

@@ -27,7 +27,7 @@ describe("Batches over TCP and REST", () => {
     faults.arm("append", 1, 3);
     const error = await rejection(call(client, RequestCode.SEND_BATCH, fields, encodeBatchBody(entries)));
     expect(error.code).toBe(errorCatalog.STORE_IO.code);
-    expect(broker.store.maxOffset("b", 0)).toBe(0);
+    expect<number>(broker.store.maxOffset("b", 0)).toBe(0);
     expect(broker.store.stats().commitLogMaxOffset).toBe(0);
 
     const retried = await call(client, RequestCode.SEND_BATCH, fields, encodeBatchBody(entries));
@@ -43,9 +43,9 @@ describe("Batches over TCP and REST", () => {
     faults.arm("append", 1, 2);
     const failed = await h.call("POST", "/api/v1/topics/r/messages", [{ body: "a" }, { body: "b" }, { body: "c" }, { body: "d" }]);
     expect([failed.status, failed.json.code]).toEqual([errorCatalog.STORE_IO.http, errorCatalog.STORE_IO.code]);
-    expect(h.broker.store.maxOffset("r", 0)).toBe(0);
+    expect<number>(h.broker.store.maxOffset("r", 0)).toBe(0);
     const stored = await h.call("POST", "/api/v1/topics/r/messages", [{ body: "a" }, { body: "b" }, { body: "c" }, { body: "d" }]);
     expect(stored.status).toBe(200);
-    expect(h.broker.store.maxOffset("r", 0)).toBe(4);
+    expect<number>(h.broker.store.maxOffset("r", 0)).toBe(4);
   });
 });

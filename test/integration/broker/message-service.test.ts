@@ -26,7 +26,7 @@ describe("Message service over TCP: the one message check", () => {
       const error = await rejection(send(client, "t", "x", { properties: { [name]: "1" } }));
       expect({ name, error: error.errorName, message: error.message }).toEqual({ name, error: "PROPERTY_INVALID", message: `Cannot use property "${name}": the name is reserved for the broker` });
     }
-    expect(broker.store.maxOffset("t", 0)).toBe(0);
+    expect<number>(broker.store.maxOffset("t", 0)).toBe(0);
   });
 
   test("traceparent and ordinary properties pass through", async () => {
@@ -44,7 +44,7 @@ describe("Message service over TCP: the one message check", () => {
     const error = await rejection(send(client, "t", "x", { keys: ["order 42"] }));
     expect(error.errorName).toBe("PROPERTY_INVALID");
     expect(error.message).toContain(`"${propertyNames.keys}"`);
-    expect(broker.store.maxOffset("t", 0)).toBe(0);
+    expect<number>(broker.store.maxOffset("t", 0)).toBe(0);
   });
 
   test("a batch with one bad entry stores nothing and answers one error", async () => {
@@ -55,7 +55,7 @@ describe("Message service over TCP: the one message check", () => {
     expect((await rejection(call(client, RequestCode.SEND_BATCH, batch, encodeBatchBody(entries)))).errorName).toBe("PROPERTY_INVALID");
     const reserved = entries.map((entry, index): BatchEntry => ({ msgId: entry.msgId, body: entry.body, properties: index === 4 ? { TRAN_MSG: "true" } : {} }));
     expect((await rejection(call(client, RequestCode.SEND_BATCH, batch, encodeBatchBody(reserved)))).errorName).toBe("PROPERTY_INVALID");
-    expect(broker.store.maxOffset("b", 0)).toBe(0);
+    expect<number>(broker.store.maxOffset("b", 0)).toBe(0);
   });
 
   test("delayed and transactional sends are still refused as not supported yet", async () => {
@@ -84,7 +84,7 @@ describe("Message service: transforms", () => {
     await call(client, RequestCode.SEND_BATCH, batch, encodeBatchBody([{ msgId: nextMsgId(), body: encoder.encode("two") }, { msgId: nextMsgId(), body: encoder.encode("three") }]));
     expect(seen.length).toBe(3);
     expect(seen[0]).toBe(single.msgId);
-    expect(broker.store.maxOffset("t", 0)).toBe(0);
+    expect<number>(broker.store.maxOffset("t", 0)).toBe(0);
     await call(client, RequestCode.CREATE_TOPIC, { topic: "t-rerouted", readQueues: 4, writeQueues: 4 });
     const stored = (await pull(client, "t-rerouted", { maxMessages: 8 })).messages;
     expect(stored.map((message) => [text(message.body), message.properties.stamped])).toEqual([["one", "1+2"], ["two", "1+2"], ["three", "1+2"]]);
@@ -99,6 +99,6 @@ describe("Message service: transforms", () => {
     const client = await connectTo(broker);
     expect((await rejection(send(client, "t", "x", { tags: "blocked" }))).message).toBe("Cannot process request: blocked by a test transform");
     await send(client, "t", "y", { tags: "fine" });
-    expect(broker.store.maxOffset("t", 0)).toBe(1);
+    expect<number>(broker.store.maxOffset("t", 0)).toBe(1);
   });
 });

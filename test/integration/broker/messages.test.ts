@@ -7,6 +7,7 @@ import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
 import { removeTempDirs } from "../../helpers/temp-dir.ts";
 import { call, connectTo, nextMsgId, pull, rejection, send, text, waitFor } from "./helpers.ts";
+import { physicalOffset as asPhysicalOffset, queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 afterAll(removeTempDirs);
 const encoder = new TextEncoder();
@@ -41,7 +42,7 @@ describe("Broker: send", () => {
     expect(result).toMatchObject({ topic: "b", queueId: 2, firstQueueOffset: 0, storeHost: `127.0.0.1:${broker.port}` });
     const physicalOffsets = result.physicalOffsets as number[];
     expect(physicalOffsets.length).toBe(50);
-    for (const [index, physicalOffset] of physicalOffsets.entries()) expect(broker.store.getByPhysicalOffset(physicalOffset)?.msgId).toBe(entries[index]!.msgId);
+    for (const [index, physicalOffset] of physicalOffsets.entries()) expect(broker.store.getByPhysicalOffset(asPhysicalOffset(physicalOffset))?.msgId).toBe(entries[index]!.msgId);
     const pulled = await pull(client, "b", { queueId: 2, maxMessages: 100 });
     expect(pulled.messages.map((message) => text(message.body))).toEqual(entries.map((_, index) => `m${index}`));
     expect(pulled.messages[3]).toMatchObject({ tags: "odd", keys: ["k3"], msgId: entries[3]!.msgId });
@@ -54,7 +55,7 @@ describe("Broker: send", () => {
     const entries = Array.from({ length: 10_000 }, () => ({ msgId: nextMsgId(), body: encoder.encode("x") }));
     const frame = await client.request({ code: RequestCode.SEND_BATCH, fields: { producerGroup: "pg", topic: "big", queueId: 0, messageCount: 10_000, bornTimestampMs: Date.now() }, body: encodeBatchBody(entries) });
     expect((readResult(frame).physicalOffsets as number[]).length).toBe(10_000);
-    expect(broker.store.maxOffset("big", 0)).toBe(10_000);
+    expect<number>(broker.store.maxOffset("big", 0)).toBe(10_000);
   });
 
   test("delayed and transactional sends are refused until they are built, storing nothing", async () => {
@@ -65,7 +66,7 @@ describe("Broker: send", () => {
     expect(delayed.message).toBe("Cannot process request: delayed messages are not supported yet");
     const prepared = await rejection(client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, transactionPrepared: true }, body: encoder.encode("x") }));
     expect(prepared.errorName).toBe("BAD_REQUEST");
-    expect(broker.store.maxOffset("t", 0)).toBe(0);
+    expect<number>(broker.store.maxOffset("t", 0)).toBe(0);
   });
 
   test("under sync flush a send is answered once durable", async () => {
@@ -83,7 +84,7 @@ describe("Broker: pull", () => {
     for (let index = 0; index < 5; index++) await send(client, "t", `m${index}`);
     const pulled = await pull(client, "t", { queueOffset: 1, maxMessages: 3 });
     expect(pulled).toMatchObject({ status: "found", nextOffset: 4, minOffset: 0, maxOffset: 5 });
-    const stored = broker.store.getMessages({ topic: "t", queueId: 0, offset: 1, maxCount: 3 });
+    const stored = broker.store.getMessages({ topic: "t", queueId: 0, offset: asQueueOffset(1), maxCount: 3 });
     expect(pulled.body).toEqual(stored.buffer);
     expect(pulled.messages.map((message) => message.queueOffset)).toEqual([1, 2, 3]);
   });

@@ -16,6 +16,7 @@ import { putStatusError, type PutMessageInput } from "../../../src/store/put-mes
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { killStore } from "../../helpers/store-crash.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 afterAll(removeTempDirs);
 
@@ -27,7 +28,7 @@ function storeOptions(overrides: Partial<MessageStoreOptions> = {}): MessageStor
 }
 
 function bodies(store: MessageStore, topic: string, queueId: number): string[] {
-  const read = store.getMessages({ topic, queueId, offset: 0, maxCount: 1000 });
+  const read = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 1000 });
   return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
 }
 
@@ -73,7 +74,7 @@ describe("Batches: all or nothing", () => {
 
         // The retry is stored once, right after the first batch.
         const retried = store.appendBatch(batch("two", 12, bodyBytes));
-        expect(retried.status === "ok" && retried.results.map((result) => result.queueOffset)).toEqual([3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8]);
+        expect<unknown>(retried.status === "ok" && retried.results.map((result) => result.queueOffset)).toEqual([3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 8]);
         expected.q0.push(...[0, 2, 4, 6, 8, 10].map((index) => `two-${index}-`));
         expected.q1.push(...[1, 3, 5, 7, 9, 11].map((index) => `two-${index}-`));
         expect(visible()).toEqual(expected);
@@ -112,7 +113,7 @@ describe("Batches: all or nothing", () => {
     const store = await MessageStore.open(storeOptions({ flush: "sync" }));
     try {
       const result = await store.putBatch(batch("sync", 5, 100));
-      expect(result.status === "ok" && result.results.map((entry) => entry.queueOffset)).toEqual([0, 0, 1, 1, 2]);
+      expect<unknown>(result.status === "ok" && result.results.map((entry) => entry.queueOffset)).toEqual([0, 0, 1, 1, 2]);
       expect(store.stats().commitLogFlushedOffset).toBe(store.stats().commitLogMaxOffset);
     } finally {
       await store.close();

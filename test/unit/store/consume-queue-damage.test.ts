@@ -14,6 +14,7 @@ import { MessageStore } from "../../../src/store/message-store.ts";
 import { offsetFileName } from "../../../src/store/file-names.ts";
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 const encoder = new TextEncoder();
 const opened: MessageStore[] = [];
@@ -83,15 +84,15 @@ describe("MessageStore: damaged consume-queue entries", () => {
     damageEntry(dataDir, "Orders", 0, 4, (entry) => entry.setUint32(4, other.physicalOffset));
     const store = await open(dataDir);
 
-    const first = store.getMessages({ topic: "Orders", queueId: 0, offset: 0, maxCount: 100 });
+    const first = store.getMessages({ topic: "Orders", queueId: 0, offset: asQueueOffset(0), maxCount: 100 });
     expect(first.corruptSkipped).toBe(1);
     expect(texts(first)).not.toContain(other.text);
     expect(texts(first)).toEqual(stored.filter((record) => record.topic === "Orders" && record.queueId === 0 && record.queueOffset !== 4).map((record) => record.text));
-    expect(first.nextOffset).toBe(10);
+    expect<number>(first.nextOffset).toBe(10);
 
     const report = await store.queueRepair.idle();
     expect(report).toEqual({ entriesRewritten: 1, entriesBlanked: 0 });
-    const repaired = store.getMessages({ topic: "Orders", queueId: 0, offset: 0, maxCount: 100 });
+    const repaired = store.getMessages({ topic: "Orders", queueId: 0, offset: asQueueOffset(0), maxCount: 100 });
     expect(repaired.corruptSkipped).toBe(0);
     expect(texts(repaired)).toEqual(stored.filter((record) => record.topic === "Orders" && record.queueId === 0).map((record) => record.text));
   });
@@ -108,11 +109,11 @@ describe("MessageStore: damaged consume-queue entries", () => {
         entry.setUint8(byte, entry.getUint8(byte) ^ (1 << (bit % 8)));
       });
       const store = await open(copy);
-      const read = store.getMessages({ topic: "Audit", queueId: 0, offset: 0, maxCount: 100 });
+      const read = store.getMessages({ topic: "Audit", queueId: 0, offset: asQueueOffset(0), maxCount: 100 });
       expect({ bit, served: texts(read) }).toEqual({ bit, served: own.filter((_, index) => index !== 3) });
-      expect(read.nextOffset).toBe(10);
+      expect<number>(read.nextOffset).toBe(10);
       await store.queueRepair.idle();
-      expect(texts(store.getMessages({ topic: "Audit", queueId: 0, offset: 0, maxCount: 100 }))).toEqual(own);
+      expect(texts(store.getMessages({ topic: "Audit", queueId: 0, offset: asQueueOffset(0), maxCount: 100 }))).toEqual(own);
       await store.close();
       opened.splice(opened.indexOf(store), 1);
     }
@@ -126,13 +127,13 @@ describe("MessageStore: damaged consume-queue entries", () => {
     damageEntry(dataDir, "Orders", 1, 5, (entry) => entry.setUint32(0, 0x10));
     const store = await open(dataDir);
     for (const offset of [2, 5]) {
-      const read = store.getMessages({ topic: "Orders", queueId: 1, offset, maxCount: 1 });
+      const read = store.getMessages({ topic: "Orders", queueId: 1, offset: asQueueOffset(offset), maxCount: 1 });
       expect(read.nextOffset).toBeGreaterThan(offset);
       expect(read.corruptSkipped).toBe(1);
     }
     const browsed: string[] = [];
     for (let offset = 0, steps = 0; offset < 10 && steps < 20; steps++) {
-      const read = store.getMessages({ topic: "Orders", queueId: 1, offset, maxCount: 1 });
+      const read = store.getMessages({ topic: "Orders", queueId: 1, offset: asQueueOffset(offset), maxCount: 1 });
       browsed.push(...texts(read));
       expect(read.nextOffset).toBeGreaterThan(offset);
       offset = read.nextOffset;
@@ -140,6 +141,6 @@ describe("MessageStore: damaged consume-queue entries", () => {
     const expected = stored.filter((record) => record.topic === "Orders" && record.queueId === 1);
     expect(browsed).toEqual(expected.filter((record) => record.queueOffset !== 2 && record.queueOffset !== 5).map((record) => record.text));
     await store.queueRepair.idle();
-    expect(texts(store.getMessages({ topic: "Orders", queueId: 1, offset: 0, maxCount: 100 }))).toEqual(expected.map((record) => record.text));
+    expect(texts(store.getMessages({ topic: "Orders", queueId: 1, offset: asQueueOffset(0), maxCount: 100 }))).toEqual(expected.map((record) => record.text));
   });
 });

@@ -3,6 +3,7 @@ import { ConsumeQueue } from "../../../src/store/consume-queue.ts";
 import { entryBytes, readEntry, writeEntry } from "../../../src/store/consume-queue-entry.ts";
 import { FaultPoints } from "../../../src/store/fault-points.ts";
 import { MemoryStorage } from "../../../src/store/memory-storage.ts";
+import { physicalOffset, queueOffset } from "../../../src/common/offsets.ts";
 
 function queue(storage = new MemoryStorage(), entriesPerFile = 8): ConsumeQueue {
   return new ConsumeQueue({ dir: "/cq/T/0", topic: "T", queueId: 0, entriesPerFile, storage, faults: new FaultPoints() });
@@ -11,9 +12,9 @@ function queue(storage = new MemoryStorage(), entriesPerFile = 8): ConsumeQueue 
 describe("ConsumeQueue entry", () => {
   test("round-trips 20-byte entries with 64-bit offsets and hashes", () => {
     const view = new DataView(new ArrayBuffer(40));
-    writeEntry(view, 20, { physicalOffset: 2 ** 52 + 7, size: 4_194_304, tagHash: 0xffff_ffff });
+    writeEntry(view, 20, { physicalOffset: physicalOffset(2 ** 52 + 7), size: 4_194_304, tagHash: 0xffff_ffff });
     expect(entryBytes).toBe(20);
-    expect(readEntry(view, 20)).toEqual({ physicalOffset: 2 ** 52 + 7, size: 4_194_304, tagHash: 0xffff_ffff });
+    expect(readEntry(view, 20)).toEqual({ physicalOffset: physicalOffset(2 ** 52 + 7), size: 4_194_304, tagHash: 0xffff_ffff });
   });
 });
 
@@ -21,25 +22,25 @@ describe("ConsumeQueue", () => {
   test("places entries at their queue offsets across files and reloads them", () => {
     const storage = new MemoryStorage();
     const first = queue(storage);
-    for (let offset = 0; offset < 20; offset++) first.put(offset, { physicalOffset: offset * 100, size: 50, tagHash: offset });
-    expect(first.maxOffset).toBe(20);
+    for (let offset = 0; offset < 20; offset++) first.put(queueOffset(offset), { physicalOffset: physicalOffset(offset * 100), size: 50, tagHash: offset });
+    expect<unknown>(first.maxOffset).toBe(20);
     expect(storage.listFiles("/cq/T/0")).toEqual(["00000000000000000000", "00000000000000000008", "00000000000000000016"]);
     first.close();
     const again = queue(storage);
     again.load();
-    expect(again.minOffset).toBe(0);
-    expect(again.maxOffset).toBe(20);
-    expect(again.get(13)).toEqual({ physicalOffset: 1300, size: 50, tagHash: 13 });
+    expect<unknown>(again.minOffset).toBe(0);
+    expect<unknown>(again.maxOffset).toBe(20);
+    expect<unknown>(again.get(13)).toEqual({ physicalOffset: physicalOffset(1300), size: 50, tagHash: 13 });
   });
 
   test("ignores a replayed entry and fills a gap with blank entries readers skip", () => {
     const cq = queue();
-    cq.put(0, { physicalOffset: 0, size: 10, tagHash: 1 });
-    cq.put(0, { physicalOffset: 999, size: 10, tagHash: 1 });
-    expect(cq.get(0)?.physicalOffset).toBe(0);
-    cq.put(3, { physicalOffset: 300, size: 10, tagHash: 1 });
-    expect(cq.maxOffset).toBe(4);
-    expect(cq.get(1)).toBeUndefined();
+    cq.put(queueOffset(0), { physicalOffset: physicalOffset(0), size: 10, tagHash: 1 });
+    cq.put(queueOffset(0), { physicalOffset: physicalOffset(999), size: 10, tagHash: 1 });
+    expect<number | undefined>(cq.get(0)?.physicalOffset).toBe(0);
+    cq.put(queueOffset(3), { physicalOffset: physicalOffset(300), size: 10, tagHash: 1 });
+    expect<unknown>(cq.maxOffset).toBe(4);
+    expect<unknown>(cq.get(1)).toBeUndefined();
     const seen: number[] = [];
     cq.scan(0, (offset) => {
       seen.push(offset);
@@ -51,25 +52,25 @@ describe("ConsumeQueue", () => {
   test("truncates entries pointing at or past a CommitLog offset, across files", () => {
     const storage = new MemoryStorage();
     const cq = queue(storage);
-    for (let offset = 0; offset < 20; offset++) cq.put(offset, { physicalOffset: offset * 100, size: 50, tagHash: 0 });
-    cq.truncateFrom(650);
-    expect(cq.maxOffset).toBe(7);
+    for (let offset = 0; offset < 20; offset++) cq.put(queueOffset(offset), { physicalOffset: physicalOffset(offset * 100), size: 50, tagHash: 0 });
+    cq.truncateFrom(physicalOffset(650));
+    expect<unknown>(cq.maxOffset).toBe(7);
     expect(storage.listFiles("/cq/T/0")).toEqual(["00000000000000000000"]);
-    cq.put(7, { physicalOffset: 700, size: 50, tagHash: 0 });
+    cq.put(queueOffset(7), { physicalOffset: physicalOffset(700), size: 50, tagHash: 0 });
     cq.close();
     const again = queue(storage);
     again.load();
-    expect(again.maxOffset).toBe(8);
+    expect<unknown>(again.maxOffset).toBe(8);
   });
 
   test("deletes files wholly below the CommitLog minimum but never the last one", () => {
     const storage = new MemoryStorage();
     const cq = queue(storage);
-    for (let offset = 0; offset < 20; offset++) cq.put(offset, { physicalOffset: offset * 100, size: 50, tagHash: 0 });
+    for (let offset = 0; offset < 20; offset++) cq.put(queueOffset(offset), { physicalOffset: physicalOffset(offset * 100), size: 50, tagHash: 0 });
     expect(cq.deleteBefore(1_000)).toBe(1);
-    expect(cq.minOffset).toBe(10);
+    expect<unknown>(cq.minOffset).toBe(10);
     expect(cq.deleteBefore(1_000_000)).toBe(1);
-    expect(cq.minOffset).toBe(20);
+    expect<unknown>(cq.minOffset).toBe(20);
     expect(storage.listFiles("/cq/T/0")).toEqual(["00000000000000000016"]);
   });
 });

@@ -162,7 +162,7 @@ describe("MessageStore: data dir lock", () => {
     expect(first.append({ topic: "T", queueId: 0, body: new Uint8Array([1]) }).status).toBe("ok");
     await first.close();
     const second = await openStore(dir);
-    expect(second.maxOffset("T", 0)).toBe(1);
+    expect<number>(second.maxOffset("T", 0)).toBe(1);
     await second.close();
     const child = spawnStoreChild(dir, "open-and-close");
     try {
@@ -173,8 +173,8 @@ describe("MessageStore: data dir lock", () => {
     }
     const third = await openStore(dir);
     try {
-      expect(third.maxOffset("T", 0)).toBe(1);
-      expect(third.maxOffset("Child", 0)).toBe(1);
+      expect<number>(third.maxOffset("T", 0)).toBe(1);
+      expect<number>(third.maxOffset("Child", 0)).toBe(1);
     } finally {
       await third.close();
     }
@@ -191,7 +191,7 @@ describe("MessageStore: data dir lock", () => {
     expect(child.signalCode).toBe("SIGKILL");
     const store = await openStore(dir);
     try {
-      expect(store.maxOffset("Child", 0)).toBe(1);
+      expect<number>(store.maxOffset("Child", 0)).toBe(1);
       expect(readFileSync(join(dir, "lock"), "utf8")).toBe(`${process.pid}\n`);
     } finally {
       await store.close();
@@ -221,13 +221,13 @@ describe("MessageStore: abort marker", () => {
 
     const afterKill = await openStore(dir);
     expect(afterKill.recovery.abnormal).toBe(true);
-    expect(afterKill.maxOffset("Child", 0)).toBe(1);
+    expect<number>(afterKill.maxOffset("Child", 0)).toBe(1);
     await afterKill.close();
 
     const afterClose = await openStore(dir);
     try {
       expect(afterClose.recovery.abnormal).toBe(false);
-      expect(afterClose.maxOffset("Child", 0)).toBe(1);
+      expect<number>(afterClose.maxOffset("Child", 0)).toBe(1);
     } finally {
       await afterClose.close();
     }

@@ -14,6 +14,7 @@ import { decodeRecord } from "../../../src/common/message-record.ts";
 import { MessageStore } from "../../../src/store/message-store.ts";
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 afterAll(removeTempDirs);
 
@@ -46,7 +47,7 @@ async function filledDataDir(): Promise<string> {
 }
 
 function queueBodies(store: MessageStore, queueId: number): string[] {
-  const read = store.getMessages({ topic: "R", queueId, offset: 0, maxCount: 100 });
+  const read = store.getMessages({ topic: "R", queueId, offset: asQueueOffset(0), maxCount: 100 });
   return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
 }
 

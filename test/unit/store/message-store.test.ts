@@ -13,6 +13,7 @@ import { FaultPoints } from "../../../src/store/fault-points.ts";
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { putStatusError } from "../../../src/store/put-message.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { physicalOffset, queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 const encoder = new TextEncoder();
 const opened: MessageStore[] = [];
@@ -60,8 +61,8 @@ for (const storage of ["mmap", "memory"] as const) {
       const result = store.append({ topic: "Orders", queueId: 2, body: body("hello"), tags: "created", keys: ["order-1", "customer-9"], msgId: "AC11000100002A9F0000000000000001", properties: { region: "eu", "emoji": "📦" }, flag: 7, reconsumeTimes: 3 });
       expect(result.status).toBe("ok");
       if (result.status !== "ok") return;
-      expect(result.queueOffset).toBe(0);
-      const read = store.getMessages({ topic: "Orders", queueId: 2, offset: 0, maxCount: 10 });
+      expect<unknown>(result.queueOffset).toBe(0);
+      const read = store.getMessages({ topic: "Orders", queueId: 2, offset: asQueueOffset(0), maxCount: 10 });
       expect(read.status).toBe("found");
       const [message] = decodeAll(read);
       expect(message?.topic).toBe("Orders");
@@ -73,7 +74,7 @@ for (const storage of ["mmap", "memory"] as const) {
       expect(message?.flag).toBe(7);
       expect(message?.reconsumeTimes).toBe(3);
       expect(message?.physicalOffset).toBe(result.physicalOffset);
-      expect(read.nextOffset).toBe(1);
+      expect<number>(read.nextOffset).toBe(1);
     });
 
     test("assigns dense queue offsets per queue and rolls files as they fill", async () => {
@@ -81,15 +82,15 @@ for (const storage of ["mmap", "memory"] as const) {
       const payload = new Uint8Array(3000);
       for (let index = 0; index < 100; index++) {
         const result = store.append({ topic: "Roll", queueId: index % 4, body: payload });
-        expect(result.status === "ok" && result.queueOffset).toBe(Math.floor(index / 4));
+        expect<unknown>(result.status === "ok" && result.queueOffset).toBe(Math.floor(index / 4));
       }
       expect(store.stats().commitLogFiles).toBeGreaterThan(4);
       for (let queueId = 0; queueId < 4; queueId++) {
-        expect(store.maxOffset("Roll", queueId)).toBe(25);
+        expect<number>(store.maxOffset("Roll", queueId)).toBe(25);
         let offset = 0;
         let count = 0;
         while (offset < 25) {
-          const read = store.getMessages({ topic: "Roll", queueId, offset, maxCount: 7 });
+          const read = store.getMessages({ topic: "Roll", queueId, offset: asQueueOffset(offset), maxCount: 7 });
           count += read.messages.length;
           offset = read.nextOffset;
         }
@@ -103,30 +104,30 @@ describe("MessageStore: reads", () => {
   test("reports where a read stands: too small, caught up, beyond the end, unknown queue", async () => {
     const store = await openStore();
     store.append({ topic: "T", queueId: 0, body: body("a") });
-    expect(store.getMessages({ topic: "T", queueId: 0, offset: 1, maxCount: 1 }).status).toBe("offset_overflow_one");
-    expect(store.getMessages({ topic: "T", queueId: 0, offset: 5, maxCount: 1 }).status).toBe("offset_overflow_badly");
-    expect(store.getMessages({ topic: "T", queueId: 3, offset: 0, maxCount: 1 }).status).toBe("no_matched_queue");
-    expect(store.getMessages({ topic: "Other", queueId: 0, offset: 0, maxCount: 1 }).status).toBe("no_matched_queue");
+    expect(store.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(1), maxCount: 1 }).status).toBe("offset_overflow_one");
+    expect(store.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(5), maxCount: 1 }).status).toBe("offset_overflow_badly");
+    expect(store.getMessages({ topic: "T", queueId: 3, offset: asQueueOffset(0), maxCount: 1 }).status).toBe("no_matched_queue");
+    expect(store.getMessages({ topic: "Other", queueId: 0, offset: asQueueOffset(0), maxCount: 1 }).status).toBe("no_matched_queue");
   });
 
   test("filters by tag hash on the consume queue and skips past non-matching entries", async () => {
     const store = await openStore();
     for (let index = 0; index < 20; index++) store.append({ topic: "T", queueId: 0, body: body(String(index)), tags: index % 3 === 0 ? "keep" : "drop" });
-    const read = store.getMessages({ topic: "T", queueId: 0, offset: 0, maxCount: 100, tagHashes: new Set([tagHash("keep")]) });
+    const read = store.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(0), maxCount: 100, tagHashes: new Set([tagHash("keep")]) });
     expect(decodeAll(read).map((message) => new TextDecoder().decode(message.body))).toEqual(["0", "3", "6", "9", "12", "15", "18"]);
-    expect(read.nextOffset).toBe(20);
-    const none = store.getMessages({ topic: "T", queueId: 0, offset: 0, maxCount: 5, tagHashes: new Set([tagHash("nothing")]) });
+    expect<number>(read.nextOffset).toBe(20);
+    const none = store.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(0), maxCount: 5, tagHashes: new Set([tagHash("nothing")]) });
     expect(none.status).toBe("no_matched_message");
-    expect(none.nextOffset).toBe(20);
+    expect<number>(none.nextOffset).toBe(20);
   });
 
   test("stops a read at maxBytes but always returns at least one message", async () => {
     const store = await openStore();
     for (let index = 0; index < 5; index++) store.append({ topic: "T", queueId: 0, body: new Uint8Array(1000) });
-    const read = store.getMessages({ topic: "T", queueId: 0, offset: 0, maxCount: 5, maxBytes: 2500 });
+    const read = store.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(0), maxCount: 5, maxBytes: 2500 });
     expect(read.messages.length).toBe(2);
-    expect(read.nextOffset).toBe(2);
-    expect(store.getMessages({ topic: "T", queueId: 0, offset: 0, maxCount: 5, maxBytes: 10 }).messages.length).toBe(1);
+    expect<number>(read.nextOffset).toBe(2);
+    expect(store.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(0), maxCount: 5, maxBytes: 10 }).messages.length).toBe(1);
   });
 
   test("finds messages by offsetMsgId, msgId and key, and not across topics", async () => {
@@ -142,8 +143,8 @@ describe("MessageStore: reads", () => {
     expect(store.queryByKey("A", "k").map((message) => message.physicalOffset)).toEqual([third.physicalOffset, first.physicalOffset]);
     expect(store.queryByKey("A", "other").length).toBe(1);
     expect(store.queryByKey("A", "missing")).toEqual([]);
-    expect(store.getByPhysicalOffset(first.physicalOffset + 1)).toBeUndefined();
-    expect(store.getByPhysicalOffset(10_000_000)).toBeUndefined();
+    expect(store.getByPhysicalOffset(physicalOffset(first.physicalOffset + 1))).toBeUndefined();
+    expect(store.getByPhysicalOffset(physicalOffset(10_000_000))).toBeUndefined();
   });
 
   test("maps a timestamp to the first queue offset stored at or after it, and queries a time range", async () => {
@@ -153,10 +154,10 @@ describe("MessageStore: reads", () => {
       store.append({ topic: "T", queueId: 0, body: body(String(index)) });
       clock.advance(1000);
     }
-    expect(store.offsetForTimestamp("T", 0, 0)).toBe(0);
-    expect(store.offsetForTimestamp("T", 0, 1_003_000)).toBe(3);
-    expect(store.offsetForTimestamp("T", 0, 1_003_500)).toBe(4);
-    expect(store.offsetForTimestamp("T", 0, 9_999_999)).toBe(10);
+    expect<number>(store.offsetForTimestamp("T", 0, 0)).toBe(0);
+    expect<number>(store.offsetForTimestamp("T", 0, 1_003_000)).toBe(3);
+    expect<number>(store.offsetForTimestamp("T", 0, 1_003_500)).toBe(4);
+    expect<number>(store.offsetForTimestamp("T", 0, 9_999_999)).toBe(10);
     expect(store.queryByTime("T", 1_002_000, 1_004_000).map((message) => message.queueOffset)).toEqual([2, 3, 4]);
     expect(store.queryByKey("T", "x", 10, 0, 1)).toEqual([]);
   });
@@ -172,7 +173,7 @@ describe("MessageStore: reads", () => {
     ]);
     store.deleteTopic("A");
     expect(store.topics().map((topic) => topic.topic)).toEqual(["B"]);
-    expect(store.maxOffset("A", 0)).toBe(0);
+    expect<number>(store.maxOffset("A", 0)).toBe(0);
   });
 });
 
@@ -191,7 +192,7 @@ describe("MessageStore: limits", () => {
     expect(store.append({ topic: "T", queueId: 0, body: body("x"), properties: { big: "v".repeat(messagePropertiesBytesMax) } }).status).toBe("properties_too_large");
     expect(store.append({ topic: "T", queueId: 0, body: body("x"), properties: { "bad\u0001name": "v" } }).status).toBe("property_invalid");
     expect(store.append({ topic: "T", queueId: 0, body: new Uint8Array(0) }).status).toBe("ok");
-    expect(store.maxOffset("T", 0)).toBe(1);
+    expect<number>(store.maxOffset("T", 0)).toBe(1);
   });
 
   test("a batch must hold one topic and at least one message", async () => {
@@ -199,7 +200,7 @@ describe("MessageStore: limits", () => {
     await expect(store.putBatch([])).rejects.toMatchObject({ errorName: "BATCH_EMPTY" });
     await expect(store.putBatch([{ topic: "A", queueId: 0, body: body("1") }, { topic: "B", queueId: 0, body: body("2") }])).rejects.toMatchObject({ errorName: "BATCH_MIXED_TOPICS" });
     const batch = await store.putBatch([1, 2, 3].map((index) => ({ topic: "A", queueId: 0, body: body(String(index)) })));
-    expect(batch.status === "ok" && batch.results.map((result) => result.queueOffset)).toEqual([0, 1, 2]);
+    expect<unknown>(batch.status === "ok" && batch.results.map((result) => result.queueOffset)).toEqual([0, 1, 2]);
   });
 });
 
@@ -213,7 +214,7 @@ describe("MessageStore: flush", () => {
     const store = await MessageStore.open({ ...options, flush: "sync" });
     const puts = Array.from({ length: 64 }, (_, index) => store.put({ topic: "T", queueId: index % 4, body: body(`m${index}`) }));
     // Appended but not yet flushed: a crash now would lose them, and nothing has been acknowledged.
-    expect(store.commitLog.flushedPosition).toBe(0);
+    expect<number>(store.commitLog.flushedPosition).toBe(0);
     const results = await Promise.all(puts);
     expect(results.map((result) => result.status)).toEqual(Array.from({ length: 64 }, () => "ok"));
     expect(store.commitLog.flushedPosition).toBe(store.commitLog.writePosition);
@@ -247,8 +248,8 @@ describe("MessageStore: flush", () => {
     const second = await MessageStore.open({ ...options, flush: "async" });
     try {
       expect(second.recovery.abnormal).toBe(true);
-      expect(second.maxOffset("T", 0)).toBe(10);
-      const read = second.getMessages({ topic: "T", queueId: 0, offset: 0, maxCount: 100 });
+      expect<number>(second.maxOffset("T", 0)).toBe(10);
+      const read = second.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(0), maxCount: 100 });
       expect(decodeAll(read).map((message) => new TextDecoder().decode(message.body))).toEqual(Array.from({ length: 10 }, (_, index) => `durable${index}`));
     } finally {
       await second.close();
@@ -275,8 +276,8 @@ describe("MessageStore: flush", () => {
     let failures = 0;
     for (let index = 0; index < 40; index++) if (store.append({ topic: "T", queueId: 0, body: new Uint8Array(3000) }).status === "io_error") failures += 1;
     expect(failures).toBe(1);
-    expect(store.maxOffset("T", 0)).toBe(40);
-    const read = store.getMessages({ topic: "T", queueId: 0, offset: 0, maxCount: 100 });
+    expect<number>(store.maxOffset("T", 0)).toBe(40);
+    const read = store.getMessages({ topic: "T", queueId: 0, offset: asQueueOffset(0), maxCount: 100 });
     expect(read.messages.length).toBe(40);
     expect(read.corruptSkipped).toBe(0);
   });
@@ -291,7 +292,7 @@ describe("MessageStore: flush", () => {
     try {
       expect(reopened.recovery.abnormal).toBe(false);
       expect(reopened.recovery.recordsReplayed).toBe(0);
-      expect(reopened.maxOffset("T", 1)).toBe(10);
+      expect<number>(reopened.maxOffset("T", 1)).toBe(10);
       expect(reopened.queryByKey("T", "k29").length).toBe(1);
     } finally {
       await reopened.close();

@@ -20,6 +20,7 @@ import { putStatusError, type PutMessageInput } from "../../../src/store/put-mes
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { killStore } from "../../helpers/store-crash.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 afterAll(removeTempDirs);
 
@@ -31,7 +32,7 @@ function storeOptions(overrides: Partial<MessageStoreOptions> = {}): MessageStor
 }
 
 function bodies(store: MessageStore, topic: string, queueId: number): string[] {
-  const read = store.getMessages({ topic, queueId, offset: 0, maxCount: 1000 });
+  const read = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 1000 });
   return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
 }
 
@@ -54,7 +55,7 @@ describe("Dispatch: failure atomicity", () => {
     expect(error.message).toContain("Cannot open consume-queue file");
 
     const later = store.append({ topic: "T", queueId: 0, body: encoder.encode("later"), keys: ["later"] });
-    expect(later.status === "ok" && later.queueOffset).toBe(tinyStoreProfile.consumeQueueEntriesPerFile);
+    expect<unknown>(later.status === "ok" && later.queueOffset).toBe(tinyStoreProfile.consumeQueueEntriesPerFile);
     expected.push("later");
     expect(bodies(store, "T", 0)).toEqual(expected);
     expect(store.queryByKey("T", "refused")).toEqual([]);
@@ -81,9 +82,9 @@ describe("Dispatch: failure atomicity", () => {
     const refused = store.append({ topic: "T", queueId: 1, body: encoder.encode("refused"), keys: ["refused"] });
     expect(refused.status).toBe("io_error");
     if (refused.status !== "ok") expect(putStatusError(refused).message).toContain("Cannot open index file");
-    expect(store.maxOffset("T", 1)).toBe(4);
+    expect<number>(store.maxOffset("T", 1)).toBe(4);
     const later = store.append({ topic: "T", queueId: 1, body: encoder.encode("later"), keys: ["later"] });
-    expect(later.status === "ok" && later.queueOffset).toBe(4);
+    expect<unknown>(later.status === "ok" && later.queueOffset).toBe(4);
     killStore(store);
     const reopened = await MessageStore.open(options);
     try {
@@ -130,7 +131,7 @@ describe("Dispatch: records not yet visible", () => {
     put("T", "committed", { sysFlag: sysFlag.transactionCommit });
     const expectRouting = (target: MessageStore) => {
       expect(bodies(target, "T", 0)).toEqual(["plain", "due", "committed"]);
-      expect(target.maxOffset("T", 0)).toBe(3);
+      expect<number>(target.maxOffset("T", 0)).toBe(3);
       expect(target.topics().map((info) => info.topic)).toEqual(["T"]);
       expect(target.queryByKey("T", "prepared")).toEqual([]);
       expect(target.queryByKey("T", "delayed")).toEqual([]);

@@ -25,6 +25,7 @@ import { MemoryStorage } from "../../../src/store/memory-storage.ts";
 import { offsetFileName } from "../../../src/store/file-names.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
 import { seededRandom } from "../../helpers/seeded-random.ts";
+import { physicalOffset, queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 interface Written {
   seq: number;
@@ -111,13 +112,13 @@ async function expectKept(kept: (seq: number) => boolean, context: string, store
       const expected = survivors.filter((record) => record.queueId === queueId);
       // A dropped record leaves a blank entry below the queue's last kept one.
       expect(`${context}: queue ${queueId} max ${store.maxOffset(topic, queueId)}`).toBe(`${context}: queue ${queueId} max ${(expected[expected.length - 1]?.queueOffset ?? -1) + 1}`);
-      const read = store.getMessages({ topic, queueId, offset: 0, maxCount: 100 });
+      const read = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 100 });
       const seen = read.messages.map((message) => decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).keys[0]);
       expect(seen).toEqual(expected.map((record) => record.key));
     }
     // Every record of the last file, and the last few of the file before it.
     for (const record of written.filter((entry) => entry.seq >= 25)) {
-      const byOffset = store.getByPhysicalOffset(record.physicalOffset);
+      const byOffset = store.getByPhysicalOffset(physicalOffset(record.physicalOffset));
       if (kept(record.seq)) {
         expect(byOffset?.body).toEqual(record.body);
         expect(store.queryByKey(topic, record.key).map((message) => message.physicalOffset)).toEqual([record.physicalOffset]);
@@ -216,7 +217,7 @@ describe("MessageStore: recovery › corruption", () => {
         [victims[2]!.physicalOffset, victims[2]!.size],
       ]);
       expect(store.recovery.droppedBytes).toBe(victims.reduce((sum, victim) => sum + victim.size, 0));
-      expect(store.commitLog.writePosition).toBe(lastFileBase + lastFileEnd);
+      expect<number>(store.commitLog.writePosition).toBe(lastFileBase + lastFileEnd);
     } finally {
       await store.close();
     }
@@ -246,8 +247,8 @@ describe("MessageStore: recovery › corruption", () => {
     writeFileSync(path, bytes);
     const store = await MessageStore.open({ dataDir: work, ...options });
     try {
-      expect(store.getByPhysicalOffset(victim.physicalOffset)).toBeUndefined();
-      const read = store.getMessages({ topic, queueId: victim.queueId, offset: 0, maxCount: 100 });
+      expect(store.getByPhysicalOffset(physicalOffset(victim.physicalOffset))).toBeUndefined();
+      const read = store.getMessages({ topic, queueId: victim.queueId, offset: asQueueOffset(0), maxCount: 100 });
       expect(read.corruptSkipped).toBe(1);
       expect(read.messages.map((message) => message.queueOffset)).not.toContain(victim.queueOffset);
       expect(read.messages.length).toBe(written.filter((record) => record.queueId === victim.queueId).length - 1);

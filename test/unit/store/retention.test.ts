@@ -17,6 +17,7 @@ import { silentLogger } from "../../../src/common/logger.ts";
 import { MessageStore } from "../../../src/store/message-store.ts";
 import { putStatusError, type PutResult } from "../../../src/store/put-message.ts";
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
+import { physicalOffset, queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 const topic = "Retention";
 const hourMs = 3_600_000;
@@ -179,10 +180,10 @@ describe("MessageStore: retention", () => {
     expect(store.stats().commitLogFiles).toBe(1);
     const last = appended[appended.length - 1]!;
     expect(commitLogFileIndex(last.physicalOffset)).toBe(3);
-    expect(store.getByPhysicalOffset(last.physicalOffset)?.keys).toEqual([last.key]);
-    const read = store.getMessages({ topic, queueId: last.queueId, offset: last.queueOffset, maxCount: 1 });
+    expect(store.getByPhysicalOffset(physicalOffset(last.physicalOffset))?.keys).toEqual([last.key]);
+    const read = store.getMessages({ topic, queueId: last.queueId, offset: asQueueOffset(last.queueOffset), maxCount: 1 });
     expect(read.status).toBe("found");
-    expect(read.messages[0]?.physicalOffset).toBe(last.physicalOffset);
+    expect<number | undefined>(read.messages[0]?.physicalOffset).toBe(last.physicalOffset);
   });
 
   test("never deletes the only file, even when it is not full", async () => {
@@ -191,7 +192,7 @@ describe("MessageStore: retention", () => {
     await store.checkpointNow();
     disk.usedRatio = 1;
     expect(store.retention.run().filesDeleted).toBe(0);
-    expect(store.getMessages({ topic, queueId: 0, offset: 0, maxCount: 8 }).messages.length).toBe(3);
+    expect(store.getMessages({ topic, queueId: 0, offset: asQueueOffset(0), maxCount: 8 }).messages.length).toBe(3);
   });
 
   test("moves each consume queue's minOffset past deleted records; reads below it return offset_too_small", async () => {
@@ -202,24 +203,24 @@ describe("MessageStore: retention", () => {
     for (const queueId of [0, 1]) {
       const firstKept = appended.find((message) => message.queueId === queueId && message.physicalOffset >= commitLogMin)!;
       expect(firstKept.queueOffset).toBeGreaterThan(8); // so whole consume-queue files went too
-      expect(store.minOffset(topic, queueId)).toBe(firstKept.queueOffset);
+      expect<number>(store.minOffset(topic, queueId)).toBe(firstKept.queueOffset);
 
-      const below = store.getMessages({ topic, queueId, offset: 0, maxCount: 4 });
+      const below = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 4 });
       expect(below.status).toBe("offset_too_small");
       expect(below.messages).toEqual([]);
-      expect(below.nextOffset).toBe(firstKept.queueOffset);
-      expect(store.getMessages({ topic, queueId, offset: firstKept.queueOffset - 1, maxCount: 4 }).status).toBe("offset_too_small");
+      expect<number>(below.nextOffset).toBe(firstKept.queueOffset);
+      expect(store.getMessages({ topic, queueId, offset: asQueueOffset(firstKept.queueOffset - 1), maxCount: 4 }).status).toBe("offset_too_small");
 
-      const from = store.getMessages({ topic, queueId, offset: firstKept.queueOffset, maxCount: 1 });
+      const from = store.getMessages({ topic, queueId, offset: asQueueOffset(firstKept.queueOffset), maxCount: 1 });
       expect(from.status).toBe("found");
-      expect(from.messages[0]?.physicalOffset).toBe(firstKept.physicalOffset);
+      expect<number | undefined>(from.messages[0]?.physicalOffset).toBe(firstKept.physicalOffset);
 
       // Consume-queue files (8 entries each) whose every entry points at deleted records are gone.
       const files = readdirSync(join(dir, "consumequeue", topic, String(queueId))).sort();
       const firstFile = firstKept.queueOffset - (firstKept.queueOffset % 8);
       expect(files[0]).toBe(String(firstFile).padStart(20, "0"));
     }
-    expect(store.getByPhysicalOffset(appended[0]!.physicalOffset)).toBeUndefined();
+    expect(store.getByPhysicalOffset(physicalOffset(appended[0]!.physicalOffset))).toBeUndefined();
   });
 
   test("keeps each consume queue's minOffset past deleted records across a restart", async () => {
@@ -233,7 +234,7 @@ describe("MessageStore: retention", () => {
     const reopened = await MessageStore.open({ dataDir: dir, ...tinyStoreProfile, clock, logger: silentLogger, diskUsage: () => 0.1, flushIntervalMs: neverMs, retentionCheckIntervalMs: neverMs });
     try {
       expect([reopened.minOffset(topic, 0), reopened.minOffset(topic, 1)]).toEqual(before);
-      expect(reopened.getMessages({ topic, queueId: 0, offset: 0, maxCount: 4 }).status).toBe("offset_too_small");
+      expect(reopened.getMessages({ topic, queueId: 0, offset: asQueueOffset(0), maxCount: 4 }).status).toBe("offset_too_small");
       expect(appended.length).toBeGreaterThan(0);
     } finally {
       await reopened.close();
@@ -277,18 +278,18 @@ describe("MessageStore: retention", () => {
       expect(error.errorName).toBe("STORE_DISK_FULL");
       expect(error.message).toBe("Cannot append message: disk is 90% full, limit is 90%");
     }
-    expect(store.maxOffset(topic, 0)).toBe(6);
+    expect<number>(store.maxOffset(topic, 0)).toBe(6);
 
-    const read = store.getMessages({ topic, queueId: 0, offset: 0, maxCount: 32 });
+    const read = store.getMessages({ topic, queueId: 0, offset: asQueueOffset(0), maxCount: 32 });
     expect(read.status).toBe("found");
-    expect(read.messages.map((message) => message.physicalOffset)).toEqual(appended.map((message) => message.physicalOffset));
+    expect<number[]>(read.messages.map((message) => message.physicalOffset)).toEqual(appended.map((message) => message.physicalOffset));
     expect(store.queryByKey(topic, "m3").map((message) => message.physicalOffset)).toEqual([appended[3]!.physicalOffset]);
 
     disk.usedRatio = 0.89;
     expect(store.retention.run()).toEqual({ usedRatio: 0.89, diskFull: false, filesDeleted: 0 });
     const resumed = append(0);
     expect(resumed.status).toBe("ok");
-    if (resumed.status === "ok") expect(resumed.queueOffset).toBe(6);
+    if (resumed.status === "ok") expect<unknown>(resumed.queueOffset).toBe(6);
     expect((await store.put({ topic, queueId: 0, body: new Uint8Array(1) })).status).toBe("ok");
   });
 

@@ -15,6 +15,7 @@ import { MessageStore } from "../../../src/store/message-store.ts";
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { storeFormatVersion } from "../../../src/store/store-geometry.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 
 afterAll(removeTempDirs);
 
@@ -50,7 +51,7 @@ describe("Store geometry", () => {
         `Data dir "${dataDir}" was created with indexSlotsPerFile 64: using it, not the configured 128`,
         `Data dir "${dataDir}" was created with indexEntriesPerFile 32: using it, not the configured 256`,
       ]);
-      const read = reopened.getMessages({ topic: "G", queueId: 0, offset: 0, maxCount: 100 });
+      const read = reopened.getMessages({ topic: "G", queueId: 0, offset: asQueueOffset(0), maxCount: 100 });
       expect(read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body))).toEqual(Array.from({ length: 30 }, (_, index) => `m${index}`));
       expect(reopened.queryByKey("G", "k29").length).toBe(1);
       expect(reopened.recovery.recordsReplayed).toBe(0);

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { ManualClock } from "../../../src/common/clock.ts";
 import { silentLogger } from "../../../src/common/logger.ts";
 import { decodeRecord } from "../../../src/common/message-record.ts";
-import { physicalOffset } from "../../../src/common/offsets.ts";
+import { physicalOffset, queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 import { MessageStore } from "../../../src/store/message-store.ts";
 import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { TopicTombstones } from "../../../src/store/topic-tombstones.ts";
@@ -28,7 +28,7 @@ function storeOptions(overrides: Partial<MessageStoreOptions> = {}): MessageStor
 }
 
 function bodies(store: MessageStore, topic: string, queueId: number): string[] {
-  const read = store.getMessages({ topic, queueId, offset: 0, maxCount: 1000 });
+  const read = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 1000 });
   return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
 }
 
@@ -58,7 +58,7 @@ for (const restart of ["crash", "clean close"] as const) {
       const reopened = await reopen(store, options);
       try {
         expect(reopened.topics().map((info) => info.topic)).toEqual(["Kept"]);
-        expect(reopened.maxOffset("Gone", 0)).toBe(0);
+        expect<number>(reopened.maxOffset("Gone", 0)).toBe(0);
         expect(reopened.queryByKey("Gone", "g1")).toEqual([]);
         expect(reopened.queryByMsgId(msgIdOf("g1"))).toBeUndefined();
         expect(bodies(reopened, "Kept", 0)).toEqual(["k0"]);
@@ -77,12 +77,12 @@ for (const restart of ["crash", "clean close"] as const) {
       const reopened = await reopen(store, options);
       try {
         expect(bodies(reopened, "T", 0)).toEqual(["new0", "new1"]);
-        expect(reopened.maxOffset("T", 0)).toBe(2);
+        expect<number>(reopened.maxOffset("T", 0)).toBe(2);
         expect(reopened.queryByKey("T", "old3")).toEqual([]);
         expect(reopened.queryByKey("T", "new1").map((message) => decoder.decode(message.body))).toEqual(["new1"]);
         // New sends continue the new incarnation's offsets.
         const next = reopened.append({ topic: "T", queueId: 0, body: encoder.encode("new2") });
-        expect(next.status === "ok" && next.queueOffset).toBe(2);
+        expect<unknown>(next.status === "ok" && next.queueOffset).toBe(2);
       } finally {
         await reopened.close();
       }
