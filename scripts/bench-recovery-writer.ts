@@ -19,6 +19,7 @@
 
 import { silentLogger } from "../src/common/logger.ts";
 import { decodeRecord } from "../src/common/message-record.ts";
+import { queueOffset } from "../src/common/offsets.ts";
 import { MessageStore } from "../src/store/message-store.ts";
 
 const MiB = 1024 * 1024;
@@ -101,7 +102,7 @@ async function open(dataDir: string, fileBytes: number): Promise<void> {
       problems.push(`queue ${queueId} is empty`);
       continue;
     }
-    const result = store.getMessages({ topic, queueId, offset: maxOffset - 1, maxCount: 1 });
+    const result = store.getMessages({ topic, queueId, offset: queueOffset(maxOffset - 1), maxCount: 1 });
     const first = result.messages[0];
     if (result.status !== "found" || first === undefined) {
       problems.push(`queue ${queueId}: last message at ${maxOffset - 1} reads as "${result.status}"`);

@@ -26,6 +26,7 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, unlinkSync, wr
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { silentLogger } from "../src/common/logger.ts";
+import { queueOffset } from "../src/common/offsets.ts";
 import { MessageStore } from "../src/store/message-store.ts";
 import { intFlag } from "./bench-args.ts";
 
@@ -330,7 +331,7 @@ function readBack(store: MessageStore, topics: readonly { topic: string; queues:
       while (offset < maxOffset) {
         const before = performance.now();
         // A reused buffer, as a broker reuses its per-connection send buffer.
-        const result = store.getMessages({ topic, queueId, offset, maxCount: 32, target: readBuffer });
+        const result = store.getMessages({ topic, queueId, offset: queueOffset(offset), maxCount: 32, target: readBuffer });
         const now = performance.now();
         if (result.status !== "found") throw new Error(`Cannot read "${topic}" queue ${queueId} at offset ${offset}: status is "${result.status}"`);
         if (result.corruptSkipped > 0) throw new Error(`Read-back of "${topic}" queue ${queueId} skipped ${result.corruptSkipped} corrupt records`);
