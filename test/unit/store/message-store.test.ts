@@ -225,7 +225,7 @@ describe("MessageStore: flush", () => {
     const reopened = await MessageStore.open({ ...options, flush: "async" });
     try {
       for (let queueId = 0; queueId < 4; queueId++) {
-        const read = reopened.getMessages({ topic: "T", queueId, offset: 0, maxCount: 100 });
+        const read = reopened.getMessages({ topic: "T", queueId, offset: asQueueOffset(0), maxCount: 100 });
         expect(decodeAll(read).map((message) => new TextDecoder().decode(message.body))).toEqual(Array.from({ length: 16 }, (_, index) => `m${index * 4 + queueId}`));
       }
     } finally {
