@@ -8,12 +8,10 @@
 
 import { PushConsumer, type ReceivedMessage } from "../client/index.ts";
 import { MqError } from "../common/errors.ts";
+import { consumeIdleTimeoutMsMax } from "../common/limits.ts";
 import { choiceOption, clientTarget, integerOption, lastString } from "./options.ts";
 import { nounCommand } from "./subcommands.ts";
 import { withAdmin } from "./topic-command.ts";
-
-/** The longest --timeout: a day, far past any wait a script means. */
-const consumeIdleMsMax = 86_400_000;
 
 /** One line a message: JSON, or `[broker-a Orders:2@0] <msgId> tags=.. keys=.. <body>` (the broker only in cluster mode). */
 function formatMessage(message: ReceivedMessage, options: { json: boolean; cluster: boolean }): string {
@@ -44,7 +42,7 @@ export const consumeCommand = nounCommand({
         if (group === undefined) throw new MqError("INVALID_FIELD", { field: "--group", reason: "is required" });
         const from = choiceOption("from", options.from, ["first", "last"] as const, "last");
         const count = integerOption("count", options.count, { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: Number.MAX_SAFE_INTEGER });
-        const idleMs = integerOption("timeout", options.timeout, { min: 1, max: consumeIdleMsMax, fallback: 0 });
+        const idleMs = integerOption("timeout", options.timeout, { min: 1, max: consumeIdleTimeoutMsMax, fallback: 0 });
         const json = options.json === true;
         const target = clientTarget(options);
         // The SDK waits for a topic that may be created later; from a terminal that looks like a

@@ -5,6 +5,7 @@
 
 import cac from "cac";
 import { MqError } from "../common/errors.ts";
+import { formatHostPort } from "../common/ip-address.ts";
 import { loadConfig } from "../config/load-config.ts";
 import { createLogger } from "../common/logger.ts";
 import { startServer } from "../server.ts";
@@ -30,7 +31,7 @@ function parseStartFlags(argv: string[]) {
     .option("--broker-name <name>", "Broker group name (default broker-a)", { type: [String] })
     .option("--broker-id <id>", "0 for the master of its group, 1.. for slaves (default 0)", { type: [String] })
     .option("--listen <address>", "Address to listen on (default 127.0.0.1 in role all, else 0.0.0.0)", { type: [String] })
-    .option("--advertise <address>", "Address clients reach this broker at (default: the listen address, or the host's first external IPv4)", { type: [String] })
+    .option("--advertise <address>", "Address clients reach this broker at, put in message ids: an IPv4 or IPv6 address, or a host name resolved at start (default: the listen address, or the host's first external IPv4)", { type: [String] })
     .option("--flush <mode>", "Flush mode: async (default) or sync", { type: [String] })
     .option("--commit-log-file-bytes <bytes>", "CommitLog file size (default 64 MiB in role all, else 1 GiB)", { type: [String] })
     .option("--config <file>", "Configuration file (YAML or TOML)", { type: [String] })
@@ -108,11 +109,11 @@ export const startCommand: CliCommand = {
 /** One line naming what runs where, e.g. "NameServer on 0.0.0.0:9876, broker broker-a at 10.0.0.5:10911, ...". */
 function describeRunning(server: RunningServer, config: MqConfig): string {
   const parts: string[] = [];
-  if (server.namesrvPort !== undefined) parts.push(`NameServer on ${config.listen}:${server.namesrvPort}`);
+  if (server.namesrvPort !== undefined) parts.push(`NameServer on ${formatHostPort(config.listen, server.namesrvPort)}`);
   if (server.brokerAddr !== undefined) {
     const namesrvs = server.broker?.registrar?.status().map((link) => link.name) ?? [];
     parts.push(`broker "${config.brokerName}" (id ${config.brokerId}, cluster "${config.clusterName}") at ${server.brokerAddr}, data in ${config.dataDir}` + (namesrvs.length > 0 ? `, registering with ${namesrvs.join(", ")}` : ""));
   }
-  if (server.httpPort !== undefined) parts.push(`HTTP on ${config.listen}:${server.httpPort} (/health, /ready)`);
+  if (server.httpPort !== undefined) parts.push(`HTTP on ${formatHostPort(config.listen, server.httpPort)} (/health, /ready)`);
   return parts.join("; ");
 }

@@ -83,6 +83,10 @@ export const pullBytesMax = 16 * MiB;
 /** Compiled tag expressions kept for reuse (pulls repeat the same few); the oldest is dropped past this. */
 export const tagExpressionCacheEntriesMax = 1_024;
 
+// Command line
+/** The longest `mq consume --timeout`: a day, far past any wait a script means. */
+export const consumeIdleTimeoutMsMax = 86_400_000;
+
 // Consumer groups
 /**
  * Groups with committed offsets. A group with live members (it heartbeats) may always commit;
