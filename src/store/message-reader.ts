@@ -82,13 +82,17 @@ const bodyLengthAt = 84;
 const bodyAt = 88;
 
 /** Whether the record at `position` is the one the entry names: its topic, queue and queue offset. */
-function recordBelongsTo(bytes: Uint8Array, view: DataView, position: number, queue: ConsumeQueue, queueOffset: number): boolean {
-  if (view.getUint32(position + 12) !== queue.queueId || getUint64(view, position + 20) !== queueOffset) return false;
+function topicBytesOf(queue: ConsumeQueue): Uint8Array {
   let topic = topicBytesOfQueue.get(queue);
   if (topic === undefined) {
     topic = textEncoder.encode(queue.topic);
     topicBytesOfQueue.set(queue, topic);
   }
+  return topic;
+}
+
+function recordBelongsTo(bytes: Uint8Array, view: DataView, position: number, queue: ConsumeQueue, topic: Uint8Array, queueOffset: number): boolean {
+  if (view.getUint32(position + 12) !== queue.queueId || getUint64(view, position + 20) !== queueOffset) return false;
   const topicLengthAt = position + bodyAt + view.getUint32(position + bodyLengthAt);
   if (bytes[topicLengthAt] !== topic.length) return false;
   for (let index = 0; index < topic.length; index++) if (bytes[topicLengthAt + 1 + index] !== topic[index]) return false;
@@ -151,6 +155,7 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
   let written = 0;
   const commitLog = context.commitLog;
   const fileBytes = commitLog.fileBytes;
+  const topic = topicBytesOf(queue);
   for (let index = 0; index < physicalOffsets.length; index++) {
     const physicalOffset = physicalOffsets[index]!;
     const size = sizes[index]!;
@@ -163,7 +168,7 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
       reportDamage(context, queue, queueOffsets[index]!, physicalOffset, checkedSize < 0 ? "no valid record there" : `the record there is ${checkedSize} bytes, the entry says ${size}`);
       continue;
     }
-    if (!recordBelongsTo(file.bytes, file.view, position, queue, queueOffsets[index]!)) {
+    if (!recordBelongsTo(file.bytes, file.view, position, queue, topic, queueOffsets[index]!)) {
       corruptSkipped += 1;
       reportDamage(context, queue, queueOffsets[index]!, physicalOffset, "the record there belongs to another topic, queue or queue offset");
       continue;
