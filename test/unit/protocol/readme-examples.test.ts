@@ -8,7 +8,7 @@
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { errorCatalog, errorNameForCode, type ErrorName } from "../../../src/common/errors.ts";
-import { encodeOffsetMsgId } from "../../../src/common/ids.ts";
+import { decodeOffsetMsgId, encodeOffsetMsgId } from "../../../src/common/ids.ts";
 import { reservedPropertyNames } from "../../../src/common/message-properties.ts";
 import { numberToIpv4 } from "../../../src/common/message-record.ts";
 import { connect } from "../../../src/net/connection.ts";
@@ -117,6 +117,18 @@ describe("src/protocol/README.md", () => {
     expect(table.split("\n").length).toBe(2 + Object.keys(errorCatalog).length);
     const shownTable = /<!-- error-codes -->\n([\s\S]*?)\n<!-- \/error-codes -->/.exec(readme)?.[1] ?? "";
     expect(shownTable.split("\n")).toEqual(table.split("\n"));
+  });
+
+  test("the id examples of §5 read as the README says", () => {
+    const section = (title: string) => readme.slice(readme.indexOf(title), readme.indexOf("\n### ", readme.indexOf(title) + 1));
+    expect(section("### 5.1 msgId")).toContain(`\`${exampleMsgId}\`: 10.0.0.5, pid 0x1234, instance 0x9ABCDEF0`);
+    const offsetIds = section("### 5.2 offsetMsgId");
+    expect(offsetIds).toContain(`\`${exampleOffsetMsgId}\`: 10.0.0.1, port 10911, physical offset 4096`);
+    expect(decodeOffsetMsgId(exampleOffsetMsgId)).toEqual({ host: "10.0.0.1", port: 10911, physicalOffset: 4096 });
+    const ipv6Id = /`([0-9A-F]{56})`: 2001:db8::7, port 10911,\s+physical\s+offset 4096/.exec(offsetIds)?.[1];
+    expect(ipv6Id).toBeDefined();
+    expect(decodeOffsetMsgId(ipv6Id!)).toEqual({ host: "2001:db8::7", port: 10911, physicalOffset: 4096 });
+    expect(encodeOffsetMsgId({ host: "2001:db8::7", port: 10911, physicalOffset: 4096 })).toBe(ipv6Id!);
   });
 
   test("lists exactly the reserved property names of src/common", () => {
