@@ -104,6 +104,22 @@ export class ConsumeQueue {
     this.cutAt(offset);
   }
 
+  /**
+   * Undoes the entries of appends that were undone: the newest entries pointing at or past
+   * `physicalOffset`. Unlike `truncateFrom` it stops at a blank entry (a repaired one, or a gap
+   * filled by replay): no append of this run wrote it, so it stays and the offset stays used.
+   */
+  rollbackFrom(physicalOffset: PhysicalOffset): void {
+    let offset: number = this.maxOffset;
+    while (offset > this.minOffset) {
+      const located = this.locate(offset - 1);
+      if (located === undefined) break;
+      if (entrySize(located.file.view, located.position) === 0 || entryPhysicalOffset(located.file.view, located.position) < physicalOffset) break;
+      offset -= 1;
+    }
+    this.cutAt(offset);
+  }
+
   private cutAt(offset: number): void {
     if (offset >= this.maxOffset) return;
     while (this.files.length > 0 && this.firstOffsets[this.firstOffsets.length - 1]! >= Math.max(offset, this.minOffset + 1)) {

@@ -61,8 +61,13 @@ export class ConsumeQueues implements Dispatcher {
         if (!Number.isInteger(queueId) || queueId < 0 || queueId >= limits.queuesPerTopicMax) continue;
         const queue = this.create(topic, queueId);
         const damage = queue.load();
-        const first = queue.get(queue.minOffset);
-        if (damage === undefined && (first === undefined || !tombstones.hidesAt(topic, first.physicalOffset))) continue;
+        // A queue never mixes incarnations (deletion removes it first): its first entry decides.
+        let stale = false;
+        queue.scan(queue.minOffset, (_offset, physicalOffset) => {
+          stale = tombstones.hidesAt(topic, physicalOffset);
+          return false;
+        });
+        if (damage === undefined && !stale) continue;
         queue.removeAll();
         this.forget(topic, queueId);
         if (damage !== undefined) {
@@ -122,7 +127,7 @@ export class ConsumeQueues implements Dispatcher {
   }
 
   rollback(physicalOffset: PhysicalOffset): void {
-    for (const queue of this.all()) queue.truncateFrom(physicalOffset);
+    for (const queue of this.all()) queue.rollbackFrom(physicalOffset);
   }
 
   topics(): TopicInfo[] {

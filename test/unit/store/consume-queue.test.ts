@@ -74,3 +74,19 @@ describe("ConsumeQueue", () => {
     expect(storage.listFiles("/cq/T/0")).toEqual(["00000000000000000016"]);
   });
 });
+
+describe("ConsumeQueue: rollback of undone appends", () => {
+  test("drops the entries at or past the undone offset and keeps a blank tail entry no append wrote", () => {
+    const cq = queue();
+    for (let offset = 0; offset < 10; offset++) cq.put(queueOffset(offset), { physicalOffset: physicalOffset(offset * 100), size: 50, tagHash: 0 });
+    cq.rollbackFrom(physicalOffset(700));
+    expect<number>(cq.maxOffset).toBe(7);
+    // A repaired entry is blanked in place; a rollback past it must not take its offset back.
+    const last = cq.locate(6)!;
+    writeEntry(last.file.view, last.position, { physicalOffset: physicalOffset(0), size: 0, tagHash: 0 });
+    cq.rollbackFrom(physicalOffset(10_000));
+    expect<number>(cq.maxOffset).toBe(7);
+    cq.truncateFrom(physicalOffset(10_000));
+    expect<number>(cq.maxOffset).toBe(6);
+  });
+});
