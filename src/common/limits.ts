@@ -64,6 +64,8 @@ export const recoveryStepBytes = 8 * MiB;
 export const queueRepairStepBytes = 64 * MiB;
 /** A flush request not answered by its thread within this long fails with FLUSH_TIMEOUT. */
 export const flushRequestTimeoutMs = 60_000;
+/** A flush waiting this long makes the broker report itself not ready (before it times out). */
+export const flushStallReportMs = 5_000;
 
 // Retention
 export const fileReservedTimeHoursDefault = 72;

@@ -89,10 +89,14 @@ export class MmapStorage implements FileStorage {
   private readonly backgroundFlusher: Flusher;
   private readonly allocator = new Allocator();
 
-  /** `flushTimeoutMs`: a flush not answered within it fails with FLUSH_TIMEOUT (default flushRequestTimeoutMs). */
-  constructor(options: { flushTimeoutMs?: number } = {}) {
-    this.foregroundFlusher = new Flusher(options.flushTimeoutMs);
-    this.backgroundFlusher = new Flusher(options.flushTimeoutMs);
+  /**
+   * `flushTimeoutMs`: a flush not answered within it fails with FLUSH_TIMEOUT (default
+   * flushRequestTimeoutMs); `flushStallReportMs`: past it a waiting flush makes flushHealth not ok.
+   */
+  constructor(options: { flushTimeoutMs?: number; flushStallReportMs?: number } = {}) {
+    const limits = { timeoutMs: options.flushTimeoutMs, stallReportMs: options.flushStallReportMs };
+    this.foregroundFlusher = new Flusher(limits);
+    this.backgroundFlusher = new Flusher(limits);
   }
 
   flushHealth(): { ok: boolean; failure: string | undefined } {

@@ -7,12 +7,13 @@
  * A thread that dies (an uncaught error, an exit) or does not answer a request within its
  * timeout (stuck in a syscall on a dead disk) fails every pending request — flushes with
  * FLUSH_TIMEOUT, so sync sends, checkpoints and shutdown never hang — and is replaced by a new
- * thread for the requests that follow. `health` says whether the last request succeeded, for
- * the readiness probe.
+ * thread for the requests that follow. `health` is not ok from such a failure until the new
+ * thread answers, and while a request has waited longer than `flushStallReportMs`: the
+ * readiness probe reports the broker not ready.
  */
 
 import { MqError } from "../common/errors.ts";
-import { flushRequestTimeoutMs } from "../common/limits.ts";
+import { flushRequestTimeoutMs, flushStallReportMs } from "../common/limits.ts";
 import type { FlushJob, FlushResult } from "./workers/flush-worker.ts";
 import type { AllocateJob, AllocateResult } from "./workers/allocator-worker.ts";
 import { errnoName } from "./ffi/libc.ts";
@@ -23,6 +24,7 @@ interface Pending<Result> {
   resolve: (result: Result) => void;
   reject: (error: Error) => void;
   timer: ReturnType<typeof setTimeout> | undefined;
+  startedMs: number;
 }
 
 export interface ThreadHealth {
@@ -32,13 +34,17 @@ export interface ThreadHealth {
   replacements: number;
 }
 
-interface ChannelOptions {
+interface ChannelOptions<Job extends { id: number }> {
   url: URL;
   name: string;
   /** No answer within this long fails the request and replaces the thread; undefined waits. */
   timeoutMs: number | undefined;
   /** The error pending requests fail with when the thread dies or times out. */
   failure: (reason: string) => MqError;
+  /** A request still unanswered after this long makes `health` not ok; undefined never. */
+  stallReportMs: number | undefined;
+  /** A harmless job sent to a replacement thread, so an idle lane shows healthy once it answers. */
+  probe: DistributiveOmit<Job, "id"> | undefined;
 }
 
 class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
@@ -49,7 +55,7 @@ class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
   private failure: string | undefined;
   private replacements = 0;
 
-  constructor(private readonly options: ChannelOptions) {
+  constructor(private readonly options: ChannelOptions<Job>) {
     this.worker = this.spawn();
   }
 
@@ -89,6 +95,7 @@ class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
       if (pending.timer !== undefined) clearTimeout(pending.timer);
       pending.reject(error);
     }
+    if (this.options.probe !== undefined) this.run(this.options.probe).catch(() => {});
   }
 
   run(job: DistributiveOmit<Job, "id">): Promise<Result> {
@@ -98,7 +105,7 @@ class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
       const timeoutMs = this.options.timeoutMs;
       const timer = timeoutMs === undefined ? undefined : setTimeout(() => this.replace(`no answer from the ${this.options.name} thread within ${timeoutMs} ms`), timeoutMs);
       timer?.unref();
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { resolve, reject, timer, startedMs: performance.now() });
       // Keep the process alive while the disk owes us an answer.
       if (this.pending.size === 1) this.worker.ref();
       this.worker.postMessage({ ...job, id });
@@ -115,7 +122,17 @@ class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
   }
 
   get health(): ThreadHealth {
-    return { ok: this.failure === undefined, failure: this.failure, replacements: this.replacements };
+    const failure = this.failure ?? this.stalled();
+    return { ok: failure === undefined, failure, replacements: this.replacements };
+  }
+
+  private stalled(): string | undefined {
+    const limitMs = this.options.stallReportMs;
+    if (limitMs === undefined || this.pending.size === 0) return undefined;
+    // Map iteration follows insertion: the first pending request is the oldest.
+    const oldest = this.pending.values().next().value!;
+    const waitedMs = performance.now() - oldest.startedMs;
+    return waitedMs < limitMs ? undefined : `a request to the ${this.options.name} thread has waited ${Math.round(waitedMs)} ms`;
   }
 
   async stop(): Promise<void> {
@@ -128,12 +145,16 @@ class WorkerChannel<Job extends { id: number }, Result extends { id: number }> {
 export class Flusher {
   private readonly channel: WorkerChannel<FlushJob, FlushResult>;
 
-  constructor(timeoutMs: number = flushRequestTimeoutMs) {
-    this.channel = new WorkerChannel({
+  constructor(limits: { timeoutMs?: number; stallReportMs?: number } = {}) {
+    const timeoutMs = limits.timeoutMs ?? flushRequestTimeoutMs;
+    this.channel = new WorkerChannel<FlushJob, FlushResult>({
       url: new URL("./workers/flush-worker.ts", import.meta.url),
       name: "flush",
       timeoutMs,
       failure: (reason) => new MqError("FLUSH_TIMEOUT", { reason, timeoutMs }),
+      stallReportMs: limits.stallReportMs ?? flushStallReportMs,
+      // msync of an empty range succeeds at once: it proves the new thread answers.
+      probe: { kind: "msync", address: 0, length: 0, fd: -1 },
     });
   }
 
@@ -170,6 +191,8 @@ export class Allocator {
     // Allocating and warming a large file legitimately takes seconds: no timeout, only death.
     timeoutMs: undefined,
     failure: (reason) => new MqError("STORE_IO", { operation: "allocate", path: "", reason }),
+    stallReportMs: undefined,
+    probe: undefined,
   });
 
   async allocate(path: string, size: number, warmBytes: number): Promise<AllocatedMapping> {

@@ -12,6 +12,7 @@ import { MessageStore } from "../../../src/store/message-store.ts";
 import { MmapStorage } from "../../../src/store/mmap-storage.ts";
 import { tinyStoreProfile } from "../../../src/store/store-options.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 afterAll(removeTempDirs);
 
@@ -59,6 +60,37 @@ describe("MessageStore: a failing flush thread", () => {
       storage.injectFlushFault("background", "stall", 30_000);
       store.append({ topic: "T", queueId: 1, body });
       await expect(store.checkpointNow()).rejects.toMatchObject({ errorName: "FLUSH_TIMEOUT" });
+      expect((await store.put({ topic: "T", queueId: 0, body })).status).toBe("ok");
+    } finally {
+      await store.close();
+      await storage.close();
+    }
+  }, 10_000);
+
+  test("a flush waiting past the stall limit reports flushes failing (the broker is not ready) until it is answered", async () => {
+    const storage = new MmapStorage({ flushStallReportMs: 50 });
+    const store = await open(storage);
+    try {
+      storage.injectFlushFault("foreground", "stall", 400);
+      const put = store.put({ topic: "T", queueId: 0, body });
+      await waitUntil("flushes to be reported failing", () => !storage.flushHealth().ok, 5_000);
+      expect(storage.flushHealth().failure).toContain("has waited");
+      // The stall ends before the timeout: the send succeeds and the report clears.
+      expect((await put).status).toBe("ok");
+      expect(storage.flushHealth().ok).toBe(true);
+    } finally {
+      await store.close();
+      await storage.close();
+    }
+  }, 10_000);
+
+  test("an idle lane whose thread died shows healthy again once the new thread answers", async () => {
+    const storage = new MmapStorage();
+    const store = await open(storage);
+    try {
+      storage.injectFlushFault("foreground", "crash");
+      await waitUntil("the death to be reported", () => !storage.flushHealth().ok, 5_000);
+      await waitUntil("the new thread to answer", () => storage.flushHealth().ok, 5_000);
       expect((await store.put({ topic: "T", queueId: 0, body })).status).toBe("ok");
     } finally {
       await store.close();
