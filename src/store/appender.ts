@@ -12,7 +12,7 @@
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
 import { encodePropertiesText, findInvalidProperty, propertyNames } from "../common/message-properties.ts";
-import { endOfFileMarkerBytes, recordBytes, type HostAddress } from "../common/message-record.ts";
+import { endOfFileMarkerBytes, recordFixedBytes, type HostAddress } from "../common/message-record.ts";
 import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueues } from "./consume-queues.ts";
@@ -96,7 +96,7 @@ export class Appender {
     const propertiesBytes = input.propertiesBytes ?? encodeProperties(input);
     if (typeof propertiesBytes === "string") return { status: "property_invalid", name: propertiesBytes };
     if (propertiesBytes.length > limits.messagePropertiesBytesMax) return { status: "properties_too_large", bytes: propertiesBytes.length, limit: limits.messagePropertiesBytesMax };
-    const size = recordBytes({ topicBytes, body: input.body, propertiesBytes });
+    const size = recordFixedBytes + input.body.length + topicBytes.length + propertiesBytes.length; // recordBytes, without an object per message
     if (size > this.recordBytesMax) return { status: "message_too_large", bytes: size, limit: this.recordBytesMax };
     return propertiesBytes;
   }
