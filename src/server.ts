@@ -294,8 +294,15 @@ async function listen(host: string, port: number, logger: Logger, flag: string):
     return await Server.listen({ host, port, logger: logger.child("net") });
   } catch (error) {
     const reason = (error as Error).message.replace(/^Cannot connect to \S+: /, "");
-    throw new MqError("LISTEN_FAILED", { address: `${host}:${port}`, reason: `${reason} (choose another port with ${flag})` });
+    throw new MqError("LISTEN_FAILED", { address: formatHostPort(host, port), reason: withListenHint(reason, flag) });
   }
+}
+
+/** A bind failure's reason with the flag that fixes it: the port's when it is taken, --listen when the address is not this host's. */
+function withListenHint(reason: string, portFlag: string): string {
+  if (/EADDRINUSE|in use/i.test(reason)) return `${reason} (choose another port with ${portFlag})`;
+  if (/EADDRNOTAVAIL|not available|cannot assign/i.test(reason)) return `${reason} (--listen must be an address of this host, or 0.0.0.0)`;
+  return reason;
 }
 
 function withFlagHint<T>(flag: string, start: () => T): T {
@@ -303,7 +310,7 @@ function withFlagHint<T>(flag: string, start: () => T): T {
     return start();
   } catch (error) {
     if (!isMqError(error, "LISTEN_FAILED")) throw error;
-    throw new MqError("LISTEN_FAILED", { ...error.params, reason: `${String(error.params.reason)} (choose another port with ${flag})` });
+    throw new MqError("LISTEN_FAILED", { ...error.params, reason: withListenHint(String(error.params.reason), flag) });
   }
 }
 

@@ -95,6 +95,11 @@ describe("mq start: bad input is one line, no stack trace", () => {
     }
   });
 
+  test("a --listen address this host does not have says so", async () => {
+    // 198.51.100.0/24 is TEST-NET-2 (RFC 5737): never a real host's address.
+    expectEndsWithLine(await startFails(["--data", join(makeTempDir(), "data"), "--listen", "198.51.100.77"]), "LISTEN_FAILED", "--listen must be an address of this host");
+  });
+
   test("a data dir on a read-only file system", async () => {
     const mount = makeTempDir("mq-start-errors-ro-");
     const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mount], { encoding: "utf8" });
