@@ -32,8 +32,8 @@ export interface ConsumeQueuesOptions {
 
 export interface QueueInfo {
   queueId: number;
-  minOffset: number;
-  maxOffset: number;
+  minOffset: QueueOffset;
+  maxOffset: QueueOffset;
 }
 
 export interface TopicInfo {

@@ -167,7 +167,7 @@ describe("MessageStore: reads", () => {
     store.append({ topic: "B", queueId: 1, body: body("x") });
     store.append({ topic: "A", queueId: 0, body: body("x") });
     store.append({ topic: "A", queueId: 0, body: body("y") });
-    expect(store.topics()).toEqual([
+    expect<unknown>(store.topics()).toEqual([
       { topic: "A", queues: [{ queueId: 0, minOffset: 0, maxOffset: 2 }] },
       { topic: "B", queues: [{ queueId: 1, minOffset: 0, maxOffset: 1 }] },
     ]);
