@@ -279,7 +279,9 @@ export class PopService {
 
   private readNew(state: GroupTopic, queueId: number, filter: ReadonlySet<number> | undefined, request: PopRequest, nowMs: number, out: PoppedMessage[]): void {
     const cursor = this.cursor(state, queueId);
-    const maxCount = Math.min(request.maxMessages - out.length, popInFlightMax - state.inFlight);
+    // Each message handed out becomes a scheduled job: take no more than the scheduler has room for.
+    const maxCount = Math.min(request.maxMessages - out.length, popInFlightMax - state.inFlight, this.context.scheduler.room);
+    if (maxCount <= 0) return;
     const result = this.context.store.getMessages({ topic: state.topic, queueId, offset: toQueueOffset(cursor.next), maxCount, tagHashes: filter });
     switch (result.status) {
       case "found":

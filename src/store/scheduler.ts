@@ -137,6 +137,11 @@ export class Scheduler<M extends JobKindMap> {
     return this.openJobs;
   }
 
+  /** Jobs that can still be scheduled before the cap (SCHEDULE_FULL). */
+  get room(): number {
+    return Math.max(0, this.jobsMax - this.openJobs);
+  }
+
   get journalBytes(): number {
     return this.journal.bytes;
   }
@@ -171,6 +176,7 @@ export class Scheduler<M extends JobKindMap> {
     this.checkOpen();
     this.journal.append(encodeDone(key.id, key.dueMs), 1);
     this.closedKey(key);
+    if (this.memory.size === 0 && this.horizonMs !== Infinity) this.arm();
   }
 
   /** Closes `previous` and opens `job` with one write: after a crash exactly one of them is open. */
@@ -340,10 +346,11 @@ export class Scheduler<M extends JobKindMap> {
 
   private arm(): void {
     if (!this.running) return;
-    let top = this.heap.peek();
-    while (top !== undefined && (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs)) {
-      this.heap.pop();
-      top = this.heap.peek();
+    let top = this.liveTop();
+    if (top === undefined && this.horizonMs !== Infinity) {
+      // Memory emptied by completions, not by firing: bring the next jobs in from disk.
+      this.refillIfLow();
+      top = this.liveTop();
     }
     const dueMs = top?.deadlineMs ?? Infinity;
     if (dueMs === this.timerDueMs && this.timer !== undefined) return;
@@ -356,6 +363,16 @@ export class Scheduler<M extends JobKindMap> {
       this.timerDueMs = Infinity;
       this.runDue();
     }, Math.max(0, dueMs - this.options.clock.nowMs()));
+  }
+
+  /** The earliest live heap node, dropping stale ones on the way. */
+  private liveTop(): HeapNode | undefined {
+    let top = this.heap.peek();
+    while (top !== undefined && (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs)) {
+      this.heap.pop();
+      top = this.heap.peek();
+    }
+    return top;
   }
 
   private compactIfWorthIt(): void {

@@ -135,6 +135,23 @@ describe("Scheduler: bounded memory", () => {
   });
 });
 
+describe("Scheduler: bounded memory, emptied by completions", () => {
+  test("jobs waiting on disk still fire when the ones in memory were all completed rather than fired", () => {
+    const clock = new ManualClock(startMs);
+    const scheduler = openScheduler(makeTempDir("mq-sched-"), clock, { inMemoryMax: 16 });
+    const fired: string[] = [];
+    scheduler.register("ping", (job) => (fired.push(job.id), "done"));
+    scheduler.start();
+    for (let index = 0; index < 100; index++) scheduler.schedule(ping(`j${index}`, startMs + 1_000 + index));
+    expect(scheduler.inMemory).toBeLessThanOrEqual(16);
+    for (let index = 0; index < 60; index++) scheduler.complete({ id: `j${index}`, dueMs: startMs + 1_000 + index }); // acked before their time
+    expect(scheduler.inMemory).toBeLessThanOrEqual(16);
+    clock.advance(2_000);
+    expect(fired).toEqual(Array.from({ length: 40 }, (_, index) => `j${60 + index}`));
+    expect(scheduler.open).toBe(0);
+  });
+});
+
 describe("Scheduler: crashes and the journal", () => {
   test("after a crash every job without a DONE runs, and none with a DONE runs again", () => {
     const dir = makeTempDir("mq-sched-");
