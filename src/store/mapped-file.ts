@@ -11,6 +11,14 @@
 
 export type FlushLane = "foreground" | "background";
 
+export interface FlushHealth {
+  ok: boolean;
+  /** Why flushes are failing: a thread died or hung (until its replacement answers), or one waits too long. */
+  failure: string | undefined;
+  /** Flush threads replaced so far (each after a death or a timeout). */
+  threadsReplaced: number;
+}
+
 export interface MappedFile {
   readonly path: string;
   readonly size: number;
@@ -45,7 +53,7 @@ export interface FileStorage {
   removeDir(path: string): void;
   makeDir(path: string): void;
   /** Whether flushes are completing: false after a flush thread died or hung, until one succeeds. */
-  flushHealth(): { ok: boolean; failure: string | undefined };
+  flushHealth(): FlushHealth;
   /** Stops helper threads; files must be closed first. */
   close(): Promise<void>;
 }

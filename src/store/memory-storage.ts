@@ -5,7 +5,7 @@
  */
 
 import { dirname } from "node:path";
-import type { FileStorage, FlushLane, MappedFile } from "./mapped-file.ts";
+import type { FileStorage, FlushHealth, FlushLane, MappedFile } from "./mapped-file.ts";
 
 interface MemoryInode {
   bytes: Uint8Array;
@@ -141,8 +141,8 @@ export class MemoryStorage implements FileStorage {
     return this.files.get(path)?.bytes;
   }
 
-  flushHealth(): { ok: boolean; failure: string | undefined } {
-    return { ok: true, failure: undefined };
+  flushHealth(): FlushHealth {
+    return { ok: true, failure: undefined, threadsReplaced: 0 };
   }
 
   async close(): Promise<void> {}

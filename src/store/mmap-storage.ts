@@ -12,7 +12,7 @@ import {
   libc, allocateBlocks, errno, errnoName, cString, isMapFailed, O_CLOEXEC, O_CREAT, O_RDWR, PROT_READ, PROT_WRITE,
   MAP_SHARED, MS_SYNC, FALLOC_FL_KEEP_SIZE, FALLOC_FL_ZERO_RANGE,
 } from "./ffi/libc.ts";
-import { pageAlignDown, type FileStorage, type FlushLane, type MappedFile } from "./mapped-file.ts";
+import { pageAlignDown, type FileStorage, type FlushHealth, type FlushLane, type MappedFile } from "./mapped-file.ts";
 import { Allocator, Flusher } from "./store-workers.ts";
 
 const emptyBytes = new Uint8Array(0);
@@ -99,9 +99,11 @@ export class MmapStorage implements FileStorage {
     this.backgroundFlusher = new Flusher(limits);
   }
 
-  flushHealth(): { ok: boolean; failure: string | undefined } {
-    const failure = this.foregroundFlusher.health.failure ?? this.backgroundFlusher.health.failure;
-    return { ok: failure === undefined, failure };
+  flushHealth(): FlushHealth {
+    const foreground = this.foregroundFlusher.health;
+    const background = this.backgroundFlusher.health;
+    const failure = foreground.failure ?? background.failure;
+    return { ok: failure === undefined, failure, threadsReplaced: foreground.replacements + background.replacements };
   }
 
   /** Fault point for tests: the flush thread of `lane` dies, or hangs for `stallMs`. */

@@ -37,7 +37,7 @@ describe("MessageStore: a failing flush thread", () => {
       expect(storage.flushHealth().failure).toContain("flush thread");
 
       expect((await store.put({ topic: "T", queueId: 0, body })).status).toBe("ok");
-      expect(storage.flushHealth()).toEqual({ ok: true, failure: undefined });
+      expect(storage.flushHealth()).toEqual({ ok: true, failure: undefined, threadsReplaced: 1 });
       await store.checkpointNow();
     } finally {
       await store.close();
@@ -89,7 +89,8 @@ describe("MessageStore: a failing flush thread", () => {
     const store = await open(storage);
     try {
       storage.injectFlushFault("foreground", "crash");
-      await waitUntil("the death to be reported", () => !storage.flushHealth().ok, 5_000);
+      // Not ok from the death until the replacement answers its probe: too short a window to poll.
+      await waitUntil("the thread to be replaced", () => storage.flushHealth().threadsReplaced === 1, 5_000);
       await waitUntil("the new thread to answer", () => storage.flushHealth().ok, 5_000);
       expect((await store.put({ topic: "T", queueId: 0, body })).status).toBe("ok");
     } finally {
