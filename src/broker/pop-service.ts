@@ -167,6 +167,11 @@ export class PopService {
 
   /** Hands out what is available now, possibly nothing. Throws for an unknown or unreadable topic. */
   tryReceive(request: PopRequest): PoppedMessage[] {
+    // Every job this receive schedules is written with one write, before the messages leave.
+    return this.context.scheduler.batch(() => this.receiveNow(request));
+  }
+
+  private receiveNow(request: PopRequest): PoppedMessage[] {
     const config = this.context.topics.forRead(request.topic);
     const filter = compileFilter(request.filter)?.hashes;
     this.context.offsets.admit(request.group); // refuse a group past the cap before handing anything out

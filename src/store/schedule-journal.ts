@@ -111,6 +111,9 @@ export class ScheduleJournal {
   /** Records in the file (ADD and DONE), for the compaction rule. */
   records = 0;
   private unsynced = false;
+  private batchDepth = 0;
+  private readonly batched: Uint8Array[] = [];
+  private batchedCount = 0;
 
   private constructor(
     readonly path: string,
@@ -154,8 +157,38 @@ export class ScheduleJournal {
     return this.end;
   }
 
-  /** Appends whole records with one write. */
+  /** Appends whole records with one write (or, inside a batch, with the batch's one write). */
   append(records: Uint8Array, count: number): void {
+    if (this.batchDepth > 0) {
+      this.batched.push(records);
+      this.batchedCount += count;
+      return;
+    }
+    this.write(records, count);
+  }
+
+  /** Appends made until the matching `endBatch` go out as one write, before it returns. */
+  beginBatch(): void {
+    this.batchDepth += 1;
+  }
+
+  endBatch(): void {
+    this.batchDepth -= 1;
+    if (this.batchDepth > 0 || this.batched.length === 0) return;
+    const parts = this.batched.splice(0);
+    const count = this.batchedCount;
+    this.batchedCount = 0;
+    if (parts.length === 1) return this.write(parts[0]!, count);
+    const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      bytes.set(part, offset);
+      offset += part.length;
+    }
+    this.write(bytes, count);
+  }
+
+  private write(records: Uint8Array, count: number): void {
     const written = writeSync(this.fd, records, 0, records.length, this.end);
     if (written !== records.length) throw new MqError("STORE_IO", { operation: "append to", path: this.path, reason: `wrote ${written} of ${records.length} bytes` });
     this.end += records.length;

@@ -222,6 +222,26 @@ describe("Scheduler: crashes and the journal", () => {
     expect(again.fired.map((entry) => entry.id)).toEqual(["h"]);
   });
 
+  test("a batch writes its records once, when it ends, even when its body throws", () => {
+    const dir = makeTempDir("mq-sched-");
+    const scheduler = openScheduler(dir, new ManualClock(startMs));
+    const bytesBefore = scheduler.journalBytes;
+    scheduler.batch(() => {
+      scheduler.schedule(ping("b1", startMs + 10));
+      scheduler.schedule(ping("b2", startMs + 20));
+      expect(scheduler.journalBytes).toBe(bytesBefore);
+    });
+    expect(scheduler.journalBytes).toBeGreaterThan(bytesBefore);
+    expect(() =>
+      scheduler.batch(() => {
+        scheduler.schedule(ping("b3", startMs + 30));
+        throw new Error("the caller failed after scheduling");
+      }),
+    ).toThrow("the caller failed");
+    const reopened = openScheduler(dir, new ManualClock(startMs));
+    expect(reopened.openOf("ping").map((job) => job.id)).toEqual(["b1", "b2", "b3"]);
+  });
+
   test("a torn last record is cut at open; every whole record before it is kept", () => {
     const dir = makeTempDir("mq-sched-");
     const first = openScheduler(dir, new ManualClock(startMs));
