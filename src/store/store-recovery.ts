@@ -68,10 +68,9 @@ export interface RecoveryReport {
 }
 
 export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport> {
-  const { commitLog, checkpoint, logger, clock, progress } = input;
+  const { commitLog, checkpoint, logger, clock } = input;
   const startMs = clock.monotonicMs();
-  const noQueuesYet = input.queues().length === 0;
-  const rebuildAll = noQueuesYet || input.rebuild !== undefined;
+  const rebuildAll = input.queues().length === 0 || input.rebuild !== undefined;
   // The file holding the checkpoint is verified from its start: a file prepared ahead may follow it.
   const checkpointFileBase = commitLog.fileBaseOf(Math.max(0, checkpoint.dispatchFlushed - 1));
   let verifyFrom = Math.min(checkpoint.dispatchFlushed, checkpointFileBase, commitLog.lastFileBase, commitLog.firstShortFileBase() ?? Infinity);
@@ -79,16 +78,48 @@ export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport
   if (rebuildAll) verifyFrom = commitLog.minOffset;
   verifyFrom = Math.max(verifyFrom, commitLog.minOffset);
 
-  const total = Math.max(0, commitLog.lastFileBase + commitLog.fileBytes - verifyFrom);
+  const verified = await verify(input, verifyFrom);
+  const { end, walk } = verified;
+  // Entries written before a dropped range may point into it: rebuild from the first one.
+  const firstDropped = walk.dropped[0]?.offset ?? end;
+  const replayFrom = rebuildAll ? commitLog.minOffset : Math.max(commitLog.minOffset, Math.min(checkpoint.dispatchFlushed, end, firstDropped));
+  for (const queue of input.queues()) queue.truncateFrom(toPhysicalOffset(replayFrom));
+  const recordsReplayed = await replay(input, replayFrom, end);
+  input.progress.phase = "done";
+  const report: RecoveryReport = {
+    abnormal: input.abnormal,
+    verifiedFrom: verifyFrom,
+    replayedFrom: replayFrom,
+    end,
+    recordsVerified: verified.records,
+    recordsReplayed,
+    dropped: walk.dropped,
+    droppedBytes: walk.droppedBytes,
+    durationMs: clock.monotonicMs() - startMs,
+  };
+  if (input.abnormal || recordsReplayed > 0 || walk.dropped.length > 0) {
+    logger.info(
+      `Recovery (${input.abnormal ? "after a crash" : "after a clean shutdown"}): CommitLog ends at ${end}, ` +
+        `verified ${verified.records} records from ${verifyFrom}, replayed ${recordsReplayed} from ${replayFrom}, ` +
+        `dropped ${walk.dropped.length} damaged ranges (${report.droppedBytes} bytes) in ${report.durationMs.toFixed(0)} ms`,
+    );
+  }
+  return report;
+}
+
+/** Step 1: walks the log from `from`, drops damage in the middle, cuts a torn tail. */
+async function verify(input: RecoveryInput, from: number): Promise<{ end: number; walk: CommitLogWalk; records: number }> {
+  const { commitLog, checkpoint, logger, clock, progress } = input;
+  const total = Math.max(0, commitLog.lastFileBase + commitLog.fileBytes - from);
   progress.phase = "verifying";
   progress.bytesTotal = total;
-  let lastReportMs = startMs;
-  let recordsVerified = 0;
-  const verify = new CommitLogWalk(commitLog, verifyFrom, checkpoint.commitLogFlushed, () => {
-    recordsVerified += 1;
+  let lastReportMs = clock.monotonicMs();
+  let records = 0;
+  const walk = new CommitLogWalk(commitLog, from, checkpoint.commitLogFlushed, () => {
+    records += 1;
   });
-  while (!verify.step(recoveryStepBytes)) {
-    progress.bytesVerified = verify.position - verifyFrom;
+  while (!walk.step(recoveryStepBytes)) {
+    progress.bytesVerified = walk.position - from;
     const nowMs = clock.monotonicMs();
     if (nowMs - lastReportMs >= recoveryProgressIntervalMs) {
       lastReportMs = nowMs;
@@ -96,55 +127,36 @@ export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport
     }
     await pause(input.stepPauseMs);
   }
-  const end = verify.position;
+  const end = walk.position;
   progress.bytesVerified = total;
-  if (verify.tornReason !== undefined) logger.warn(`CommitLog recovery: cutting a torn tail at offset ${end}: ${verify.tornReason}`);
+  if (walk.tornReason !== undefined) logger.warn(`CommitLog recovery: cutting a torn tail at offset ${end}: ${walk.tornReason}`);
   cutTail(commitLog, end);
-  for (const range of verify.dropped) {
+  for (const range of walk.dropped) {
     logger.error(`Recovery: dropped ${range.bytes} damaged bytes of CommitLog at offset ${range.offset} (${range.reason}); the valid records after them are kept`);
   }
+  return { end, walk, records };
+}
 
-  // Entries written before a dropped range may point into it: rebuild from the first one.
-  const firstDropped = verify.dropped[0]?.offset ?? end;
-  const replayFrom = rebuildAll ? commitLog.minOffset : Math.max(commitLog.minOffset, Math.min(checkpoint.dispatchFlushed, end, firstDropped));
-  for (const queue of input.queues()) queue.truncateFrom(toPhysicalOffset(replayFrom));
-  let recordsReplayed = 0;
-  progress.phase = "replaying";
-  if (replayFrom < end) {
-    if (input.rebuild !== undefined) logger.warn(`Rebuilding the index and consume queues from the CommitLog (${((end - replayFrom) / MiB).toFixed(0)} MiB): ${input.rebuild}`);
-    let lastReplayReportMs = clock.monotonicMs();
-    const replay = new CommitLogWalk(commitLog, replayFrom, end, (physicalOffset, file, position) => {
-      input.dispatch(readDispatchRecord(file.bytes, file.view, position));
-      recordsReplayed += 1;
-      // Progress once a second, checked every 1024 records so the clock is not read per record.
-      if ((recordsReplayed & 1023) !== 0) return;
-      const nowMs = clock.monotonicMs();
-      if (nowMs - lastReplayReportMs < recoveryProgressIntervalMs) return;
-      lastReplayReportMs = nowMs;
-      logger.info(`Recovery: replayed ${recordsReplayed} records, ${((physicalOffset - replayFrom) / MiB).toFixed(0)} of ${((end - replayFrom) / MiB).toFixed(0)} MiB`);
-    });
-    while (!replay.step(recoveryStepBytes)) await pause(input.stepPauseMs);
-  }
-  progress.phase = "done";
-  const report: RecoveryReport = {
-    abnormal: input.abnormal,
-    verifiedFrom: verifyFrom,
-    replayedFrom: replayFrom,
-    end,
-    recordsVerified,
-    recordsReplayed,
-    dropped: verify.dropped,
-    droppedBytes: verify.droppedBytes,
-    durationMs: clock.monotonicMs() - startMs,
-  };
-  if (input.abnormal || recordsReplayed > 0 || verify.dropped.length > 0) {
-    logger.info(
-      `Recovery (${input.abnormal ? "after a crash" : "after a clean shutdown"}): CommitLog ends at ${end}, ` +
-        `verified ${recordsVerified} records from ${verifyFrom}, replayed ${recordsReplayed} from ${replayFrom}, ` +
-        `dropped ${verify.dropped.length} damaged ranges (${report.droppedBytes} bytes) in ${report.durationMs.toFixed(0)} ms`,
-    );
-  }
-  return report;
+/** Step 2: re-dispatches every record in [from, end) through the store's one dispatch function. */
+async function replay(input: RecoveryInput, from: number, end: number): Promise<number> {
+  const { commitLog, logger, clock } = input;
+  input.progress.phase = "replaying";
+  if (from >= end) return 0;
+  if (input.rebuild !== undefined) logger.warn(`Rebuilding the index and consume queues from the CommitLog (${((end - from) / MiB).toFixed(0)} MiB): ${input.rebuild}`);
+  let records = 0;
+  let lastReportMs = clock.monotonicMs();
+  const walk = new CommitLogWalk(commitLog, from, end, (physicalOffset, file, position) => {
+    input.dispatch(readDispatchRecord(file.bytes, file.view, position));
+    records += 1;
+    // Progress once a second, checked every 1024 records so the clock is not read per record.
+    if ((records & 1023) !== 0) return;
+    const nowMs = clock.monotonicMs();
+    if (nowMs - lastReportMs < recoveryProgressIntervalMs) return;
+    lastReportMs = nowMs;
+    logger.info(`Recovery: replayed ${records} records, ${((physicalOffset - from) / MiB).toFixed(0)} of ${((end - from) / MiB).toFixed(0)} MiB`);
+  });
+  while (!walk.step(recoveryStepBytes)) await pause(input.stepPauseMs);
+  return records;
 }
 
 /** Zeroes what follows the last valid record in its file and ends the log there. */
