@@ -12,6 +12,7 @@
 import { Packr } from "msgpackr";
 import type { z } from "zod";
 import { encodeOffsetMsgId, MsgIdGenerator } from "../src/common/ids.ts";
+import { physicalOffset as toPhysicalOffset } from "../src/common/offsets.ts";
 import { encodePropertiesText, propertyNames } from "../src/common/message-properties.ts";
 import { ipv4ToNumber, recordBytes, writeRecord } from "../src/common/message-record.ts";
 import { encodeBatchBody } from "../src/protocol/batch-body.ts";
@@ -49,7 +50,7 @@ export const exampleMsgId = msgIds.next();
 const batchMsgIds = [msgIds.next(), msgIds.next()];
 
 export const exampleStoreHost = { host: "10.0.0.1", port: 10911 };
-const physicalOffset = 4096;
+const physicalOffset = toPhysicalOffset(4096);
 export const exampleOffsetMsgId = encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset });
 export const exampleClientId = "10.0.0.5@4660@9abcdef0";
 const brokerAddr = `${exampleStoreHost.host}:${exampleStoreHost.port}`;

@@ -7,6 +7,7 @@
 import type { BrokerStats } from "./broker-stats.ts";
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 import { brokerDefaults, clusterDefaults, type MqConfig } from "../config/config-schema.ts";
 import type { Reply } from "../net/handlers.ts";
 import type { BrokerRole } from "../protocol/broker-role.ts";
@@ -59,5 +60,5 @@ export interface BrokerContext {
    */
   assertWritable(): void;
   /** Tells a group's running clients that its offsets were reset (broker→client oneway). */
-  notifyOffsetReset(group: string, topic: string, queues: readonly { queueId: number; queueOffset: number }[]): void;
+  notifyOffsetReset(group: string, topic: string, queues: readonly { queueId: number; queueOffset: QueueOffset }[]): void;
 }

@@ -14,6 +14,7 @@ import type { Clock, TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import { consumerGroupsMax } from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
+import { queueOffset as toQueueOffset, type QueueOffset } from "../common/offsets.ts";
 import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
 
 export interface ConsumerOffsetManagerOptions {
@@ -35,7 +36,7 @@ export interface GroupTopic {
 export class ConsumerOffsetManager {
   readonly path: string;
   /** "<topic>@<group>" → queueId → offset. */
-  private readonly table = new Map<string, Map<number, number>>();
+  private readonly table = new Map<string, Map<number, QueueOffset>>();
   /** group → how many topics it has offsets for: the group count the cap applies to. */
   private readonly topicsByGroup = new Map<string, number>();
   private dirty = false;
@@ -52,7 +53,7 @@ export class ConsumerOffsetManager {
   }
 
   /** -1 when the group never committed an offset for the queue. */
-  query(group: string, topic: string, queueId: number): number {
+  query(group: string, topic: string, queueId: number): QueueOffset | -1 {
     return this.table.get(key(topic, group))?.get(queueId) ?? -1;
   }
 
@@ -66,7 +67,7 @@ export class ConsumerOffsetManager {
     if (this.topicsByGroup.size >= limit) throw new MqError("GROUP_LIMIT_REACHED", { group, groups: this.topicsByGroup.size, limit });
   }
 
-  commit(group: string, topic: string, queueId: number, offset: number): void {
+  commit(group: string, topic: string, queueId: number, offset: QueueOffset): void {
     const entryKey = key(topic, group);
     let queues = this.table.get(entryKey);
     if (queues === undefined) {
@@ -80,7 +81,7 @@ export class ConsumerOffsetManager {
   }
 
   /** The queues (and offsets) a group committed for a topic. */
-  offsetsOf(group: string, topic: string): ReadonlyMap<number, number> {
+  offsetsOf(group: string, topic: string): ReadonlyMap<number, QueueOffset> {
     return this.table.get(key(topic, group)) ?? new Map();
   }
 
@@ -108,7 +109,7 @@ export class ConsumerOffsetManager {
     this.dirty = true;
   }
 
-  private setEntry(entryKey: string, group: string, queues: Map<number, number>): void {
+  private setEntry(entryKey: string, group: string, queues: Map<number, QueueOffset>): void {
     if (!this.table.has(entryKey)) this.topicsByGroup.set(group, (this.topicsByGroup.get(group) ?? 0) + 1);
     this.table.set(entryKey, queues);
   }
@@ -154,9 +155,9 @@ export class ConsumerOffsetManager {
     if (typeof parsed.offsets !== "object" || parsed.offsets === null) throw new MqError("STORE_CORRUPT", { what: `consumer offsets "${this.path}"`, reason: "has no offsets map" });
     for (const [entryKey, queues] of Object.entries(parsed.offsets as Record<string, unknown>)) {
       if (!/^[%|a-zA-Z0-9_-]+@[%|a-zA-Z0-9_-]+$/.test(entryKey) || typeof queues !== "object" || queues === null) continue;
-      const map = new Map<number, number>();
+      const map = new Map<number, QueueOffset>();
       for (const [queueId, offset] of Object.entries(queues as Record<string, unknown>)) {
-        if (/^\d+$/.test(queueId) && typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0) map.set(Number(queueId), offset);
+        if (/^\d+$/.test(queueId) && typeof offset === "number" && Number.isSafeInteger(offset) && offset >= 0) map.set(Number(queueId), toQueueOffset(offset));
       }
       this.setEntry(entryKey, entryKey.slice(entryKey.lastIndexOf("@") + 1), map);
     }

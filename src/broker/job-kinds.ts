@@ -5,6 +5,7 @@
  * check-back come next, each as one kind.
  */
 
+import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import type { Scheduler } from "../store/scheduler.ts";
 
 /** A popped message's invisible time: when it passes un-acked, the message is visible again. */
@@ -12,8 +13,8 @@ export interface PopRedeliveryJob {
   readonly group: string;
   readonly topic: string;
   readonly queueId: number;
-  readonly queueOffset: number;
-  readonly physicalOffset: number;
+  readonly queueOffset: QueueOffset;
+  readonly physicalOffset: PhysicalOffset;
   /** 1 on the first delivery, one more on each re-delivery. */
   readonly attempt: number;
   /** The receipt handle the message was last handed out with; it stays valid across a restart. */

@@ -24,7 +24,7 @@ import { MqError } from "../common/errors.ts";
 import { hash32 } from "../common/hash.ts";
 import { MsgIdGenerator, decodeOffsetMsgId, offsetHex, offsetMsgIdPrefix } from "../common/ids.ts";
 import { batchBytesMax, batchMessagesMax } from "../common/limits.ts";
-import { physicalOffset as toPhysicalOffset } from "../common/offsets.ts";
+import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
@@ -59,7 +59,7 @@ export interface StoredAnswer {
   msgId: string;
   offsetMsgId: string;
   queueId: number;
-  queueOffset: number;
+  queueOffset: QueueOffset;
 }
 
 export class MessageService {
@@ -135,7 +135,7 @@ export class MessageService {
   }
 
   /** The offsetMsgId of the record at `physicalOffset` on this broker. */
-  offsetMsgId(physicalOffset: number): string {
+  offsetMsgId(physicalOffset: PhysicalOffset): string {
     // Same as encodeOffsetMsgId, without its per-id buffers: the prefix is fixed, the offset < 2^53.
     return this.offsetMsgIdPrefix + offsetHex(physicalOffset);
   }
@@ -153,7 +153,7 @@ export class MessageService {
     // Only this broker's own ids are read by offset: another broker's offset means nothing here.
     if (offsetMsgId !== undefined && offsetMsgId.length === this.offsetMsgIdPrefix.length + 16 && offsetMsgId.slice(0, this.offsetMsgIdPrefix.length).toUpperCase() === this.offsetMsgIdPrefix) {
       try {
-        record = this.store.recordAt(toPhysicalOffset(decodeOffsetMsgId(offsetMsgId).physicalOffset));
+        record = this.store.recordAt(decodeOffsetMsgId(offsetMsgId).physicalOffset);
       } catch (error) {
         invalidId = error; // not an offsetMsgId of any broker: it may still be a msgId
       }
@@ -161,7 +161,7 @@ export class MessageService {
     for (const id of [msgId, offsetMsgId]) {
       if (record !== undefined || id === undefined) continue;
       const found = this.store.queryByMsgId(id);
-      if (found !== undefined) record = this.store.recordAt(toPhysicalOffset(found.physicalOffset));
+      if (found !== undefined) record = this.store.recordAt(found.physicalOffset);
     }
     if (record === undefined && invalidId !== undefined) throw invalidId;
     if (record === undefined) throw new MqError("MESSAGE_NOT_FOUND", { id: msgId ?? offsetMsgId ?? "" });
@@ -173,7 +173,7 @@ export class MessageService {
     this.topics.require(query.topic);
     const records: Uint8Array[] = [];
     for (const message of this.store.queryByKey(query.topic, query.key, query.max, query.beginMs ?? 0, query.endMs ?? Number.MAX_SAFE_INTEGER)) {
-      const record = this.store.recordAt(toPhysicalOffset(message.physicalOffset));
+      const record = this.store.recordAt(message.physicalOffset);
       if (record !== undefined) records.push(record);
     }
     return records;

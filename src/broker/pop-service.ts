@@ -37,7 +37,8 @@
 
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
-import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset } from "../common/offsets.ts";
+import { unreachable } from "../common/assert.ts";
+import { laterQueueOffset, queueOffsetPlus, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import { popInFlightMax, popStateSweepIntervalMs, popWaitersMax } from "../common/limits.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import { decodeRecord } from "../common/message-record.ts";
@@ -73,8 +74,8 @@ export interface PoppedMessage {
 
 interface InFlight {
   readonly queueId: number;
-  readonly queueOffset: number;
-  readonly physicalOffset: number;
+  readonly queueOffset: QueueOffset;
+  readonly physicalOffset: PhysicalOffset;
   handle: string;
   /** The deadline of its open job: (jobId, deadlineMs) is the job's key. */
   deadlineMs: number;
@@ -85,11 +86,11 @@ interface InFlight {
 }
 
 interface QueueCursor {
-  next: number;
+  next: QueueOffset;
   /** The offset this service last committed (or found stored); -1 when none. */
-  committed: number;
+  committed: QueueOffset | -1;
   /** In-flight entries by queue offset; inserted in ascending order, so the first is the lowest. */
-  readonly pending: Map<number, InFlight>;
+  readonly pending: Map<QueueOffset, InFlight>;
 }
 
 interface GroupTopic {
@@ -182,7 +183,7 @@ export class PopService {
     while (out.length < request.maxMessages && state.ready.length > 0) {
       const entry = state.ready.shift()!;
       if (entry.settled || !entry.visible) continue;
-      const message = this.context.store.getByPhysicalOffset(toPhysicalOffset(entry.physicalOffset));
+      const message = this.context.store.getByPhysicalOffset(entry.physicalOffset);
       if (message === undefined) {
         this.settle(state, entry); // gone with retention: nothing left to deliver
         continue;
@@ -277,7 +278,7 @@ export class PopService {
       for (const entry of cursor.pending.values()) this.forget(state, entry);
       this.context.logger.info(`Offset of group "${state.group}" on "${state.topic}" queue ${queueId} moved to ${stored}: ${cursor.pending.size} in-flight messages dropped`);
     }
-    cursor = { next: stored >= 0 ? stored : this.context.store.minOffset(state.topic, queueId), committed: stored, pending: new Map() };
+    cursor = { next: stored === -1 ? this.context.store.minOffset(state.topic, queueId) : stored, committed: stored, pending: new Map() };
     state.queues.set(queueId, cursor);
     return cursor;
   }
@@ -287,7 +288,7 @@ export class PopService {
     // Each message handed out becomes a scheduled job: take no more than the scheduler has room for.
     const maxCount = Math.min(request.maxMessages - out.length, popInFlightMax - state.inFlight, this.context.scheduler.room);
     if (maxCount <= 0) return;
-    const result = this.context.store.getMessages({ topic: state.topic, queueId, offset: toQueueOffset(cursor.next), maxCount, tagHashes: filter });
+    const result = this.context.store.getMessages({ topic: state.topic, queueId, offset: cursor.next, maxCount, tagHashes: filter });
     switch (result.status) {
       case "found":
         for (const read of result.messages) {
@@ -311,6 +312,8 @@ export class PopService {
       case "offset_overflow_one":
       case "no_matched_queue":
         break;
+      default:
+        unreachable(result.status);
     }
     this.commit(state, queueId, cursor);
   }
@@ -393,7 +396,7 @@ export class PopService {
       const { group, topic, queueId } = jobs[0]!.payload;
       const state = this.state(group, topic);
       const stored = this.context.offsets.query(group, topic, queueId);
-      const cursor: QueueCursor = { next: stored >= 0 ? stored : this.context.store.minOffset(topic, queueId), committed: stored, pending: new Map() };
+      const cursor: QueueCursor = { next: stored === -1 ? this.context.store.minOffset(topic, queueId) : stored, committed: stored, pending: new Map() };
       state.queues.set(queueId, cursor);
       jobs.sort((a, b) => a.payload.queueOffset - b.payload.queueOffset || b.dueMs - a.dueMs);
       for (const job of jobs) {
@@ -407,7 +410,7 @@ export class PopService {
         cursor.pending.set(queueOffset, entry);
         this.handles.set(handle, { state, entry });
         state.inFlight += 1;
-        cursor.next = Math.max(cursor.next, queueOffset + 1);
+        cursor.next = laterQueueOffset(cursor.next, queueOffsetPlus(queueOffset, 1));
         this.counters.restored += 1;
       }
     }

@@ -10,6 +10,7 @@ import type { z } from "zod";
 import { MqError } from "../common/errors.ts";
 import { encodeOffsetMsgId, offsetMsgIdPattern } from "../common/ids.ts";
 import { splitHostPort } from "../common/ip-address.ts";
+import { queueOffset as toQueueOffset, queueOffsetPlus, type QueueOffset } from "../common/offsets.ts";
 import { type StoredMessage } from "../common/message-record.ts";
 import type { Frame } from "../protocol/frame.ts";
 import { splitRecords } from "../protocol/record-stream.ts";
@@ -72,7 +73,7 @@ export class BrokerClient {
       offsetMsgId: encodeOffsetMsgId({ host, port, physicalOffset }),
       topic,
       queueId,
-      queueOffset: firstQueueOffset + index,
+      queueOffset: queueOffsetPlus(firstQueueOffset, index),
     }));
   }
 
@@ -83,9 +84,9 @@ export class BrokerClient {
     if (status !== "found" && status !== "no_new_message" && status !== "no_matched_message" && status !== "offset_moved") throw badResponse("response.status", status);
     return {
       status,
-      nextOffset: checkOffset(header.nextOffset, "response.nextOffset"),
-      minOffset: checkOffset(header.minOffset, "response.minOffset"),
-      maxOffset: checkOffset(header.maxOffset, "response.maxOffset"),
+      nextOffset: checkQueueOffset(header.nextOffset, "response.nextOffset"),
+      minOffset: checkQueueOffset(header.minOffset, "response.minOffset"),
+      maxOffset: checkQueueOffset(header.maxOffset, "response.maxOffset"),
       messages: frame.body.byteLength > 0 ? splitRecords(frame.body) : [],
     };
   }
@@ -199,9 +200,14 @@ function badResponse(field: string, value: unknown): MqError {
   return new MqError("INVALID_FIELD", { field, reason: `is invalid: got ${JSON.stringify(value) ?? String(value)}` });
 }
 
-function checkOffset(value: unknown, field: string): number {
+function checkNonNegative(value: unknown, field: string): number {
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) throw badResponse(field, value);
   return value;
+}
+
+/** Where a queue offset of a hand-checked answer enters the client: branded once, here. */
+function checkQueueOffset(value: unknown, field: string): QueueOffset {
+  return toQueueOffset(checkNonNegative(value, field));
 }
 
 /** The hand-written twin of responses.sendResultSchema, for the per-message path. */
@@ -212,5 +218,5 @@ export function checkSendResult(value: unknown, field: string): responses.SendRe
   if (typeof msgId !== "string" || !messageIdPattern.test(msgId)) throw badResponse(`${field}.msgId`, msgId);
   if (typeof offsetMsgId !== "string" || !offsetMsgIdPattern.test(offsetMsgId)) throw badResponse(`${field}.offsetMsgId`, offsetMsgId);
   if (typeof topic !== "string") throw badResponse(`${field}.topic`, topic);
-  return { msgId, offsetMsgId, topic, queueId: checkOffset(result.queueId, `${field}.queueId`), queueOffset: checkOffset(result.queueOffset, `${field}.queueOffset`) };
+  return { msgId, offsetMsgId, topic, queueId: checkNonNegative(result.queueId, `${field}.queueId`), queueOffset: checkQueueOffset(result.queueOffset, `${field}.queueOffset`) };
 }

@@ -11,6 +11,7 @@
 
 import { MqError } from "./errors.ts";
 import { formatIpv6, parseIpAddress } from "./ip-address.ts";
+import { physicalOffset as toPhysicalOffset, type PhysicalOffset } from "./offsets.ts";
 
 const hex = Array.from({ length: 256 }, (_, index) => index.toString(16).toUpperCase().padStart(2, "0"));
 
@@ -31,7 +32,7 @@ export function ipv4ToBytes(ip: string): [number, number, number, number] {
 export interface OffsetMsgIdParts {
   host: string;
   port: number;
-  physicalOffset: number;
+  physicalOffset: PhysicalOffset;
 }
 
 /**
@@ -52,7 +53,7 @@ export function encodeOffsetMsgId(parts: OffsetMsgIdParts): string {
 }
 
 /** 16 hex digits of a CommitLog offset (< 2^53). */
-export function offsetHex(physicalOffset: number): string {
+export function offsetHex(physicalOffset: PhysicalOffset): string {
   return physicalOffset.toString(16).toUpperCase().padStart(16, "0");
 }
 
@@ -76,7 +77,7 @@ export function decodeOffsetMsgId(id: string): OffsetMsgIdParts {
   return {
     host: hostBytes === 4 ? bytes.subarray(0, 4).join(".") : formatIpv6(bytes.subarray(0, 16)),
     port: view.getUint32(hostBytes),
-    physicalOffset: high * 2 ** 32 + view.getUint32(hostBytes + 8),
+    physicalOffset: toPhysicalOffset(high * 2 ** 32 + view.getUint32(hostBytes + 8)),
   };
 }
 

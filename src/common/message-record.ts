@@ -28,6 +28,7 @@
 import { assert } from "./assert.ts";
 import { ipv4ToBytes } from "./ids.ts";
 import { decodePropertiesText, propertyNames, splitKeys, type Properties } from "./message-properties.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "./offsets.ts";
 
 export const recordMagic = 0x4d513152; // "MQ1R"
 export const endOfFileMagic = 0x4d51454f; // "MQEO"
@@ -184,8 +185,8 @@ export interface StoredMessage {
   topic: string;
   queueId: number;
   flag: number;
-  queueOffset: number;
-  physicalOffset: number;
+  queueOffset: QueueOffset;
+  physicalOffset: PhysicalOffset;
   sysFlag: number;
   bornTimestampMs: number;
   bornHost: HostAddress;
@@ -218,8 +219,8 @@ export function decodeRecord(bytes: Uint8Array, position = 0): StoredMessage {
     topic: textDecoder.decode(bytes.subarray(topicStart, topicStart + topicLength)),
     queueId: view.getUint32(position + 12),
     flag: view.getUint32(position + 16),
-    queueOffset: getUint64(view, position + 20),
-    physicalOffset: getUint64(view, position + 28),
+    queueOffset: toQueueOffset(getUint64(view, position + 20)),
+    physicalOffset: toPhysicalOffset(getUint64(view, position + 28)),
     sysFlag: view.getUint32(position + 36),
     bornTimestampMs: getUint64(view, position + 40),
     bornHost: { ip: view.getUint32(position + 48), port: view.getUint32(position + 52) },

@@ -12,9 +12,14 @@
 import { z } from "zod";
 import { topicNamePattern } from "../common/limits.ts";
 import { offsetMsgIdPattern } from "../common/ids.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset } from "../common/offsets.ts";
 
 const topic = z.string().regex(topicNamePattern);
-const queueOffset = z.int().min(0);
+/** Offsets are branded as they are parsed: past this edge they are QueueOffset and PhysicalOffset, never plain numbers. */
+const queueOffset = z.int().min(0).transform(toQueueOffset);
+const physicalOffset = z.int().min(0).transform(toPhysicalOffset);
+/** A group's committed offset, or -1 when it has none. */
+const committedOffset = z.int().min(-1).transform((value) => (value === -1 ? -1 : toQueueOffset(value)));
 const messageId = z.string().regex(/^[0-9A-Fa-f]{32}$/);
 const offsetMsgId = z.string().regex(offsetMsgIdPattern);
 
@@ -39,7 +44,7 @@ export const sendBatchResultSchema = z.object({
   firstQueueOffset: queueOffset,
   /** "ip:port" (an IPv6 ip in brackets: "[::1]:10911") as it appears in offsetMsgIds. */
   storeHost: z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/),
-  physicalOffsets: z.array(z.int().min(0)),
+  physicalOffsets: z.array(physicalOffset),
 });
 export type SendBatchResult = z.infer<typeof sendBatchResultSchema>;
 
@@ -82,7 +87,7 @@ export const changeInvisibleTimeResultSchema = z.object({ receiptHandle: z.strin
 export type ChangeInvisibleTimeResult = z.infer<typeof changeInvisibleTimeResultSchema>;
 
 /** QUERY_CONSUMER_OFFSET: -1 when the group has never committed an offset for the queue. */
-export const consumerOffsetSchema = z.object({ queueOffset: z.int().min(-1) });
+export const consumerOffsetSchema = z.object({ queueOffset: committedOffset });
 
 /** GET_MIN_OFFSET, GET_MAX_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP. */
 export const queueOffsetSchema = z.object({ queueOffset });
@@ -139,7 +144,7 @@ export const groupDetailSchema = groupSummarySchema.extend({
       topic,
       queueId: z.int().min(0),
       brokerOffset: queueOffset,
-      consumerOffset: z.int().min(-1),
+      consumerOffset: committedOffset,
       lag: z.int().min(0),
       lockedBy: z.string().optional(),
     }),

@@ -16,12 +16,14 @@ import { type RequestCode as RequestCodeValue, RequestCode } from "./request-cod
 import { hotRequestChecks } from "./hot-request-checks.ts";
 import { issueReason, valueAt } from "./schema-issues.ts";
 import { offsetMsgIdPattern } from "../common/ids.ts";
+import { queueOffset as toQueueOffset } from "../common/offsets.ts";
 
 // Field vocabulary, shared so one name always means one shape.
 const topic = z.string().regex(topicNamePattern);
 const group = z.string().regex(topicNamePattern);
 const queueId = z.int().min(0).max(queuesPerTopicMax - 1);
-const queueOffset = z.int().min(0);
+/** Branded as it is parsed: past this edge a queue offset is a QueueOffset, never a plain number. */
+const queueOffset = z.int().min(0).transform(toQueueOffset);
 const timestampMs = z.int().min(0);
 const messageId = z.string().regex(/^[0-9A-Fa-f]{32}$/);
 /** 32 hex characters, or 56 for an IPv6 broker's (common/ids.ts). */

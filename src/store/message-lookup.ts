@@ -8,7 +8,7 @@
 import { decodeOffsetMsgId } from "../common/ids.ts";
 import * as limits from "../common/limits.ts";
 import { checkRecord, decodeRecord, readStoreTimestamp, type StoredMessage } from "../common/message-record.ts";
-import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
+import { queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import type { ConsumeQueues } from "./consume-queues.ts";
@@ -45,7 +45,7 @@ export class MessageLookup {
   }
 
   byOffsetMsgId(offsetMsgId: string): StoredMessage | undefined {
-    return this.byPhysicalOffset(toPhysicalOffset(decodeOffsetMsgId(offsetMsgId).physicalOffset));
+    return this.byPhysicalOffset(decodeOffsetMsgId(offsetMsgId).physicalOffset);
   }
 
   private live(message: StoredMessage | undefined): StoredMessage | undefined {

@@ -116,7 +116,7 @@ export class MessageStore {
         commitLog: this.commitLog,
         logger,
         currentQueue: (topic, queueId) => this.consumeQueue(topic, queueId),
-        entryOf: (message) => ({ physicalOffset: toPhysicalOffset(message.physicalOffset), size: message.storeSize, tagHash: consumeQueueTagHash(message.tags) }),
+        entryOf: (message) => ({ physicalOffset: message.physicalOffset, size: message.storeSize, tagHash: consumeQueueTagHash(message.tags) }),
       });
       this.readContext = { commitLog: this.commitLog, logger, verifyCrcBelow: 0, onDamagedEntry: (queue, queueOffset) => this.queueRepair.schedule(queue, queueOffset) };
     } catch (error) {

@@ -74,8 +74,8 @@ describe("--advertise and offsetMsgIds", () => {
 
     const onV6 = await sendOne(v6, "stored on the IPv6 broker");
     const onV4 = await sendOne(v4, "stored on the IPv4 broker");
-    expect({ length: onV6.offsetMsgId.length, decoded: decodeOffsetMsgId(onV6.offsetMsgId) }).toEqual({ length: 56, decoded: { host: "::1", port, physicalOffset: 0 } });
-    expect(decodeOffsetMsgId(onV4.offsetMsgId)).toEqual({ host: "127.0.0.1", port, physicalOffset: 0 });
+    expect<unknown>({ length: onV6.offsetMsgId.length, decoded: decodeOffsetMsgId(onV6.offsetMsgId) }).toEqual({ length: 56, decoded: { host: "::1", port, physicalOffset: 0 } });
+    expect<unknown>(decodeOffsetMsgId(onV4.offsetMsgId)).toEqual({ host: "127.0.0.1", port, physicalOffset: 0 });
 
     expect(await lookUp(v6, onV6.offsetMsgId)).toBe("stored on the IPv6 broker");
     expect(await lookUp(v4, onV4.offsetMsgId)).toBe("stored on the IPv4 broker");

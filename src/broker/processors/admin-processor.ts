@@ -12,6 +12,7 @@
  */
 
 import { MqError } from "../../common/errors.ts";
+import type { QueueOffset } from "../../common/offsets.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import { resultReply } from "../../protocol/response-body.ts";
@@ -104,7 +105,7 @@ function groupDetail(context: BrokerContext, group: string) {
   const settings: ConsumerSettings | undefined = description.settings;
   const topics = new Set(description.topics);
   for (const entry of context.offsets.entries()) if (entry.group === group) topics.add(entry.topic);
-  const queues: { topic: string; queueId: number; brokerOffset: number; consumerOffset: number; lag: number; lockedBy?: string }[] = [];
+  const queues: { topic: string; queueId: number; brokerOffset: QueueOffset; consumerOffset: QueueOffset | -1; lag: number; lockedBy?: string }[] = [];
   for (const topic of [...topics].sort()) {
     const config = context.topics.get(topic);
     const committed = context.offsets.offsetsOf(group, topic);
@@ -112,7 +113,7 @@ function groupDetail(context: BrokerContext, group: string) {
     for (const queueId of queueIds) {
       const brokerOffset = context.store.maxOffset(topic, queueId);
       const consumerOffset = committed.get(queueId) ?? -1;
-      const from = consumerOffset >= 0 ? consumerOffset : context.store.minOffset(topic, queueId);
+      const from = consumerOffset === -1 ? context.store.minOffset(topic, queueId) : consumerOffset;
       const lockedBy = context.locks.holder(group, { topic, queueId });
       queues.push({ topic, queueId, brokerOffset, consumerOffset, lag: Math.max(0, brokerOffset - from), ...(lockedBy === undefined ? {} : { lockedBy }) });
     }

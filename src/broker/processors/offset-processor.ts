@@ -7,6 +7,7 @@
  */
 
 import { MqError } from "../../common/errors.ts";
+import type { QueueOffset } from "../../common/offsets.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import { resultReply } from "../../protocol/response-body.ts";
@@ -49,10 +50,10 @@ export function resetOffset(context: BrokerContext, request: IncomingRequest<typ
 export function resetGroupOffsets(
   context: BrokerContext,
   target: { readonly consumerGroup: string; readonly topic: string; readonly to: "first" | "last" | "timestamp"; readonly timestampMs?: number },
-): Array<{ topic: string; queueId: number; queueOffset: number }> {
+): Array<{ topic: string; queueId: number; queueOffset: QueueOffset }> {
   const { consumerGroup, topic, to, timestampMs } = target;
   const config = context.topics.require(topic);
-  const queues: { topic: string; queueId: number; queueOffset: number }[] = [];
+  const queues: { topic: string; queueId: number; queueOffset: QueueOffset }[] = [];
   for (let queueId = 0; queueId < config.readQueues; queueId++) {
     const queueOffset =
       to === "first" ? context.store.minOffset(topic, queueId)

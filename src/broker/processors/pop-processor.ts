@@ -16,7 +16,6 @@
 
 import { MqError } from "../../common/errors.ts";
 import type { StoredMessage } from "../../common/message-record.ts";
-import { physicalOffset as toPhysicalOffset } from "../../common/offsets.ts";
 import type { Channel } from "../../net/channel.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
@@ -96,7 +95,7 @@ function popReply(store: MessageStore, popped: readonly PoppedMessage[], emptyDe
  * retention cannot have removed its file); a view, copied once into the body.
  */
 function recordOf(store: MessageStore, message: StoredMessage): Uint8Array {
-  const located = store.commitLog.locate(toPhysicalOffset(message.physicalOffset));
+  const located = store.commitLog.locate(message.physicalOffset);
   if (located === undefined) throw new MqError("INTERNAL", { reason: `popped message at CommitLog offset ${message.physicalOffset} is not in the log` });
   return located.file.bytes.subarray(located.position, located.position + message.storeSize);
 }

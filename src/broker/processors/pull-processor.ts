@@ -14,7 +14,8 @@
  */
 
 import { MqError } from "../../common/errors.ts";
-import { queueOffset as toQueueOffset } from "../../common/offsets.ts";
+import { unreachable } from "../../common/assert.ts";
+import { queueOffsetZero, type QueueOffset } from "../../common/offsets.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import type { RequestFields } from "../../protocol/schemas.ts";
@@ -29,7 +30,7 @@ type PullStatus = "found" | "no_new_message" | "no_matched_message" | "offset_mo
 const filteredScansMax = 8;
 
 /** Either an answer, or "nothing yet: wait for a message at waitOffset". */
-type Attempt = { reply: Reply } | { waitOffset: number; minOffset: number; maxOffset: number };
+type Attempt = { reply: Reply } | { waitOffset: QueueOffset; minOffset: QueueOffset; maxOffset: QueueOffset };
 
 export function pullMessage(context: BrokerContext, request: IncomingRequest<typeof RequestCode.PULL_MESSAGE>): Reply | Promise<Reply> {
   const fields = request.fields;
@@ -62,10 +63,10 @@ export function pullMessage(context: BrokerContext, request: IncomingRequest<typ
   });
 }
 
-function attempt(context: BrokerContext, fields: PullFields, startOffset: number, filter: TagExpression | undefined): Attempt {
+function attempt(context: BrokerContext, fields: PullFields, startOffset: QueueOffset, filter: TagExpression | undefined): Attempt {
   let offset = startOffset;
   for (let scan = 0; scan < filteredScansMax; scan++) {
-    const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset: toQueueOffset(offset), maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter?.hashes });
+    const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset, maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter?.hashes });
     switch (result.status) {
       case "found":
         context.stats.delivered(fields.topic, result.messages.length, result.buffer.byteLength);
@@ -82,13 +83,15 @@ function attempt(context: BrokerContext, fields: PullFields, startOffset: number
         return { reply: pullReply("offset_moved", result.minOffset, result.minOffset, result.maxOffset) };
       case "no_matched_queue":
         // Nothing was ever stored in this queue: offset 0 waits for the first message.
-        if (offset === 0) return { waitOffset: 0, minOffset: 0, maxOffset: 0 };
-        return { reply: pullReply("offset_moved", 0, 0, 0) };
+        if (offset === queueOffsetZero) return { waitOffset: queueOffsetZero, minOffset: queueOffsetZero, maxOffset: queueOffsetZero };
+        return { reply: pullReply("offset_moved", queueOffsetZero, queueOffsetZero, queueOffsetZero) };
+      default:
+        return unreachable(result.status);
     }
   }
   return { reply: pullReply("no_matched_message", offset, context.store.minOffset(fields.topic, fields.queueId), context.store.maxOffset(fields.topic, fields.queueId)) };
 }
 
-function pullReply(status: PullStatus, nextOffset: number, minOffset: number, maxOffset: number, body?: Uint8Array): Reply {
+function pullReply(status: PullStatus, nextOffset: QueueOffset, minOffset: QueueOffset, maxOffset: QueueOffset, body?: Uint8Array): Reply {
   return { fields: { status, nextOffset, minOffset, maxOffset }, body };
 }

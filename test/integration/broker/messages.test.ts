@@ -22,7 +22,7 @@ describe("Broker: send", () => {
     expect(first).toMatchObject({ msgId, topic: "t", queueId: 1, queueOffset: 0 });
     expect(second.queueOffset).toBe(1);
     const decoded = decodeOffsetMsgId(first.offsetMsgId);
-    expect(decoded).toEqual({ host: "127.0.0.1", port: broker.port, physicalOffset: 0 });
+    expect(decoded).toEqual({ host: "127.0.0.1", port: broker.port, physicalOffset: asPhysicalOffset(0) });
     expect(decodeOffsetMsgId(second.offsetMsgId).physicalOffset).toBeGreaterThan(0);
   });
 
@@ -86,7 +86,7 @@ describe("Broker: pull", () => {
     expect(pulled).toMatchObject({ status: "found", nextOffset: 4, minOffset: 0, maxOffset: 5 });
     const stored = broker.store.getMessages({ topic: "t", queueId: 0, offset: asQueueOffset(1), maxCount: 3 });
     expect(pulled.body).toEqual(stored.buffer);
-    expect(pulled.messages.map((message) => message.queueOffset)).toEqual([1, 2, 3]);
+    expect<number[]>(pulled.messages.map((message) => message.queueOffset)).toEqual([1, 2, 3]);
   });
 
   test("answers no_new_message at the end of the queue and offset_moved outside it", async () => {
@@ -114,7 +114,7 @@ describe("Broker: pull", () => {
     const filtered = await pull(client, "t", { filter: { expressionType: "TAG", expression: "a || b" } });
     expect(filtered.status).toBe("found");
     expect(filtered.messages.map((message) => message.tags)).toEqual(["a", "b", "a", "b"]);
-    expect(filtered.messages.map((message) => message.queueOffset)).toEqual([0, 1, 3, 5]);
+    expect<number[]>(filtered.messages.map((message) => message.queueOffset)).toEqual([0, 1, 3, 5]);
     const all = await pull(client, "t", { filter: { expressionType: "TAG", expression: "*" } });
     expect(all.messages.length).toBe(tags.length);
     const none = await pull(client, "t", { filter: { expressionType: "TAG", expression: "zzz" } });

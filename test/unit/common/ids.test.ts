@@ -3,6 +3,7 @@
 import { describe, expect, test } from "bun:test";
 import { isMqError } from "../../../src/common/errors.ts";
 import { decodeOffsetMsgId, encodeOffsetMsgId, ipv4ToBytes, isMessageIdShape, MsgIdGenerator, offsetMsgIdPrefix } from "../../../src/common/ids.ts";
+import { physicalOffset as toPhysicalOffset } from "../../../src/common/offsets.ts";
 import { seededRandom } from "../../helpers/seeded-random.ts";
 
 function decodeError(id: string): unknown {
@@ -19,7 +20,7 @@ describe("offsetMsgId", () => {
 
   for (const physicalOffset of offsets) {
     test(`round-trips physical offset ${physicalOffset}`, () => {
-      const parts = { host: "10.1.2.3", port: 10911, physicalOffset };
+      const parts = { host: "10.1.2.3", port: 10911, physicalOffset: toPhysicalOffset(physicalOffset) };
       const id = encodeOffsetMsgId(parts);
       expect(id).toMatch(/^[0-9A-F]{32}$/);
       expect(decodeOffsetMsgId(id)).toEqual(parts);
@@ -32,7 +33,7 @@ describe("offsetMsgId", () => {
       for (let round = 0; round < 2_000; round++) {
         const host = [random.int(256), random.int(256), random.int(256), random.int(256)].join(".");
         const port = random.int(65_536);
-        const physicalOffset = random.int(2 ** 21) * 2 ** 32 + random.int(2 ** 32);
+        const physicalOffset = toPhysicalOffset(random.int(2 ** 21) * 2 ** 32 + random.int(2 ** 32));
         expect(decodeOffsetMsgId(encodeOffsetMsgId({ host, port, physicalOffset }))).toEqual({ host, port, physicalOffset });
       }
     } catch (error) {
@@ -42,14 +43,14 @@ describe("offsetMsgId", () => {
   });
 
   test("lays out ip, port and offset big-endian as RocketMQ does", () => {
-    expect(encodeOffsetMsgId({ host: "192.168.0.1", port: 10911, physicalOffset: 2 ** 32 + 255 })).toBe(
+    expect(encodeOffsetMsgId({ host: "192.168.0.1", port: 10911, physicalOffset: toPhysicalOffset(2 ** 32 + 255) })).toBe(
       "C0A80001" + "00002A9F" + "00000001" + "000000FF",
     );
   });
 
   test("decodes lower-case hex as well", () => {
-    const id = encodeOffsetMsgId({ host: "1.2.3.4", port: 5, physicalOffset: 2 ** 33 + 6 });
-    expect(decodeOffsetMsgId(id.toLowerCase())).toEqual({ host: "1.2.3.4", port: 5, physicalOffset: 2 ** 33 + 6 });
+    const id = encodeOffsetMsgId({ host: "1.2.3.4", port: 5, physicalOffset: toPhysicalOffset(2 ** 33 + 6) });
+    expect(decodeOffsetMsgId(id.toLowerCase())).toEqual({ host: "1.2.3.4", port: 5, physicalOffset: toPhysicalOffset(2 ** 33 + 6) });
   });
 
   test("a producer's unparsable ip becomes 127.0.0.1 in msgIds", () => {
@@ -59,11 +60,11 @@ describe("offsetMsgId", () => {
   });
 
   test("an IPv6 broker's offsetMsgId is 56 hex characters (16-byte address, 4-byte port, 8-byte offset) and round-trips", () => {
-    const id = encodeOffsetMsgId({ host: "2001:db8::7", port: 10911, physicalOffset: 2 ** 40 + 5 });
+    const id = encodeOffsetMsgId({ host: "2001:db8::7", port: 10911, physicalOffset: toPhysicalOffset(2 ** 40 + 5) });
     expect(id).toBe("20010DB8000000000000000000000007" + "00002A9F" + "0000010000000005");
     expect(isMessageIdShape(id)).toBe(true);
-    expect(decodeOffsetMsgId(id)).toEqual({ host: "2001:db8::7", port: 10911, physicalOffset: 2 ** 40 + 5 });
-    expect(decodeOffsetMsgId(encodeOffsetMsgId({ host: "[::1]", port: 1, physicalOffset: 0 })).host).toBe("::1");
+    expect(decodeOffsetMsgId(id)).toEqual({ host: "2001:db8::7", port: 10911, physicalOffset: toPhysicalOffset(2 ** 40 + 5) });
+    expect(decodeOffsetMsgId(encodeOffsetMsgId({ host: "[::1]", port: 1, physicalOffset: toPhysicalOffset(0) })).host).toBe("::1");
   });
 
   test("two brokers never share an id prefix: an IPv6 broker is not 127.0.0.1, and the port counts", () => {
@@ -77,14 +78,14 @@ describe("offsetMsgId", () => {
     ];
     expect(new Set(prefixes).size).toBe(prefixes.length);
     // No IPv4 id can start like an IPv6 broker's: the lengths differ (32 against 56).
-    expect(encodeOffsetMsgId({ host: "127.0.0.1", port: 10911, physicalOffset: 0 }).length).toBe(32);
+    expect(encodeOffsetMsgId({ host: "127.0.0.1", port: 10911, physicalOffset: toPhysicalOffset(0) }).length).toBe(32);
   });
 
   test("a host that is not an IP literal cannot make an offsetMsgId", () => {
     for (const host of ["not-an-ip", "1.2.3.256", "localhost", "fe80::1%eth0"]) {
       let failure: unknown;
       try {
-        encodeOffsetMsgId({ host, port: 1, physicalOffset: 0 });
+        encodeOffsetMsgId({ host, port: 1, physicalOffset: toPhysicalOffset(0) });
       } catch (error) {
         failure = error;
       }

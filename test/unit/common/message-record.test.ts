@@ -115,7 +115,7 @@ describe("message record: round trip", () => {
     expect(checkRecord(written.bytes, written.view, 64, written.bytes.length, fileBase + 64)).toEqual({ kind: "record", totalSize: written.totalSize });
 
     const message = decodeRecord(written.bytes, 64);
-    expect({ ...message, body: [...message.body] }).toEqual({
+    expect<unknown>({ ...message, body: [...message.body] }).toEqual({
       topic: "%RETRY%group_A",
       queueId: 0xffff_ffff,
       flag: 0x8000_0001,
@@ -229,8 +229,8 @@ describe("message record: round trip", () => {
         expect(message.bornTimestampMs).toBe(input.bornTimestampMs);
         expect(message.bornHost).toEqual(input.bornHost);
         expect(message.preparedTransactionOffset).toBe(input.preparedTransactionOffset);
-        expect(message.queueOffset).toBe(placement.queueOffset);
-        expect(message.physicalOffset).toBe(placement.physicalOffset);
+        expect<number>(message.queueOffset).toBe(placement.queueOffset);
+        expect<number>(message.physicalOffset).toBe(placement.physicalOffset);
         expect(message.storeTimestampMs).toBe(placement.storeTimestampMs);
         expect(Buffer.from(message.body).equals(Buffer.from(input.body))).toBe(true);
         cursor += recordBytes(input);
@@ -244,7 +244,7 @@ describe("message record: round trip", () => {
     const written = writeOne(makeInput(), { position: 100, bufferBytes: 100 + recordBytes(makeInput()) + 7 });
     const slice = written.bytes.subarray(100, 100 + written.totalSize);
     const message = decodeRecord(slice);
-    expect(message.physicalOffset).toBe(100);
+    expect<number>(message.physicalOffset).toBe(100);
     expect(new TextDecoder().decode(message.body)).toBe("Hello mq");
     expect(check(slice, 0, slice.length, 100)).toEqual({ kind: "record", totalSize: written.totalSize });
   });

@@ -158,7 +158,7 @@ describe("MessageStore: reads", () => {
     expect<number>(store.offsetForTimestamp("T", 0, 1_003_000)).toBe(3);
     expect<number>(store.offsetForTimestamp("T", 0, 1_003_500)).toBe(4);
     expect<number>(store.offsetForTimestamp("T", 0, 9_999_999)).toBe(10);
-    expect(store.queryByTime("T", 1_002_000, 1_004_000).map((message) => message.queueOffset)).toEqual([2, 3, 4]);
+    expect<number[]>(store.queryByTime("T", 1_002_000, 1_004_000).map((message) => message.queueOffset)).toEqual([2, 3, 4]);
     expect(store.queryByKey("T", "x", 10, 0, 1)).toEqual([]);
   });
 

@@ -121,7 +121,7 @@ async function expectKept(kept: (seq: number) => boolean, context: string, store
       const byOffset = store.getByPhysicalOffset(physicalOffset(record.physicalOffset));
       if (kept(record.seq)) {
         expect(byOffset?.body).toEqual(record.body);
-        expect(store.queryByKey(topic, record.key).map((message) => message.physicalOffset)).toEqual([record.physicalOffset]);
+        expect<number[]>(store.queryByKey(topic, record.key).map((message) => message.physicalOffset)).toEqual([record.physicalOffset]);
       } else {
         expect(byOffset).toBeUndefined();
         expect(store.queryByKey(topic, record.key)).toEqual([]);

@@ -259,7 +259,7 @@ describe("MessageStore: retention", () => {
 
     for (const message of appended) {
       const found = store.queryByKey(topic, message.key).map((stored) => stored.physicalOffset);
-      expect({ key: message.key, found }).toEqual({ key: message.key, found: message.physicalOffset >= commitLogMin ? [message.physicalOffset] : [] });
+      expect<unknown>({ key: message.key, found }).toEqual({ key: message.key, found: message.physicalOffset >= commitLogMin ? [message.physicalOffset] : [] });
     }
   });
 
@@ -283,7 +283,7 @@ describe("MessageStore: retention", () => {
     const read = store.getMessages({ topic, queueId: 0, offset: asQueueOffset(0), maxCount: 32 });
     expect(read.status).toBe("found");
     expect<number[]>(read.messages.map((message) => message.physicalOffset)).toEqual(appended.map((message) => message.physicalOffset));
-    expect(store.queryByKey(topic, "m3").map((message) => message.physicalOffset)).toEqual([appended[3]!.physicalOffset]);
+    expect<number[]>(store.queryByKey(topic, "m3").map((message) => message.physicalOffset)).toEqual([appended[3]!.physicalOffset]);
 
     disk.usedRatio = 0.89;
     expect(store.retention.run()).toEqual({ usedRatio: 0.89, diskFull: false, filesDeleted: 0 });
