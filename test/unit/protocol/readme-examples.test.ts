@@ -11,6 +11,7 @@ import { errorCatalog, errorNameForCode, type ErrorName } from "../../../src/com
 import { decodeOffsetMsgId, encodeOffsetMsgId } from "../../../src/common/ids.ts";
 import { reservedPropertyNames } from "../../../src/common/message-properties.ts";
 import { numberToIpv4 } from "../../../src/common/message-record.ts";
+import { physicalOffset } from "../../../src/common/offsets.ts";
 import { connect } from "../../../src/net/connection.ts";
 import { decodeBatchBody } from "../../../src/protocol/batch-body.ts";
 import { decodeRegisterBrokerBody } from "../../../src/protocol/broker-registration.ts";
@@ -124,11 +125,11 @@ describe("src/protocol/README.md", () => {
     expect(section("### 5.1 msgId")).toContain(`\`${exampleMsgId}\`: 10.0.0.5, pid 0x1234, instance 0x9ABCDEF0`);
     const offsetIds = section("### 5.2 offsetMsgId");
     expect(offsetIds).toContain(`\`${exampleOffsetMsgId}\`: 10.0.0.1, port 10911, physical offset 4096`);
-    expect(decodeOffsetMsgId(exampleOffsetMsgId)).toEqual({ host: "10.0.0.1", port: 10911, physicalOffset: 4096 });
+    expect(decodeOffsetMsgId(exampleOffsetMsgId)).toEqual({ host: "10.0.0.1", port: 10911, physicalOffset: physicalOffset(4096) });
     const ipv6Id = /`([0-9A-F]{56})`: 2001:db8::7, port 10911,\s+physical\s+offset 4096/.exec(offsetIds)?.[1];
     expect(ipv6Id).toBeDefined();
-    expect(decodeOffsetMsgId(ipv6Id!)).toEqual({ host: "2001:db8::7", port: 10911, physicalOffset: 4096 });
-    expect(encodeOffsetMsgId({ host: "2001:db8::7", port: 10911, physicalOffset: 4096 })).toBe(ipv6Id!);
+    expect(decodeOffsetMsgId(ipv6Id!)).toEqual({ host: "2001:db8::7", port: 10911, physicalOffset: physicalOffset(4096) });
+    expect(encodeOffsetMsgId({ host: "2001:db8::7", port: 10911, physicalOffset: physicalOffset(4096) })).toBe(ipv6Id!);
   });
 
   test("lists exactly the reserved property names of src/common", () => {
