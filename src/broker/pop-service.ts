@@ -182,7 +182,8 @@ export class PopService {
     const out: PoppedMessage[] = [];
     while (out.length < request.maxMessages && state.ready.length > 0) {
       const entry = state.ready.shift()!;
-      if (entry.settled || !entry.visible) continue;
+      // Skip what was settled, rescheduled, or dropped by an admin reset of the group's offset.
+      if (entry.settled || !entry.visible || this.cursor(state, entry.queueId).pending.get(entry.queueOffset) !== entry) continue;
       const message = this.context.store.getByPhysicalOffset(entry.physicalOffset);
       if (message === undefined) {
         this.settle(state, entry); // gone with retention: nothing left to deliver

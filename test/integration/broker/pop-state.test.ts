@@ -1,7 +1,8 @@
 /**
  * Pop state does not grow without bound: a (group, topic) with nothing in flight and no receive
  * held is dropped by the sweep (its cursor comes back from the stored offset on next use), and
- * the in-flight messages of a deleted topic are dropped with their scheduled redeliveries.
+ * the in-flight messages of a deleted topic are dropped with their scheduled redeliveries, and
+ * so are those an admin reset of the group's offset moved past, even once their deadline passed.
  * The broker runs on a ManualClock, so the sweep is a clock step, not a wait.
  */
 
@@ -32,7 +33,7 @@ async function brokerWith(topics: readonly string[], messages: number) {
   return { clock, broker, pop: PopService.of(broker.broker.context) };
 }
 
-describe("PopService: pruning", () => {
+describe("PopService: pruning and resets", () => {
   test("a hundred groups that received and acked everything leave no state after the sweep", async () => {
     const { clock, pop } = await brokerWith(["Orders"], 4);
     for (let group = 0; group < 100; group++) {
@@ -62,5 +63,16 @@ describe("PopService: pruning", () => {
     expect(pop.inFlight("g", "Kept")).toBe(3);
     expect(context.scheduler.open).toBe(3);
     expect(pop.stateCount).toBe(1);
+  });
+
+  test("messages whose deadline passed after an admin reset moved the offset past them are not delivered again", async () => {
+    const { clock, broker, pop } = await brokerWith(["Orders"], 4);
+    const context = broker.broker.context;
+    expect(pop.tryReceive({ group: "g", topic: "Orders", maxMessages: 8, invisibleMs: 1_000 }).length).toBe(4);
+    for (let queueId = 0; queueId < 2; queueId++) context.offsets.commit("g", "Orders", queueId, Number(context.store.maxOffset("Orders", queueId))); // reset to "last"
+    clock.advance(1_000);
+    expect(pop.tryReceive({ group: "g", topic: "Orders", maxMessages: 8, invisibleMs: 1_000 })).toEqual([]);
+    expect(pop.inFlight("g")).toBe(0);
+    expect(context.scheduler.open).toBe(0);
   });
 });
