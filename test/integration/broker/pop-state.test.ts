@@ -69,7 +69,7 @@ describe("PopService: pruning and resets", () => {
     const { clock, broker, pop } = await brokerWith(["Orders"], 4);
     const context = broker.broker.context;
     expect(pop.tryReceive({ group: "g", topic: "Orders", maxMessages: 8, invisibleMs: 1_000 }).length).toBe(4);
-    for (let queueId = 0; queueId < 2; queueId++) context.offsets.commit("g", "Orders", queueId, Number(context.store.maxOffset("Orders", queueId))); // reset to "last"
+    for (let queueId = 0; queueId < 2; queueId++) context.offsets.commit("g", "Orders", queueId, context.store.maxOffset("Orders", queueId)); // reset to "last"
     clock.advance(1_000);
     expect(pop.tryReceive({ group: "g", topic: "Orders", maxMessages: 8, invisibleMs: 1_000 })).toEqual([]);
     expect(pop.inFlight("g")).toBe(0);
