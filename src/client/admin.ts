@@ -12,6 +12,7 @@
 
 import { MqError } from "../common/errors.ts";
 import { isMessageIdShape } from "../common/ids.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 import type { ClusterInfo, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
 import { type BrokerTarget, type ClusterGroupDetail, type ClusterTopicDetail, type GroupSummary, fanOut, mergeGroupDetails, mergeGroupLists, mergeTopicDetails, mergeTopicLists } from "./admin-cluster.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
@@ -32,17 +33,17 @@ export interface TopicOptions {
 
 export interface QueueOffsets {
   readonly queueId: number;
-  readonly minOffset: number;
-  readonly maxOffset: number;
+  readonly minOffset: QueueOffset;
+  readonly maxOffset: QueueOffset;
   /** Cluster mode: the broker group holding the queue. */
   readonly brokerName?: string;
 }
 
 export interface QueueMessages {
-  readonly minOffset: number;
-  readonly maxOffset: number;
+  readonly minOffset: QueueOffset;
+  readonly maxOffset: QueueOffset;
   /** Where the next read continues. */
-  readonly nextOffset: number;
+  readonly nextOffset: QueueOffset;
   readonly messages: ReceivedMessage[];
 }
 
@@ -116,7 +117,7 @@ export class Admin {
    * first message stored at or after a time (a number, ms since the epoch), to the oldest kept
    * message ("first") or past the last ("last"). Running members re-read their offsets.
    */
-  async resetOffset(group: string, topic: string, to: number | "first" | "last"): Promise<Array<{ topic: string; queueId: number; queueOffset: number; brokerName?: string }>> {
+  async resetOffset(group: string, topic: string, to: number | "first" | "last"): Promise<Array<{ topic: string; queueId: number; queueOffset: QueueOffset; brokerName?: string }>> {
     const target = typeof to === "number" ? { to: "timestamp" as const, timestampMs: to } : { to };
     const answers = await fanOut(await this.targets(), (broker) => this.context.broker.resetOffset(broker.address, { consumerGroup: group, topic, ...target }), {
       ...this.write(),
@@ -126,16 +127,16 @@ export class Admin {
   }
 
   /** In a cluster, `brokerName` picks the broker when the topic is on more than one. */
-  async minOffset(topic: string, queueId: number, brokerName?: string): Promise<number> {
+  async minOffset(topic: string, queueId: number, brokerName?: string): Promise<QueueOffset> {
     return this.context.broker.minOffset(await this.queueAddress(topic, brokerName), topic, queueId);
   }
 
-  async maxOffset(topic: string, queueId: number, brokerName?: string): Promise<number> {
+  async maxOffset(topic: string, queueId: number, brokerName?: string): Promise<QueueOffset> {
     return this.context.broker.maxOffset(await this.queueAddress(topic, brokerName), topic, queueId);
   }
 
   /** The offset of the first message stored at or after `timestampMs`. */
-  async offsetByTime(topic: string, queueId: number, timestampMs: number, brokerName?: string): Promise<number> {
+  async offsetByTime(topic: string, queueId: number, timestampMs: number, brokerName?: string): Promise<QueueOffset> {
     return this.context.broker.searchOffset(await this.queueAddress(topic, brokerName), { topic, queueId, timestampMs });
   }
 

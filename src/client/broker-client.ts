@@ -111,7 +111,7 @@ export class BrokerClient {
   }
 
   /** -1 when the group has never committed an offset for the queue. */
-  async queryConsumerOffset(address: string, fields: Fields<typeof RequestCode.QUERY_CONSUMER_OFFSET>): Promise<number> {
+  async queryConsumerOffset(address: string, fields: Fields<typeof RequestCode.QUERY_CONSUMER_OFFSET>): Promise<QueueOffset | -1> {
     return (await this.call(address, RequestCode.QUERY_CONSUMER_OFFSET, fields, responses.consumerOffsetSchema)).fields.queueOffset;
   }
 
@@ -119,15 +119,15 @@ export class BrokerClient {
     await this.call(address, RequestCode.UPDATE_CONSUMER_OFFSET, fields, responses.emptyResultSchema);
   }
 
-  async minOffset(address: string, topic: string, queueId: number): Promise<number> {
+  async minOffset(address: string, topic: string, queueId: number): Promise<QueueOffset> {
     return (await this.call(address, RequestCode.GET_MIN_OFFSET, { topic, queueId }, responses.queueOffsetSchema)).fields.queueOffset;
   }
 
-  async maxOffset(address: string, topic: string, queueId: number): Promise<number> {
+  async maxOffset(address: string, topic: string, queueId: number): Promise<QueueOffset> {
     return (await this.call(address, RequestCode.GET_MAX_OFFSET, { topic, queueId }, responses.queueOffsetSchema)).fields.queueOffset;
   }
 
-  async searchOffset(address: string, fields: Fields<typeof RequestCode.SEARCH_OFFSET_BY_TIMESTAMP>): Promise<number> {
+  async searchOffset(address: string, fields: Fields<typeof RequestCode.SEARCH_OFFSET_BY_TIMESTAMP>): Promise<QueueOffset> {
     return (await this.call(address, RequestCode.SEARCH_OFFSET_BY_TIMESTAMP, fields, responses.queueOffsetSchema)).fields.queueOffset;
   }
 

@@ -24,6 +24,7 @@ export { Admin, type TopicOptions, type QueueOffsets, type QueueMessages } from 
 export type { ClusterTopicDetail, ClusterGroupDetail, BrokerQueueStats, BrokerGroupQueue } from "./admin-cluster.ts";
 export type { ProducerMessage, BatchMessage, ReceivedMessage, SendResult } from "./message.ts";
 export type { MessageQueue } from "./message-queue.ts";
+export type { QueueOffset, PhysicalOffset } from "../common/offsets.ts";
 export type { QueueSelector } from "./queue-selector.ts";
 export type { MessageModel } from "./rebalancer.ts";
 export type { AllocationName, AllocationStrategy } from "./allocation.ts";

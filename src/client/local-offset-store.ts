@@ -9,6 +9,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, wr
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { MqError } from "../common/errors.ts";
+import { queueOffset as toQueueOffset, type QueueOffset } from "../common/offsets.ts";
 import { type MessageQueue, queueKey } from "./message-queue.ts";
 import type { OffsetCommit, OffsetStore } from "./offset-store.ts";
 
@@ -16,7 +17,7 @@ export const offsetStoreDirDefault = join(homedir(), ".mq", "offsets");
 
 export class LocalOffsetStore implements OffsetStore {
   readonly path: string;
-  private readonly offsets = new Map<string, number>();
+  private readonly offsets = new Map<string, QueueOffset>();
   /** Writes run one after another, each writing the whole map. */
   private writing: Promise<void> = Promise.resolve();
 
@@ -26,7 +27,7 @@ export class LocalOffsetStore implements OffsetStore {
     this.load();
   }
 
-  async read(queue: MessageQueue): Promise<number> {
+  async read(queue: MessageQueue): Promise<QueueOffset | -1> {
     return this.offsets.get(queueKey(queue)) ?? -1;
   }
 
@@ -47,7 +48,7 @@ export class LocalOffsetStore implements OffsetStore {
     try {
       const parsed = JSON.parse(text) as { offsets?: Record<string, unknown> };
       for (const [key, value] of Object.entries(parsed.offsets ?? {})) {
-        if (Number.isSafeInteger(value) && (value as number) >= 0) this.offsets.set(key, value as number);
+        if (Number.isSafeInteger(value) && (value as number) >= 0) this.offsets.set(key, toQueueOffset(value as number));
       }
     } catch (error) {
       throw new MqError("STORE_CORRUPT", { what: `offsets file "${this.path}"`, reason: (error as Error).message });

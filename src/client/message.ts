@@ -16,6 +16,7 @@ import { MqError } from "../common/errors.ts";
 import { encodeOffsetMsgId } from "../common/ids.ts";
 import { parseIpAddress, splitHostPort } from "../common/ip-address.ts";
 import { type StoredMessage, numberToIpv4 } from "../common/message-record.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { delayLevelMax } from "../protocol/limits.ts";
 import { checkMessage } from "../protocol/message-check.ts";
@@ -48,13 +49,13 @@ export interface SendResult {
   readonly offsetMsgId: string;
   readonly topic: string;
   readonly queueId: number;
-  readonly queueOffset: number;
+  readonly queueOffset: QueueOffset;
 }
 
 export interface ReceivedMessage {
   readonly topic: string;
   readonly queueId: number;
-  readonly queueOffset: number;
+  readonly queueOffset: QueueOffset;
   readonly msgId: string;
   readonly offsetMsgId: string;
   readonly body: Uint8Array;
@@ -118,7 +119,7 @@ export function prepareMessage(message: ProducerMessage | BatchMessage, topic = 
 export class ConsumedMessage implements ReceivedMessage {
   readonly topic: string;
   readonly queueId: number;
-  readonly queueOffset: number;
+  readonly queueOffset: QueueOffset;
   readonly body: Uint8Array;
   readonly tags: string | undefined;
   readonly keys: readonly string[];

@@ -8,16 +8,17 @@
  * commits the offset of its oldest unfinished message, so a crash replays from there.
  */
 
+import type { QueueOffset } from "../common/offsets.ts";
 import type { MessageQueue } from "./message-queue.ts";
 
 export interface OffsetCommit {
   readonly queue: MessageQueue;
-  readonly offset: number;
+  readonly offset: QueueOffset;
 }
 
 export interface OffsetStore {
   /** The committed offset, or -1 when the group has none for this queue. */
-  read(queue: MessageQueue): Promise<number>;
+  read(queue: MessageQueue): Promise<QueueOffset | -1>;
   /** Persists offsets; resolves once they are stored (broker answered, file renamed). */
   commit(commits: readonly OffsetCommit[]): Promise<void>;
 }

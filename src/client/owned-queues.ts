@@ -18,6 +18,7 @@
 
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 import { lockBatchQueuesMax } from "../protocol/limits.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import { type MessageQueue, queueKey } from "./message-queue.ts";
@@ -41,7 +42,7 @@ export interface OwnedQueuesOptions {
   /** Messages a queue may hold unfinished before its pull waits. */
   readonly capacity: number;
   /** Where to start when the group has no committed offset (consumeFromWhere). */
-  startOffset(queue: MessageQueue): Promise<number>;
+  startOffset(queue: MessageQueue): Promise<QueueOffset>;
   /** Starts the pull loop of a queue that just became active. */
   startPulling(queue: ProcessQueue): void;
 }
@@ -105,7 +106,7 @@ export class OwnedQueues {
    * The group's offsets of `topic` were reset (Admin.resetOffset): the queues concerned drop what
    * they hold (running handlers finish first), store the new offset, and start again from it.
    */
-  resetOffsets(topic: string, offsets: ReadonlyMap<number, number>): Promise<void> {
+  resetOffsets(topic: string, offsets: ReadonlyMap<number, QueueOffset>): Promise<void> {
     return this.serial(async () => {
       const affected = [...this.active.values()].filter((pq) => pq.queue.topic === topic && offsets.has(pq.queue.queueId));
       for (const pq of affected) this.startRelease(pq, "its offset was reset", offsets.get(pq.queue.queueId));
@@ -137,10 +138,10 @@ export class OwnedQueues {
 
   private async activate(queue: MessageQueue): Promise<void> {
     const key = queueKey(queue);
-    let offset: number;
+    let offset: QueueOffset;
     try {
-      offset = await this.options.offsets.read(queue);
-      if (offset < 0) offset = await this.options.startOffset(queue);
+      const committed = await this.options.offsets.read(queue);
+      offset = committed === -1 ? await this.options.startOffset(queue) : committed;
     } catch (error) {
       this.options.logger.warn(`Cannot start consuming ${key}, will retry: ${(error as Error).message}`);
       if (this.options.lockQueues) await this.unlock([queue]);
@@ -157,7 +158,7 @@ export class OwnedQueues {
    * Synchronous part of a release: nothing new starts; the rest (wait, commit, unlock) runs on its
    * own. With `resetTo`, that offset is stored instead of the queue's own and the lock is kept.
    */
-  private startRelease(pq: ProcessQueue, why: string, resetTo?: number): void {
+  private startRelease(pq: ProcessQueue, why: string, resetTo?: QueueOffset): void {
     this.active.delete(pq.key);
     this.lockedAtMs.delete(pq.key);
     pq.release();

@@ -12,6 +12,7 @@
  *   handlers already running have finished, after which the commit offset is final.
  */
 
+import type { QueueOffset } from "../common/offsets.ts";
 import type { ReceivedMessage } from "./message.ts";
 import { type MessageQueue, queueKey } from "./message-queue.ts";
 
@@ -19,21 +20,21 @@ export class ProcessQueue {
   readonly key: string;
   /** Aborts the pending long-poll pull when the queue is released. */
   readonly abort = new AbortController();
-  readonly unfinished = new Map<number, ReceivedMessage>();
+  readonly unfinished = new Map<QueueOffset, ReceivedMessage>();
   /** Handlers running now for messages of this queue. */
   running = 0;
   released = false;
   /** Orderly mode: a worker is taking this queue's messages one at a time. */
   working = false;
   /** The last offset committed (or read at start): commits are skipped when nothing moved. */
-  committedOffset: number;
+  committedOffset: QueueOffset;
   private roomWaiters: Array<() => void> = [];
   private idleWaiters: Array<() => void> = [];
 
   constructor(
     readonly queue: MessageQueue,
     /** The queue offset the next pull asks for. */
-    public nextOffset: number,
+    public nextOffset: QueueOffset,
     readonly capacity: number,
   ) {
     this.key = queueKey(queue);
@@ -41,7 +42,7 @@ export class ProcessQueue {
   }
 
   /** The offset to commit: the oldest unfinished message, else the next pull offset. */
-  commitOffset(): number {
+  commitOffset(): QueueOffset {
     for (const offset of this.unfinished.keys()) return offset;
     return this.nextOffset;
   }
@@ -51,7 +52,7 @@ export class ProcessQueue {
   }
 
   /** The handler of this message is done (succeeded, or gave up after its retries). */
-  finish(offset: number): void {
+  finish(offset: QueueOffset): void {
     this.unfinished.delete(offset);
     if (this.unfinished.size < this.capacity / 2 || this.unfinished.size === 0) this.wakeRoomWaiters();
   }

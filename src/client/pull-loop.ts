@@ -11,6 +11,8 @@
 
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
+import { unreachable } from "../common/assert.ts";
+import { laterQueueOffset } from "../common/offsets.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 import { type ReceivedMessage, toPulledMessage } from "./message.ts";
@@ -76,7 +78,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
           if (stored.queueOffset < queue.nextOffset) continue;
           if (tagExpressionMatches(filter, stored.tags)) messages.push(toPulledMessage(stored, { brokerName: queue.queue.brokerName, brokerAddress: address }));
         }
-        queue.nextOffset = Math.max(queue.nextOffset, result.nextOffset);
+        queue.nextOffset = laterQueueOffset(queue.nextOffset, result.nextOffset);
         if (messages.length > 0) {
           queue.add(messages);
           context.dispatcher.submit(queue, messages);
@@ -88,14 +90,16 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
         queue.nextOffset = result.nextOffset;
         break;
       case "no_matched_message":
-        queue.nextOffset = Math.max(queue.nextOffset, result.nextOffset);
+        queue.nextOffset = laterQueueOffset(queue.nextOffset, result.nextOffset);
         break;
       case "no_new_message":
-        queue.nextOffset = Math.max(queue.nextOffset, result.nextOffset);
+        queue.nextOffset = laterQueueOffset(queue.nextOffset, result.nextOffset);
         if (context.suspendTimeoutMs > 0 && context.clock.monotonicMs() - startedMs < heldPullMsMin) {
           await pause(context.clock, unheldPullPauseMs, queue.abort.signal);
         }
         break;
+      default:
+        unreachable(result.status);
     }
   }
 }

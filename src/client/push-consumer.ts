@@ -22,6 +22,8 @@ import { MqError, isMqError } from "../common/errors.ts";
 import type { TimerHandle } from "../common/clock.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import { pullMessagesMax } from "../common/limits.ts";
+import type { QueueOffset } from "../common/offsets.ts";
+import { unreachable } from "../common/assert.ts";
 import { longPollMsMax } from "../protocol/limits.ts";
 import { type AllocationName, allocationStrategies } from "./allocation.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, checkPositiveInteger, createClientContext } from "./client-context.ts";
@@ -282,16 +284,19 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   }
 
   /** consumeFromWhere, for a queue the group has no committed offset for. */
-  private async startOffset(queue: MessageQueue): Promise<number> {
+  private async startOffset(queue: MessageQueue): Promise<QueueOffset> {
     const { broker, routes, clock } = this.context;
     const address = routes.brokerAddress(queue.brokerName);
-    switch (this.options.consumeFromWhere ?? "last") {
+    const from = this.options.consumeFromWhere ?? "last";
+    switch (from) {
       case "first":
         return broker.minOffset(address, queue.topic, queue.queueId);
       case "last":
         return broker.maxOffset(address, queue.topic, queue.queueId);
       case "timestamp":
         return broker.searchOffset(address, { topic: queue.topic, queueId: queue.queueId, timestampMs: this.options.consumeTimestampMs ?? clock.nowMs() - timestampLookbackMs });
+      default:
+        return unreachable(from);
     }
   }
 

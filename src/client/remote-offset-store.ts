@@ -1,5 +1,6 @@
 /** Offsets of a clustering group, kept by the broker that holds each queue (see offset-store.ts). */
 
+import type { QueueOffset } from "../common/offsets.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import type { MessageQueue } from "./message-queue.ts";
 import type { OffsetCommit, OffsetStore } from "./offset-store.ts";
@@ -12,7 +13,7 @@ export class RemoteOffsetStore implements OffsetStore {
     private readonly group: string,
   ) {}
 
-  read(queue: MessageQueue): Promise<number> {
+  read(queue: MessageQueue): Promise<QueueOffset | -1> {
     return this.broker.queryConsumerOffset(this.routes.brokerAddress(queue.brokerName), { consumerGroup: this.group, topic: queue.topic, queueId: queue.queueId });
   }
 

@@ -29,9 +29,9 @@ describe("client: Admin", () => {
     const producer = await startProducer(broker.address);
     const beforeMs = Date.now();
     for (let index = 0; index < 5; index++) await producer.send({ topic, body: `l${index}` });
-    expect([await admin.minOffset(topic, 0), await admin.maxOffset(topic, 0)]).toEqual([0, 5]);
-    expect(await admin.offsetByTime(topic, 0, beforeMs)).toBe(0);
-    expect(await admin.topicOffsets(topic)).toEqual([{ queueId: 0, minOffset: 0, maxOffset: 5 }]);
+    expect<number[]>([await admin.minOffset(topic, 0), await admin.maxOffset(topic, 0)]).toEqual([0, 5]);
+    expect<number>(await admin.offsetByTime(topic, 0, beforeMs)).toBe(0);
+    expect<unknown>(await admin.topicOffsets(topic)).toEqual([{ queueId: 0, minOffset: 0, maxOffset: 5 }]);
 
     const group = uniqueName("g");
     const seen: string[] = [];
@@ -44,7 +44,7 @@ describe("client: Admin", () => {
     expect((await admin.listGroups()).map((summary) => summary.group)).toContain(group);
 
     const reset = await admin.resetOffset(group, topic, "first");
-    expect(reset.map(({ queueId, queueOffset }) => ({ queueId, queueOffset }))).toEqual([{ queueId: 0, queueOffset: 0 }]);
+    expect<unknown>(reset.map(({ queueId, queueOffset }) => ({ queueId, queueOffset }))).toEqual([{ queueId: 0, queueOffset: 0 }]);
     expect((await admin.getGroup(group)).queues.find((queue) => queue.topic === topic)?.lag).toBe(5);
   });
 
@@ -91,7 +91,7 @@ describe("client: Producer retries", () => {
     const producer = await startProducer(broker.address, { routeResolver: splitResolver(broker.address, `127.0.0.1:${freePort()}`), retries: 2 });
     const results = await Promise.all(Array.from({ length: 10 }, (_, index) => producer.send({ topic, body: `r${index}` })));
     expect(results.every((result) => result.queueId === 0)).toBe(true);
-    expect(await admin.maxOffset(topic, 0)).toBe(10);
+    expect<number>(await admin.maxOffset(topic, 0)).toBe(10);
   });
 
   test("a selector-pinned send is retried on its own queue only, then fails with the transport error", async () => {

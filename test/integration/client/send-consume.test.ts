@@ -63,7 +63,7 @@ describe("client: send APIs", () => {
     const results = await producer.sendBatch(topic, Array.from({ length: 50 }, (_, index) => ({ body: `m${index}`, tags: "b", keys: [`key-${index}`] })));
     expect(results.length).toBe(50);
     expect(new Set(results.map((result) => result.queueId)).size).toBe(1);
-    expect(results.map((result) => result.queueOffset)).toEqual(results.map((_, index) => results[0]!.queueOffset + index));
+    expect<number[]>(results.map((result) => result.queueOffset)).toEqual(results.map((_, index) => results[0]!.queueOffset + index));
     const received: string[] = [];
     const push = consumer(broker.address, { group: uniqueName("g"), consumeFromWhere: "first" });
     push.subscribe(topic);
@@ -142,7 +142,7 @@ describe("client: send APIs", () => {
     const later = await Promise.all(Array.from({ length: 8 }, (_, index) => producer.send({ topic, body: `m${index}` })));
     expect(new Set(later.map((result) => result.queueId)).size).toBe(4);
     const batch = await producer.sendBatch(uniqueName("born-batch"), [{ body: "a" }, { body: "b" }]);
-    expect(batch.map((result) => result.queueOffset)).toEqual([0, 1]);
+    expect<number[]>(batch.map((result) => result.queueOffset)).toEqual([0, 1]);
   });
 
   test("broker errors surface as MqError with the catalogue code and are not retried", async () => {

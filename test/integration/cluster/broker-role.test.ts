@@ -51,7 +51,7 @@ describe("broker roles: a master and a slave of broker-a", () => {
       // A request sent after the oneway on the same connection is answered after it was handled.
       expect(isMqError(await rejection(producer.send({ topic: "Orders", body: encoder.encode("after") })), "BROKER_NOT_MASTER")).toBe(true);
       const offsets = await admin.topicOffsets("Orders");
-      expect(offsets.map((queue) => queue.maxOffset)).toEqual([0, 0]);
+      expect<number[]>(offsets.map((queue) => queue.maxOffset)).toEqual([0, 0]);
     } finally {
       await producer.shutdown();
       await admin.close();

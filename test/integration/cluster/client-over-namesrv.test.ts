@@ -60,7 +60,7 @@ describe("cluster client: Admin", () => {
     expect(offsets.map((queue) => queue.brokerName)).toEqual(["broker-a", "broker-a", "broker-a", "broker-b", "broker-b", "broker-b"]);
     const ambiguous = await admin.maxOffset(topic, 0).catch((error: unknown) => error);
     expect(isMqError(ambiguous, "BAD_REQUEST")).toBe(true);
-    expect(await admin.maxOffset(topic, 0, "broker-b")).toBe(0);
+    expect<number>(await admin.maxOffset(topic, 0, "broker-b")).toBe(0);
   });
 
   test("a topic no broker has is NO_ROUTE naming the topic and the NameServers asked, when no broker is listed", async () => {
@@ -99,7 +99,7 @@ describe("cluster client: Producer", () => {
     const producer = await producerOf(namesrv.address);
     for (let index = 0; index < 32; index++) await producer.send({ topic, body: `m${index}` });
     const offsets = await admin.topicOffsets(topic);
-    expect(offsets.map((queue) => queue.maxOffset)).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
+    expect<number[]>(offsets.map((queue) => queue.maxOffset)).toEqual([4, 4, 4, 4, 4, 4, 4, 4]);
   });
 
   test("after a broker stops, sends carry on through the other without an error", async () => {

@@ -32,7 +32,7 @@ describe("Damaged consume-queue entries: browse and pull", () => {
     try {
       const last = await admin.readQueue("dmg", 0, { offset: 5, max: 1 });
       expect(last.messages).toEqual([]);
-      expect(last.nextOffset).toBe(6);
+      expect<number>(last.nextOffset).toBe(6);
     } finally {
       await admin.close();
     }

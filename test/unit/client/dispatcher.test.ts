@@ -4,15 +4,16 @@ import { describe, expect, test } from "bun:test";
 import { ConcurrentDispatcher, OrderlyDispatcher } from "../../../src/client/dispatcher.ts";
 import type { ReceivedMessage } from "../../../src/client/message.ts";
 import { ProcessQueue } from "../../../src/client/process-queue.ts";
+import { queueOffset as toQueueOffset } from "../../../src/common/offsets.ts";
 import { seededRandom } from "../../helpers/seeded-random.ts";
 
 function message(queueId: number, queueOffset: number): ReceivedMessage {
   const body = new Uint8Array(0);
-  return { topic: "t", queueId, queueOffset, msgId: "", offsetMsgId: "", body, tags: undefined, keys: [], properties: {}, bornTimestampMs: 0, storeTimestampMs: 0, reconsumeTimes: 0, bornHost: "", storeHost: "", storeSize: 0, text: () => "" };
+  return { topic: "t", queueId, queueOffset: toQueueOffset(queueOffset), msgId: "", offsetMsgId: "", body, tags: undefined, keys: [], properties: {}, bornTimestampMs: 0, storeTimestampMs: 0, reconsumeTimes: 0, bornHost: "", storeHost: "", storeSize: 0, text: () => "" };
 }
 
 function processQueue(queueId: number, from = 0, capacity = 100): ProcessQueue {
-  return new ProcessQueue({ topic: "t", brokerName: "b", queueId }, from, capacity);
+  return new ProcessQueue({ topic: "t", brokerName: "b", queueId }, toQueueOffset(from), capacity);
 }
 
 /** A handler whose calls the test completes by hand. */
@@ -28,14 +29,14 @@ describe("ProcessQueue", () => {
   test("commits the oldest unfinished offset, then the next pull offset once all are done", () => {
     const pq = processQueue(0, 10);
     pq.add([message(0, 10), message(0, 11), message(0, 12)]);
-    pq.nextOffset = 13;
-    expect(pq.commitOffset()).toBe(10);
-    pq.finish(11);
-    expect(pq.commitOffset()).toBe(10);
-    pq.finish(10);
-    expect(pq.commitOffset()).toBe(12);
-    pq.finish(12);
-    expect(pq.commitOffset()).toBe(13);
+    pq.nextOffset = toQueueOffset(13);
+    expect(pq.commitOffset()).toBe(toQueueOffset(10));
+    pq.finish(toQueueOffset(11));
+    expect(pq.commitOffset()).toBe(toQueueOffset(10));
+    pq.finish(toQueueOffset(10));
+    expect(pq.commitOffset()).toBe(toQueueOffset(12));
+    pq.finish(toQueueOffset(12));
+    expect(pq.commitOffset()).toBe(toQueueOffset(13));
   });
 
   test("waitForRoom holds the pull at capacity until the queue drains below half", async () => {
@@ -45,11 +46,11 @@ describe("ProcessQueue", () => {
     const waiting = pq.waitForRoom().then(() => (room = true));
     await settle();
     expect(room).toBe(false);
-    pq.finish(0);
-    pq.finish(1);
+    pq.finish(toQueueOffset(0));
+    pq.finish(toQueueOffset(1));
     await settle();
     expect(room).toBe(false);
-    pq.finish(2);
+    pq.finish(toQueueOffset(2));
     await waiting;
     expect(room).toBe(true);
   });
@@ -67,10 +68,10 @@ describe("ConcurrentDispatcher", () => {
     calls[1]!.finish(true);
     await settle();
     expect(calls.length).toBe(3);
-    expect(pq.commitOffset()).toBe(0);
+    expect(pq.commitOffset()).toBe(toQueueOffset(0));
     calls[0]!.finish(true);
     await settle();
-    expect(pq.commitOffset()).toBe(2);
+    expect(pq.commitOffset()).toBe(toQueueOffset(2));
     expect(dispatcher.running).toBe(2);
   });
 
@@ -89,7 +90,7 @@ describe("ConcurrentDispatcher", () => {
     calls[0]!.finish(true);
     await whenIdle;
     expect(calls.length).toBe(1);
-    expect(pq.commitOffset()).toBe(1);
+    expect(pq.commitOffset()).toBe(toQueueOffset(1));
   });
 });
 

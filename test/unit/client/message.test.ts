@@ -6,6 +6,7 @@ import { isMqError } from "../../../src/common/errors.ts";
 import { LocalOffsetStore } from "../../../src/client/local-offset-store.ts";
 import { prepareMessage, type ReceivedMessage } from "../../../src/client/message.ts";
 import { MessageIterator } from "../../../src/client/message-iterator.ts";
+import { queueOffset } from "../../../src/common/offsets.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
 
 afterAll(removeTempDirs);
@@ -50,9 +51,9 @@ describe("LocalOffsetStore", () => {
     const queue = { topic: "t", brokerName: "127.0.0.1:1", queueId: 3 };
     const first = new LocalOffsetStore({ dir, group: "g", instance: "i@1" });
     expect(await first.read(queue)).toBe(-1);
-    await first.commit([{ queue, offset: 42 }]);
+    await first.commit([{ queue, offset: queueOffset(42) }]);
     const second = new LocalOffsetStore({ dir, group: "g", instance: "i@1" });
-    expect(await second.read(queue)).toBe(42);
+    expect(await second.read(queue)).toBe(queueOffset(42));
     expect(JSON.parse(readFileSync(second.path, "utf8")).version).toBe(1);
   });
 });
