@@ -24,6 +24,7 @@
 import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
 import { resolve } from "node:path";
+import { unreachable } from "./common/assert.ts";
 import { EventBus } from "./common/bus.ts";
 import { systemClock } from "./common/clock.ts";
 import { isMqError, MqError } from "./common/errors.ts";
@@ -270,6 +271,8 @@ function recoveringDetail(progress: RecoveryProgress): string {
       return `recovering: verified ${progress.bytesTotal} of ${progress.bytesTotal} bytes of CommitLog, rebuilding consume queues and index`;
     case "done":
       return "recovered, starting";
+    default:
+      return unreachable(progress.phase);
   }
 }
 

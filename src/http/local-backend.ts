@@ -15,7 +15,7 @@ import * as offsets from "../broker/processors/offset-processor.ts";
 import { type ReceivedMessage, toPulledMessage } from "../client/message.ts";
 import { MqError } from "../common/errors.ts";
 import { decodeRecord, type StoredMessage } from "../common/message-record.ts";
-import { queueOffset as toQueueOffset } from "../common/offsets.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
 import type { ClusterInfo, GroupDetail, TopicConfig } from "../protocol/responses.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
@@ -103,7 +103,7 @@ export class LocalBackend implements MqBackend {
     return this.broker.messages.publish(topic, messages);
   }
 
-  browse(topic: string, queueId: number, options: { offset?: number; max: number }): QueuePage {
+  browse(topic: string, queueId: number, options: { offset?: QueueOffset; max: number }): QueuePage {
     const config = this.broker.topics.require(topic);
     const queues = Math.max(config.readQueues, config.writeQueues);
     if (queueId >= queues) throw new MqError("QUEUE_NOT_FOUND", { topic, queueId, queues });
@@ -112,7 +112,7 @@ export class LocalBackend implements MqBackend {
     const maxOffset = store.maxOffset(topic, queueId);
     const offset = options.offset ?? minOffset;
     if (offset < minOffset || offset > maxOffset) throw new MqError("OFFSET_OUT_OF_RANGE", { topic, queueId, offset, min: minOffset, max: maxOffset });
-    const result = store.getMessages({ topic, queueId, offset: toQueueOffset(offset), maxCount: options.max });
+    const result = store.getMessages({ topic, queueId, offset, maxCount: options.max });
     const messages = result.status === "found" ? result.messages.map((read) => this.received(decodeRecord(result.buffer, read.position))) : [];
     // Past damaged entries too: the reader's nextOffset always moves past what it examined.
     const moved = result.status === "found" || result.status === "no_matched_message";
@@ -136,7 +136,7 @@ export class LocalBackend implements MqBackend {
     return admin.describeGroup(this.broker, group);
   }
 
-  resetOffset(group: string, topic: string, to: ResetTarget): { queues: Array<{ topic: string; queueId: number; queueOffset: number }> } {
+  resetOffset(group: string, topic: string, to: ResetTarget): { queues: Array<{ topic: string; queueId: number; queueOffset: QueueOffset }> } {
     const target = typeof to === "number" ? { to: "timestamp" as const, timestampMs: to } : { to };
     return { queues: offsets.resetGroupOffsets(this.broker, { consumerGroup: group, topic, ...target }) };
   }

@@ -8,13 +8,14 @@
 
 import type { ReceivedMessage } from "../client/message.ts";
 import { propertyNames } from "../common/message-properties.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 
 export type BodyEncoding = "utf8" | "base64";
 
 export interface MessageView {
   topic: string;
   queueId: number;
-  queueOffset: number;
+  queueOffset: QueueOffset;
   msgId: string;
   offsetMsgId: string;
   tags: string | undefined;

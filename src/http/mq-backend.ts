@@ -11,6 +11,7 @@
  */
 
 import type { ReceivedMessage } from "../client/message.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 import type { ClusterInfo, GroupDetail, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
 import type { z } from "zod";
 
@@ -26,7 +27,7 @@ export interface SendAnswer {
   msgId: string;
   offsetMsgId: string;
   queueId: number;
-  queueOffset: number;
+  queueOffset: QueueOffset;
 }
 
 /** A broker of the cluster view: `lastHeartbeatAgeMs` is absent when no NameServer has heard from it. */
@@ -48,14 +49,14 @@ export interface RouteEntry {
 
 /** A topic's settings, each queue's offsets (with its broker in a cluster) and where it lives. */
 export interface TopicDescription extends TopicConfig {
-  queues: Array<{ queueId: number; minOffset: number; maxOffset: number; brokerName?: string }>;
+  queues: Array<{ queueId: number; minOffset: QueueOffset; maxOffset: QueueOffset; brokerName?: string }>;
   route: { brokers: RouteEntry[] };
 }
 
 export interface QueuePage {
-  minOffset: number;
-  maxOffset: number;
-  nextOffset: number;
+  minOffset: QueueOffset;
+  maxOffset: QueueOffset;
+  nextOffset: QueueOffset;
   messages: ReceivedMessage[];
 }
 
@@ -95,13 +96,13 @@ export interface MqBackend {
   /** Resolves once stored under the broker's flush policy; one answer per message, in order. */
   send(topic: string, messages: readonly OutgoingMessage[]): Answer<SendAnswer[]>;
   /** `brokerName` picks the broker in a cluster where queue ids repeat. */
-  browse(topic: string, queueId: number, options: { offset?: number; max: number; brokerName?: string }): Answer<QueuePage>;
+  browse(topic: string, queueId: number, options: { offset?: QueueOffset; max: number; brokerName?: string }): Answer<QueuePage>;
   /** MESSAGE_NOT_FOUND when no broker has it. */
   messageById(id: string): Answer<ReceivedMessage>;
   messagesByKey(topic: string, key: string, max: number): Answer<ReceivedMessage[]>;
   listGroups(): Answer<GroupSummary[]>;
   group(group: string): Answer<GroupDetail & { queues: Array<GroupDetail["queues"][number] & { brokerName?: string }> }>;
-  resetOffset(group: string, topic: string, to: ResetTarget): Answer<{ queues: Array<{ topic: string; queueId: number; queueOffset: number; brokerName?: string }> }>;
+  resetOffset(group: string, topic: string, to: ResetTarget): Answer<{ queues: Array<{ topic: string; queueId: number; queueOffset: QueueOffset; brokerName?: string }> }>;
   receive(request: ReceiveRequest): Answer<ReceivedEntry[]>;
   /** A handle that is unknown, stale, or of another group or topic is RECEIPT_HANDLE_INVALID. */
   ack(group: string, topic: string | undefined, receiptHandle: string): Answer<void>;

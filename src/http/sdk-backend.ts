@@ -23,6 +23,7 @@ import { decodeReceiptHandle } from "../client/popped-message.ts";
 import { Producer } from "../client/producer.ts";
 import { MqError, isMqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
+import type { QueueOffset } from "../common/offsets.ts";
 import type { GroupDetail, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
 import type { ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, RouteEntry, SendAnswer, TopicDescription } from "./mq-backend.ts";
 import { SimpleConsumerPool } from "./simple-consumer-pool.ts";
@@ -119,7 +120,7 @@ export class SdkBackend implements MqBackend {
     return answers;
   }
 
-  async browse(topic: string, queueId: number, options: { offset?: number; max: number; brokerName?: string }): Promise<QueuePage> {
+  async browse(topic: string, queueId: number, options: { offset?: QueueOffset; max: number; brokerName?: string }): Promise<QueuePage> {
     return this.admin.readQueue(topic, queueId, { offset: options.offset, max: options.max, brokerName: options.brokerName });
   }
 
@@ -207,7 +208,7 @@ function toBatchMessage(message: OutgoingMessage): BatchMessage {
   return { body: message.body, tags: message.tags === "" ? undefined : message.tags, keys: message.keys, properties: message.properties, shardingKey: message.shardingKey };
 }
 
-function answer(result: { msgId: string; offsetMsgId: string; queueId: number; queueOffset: number }): SendAnswer {
+function answer(result: { msgId: string; offsetMsgId: string; queueId: number; queueOffset: QueueOffset }): SendAnswer {
   return { msgId: result.msgId, offsetMsgId: result.offsetMsgId, queueId: result.queueId, queueOffset: result.queueOffset };
 }
 

@@ -9,6 +9,7 @@
  * what stays.
  */
 
+import { unreachable } from "../common/assert.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
 import { encodePropertiesText, findInvalidProperty, propertyNames } from "../common/message-properties.ts";
@@ -131,6 +132,8 @@ export class Appender {
         return { status: "message_too_large", bytes: appended.size, limit: appended.limit };
       case "io_error":
         return { status: "io_error", error: appended.error };
+      default:
+        return unreachable(appended);
     }
     const physicalOffset = toPhysicalOffset(appended.physicalOffset);
     const record: DispatchRecord = {

@@ -3,6 +3,7 @@
  * not exceptions; `putStatusError` turns a failed status into the catalogue's error.
  */
 
+import { unreachable } from "../common/assert.ts";
 import { MqError } from "../common/errors.ts";
 import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 
@@ -61,5 +62,7 @@ export function putStatusError(result: PutFailure): MqError {
       return new MqError("STORE_CLOSED", { state: "closed" });
     case "io_error":
       return result.error;
+    default:
+      return unreachable(result);
   }
 }

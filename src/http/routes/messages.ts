@@ -11,6 +11,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type { ReceivedMessage } from "../../client/message.ts";
 import { MqError } from "../../common/errors.ts";
+import { queueOffset } from "../../common/offsets.ts";
 import type { ApiContext } from "../api-context.ts";
 import type { OutgoingMessage } from "../mq-backend.ts";
 import { type MessageView, messageView } from "../message-view.ts";
@@ -45,7 +46,9 @@ export function messageRoutes(api: ApiContext): Hono {
   routes.get("/topics/:topic/queues/:queueId/messages", async (context) => {
     const { topic, queueId } = parseParams(context, browsePath);
     const query = parseQuery(context, browseQuery);
-    const page = await api.backend.browse(topic, queueId, { offset: query.offset, max: query.max, brokerName: query.broker });
+    // The query's offset enters here: the one place it becomes a QueueOffset.
+    const offset = query.offset === undefined ? undefined : queueOffset(query.offset);
+    const page = await api.backend.browse(topic, queueId, { offset, max: query.max, brokerName: query.broker });
     const { minOffset, maxOffset, nextOffset } = page;
     return context.json({ topic, queueId, minOffset, maxOffset, nextOffset, messages: views(api, page.messages, query.encoding) });
   });
