@@ -7,6 +7,7 @@
  */
 
 import { pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { queueOffset as toQueueOffset } from "../common/offsets.ts";
 import * as limits from "./limits.ts";
 import { RequestCode } from "./request-codes.ts";
 
@@ -72,10 +73,11 @@ function acceptPull(header: Header): Record<string, unknown> | undefined {
     if ((expressionType !== "TAG" && expressionType !== "SQL92") || typeof expression !== "string" || expression.length > limits.filterExpressionLengthMax) return undefined;
     checkedFilter = { expressionType, expression };
   }
-  const fields: Record<string, unknown> = { consumerGroup, topic, queueId, queueOffset, maxMessages, suspendTimeoutMs: suspendTimeoutMs ?? 0 };
+  // Offsets are branded here as the schema brands them: this is where a pull's offsets enter.
+  const fields: Record<string, unknown> = { consumerGroup, topic, queueId, queueOffset: toQueueOffset(queueOffset), maxMessages, suspendTimeoutMs: suspendTimeoutMs ?? 0 };
   if (maxBytes !== undefined) fields.maxBytes = maxBytes;
   if (checkedFilter !== undefined) fields.filter = checkedFilter;
-  if (commitOffset !== undefined) fields.commitOffset = commitOffset;
+  if (commitOffset !== undefined) fields.commitOffset = toQueueOffset(commitOffset);
   return fields;
 }
 
