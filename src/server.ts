@@ -187,6 +187,8 @@ function openStore(config: MqConfig, bus: EventBus<ProcessEvents>, logger: Logge
     flushIntervalMs: config.flushIntervalMs,
     commitLogFileBytes: config.commitLogFileBytes,
     consumeQueueEntriesPerFile: config.consumeQueueEntriesPerFile,
+    indexSlotsPerFile: config.indexSlotsPerFile,
+    indexEntriesPerFile: config.indexEntriesPerFile,
     fileReservedTimeHours: config.fileReservedTimeHours,
     deleteWhenHour: config.deleteWhenHour,
     diskMaxUsedSpaceRatio: config.diskMaxUsedSpaceRatio,

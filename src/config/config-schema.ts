@@ -105,7 +105,9 @@ export const configObjectSchema = z
       .max(limits.commitLogFileBytesMax)
       .refine((value) => value % limits.pageBytes === 0, `must be a multiple of ${limits.pageBytes}`)
       .optional(),
-    consumeQueueEntriesPerFile: z.number().int().min(limits.consumeQueueEntriesPerFileMin).default(limits.consumeQueueEntriesPerFileDefault),
+    consumeQueueEntriesPerFile: z.number().int().min(limits.consumeQueueEntriesPerFileMin).max(limits.consumeQueueEntriesPerFileDefault * 10).optional(),
+    indexSlotsPerFile: z.number().int().min(1).max(limits.indexSlotsPerFileDefault * 10).optional(),
+    indexEntriesPerFile: z.number().int().min(1).max(limits.indexEntriesPerFileDefault * 10).optional(),
     fileReservedTimeHours: z.number().min(0).default(limits.fileReservedTimeHoursDefault),
     deleteWhenHour: z.number().int().min(0).max(23).default(limits.deleteWhenHourDefault),
     diskMaxUsedSpaceRatio: z.number().gt(0).max(1).default(limits.diskMaxUsedSpaceRatioDefault),
@@ -129,7 +131,7 @@ export const configObjectSchema = z
  * NameServer runs without a broker. In role all with `port` 0 (tests, sandboxes asking for free
  * ports) the co-located NameServer takes a free port too unless `namesrvPort` says otherwise,
  * so two sandboxes never fight over 9876. Role all is the local sandbox: unless told otherwise it
- * listens on loopback only and uses small CommitLog files.
+ * listens on loopback only and uses small CommitLog, consume-queue and index files.
  */
 export const configSchema = configObjectSchema
   .superRefine((config, context) => {
@@ -149,6 +151,9 @@ export const configSchema = configObjectSchema
       namesrvPort,
       listen: config.listen ?? (sandbox ? "127.0.0.1" : "0.0.0.0"),
       commitLogFileBytes: config.commitLogFileBytes ?? (sandbox ? limits.sandboxCommitLogFileBytes : limits.commitLogFileBytesDefault),
+      consumeQueueEntriesPerFile: config.consumeQueueEntriesPerFile ?? (sandbox ? limits.sandboxConsumeQueueEntriesPerFile : limits.consumeQueueEntriesPerFileDefault),
+      indexSlotsPerFile: config.indexSlotsPerFile ?? (sandbox ? limits.sandboxIndexSlotsPerFile : limits.indexSlotsPerFileDefault),
+      indexEntriesPerFile: config.indexEntriesPerFile ?? (sandbox ? limits.sandboxIndexEntriesPerFile : limits.indexEntriesPerFileDefault),
     };
   });
 

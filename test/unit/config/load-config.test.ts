@@ -48,7 +48,9 @@ describe("loadConfig: defaults", () => {
       flush: "async",
       flushIntervalMs: limits.flushIntervalMsDefault,
       commitLogFileBytes: limits.sandboxCommitLogFileBytes,
-      consumeQueueEntriesPerFile: limits.consumeQueueEntriesPerFileDefault,
+      consumeQueueEntriesPerFile: limits.sandboxConsumeQueueEntriesPerFile,
+      indexSlotsPerFile: limits.sandboxIndexSlotsPerFile,
+      indexEntriesPerFile: limits.sandboxIndexEntriesPerFile,
       fileReservedTimeHours: limits.fileReservedTimeHoursDefault,
       deleteWhenHour: limits.deleteWhenHourDefault,
       diskMaxUsedSpaceRatio: limits.diskMaxUsedSpaceRatioDefault,
@@ -58,11 +60,24 @@ describe("loadConfig: defaults", () => {
     });
   });
 
-  test("the all-in-one sandbox listens on loopback and uses small CommitLog files; any other role 0.0.0.0 and 1 GiB files", () => {
-    expect({ listen: loadConfig({}).listen, fileBytes: loadConfig({}).commitLogFileBytes }).toEqual({ listen: "127.0.0.1", fileBytes: 64 * limits.MiB });
+  test("the all-in-one sandbox listens on loopback and uses small CommitLog, consume-queue and index files; any other role 0.0.0.0 and RocketMQ's sizes", () => {
+    const sandbox = loadConfig({});
+    expect({ listen: sandbox.listen, fileBytes: sandbox.commitLogFileBytes, queueEntries: sandbox.consumeQueueEntriesPerFile, indexSlots: sandbox.indexSlotsPerFile, indexEntries: sandbox.indexEntriesPerFile }).toEqual({
+      listen: "127.0.0.1",
+      fileBytes: 64 * limits.MiB,
+      queueEntries: 30_000,
+      indexSlots: 100_000,
+      indexEntries: 400_000,
+    });
     for (const role of ["broker", "namesrv", "http", "namesrv,broker,http"]) {
       const config = loadConfig({ flags: { role } });
-      expect({ role, listen: config.listen, fileBytes: config.commitLogFileBytes }).toEqual({ role, listen: "0.0.0.0", fileBytes: limits.commitLogFileBytesDefault });
+      expect({ role, listen: config.listen, fileBytes: config.commitLogFileBytes, queueEntries: config.consumeQueueEntriesPerFile, indexEntries: config.indexEntriesPerFile }).toEqual({
+        role,
+        listen: "0.0.0.0",
+        fileBytes: limits.commitLogFileBytesDefault,
+        queueEntries: limits.consumeQueueEntriesPerFileDefault,
+        indexEntries: limits.indexEntriesPerFileDefault,
+      });
     }
     const told = loadConfig({ flags: { listen: "0.0.0.0", commitLogFileBytes: String(limits.GiB) } });
     expect({ listen: told.listen, fileBytes: told.commitLogFileBytes }).toEqual({ listen: "0.0.0.0", fileBytes: limits.GiB });
@@ -157,6 +172,8 @@ describe("loadConfig: precedence", () => {
         MQ_AUTO_CREATE_TOPICS: "false",
         MQ_DEFAULT_TOPIC_QUEUES: "8",
         MQ_TOPICS_MAX: "50",
+        MQ_INDEX_SLOTS_PER_FILE: "64",
+        MQ_INDEX_ENTRIES_PER_FILE: "256",
         MQ_CLIENT_EXPIRY_MS: "5000",
         MQ_LONG_POLL_MS_MAX: "1000",
         MQ_HELD_PULLS_MAX: "10",
@@ -196,6 +213,8 @@ describe("loadConfig: precedence", () => {
       flushIntervalMs: 3,
       commitLogFileBytes: 131_072,
       consumeQueueEntriesPerFile: 8,
+      indexSlotsPerFile: 64,
+      indexEntriesPerFile: 256,
       fileReservedTimeHours: 0.5,
       deleteWhenHour: 23,
       diskMaxUsedSpaceRatio: 0.5,
