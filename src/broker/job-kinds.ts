@@ -7,6 +7,9 @@
 
 import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import type { Scheduler } from "../store/scheduler.ts";
+import type { ScheduledMessageJob } from "./scheduled-message-job.ts";
+
+export type { ScheduledMessageJob } from "./scheduled-message-job.ts";
 
 /** A popped message's invisible time: when it passes un-acked, the message is visible again. */
 export interface PopRedeliveryJob {
@@ -23,6 +26,7 @@ export interface PopRedeliveryJob {
 
 export type BrokerJobKinds = {
   "pop.redeliver": PopRedeliveryJob;
+  "scheduled-message": ScheduledMessageJob;
 };
 
 export type BrokerScheduler = Scheduler<BrokerJobKinds>;
