@@ -372,7 +372,7 @@ export class PopService {
     entry.settled = true;
     this.handles.delete(entry.handle);
     state.inFlight -= 1;
-    if (entry.deadlineMs >= 0) this.context.scheduler.complete({ id: jobId(state, entry), dueMs: entry.deadlineMs });
+    if (entry.deadlineMs >= 0) this.context.scheduler.complete({ kind: "pop.redeliver", id: jobId(state, entry), dueMs: entry.deadlineMs });
   }
 
   /** Commits the lowest un-acked offset (or `next`) when it moved. */

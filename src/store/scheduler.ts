@@ -37,6 +37,7 @@ import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import * as limits from "../common/limits.ts";
 import { encodeAdd, encodeDone, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+import { findOpenJob, findOpenJobs, type OpenJobBucket, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
 
 export interface JobKey {
   readonly id: string;
@@ -48,7 +49,21 @@ export interface ScheduledJob<K extends string = string, P = unknown> extends Jo
   readonly payload: P;
 }
 
+/** A job's key with its kind, when the caller knows it (per-kind counts stay exact). */
+export interface KindedJobKey extends JobKey {
+  readonly kind?: string;
+}
+
 export type JobOutcome = "done" | "held";
+
+/** Told of every job handed to its handler: how late it fired (never negative). */
+export type FireListener = (job: ScheduledJob, lateMs: number) => void;
+
+export interface OpenJobsAnswer<J> {
+  readonly total: number;
+  readonly buckets: OpenJobBucket[];
+  readonly jobs: J[];
+}
 
 /** Kind name → payload type: each feature adds its kinds to the map its scheduler is typed by. */
 export type JobKindMap = Record<string, unknown>;
@@ -80,6 +95,7 @@ interface HeapNode {
 
 /** An open job found by a scan: where its ADD is, not its payload (scans stay small). */
 interface OpenRef {
+  readonly kind: string;
   readonly dueMs: number;
   readonly position: number;
   readonly length: number;
@@ -98,6 +114,9 @@ export class Scheduler<M extends JobKindMap> {
   private readonly jobsMax: number;
   private readonly compactRecordsMin: number;
   private readonly unhandledKinds = new Set<string>();
+  private readonly openByKind = new Map<string, number>();
+  private readonly firedByKind = new Map<string, number>();
+  private readonly fireListeners: FireListener[] = [];
   /** Open jobs due at or after this are not all in memory (Infinity: every open job is). */
   private horizonMs = Infinity;
   private openJobs = 0;
@@ -114,6 +133,7 @@ export class Scheduler<M extends JobKindMap> {
     this.jobsMax = options.jobsMax ?? limits.scheduledJobsMax;
     this.compactRecordsMin = options.compactRecordsMin ?? limits.scheduleCompactRecordsMin;
     this.openJobs = initial.size;
+    this.countKinds(initial.values());
     this.horizonMs = initial.size === 0 ? Infinity : -Infinity;
     this.load(initial);
   }
@@ -146,6 +166,54 @@ export class Scheduler<M extends JobKindMap> {
     return this.journal.bytes;
   }
 
+  /** Open jobs of `kind` (exact when every completion names its kind; compaction recounts). */
+  openOfKind(kind: keyof M & string): number {
+    return this.openByKind.get(kind) ?? 0;
+  }
+
+  /** Jobs of `kind` handed to their handler since this scheduler opened. */
+  firedOfKind(kind: keyof M & string): number {
+    return this.firedByKind.get(kind) ?? 0;
+  }
+
+  /** Calls `listener` after each job a handler took (done or held), with how late it fired. */
+  onFire(listener: FireListener): void {
+    this.fireListeners.push(listener);
+  }
+
+  /**
+   * The open jobs of a kind due in [fromMs, toMs), counted per bucket, and one page of them in
+   * (dueMs, id) order. Reads the journal once (schedule-query.ts): memory use is bounded by the
+   * matches, the cost by the journal's size.
+   */
+  openBetween<K extends keyof M & string>(range: OpenJobRange<M[K]> & { kind: K }, page: OpenJobPage): OpenJobsAnswer<ScheduledJob<K, M[K]>> {
+    this.checkOpen();
+    const found = findOpenJobs(this.journal, range as OpenJobRange<unknown>, page);
+    const jobs = found.refs.map((ref) => this.jobAt({ kind: range.kind, ...ref }) as ScheduledJob<K, M[K]>);
+    return { total: found.total, buckets: found.buckets, jobs };
+  }
+
+  /** The open job of `kind` with `id`, from memory when it is there, else from the journal. */
+  findOpen<K extends keyof M & string>(kind: K, id: string): ScheduledJob<K, M[K]> | undefined {
+    this.checkOpen();
+    for (const entry of this.memory.values()) {
+      if (entry.job.kind === kind && entry.job.id === id) return entry.job as ScheduledJob<K, M[K]>;
+    }
+    const ref = findOpenJob(this.journal, kind, id);
+    return ref === undefined ? undefined : (this.jobAt({ kind, ...ref }) as ScheduledJob<K, M[K]>);
+  }
+
+  /**
+   * Closes the open job of `kind` with `id` before it fires, durably (a DONE written before this
+   * returns). Answers the job closed, or undefined when none was open. Synchronous, like firing,
+   * so a job is either fired or cancelled, never both.
+   */
+  cancel<K extends keyof M & string>(kind: K, id: string): ScheduledJob<K, M[K]> | undefined {
+    const job = this.findOpen(kind, id);
+    if (job !== undefined) this.complete(job);
+    return job;
+  }
+
   /** Registers the handler of a kind; jobs of a kind with no handler stay open and wait for one. */
   register<K extends keyof M & string>(kind: K, handler: JobHandler<K, M[K]>): void {
     if (this.handlers.has(kind)) throw new MqError("INTERNAL", { reason: `job kind "${kind}" is registered twice` });
@@ -172,7 +240,7 @@ export class Scheduler<M extends JobKindMap> {
   }
 
   /** Closes an open job (acked, cancelled); a key that is not open changes nothing but the journal. */
-  complete(key: JobKey): void {
+  complete(key: KindedJobKey): void {
     this.checkOpen();
     this.journal.append(encodeDone(key.id, key.dueMs), 1);
     this.closedKey(key);
@@ -180,7 +248,7 @@ export class Scheduler<M extends JobKindMap> {
   }
 
   /** Closes `previous` and opens `job` with one write: after a crash exactly one of them is open. */
-  reschedule(previous: JobKey, job: AnyJob<M>): void {
+  reschedule(previous: KindedJobKey, job: AnyJob<M>): void {
     this.checkOpen();
     const done = encodeDone(previous.id, previous.dueMs);
     const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
@@ -188,7 +256,7 @@ export class Scheduler<M extends JobKindMap> {
     both.set(done, 0);
     both.set(add, done.length);
     this.journal.append(both, 2);
-    this.closedKey(previous);
+    this.closedKey({ kind: job.kind, ...previous });
     this.opened(job);
   }
 
@@ -245,6 +313,8 @@ export class Scheduler<M extends JobKindMap> {
     const refs = [...open.values()].sort((a, b) => a.position - b.position);
     this.journal.rewrite(refs.map((ref) => this.journal.read(ref.position, ref.length)));
     this.openJobs = open.size;
+    this.openByKind.clear();
+    this.countKinds(open.values());
     this.counters.compactions += 1;
   }
 
@@ -278,14 +348,20 @@ export class Scheduler<M extends JobKindMap> {
       return;
     }
     this.counters.fired += 1;
+    this.firedByKind.set(job.kind, (this.firedByKind.get(job.kind) ?? 0) + 1);
     if (outcome === "done") this.complete(job);
     else this.counters.held += 1;
+    const lateMs = Math.max(0, nowMs - job.dueMs);
+    for (const listener of this.fireListeners) listener(job, lateMs);
   }
 
   private opened(job: ScheduledJob): void {
     this.counters.scheduled += 1;
     const key = keyOf(job);
-    if (!this.memory.has(key)) this.openJobs += 1;
+    if (!this.memory.has(key)) {
+      this.openJobs += 1;
+      this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
+    }
     if (job.dueMs < this.horizonMs) {
       this.remember(job, job.dueMs);
       if (this.memory.size > this.inMemoryMax) this.evict();
@@ -293,10 +369,16 @@ export class Scheduler<M extends JobKindMap> {
     if (job.dueMs < this.timerDueMs) this.arm();
   }
 
-  private closedKey(key: JobKey): void {
+  private closedKey(key: KindedJobKey): void {
     this.counters.completed += 1;
+    const kind = this.memory.get(keyOf(key))?.job.kind ?? key.kind;
+    if (kind !== undefined) this.openByKind.set(kind, Math.max(0, (this.openByKind.get(kind) ?? 0) - 1));
     this.forget(key);
     this.openJobs = Math.max(0, this.openJobs - 1);
+  }
+
+  private countKinds(refs: Iterable<OpenRef>): void {
+    for (const ref of refs) this.openByKind.set(ref.kind, (this.openByKind.get(ref.kind) ?? 0) + 1);
   }
 
   private remember(job: ScheduledJob, fireAtMs: number): void {
@@ -412,6 +494,6 @@ function keyOf(key: JobKey): string {
 function applyRecord(open: Map<string, OpenRef>, record: JournalRecord, fromMs: number): void {
   if (record.dueMs < fromMs) return;
   const key = keyOf(record);
-  if (record.type === "add") open.set(key, { dueMs: record.dueMs, position: record.position, length: record.length });
+  if (record.type === "add") open.set(key, { kind: record.kind, dueMs: record.dueMs, position: record.position, length: record.length });
   else open.delete(key);
 }
