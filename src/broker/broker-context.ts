@@ -22,7 +22,7 @@ import type { TopicConfigManager } from "./topic-config-manager.ts";
 
 export type BrokerConfig = Pick<
   MqConfig,
-  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "brokerName" | "brokerId"
+  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "messageDelayLevel" | "timerMaxDelayMs" | "brokerName" | "brokerId"
 >;
 
 export function resolveBrokerConfig(config: Partial<BrokerConfig> | undefined): BrokerConfig {

@@ -32,6 +32,9 @@ import { LongPollService } from "./long-poll-service.ts";
 import { MessageService } from "./message-service.ts";
 import type { MessageTransform } from "./message-transform.ts";
 import { PopService } from "./pop-service.ts";
+import { scheduledDeliveryTransform } from "./scheduled-delivery.ts";
+import { TimerDelivery } from "./timer-delivery.ts";
+import { parseDelayLevels } from "../common/delay-levels.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
 import { NamesrvRegistrar, type RegistrarIdentity } from "./namesrv-registrar.ts";
 import * as admin from "./processors/admin-processor.ts";
@@ -121,7 +124,10 @@ export class Broker {
       if (role !== "master") throw new MqError("BROKER_NOT_MASTER", { broker: config.brokerName, brokerId: config.brokerId });
     };
     const port = options.advertisedPort ?? options.server.port;
-    const messages = new MessageService({ store, topics, advertisedHost: options.advertisedHost, port, assertWritable, transforms: options.transforms });
+    const delayLevels = parseDelayLevels(config.messageDelayLevel);
+    if (!delayLevels.ok) throw new MqError("INVALID_CONFIG", { key: "messageDelayLevel", reason: delayLevels.reason });
+    const transforms = [scheduledDeliveryTransform({ levelsMs: delayLevels.levelsMs, maxDelayMs: config.timerMaxDelayMs, clock }), ...(options.transforms ?? [])];
+    const messages = new MessageService({ store, topics, advertisedHost: options.advertisedHost, port, assertWritable, transforms, clock });
     const context: BrokerContext = {
       store,
       stats: new BrokerStats(),
@@ -153,6 +159,7 @@ export class Broker {
     const broker = new Broker(options, context);
     // Kinds register before the scheduler starts, so no due job fires without its handler.
     PopService.start(context);
+    TimerDelivery.start(context);
     scheduler.start();
     broker.adoptStoredTopics();
     broker.register();

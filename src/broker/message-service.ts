@@ -29,10 +29,13 @@ import { propertyNames } from "../common/message-properties.ts";
 import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import { type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
-import type { MessageTransform, OutgoingRecord } from "./message-transform.ts";
+import { systemTopics } from "../common/system-topics.ts";
+import type { Clock } from "../common/clock.ts";
+import type { Delivery, MessageTransform, OutgoingRecord, SendOk } from "./message-transform.ts";
+import { timerRecord } from "./scheduled-delivery.ts";
 import type { TopicConfig, TopicConfigManager } from "./topic-config-manager.ts";
 
-export type { OutgoingRecord } from "./message-transform.ts";
+export type { Delivery, OutgoingRecord, SendOk } from "./message-transform.ts";
 
 export interface MessageServiceOptions {
   readonly store: MessageStore;
@@ -44,6 +47,8 @@ export interface MessageServiceOptions {
   readonly assertWritable: () => void;
   /** Applied in order to every message after validation; default none. */
   readonly transforms?: readonly MessageTransform[];
+  /** The broker's clock: a mixed batch's immediate messages are due now by it. */
+  readonly clock: Clock;
 }
 
 /** A message whose queue and msgId the broker chooses (REST, in-process callers). */
@@ -60,6 +65,8 @@ export interface StoredAnswer {
   offsetMsgId: string;
   queueId: number;
   queueOffset: QueueOffset;
+  /** For a message that asked for a delivery time: that time, and whether it is still to come. */
+  delivery?: Delivery;
 }
 
 export class MessageService {
@@ -81,17 +88,17 @@ export class MessageService {
   }
 
   /** One message whose queue the sender chose; the store's result now or once durable. Throws catalogue errors. */
-  send(message: OutgoingRecord): PutOk | Promise<PutOk> {
+  send(message: OutgoingRecord): SendOk | Promise<SendOk> {
     this.options.assertWritable();
     this.admit(message);
     this.writableQueue(message.topic, message.queueId);
     const record = this.transform(message);
-    if (this.store.options.flush === "sync") return this.store.put(record).then(okOrThrow);
-    return okOrThrow(this.store.append(record));
+    if (this.store.options.flush === "sync") return this.store.put(record).then((result) => withDelivery(okOrThrow(result), record));
+    return withDelivery(okOrThrow(this.store.append(record)), record);
   }
 
   /** Messages of one topic stored whole or not at all; one result each, in order. */
-  async sendBatch(messages: readonly OutgoingRecord[]): Promise<PutOk[]> {
+  async sendBatch(messages: readonly OutgoingRecord[]): Promise<SendOk[]> {
     this.options.assertWritable();
     if (messages.length === 0) throw new MqError("BATCH_EMPTY");
     const topic = messages[0]!.topic;
@@ -103,10 +110,10 @@ export class MessageService {
     if (messages.length > batchMessagesMax || bytes > batchBytesMax) throw new MqError("BATCH_TOO_LARGE", { bytes, messages: messages.length, limit: batchBytesMax });
     for (const message of messages) this.admit(message);
     for (const message of messages) this.writableQueue(topic, message.queueId);
-    const records = messages.map((message) => this.transform(message));
+    const records = sameTopic(messages.map((message) => this.transform(message)), this.options.clock.nowMs());
     const batch = await this.store.putBatch(records);
     if (batch.status !== "ok") throw putStatusError(batch);
-    return batch.results;
+    return batch.results.map((result, index) => withDelivery(result, records[index]!));
   }
 
   /** Stores messages the broker routes itself (one, or a batch stored whole); one answer each, in order. */
@@ -128,7 +135,7 @@ export class MessageService {
         properties: sharded ? { ...message.properties, [propertyNames.shardingKey]: message.shardingKey! } : message.properties,
       };
     });
-    const answers = (results: readonly PutOk[]) => results.map((result, index) => this.answer(records[index]!, result));
+    const answers = (results: readonly SendOk[]) => results.map((result, index) => this.answer(records[index]!, result));
     if (records.length > 1) return this.sendBatch(records).then(answers);
     const stored = this.send(records[0]!);
     return stored instanceof Promise ? stored.then((result) => answers([result])) : answers([stored]);
@@ -182,7 +189,6 @@ export class MessageService {
   /** Validation, and the refusals of what is not served yet (they become transforms with their features). */
   private admit(message: OutgoingRecord): void {
     checkMessage(message);
-    if ((message.delayLevel ?? 0) > 0 || message.deliverAtMs !== undefined) throw new MqError("BAD_REQUEST", { reason: "delayed messages are not supported yet" });
     if (message.transactionPrepared === true) throw new MqError("BAD_REQUEST", { reason: "transactional messages are not supported yet" });
   }
 
@@ -198,8 +204,10 @@ export class MessageService {
     return record;
   }
 
-  private answer(record: OutgoingRecord, result: PutOk): StoredAnswer {
-    return { msgId: record.msgId!, offsetMsgId: this.offsetMsgId(result.physicalOffset), queueId: record.queueId, queueOffset: result.queueOffset };
+  private answer(record: OutgoingRecord, result: SendOk): StoredAnswer {
+    const answer: StoredAnswer = { msgId: record.msgId!, offsetMsgId: this.offsetMsgId(result.physicalOffset), queueId: record.queueId, queueOffset: result.queueOffset };
+    if (result.delivery !== undefined) answer.delivery = result.delivery;
+    return answer;
   }
 
   /** Made on first use: TCP senders bring their own msgIds. */
@@ -207,6 +215,22 @@ export class MessageService {
     this.msgIdGenerator ??= new MsgIdGenerator({ ip: this.options.advertisedHost, pid: process.pid, instanceHash: (Math.random() * 2 ** 32) >>> 0 });
     return this.msgIdGenerator;
   }
+}
+
+/**
+ * A batch is stored by one all-or-nothing putBatch, which takes one topic. When some of its
+ * messages became timer records and others did not, the others become timer records due now:
+ * the batch stays whole in rmq_sys_wheel_timer, and those are delivered at once by the timer
+ * path (their answer says so: not scheduled).
+ */
+function sameTopic(records: OutgoingRecord[], nowMs: number): OutgoingRecord[] {
+  const timers = records.filter((record) => record.topic === systemTopics.wheelTimer).length;
+  if (timers === 0 || timers === records.length) return records;
+  return records.map((record) => (record.topic === systemTopics.wheelTimer ? record : { ...timerRecord(record, nowMs), delivery: record.delivery ?? { deliverAtMs: nowMs, scheduled: false } }));
+}
+
+function withDelivery(result: PutOk, record: OutgoingRecord): SendOk {
+  return record.delivery === undefined ? result : { ...result, delivery: record.delivery };
 }
 
 function okOrThrow(result: PutResult): PutOk {

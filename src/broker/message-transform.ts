@@ -7,16 +7,31 @@
  * changed, or a new one. It throws a catalogue error to refuse the message.
  */
 
-import type { PutMessageInput } from "../store/put-message.ts";
+import type { PutMessageInput, PutOk } from "../store/put-message.ts";
 
 /** What a sender asks to store: the store's input plus what the sender asked of delivery. */
 export interface OutgoingRecord extends PutMessageInput {
   /** 1.. a delay level; 0 or absent: at once. */
   delayLevel?: number;
-  /** An exact delivery time, ms since the epoch. */
+  /** An exact delivery time, ms since the epoch; wins over delayMs and delayLevel. */
   deliverAtMs?: number;
+  /** A delay the broker turns into a delivery time (its clock, not the sender's); wins over delayLevel. */
+  delayMs?: number;
+  /** Set by the scheduled-delivery transform: what the send result says about delivery. */
+  delivery?: Delivery;
   /** A prepared (half) transactional message. */
   transactionPrepared?: boolean;
 }
 
 export type MessageTransform = (message: OutgoingRecord) => OutgoingRecord;
+
+/** When a message asking for a delivery time is delivered. */
+export interface Delivery {
+  /** The delivery time, ms since the epoch. */
+  readonly deliverAtMs: number;
+  /** false: the time had already passed, and the message was delivered at once. */
+  readonly scheduled: boolean;
+}
+
+/** The store's result of a send, with what happened to a requested delivery time. */
+export type SendOk = PutOk & { readonly delivery?: Delivery };

@@ -127,6 +127,14 @@ export const scheduleCompactRecordsMin = 4_096;
 /** A handler that throws is called again after this long. */
 export const scheduledJobRetryDelayMs = 1_000;
 
+// Scheduled delivery (broker/scheduled-delivery.ts)
+/** The longest delay a scheduled message may ask for by default (setting timerMaxDelayMs): 40 days. */
+export const timerMaxDelayMsDefault = 40 * 24 * 3_600_000;
+/** The highest timerMaxDelayMs setting: one year. */
+export const timerMaxDelayMsLimit = 366 * 24 * 3_600_000;
+/** RocketMQ's 18 delay levels (setting messageDelayLevel): level n waits the n-th duration. */
+export const messageDelayLevelDefault = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
+
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);
 }

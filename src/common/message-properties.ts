@@ -22,6 +22,12 @@ export const propertyNames = {
   timerDeliverMs: "TIMER_DELIVER_MS",
   timerDelayMs: "TIMER_DELAY_MS",
   traceOn: "TRACE_ON",
+  /** On a delivered scheduled message: the delivery time it was scheduled for (ms). */
+  timerOutMs: "TIMER_OUT_MS",
+  /** On a delivered scheduled message: when the broker delivered it (ms). */
+  timerDeliveredMs: "TIMER_DELIVERED_MS",
+  /** On a delivered scheduled message: the CommitLog offset of its timer record, so a replay can tell it was delivered. */
+  timerSourceOffset: "TIMER_SOURCE_OFFSET",
 } as const;
 
 /**
@@ -48,6 +54,9 @@ export const reservedPropertyNames: ReadonlySet<string> = new Set([
   propertyNames.reconsumeTimes,
   propertyNames.maxReconsumeTimes,
   propertyNames.traceOn,
+  propertyNames.timerOutMs,
+  propertyNames.timerDeliveredMs,
+  propertyNames.timerSourceOffset,
 ]);
 
 /** Keys (the KEYS property) are separated by spaces, as in RocketMQ. */

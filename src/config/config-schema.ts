@@ -4,6 +4,7 @@
  */
 
 import { z } from "zod";
+import { parseDelayLevels } from "../common/delay-levels.ts";
 import * as limits from "../common/limits.ts";
 
 /**
@@ -26,6 +27,10 @@ export const brokerDefaults = {
   offsetPersistIntervalMs: 5_000,
   /** A queue lock not renewed for this long is free for another client (RocketMQ: 60 s). */
   queueLockExpiryMs: 60_000,
+  /** The delay-level table (RocketMQ's syntax); level n of a send waits the n-th duration. */
+  messageDelayLevel: limits.messageDelayLevelDefault,
+  /** The longest delay a scheduled message may ask for; longer is TIMER_DELAY_OUT_OF_RANGE. */
+  timerMaxDelayMs: limits.timerMaxDelayMsDefault,
 } as const;
 
 /**
@@ -120,6 +125,14 @@ export const configObjectSchema = z
     heldPullsMax: z.number().int().min(0).max(1_000_000).default(brokerDefaults.heldPullsMax),
     offsetPersistIntervalMs: z.number().int().min(100).max(600_000).default(brokerDefaults.offsetPersistIntervalMs),
     queueLockExpiryMs: z.number().int().min(1_000).max(3_600_000).default(brokerDefaults.queueLockExpiryMs),
+    messageDelayLevel: z
+      .string()
+      .superRefine((text, context) => {
+        const parsed = parseDelayLevels(text);
+        if (!parsed.ok) context.addIssue({ code: "custom", message: parsed.reason });
+      })
+      .default(brokerDefaults.messageDelayLevel),
+    timerMaxDelayMs: z.number().int().min(1).max(limits.timerMaxDelayMsLimit).default(brokerDefaults.timerMaxDelayMs),
     logLevel: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** For tests of the start-up probes: a pause after each recovery step, to watch a recovery in progress. */
     recoveryStepPauseMs: z.number().int().min(0).max(60_000).optional(),

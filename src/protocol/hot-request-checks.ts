@@ -35,7 +35,7 @@ function propertiesOk(properties: unknown): boolean {
 }
 
 function acceptSend(header: Header): Record<string, unknown> | undefined {
-  const { producerGroup, topic, queueId, msgId, tags, keys, properties, flag, bornTimestampMs, bornHost, delayLevel, deliverAtMs, transactionPrepared, reconsumeTimes } = header;
+  const { producerGroup, topic, queueId, msgId, tags, keys, properties, flag, bornTimestampMs, bornHost, delayLevel, deliverAtMs, delayMs, transactionPrepared, reconsumeTimes } = header;
   if (!isName(producerGroup) || !isName(topic) || !isInt(queueId, 0, queuesPerTopicMax - 1)) return undefined;
   if (typeof msgId !== "string" || !messageIdPattern.test(msgId) || !isOffset(bornTimestampMs)) return undefined;
   if (tags !== undefined && (typeof tags !== "string" || tags.length > tagLengthMax)) return undefined;
@@ -45,6 +45,7 @@ function acceptSend(header: Header): Record<string, unknown> | undefined {
   if (bornHost !== undefined && (typeof bornHost !== "string" || bornHost.length > limits.addressLengthMax || !addressPattern.test(bornHost))) return undefined;
   if (delayLevel !== undefined && !isInt(delayLevel, 0, limits.delayLevelMax)) return undefined;
   if (deliverAtMs !== undefined && !isOffset(deliverAtMs)) return undefined;
+  if (delayMs !== undefined && !Number.isSafeInteger(delayMs)) return undefined;
   if (transactionPrepared !== undefined && typeof transactionPrepared !== "boolean") return undefined;
   if (reconsumeTimes !== undefined && !isInt(reconsumeTimes, 0, limits.reconsumeTimesMax)) return undefined;
   const fields: Record<string, unknown> = { producerGroup, topic, queueId, msgId, flag: flag ?? 0, bornTimestampMs };
@@ -54,6 +55,7 @@ function acceptSend(header: Header): Record<string, unknown> | undefined {
   if (bornHost !== undefined) fields.bornHost = bornHost;
   if (delayLevel !== undefined) fields.delayLevel = delayLevel;
   if (deliverAtMs !== undefined) fields.deliverAtMs = deliverAtMs;
+  if (delayMs !== undefined) fields.delayMs = delayMs;
   if (transactionPrepared !== undefined) fields.transactionPrepared = transactionPrepared;
   if (reconsumeTimes !== undefined) fields.reconsumeTimes = reconsumeTimes;
   return fields;

@@ -57,8 +57,10 @@ export const sendMessageSchema = z.object({
   bornHost: address.optional(),
   /** 1..N picks a delay level; absent or 0 means no delay. */
   delayLevel: z.int().min(0).max(limits.delayLevelMax).optional(),
-  /** Exact delivery time; wins over delayLevel when both are set. */
+  /** Exact delivery time; wins over delayMs and delayLevel. */
   deliverAtMs: timestampMs.optional(),
+  /** A delay the broker turns into a delivery time on its own clock; wins over delayLevel. Range: the broker's (TIMER_DELAY_OUT_OF_RANGE). */
+  delayMs: z.int().optional(),
   transactionPrepared: z.boolean().optional(),
   reconsumeTimes: z.int().min(0).max(limits.reconsumeTimesMax).optional(),
 });

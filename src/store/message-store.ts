@@ -27,8 +27,9 @@ import type { ConsumeQueue } from "./consume-queue.ts";
 import { ConsumeQueues, type TopicInfo } from "./consume-queues.ts";
 import { AbortMarker, DataDirLock } from "./data-dir.ts";
 import { DiskSpaceCheck } from "./disk-space-check.ts";
-import { consumeQueueTagHash } from "./dispatch/dispatch-record.ts";
+import { consumeQueueTagHash, readDispatchRecord } from "./dispatch/dispatch-record.ts";
 import { IndexDispatcher } from "./dispatch/index-dispatcher.ts";
+import { ScheduleDispatcher, type ScheduleSink } from "./dispatch/schedule-dispatcher.ts";
 import { RecordDispatch, type Dispatcher, type DispatcherSlot } from "./dispatch/record-dispatch.ts";
 import { IndexService } from "./index-service.ts";
 import { MessageLookup } from "./message-lookup.ts";
@@ -69,6 +70,8 @@ export class MessageStore {
   private readonly diskSpace: DiskSpaceCheck;
   private readonly tombstones: TopicTombstones;
   private readonly dispatcher: RecordDispatch;
+  /** Scheduled records (timers) go here, replayed ones too, until and after the broker attaches. */
+  private readonly schedule: ScheduleDispatcher;
   private readonly appender: Appender;
   private readonly lookup: MessageLookup;
   private readonly checkpoint: Checkpoint;
@@ -100,11 +103,13 @@ export class MessageStore {
       this.index = new IndexService({ dir: join(dataDir, "index"), slotsPerFile: options.indexSlotsPerFile, entriesPerFile: options.indexEntriesPerFile, storage, faults });
       this.queues = new ConsumeQueues({ dataDir, entriesPerFile: options.consumeQueueEntriesPerFile, storage, faults, logger, tombstones: this.tombstones });
       this.dispatcher = new RecordDispatch(this.tombstones);
+      this.schedule = new ScheduleDispatcher({ holdRetentionForTimers: options.holdRetentionForTimers });
       this.dispatcher.register("consume_queue", this.queues);
       this.dispatcher.register("index", new IndexDispatcher(this.index));
       for (const [slot, dispatcher] of Object.entries(options.dispatchers) as [DispatcherSlot, Dispatcher][]) this.dispatcher.register(slot, dispatcher);
+      if (!this.dispatcher.has("schedule")) this.dispatcher.register("schedule", this.schedule);
       this.checkpoint = new Checkpoint(join(dataDir, "checkpoint"), storage);
-      this.retention = new Retention(options, { commitLog: this.commitLog, afterCommitLogDeleted: (min) => this.deleteDerivedBefore(min) });
+      this.retention = new Retention(options, { commitLog: this.commitLog, afterCommitLogDeleted: (min) => this.deleteDerivedBefore(min), keepFrom: () => this.schedule.keepFrom() });
       this.diskSpace = new DiskSpaceCheck(this.retention, options.clock, options.diskFullRatio);
       this.commitLog.load();
       const indexLost = this.index.load();
@@ -181,6 +186,18 @@ export class MessageStore {
    */
   registerDispatcher(slot: DispatcherSlot, dispatcher: Dispatcher): void {
     this.dispatcher.register(slot, dispatcher);
+  }
+
+  /**
+   * Attaches the sink of scheduled records (the broker's timers): it first receives those
+   * recovery replayed and no delivered copy answered, then every scheduled record appended.
+   * Returns how many replayed records it was handed.
+   */
+  attachSchedule(sink: ScheduleSink): number {
+    return this.schedule.attach(sink, (physicalOffset) => {
+      const bytes = this.lookup.recordAt(physicalOffset);
+      return bytes === undefined ? undefined : readDispatchRecord(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
+    });
   }
 
   consumeQueue(topic: string, queueId: number): ConsumeQueue | undefined {

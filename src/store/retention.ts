@@ -15,12 +15,16 @@ export interface RetentionTargets {
   commitLog: CommitLog;
   /** Deletes consume-queue and index files that point only below the new CommitLog minimum. */
   afterCommitLogDeleted(commitLogMin: number): void;
+  /** The lowest CommitLog offset pending timers still need (their records); undefined: none. */
+  keepFrom?(): number | undefined;
 }
 
 export interface RetentionReport {
   usedRatio: number;
   diskFull: boolean;
   filesDeleted: number;
+  /** Expired files kept because a pending timer's record is in them (this run). */
+  filesKeptForTimers: number;
 }
 
 export class Retention {
@@ -28,6 +32,8 @@ export class Retention {
   /** As `df` counts (see DiskUsage); the thresholds compare this one. */
   usedRatio = 0;
   usedRatioCountingReserved = 0;
+  /** Runs that kept an expired file for a pending timer's record (a metric and a log line). */
+  filesKeptForTimersTotal = 0;
 
   constructor(private readonly options: ResolvedStoreOptions, private readonly targets: RetentionTargets) {}
 
@@ -40,6 +46,7 @@ export class Retention {
     const forced = this.usedRatio >= options.diskCleanForciblyRatio;
     const reservedMs = options.fileReservedTimeHours * 3_600_000;
     let filesDeleted = 0;
+    let filesKeptForTimers = 0;
     if (atDeleteHour || pressed) {
       const commitLog = this.targets.commitLog;
       while (filesDeleted < filesDeletedPerRetentionRunMax) {
@@ -49,6 +56,14 @@ export class Retention {
         const closedAtMs = commitLog.firstRecordTimestamp(oldest.index + 1) ?? nowMs;
         const expired = nowMs - closedAtMs >= reservedMs;
         if (!expired && !forced) break;
+        const keepFrom = this.targets.keepFrom?.();
+        if (keepFrom !== undefined && keepFrom < oldest.base + commitLog.fileBytes) {
+          // A pending timer's record is in this file: it stays, and so does every later file.
+          filesKeptForTimers = 1;
+          this.filesKeptForTimersTotal += 1;
+          options.logger.info(`Retention: kept CommitLog file "${oldest.path}": it holds the record of a pending scheduled message (offset ${keepFrom})`);
+          break;
+        }
         if (commitLog.deleteOldestFile() === undefined) break;
         filesDeleted += 1;
         options.logger.info(`Retention: deleted CommitLog file "${oldest.path}" (${expired ? "expired" : `disk ${Math.round(this.usedRatio * 100)}% used`})`);
@@ -61,7 +76,7 @@ export class Retention {
       }
     }
     this.updateDiskFull();
-    return { usedRatio: this.usedRatio, diskFull: this.diskFull, filesDeleted };
+    return { usedRatio: this.usedRatio, diskFull: this.diskFull, filesDeleted, filesKeptForTimers };
   }
 
   /** Re-reads the free space and updates `diskFull` (no deletion): the append path's check. */

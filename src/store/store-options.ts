@@ -75,6 +75,11 @@ export interface MessageStoreOptions {
   bus?: EventBus<StoreEvents>;
   /** Dispatchers for the slots after the store's own, receiving replayed records too. */
   dispatchers?: Partial<Record<Exclude<DispatcherSlot, "consume_queue" | "index">, Dispatcher>>;
+  /**
+   * Keep every CommitLog file until a sink of scheduled records is attached (a broker serving
+   * timers): retention must not delete a pending timer's record before anyone knows which it is.
+   */
+  holdRetentionForTimers?: boolean;
   /** Filled in while the store recovers, for a readiness probe served meanwhile. */
   recoveryProgress?: RecoveryProgress;
   /** Test knob: pause this long after each recovery step, to observe a recovery in progress. */
@@ -129,6 +134,7 @@ export function resolveStoreOptions(options: MessageStoreOptions): ResolvedStore
     diskUsage: options.diskUsage ?? statfsDiskUsage,
     bus: options.bus,
     dispatchers: options.dispatchers ?? {},
+    holdRetentionForTimers: options.holdRetentionForTimers ?? false,
     recoveryProgress: options.recoveryProgress ?? newRecoveryProgress(),
     recoveryStepPauseMs: options.recoveryStepPauseMs ?? 0,
   };

@@ -22,9 +22,8 @@ import { decodeBatchBody } from "../../protocol/batch-body.ts";
 import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../../protocol/limits.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import { resultReply } from "../../protocol/response-body.ts";
-import type { PutOk } from "../../store/put-message.ts";
 import type { BrokerContext } from "../broker-context.ts";
-import type { OutgoingRecord } from "../message-service.ts";
+import type { OutgoingRecord, SendOk } from "../message-service.ts";
 
 export function sendMessage(context: BrokerContext, request: IncomingRequest<typeof RequestCode.SEND_MESSAGE>): Reply | Promise<Reply> {
   const fields = request.fields;
@@ -42,6 +41,7 @@ export function sendMessage(context: BrokerContext, request: IncomingRequest<typ
     reconsumeTimes: fields.reconsumeTimes,
     delayLevel: fields.delayLevel,
     deliverAtMs: fields.deliverAtMs,
+    delayMs: fields.delayMs,
     transactionPrepared: fields.transactionPrepared,
   };
   const startMs = performance.now();
@@ -50,17 +50,21 @@ export function sendMessage(context: BrokerContext, request: IncomingRequest<typ
   return sendReply(context, startMs, message, stored);
 }
 
-function sendReply(context: BrokerContext, startMs: number, message: OutgoingRecord, result: PutOk): Reply {
+function sendReply(context: BrokerContext, startMs: number, message: OutgoingRecord, result: SendOk): Reply {
   context.stats.sendAnswered(startMs);
-  return {
-    fields: {
-      msgId: message.msgId,
-      offsetMsgId: context.messages.offsetMsgId(result.physicalOffset),
-      topic: message.topic,
-      queueId: message.queueId,
-      queueOffset: result.queueOffset,
-    },
+  const fields: Record<string, unknown> = {
+    msgId: message.msgId,
+    offsetMsgId: context.messages.offsetMsgId(result.physicalOffset),
+    topic: message.topic,
+    queueId: message.queueId,
+    queueOffset: result.queueOffset,
   };
+  // A scheduled message takes its queue offset when it is delivered; until then it has none.
+  if (result.delivery !== undefined) {
+    fields.deliverAtMs = result.delivery.deliverAtMs;
+    fields.scheduled = result.delivery.scheduled;
+  }
+  return { fields } as Reply;
 }
 
 export function sendBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.SEND_BATCH>): Promise<Reply> {
@@ -77,9 +81,15 @@ export function sendBatch(context: BrokerContext, request: IncomingRequest<typeo
   });
 }
 
-/** One physical offset per message; the queue offsets are consecutive, from the first. */
-function batchReply(context: BrokerContext, topic: string, queueId: number, results: readonly PutOk[]): Reply {
+/** One physical offset per message; the queue offsets are consecutive, from the first (none for a batch of timers). */
+function batchReply(context: BrokerContext, topic: string, queueId: number, results: readonly SendOk[]): Reply {
   const firstQueueOffset = results[0]!.queueOffset;
+  if (results[0]!.delivery !== undefined) {
+    const physicalOffsets = results.map((result) => result.physicalOffset);
+    const deliverAtMs = results.map((result) => result.delivery?.deliverAtMs ?? 0);
+    const scheduled = results.map((result) => result.delivery?.scheduled ?? false);
+    return resultReply({ topic, queueId, firstQueueOffset, storeHost: formatHostPort(context.advertisedHost, context.port), physicalOffsets, deliverAtMs, scheduled });
+  }
   const physicalOffsets = results.map((result, index) => {
     // One synchronous run of appends to one queue: offsets are consecutive by construction.
     assert(result.queueOffset === firstQueueOffset + index, `batch entry ${index} got queue offset ${result.queueOffset}, expected ${firstQueueOffset + index}`);
@@ -105,12 +115,12 @@ export function parseHost(address: string): { ip: number; port: number } {
 
 const idPattern = /^[0-9A-Fa-f]{32}$/;
 
-type EntryHeader = Pick<OutgoingRecord, "msgId" | "tags" | "keys" | "properties" | "flag">;
+type EntryHeader = Pick<OutgoingRecord, "msgId" | "tags" | "keys" | "properties" | "flag" | "deliverAtMs" | "delayMs" | "delayLevel">;
 
 function checkEntryHeader(header: unknown, index: number): EntryHeader {
   const field = (name: string) => `body[${index}].${name}`;
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw invalid(`body[${index}]`, "must be a map");
-  const { msgId, tags, keys, properties, flag } = header as Record<string, unknown>;
+  const { msgId, tags, keys, properties, flag, deliverAtMs, delayMs, delayLevel } = header as Record<string, unknown>;
   if (typeof msgId !== "string" || !idPattern.test(msgId)) throw invalid(field("msgId"), `must be 32 hex characters, got ${show(msgId)}`);
   if (tags !== undefined && (typeof tags !== "string" || tags.length > tagLengthMax)) throw invalid(field("tags"), `must be a string of at most ${tagLengthMax} characters`);
   if (keys !== undefined) {
@@ -126,12 +136,18 @@ function checkEntryHeader(header: unknown, index: number): EntryHeader {
     }
   }
   if (flag !== undefined && (typeof flag !== "number" || !Number.isInteger(flag) || flag < -(2 ** 31) || flag >= 2 ** 31)) throw invalid(field("flag"), `must be an int32, got ${show(flag)}`);
+  for (const [name, value] of [["deliverAtMs", deliverAtMs], ["delayMs", delayMs], ["delayLevel", delayLevel]] as const) {
+    if (value !== undefined && !Number.isSafeInteger(value)) throw invalid(field(name), `must be an integer, got ${show(value)}`);
+  }
   return {
     msgId,
     tags: tags === "" ? undefined : (tags as string | undefined),
     keys: keys as string[] | undefined,
     properties: properties as Record<string, string> | undefined,
     flag: flag as number | undefined,
+    ...(deliverAtMs === undefined ? {} : { deliverAtMs: deliverAtMs as number }),
+    ...(delayMs === undefined ? {} : { delayMs: delayMs as number }),
+    ...(delayLevel === undefined ? {} : { delayLevel: delayLevel as number }),
   };
 }
 

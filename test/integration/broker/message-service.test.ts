@@ -58,12 +58,12 @@ describe("Message service over TCP: the one message check", () => {
     expect<number>(broker.store.maxOffset("b", 0)).toBe(0);
   });
 
-  test("delayed and transactional sends are still refused as not supported yet", async () => {
+  test("transactional sends are still refused as not supported yet; delayed ones are scheduled", async () => {
     const broker = await startTestBroker();
     const client = await connectTo(broker);
     const fields = { producerGroup: "pg", topic: "t", queueId: 0, bornTimestampMs: Date.now() };
-    const delayed = await rejection(call(client, RequestCode.SEND_MESSAGE, { ...fields, msgId: nextMsgId(), delayLevel: 3 }, encoder.encode("x")));
-    expect(delayed.message).toBe("Cannot process request: delayed messages are not supported yet");
+    const delayed = await call(client, RequestCode.SEND_MESSAGE, { ...fields, msgId: nextMsgId(), delayLevel: 3 }, encoder.encode("x"));
+    expect(delayed.scheduled).toBe(true);
     const prepared = await rejection(call(client, RequestCode.SEND_MESSAGE, { ...fields, msgId: nextMsgId(), transactionPrepared: true }, encoder.encode("x")));
     expect(prepared.message).toBe("Cannot process request: transactional messages are not supported yet");
   });

@@ -58,12 +58,18 @@ describe("Broker: send", () => {
     expect<number>(broker.store.maxOffset("big", 0)).toBe(10_000);
   });
 
-  test("delayed and transactional sends are refused until they are built, storing nothing", async () => {
+  test("over TCP a delayed send is answered with its delivery time and stays out of its queue; past the limit it is TIMER_DELAY_OUT_OF_RANGE", async () => {
     const broker = await startTestBroker();
     const client = await connectTo(broker);
     const base = { producerGroup: "pg", topic: "t", queueId: 0, msgId: nextMsgId(), bornTimestampMs: Date.now() };
-    const delayed = await rejection(client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, delayLevel: 3 }, body: encoder.encode("x") }));
-    expect(delayed.message).toBe("Cannot process request: delayed messages are not supported yet");
+    const before = Date.now();
+    const delayed = readResult(await client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, delayMs: 3_600_000 }, body: encoder.encode("x") }));
+    expect(delayed.scheduled).toBe(true);
+    expect(delayed.deliverAtMs as number).toBeGreaterThanOrEqual(before + 3_600_000);
+    expect<number>(broker.store.maxOffset("t", 0)).toBe(0);
+    const tooLong = await rejection(client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, msgId: nextMsgId(), delayMs: 41 * 86_400_000 }, body: encoder.encode("x") }));
+    expect(tooLong.errorName).toBe("TIMER_DELAY_OUT_OF_RANGE");
+    expect(tooLong.message).toBe(`Cannot schedule message: delay is ${41 * 86_400_000} ms, it must be 1..${40 * 86_400_000} ms (timerMaxDelayMs)`);
     const prepared = await rejection(client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, transactionPrepared: true }, body: encoder.encode("x") }));
     expect(prepared.errorName).toBe("BAD_REQUEST");
     expect<number>(broker.store.maxOffset("t", 0)).toBe(0);

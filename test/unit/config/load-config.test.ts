@@ -179,6 +179,8 @@ describe("loadConfig: precedence", () => {
         MQ_HELD_PULLS_MAX: "10",
         MQ_OFFSET_PERSIST_INTERVAL_MS: "200",
         MQ_QUEUE_LOCK_EXPIRY_MS: "2000",
+        MQ_MESSAGE_DELAY_LEVEL: "1s 2m 3h 4d",
+        MQ_TIMER_MAX_DELAY_MS: "60000",
         MQ_LOG_LEVEL: "silent",
         MQ_NAMESRV: "10.0.0.2:9876;10.0.0.3:9876",
         MQ_CLUSTER_NAME: "c1",
@@ -227,8 +229,15 @@ describe("loadConfig: precedence", () => {
       heldPullsMax: 10,
       offsetPersistIntervalMs: 200,
       queueLockExpiryMs: 2000,
+      messageDelayLevel: "1s 2m 3h 4d",
+      timerMaxDelayMs: 60_000,
       logLevel: "silent",
     });
+  });
+
+  test("a delay-level table not in RocketMQ's syntax stops start-up naming the key", () => {
+    expect(() => loadConfig({ env: { MQ_MESSAGE_DELAY_LEVEL: "1s 5x" } })).toThrow(/messageDelayLevel/);
+    expect(() => loadConfig({ env: { MQ_TIMER_MAX_DELAY_MS: "0" } })).toThrow(/timerMaxDelayMs/);
   });
 
   test("flags override env", () => {

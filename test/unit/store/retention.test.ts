@@ -131,7 +131,7 @@ describe("MessageStore: retention", () => {
       expect(store.commitLog.fileCount).toBe(4);
     }
     clock.set(localMs(6, 4, 30));
-    expect(store.retention.run()).toEqual({ usedRatio: 0.1, diskFull: false, filesDeleted: 3 });
+    expect(store.retention.run()).toEqual({ usedRatio: 0.1, diskFull: false, filesDeleted: 3, filesKeptForTimers: 0 });
     expect(store.stats().commitLogFiles).toBe(1);
     expect(store.stats().commitLogMinOffset).toBe(3 * fileBytes);
   });
@@ -155,7 +155,7 @@ describe("MessageStore: retention", () => {
     disk.usedRatio = 0.74;
     expect(store.retention.run().filesDeleted).toBe(0);
     disk.usedRatio = 0.75;
-    expect(store.retention.run()).toEqual({ usedRatio: 0.75, diskFull: false, filesDeleted: 1 });
+    expect(store.retention.run()).toEqual({ usedRatio: 0.75, diskFull: false, filesDeleted: 1, filesKeptForTimers: 0 });
     expect(store.retention.run().filesDeleted).toBe(0); // below diskCleanForciblyRatio young files stay
     expect(store.stats().commitLogMinOffset).toBe(fileBytes);
   });
@@ -168,14 +168,14 @@ describe("MessageStore: retention", () => {
     await harness.appendUntilFiles(5);
     harness.clock.set(localMs(1, 2)); // everything is an hour old
     expect(harness.store.options.diskCleanForciblyRatio).toBe(0.85);
-    expect(harness.store.retention.run()).toEqual({ usedRatio: 0.8 + 0.02 * 2, diskFull: false, filesDeleted: 3 });
+    expect(harness.store.retention.run()).toEqual({ usedRatio: 0.8 + 0.02 * 2, diskFull: false, filesDeleted: 3, filesKeptForTimers: 0 });
     expect(harness.store.stats().commitLogMinOffset).toBe(3 * fileBytes);
   });
 
   test("never deletes the file being written, however full the disk", async () => {
     const { store, disk, appended } = await harnessWithFilesOfOneAge();
     disk.usedRatio = 1;
-    expect(store.retention.run()).toEqual({ usedRatio: 1, diskFull: true, filesDeleted: 3 });
+    expect(store.retention.run()).toEqual({ usedRatio: 1, diskFull: true, filesDeleted: 3, filesKeptForTimers: 0 });
     expect(store.retention.run().filesDeleted).toBe(0);
     expect(store.stats().commitLogFiles).toBe(1);
     const last = appended[appended.length - 1]!;
@@ -267,7 +267,7 @@ describe("MessageStore: retention", () => {
     const { store, disk, append, appended } = await openHarness();
     for (let count = 0; count < 6; count++) expect(append(0).status).toBe("ok");
     disk.usedRatio = 0.9;
-    expect(store.retention.run()).toEqual({ usedRatio: 0.9, diskFull: true, filesDeleted: 0 });
+    expect(store.retention.run()).toEqual({ usedRatio: 0.9, diskFull: true, filesDeleted: 0, filesKeptForTimers: 0 });
     expect(store.stats().diskFull).toBe(true);
 
     const refused = append(0);
@@ -286,7 +286,7 @@ describe("MessageStore: retention", () => {
     expect<number[]>(store.queryByKey(topic, "m3").map((message) => message.physicalOffset)).toEqual([appended[3]!.physicalOffset]);
 
     disk.usedRatio = 0.89;
-    expect(store.retention.run()).toEqual({ usedRatio: 0.89, diskFull: false, filesDeleted: 0 });
+    expect(store.retention.run()).toEqual({ usedRatio: 0.89, diskFull: false, filesDeleted: 0, filesKeptForTimers: 0 });
     const resumed = append(0);
     expect(resumed.status).toBe("ok");
     if (resumed.status === "ok") expect<unknown>(resumed.queueOffset).toBe(6);

@@ -1,0 +1,137 @@
+/**
+ * Delivery of scheduled messages (issue 10, DESIGN §14). It is the sink of the store's schedule
+ * dispatcher: each timer record (live or replayed) becomes one "scheduled-message" job of the
+ * broker's scheduler (scheduled-message-job.ts: id the msgId, due at the delivery time). When
+ * the job is due, the message is appended into its real topic and queue with its msgId, keys,
+ * tags and properties, plus TIMER_OUT_MS (the time it was due), TIMER_DELIVERED_MS and
+ * TIMER_SOURCE_OFFSET (the timer record's CommitLog offset).
+ *
+ * Exactly once. The scheduler runs every open job after a crash and never one whose DONE was
+ * written; DONE is written after the copy is stored (under sync flush: once it is durable). The
+ * window between the two is closed here: before appending, the copy is looked up by msgId, and a
+ * copy whose TIMER_SOURCE_OFFSET names this timer record means it was delivered already. Replay
+ * re-derives lost jobs (schedule-dispatcher.ts) and, at attach, jobs already open in the journal
+ * are not scheduled again.
+ *
+ * Never early: the scheduler fires a job at or after its due time on the broker's clock.
+ *
+ * Retention: the CommitLog file holding the earliest pending timer record is kept, and every
+ * later one (store/retention.ts logs it and counts `filesKeptForTimersTotal`).
+ */
+
+import { MqError } from "../common/errors.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import type { ScheduleSink, ScheduledRecord } from "../store/dispatch/schedule-dispatcher.ts";
+import { putStatusError, type PutMessageInput } from "../store/put-message.ts";
+import type { ScheduledJob } from "../store/scheduler.ts";
+import type { BrokerContext } from "./broker-context.ts";
+import { type ScheduledMessageJob, scheduledMessageJobKind } from "./scheduled-message-job.ts";
+
+type Job = ScheduledJob<typeof scheduledMessageJobKind, ScheduledMessageJob>;
+
+/** Properties of the timer record that the delivered copy does not carry. */
+const timerOnlyProperties = [propertyNames.realTopic, propertyNames.realQueueId, propertyNames.timerDeliverMs, propertyNames.deliverAtMs, propertyNames.timerDelayMs];
+
+export class TimerDelivery implements ScheduleSink {
+  readonly counters = { scheduled: 0, delivered: 0, alreadyDelivered: 0, dropped: 0 };
+  /** While attaching: keys of the jobs the journal already holds open, so replay adds none twice. */
+  private openAtAttach: Set<string> | undefined;
+
+  private constructor(private readonly context: BrokerContext) {}
+
+  /** Registers the job kind and attaches to the store (before the scheduler starts). */
+  static start(context: BrokerContext): TimerDelivery {
+    const delivery = new TimerDelivery(context);
+    context.scheduler.register(scheduledMessageJobKind, (job) => delivery.deliver(job));
+    delivery.openAtAttach = new Set(context.scheduler.openOf(scheduledMessageJobKind).map((job) => `${job.dueMs}|${job.id}`));
+    const handed = context.store.attachSchedule(delivery);
+    delivery.openAtAttach = undefined;
+    if (handed > 0) context.logger.info(`Scheduled delivery: ${handed} timer records found again by recovery`);
+    return delivery;
+  }
+
+  scheduled(record: ScheduledRecord): void {
+    if (this.openAtAttach?.has(`${record.deliverMs}|${record.msgId}`) === true) return;
+    const payload: ScheduledMessageJob = { physicalOffset: record.physicalOffset, realTopic: record.realTopic, realQueueId: record.realQueueId, msgId: record.msgId, ...(record.tags === undefined ? {} : { tags: record.tags }) };
+    this.context.scheduler.schedule({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload });
+    this.counters.scheduled += 1;
+  }
+
+  keepFrom(): number | undefined {
+    let lowest: number | undefined;
+    for (const job of this.context.scheduler.openOf(scheduledMessageJobKind)) {
+      if (lowest === undefined || job.payload.physicalOffset < lowest) lowest = job.payload.physicalOffset;
+    }
+    return lowest;
+  }
+
+  private deliver(job: Job): "done" | "held" {
+    const { store, topics, scheduler, clock, logger } = this.context;
+    const { physicalOffset, realTopic, msgId } = job.payload;
+    if (this.deliveredAlready(msgId, physicalOffset)) {
+      this.counters.alreadyDelivered += 1;
+      return "done";
+    }
+    const timer = store.getByPhysicalOffset(physicalOffset);
+    if (timer === undefined || timer.msgId?.toUpperCase() !== msgId.toUpperCase()) {
+      this.counters.dropped += 1;
+      logger.error(`Scheduled delivery: the timer record of message "${msgId}" is not at offset ${physicalOffset}; nothing to deliver`);
+      return "done";
+    }
+    const config = topics.get(realTopic);
+    if (config === undefined) {
+      this.counters.dropped += 1;
+      logger.warn(`Scheduled delivery: topic "${realTopic}" of message "${msgId}" no longer exists; the message is dropped`);
+      return "done";
+    }
+    const properties: Record<string, string> = { ...timer.properties };
+    for (const name of timerOnlyProperties) delete properties[name];
+    delete properties[propertyNames.tags];
+    delete properties[propertyNames.keys];
+    delete properties[propertyNames.msgId];
+    properties[propertyNames.timerOutMs] = String(job.dueMs);
+    properties[propertyNames.timerDeliveredMs] = String(clock.nowMs());
+    properties[propertyNames.timerSourceOffset] = String(physicalOffset);
+    const input: PutMessageInput = {
+      topic: realTopic,
+      queueId: job.payload.realQueueId % config.writeQueues,
+      body: timer.body,
+      tags: timer.tags,
+      keys: timer.keys.length === 0 ? undefined : timer.keys,
+      msgId: timer.msgId,
+      properties,
+      flag: timer.flag,
+      bornTimestampMs: timer.bornTimestampMs,
+      bornHost: timer.bornHost,
+      reconsumeTimes: timer.reconsumeTimes,
+    };
+    if (store.options.flush !== "sync") {
+      const result = store.append(input);
+      if (result.status !== "ok") throw putStatusError(result);
+      this.counters.delivered += 1;
+      return "done";
+    }
+    // Sync flush: DONE only once the copy is durable; the job stays open (held) until then.
+    void store.put(input).then(
+      (result) => {
+        if (result.status !== "ok") throw putStatusError(result);
+        this.counters.delivered += 1;
+        scheduler.complete(job);
+      },
+    ).catch((error: unknown) => {
+      logger.error(`Scheduled delivery of message "${msgId}" failed: ${error instanceof MqError ? error.message : String(error)}; retrying`);
+      try {
+        scheduler.reschedule(job, { ...job, dueMs: job.dueMs + 1 });
+      } catch (rescheduleError) {
+        logger.error(`Cannot retry delivery of message "${msgId}": ${String(rescheduleError)}`);
+      }
+    });
+    return "held";
+  }
+
+  /** A copy of this timer record already stored in its real topic (the crash window's check). */
+  private deliveredAlready(msgId: string, physicalOffset: number): boolean {
+    const found = this.context.store.queryByMsgId(msgId);
+    return found !== undefined && found.properties[propertyNames.timerSourceOffset] === String(physicalOffset);
+  }
+}
