@@ -63,7 +63,7 @@ export class BrokerClient {
     const frame = await this.pool.request(address, { code: RequestCode.SEND_BATCH, fields, body, timeoutMs: options.timeoutMs, signal: options.signal });
     const checked = validateFields(responses.sendBatchResultSchema, readResult(frame)); // once per batch
     if (!checked.ok) throw new MqError("INVALID_FIELD", { field: `response.${checked.error.params.field}`, reason: String(checked.error.params.reason) });
-    const { topic, queueId, firstQueueOffset, storeHost, physicalOffsets } = checked.fields;
+    const { topic, queueId, firstQueueOffset, storeHost, physicalOffsets, deliverAtMs, scheduled } = checked.fields;
     if (physicalOffsets.length !== msgIds.length) {
       throw new MqError("INVALID_FIELD", { field: "response.physicalOffsets", reason: `holds ${physicalOffsets.length} offsets for ${msgIds.length} messages` });
     }
@@ -74,6 +74,7 @@ export class BrokerClient {
       topic,
       queueId,
       queueOffset: queueOffsetPlus(firstQueueOffset, index),
+      ...(deliverAtMs?.[index] === undefined ? {} : { deliverAtMs: deliverAtMs[index], scheduled: scheduled?.[index] ?? true }),
     }));
   }
 
@@ -218,5 +219,7 @@ export function checkSendResult(value: unknown, field: string): responses.SendRe
   if (typeof msgId !== "string" || !messageIdPattern.test(msgId)) throw badResponse(`${field}.msgId`, msgId);
   if (typeof offsetMsgId !== "string" || !offsetMsgIdPattern.test(offsetMsgId)) throw badResponse(`${field}.offsetMsgId`, offsetMsgId);
   if (typeof topic !== "string") throw badResponse(`${field}.topic`, topic);
-  return { msgId, offsetMsgId, topic, queueId: checkNonNegative(result.queueId, `${field}.queueId`), queueOffset: checkQueueOffset(result.queueOffset, `${field}.queueOffset`) };
+  const checked: responses.SendResult = { msgId, offsetMsgId, topic, queueId: checkNonNegative(result.queueId, `${field}.queueId`), queueOffset: checkQueueOffset(result.queueOffset, `${field}.queueOffset`) };
+  if (result.deliverAtMs === undefined) return checked;
+  return { ...checked, deliverAtMs: checkNonNegative(result.deliverAtMs, `${field}.deliverAtMs`), scheduled: result.scheduled === true };
 }

@@ -31,16 +31,21 @@ export interface ProducerMessage {
   /** Messages with one sharding key go to one queue, in order (when no selector is given). */
   readonly shardingKey?: string;
   /**
-   * A delay level; 0 or absent sends at once. Brokers refuse a delayed send today (BAD_REQUEST,
-   * "delayed messages are not supported yet") rather than deliver it at once.
+   * A delay level of the broker's table (`messageDelayLevel`, default RocketMQ's 18 levels
+   * 1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h); 0 or absent sends at once; above
+   * the last level is the last.
    */
   readonly delayLevel?: number;
-  /** Exact delivery time (ms since the epoch), refused by brokers today like delayLevel. */
+  /** The delivery time: a Date or ms since the epoch. A time already past is delivered at once. */
+  readonly deliverAt?: Date | number;
+  /** The delivery time as ms since the epoch (the same as `deliverAt`). */
   readonly deliverAtMs?: number;
+  /** A delay the broker turns into a delivery time on its own clock (so this host's clock does not matter). */
+  readonly delayMs?: number;
 }
 
-/** A batch entry: like a message, with the topic given once for the whole batch. */
-export type BatchMessage = Omit<ProducerMessage, "topic" | "delayLevel" | "deliverAtMs"> & { readonly topic?: string };
+/** A batch entry: like a message (each with its own delivery time, if any), with the topic given once for the whole batch. */
+export type BatchMessage = Omit<ProducerMessage, "topic"> & { readonly topic?: string };
 
 export interface SendResult {
   /** The producer-made id (ip + pid + instance hash + time + counter). */
@@ -49,7 +54,12 @@ export interface SendResult {
   readonly offsetMsgId: string;
   readonly topic: string;
   readonly queueId: number;
+  /** The message's offset in its queue; 0 for a scheduled message (it takes one when delivered). */
   readonly queueOffset: QueueOffset;
+  /** A message sent with a delivery time: that time (ms since the epoch). */
+  readonly deliverAtMs?: number;
+  /** A message sent with a delivery time: true while it waits for it; false when the time had passed and it was delivered at once. */
+  readonly scheduled?: boolean;
 }
 
 export interface ReceivedMessage {
@@ -87,6 +97,7 @@ export interface PreparedMessage {
   readonly shardingKey: string | undefined;
   readonly delayLevel: number | undefined;
   readonly deliverAtMs: number | undefined;
+  readonly delayMs: number | undefined;
 }
 
 const textEncoder = new TextEncoder();
@@ -104,11 +115,16 @@ export function prepareMessage(message: ProducerMessage | BatchMessage, topic = 
   if (delayLevel !== undefined && (!Number.isInteger(delayLevel) || delayLevel < 0 || delayLevel > delayLevelMax)) {
     throw new MqError("INVALID_FIELD", { field: "delayLevel", reason: `must be an integer in 0..${delayLevelMax}, got ${delayLevel}` });
   }
-  const deliverAtMs = "deliverAtMs" in message ? message.deliverAtMs : undefined;
+  const deliverAt = message.deliverAt ?? message.deliverAtMs;
+  const deliverAtMs = deliverAt instanceof Date ? deliverAt.getTime() : deliverAt;
   if (deliverAtMs !== undefined && (!Number.isSafeInteger(deliverAtMs) || deliverAtMs < 0)) {
-    throw new MqError("INVALID_FIELD", { field: "deliverAtMs", reason: `must be a time in ms since the epoch, got ${deliverAtMs}` });
+    throw new MqError("INVALID_FIELD", { field: "deliverAt", reason: `must be a Date or a time in ms since the epoch, got ${String(deliverAt)}` });
   }
-  return { topic: topic as string, body, tags, keys, properties, shardingKey: message.shardingKey, delayLevel, deliverAtMs };
+  const delayMs = message.delayMs;
+  if (delayMs !== undefined && (!Number.isSafeInteger(delayMs) || delayMs < 1)) {
+    throw new MqError("INVALID_FIELD", { field: "delayMs", reason: `must be an integer of at least 1 (ms), got ${delayMs}` });
+  }
+  return { topic: topic as string, body, tags, keys, properties, shardingKey: message.shardingKey, delayLevel, deliverAtMs, delayMs };
 }
 
 /**

@@ -16,6 +16,10 @@ export interface BatchEntry {
   keys?: string[];
   properties?: Record<string, string>;
   flag?: number;
+  /** A delivery time, a broker-side delay or a delay level, as SEND_MESSAGE's fields. */
+  deliverAtMs?: number;
+  delayMs?: number;
+  delayLevel?: number;
   body: Uint8Array;
 }
 
@@ -29,6 +33,9 @@ export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
     if (entry.keys !== undefined && entry.keys.length > 0) header.keys = entry.keys;
     if (entry.properties !== undefined) header.properties = entry.properties;
     if (entry.flag !== undefined && entry.flag !== 0) header.flag = entry.flag;
+    if (entry.deliverAtMs !== undefined) header.deliverAtMs = entry.deliverAtMs;
+    if (entry.delayMs !== undefined) header.delayMs = entry.delayMs;
+    if (entry.delayLevel !== undefined && entry.delayLevel !== 0) header.delayLevel = entry.delayLevel;
     return packr.pack(header).slice(); // pack() reuses its buffer: copy (slice is one memcpy)
   });
   let total = 0;

@@ -30,6 +30,9 @@ export const sendResultSchema = z.object({
   topic,
   queueId: z.int().min(0),
   queueOffset,
+  /** A message sent with a delivery time: that time, and whether it is still to come (false: delivered at once). */
+  deliverAtMs: z.int().min(0).optional(),
+  scheduled: z.boolean().optional(),
 });
 export type SendResult = z.infer<typeof sendResultSchema>;
 
@@ -45,6 +48,9 @@ export const sendBatchResultSchema = z.object({
   /** "ip:port" (an IPv6 ip in brackets: "[::1]:10911") as it appears in offsetMsgIds. */
   storeHost: z.string().regex(/^(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\]):\d{1,5}$/),
   physicalOffsets: z.array(physicalOffset),
+  /** A batch holding scheduled messages: each entry's delivery time and whether it is still to come. */
+  deliverAtMs: z.array(z.int().min(0)).optional(),
+  scheduled: z.array(z.boolean()).optional(),
 });
 export type SendBatchResult = z.infer<typeof sendBatchResultSchema>;
 
