@@ -4,6 +4,7 @@
  */
 
 import { MqError } from "../common/errors.ts";
+import { splitHostPort } from "../common/ip-address.ts";
 
 export const defaultBrokerAddress = "127.0.0.1:10911";
 
@@ -75,7 +76,7 @@ export function clientTarget(options: Record<string, unknown>): ClientTarget {
   const namesrv = namesrvFlag ?? (brokerFlag === undefined ? nonEmpty(process.env.MQ_NAMESRV) : undefined);
   if (namesrv !== undefined) {
     for (const address of namesrv.split(/[;,]/).map((entry) => entry.trim()).filter((entry) => entry.length > 0)) {
-      if (!/^[^\s:;,]+:\d{1,5}$/.test(address)) throw new MqError("INVALID_FIELD", { field: "--namesrv", reason: `expects host:port[;host:port], got "${namesrv}"` });
+      if (!isHostPort(address)) throw new MqError("INVALID_FIELD", { field: "--namesrv", reason: `expects host:port[;host:port], got "${namesrv}"` });
     }
     return { namesrv };
   }
@@ -85,8 +86,14 @@ export function clientTarget(options: Record<string, unknown>): ClientTarget {
 /** A broker address `host:port`: `--broker`, else MQ_BROKER, else the local default. */
 export function brokerOption(options: Record<string, unknown>): string {
   const address = lastString(options.broker) ?? process.env.MQ_BROKER ?? defaultBrokerAddress;
-  if (!/^[^\s:]+:\d{1,5}$/.test(address)) throw new MqError("INVALID_FIELD", { field: "--broker", reason: `expects host:port, got "${address}"` });
+  if (!isHostPort(address)) throw new MqError("INVALID_FIELD", { field: "--broker", reason: `expects host:port, got "${address}"` });
   return address;
+}
+
+/** `host:port`, or `[v6]:port` as mq start prints an IPv6 listen address. */
+function isHostPort(address: string): boolean {
+  const split = splitHostPort(address);
+  return split !== undefined && !/[\s;,]/.test(split.host);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

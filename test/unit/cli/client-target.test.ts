@@ -31,6 +31,13 @@ describe("CLI: client target", () => {
     expect(clientTarget({ broker: ["10.0.0.5:10911"] })).toEqual({ broker: "10.0.0.5:10911" });
   });
 
+  test("takes an IPv6 broker or NameServer in brackets, as mq start prints it", () => {
+    expect(clientTarget({ broker: ["[::1]:10911"] })).toEqual({ broker: "[::1]:10911" });
+    expect(clientTarget({ namesrv: ["[::1]:9876;[fd00::2]:9876"] })).toEqual({ namesrv: "[::1]:9876;[fd00::2]:9876" });
+    expect(() => clientTarget({ broker: ["::1:10911"] })).toThrow('field "--broker" expects host:port, got "::1:10911"');
+    expect(() => clientTarget({ broker: ["bad host:1"] })).toThrow(MqError);
+  });
+
   test("rejects both flags at once and malformed NameServer lists", () => {
     expect(() => clientTarget({ namesrv: ["a:1"], broker: ["b:2"] })).toThrow(MqError);
     expect(() => clientTarget({ namesrv: ["nohostport"] })).toThrow('field "--namesrv" expects host:port[;host:port], got "nohostport"');
