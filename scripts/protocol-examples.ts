@@ -195,6 +195,22 @@ export const frameExamples: readonly FrameExample[] = [
       schema: responses.groupDetailSchema,
     },
   ),
+  ...exchange(
+    "LIST_SCHEDULED_MESSAGES",
+    { fields: { topic, fromMs: bornTimestampMs, limit: 1 } },
+    {
+      fields: {
+        total: 2,
+        bucketMs: 60_000,
+        buckets: [{ startMs: bornTimestampMs + 60_000, count: 2 }],
+        bucketsTruncated: false,
+        messages: [{ msgId: exampleMsgId, topic, queueId: 1, deliverAtMs: bornTimestampMs + 90_000, tags: "paid", bodyBytes: 5 }],
+        next: { deliverAtMs: bornTimestampMs + 90_000, msgId: exampleMsgId },
+      },
+      schema: responses.scheduledListingSchema,
+    },
+  ),
+  ...exchange("CANCEL_SCHEDULED_MESSAGE", { fields: { msgId: exampleMsgId } }, { fields: { msgId: exampleMsgId, outcome: "cancelled" }, schema: responses.cancelScheduledResultSchema }),
   oneway("NOTIFY_CONSUMER_IDS_CHANGED", { consumerGroup: group }),
   oneway("RESET_CONSUMER_CLIENT_OFFSET", { consumerGroup: group, topic, queues: [{ queueId: 0, queueOffset: 0 }, { queueId: 1, queueOffset: 0 }] }),
   ...exchange(

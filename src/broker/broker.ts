@@ -43,6 +43,7 @@ import * as offsets from "./processors/offset-processor.ts";
 import * as pop from "./processors/pop-processor.ts";
 import { pullMessage } from "./processors/pull-processor.ts";
 import * as query from "./processors/query-processor.ts";
+import * as scheduled from "./processors/scheduled-processor.ts";
 import { sendBatch, sendMessage } from "./processors/send-processor.ts";
 import { QueueLockManager } from "./queue-lock-manager.ts";
 import { TopicConfigManager, permDefault } from "./topic-config-manager.ts";
@@ -250,5 +251,7 @@ export class Broker {
     server.handle(RequestCode.LIST_TOPICS, () => admin.listTopics(context));
     server.handle(RequestCode.LIST_GROUPS, () => admin.listGroups(context));
     server.handle(RequestCode.GET_GROUP, (request) => admin.getGroup(context, request));
+    server.handle(RequestCode.LIST_SCHEDULED_MESSAGES, (request) => scheduled.listScheduledMessages(context, request));
+    server.handle(RequestCode.CANCEL_SCHEDULED_MESSAGE, (request) => scheduled.cancelScheduledMessage(context, request));
   }
 }

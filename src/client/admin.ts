@@ -18,6 +18,7 @@ import { type BrokerTarget, type ClusterGroupDetail, type ClusterTopicDetail, ty
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
 import { type ReceivedMessage, toReceivedMessage } from "./message.ts";
 import { masterBrokerId } from "./namesrv-route-resolver.ts";
+import { type CancelOutcome, mergeCancelOutcomes, mergeScheduledListings, type ScheduledListing, type ScheduledListOptions, scheduledPageDefault } from "./scheduled-listing.ts";
 
 export interface TopicOptions {
   /** Sets both queue counts; default 8. */
@@ -178,6 +179,27 @@ export class Admin {
     if (answers.length === 1) return answers[0]!.value.map(toReceivedMessage);
     const found = answers.flatMap(({ value }) => value).sort((a, b) => b.storeTimestampMs - a.storeTimestampMs);
     return (options.maxResults === undefined ? found : found.slice(0, options.maxResults)).map(toReceivedMessage);
+  }
+
+  /**
+   * Scheduled messages waiting for their delivery time, on every broker: counts per time bucket
+   * and one page, earliest delivery first. Pass the answer's `next` as `after` for the next page.
+   */
+  async listScheduled(options: ScheduledListOptions = {}): Promise<ScheduledListing> {
+    const { after, ...rest } = options;
+    const fields = { ...rest, ...(after === undefined ? {} : { afterDeliverAtMs: after.deliverAtMs, afterMsgId: after.msgId.toUpperCase() }) };
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.listScheduled(target.address, fields), this.read());
+    return mergeScheduledListings(answers.map(({ value }) => value), options.limit ?? scheduledPageDefault);
+  }
+
+  /**
+   * Cancels a scheduled message by msgId before it is delivered: `cancelled` (durably: it will
+   * not be delivered, even after a crash), `already-delivered`, or `unknown` to every broker.
+   */
+  async cancelScheduled(msgId: string): Promise<CancelOutcome> {
+    if (!/^[0-9A-Fa-f]{32}$/.test(msgId)) throw new MqError("MESSAGE_ID_INVALID", { id: msgId, reason: "a msgId is 32 hex characters" });
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.cancelScheduled(target.address, msgId.toUpperCase()), this.write());
+    return mergeCancelOutcomes(answers.map(({ value }) => value));
   }
 
   /**

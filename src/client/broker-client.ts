@@ -166,6 +166,14 @@ export class BrokerClient {
     return splitRecords(frame.body);
   }
 
+  async listScheduled(address: string, fields: Fields<typeof RequestCode.LIST_SCHEDULED_MESSAGES>): Promise<responses.ScheduledListing> {
+    return (await this.call(address, RequestCode.LIST_SCHEDULED_MESSAGES, fields, responses.scheduledListingSchema)).fields;
+  }
+
+  async cancelScheduled(address: string, msgId: string): Promise<responses.CancelOutcome> {
+    return (await this.call(address, RequestCode.CANCEL_SCHEDULED_MESSAGE, { msgId }, responses.cancelScheduledResultSchema)).fields.outcome;
+  }
+
   async createTopic(address: string, fields: Fields<typeof RequestCode.CREATE_TOPIC>): Promise<void> {
     await this.call(address, RequestCode.CREATE_TOPIC, fields, responses.emptyResultSchema);
   }

@@ -22,6 +22,7 @@ export { SimpleConsumer, type SimpleConsumerOptions, type ReceiveOptions } from 
 export type { SimpleMessage } from "./popped-message.ts";
 export { Admin, type TopicOptions, type QueueOffsets, type QueueMessages } from "./admin.ts";
 export type { ClusterTopicDetail, ClusterGroupDetail, BrokerQueueStats, BrokerGroupQueue } from "./admin-cluster.ts";
+export type { CancelOutcome, ScheduledListing, ScheduledListOptions, ScheduledMessageView } from "./scheduled-listing.ts";
 export type { ProducerMessage, BatchMessage, ReceivedMessage, SendResult } from "./message.ts";
 export type { MessageQueue } from "./message-queue.ts";
 export type { QueueOffset, PhysicalOffset } from "../common/offsets.ts";

@@ -135,6 +135,18 @@ export const timerMaxDelayMsLimit = 366 * 24 * 3_600_000;
 /** RocketMQ's 18 delay levels (setting messageDelayLevel): level n waits the n-th duration. */
 export const messageDelayLevelDefault = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 
+// Scheduled messages: listing and cancelling (broker/scheduled-messages.ts)
+/** Pending scheduled messages one listing page returns at most (default: scheduledListPageDefault). */
+export const scheduledListPageMax = 1_000;
+export const scheduledListPageDefault = 100;
+/** Time buckets one listing counts at most; past it the latest are left out (and the answer says so). */
+export const scheduledListBucketsMax = 1_000;
+/** A listing's bucket width when none is asked for, and the narrowest allowed. */
+export const scheduledListBucketMsDefault = 60_000;
+export const scheduledListBucketMsMin = 1_000;
+/** Stored copies of one msgId read to tell a delivered scheduled message from a pending or unknown one. */
+export const scheduledCopiesLookupMax = 8;
+
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);
 }

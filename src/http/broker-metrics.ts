@@ -11,12 +11,17 @@
  *   answer (the flush policy included in both);
  * - flush latency: the bus's "store.flushed" (duration of each background flush + checkpoint);
  * - consumer lag per group / topic / queue, store size, disk use, flush lag, connections,
- *   long-poll holds, pop in-flight: read at scrape time from the broker and store.
+ *   long-poll holds, pop in-flight, scheduled messages pending: read at scrape time;
+ * - scheduled messages delivered and their due lag: the scheduler's fire listener.
  */
 
 import type { BrokerContext } from "../broker/broker-context.ts";
 import type { PopService } from "../broker/pop-service.ts";
+import { scheduledMessageJobKind } from "../broker/scheduled-message-job.ts";
 import { type Metric, MetricsRegistry } from "./metrics-registry.ts";
+
+/** Due-lag buckets: milliseconds when the broker keeps up, minutes to hours after a downtime. */
+const dueLagBucketsSeconds = [0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3_600] as const;
 
 export interface BrokerMetricsOptions {
   readonly broker?: BrokerContext;
@@ -65,6 +70,7 @@ export class BrokerMetrics {
         bus?.on("store.flushed", (event) => flushLatency.observe({}, event.durationMs / 1000)) ?? (() => {}),
       );
       this.storeGauges(broker);
+      this.scheduledMetrics(broker);
       // TCP pulls and sends report through the broker's stats hooks (REST counts its own).
       broker.stats.hooks = {
         delivered: (topic, messages, bytes) => this.delivered(topic, "tcp", messages, bytes),
@@ -101,6 +107,21 @@ export class BrokerMetrics {
   close(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.unsubscribe.length = 0;
+  }
+
+  /** Scheduled messages: pending now, delivered since start, and how late each fired. */
+  private scheduledMetrics(broker: BrokerContext): void {
+    const registry = this.registry;
+    registry.gauge("mq_scheduled_messages_pending", "Scheduled messages waiting for their delivery time", (metric) => metric.set({}, broker.scheduler.openOfKind(scheduledMessageJobKind)));
+    const delivered = registry.counter("mq_scheduled_messages_delivered_total", "Scheduled messages handed to delivery since start");
+    const lag = registry.histogram("mq_scheduled_delivery_lag_seconds", "How late after its delivery time each scheduled message was handed to delivery (never early)", dueLagBucketsSeconds);
+    this.unsubscribe.push(
+      broker.scheduler.onFire((job, lateMs) => {
+        if (job.kind !== scheduledMessageJobKind) return;
+        delivered.inc();
+        lag.observe({}, lateMs / 1000);
+      }),
+    );
   }
 
   private storeGauges(broker: BrokerContext): void {

@@ -17,7 +17,9 @@ import { MqError } from "../common/errors.ts";
 import { decodeRecord, type StoredMessage } from "../common/message-record.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
-import type { ClusterInfo, GroupDetail, TopicConfig } from "../protocol/responses.ts";
+import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig } from "../protocol/responses.ts";
+import { ScheduledMessages } from "../broker/scheduled-messages.ts";
+import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
 
 /** Who the local broker is, as it registers with NameServers (its settings). */
@@ -43,10 +45,12 @@ export class LocalBackend implements MqBackend {
   readonly kind = "local";
   readonly pop: PopService;
   private readonly broker: BrokerContext;
+  private readonly scheduled: ScheduledMessages;
 
   constructor(private readonly options: LocalBackendOptions) {
     this.broker = options.broker;
     this.pop = PopService.of(options.broker);
+    this.scheduled = new ScheduledMessages(options.broker.scheduler, options.broker.store);
   }
 
   /**
@@ -163,6 +167,15 @@ export class LocalBackend implements MqBackend {
   }
 
   /** Answers held receives (empty), so closing the HTTP server waits for nothing. */
+  listScheduled(options: ScheduledListOptions): ScheduledListing {
+    return this.scheduled.list(options);
+  }
+
+  cancelScheduled(msgId: string): CancelOutcome {
+    this.broker.assertWritable();
+    return this.scheduled.cancel(msgId.toUpperCase());
+  }
+
   async close(): Promise<void> {
     this.pop.stop();
   }

@@ -12,7 +12,8 @@
 
 import type { ReceivedMessage } from "../client/message.ts";
 import type { QueueOffset } from "../common/offsets.ts";
-import type { ClusterInfo, GroupDetail, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
+import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
+import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
 import type { z } from "zod";
 
 export interface OutgoingMessage {
@@ -108,6 +109,9 @@ export interface MqBackend {
   ack(group: string, topic: string | undefined, receiptHandle: string): Answer<void>;
   /** Visible again after `delayMs` (0: at once). */
   nack(group: string, topic: string | undefined, receiptHandle: string, delayMs: number): Answer<void>;
+  /** Pending scheduled messages: counts per time bucket and one page (every broker's). */
+  listScheduled(options: ScheduledListOptions): Answer<ScheduledListing>;
+  cancelScheduled(msgId: string): Answer<CancelOutcome>;
   /** Stops what the backend started (held receives answered, client connections closed). */
   close(): Promise<void>;
 }

@@ -55,6 +55,14 @@ const operations: readonly Operation[] = [
   { method: "post", path: "/api/v1/groups/{group}/offsets/reset", summary: "Move a group's offsets on a topic to first, last or a timestamp", tag: "groups", body: schemas.resetOffsetBody },
   { method: "post", path: "/api/v1/groups/{group}/receive", summary: "Receive messages (pop): each stays invisible to the group for invisibleMs unless acked; long-polls up to waitMs", tag: "consume", body: schemas.receiveBody },
   { method: "post", path: "/api/v1/groups/{group}/ack", summary: "Acknowledge received messages by receipt handle", tag: "consume", body: schemas.ackBody },
+  {
+    method: "get",
+    path: "/api/v1/timers",
+    summary: "Scheduled messages waiting for their delivery time: counts per time bucket and one page, earliest first; `next` continues",
+    tag: "timers",
+    query: schemas.timersQuery,
+  },
+  { method: "delete", path: "/api/v1/timers/{msgId}", summary: "Cancel a scheduled message by msgId: outcome cancelled, already-delivered or unknown", tag: "timers" },
   { method: "post", path: "/api/v1/groups/{group}/nack", summary: "Make received messages visible again after delayMs", tag: "consume", body: schemas.nackBody },
 ];
 
@@ -62,6 +70,7 @@ const pathParameters: Record<string, z.ZodType> = {
   topic: schemas.topicName,
   group: schemas.groupName,
   id: schemas.messageIdText,
+  msgId: schemas.timerPath.shape.msgId,
   queueId: z.int().min(0),
 };
 

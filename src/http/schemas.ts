@@ -10,7 +10,7 @@
  */
 
 import { z } from "zod";
-import { batchMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 
@@ -125,3 +125,20 @@ export const nackBody = z
     delayMs: z.int().min(0).max(limits.invisibleMsMax).default(0).meta({ description: "Deliver again after this long (0: at once)" }),
   })
   .meta({ id: "Nack" });
+
+// --- Scheduled messages ----------------------------------------------------------------------
+
+const epochMs = z.string().regex(/^\d{1,15}$/, { error: "must be ms since the epoch" }).transform(Number).or(z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)));
+
+export const timersQuery = z
+  .strictObject({
+    topic: topicName.optional().meta({ description: "Only messages to be delivered into this topic" }),
+    from: epochMs.optional().meta({ description: "Delivery at or after: ms since the epoch or an ISO date-time; default every time" }),
+    to: epochMs.optional().meta({ description: "Delivery before: ms since the epoch or an ISO date-time; default no end" }),
+    bucketMs: queryInt(scheduledListBucketMsMin, Number.MAX_SAFE_INTEGER).optional().meta({ description: "Width of the count buckets; default 60000" }),
+    limit: queryInt(1, scheduledListPageMax).optional().meta({ description: "Messages per page; default 100" }),
+    after: z.string().regex(/^\d{1,15}\.[0-9A-Fa-f]{32}$/).optional().meta({ description: "The `next` cursor of the previous page (deliverAtMs.msgId)" }),
+  })
+  .meta({ id: "TimersQuery" });
+
+export const timerPath = z.object({ msgId: z.string().regex(/^[0-9A-Fa-f]{32}$/).meta({ description: "The scheduled message's msgId: 32 hex characters" }) });

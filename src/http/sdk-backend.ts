@@ -24,7 +24,8 @@ import { Producer } from "../client/producer.ts";
 import { MqError, isMqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import type { QueueOffset } from "../common/offsets.ts";
-import type { GroupDetail, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
+import type { CancelOutcome, GroupDetail, ScheduledListing, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
+import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import type { ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, RouteEntry, SendAnswer, TopicDescription } from "./mq-backend.ts";
 import { SimpleConsumerPool } from "./simple-consumer-pool.ts";
 
@@ -158,6 +159,14 @@ export class SdkBackend implements MqBackend {
   async nack(group: string, topic: string | undefined, receiptHandle: string, delayMs: number): Promise<void> {
     checkHandleTopic(topic, receiptHandle);
     await this.consumers.settler(group).changeInvisibleTime(receiptHandle, delayMs);
+  }
+
+  listScheduled(options: ScheduledListOptions): Promise<ScheduledListing> {
+    return this.admin.listScheduled(options);
+  }
+
+  cancelScheduled(msgId: string): Promise<CancelOutcome> {
+    return this.admin.cancelScheduled(msgId);
   }
 
   async close(): Promise<void> {

@@ -49,6 +49,12 @@ export const RequestCode = {
   LIST_GROUPS: 55,
   GET_GROUP: 56,
 
+  // Scheduled messages (admin → broker)
+  /** Pending scheduled messages: counts per time bucket and one page of them. */
+  LIST_SCHEDULED_MESSAGES: 70,
+  /** Cancels a scheduled message by msgId: cancelled, already-delivered or unknown. */
+  CANCEL_SCHEDULED_MESSAGE: 71,
+
   // Broker → client (sent by the server on a client's connection)
   CHECK_TRANSACTION_STATE: 60,
   NOTIFY_CONSUMER_IDS_CHANGED: 61,
@@ -99,6 +105,8 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   LIST_TOPICS: "client→broker",
   LIST_GROUPS: "client→broker",
   GET_GROUP: "client→broker",
+  LIST_SCHEDULED_MESSAGES: "client→broker",
+  CANCEL_SCHEDULED_MESSAGE: "client→broker",
   CHECK_TRANSACTION_STATE: "broker→client",
   NOTIFY_CONSUMER_IDS_CHANGED: "broker→client",
   RESET_CONSUMER_CLIENT_OFFSET: "broker→client",

@@ -219,3 +219,33 @@ export const clusterInfoSchema = z.object({
   ),
 });
 export type ClusterInfo = z.infer<typeof clusterInfoSchema>;
+
+const scheduledCursor = z.object({ deliverAtMs: z.int().min(0), msgId: messageId });
+
+/** LIST_SCHEDULED_MESSAGES: counts per bucket of the whole match, and one page of messages. */
+export const scheduledListingSchema = z.object({
+  total: z.int().min(0),
+  bucketMs: z.int().min(1),
+  buckets: z.array(z.object({ startMs: z.int(), count: z.int().min(0) })),
+  bucketsTruncated: z.boolean(),
+  messages: z.array(
+    z.object({
+      msgId: messageId,
+      topic,
+      queueId: z.int().min(0),
+      deliverAtMs: z.int().min(0),
+      tags: z.string().optional(),
+      bodyBytes: z.int().min(0).optional(),
+    }),
+  ),
+  /** Where the next page starts; absent on the last page. */
+  next: scheduledCursor.optional(),
+});
+export type ScheduledListing = z.infer<typeof scheduledListingSchema>;
+export type ScheduledMessageView = ScheduledListing["messages"][number];
+
+export const cancelOutcomes = ["cancelled", "already-delivered", "unknown"] as const;
+export type CancelOutcome = (typeof cancelOutcomes)[number];
+
+/** CANCEL_SCHEDULED_MESSAGE. */
+export const cancelScheduledResultSchema = z.object({ msgId: messageId, outcome: z.enum(cancelOutcomes) });

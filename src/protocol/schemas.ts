@@ -10,7 +10,7 @@
 
 import { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { batchMessagesMax, pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, pullMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
@@ -163,6 +163,20 @@ export const queryMessageByKeySchema = z.object({
   endTimestampMs: timestampMs.optional(),
 });
 
+/** LIST_SCHEDULED_MESSAGES: pending in [fromMs, toMs), one page after (afterDeliverAtMs, afterMsgId). */
+export const listScheduledMessagesSchema = z
+  .object({
+    topic: topic.optional(),
+    fromMs: timestampMs.optional(),
+    toMs: timestampMs.optional(),
+    bucketMs: z.int().min(scheduledListBucketMsMin).optional(),
+    afterDeliverAtMs: timestampMs.optional(),
+    afterMsgId: messageId.optional(),
+    limit: z.int().min(1).max(scheduledListPageMax).optional(),
+  })
+  .refine((fields) => (fields.afterDeliverAtMs === undefined) === (fields.afterMsgId === undefined), { message: "Is required with afterDeliverAtMs (and only with it)", path: ["afterMsgId"] });
+export const cancelScheduledMessageSchema = z.object({ msgId: messageId });
+
 export const heartbeatSchema = z.object({
   clientId,
   producerGroups: z.array(group).max(limits.heartbeatGroupsMax).default([]),
@@ -253,6 +267,8 @@ export const requestSchemas = {
   [RequestCode.LIST_TOPICS]: nothing,
   [RequestCode.LIST_GROUPS]: nothing,
   [RequestCode.GET_GROUP]: consumerGroupOnly,
+  [RequestCode.LIST_SCHEDULED_MESSAGES]: listScheduledMessagesSchema,
+  [RequestCode.CANCEL_SCHEDULED_MESSAGE]: cancelScheduledMessageSchema,
   [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
   [RequestCode.NOTIFY_CONSUMER_IDS_CHANGED]: consumerGroupOnly,
   [RequestCode.RESET_CONSUMER_CLIENT_OFFSET]: resetConsumerClientOffsetSchema,

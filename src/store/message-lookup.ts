@@ -60,6 +60,17 @@ export class MessageLookup {
     return undefined;
   }
 
+  /** Every stored copy of the message with `msgId` (a scheduled message and its delivered copy share it), at most `max`. */
+  allByMsgId(msgId: string, max: number): StoredMessage[] {
+    const found: StoredMessage[] = [];
+    for (const offset of this.context.index.lookup(msgIdIndexKey(msgId), 4 * max)) {
+      const message = this.live(this.byPhysicalOffset(offset));
+      if (message?.msgId !== undefined && message.msgId.toUpperCase() === msgId.toUpperCase()) found.push(message);
+      if (found.length >= max) break;
+    }
+    return found;
+  }
+
   /** Messages of `topic` carrying `key`, newest first, optionally within a store-time range. */
   byKey(topic: string, key: string, maxCount: number, beginMs: number, endMs: number): StoredMessage[] {
     const found: StoredMessage[] = [];

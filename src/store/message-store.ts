@@ -282,6 +282,11 @@ export class MessageStore {
     return this.lookup.byMsgId(msgId);
   }
 
+  /** Every stored copy of the message with `msgId`, at most `max` (message-lookup.ts). */
+  queryAllByMsgId(msgId: string, max: number): StoredMessage[] {
+    return this.lookup.allByMsgId(msgId, max);
+  }
+
   /** Messages of `topic` carrying `key`, newest first, optionally within a store-time range. */
   queryByKey(topic: string, key: string, maxCount = 32, beginMs = 0, endMs = Number.MAX_SAFE_INTEGER): StoredMessage[] {
     return this.lookup.byKey(topic, key, maxCount, beginMs, endMs);

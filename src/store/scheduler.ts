@@ -176,9 +176,13 @@ export class Scheduler<M extends JobKindMap> {
     return this.firedByKind.get(kind) ?? 0;
   }
 
-  /** Calls `listener` after each job a handler took (done or held), with how late it fired. */
-  onFire(listener: FireListener): void {
+  /** Calls `listener` after each job a handler took (done or held), with how late it fired; returns the unsubscribe. */
+  onFire(listener: FireListener): () => void {
     this.fireListeners.push(listener);
+    return () => {
+      const index = this.fireListeners.indexOf(listener);
+      if (index >= 0) this.fireListeners.splice(index, 1);
+    };
   }
 
   /**

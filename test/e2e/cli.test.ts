@@ -363,6 +363,18 @@ describe("mq message", () => {
     ];
     for (const [id, message] of cases) expectFailure(await mq("message", "get", id), `message get ${id}`, message);
   }, testTimeoutMs);
+
+  test("scheduled lists what waits (nothing here) and cancel says already-delivered, unknown, or why an id is refused", async () => {
+    await createTopic("CliScheduled", 1);
+    const sent = await send("CliScheduled", "now");
+    const listing = await mqJson<{ total: number; buckets: unknown[]; messages: unknown[] }>("message", "scheduled", "--topic", "CliScheduled");
+    expect({ total: listing.total, buckets: listing.buckets, messages: listing.messages }).toEqual({ total: 0, buckets: [], messages: [] });
+    expect(expectOk(await mq("message", "scheduled"), "message scheduled (text)").stdout.trim()).toBe("0 pending");
+    expect(expectOk(await mq("message", "cancel", sent.msgId), "message cancel (delivered)").stdout.trim()).toBe("already-delivered");
+    expect(await mqJson<{ msgId: string; outcome: string }>("message", "cancel", "0123456789ABCDEF0123456789ABCDEF")).toEqual({ msgId: "0123456789ABCDEF0123456789ABCDEF", outcome: "unknown" });
+    expectFailure(await mq("message", "cancel", "nothex"), "message cancel nothex", 'Error 3004 MESSAGE_ID_INVALID: Cannot parse message id "nothex"');
+    expectFailure(await mq("message", "scheduled", "--limit", "0"), "message scheduled --limit 0", "--limit");
+  }, testTimeoutMs);
 });
 
 describe("mq group", () => {

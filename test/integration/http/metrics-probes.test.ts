@@ -101,6 +101,8 @@ describe("/api/v1/openapi.json", () => {
       "/api/v1/groups/{group}/receive",
       "/api/v1/messages",
       "/api/v1/messages/{id}",
+      "/api/v1/timers",
+      "/api/v1/timers/{msgId}",
       "/api/v1/topics",
       "/api/v1/topics/{topic}",
       "/api/v1/topics/{topic}/messages",

@@ -1,0 +1,100 @@
+/**
+ * What an operator sees of and does to scheduled messages (issue 10, item 4): the pending ones
+ * counted per time bucket and listed a page at a time, and a cancel by msgId. TCP (admin
+ * processor), REST and the CLI all come here.
+ *
+ * A pending scheduled message is an open scheduler job of kind `scheduled-message`
+ * (scheduled-message-job.ts): its id is the msgId, its due time the delivery time. Listing reads
+ * the scheduler (memory and journal), never the CommitLog.
+ *
+ * A cancel answers one of three:
+ *   cancelled          the job was open and is closed now, durably (its DONE is written before
+ *                      the answer), or it was cancelled before: the timer record is stored and
+ *                      neither a job nor a delivered copy exists;
+ *   already-delivered  a copy with the msgId is stored outside the timer topic (the delivered
+ *                      copy keeps the msgId). Checked first, so a job whose copy was written
+ *                      just before a crash (its DONE not yet) is closed, not reported cancelled;
+ *   unknown            nothing with the msgId: never scheduled here, or gone with retention.
+ */
+
+import * as limits from "../common/limits.ts";
+import { systemTopics } from "../common/system-topics.ts";
+import type { CancelOutcome, ScheduledListing, ScheduledMessageView } from "../protocol/responses.ts";
+import type { MessageStore } from "../store/message-store.ts";
+import type { ScheduledJob } from "../store/scheduler.ts";
+import type { BrokerScheduler } from "./job-kinds.ts";
+import { scheduledMessageJobKind, type ScheduledMessageJob } from "./scheduled-message-job.ts";
+
+export interface ScheduledQuery {
+  readonly topic?: string;
+  /** Due at or after (default 0). */
+  readonly fromMs?: number;
+  /** Due before (default: no end). */
+  readonly toMs?: number;
+  readonly bucketMs?: number;
+  /** Continue after this (dueMs, msgId): the `next` of the previous page. */
+  readonly after?: { readonly deliverAtMs: number; readonly msgId: string };
+  readonly limit?: number;
+}
+
+export class ScheduledMessages {
+  constructor(
+    private readonly scheduler: BrokerScheduler,
+    private readonly store: MessageStore,
+  ) {}
+
+  /** Scheduled messages waiting for their time, on this broker. */
+  get pending(): number {
+    return this.scheduler.openOfKind(scheduledMessageJobKind);
+  }
+
+  /** Scheduled messages handed to delivery since the broker started. */
+  get delivered(): number {
+    return this.scheduler.firedOfKind(scheduledMessageJobKind);
+  }
+
+  list(query: ScheduledQuery): ScheduledListing {
+    const fromMs = query.fromMs ?? 0;
+    const bucketMs = Math.max(limits.scheduledListBucketMsMin, query.bucketMs ?? limits.scheduledListBucketMsDefault);
+    const limit = Math.min(limits.scheduledListPageMax, query.limit ?? limits.scheduledListPageDefault);
+    const topic = query.topic;
+    const answer = this.scheduler.openBetween(
+      { kind: scheduledMessageJobKind, fromMs, toMs: query.toMs ?? Number.MAX_SAFE_INTEGER, match: topic === undefined ? undefined : (payload) => payload.realTopic === topic },
+      { after: query.after === undefined ? undefined : { dueMs: query.after.deliverAtMs, id: query.after.msgId }, limit: limit + 1, bucketMs },
+    );
+    const messages = answer.jobs.slice(0, limit).map(view);
+    const last = messages.at(-1);
+    return {
+      total: answer.total,
+      bucketMs,
+      buckets: answer.buckets.slice(0, limits.scheduledListBucketsMax),
+      bucketsTruncated: answer.buckets.length > limits.scheduledListBucketsMax,
+      messages,
+      ...(answer.jobs.length > limit && last !== undefined ? { next: { deliverAtMs: last.deliverAtMs, msgId: last.msgId } } : {}),
+    };
+  }
+
+  /** Cancels the pending delivery of `msgId` (see the file header for the three answers). */
+  cancel(msgId: string): CancelOutcome {
+    const copies = this.store.queryAllByMsgId(msgId, limits.scheduledCopiesLookupMax);
+    if (copies.some((copy) => copy.topic !== systemTopics.wheelTimer)) {
+      this.scheduler.cancel(scheduledMessageJobKind, msgId);
+      return "already-delivered";
+    }
+    if (this.scheduler.cancel(scheduledMessageJobKind, msgId) !== undefined) return "cancelled";
+    return copies.length > 0 ? "cancelled" : "unknown";
+  }
+}
+
+function view(job: ScheduledJob<typeof scheduledMessageJobKind, ScheduledMessageJob>): ScheduledMessageView {
+  const { payload } = job;
+  // No undefined values: the view goes out as msgpack and JSON as is.
+  return {
+    msgId: job.id,
+    topic: payload.realTopic,
+    queueId: payload.realQueueId,
+    deliverAtMs: job.dueMs,
+    ...(payload.tags === undefined ? {} : { tags: payload.tags }),
+    ...(payload.bodyBytes === undefined ? {} : { bodyBytes: payload.bodyBytes }),
+  };
+}
