@@ -124,6 +124,8 @@ export const scheduleSyncIntervalMs = 500;
 export const scheduleCompactIntervalMs = 10_000;
 /** The journal is rewritten once it holds this many records more than twice its open jobs. */
 export const scheduleCompactRecordsMin = 4_096;
+/** Jobs fired in one turn of the event loop; the rest of what is due follows in the next turns. */
+export const scheduledJobsPerTurnMax = 4_096;
 /** A handler that throws is called again after this long. */
 export const scheduledJobRetryDelayMs = 1_000;
 

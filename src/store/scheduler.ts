@@ -20,11 +20,18 @@
  * journal; delayed delivery will check the stored copy's source offset). The tests show both.
  *
  * Bounded memory. At most `inMemoryMax` jobs (scheduledJobsInMemoryMax) are in memory: every
- * open job due before `horizonMs` is either in memory or held by its owner, the rest are only
- * on disk. Adding an earlier job to a full memory evicts the latest ones (they are on disk) and
- * lowers the horizon; when memory runs low a scan of the journal loads the next earliest jobs
- * and moves the horizon on. Scans and compaction keep a transient map of open keys, bounded by
- * `jobsMax` (scheduledJobsMax), the cap on open jobs.
+ * open job ordered before the horizon — a (dueMs, id), so a million jobs sharing one dueMs can
+ * still be split between memory and disk — is either in memory or held by its owner, the rest
+ * are only on disk. Adding an earlier job to a full memory evicts the latest ones (they are on
+ * disk) and lowers the horizon; when memory runs low a scan of the journal loads the next
+ * earliest jobs and moves the horizon on. That scan keeps at most twice the jobs it loads
+ * (refill-candidates below), so draining a million jobs never holds more than the window.
+ * Opening and compaction keep a transient map of every open key, bounded by `jobsMax`
+ * (scheduledJobsMax), the cap on open jobs.
+ *
+ * Fairness. One turn fires at most `scheduledJobsPerTurnMax` jobs, then yields to the event
+ * loop (the next turn is a 0 ms timer): a hot second of a million jobs is drained in turns
+ * between which requests are served and newly due, earlier jobs take their place in order.
  *
  * Checkpoint. The journal is the checkpoint; it is fdatasync'ed every `scheduleSyncIntervalMs`
  * and compacted (rewritten with the open jobs only) when it holds many more records than jobs.
@@ -80,6 +87,7 @@ export interface SchedulerOptions {
   readonly inMemoryMax?: number;
   readonly jobsMax?: number;
   readonly compactRecordsMin?: number;
+  readonly jobsPerTurnMax?: number;
 }
 
 interface MemoryJob {
@@ -96,6 +104,7 @@ interface HeapNode {
 /** An open job found by a scan: where its ADD is, not its payload (scans stay small). */
 interface OpenRef {
   readonly kind: string;
+  readonly id: string;
   readonly dueMs: number;
   readonly position: number;
   readonly length: number;
@@ -113,12 +122,13 @@ export class Scheduler<M extends JobKindMap> {
   private readonly inMemoryMax: number;
   private readonly jobsMax: number;
   private readonly compactRecordsMin: number;
+  private readonly jobsPerTurnMax: number;
   private readonly unhandledKinds = new Set<string>();
   private readonly openByKind = new Map<string, number>();
   private readonly firedByKind = new Map<string, number>();
   private readonly fireListeners: FireListener[] = [];
-  /** Open jobs due at or after this are not all in memory (Infinity: every open job is). */
-  private horizonMs = Infinity;
+  /** Open jobs ordered at or after this (dueMs, id) are not all in memory (dueMs Infinity: every open job is). */
+  private horizon: JobKey = unbounded;
   private openJobs = 0;
   private timer: TimerHandle | undefined;
   private timerDueMs = Infinity;
@@ -132,10 +142,10 @@ export class Scheduler<M extends JobKindMap> {
     this.inMemoryMax = options.inMemoryMax ?? limits.scheduledJobsInMemoryMax;
     this.jobsMax = options.jobsMax ?? limits.scheduledJobsMax;
     this.compactRecordsMin = options.compactRecordsMin ?? limits.scheduleCompactRecordsMin;
+    this.jobsPerTurnMax = options.jobsPerTurnMax ?? limits.scheduledJobsPerTurnMax;
     this.openJobs = initial.size;
     this.countKinds(initial.values());
-    this.horizonMs = initial.size === 0 ? Infinity : -Infinity;
-    this.load(initial);
+    this.loadEarliest([...initial.values()], unbounded);
   }
 
   /** Opens the journal in `options.dir` (creating it), and loads the earliest open jobs. */
@@ -248,7 +258,7 @@ export class Scheduler<M extends JobKindMap> {
     this.checkOpen();
     this.journal.append(encodeDone(key.id, key.dueMs), 1);
     this.closedKey(key);
-    if (this.memory.size === 0 && this.horizonMs !== Infinity) this.arm();
+    if (this.memory.size === 0 && this.horizon.dueMs !== Infinity) this.arm();
   }
 
   /** Closes `previous` and opens `job` with one write: after a crash exactly one of them is open. */
@@ -284,12 +294,14 @@ export class Scheduler<M extends JobKindMap> {
     this.firing = true;
     try {
       const nowMs = this.options.clock.nowMs();
-      for (;;) {
+      // At most one turn's worth: the rest follow on a 0 ms timer (arm), after other work.
+      for (let fired = 0; fired < this.jobsPerTurnMax; ) {
         const top = this.heap.peek();
         if (top === undefined || top.deadlineMs > nowMs) break;
         this.heap.pop();
         if (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs) continue;
         this.fire(top.entry, nowMs);
+        fired += 1;
       }
       this.refillIfLow();
     } finally {
@@ -366,7 +378,7 @@ export class Scheduler<M extends JobKindMap> {
       this.openJobs += 1;
       this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
     }
-    if (job.dueMs < this.horizonMs) {
+    if (compareKeys(job, this.horizon) < 0) {
       this.remember(job, job.dueMs);
       if (this.memory.size > this.inMemoryMax) this.evict();
     }
@@ -401,53 +413,73 @@ export class Scheduler<M extends JobKindMap> {
     this.memory.delete(keyOf(key));
   }
 
-  /** Drops the latest quarter of memory (it is all on disk) and lowers the horizon to them. */
+  /** Drops the latest quarter of memory (it is all on disk, none of it due) and lowers the horizon to them. */
   private evict(): void {
     const nowMs = this.options.clock.nowMs();
-    const entries = [...this.memory.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => b.job.dueMs - a.job.dueMs);
+    const entries = [...this.memory.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => compareKeys(b.job, a.job));
     const target = Math.floor((this.inMemoryMax * 3) / 4);
-    let index = 0;
-    while (this.memory.size > target && index < entries.length) {
-      const entry = entries[index]!;
-      // Jobs sharing the horizon's dueMs go together: memory holds all of a dueMs or none.
-      const dueMs = entry.job.dueMs;
-      while (index < entries.length && entries[index]!.job.dueMs === dueMs) {
-        this.forget(entries[index]!.job);
-        this.counters.evicted += 1;
-        index += 1;
-      }
-      this.horizonMs = Math.min(this.horizonMs, dueMs);
+    for (let index = 0; this.memory.size > target && index < entries.length; index++) {
+      const job = entries[index]!.job;
+      this.forget(job);
+      this.counters.evicted += 1;
+      if (compareKeys(job, this.horizon) < 0) this.horizon = { id: job.id, dueMs: job.dueMs };
     }
   }
 
+  /**
+   * When memory runs low, one pass of the journal loads the earliest open jobs at or after the
+   * horizon. The pass keeps at most twice `room` candidates: past that it keeps the earliest
+   * `room` and ignores everything ordered after the first one it dropped (`cut`), so it never
+   * holds more than the window however many jobs wait on disk.
+   */
   private refillIfLow(): void {
-    if (this.horizonMs === Infinity || this.memory.size > this.inMemoryMax / 4) return;
-    const open = new Map<string, OpenRef>();
-    const horizonMs = this.horizonMs;
-    this.journal.scan((record) => applyRecord(open, record, horizonMs));
-    this.load(open);
+    if (this.horizon.dueMs === Infinity || this.memory.size > this.inMemoryMax / 4) return;
+    const room = this.loadRoom();
+    const from = this.horizon;
+    const candidates = new Map<string, OpenRef>();
+    let cut: JobKey = unbounded;
+    this.journal.scan((record) => {
+      if (compareKeys(record, from) < 0 || compareKeys(record, cut) >= 0) return;
+      const key = keyOf(record);
+      if (record.type === "done") {
+        candidates.delete(key);
+        return;
+      }
+      candidates.set(key, { kind: record.kind, id: record.id, dueMs: record.dueMs, position: record.position, length: record.length });
+      if (candidates.size < 2 * room) return;
+      const sorted = [...candidates.values()].sort(compareKeys);
+      for (const dropped of sorted.slice(room)) candidates.delete(keyOf(dropped));
+      cut = sorted[room]!;
+    });
+    this.loadEarliest([...candidates.values()], cut);
   }
 
-  /** Moves the earliest of `open` (jobs due at or after the horizon) into memory, up to half the limit. */
-  private load(open: Map<string, OpenRef>): void {
-    const room = Math.max(1, Math.floor(this.inMemoryMax / 2) - this.memory.size);
-    const refs = [...open.values()].sort((a, b) => a.dueMs - b.dueMs);
-    let count = Math.min(room, refs.length);
-    // Never split one dueMs between memory and disk: the horizon is a dueMs.
-    while (count < refs.length && count > 0 && refs[count]!.dueMs === refs[count - 1]!.dueMs) count += 1;
+  /** Room to load into: up to half the window. */
+  private loadRoom(): number {
+    return Math.max(1, Math.floor(this.inMemoryMax / 2) - this.memory.size);
+  }
+
+  /**
+   * Moves the earliest of `refs` (every open job between the horizon and `beyond`) into memory,
+   * up to half the window, and sets the horizon to the first one left on disk (or `beyond`).
+   */
+  private loadEarliest(refs: OpenRef[], beyond: JobKey): void {
+    const count = Math.min(this.loadRoom(), refs.length);
+    refs.sort(compareKeys);
     for (let index = 0; index < count; index++) {
       const job = this.jobAt(refs[index]!);
       if (this.memory.has(keyOf(job))) continue;
       this.remember(job, job.dueMs);
       this.counters.loaded += 1;
     }
-    this.horizonMs = count < refs.length ? refs[count]!.dueMs : Infinity;
+    const next = count < refs.length ? refs[count]! : beyond;
+    this.horizon = { id: next.id, dueMs: next.dueMs };
   }
 
   private arm(): void {
     if (!this.running) return;
     let top = this.liveTop();
-    if (top === undefined && this.horizonMs !== Infinity) {
+    if (top === undefined && this.horizon.dueMs !== Infinity) {
       // Memory emptied by completions, not by firing: bring the next jobs in from disk.
       this.refillIfLow();
       top = this.liveTop();
@@ -494,10 +526,19 @@ function keyOf(key: JobKey): string {
   return `${key.dueMs}|${key.id}`;
 }
 
+/** The order of jobs: by dueMs, then id. */
+function compareKeys(a: JobKey, b: JobKey): number {
+  if (a.dueMs !== b.dueMs) return a.dueMs < b.dueMs ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** The horizon when every open job is in memory. */
+const unbounded: JobKey = { id: "", dueMs: Infinity };
+
 /** Folds one record into a map of open jobs due at or after `fromMs`. */
 function applyRecord(open: Map<string, OpenRef>, record: JournalRecord, fromMs: number): void {
   if (record.dueMs < fromMs) return;
   const key = keyOf(record);
-  if (record.type === "add") open.set(key, { kind: record.kind, dueMs: record.dueMs, position: record.position, length: record.length });
+  if (record.type === "add") open.set(key, { kind: record.kind, id: record.id, dueMs: record.dueMs, position: record.position, length: record.length });
   else open.delete(key);
 }
