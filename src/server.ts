@@ -198,6 +198,8 @@ function openStore(config: MqConfig, bus: EventBus<ProcessEvents>, logger: Logge
     bus,
     recoveryProgress: context.recoveryProgress,
     recoveryStepPauseMs: config.recoveryStepPauseMs ?? 0,
+    // A broker serves timers: no CommitLog file goes before it knows which hold pending ones.
+    holdRetentionForTimers: rolesOf(config.role).broker,
   });
 }
 

@@ -65,6 +65,10 @@ export class TimerDelivery implements ScheduleSink {
     return lowest;
   }
 
+  sync(): void {
+    this.context.scheduler.sync();
+  }
+
   private deliver(job: Job): "done" | "held" {
     const { store, topics, scheduler, clock, logger } = this.context;
     const { physicalOffset, realTopic, msgId } = job.payload;

@@ -321,6 +321,11 @@ export class Scheduler<M extends JobKindMap> {
     return jobs.sort((a, b) => a.dueMs - b.dueMs);
   }
 
+  /** Makes every journal record written so far durable (fdatasync); the store calls it before a checkpoint. */
+  sync(): void {
+    if (!this.closed) this.journal.sync();
+  }
+
   /** Rewrites the journal with the open jobs only. */
   compact(): void {
     this.checkOpen();

@@ -10,6 +10,10 @@
  * `attach` hands it to the sink. So a job whose journal record was lost is derived again from
  * the CommitLog, and a timer delivered before the crash is not handed out again.
  *
+ * Checkpoint. The store's checkpoint (the point recovery replays from) moves past a timer record
+ * only after `sync` has made its job durable: a job lost with a torn journal tail is always in
+ * the part of the CommitLog that recovery replays.
+ *
  * Retention. A pending timer needs its record: `keepFrom` names the lowest CommitLog offset that
  * must be kept (the attached sink's earliest pending record). Until a sink is attached, a store
  * opened with `holdRetentionForTimers` keeps everything.
@@ -37,6 +41,8 @@ export interface ScheduleSink {
   scheduled(record: ScheduledRecord): void;
   /** The lowest CommitLog offset a pending timer still needs; undefined: none pending. */
   keepFrom(): number | undefined;
+  /** Makes the jobs it took durable: called before the store's checkpoint moves past their records. */
+  sync(): void;
 }
 
 export class ScheduleDispatcher implements Dispatcher {
@@ -84,6 +90,11 @@ export class ScheduleDispatcher implements Dispatcher {
     }
     this.sink = sink;
     return handed;
+  }
+
+  /** Before a checkpoint: the jobs of every record dispatched so far are made durable first. */
+  sync(): void {
+    this.sink?.sync();
   }
 
   get attached(): boolean {

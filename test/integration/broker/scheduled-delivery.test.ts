@@ -1,13 +1,17 @@
 import { describe, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/common/clock.ts";
 import { MqError } from "../../../src/common/errors.ts";
-import { MsgIdGenerator, } from "../../../src/common/ids.ts";
+import { MsgIdGenerator } from "../../../src/common/ids.ts";
 import { decodeRecord } from "../../../src/common/message-record.ts";
 import { messageDelayLevelDefault, timerMaxDelayMsDefault } from "../../../src/common/limits.ts";
 import { parseDelayLevels } from "../../../src/common/delay-levels.ts";
 import { queueOffset } from "../../../src/common/offsets.ts";
 import type { OutgoingRecord } from "../../../src/broker/message-service.ts";
+import { truncateSync } from "node:fs";
+import { join } from "node:path";
+import { journalHeaderBytes } from "../../../src/store/schedule-journal.ts";
 import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
+import { killStore } from "../../helpers/store-crash.ts";
 import { withSeedAsync } from "../../helpers/seeded-random.ts";
 
 const topic = "Timed";
@@ -166,5 +170,42 @@ describe("Scheduled delivery (ManualClock)", () => {
     const all = delivered(broker);
     expect(all.get(early.msgId!)?.count).toBe(1);
     expect(all.get(late.msgId!)?.count).toBe(1);
+  });
+});
+
+describe("Scheduled delivery: crash and journal loss (ManualClock)", () => {
+  async function crashAndRestart(options: { deliverFirst: number; cutJournal: boolean }): Promise<void> {
+    const clock = new ManualClock();
+    const broker = await start(clock);
+    const dueByMsgId = new Map<string, number>();
+    for (let index = 0; index < 40; index++) {
+      const message = outgoing({ delayMs: 1_000 * (index + 1), queueId: index % queues });
+      const result = await broker.broker.context.messages.send(message);
+      dueByMsgId.set(message.msgId!, result.delivery!.deliverAtMs);
+    }
+    clock.advance(1_000 * options.deliverFirst);
+    expect(delivered(broker).size).toBe(options.deliverFirst);
+    // kill -9: nothing flushed or checkpointed; the old broker's timers are on a clock nobody advances again.
+    killStore(broker.store);
+    if (options.cutJournal) truncateSync(join(broker.dataDir, "schedule", "journal"), journalHeaderBytes);
+    const later = new ManualClock(clock.nowMs());
+    const restarted = await startTestBroker({ clock: later, store: { clock: later }, dataDir: broker.dataDir });
+    expect(restarted.broker.context.scheduler.openOfKind("scheduled-message")).toBe(40 - options.deliverFirst);
+    later.advance(0);
+    later.advance(60_000);
+    const all = delivered(restarted);
+    expect(all.size).toBe(40);
+    for (const [msgId, seen] of all) {
+      expect(seen.count).toBe(1);
+      expect(seen.storeMs).toBeGreaterThanOrEqual(dueByMsgId.get(msgId)!);
+    }
+  }
+
+  test("after a kill with the journal intact, each timer is delivered once: open jobs are not added again", async () => {
+    await crashAndRestart({ deliverFirst: 15, cutJournal: false });
+  });
+
+  test("after a kill that lost the journal, jobs are derived again from the CommitLog, and delivered ones are not", async () => {
+    await crashAndRestart({ deliverFirst: 15, cutJournal: true });
   });
 });
