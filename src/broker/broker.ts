@@ -33,6 +33,7 @@ import { MessageService } from "./message-service.ts";
 import type { MessageTransform } from "./message-transform.ts";
 import { PopService } from "./pop-service.ts";
 import { scheduledDeliveryTransform } from "./scheduled-delivery.ts";
+import { ScheduledMessages } from "./scheduled-messages.ts";
 import { TimerDelivery } from "./timer-delivery.ts";
 import { parseDelayLevels } from "../common/delay-levels.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
@@ -160,6 +161,7 @@ export class Broker {
     const broker = new Broker(options, context);
     // Kinds register before the scheduler starts, so no due job fires without its handler.
     PopService.start(context);
+    ScheduledMessages.registerKinds(scheduler);
     TimerDelivery.start(context);
     scheduler.start();
     broker.adoptStoredTopics();

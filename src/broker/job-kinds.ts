@@ -7,6 +7,7 @@
 
 import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import type { Scheduler } from "../store/scheduler.ts";
+import type { CancelledMessageJob } from "./scheduled-messages.ts";
 import type { ScheduledMessageJob } from "./scheduled-message-job.ts";
 
 export type { ScheduledMessageJob } from "./scheduled-message-job.ts";
@@ -27,6 +28,7 @@ export interface PopRedeliveryJob {
 export type BrokerJobKinds = {
   "pop.redeliver": PopRedeliveryJob;
   "scheduled-message": ScheduledMessageJob;
+  "scheduled-message.cancelled": CancelledMessageJob;
 };
 
 export type BrokerScheduler = Scheduler<BrokerJobKinds>;

@@ -8,15 +8,22 @@
  * the scheduler (memory and journal), never the CommitLog.
  *
  * A cancel answers one of three:
- *   cancelled          the job was open and is closed now, durably (its DONE is written before
- *                      the answer), or it was cancelled before: the timer record is stored and
- *                      neither a job nor a delivered copy exists;
+ *   cancelled          the job was open and is closed now, durably (written before the answer),
+ *                      or it was cancelled before: its marker (below) is open, or the timer
+ *                      record is stored and neither a job nor a delivered copy exists;
  *   already-delivered  a copy with the msgId is stored outside the timer topic (the delivered
  *                      copy keeps the msgId). Checked first, so a job whose copy was written
  *                      just before a crash (its DONE not yet) is closed, not reported cancelled;
  *   unknown            nothing with the msgId: never scheduled here, or gone with retention.
+ *
+ * A cancel replaces the job with a marker job (kind `scheduled-message.cancelled`, same id, the
+ * cancelled due time in its payload) in one journal write. Recovery may hand the timer record
+ * of a message sent just before a crash to delivery again (timer-delivery.ts attaches to the
+ * store's replay); an open marker tells it the message was cancelled. The marker closes itself
+ * after `scheduledCancelMarkerMs`, long after the record has left the replayed tail of the log.
  */
 
+import type { Clock } from "../common/clock.ts";
 import * as limits from "../common/limits.ts";
 import { systemTopics } from "../common/system-topics.ts";
 import type { CancelOutcome, ScheduledListing, ScheduledMessageView } from "../protocol/responses.ts";
@@ -37,10 +44,23 @@ export interface ScheduledQuery {
   readonly limit?: number;
 }
 
+export const cancelledMessageJobKind = "scheduled-message.cancelled";
+
+/** The marker of a cancelled scheduled message: the due time it had. */
+export interface CancelledMessageJob {
+  readonly dueMs: number;
+}
+
 export class ScheduledMessages {
+  /** Registers the marker kind's handler (it only closes the marker); before the scheduler starts. */
+  static registerKinds(scheduler: BrokerScheduler): void {
+    scheduler.register(cancelledMessageJobKind, () => "done");
+  }
+
   constructor(
     private readonly scheduler: BrokerScheduler,
     private readonly store: MessageStore,
+    private readonly clock: Clock,
   ) {}
 
   /** Scheduled messages waiting for their time, on this broker. */
@@ -81,8 +101,15 @@ export class ScheduledMessages {
       this.scheduler.cancel(scheduledMessageJobKind, msgId);
       return "already-delivered";
     }
-    if (this.scheduler.cancel(scheduledMessageJobKind, msgId) !== undefined) return "cancelled";
-    return copies.length > 0 ? "cancelled" : "unknown";
+    const job = this.scheduler.findOpen(scheduledMessageJobKind, msgId);
+    if (job !== undefined) {
+      const marker = { kind: cancelledMessageJobKind, id: msgId, dueMs: this.clock.nowMs() + limits.scheduledCancelMarkerMs, payload: { dueMs: job.dueMs } } as const;
+      this.scheduler.reschedule(job, marker);
+      return "cancelled";
+    }
+    // Cancelled before: its marker is open (for scheduledCancelMarkerMs), or its timer record is stored.
+    if (this.scheduler.findOpen(cancelledMessageJobKind, msgId) !== undefined || copies.length > 0) return "cancelled";
+    return "unknown";
   }
 }
 

@@ -26,6 +26,7 @@ import { putStatusError, type PutMessageInput } from "../store/put-message.ts";
 import type { ScheduledJob } from "../store/scheduler.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import { type ScheduledMessageJob, scheduledMessageJobKind } from "./scheduled-message-job.ts";
+import { cancelledMessageJobKind } from "./scheduled-messages.ts";
 
 type Job = ScheduledJob<typeof scheduledMessageJobKind, ScheduledMessageJob>;
 
@@ -44,6 +45,8 @@ export class TimerDelivery implements ScheduleSink {
     const delivery = new TimerDelivery(context);
     context.scheduler.register(scheduledMessageJobKind, (job) => delivery.deliver(job));
     delivery.openAtAttach = new Set(context.scheduler.openOf(scheduledMessageJobKind).map((job) => `${job.dueMs}|${job.id}`));
+    // A cancelled message's marker (scheduled-messages.ts) keeps recovery from scheduling it again.
+    for (const marker of context.scheduler.openOf(cancelledMessageJobKind)) delivery.openAtAttach.add(`${marker.payload.dueMs}|${marker.id}`);
     const handed = context.store.attachSchedule(delivery);
     delivery.openAtAttach = undefined;
     if (handed > 0) context.logger.info(`Scheduled delivery: ${handed} timer records found again by recovery`);

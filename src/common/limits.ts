@@ -146,6 +146,8 @@ export const scheduledListBucketsMax = 1_000;
 /** A listing's bucket width when none is asked for, and the narrowest allowed. */
 export const scheduledListBucketMsDefault = 60_000;
 export const scheduledListBucketMsMin = 1_000;
+/** How long the marker of a cancelled scheduled message stays open (recovery skips its timer record meanwhile). */
+export const scheduledCancelMarkerMs = 3_600_000;
 /** Stored copies of one msgId read to tell a delivered scheduled message from a pending or unknown one. */
 export const scheduledCopiesLookupMax = 8;
 

@@ -50,7 +50,7 @@ export class LocalBackend implements MqBackend {
   constructor(private readonly options: LocalBackendOptions) {
     this.broker = options.broker;
     this.pop = PopService.of(options.broker);
-    this.scheduled = new ScheduledMessages(options.broker.scheduler, options.broker.store);
+    this.scheduled = new ScheduledMessages(options.broker.scheduler, options.broker.store, options.broker.clock);
   }
 
   /**

@@ -22,5 +22,5 @@ export function cancelScheduledMessage(context: BrokerContext, request: Incoming
 }
 
 function scheduledMessages(context: BrokerContext): ScheduledMessages {
-  return new ScheduledMessages(context.scheduler, context.store);
+  return new ScheduledMessages(context.scheduler, context.store, context.clock);
 }
