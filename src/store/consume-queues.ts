@@ -103,6 +103,12 @@ export class ConsumeQueues implements Dispatcher {
   }
 
   /** The queue offset the next visible record of (topic, queueId) takes. */
+  /** Whether the queue exists and has an entry (maybe blank) at `queueOffset`. */
+  holds(topic: string, queueId: number, queueOffset: QueueOffset): boolean {
+    const queue = this.get(topic, queueId);
+    return queue !== undefined && queueOffset >= queue.minOffset && queueOffset < queue.maxOffset;
+  }
+
   nextOffset(topic: string, queueId: number): QueueOffset {
     return toQueueOffset(this.byTopic.get(topic)?.[queueId]?.maxOffset ?? 0);
   }

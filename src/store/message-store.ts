@@ -153,6 +153,7 @@ export class MessageStore {
         queues: () => this.queues.all(),
         dispatch: (record) => this.dispatcher.dispatch(record),
         rebuild: this.rebuildReason,
+        lacksEntry: (record) => record.visibility === "visible" && !this.tombstones.hides(record) && !this.queues.holds(record.topic, record.queueId, record.queueOffset),
         logger: options.logger,
         clock: options.clock,
         progress: options.recoveryProgress,

@@ -47,6 +47,11 @@ export interface RecoveryInput {
   dispatch: (record: DispatchRecord) => void;
   /** Why derived data (index, consume queues) was found missing or damaged: rebuild it all. */
   rebuild: string | undefined;
+  /**
+   * Whether a record's consume queue lacks its entry (the queue's directory was deleted, say):
+   * asked of verified records the checkpoint says were dispatched; one yes rebuilds it all.
+   */
+  lacksEntry: (record: DispatchRecord) => boolean;
   logger: Logger;
   clock: Clock;
   progress: RecoveryProgress;
@@ -70,7 +75,7 @@ export interface RecoveryReport {
 export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport> {
   const { commitLog, checkpoint, logger, clock } = input;
   const startMs = clock.monotonicMs();
-  const rebuildAll = input.queues().length === 0 || input.rebuild !== undefined;
+  let rebuildAll = input.queues().length === 0 || input.rebuild !== undefined;
   // The file holding the checkpoint is verified from its start: a file prepared ahead may follow it.
   const checkpointFileBase = commitLog.fileBaseOf(Math.max(0, checkpoint.dispatchFlushed - 1));
   let verifyFrom = Math.min(checkpoint.dispatchFlushed, checkpointFileBase, commitLog.lastFileBase, commitLog.firstShortFileBase() ?? Infinity);
@@ -78,13 +83,18 @@ export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport
   if (rebuildAll) verifyFrom = commitLog.minOffset;
   verifyFrom = Math.max(verifyFrom, commitLog.minOffset);
 
-  const verified = await verify(input, verifyFrom);
+  const verified = await verify(input, verifyFrom, !rebuildAll);
   const { end, walk } = verified;
+  let rebuild = input.rebuild ?? (input.queues().length === 0 ? "no consume queue is on disk" : undefined);
+  if (verified.lostEntry !== undefined) {
+    rebuild = verified.lostEntry;
+    rebuildAll = true;
+  }
   // Entries written before a dropped range may point into it: rebuild from the first one.
   const firstDropped = walk.dropped[0]?.offset ?? end;
   const replayFrom = rebuildAll ? commitLog.minOffset : Math.max(commitLog.minOffset, Math.min(checkpoint.dispatchFlushed, end, firstDropped));
   for (const queue of input.queues()) queue.truncateFrom(toPhysicalOffset(replayFrom));
-  const recordsReplayed = await replay(input, replayFrom, end);
+  const recordsReplayed = await replay(input, replayFrom, end, rebuild);
   input.progress.phase = "done";
   const report: RecoveryReport = {
     abnormal: input.abnormal,
@@ -107,16 +117,23 @@ export async function recoverStore(input: RecoveryInput): Promise<RecoveryReport
   return report;
 }
 
-/** Step 1: walks the log from `from`, drops damage in the middle, cuts a torn tail. */
-async function verify(input: RecoveryInput, from: number): Promise<{ end: number; walk: CommitLogWalk; records: number }> {
+/**
+ * Step 1: walks the log from `from`, drops damage in the middle, cuts a torn tail. With
+ * `checkEntries`, also finds a dispatched record whose consume-queue entry is gone.
+ */
+async function verify(input: RecoveryInput, from: number, checkEntries: boolean): Promise<{ end: number; walk: CommitLogWalk; records: number; lostEntry: string | undefined }> {
   const { commitLog, checkpoint, logger, clock, progress } = input;
   const total = Math.max(0, commitLog.lastFileBase + commitLog.fileBytes - from);
   progress.phase = "verifying";
   progress.bytesTotal = total;
   let lastReportMs = clock.monotonicMs();
   let records = 0;
-  const walk = new CommitLogWalk(commitLog, from, checkpoint.commitLogFlushed, () => {
+  let lostEntry: string | undefined;
+  const walk = new CommitLogWalk(commitLog, from, checkpoint.commitLogFlushed, (physicalOffset, file, position) => {
     records += 1;
+    if (!checkEntries || lostEntry !== undefined || physicalOffset >= checkpoint.dispatchFlushed) return;
+    const record = readDispatchRecord(file.bytes, file.view, position);
+    if (input.lacksEntry(record)) lostEntry = `consume queue ${record.queueId} of "${record.topic}" has no entry for queue offset ${record.queueOffset}`;
   });
   while (!walk.step(recoveryStepBytes)) {
     progress.bytesVerified = walk.position - from;
@@ -134,15 +151,15 @@ async function verify(input: RecoveryInput, from: number): Promise<{ end: number
   for (const range of walk.dropped) {
     logger.error(`Recovery: dropped ${range.bytes} damaged bytes of CommitLog at offset ${range.offset} (${range.reason}); the valid records after them are kept`);
   }
-  return { end, walk, records };
+  return { end, walk, records, lostEntry };
 }
 
 /** Step 2: re-dispatches every record in [from, end) through the store's one dispatch function. */
-async function replay(input: RecoveryInput, from: number, end: number): Promise<number> {
+async function replay(input: RecoveryInput, from: number, end: number, rebuild: string | undefined): Promise<number> {
   const { commitLog, logger, clock } = input;
   input.progress.phase = "replaying";
   if (from >= end) return 0;
-  if (input.rebuild !== undefined) logger.warn(`Rebuilding the index and consume queues from the CommitLog (${((end - from) / MiB).toFixed(0)} MiB): ${input.rebuild}`);
+  if (rebuild !== undefined) logger.warn(`Rebuilding the index and consume queues from the CommitLog (${((end - from) / MiB).toFixed(0)} MiB): ${rebuild}`);
   let records = 0;
   let lastReportMs = clock.monotonicMs();
   const walk = new CommitLogWalk(commitLog, from, end, (physicalOffset, file, position) => {

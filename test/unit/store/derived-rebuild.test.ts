@@ -1,7 +1,7 @@
 /**
  * The index and the consume queues are derived from the CommitLog: when they are found missing
  * or damaged at start (index/ deleted between runs, an index file cut short, a consume-queue file
- * missing), the store logs it and rebuilds them from the CommitLog, with progress each second,
+ * missing, a queue's directory deleted), the store logs it and rebuilds them from the CommitLog, with progress each second,
  * so lookups by key and msgId and reads by queue offset find every message again.
  */
 
@@ -51,12 +51,15 @@ function queueBodies(store: MessageStore, queueId: number): string[] {
   return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
 }
 
-async function expectEverythingFound(dataDir: string, damage: string): Promise<void> {
+async function expectEverythingFound(dataDir: string, damage: string | RegExp): Promise<void> {
   const { lines, logger } = capturingLogger();
   const store = await MessageStore.open(storeOptions(dataDir, { logger }));
   try {
     expect(store.recovery.recordsReplayed).toBe(messages);
-    expect(lines.filter((line) => line.includes("Rebuilding"))).toEqual([`Rebuilding the index and consume queues from the CommitLog (0 MiB): ${damage}`]);
+    const rebuilding = lines.filter((line) => line.includes("Rebuilding"));
+    expect(rebuilding.length).toBe(1);
+    if (typeof damage === "string") expect(rebuilding[0]).toBe(`Rebuilding the index and consume queues from the CommitLog (0 MiB): ${damage}`);
+    else expect(rebuilding[0]).toMatch(damage);
     for (let index = 0; index < messages; index++) {
       expect(store.queryByKey("R", `k${index}`).map((message) => decoder.decode(message.body))).toEqual([`m${index}`]);
       expect(store.queryByMsgId(msgIdOf(index))?.msgId).toBe(msgIdOf(index));
@@ -98,6 +101,18 @@ describe("Derived data rebuilt at start", () => {
     expect(files.length).toBeGreaterThan(2);
     rmSync(join(queueDir, files[1]!));
     await expectEverythingFound(dataDir, `consume queue 0 of "R" was damaged`);
+  });
+
+  test("a consume queue whose directory was deleted is rebuilt", async () => {
+    const dataDir = await filledDataDir();
+    rmSync(join(dataDir, "consumequeue", "R", "1"), { recursive: true });
+    await expectEverythingFound(dataDir, /^Rebuilding the index and consume queues from the CommitLog \(0 MiB\): consume queue 1 of "R" has no entry for queue offset \d+$/);
+  });
+
+  test("a deleted consume-queue directory is rebuilt", async () => {
+    const dataDir = await filledDataDir();
+    rmSync(join(dataDir, "consumequeue"), { recursive: true });
+    await expectEverythingFound(dataDir, "no consume queue is on disk");
   });
 
   test("a long rebuild logs its progress each second", async () => {
