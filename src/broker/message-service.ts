@@ -58,6 +58,10 @@ export interface UnroutedMessage {
   readonly keys?: readonly string[];
   readonly properties?: Record<string, string>;
   readonly shardingKey?: string;
+  /** A delivery time, a broker-side delay or a delay level (scheduled-delivery.ts). */
+  readonly deliverAtMs?: number;
+  readonly delayMs?: number;
+  readonly delayLevel?: number;
 }
 
 export interface StoredAnswer {
@@ -65,8 +69,10 @@ export interface StoredAnswer {
   offsetMsgId: string;
   queueId: number;
   queueOffset: QueueOffset;
-  /** For a message that asked for a delivery time: that time, and whether it is still to come. */
-  delivery?: Delivery;
+  /** For a message that asked for a delivery time: that time (ms since the epoch)... */
+  deliverAtMs?: number;
+  /** ...and whether it is still to come (false: it had passed, and the message was delivered at once). */
+  scheduled?: boolean;
 }
 
 export class MessageService {
@@ -133,6 +139,9 @@ export class MessageService {
         keys: message.keys,
         msgId: this.msgIds().next(),
         properties: sharded ? { ...message.properties, [propertyNames.shardingKey]: message.shardingKey! } : message.properties,
+        ...(message.deliverAtMs === undefined ? {} : { deliverAtMs: message.deliverAtMs }),
+        ...(message.delayMs === undefined ? {} : { delayMs: message.delayMs }),
+        ...(message.delayLevel === undefined ? {} : { delayLevel: message.delayLevel }),
       };
     });
     const answers = (results: readonly SendOk[]) => results.map((result, index) => this.answer(records[index]!, result));
@@ -206,7 +215,10 @@ export class MessageService {
 
   private answer(record: OutgoingRecord, result: SendOk): StoredAnswer {
     const answer: StoredAnswer = { msgId: record.msgId!, offsetMsgId: this.offsetMsgId(result.physicalOffset), queueId: record.queueId, queueOffset: result.queueOffset };
-    if (result.delivery !== undefined) answer.delivery = result.delivery;
+    if (result.delivery !== undefined) {
+      answer.deliverAtMs = result.delivery.deliverAtMs;
+      answer.scheduled = result.delivery.scheduled;
+    }
     return answer;
   }
 

@@ -99,3 +99,23 @@ function isHostPort(address: string): boolean {
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value;
 }
+
+const durationUnitsMs: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `--delay 90s`: a whole number with a unit ms, s, m, h or d (a bare number is ms), in ms. */
+export function durationOption(name: string, value: unknown): number | undefined {
+  const text = lastString(value);
+  if (text === undefined) return undefined;
+  const match = /^(\d{1,15})(ms|s|m|h|d)?$/.exec(text.trim());
+  if (match === null) throw new MqError("INVALID_FIELD", { field: `--${name}`, reason: `must be a duration like 1500ms, 90s, 2m, 1h or 1d, got "${text}"` });
+  return Number(match[1]) * durationUnitsMs[match[2] ?? "ms"]!;
+}
+
+/** `--deliver-at 2026-12-24T18:00Z`: an ISO date-time or ms since the epoch, in ms. */
+export function instantOption(name: string, value: unknown): number | undefined {
+  const text = lastString(value);
+  if (text === undefined) return undefined;
+  const ms = /^\d{1,15}$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isSafeInteger(ms) || ms < 0) throw new MqError("INVALID_FIELD", { field: `--${name}`, reason: `must be an ISO date-time (2026-12-24T18:00Z) or ms since the epoch, got "${text}"` });
+  return ms;
+}

@@ -12,14 +12,16 @@ import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../p
 import * as limits from "./limits.ts";
 import type { MessageInput } from "./schemas.ts";
 
-const allowedKeys = new Set(["body", "encoding", "tags", "keys", "properties", "shardingKey"]);
+const allowedKeys = new Set(["body", "encoding", "tags", "keys", "properties", "shardingKey", "delayMs", "deliverAt", "delayLevel"]);
 
 /** The input as zod would output it, or undefined when only zod can say what is wrong. */
 export function acceptMessageInput(value: unknown): MessageInput | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
   const input = value as Record<string, unknown>;
   for (const key in input) if (!allowedKeys.has(key)) return undefined;
-  const { body, encoding, tags, keys, properties, shardingKey } = input;
+  const { body, encoding, tags, keys, properties, shardingKey, delayMs, deliverAt, delayLevel } = input;
+  // Delivery times are rare on this path: zod checks them (and names what is wrong).
+  if (delayMs !== undefined || deliverAt !== undefined || delayLevel !== undefined) return undefined;
   if (typeof body !== "string") return undefined;
   if (encoding !== undefined && encoding !== "utf8" && encoding !== "base64") return undefined;
   if (tags !== undefined && (typeof tags !== "string" || tags.length > tagLengthMax)) return undefined;

@@ -22,6 +22,10 @@ export interface OutgoingMessage {
   readonly keys?: readonly string[];
   readonly properties?: Record<string, string>;
   readonly shardingKey?: string;
+  /** A delivery time (ms since the epoch), a delay the broker counts, or a delay level. */
+  readonly deliverAtMs?: number;
+  readonly delayMs?: number;
+  readonly delayLevel?: number;
 }
 
 export interface SendAnswer {
@@ -29,6 +33,9 @@ export interface SendAnswer {
   offsetMsgId: string;
   queueId: number;
   queueOffset: QueueOffset;
+  /** A message sent with a delivery time: that time, and whether it is still to come. */
+  deliverAtMs?: number;
+  scheduled?: boolean;
 }
 
 /** A broker of the cluster view: `lastHeartbeatAgeMs` is absent when no NameServer has heard from it. */

@@ -11,7 +11,7 @@
 
 import { z } from "zod";
 import { batchMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
-import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
+import { delayLevelMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 
 export const topicName = z.string().regex(topicNamePattern).meta({ description: "Topic name: letters, digits, %, |, _ and -, 1..127 characters" });
@@ -56,6 +56,12 @@ export const messageInput = z
       .meta({ description: "Business keys, indexed for GET /api/v1/messages?topic=&key=" }),
     properties: z.record(z.string().min(1).max(propertyNameLengthMax), z.string()).optional().meta({ description: "User properties" }),
     shardingKey: z.string().min(1).max(limits.shardingKeyLengthMax).optional().meta({ description: "Messages with one sharding key go to one queue, in order" }),
+    deliverAt: z
+      .union([z.int().min(0), z.string().max(64).refine((text) => Number.isFinite(Date.parse(text)), "must be ms since the epoch or an ISO date-time like 2026-12-24T18:00Z")])
+      .optional()
+      .meta({ description: "Deliver at this time: ms since the epoch or an ISO date-time; a time already past is delivered at once. Wins over delayMs and delayLevel" }),
+    delayMs: z.int().optional().meta({ description: "Deliver this long after the broker receives it (1 ms up to the broker's timerMaxDelayMs, default 40 days)" }),
+    delayLevel: z.int().min(0).max(delayLevelMax).optional().meta({ description: "A delay level of the broker's messageDelayLevel table (default 1s 5s 10s 30s 1m ... 2h); above the last is the last" }),
   })
   .meta({ id: "MessageInput" });
 export type MessageInput = z.output<typeof messageInput>;
@@ -63,7 +69,14 @@ export type MessageInput = z.output<typeof messageInput>;
 export const messageBatchInput = z.array(messageInput).min(1).max(batchMessagesMax);
 
 export const sendResult = z
-  .object({ msgId: messageIdText, offsetMsgId: messageIdText, queueId: z.int(), queueOffset: z.int() })
+  .object({
+    msgId: messageIdText,
+    offsetMsgId: messageIdText,
+    queueId: z.int(),
+    queueOffset: z.int().meta({ description: "0 for a scheduled message: it takes its queue offset when delivered" }),
+    deliverAtMs: z.int().optional().meta({ description: "A message sent with a delivery time: that time, ms since the epoch" }),
+    scheduled: z.boolean().optional().meta({ description: "A message sent with a delivery time: true while it waits; false when the time had passed and it was delivered at once" }),
+  })
   .meta({ id: "SendResult" });
 
 export const encodingQuery = z.object({ encoding: bodyEncoding.optional().meta({ description: "Force the body encoding of answers (default: utf8 when the body is valid UTF-8)" }) });

@@ -214,11 +214,26 @@ function checkHandleTopic(topic: string | undefined, receiptHandle: string): voi
 }
 
 function toBatchMessage(message: OutgoingMessage): BatchMessage {
-  return { body: message.body, tags: message.tags === "" ? undefined : message.tags, keys: message.keys, properties: message.properties, shardingKey: message.shardingKey };
+  const { deliverAtMs, delayMs, delayLevel } = message;
+  return {
+    body: message.body,
+    tags: message.tags === "" ? undefined : message.tags,
+    keys: message.keys,
+    properties: message.properties,
+    shardingKey: message.shardingKey,
+    ...(deliverAtMs === undefined ? {} : { deliverAtMs }),
+    ...(delayMs === undefined ? {} : { delayMs }),
+    ...(delayLevel === undefined ? {} : { delayLevel }),
+  };
 }
 
-function answer(result: { msgId: string; offsetMsgId: string; queueId: number; queueOffset: QueueOffset }): SendAnswer {
-  return { msgId: result.msgId, offsetMsgId: result.offsetMsgId, queueId: result.queueId, queueOffset: result.queueOffset };
+function answer(result: { msgId: string; offsetMsgId: string; queueId: number; queueOffset: QueueOffset; deliverAtMs?: number; scheduled?: boolean }): SendAnswer {
+  const sent: SendAnswer = { msgId: result.msgId, offsetMsgId: result.offsetMsgId, queueId: result.queueId, queueOffset: result.queueOffset };
+  if (result.deliverAtMs !== undefined) {
+    sent.deliverAtMs = result.deliverAtMs;
+    sent.scheduled = result.scheduled ?? true;
+  }
+  return sent;
 }
 
 /** Each broker group's members, with the topic's queue counts on that group. */

@@ -248,6 +248,26 @@ describe("mq send", () => {
     expect(detail.queues[0]!.maxOffset).toBe(0);
     expectOk(await mq("send", "CliReserved", "x", "--prop", "traceparent=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), "send --prop traceparent=...");
   }, testTimeoutMs);
+
+  test("--delay 90s and --deliver-at schedule a message (its delivery time in the answer); past the limit is TIMER_DELAY_OUT_OF_RANGE", async () => {
+    await createTopic("CliDelayed", 1);
+    const before = Date.now();
+    const delayed = (await send("CliDelayed", "later", "--delay", "90s")) as SendResult & { deliverAtMs: number; scheduled: boolean };
+    expect(delayed.scheduled).toBe(true);
+    expect(delayed.deliverAtMs).toBeGreaterThanOrEqual(before + 90_000);
+    const atText = new Date(Math.ceil((Date.now() + 86_400_000) / 60_000) * 60_000).toISOString().replace(":00.000Z", "Z");
+    const at = (await send("CliDelayed", "at", "--deliver-at", atText)) as SendResult & { deliverAtMs: number; scheduled: boolean };
+    expect(at.deliverAtMs).toBe(Date.parse(atText));
+    expectFailure(await mq("send", "CliDelayed", "x", "--deliver-at", "2099-12-24T18:00Z"), "send --deliver-at far", "TIMER_DELAY_OUT_OF_RANGE: Cannot schedule message");
+    expectFailure(await mq("send", "CliDelayed", "x", "--delay", "41d"), "send --delay 41d", `TIMER_DELAY_OUT_OF_RANGE: Cannot schedule message: delay is ${41 * 86_400_000} ms, it must be 1..${40 * 86_400_000} ms`);
+    expectFailure(await mq("send", "CliDelayed", "x", "--delay", "soon"), "send --delay soon", 'Cannot accept request: field "--delay" must be a duration');
+    const past = (await send("CliDelayed", "past", "--deliver-at", "2020-01-01T00:00Z")) as SendResult & { scheduled: boolean };
+    expect(past.scheduled).toBe(false);
+    const detail = await mqJson<TopicDetail>("topic", "describe", "CliDelayed");
+    expect(detail.queues[0]!.maxOffset).toBe(1);
+    // Leave nothing pending for the listing tests below.
+    for (const id of [delayed.msgId, at.msgId]) expect(expectOk(await mq("message", "cancel", id), `message cancel ${id}`).stdout.trim()).toBe("cancelled");
+  }, testTimeoutMs);
 });
 
 describe("mq consume", () => {

@@ -94,17 +94,35 @@ function toOutgoing(input: MessageInput, field: string): OutgoingMessage {
   } else {
     body = Buffer.from(input.body, "utf8");
   }
-  return { body, tags: input.tags, keys: input.keys, properties: input.properties, shardingKey: input.shardingKey };
+  const deliverAtMs = typeof input.deliverAt === "string" ? Date.parse(input.deliverAt) : input.deliverAt;
+  return {
+    body,
+    tags: input.tags,
+    keys: input.keys,
+    properties: input.properties,
+    shardingKey: input.shardingKey,
+    ...(deliverAtMs === undefined ? {} : { deliverAtMs }),
+    ...(input.delayMs === undefined ? {} : { delayMs: input.delayMs }),
+    ...(input.delayLevel === undefined ? {} : { delayLevel: input.delayLevel }),
+  };
 }
 
-/** A raw body: tags, keys and sharding key come from headers (keys split on commas or spaces). */
+/**
+ * A raw body: tags, keys, sharding key and delivery time come from headers (keys split on commas
+ * or spaces; `mq-deliver-at` ms since the epoch or an ISO date-time, `mq-delay-ms` a number).
+ */
 function rawMessage(context: Context, body: Uint8Array): OutgoingMessage {
   const header = (name: string) => context.req.header(name);
   const keysText = header("mq-keys");
-  const parsed = parseWith(messageInput.pick({ tags: true, keys: true, shardingKey: true }), {
+  const deliverAtText = header("mq-deliver-at");
+  const delayText = header("mq-delay-ms");
+  const parsed = parseWith(messageInput.pick({ tags: true, keys: true, shardingKey: true, deliverAt: true, delayMs: true }), {
     tags: header("mq-tags"),
     keys: keysText === undefined ? undefined : keysText.split(/[\s,]+/).filter((key) => key.length > 0),
     shardingKey: header("mq-sharding-key"),
+    deliverAt: deliverAtText === undefined ? undefined : /^\d{1,15}$/.test(deliverAtText) ? Number(deliverAtText) : deliverAtText,
+    delayMs: delayText === undefined ? undefined : /^-?\d{1,15}$/.test(delayText) ? Number(delayText) : delayText,
   }, "header mq-");
-  return { body, tags: parsed.tags, keys: parsed.keys, shardingKey: parsed.shardingKey };
+  const deliverAtMs = typeof parsed.deliverAt === "string" ? Date.parse(parsed.deliverAt) : parsed.deliverAt;
+  return { body, tags: parsed.tags, keys: parsed.keys, shardingKey: parsed.shardingKey, ...(deliverAtMs === undefined ? {} : { deliverAtMs }), ...(parsed.delayMs === undefined ? {} : { delayMs: parsed.delayMs }) };
 }
