@@ -7,6 +7,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { errorCatalog, errorNameForCode, type ErrorName } from "../../../src/common/errors.ts";
 import { decodeOffsetMsgId, encodeOffsetMsgId } from "../../../src/common/ids.ts";
 import { reservedPropertyNames } from "../../../src/common/message-properties.ts";
@@ -134,6 +135,23 @@ describe("src/protocol/README.md", () => {
 
   test("lists exactly the reserved property names of src/common", () => {
     const listed = /<!-- reserved-properties -->\n([\s\S]*?)\n<!-- \/reserved-properties -->/.exec(readme)?.[1] ?? "";
+    expect([...listed.matchAll(/`([^`]+)`/g)].map((match) => match[1])).toEqual([...reservedPropertyNames]);
+  });
+
+  test("names each request in its own section when it points to one, as \"NAME (6.N)\"", () => {
+    const headings = [...readme.matchAll(/^### (6\.\d+) (.*)$/gm)].map((match) => [match[1]!, match[2]!] as const);
+    const inProse = [...readme.matchAll(/\b([A-Z][A-Z_]{3,}) \((6\.\d+)\)/g)].map((match) => [match[1]!, match[2]!] as const);
+    const inTable = [...readme.matchAll(/^\| \d+ \| ([A-Z_]+) \| (?!reserved)[^|]* \| (6\.\d+) \|$/gm)].map((match) => [match[1]!, match[2]!] as const);
+    expect(inProse.length).toBeGreaterThanOrEqual(2);
+    expect(inTable.length).toBeGreaterThan(20);
+    for (const [name, section] of [...inProse, ...inTable]) expect(`${name} (${section})`).toBe(`${name} (${headings.find(([, title]) => title.includes(name))?.[0]})`);
+    const registerExample = /### 7\.3 REGISTER_BROKER body[\s\S]*?The example is in (6\.\d+)\./.exec(readme)?.[1];
+    expect(headings.find(([number]) => number === registerExample)?.[1]).toStartWith("REGISTER_BROKER");
+  });
+
+  test("the main README refuses exactly the reserved property names of src/common", () => {
+    const mainReadme = readFileSync(join(dirname(protocolReadmePath), "../../README.md"), "utf8");
+    const listed = /the property names the broker itself uses \(([^)]*)\)/.exec(mainReadme)?.[1] ?? "";
     expect([...listed.matchAll(/`([^`]+)`/g)].map((match) => match[1])).toEqual([...reservedPropertyNames]);
   });
 
