@@ -10,20 +10,12 @@ import { afterAll, describe, expect, test } from "bun:test";
 import { Admin, Producer } from "../../../src/client/index.ts";
 import { errorCatalog, isMqError } from "../../../src/common/errors.ts";
 import { type BrokerClusterProcess, type ClusterProcess, startBrokerProcess, startNamesrvProcess, stopClusterProcesses } from "../../helpers/cluster.ts";
+import { rejection } from "../broker/helpers.ts";
 import { waitUntil } from "./cluster-processes.ts";
 
 afterAll(stopClusterProcesses);
 
 const encoder = new TextEncoder();
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error("expected a rejection, the call succeeded");
-}
 
 describe("broker roles: a master and a slave of broker-a", () => {
   let namesrv: ClusterProcess;
@@ -58,15 +50,17 @@ describe("broker roles: a master and a slave of broker-a", () => {
     }
   }, 30_000);
 
-  test("the slave refuses a REST send with 403 and BROKER_NOT_MASTER", async () => {
-    const response = await fetch(`http://127.0.0.1:${slave.httpPort}/api/v1/topics/Orders/messages`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ body: "hello" }),
-    });
-    expect(response.status).toBe(403);
-    const answer = (await response.json()) as { error: { code: number } } | { code: number };
-    expect(JSON.stringify(answer)).toContain(String(errorCatalog.BROKER_NOT_MASTER.code));
+  test("the slave refuses a REST send, batch and raw body with 403 and BROKER_NOT_MASTER", async () => {
+    const sends = [
+      { "content-type": "application/json", body: JSON.stringify({ body: "hello" }) },
+      { "content-type": "application/json", body: JSON.stringify([{ body: "a" }, { body: "b" }]) },
+      { "content-type": "application/octet-stream", body: "raw" },
+    ];
+    for (const { body, ...headers } of sends) {
+      const response = await fetch(`http://127.0.0.1:${slave.httpPort}/api/v1/topics/Orders/messages`, { method: "POST", headers, body });
+      const answer = (await response.json()) as { code: number };
+      expect({ kind: headers["content-type"], status: response.status, code: answer.code }).toEqual({ kind: headers["content-type"], status: 403, code: errorCatalog.BROKER_NOT_MASTER.code });
+    }
   }, 30_000);
 
   test("the route and the cluster info name each member's role", async () => {

@@ -10,26 +10,18 @@ import { ManualClock } from "../../../src/common/clock.ts";
 import { isMqError } from "../../../src/common/errors.ts";
 import { silentLogger } from "../../../src/common/logger.ts";
 import { queueOffset } from "../../../src/common/offsets.ts";
+import { errorOf } from "../../helpers/error-of.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
 
 function manager(live: ReadonlySet<string> = new Set(), dataDir = makeTempDir("mq-offsets-")) {
   return new ConsumerOffsetManager({ dataDir, persistIntervalMs: 5_000, clock: new ManualClock(), logger: silentLogger, groupsMax: 3, isLive: (group) => live.has(group) });
 }
 
-function thrown(body: () => void): unknown {
-  try {
-    body();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
-
 describe("ConsumerOffsetManager: the group cap", () => {
   test("a commit from a fourth unknown group is refused with GROUP_LIMIT_REACHED; known groups go on", () => {
     const offsets = manager();
     for (const group of ["a", "b", "c"]) offsets.commit(group, "Orders", 0, queueOffset(1));
-    const error = thrown(() => offsets.commit("typo", "Orders", 0, queueOffset(1)));
+    const error = errorOf(() => offsets.commit("typo", "Orders", 0, queueOffset(1)));
     expect(isMqError(error, "GROUP_LIMIT_REACHED")).toBe(true);
     expect((error as Error).message).toBe('Cannot create consumer group "typo" by an offset commit: 3 groups have offsets, limit is 3');
     expect(offsets.query("typo", "Orders", 0)).toBe(-1);
@@ -61,6 +53,6 @@ describe("ConsumerOffsetManager: the group cap", () => {
     await first.stop();
     const second = manager(new Set(), dataDir);
     expect([...second.groups()].sort()).toEqual(["a", "b", "c", "d"]);
-    expect(isMqError(thrown(() => second.commit("e", "Orders", 0, queueOffset(1))), "GROUP_LIMIT_REACHED")).toBe(true);
+    expect(isMqError(errorOf(() => second.commit("e", "Orders", 0, queueOffset(1))), "GROUP_LIMIT_REACHED")).toBe(true);
   });
 });

@@ -8,17 +8,9 @@ import { prepareMessage, type ReceivedMessage } from "../../../src/client/messag
 import { MessageIterator } from "../../../src/client/message-iterator.ts";
 import { queueOffset } from "../../../src/common/offsets.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { errorOf } from "../../helpers/error-of.ts";
 
 afterAll(removeTempDirs);
-
-function errorOf(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
 
 describe("prepareMessage", () => {
   test("encodes a string body as UTF-8 and keeps tags, keys and properties", () => {

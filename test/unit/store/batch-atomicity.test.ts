@@ -5,32 +5,17 @@
  */
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
-import { ManualClock } from "../../../src/common/clock.ts";
-import { silentLogger } from "../../../src/common/logger.ts";
-import { decodeRecord } from "../../../src/common/message-record.ts";
 import { FaultPoints, type FaultPoint } from "../../../src/store/fault-points.ts";
 import { MessageStore } from "../../../src/store/message-store.ts";
 import { MemoryStorage } from "../../../src/store/memory-storage.ts";
 import { putStatusError, type PutMessageInput } from "../../../src/store/put-message.ts";
-import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { killStore } from "../../helpers/store-crash.ts";
-import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
-import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
+import { removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueBodies, tinyStoreOptions } from "../../helpers/tiny-store.ts";
 
 afterAll(removeTempDirs);
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-
-function storeOptions(overrides: Partial<MessageStoreOptions> = {}): MessageStoreOptions {
-  return { dataDir: join(makeTempDir(), "data"), ...tinyStoreProfile, logger: silentLogger, clock: new ManualClock(), diskUsage: () => 0, ...overrides };
-}
-
-function bodies(store: MessageStore, topic: string, queueId: number): string[] {
-  const read = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 1000 });
-  return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
-}
 
 /** A batch over two queues whose entries are large enough to roll CommitLog files midway. */
 function batch(name: string, count: number, bodyBytes: number): PutMessageInput[] {
@@ -54,7 +39,7 @@ describe("Batches: all or nothing", () => {
     for (const storage of ["mmap", "memory"] as const) {
       test(`a failure at ${name} stores nothing of the batch, before and after restart (${storage})`, async () => {
         const faults = new FaultPoints();
-        const options = storeOptions({ faults, storage: storage === "memory" ? new MemoryStorage() : "mmap" });
+        const options = tinyStoreOptions({ faults, storage: storage === "memory" ? new MemoryStorage() : "mmap" });
         const store = await MessageStore.open(options);
         const first = store.appendBatch(batch("one", 6, bodyBytes));
         expect(first.status).toBe("ok");
@@ -67,7 +52,7 @@ describe("Batches: all or nothing", () => {
         if (failed.status !== "ok") expect(putStatusError(failed).errorName).toBe("STORE_IO");
         expect(store.stats().commitLogMaxOffset).toBe(before);
         expect(store.stats().commitLogFiles).toBe(filesBefore);
-        const visible = () => ({ q0: bodies(store, "B", 0).map((text) => text.split(".")[0]), q1: bodies(store, "B", 1).map((text) => text.split(".")[0]) });
+        const visible = () => ({ q0: queueBodies(store, "B", 0).map((text) => text.split(".")[0]), q1: queueBodies(store, "B", 1).map((text) => text.split(".")[0]) });
         const expected = { q0: ["one-0-", "one-2-", "one-4-"], q1: ["one-1-", "one-3-", "one-5-"] };
         expect(visible()).toEqual(expected);
         expect(store.queryByKey("B", "two-0")).toEqual([]);
@@ -85,7 +70,7 @@ describe("Batches: all or nothing", () => {
         const reopened = await MessageStore.open(options);
         try {
           expect(reopened.recovery.recordsReplayed).toBe(18);
-          const reread = { q0: bodies(reopened, "B", 0).map((text) => text.split(".")[0]), q1: bodies(reopened, "B", 1).map((text) => text.split(".")[0]) };
+          const reread = { q0: queueBodies(reopened, "B", 0).map((text) => text.split(".")[0]), q1: queueBodies(reopened, "B", 1).map((text) => text.split(".")[0]) };
           expect(reread).toEqual(expected);
           expect(reopened.queryByKey("B", "two-11").length).toBe(1);
         } finally {
@@ -96,7 +81,7 @@ describe("Batches: all or nothing", () => {
   }
 
   test("an entry the store would refuse fails the batch before anything is written", async () => {
-    const store = await MessageStore.open(storeOptions());
+    const store = await MessageStore.open(tinyStoreOptions());
     try {
       const entries = batch("bad", 4, 100);
       entries[2] = { ...entries[2]!, properties: { "": "empty name" } };
@@ -110,7 +95,7 @@ describe("Batches: all or nothing", () => {
   });
 
   test("a sync-flush batch resolves once all of it is durable, one result per entry", async () => {
-    const store = await MessageStore.open(storeOptions({ flush: "sync" }));
+    const store = await MessageStore.open(tinyStoreOptions({ flush: "sync" }));
     try {
       const result = await store.putBatch(batch("sync", 5, 100));
       expect<unknown>(result.status === "ok" && result.results.map((entry) => entry.queueOffset)).toEqual([0, 0, 1, 1, 2]);

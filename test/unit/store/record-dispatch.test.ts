@@ -5,41 +5,30 @@
  */
 
 import { afterAll, describe, expect, test } from "bun:test";
-import { join } from "node:path";
 import { ManualClock } from "../../../src/common/clock.ts";
 import { errorCatalog } from "../../../src/common/errors.ts";
-import { silentLogger } from "../../../src/common/logger.ts";
 import { propertyNames } from "../../../src/common/message-properties.ts";
-import { decodeRecord, sysFlag } from "../../../src/common/message-record.ts";
+import { sysFlag } from "../../../src/common/message-record.ts";
 import { systemTopics } from "../../../src/common/system-topics.ts";
 import type { DispatchRecord, Visibility } from "../../../src/store/dispatch/dispatch-record.ts";
 import type { Dispatcher } from "../../../src/store/dispatch/record-dispatch.ts";
 import { FaultPoints } from "../../../src/store/fault-points.ts";
 import { MessageStore } from "../../../src/store/message-store.ts";
 import { putStatusError, type PutMessageInput } from "../../../src/store/put-message.ts";
-import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
+import { tinyStoreProfile } from "../../../src/store/store-options.ts";
 import { killStore } from "../../helpers/store-crash.ts";
-import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
-import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
+import { removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueBodies, tinyStoreOptions } from "../../helpers/tiny-store.ts";
 
 afterAll(removeTempDirs);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-function storeOptions(overrides: Partial<MessageStoreOptions> = {}): MessageStoreOptions {
-  return { dataDir: join(makeTempDir(), "data"), ...tinyStoreProfile, logger: silentLogger, clock: new ManualClock(), diskUsage: () => 0, ...overrides };
-}
-
-function bodies(store: MessageStore, topic: string, queueId: number): string[] {
-  const read = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 1000 });
-  return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
-}
-
 describe("Dispatch: failure atomicity", () => {
   test("a consume-queue file that cannot be opened refuses the send, and no later acknowledged message is hidden", async () => {
     const faults = new FaultPoints();
-    const options = storeOptions({ faults });
+    const options = tinyStoreOptions({ faults });
     const store = await MessageStore.open(options);
     const expected: string[] = [];
     for (let index = 0; index < tinyStoreProfile.consumeQueueEntriesPerFile; index++) {
@@ -57,7 +46,7 @@ describe("Dispatch: failure atomicity", () => {
     const later = store.append({ topic: "T", queueId: 0, body: encoder.encode("later"), keys: ["later"] });
     expect<unknown>(later.status === "ok" && later.queueOffset).toBe(tinyStoreProfile.consumeQueueEntriesPerFile);
     expected.push("later");
-    expect(bodies(store, "T", 0)).toEqual(expected);
+    expect(queueBodies(store, "T", 0)).toEqual(expected);
     expect(store.queryByKey("T", "refused")).toEqual([]);
 
     // Crash without a checkpoint: recovery replays every record and must agree with what was acknowledged.
@@ -65,7 +54,7 @@ describe("Dispatch: failure atomicity", () => {
     const reopened = await MessageStore.open(options);
     try {
       expect(reopened.recovery.recordsReplayed).toBe(expected.length);
-      expect(bodies(reopened, "T", 0)).toEqual(expected);
+      expect(queueBodies(reopened, "T", 0)).toEqual(expected);
       expect(reopened.queryByKey("T", "later").map((message) => decoder.decode(message.body))).toEqual(["later"]);
       expect(reopened.queryByKey("T", "refused")).toEqual([]);
     } finally {
@@ -75,7 +64,7 @@ describe("Dispatch: failure atomicity", () => {
 
   test("an index file that cannot be opened refuses the send and leaves no consume-queue entry behind", async () => {
     const faults = new FaultPoints();
-    const options = storeOptions({ faults, indexEntriesPerFile: 4 });
+    const options = tinyStoreOptions({ faults, indexEntriesPerFile: 4 });
     const store = await MessageStore.open(options);
     for (let index = 0; index < 4; index++) expect(store.append({ topic: "T", queueId: 1, body: encoder.encode(`m${index}`), keys: [`k${index}`] }).status).toBe("ok");
     faults.arm("index_open", 1);
@@ -88,7 +77,7 @@ describe("Dispatch: failure atomicity", () => {
     killStore(store);
     const reopened = await MessageStore.open(options);
     try {
-      expect(bodies(reopened, "T", 1)).toEqual(["m0", "m1", "m2", "m3", "later"]);
+      expect(queueBodies(reopened, "T", 1)).toEqual(["m0", "m1", "m2", "m3", "later"]);
       expect(reopened.queryByKey("T", "later").length).toBe(1);
     } finally {
       await reopened.close();
@@ -115,7 +104,7 @@ describe("Dispatch: records not yet visible", () => {
     const dueAtMs = String(clock.nowMs() + 60_000);
     const schedule = recordingDispatcher("scheduled");
     const transaction = recordingDispatcher("prepared");
-    const options = storeOptions({ clock, dispatchers: { schedule: schedule.dispatcher, transaction: transaction.dispatcher } });
+    const options = tinyStoreOptions({ clock, dispatchers: { schedule: schedule.dispatcher, transaction: transaction.dispatcher } });
     const store = await MessageStore.open(options);
     const put = (topic: string, text: string, extra: Partial<PutMessageInput> = {}) => {
       const result = store.append({ topic, queueId: 0, body: encoder.encode(text), keys: [text], ...extra });
@@ -130,7 +119,7 @@ describe("Dispatch: records not yet visible", () => {
     put("T", "due", { properties: { [propertyNames.deliverAtMs]: String(clock.nowMs() - 1) } });
     put("T", "committed", { sysFlag: sysFlag.transactionCommit });
     const expectRouting = (target: MessageStore) => {
-      expect(bodies(target, "T", 0)).toEqual(["plain", "due", "committed"]);
+      expect(queueBodies(target, "T", 0)).toEqual(["plain", "due", "committed"]);
       expect<number>(target.maxOffset("T", 0)).toBe(3);
       expect(target.topics().map((info) => info.topic)).toEqual(["T"]);
       expect(target.queryByKey("T", "prepared")).toEqual([]);
@@ -152,7 +141,7 @@ describe("Dispatch: records not yet visible", () => {
   });
 
   test("with no dispatcher registered for them, prepared and scheduled records reach no queue", async () => {
-    const store = await MessageStore.open(storeOptions());
+    const store = await MessageStore.open(tinyStoreOptions());
     try {
       expect(store.append({ topic: "T", queueId: 0, body: encoder.encode("prepared"), sysFlag: sysFlag.transactionPrepared }).status).toBe("ok");
       expect(store.append({ topic: systemTopics.wheelTimer, queueId: 0, body: encoder.encode("wheel") }).status).toBe("ok");

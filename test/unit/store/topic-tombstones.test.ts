@@ -8,29 +8,18 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ManualClock } from "../../../src/common/clock.ts";
-import { silentLogger } from "../../../src/common/logger.ts";
-import { decodeRecord } from "../../../src/common/message-record.ts";
-import { physicalOffset, queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
+import { physicalOffset } from "../../../src/common/offsets.ts";
 import { MessageStore } from "../../../src/store/message-store.ts";
-import { tinyStoreProfile, type MessageStoreOptions } from "../../../src/store/store-options.ts";
+import type { MessageStoreOptions } from "../../../src/store/store-options.ts";
 import { TopicTombstones } from "../../../src/store/topic-tombstones.ts";
 import { killStore } from "../../helpers/store-crash.ts";
 import { makeTempDir, removeTempDirs } from "../../helpers/temp-dir.ts";
+import { queueBodies, tinyStoreOptions } from "../../helpers/tiny-store.ts";
 
 afterAll(removeTempDirs);
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function storeOptions(overrides: Partial<MessageStoreOptions> = {}): MessageStoreOptions {
-  return { dataDir: join(makeTempDir(), "data"), ...tinyStoreProfile, logger: silentLogger, clock: new ManualClock(), diskUsage: () => 0, ...overrides };
-}
-
-function bodies(store: MessageStore, topic: string, queueId: number): string[] {
-  const read = store.getMessages({ topic, queueId, offset: asQueueOffset(0), maxCount: 1000 });
-  return read.messages.map((message) => decoder.decode(decodeRecord(read.buffer.subarray(message.position, message.position + message.size)).body));
-}
 
 function putAll(store: MessageStore, topic: string, texts: string[]): void {
   for (const text of texts) expect(store.append({ topic, queueId: 0, body: encoder.encode(text), keys: [text], msgId: msgIdOf(text) }).status).toBe("ok");
@@ -49,7 +38,7 @@ for (const restart of ["crash", "clean close"] as const) {
     };
 
     test("a deleted topic stays deleted across a restart whose replay walks its records", async () => {
-      const options = storeOptions();
+      const options = tinyStoreOptions();
       const store = await MessageStore.open(options);
       putAll(store, "Gone", ["g0", "g1", "g2"]);
       putAll(store, "Kept", ["k0"]);
@@ -61,22 +50,22 @@ for (const restart of ["crash", "clean close"] as const) {
         expect<number>(reopened.maxOffset("Gone", 0)).toBe(0);
         expect(reopened.queryByKey("Gone", "g1")).toEqual([]);
         expect(reopened.queryByMsgId(msgIdOf("g1"))).toBeUndefined();
-        expect(bodies(reopened, "Kept", 0)).toEqual(["k0"]);
+        expect(queueBodies(reopened, "Kept", 0)).toEqual(["k0"]);
       } finally {
         await reopened.close();
       }
     });
 
     test("a re-created topic shows only its new messages, at offsets from 0, after a restart", async () => {
-      const options = storeOptions();
+      const options = tinyStoreOptions();
       const store = await MessageStore.open(options);
       putAll(store, "T", ["old0", "old1", "old2", "old3", "old4"]);
       store.deleteTopic("T");
       putAll(store, "T", ["new0", "new1"]);
-      expect(bodies(store, "T", 0)).toEqual(["new0", "new1"]);
+      expect(queueBodies(store, "T", 0)).toEqual(["new0", "new1"]);
       const reopened = await reopen(store, options);
       try {
-        expect(bodies(reopened, "T", 0)).toEqual(["new0", "new1"]);
+        expect(queueBodies(reopened, "T", 0)).toEqual(["new0", "new1"]);
         expect<number>(reopened.maxOffset("T", 0)).toBe(2);
         expect(reopened.queryByKey("T", "old3")).toEqual([]);
         expect(reopened.queryByKey("T", "new1").map((message) => decoder.decode(message.body))).toEqual(["new1"]);
@@ -92,7 +81,7 @@ for (const restart of ["crash", "clean close"] as const) {
 
 describe("Topic tombstones: files", () => {
   test("queues left behind by a crash between the tombstone and their removal are dropped at open", async () => {
-    const options = storeOptions();
+    const options = tinyStoreOptions();
     const store = await MessageStore.open(options);
     putAll(store, "Half", ["h0", "h1"]);
     // The tombstone is durable, but the process dies before the queues are removed.

@@ -6,15 +6,7 @@ import { tagHash } from "../../../../src/common/message-properties.ts";
 import { compileFilter } from "../../../../src/protocol/filter/filter-expression.ts";
 import { compileTagExpression, tagExpressionMatches } from "../../../../src/protocol/filter/tag-expression.ts";
 import { filterExpressionLengthMax } from "../../../../src/protocol/limits.ts";
-
-function errorOf(run: () => unknown): unknown {
-  try {
-    run();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
+import { errorOf } from "../../../helpers/error-of.ts";
 
 /** expression → normalized form and which tags it takes (undefined: an untagged message). */
 const accepted: Array<{ expression: string; normalized: string; takes: Array<string | undefined>; refuses: Array<string | undefined> }> = [
