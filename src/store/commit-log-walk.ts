@@ -15,6 +15,7 @@
  */
 
 import { checkRecord, recordMagic } from "../common/message-record.ts";
+import { physicalOffset, type PhysicalOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { MappedFile } from "./mapped-file.ts";
 
@@ -25,7 +26,7 @@ export interface DroppedRange {
   reason: string;
 }
 
-export type RecordVisitor = (physicalOffset: number, file: MappedFile, position: number, size: number) => void;
+export type RecordVisitor = (physicalOffset: PhysicalOffset, file: MappedFile, position: number, size: number) => void;
 
 /** The first byte of the record magic ("MQ1R"): a resync looks only where it appears. */
 const magicFirstByte = recordMagic >>> 24;
@@ -71,7 +72,7 @@ export class CommitLogWalk {
       const local = this.position - base;
       const check = checkRecord(file.bytes, file.view, local, fileBytes, this.position);
       if (check.kind === "record") {
-        this.onRecord(this.position, file, local, check.totalSize);
+        this.onRecord(physicalOffset(this.position), file, local, check.totalSize);
         this.position += check.totalSize;
         continue;
       }

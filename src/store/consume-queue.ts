@@ -13,7 +13,7 @@ import {
   entryBytes, entryPhysicalOffset, entrySize, entryTagHash, readEntry, writeEntry, type ConsumeQueueEntry,
 } from "./consume-queue-entry.ts";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
-import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
+import { laterQueueOffset, physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, queueOffsetPlus, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import type { FaultPoints } from "./fault-points.ts";
 import type { FileStorage, MappedFile } from "./mapped-file.ts";
 
@@ -93,13 +93,13 @@ export class ConsumeQueue {
    * CommitLog), and blank tail entries, so the queue ends at a record that is known durable.
    */
   truncateFrom(physicalOffset: PhysicalOffset): void {
-    let offset: number = this.maxOffset;
+    let offset = this.maxOffset;
     while (offset > this.minOffset) {
-      const located = this.locate(offset - 1);
+      const located = this.locate(queueOffsetPlus(offset, -1));
       if (located === undefined) break;
       const size = entrySize(located.file.view, located.position);
       if (size !== 0 && entryPhysicalOffset(located.file.view, located.position) < physicalOffset) break;
-      offset -= 1;
+      offset = queueOffsetPlus(offset, -1);
     }
     this.cutAt(offset);
   }
@@ -110,17 +110,17 @@ export class ConsumeQueue {
    * filled by replay): no append of this run wrote it, so it stays and the offset stays used.
    */
   rollbackFrom(physicalOffset: PhysicalOffset): void {
-    let offset: number = this.maxOffset;
+    let offset = this.maxOffset;
     while (offset > this.minOffset) {
-      const located = this.locate(offset - 1);
+      const located = this.locate(queueOffsetPlus(offset, -1));
       if (located === undefined) break;
       if (entrySize(located.file.view, located.position) === 0 || entryPhysicalOffset(located.file.view, located.position) < physicalOffset) break;
-      offset -= 1;
+      offset = queueOffsetPlus(offset, -1);
     }
     this.cutAt(offset);
   }
 
-  private cutAt(offset: number): void {
+  private cutAt(offset: QueueOffset): void {
     if (offset >= this.maxOffset) return;
     while (this.files.length > 0 && this.firstOffsets[this.firstOffsets.length - 1]! >= Math.max(offset, this.minOffset + 1)) {
       const file = this.files.pop()!;
@@ -144,7 +144,7 @@ export class ConsumeQueue {
     this.writeAt(queueOffset, entry);
   }
 
-  private writeAt(queueOffset: number, entry: ConsumeQueueEntry): void {
+  private writeAt(queueOffset: QueueOffset, entry: ConsumeQueueEntry): void {
     const fileIndex = Math.floor((queueOffset - (this.firstOffsets[0] ?? 0)) / this.entriesPerFile);
     let file = this.files[fileIndex];
     if (file === undefined || this.files.length === 0) {
@@ -161,7 +161,7 @@ export class ConsumeQueue {
     this.maxOffset = toQueueOffset(queueOffset + 1);
   }
 
-  locate(queueOffset: number): { file: MappedFile; position: number } | undefined {
+  locate(queueOffset: QueueOffset): { file: MappedFile; position: number } | undefined {
     if (queueOffset < this.minOffset || queueOffset >= this.maxOffset) return undefined;
     const first = this.firstOffsets[0];
     if (first === undefined) return undefined;
@@ -171,7 +171,7 @@ export class ConsumeQueue {
   }
 
   /** The file holding `queueOffset` (callers check the range); entry position is (offset % entriesPerFile) * 20. */
-  fileAt(queueOffset: number): MappedFile | undefined {
+  fileAt(queueOffset: QueueOffset): MappedFile | undefined {
     return this.files[Math.floor((queueOffset - (this.firstOffsets[0] ?? 0)) / this.entriesPerFile)];
   }
 
@@ -179,7 +179,7 @@ export class ConsumeQueue {
     return this.entriesPerFile;
   }
 
-  get(queueOffset: number): ConsumeQueueEntry | undefined {
+  get(queueOffset: QueueOffset): ConsumeQueueEntry | undefined {
     const located = this.locate(queueOffset);
     if (located === undefined) return undefined;
     const entry = readEntry(located.file.view, located.position);
@@ -190,20 +190,20 @@ export class ConsumeQueue {
    * Calls `visit` for entries from `from` on, skipping blanks, until it returns false or the
    * queue ends. Reads straight from the mapping: `visit` must not keep anything across calls.
    */
-  scan(from: number, visit: (queueOffset: number, physicalOffset: PhysicalOffset, size: number, tagHash: number) => boolean): number {
-    let offset = Math.max(from, this.minOffset);
+  scan(from: QueueOffset, visit: (queueOffset: QueueOffset, physicalOffset: PhysicalOffset, size: number, tagHash: number) => boolean): QueueOffset {
+    let offset = laterQueueOffset(from, this.minOffset);
     while (offset < this.maxOffset) {
       const located = this.locate(offset)!;
       const view = located.file.view;
       const size = entrySize(view, located.position);
       if (size !== 0 && !visit(offset, entryPhysicalOffset(view, located.position), size, entryTagHash(view, located.position))) break;
-      offset += 1;
+      offset = queueOffsetPlus(offset, 1);
     }
     return offset;
   }
 
   /** Smallest offset whose entry points at or past `commitLogMin`; older files are deleted. */
-  deleteBefore(commitLogMin: number): number {
+  deleteBefore(commitLogMin: PhysicalOffset): number {
     let removed = 0;
     while (this.files.length > 1) {
       const file = this.files[0]!;

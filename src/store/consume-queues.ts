@@ -153,7 +153,7 @@ export class ConsumeQueues implements Dispatcher {
     this.options.storage.removeDir(join(this.root, topic));
   }
 
-  deleteBefore(commitLogMin: number): void {
+  deleteBefore(commitLogMin: PhysicalOffset): void {
     for (const queue of this.all()) queue.deleteBefore(commitLogMin);
   }
 

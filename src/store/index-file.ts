@@ -52,12 +52,12 @@ export class IndexFile {
     return getUint64(this.file.view, 8);
   }
 
-  get beginPhysicalOffset(): number {
-    return getUint64(this.file.view, 16);
+  get beginPhysicalOffset(): PhysicalOffset {
+    return toPhysicalOffset(getUint64(this.file.view, 16));
   }
 
-  get endPhysicalOffset(): number {
-    return getUint64(this.file.view, 24);
+  get endPhysicalOffset(): PhysicalOffset {
+    return toPhysicalOffset(getUint64(this.file.view, 24));
   }
 
   get entryCount(): number {

@@ -112,7 +112,7 @@ export class IndexService {
   }
 
   /** Deletes files whose every entry points below `commitLogMin`; never the newest. */
-  deleteBefore(commitLogMin: number): number {
+  deleteBefore(commitLogMin: PhysicalOffset): number {
     let removed = 0;
     while (this.files.length > 1 && this.files[0]!.index.endPhysicalOffset < commitLogMin) {
       const { index } = this.files.shift()!;

@@ -108,14 +108,14 @@ export class MessageLookup {
     let high: number = queue.maxOffset;
     while (low < high) {
       const middle = Math.floor((low + high) / 2);
-      const storedAt = this.storeTimestampAt(queue, middle);
+      const storedAt = this.storeTimestampAt(queue, toQueueOffset(middle));
       if (storedAt === undefined || storedAt < timestampMs) low = middle + 1;
       else high = middle;
     }
     return toQueueOffset(low);
   }
 
-  private storeTimestampAt(queue: ConsumeQueue, queueOffset: number): number | undefined {
+  private storeTimestampAt(queue: ConsumeQueue, queueOffset: QueueOffset): number | undefined {
     const entry = queue.get(queueOffset);
     if (entry === undefined) return undefined;
     const located = this.context.commitLog.locate(entry.physicalOffset);

@@ -72,7 +72,7 @@ export interface ReadContext {
   logger: Logger;
   verifyCrcBelow: number;
   /** Called for each damaged entry found (the store repairs the queue from the CommitLog). */
-  onDamagedEntry?: (queue: ConsumeQueue, queueOffset: number, reason: string) => void;
+  onDamagedEntry?: (queue: ConsumeQueue, queueOffset: QueueOffset, reason: string) => void;
 }
 
 const textEncoder = new TextEncoder();
@@ -91,7 +91,7 @@ function topicBytesOf(queue: ConsumeQueue): Uint8Array {
   return topic;
 }
 
-function recordBelongsTo(bytes: Uint8Array, view: DataView, position: number, queue: ConsumeQueue, topic: Uint8Array, queueOffset: number): boolean {
+function recordBelongsTo(bytes: Uint8Array, view: DataView, position: number, queue: ConsumeQueue, topic: Uint8Array, queueOffset: QueueOffset): boolean {
   if (view.getUint32(position + 12) !== queue.queueId || getUint64(view, position + 20) !== queueOffset) return false;
   const topicLengthAt = position + bodyAt + view.getUint32(position + bodyLengthAt);
   if (bytes[topicLengthAt] !== topic.length) return false;
@@ -99,7 +99,7 @@ function recordBelongsTo(bytes: Uint8Array, view: DataView, position: number, qu
   return true;
 }
 
-function reportDamage(context: ReadContext, queue: ConsumeQueue, queueOffset: number, physicalOffset: number, reason: string): void {
+function reportDamage(context: ReadContext, queue: ConsumeQueue, queueOffset: QueueOffset, physicalOffset: PhysicalOffset, reason: string): void {
   context.logger.error(`Skipping damaged entry of "${queue.topic}" queue ${queue.queueId} at queue offset ${queueOffset} (CommitLog offset ${physicalOffset}): ${reason}`);
   context.onDamagedEntry?.(queue, queueOffset, reason);
 }
@@ -127,7 +127,7 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
   let bytes = 0;
   let offset: number = request.offset;
   for (; offset < scanEnd && physicalOffsets.length < maxCount; offset++) {
-    const file = queue.fileAt(offset);
+    const file = queue.fileAt(toQueueOffset(offset));
     if (file === undefined) break;
     const view = file.view;
     const position = (offset % entriesPerFile) * entryBytes;
@@ -137,7 +137,7 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     if (physicalOffset < commitLogMin) continue; // removed by retention
     if (size < recordFixedBytes || size > recordBytesMax || physicalOffset + size > commitLogEnd) {
       corruptSkipped += 1;
-      reportDamage(context, queue, offset, physicalOffset, `size ${size} at CommitLog offset ${physicalOffset} is outside the log`);
+      reportDamage(context, queue, toQueueOffset(offset), physicalOffset, `size ${size} at CommitLog offset ${physicalOffset} is outside the log`);
       continue;
     }
     const hash = getUint64(view, position + 12);

@@ -46,9 +46,9 @@ import type { TimerHandle } from "../common/clock.ts";
 export type { QueueInfo, TopicInfo } from "./consume-queues.ts";
 
 export interface StoreStats {
-  commitLogMinOffset: number;
-  commitLogMaxOffset: number;
-  commitLogFlushedOffset: number;
+  commitLogMinOffset: PhysicalOffset;
+  commitLogMaxOffset: PhysicalOffset;
+  commitLogFlushedOffset: PhysicalOffset;
   commitLogFiles: number;
   indexFiles: number;
   diskUsedRatio: number;
@@ -326,7 +326,7 @@ export class MessageStore {
     this.queues.removeTopic(topic);
   }
 
-  private deleteDerivedBefore(commitLogMin: number): void {
+  private deleteDerivedBefore(commitLogMin: PhysicalOffset): void {
     this.queues.deleteBefore(commitLogMin);
     this.index.deleteBefore(commitLogMin);
     this.tombstones.prune(commitLogMin);

@@ -10,7 +10,7 @@
 import { queueRepairStepBytes } from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
 import { checkRecord, decodeRecord, type StoredMessage } from "../common/message-record.ts";
-import { physicalOffset as toPhysicalOffset } from "../common/offsets.ts";
+import { physicalOffset as toPhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import { entryBytes, readEntry, writeEntry, type ConsumeQueueEntry } from "./consume-queue-entry.ts";
@@ -33,14 +33,14 @@ const blankEntry: ConsumeQueueEntry = { physicalOffset: toPhysicalOffset(0), siz
 
 export class QueueRepair {
   /** Damaged queue offsets per queue, waiting for the next walk. */
-  private pending = new Map<ConsumeQueue, Set<number>>();
+  private pending = new Map<ConsumeQueue, Set<QueueOffset>>();
   private running: Promise<QueueRepairReport> | undefined;
   private stopped = false;
 
   constructor(private readonly options: QueueRepairOptions) {}
 
   /** Records a damaged entry; a walk starts unless one is running (it picks this up after). */
-  schedule(queue: ConsumeQueue, queueOffset: number): void {
+  schedule(queue: ConsumeQueue, queueOffset: QueueOffset): void {
     if (this.stopped) return;
     let offsets = this.pending.get(queue);
     if (offsets === undefined) {
@@ -78,9 +78,9 @@ export class QueueRepair {
   }
 
   /** Finds, for each damaged (queue, offset), the record that carries it. */
-  private async walk(batch: Map<ConsumeQueue, Set<number>>): Promise<Map<ConsumeQueue, Map<number, ConsumeQueueEntry>>> {
+  private async walk(batch: Map<ConsumeQueue, Set<QueueOffset>>): Promise<Map<ConsumeQueue, Map<QueueOffset, ConsumeQueueEntry>>> {
     const { commitLog } = this.options;
-    const found = new Map<ConsumeQueue, Map<number, ConsumeQueueEntry>>();
+    const found = new Map<ConsumeQueue, Map<QueueOffset, ConsumeQueueEntry>>();
     const byName = new Map<string, ConsumeQueue>();
     for (const queue of batch.keys()) byName.set(`${queue.topic}\u0000${queue.queueId}`, queue);
     let position: number = commitLog.minOffset;
@@ -115,7 +115,7 @@ export class QueueRepair {
     return found;
   }
 
-  private apply(batch: Map<ConsumeQueue, Set<number>>, found: Map<ConsumeQueue, Map<number, ConsumeQueueEntry>>, report: QueueRepairReport): void {
+  private apply(batch: Map<ConsumeQueue, Set<QueueOffset>>, found: Map<ConsumeQueue, Map<QueueOffset, ConsumeQueueEntry>>, report: QueueRepairReport): void {
     for (const [queue, offsets] of batch) {
       if (this.options.currentQueue(queue.topic, queue.queueId) !== queue) continue;
       for (const queueOffset of offsets) {

@@ -8,13 +8,14 @@
  */
 
 import { filesDeletedPerRetentionRunMax } from "../common/limits.ts";
+import type { PhysicalOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ResolvedStoreOptions } from "./store-options.ts";
 
 export interface RetentionTargets {
   commitLog: CommitLog;
   /** Deletes consume-queue and index files that point only below the new CommitLog minimum. */
-  afterCommitLogDeleted(commitLogMin: number): void;
+  afterCommitLogDeleted(commitLogMin: PhysicalOffset): void;
   /** The lowest CommitLog offset pending timers still need (their records); undefined: none. */
   keepFrom?(): number | undefined;
 }

@@ -11,6 +11,7 @@ import type { EventBus } from "../common/bus.ts";
 import * as limits from "../common/limits.ts";
 import { createLogger, type Logger } from "../common/logger.ts";
 import type { Dispatcher, DispatcherSlot } from "./dispatch/record-dispatch.ts";
+import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import { FaultPoints } from "./fault-points.ts";
 import type { FileStorage } from "./mapped-file.ts";
 import { MemoryStorage } from "./memory-storage.ts";
@@ -21,7 +22,7 @@ export type FlushMode = "async" | "sync";
 
 /** Events the store publishes on the in-process bus. */
 export type StoreEvents = {
-  "message.stored": { topic: string; queueId: number; queueOffset: number; physicalOffset: number; storeTimestampMs: number };
+  "message.stored": { topic: string; queueId: number; queueOffset: QueueOffset; physicalOffset: PhysicalOffset; storeTimestampMs: number };
   /** After each background flush + checkpoint; durationMs is how long the whole run took. */
   "store.flushed": { commitLogFlushed: number; durationMs: number };
 };

@@ -56,7 +56,7 @@ export class TopicTombstones implements RecordFilter {
   }
 
   /** Whether the record of `topic` at `physicalOffset` belongs to a deleted incarnation. */
-  hidesAt(topic: string, physicalOffset: number): boolean {
+  hidesAt(topic: string, physicalOffset: PhysicalOffset): boolean {
     const deletedAt = this.deletedAt.get(topic);
     return deletedAt !== undefined && physicalOffset < deletedAt;
   }
@@ -68,7 +68,7 @@ export class TopicTombstones implements RecordFilter {
   }
 
   /** Drops tombstones with no record left below them (the CommitLog now starts at `commitLogMin`). */
-  prune(commitLogMin: number): void {
+  prune(commitLogMin: PhysicalOffset): void {
     let changed = false;
     for (const [topic, offset] of this.deletedAt) {
       if (offset > commitLogMin) continue;

@@ -28,7 +28,7 @@ describe("Batches over TCP and REST", () => {
     const error = await rejection(call(client, RequestCode.SEND_BATCH, fields, encodeBatchBody(entries)));
     expect(error.code).toBe(errorCatalog.STORE_IO.code);
     expect<number>(broker.store.maxOffset("b", 0)).toBe(0);
-    expect(broker.store.stats().commitLogMaxOffset).toBe(0);
+    expect<number>(broker.store.stats().commitLogMaxOffset).toBe(0);
 
     const retried = await call(client, RequestCode.SEND_BATCH, fields, encodeBatchBody(entries));
     expect(retried.firstQueueOffset).toBe(0);

@@ -7,11 +7,12 @@
 
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../../src/client/admin.ts";
+import { queueOffset as asQueueOffset } from "../../../src/common/offsets.ts";
 import { startHttpBroker } from "./helpers.ts";
 
 /** Damages the entry at `queueOffset` in the live mapping (the real file): a size no record has. */
 function damage(store: import("../../../src/store/message-store.ts").MessageStore, topic: string, queueOffset: number): void {
-  const located = store.consumeQueue(topic, 0)!.locate(queueOffset)!;
+  const located = store.consumeQueue(topic, 0)!.locate(asQueueOffset(queueOffset))!;
   located.file.view.setUint32(located.position + 8, 0x7fff_ffff);
 }
 

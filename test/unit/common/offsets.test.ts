@@ -12,6 +12,7 @@ import { decodeOffsetMsgId } from "../../../src/common/ids.ts";
 import { laterQueueOffset, physicalOffset, queueOffset, queueOffsetPlus, queueOffsetZero, type PhysicalOffset, type QueueOffset } from "../../../src/common/offsets.ts";
 import type { CommitLog } from "../../../src/store/commit-log.ts";
 import type { MessageStore } from "../../../src/store/message-store.ts";
+import type { StoreEvents } from "../../../src/store/store-options.ts";
 
 /** Never called: it exists for tsc. Each marked line swaps the two offsets on a real signature. */
 export function swappedOffsetsDoNotCompile(store: MessageStore, commitLog: CommitLog, offsets: ConsumerOffsetManager, received: ReceivedMessage): void {
@@ -34,12 +35,25 @@ export function swappedOffsetsDoNotCompile(store: MessageStore, commitLog: Commi
   const asPosition: PhysicalOffset = queue;
   // @ts-expect-error a plain number becomes an offset only where it enters (wire, disk, JSON, user input)
   store.getByPhysicalOffset(4096);
+  const consumeQueue = store.consumeQueue("T", 0)!;
+  // @ts-expect-error a CommitLog position is not a queue index
+  consumeQueue.get(position);
+  // @ts-expect-error a CommitLog position is not a queue index
+  consumeQueue.scan(position, () => true);
+  // @ts-expect-error a plain number is not a queue index
+  consumeQueue.locate(3);
+  // @ts-expect-error a queue index is not a CommitLog position
+  consumeQueue.deleteBefore(queue);
   // @ts-expect-error arithmetic gives a plain number: moving along a queue goes through queueOffsetPlus
   const next: QueueOffset = queue + 1;
 
+  // The store's events carry branded offsets.
+  const stored: Pick<StoreEvents["message.stored"], "queueOffset" | "physicalOffset"> = { queueOffset: queue, physicalOffset: position };
+  const storedEvent: { queueOffset: QueueOffset; physicalOffset: PhysicalOffset } = stored;
+
   // Reading either as a number needs nothing.
   const sum: number = queue + position + received.queueOffset;
-  void [asQueue, asPosition, next, sum];
+  void [asQueue, asPosition, next, sum, storedEvent];
 }
 
 describe("offsets", () => {

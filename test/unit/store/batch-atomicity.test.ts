@@ -50,7 +50,7 @@ describe("Batches: all or nothing", () => {
         const failed = store.appendBatch(batch("two", 12, bodyBytes));
         expect(failed.status).toBe("io_error");
         if (failed.status !== "ok") expect(putStatusError(failed).errorName).toBe("STORE_IO");
-        expect(store.stats().commitLogMaxOffset).toBe(before);
+        expect<number>(store.stats().commitLogMaxOffset).toBe(before);
         expect(store.stats().commitLogFiles).toBe(filesBefore);
         const visible = () => ({ q0: queueBodies(store, "B", 0).map((text) => text.split(".")[0]), q1: queueBodies(store, "B", 1).map((text) => text.split(".")[0]) });
         const expected = { q0: ["one-0-", "one-2-", "one-4-"], q1: ["one-1-", "one-3-", "one-5-"] };
@@ -87,7 +87,7 @@ describe("Batches: all or nothing", () => {
       entries[2] = { ...entries[2]!, properties: { "": "empty name" } };
       const result = store.appendBatch(entries);
       expect(result.status).toBe("property_invalid");
-      expect(store.stats().commitLogMaxOffset).toBe(0);
+      expect<number>(store.stats().commitLogMaxOffset).toBe(0);
       expect(store.topics()).toEqual([]);
     } finally {
       await store.close();

@@ -30,19 +30,19 @@ describe("ConsumeQueue", () => {
     again.load();
     expect<unknown>(again.minOffset).toBe(0);
     expect<unknown>(again.maxOffset).toBe(20);
-    expect<unknown>(again.get(13)).toEqual({ physicalOffset: physicalOffset(1300), size: 50, tagHash: 13 });
+    expect<unknown>(again.get(queueOffset(13))).toEqual({ physicalOffset: physicalOffset(1300), size: 50, tagHash: 13 });
   });
 
   test("ignores a replayed entry and fills a gap with blank entries readers skip", () => {
     const cq = queue();
     cq.put(queueOffset(0), { physicalOffset: physicalOffset(0), size: 10, tagHash: 1 });
     cq.put(queueOffset(0), { physicalOffset: physicalOffset(999), size: 10, tagHash: 1 });
-    expect<number | undefined>(cq.get(0)?.physicalOffset).toBe(0);
+    expect<number | undefined>(cq.get(queueOffset(0))?.physicalOffset).toBe(0);
     cq.put(queueOffset(3), { physicalOffset: physicalOffset(300), size: 10, tagHash: 1 });
     expect<unknown>(cq.maxOffset).toBe(4);
-    expect<unknown>(cq.get(1)).toBeUndefined();
+    expect<unknown>(cq.get(queueOffset(1))).toBeUndefined();
     const seen: number[] = [];
-    cq.scan(0, (offset) => {
+    cq.scan(queueOffset(0), (offset) => {
       seen.push(offset);
       return true;
     });
@@ -67,9 +67,9 @@ describe("ConsumeQueue", () => {
     const storage = new MemoryStorage();
     const cq = queue(storage);
     for (let offset = 0; offset < 20; offset++) cq.put(queueOffset(offset), { physicalOffset: physicalOffset(offset * 100), size: 50, tagHash: 0 });
-    expect(cq.deleteBefore(1_000)).toBe(1);
+    expect(cq.deleteBefore(physicalOffset(1_000))).toBe(1);
     expect<unknown>(cq.minOffset).toBe(10);
-    expect(cq.deleteBefore(1_000_000)).toBe(1);
+    expect(cq.deleteBefore(physicalOffset(1_000_000))).toBe(1);
     expect<unknown>(cq.minOffset).toBe(20);
     expect(storage.listFiles("/cq/T/0")).toEqual(["00000000000000000016"]);
   });
@@ -82,7 +82,7 @@ describe("ConsumeQueue: rollback of undone appends", () => {
     cq.rollbackFrom(physicalOffset(700));
     expect<number>(cq.maxOffset).toBe(7);
     // A repaired entry is blanked in place; a rollback past it must not take its offset back.
-    const last = cq.locate(6)!;
+    const last = cq.locate(queueOffset(6))!;
     writeEntry(last.file.view, last.position, { physicalOffset: physicalOffset(0), size: 0, tagHash: 0 });
     cq.rollbackFrom(physicalOffset(10_000));
     expect<number>(cq.maxOffset).toBe(7);

@@ -34,7 +34,7 @@ describe("IndexService", () => {
     const again = index(storage, 8);
     again.load();
     expect<number[]>(again.lookup("k39", 5)).toEqual([390]);
-    expect(again.deleteBefore(200)).toBe(2);
+    expect(again.deleteBefore(physicalOffset(200))).toBe(2);
     expect<number[]>(again.lookup("k5", 5)).toEqual([]);
     expect<number[]>(again.lookup("k25", 5)).toEqual([250]);
   });

@@ -133,19 +133,19 @@ describe("MessageStore: retention", () => {
     clock.set(localMs(6, 4, 30));
     expect(store.retention.run()).toEqual({ usedRatio: 0.1, diskFull: false, filesDeleted: 3, filesKeptForTimers: 0 });
     expect(store.stats().commitLogFiles).toBe(1);
-    expect(store.stats().commitLogMinOffset).toBe(3 * fileBytes);
+    expect<number>(store.stats().commitLogMinOffset).toBe(3 * fileBytes);
   });
 
   test("keeps files younger than fileReservedTimeHours at deleteWhenHour", async () => {
     const { store, clock } = await harnessWithFilesOfTwoAges();
     clock.set(localMs(4, 4)); // file 0 closed 75 h ago, files 1 and 2 27 h ago
     expect(store.retention.run().filesDeleted).toBe(1);
-    expect(store.stats().commitLogMinOffset).toBe(fileBytes);
+    expect<number>(store.stats().commitLogMinOffset).toBe(fileBytes);
     clock.set(localMs(5, 4)); // 51 h
     expect(store.retention.run().filesDeleted).toBe(0);
     clock.set(localMs(6, 4)); // 75 h
     expect(store.retention.run().filesDeleted).toBe(2);
-    expect(store.stats().commitLogMinOffset).toBe(3 * fileBytes);
+    expect<number>(store.stats().commitLogMinOffset).toBe(3 * fileBytes);
   });
 
   test("deletes expired files at any hour once disk use reaches diskMaxUsedSpaceRatio", async () => {
@@ -157,7 +157,7 @@ describe("MessageStore: retention", () => {
     disk.usedRatio = 0.75;
     expect(store.retention.run()).toEqual({ usedRatio: 0.75, diskFull: false, filesDeleted: 1, filesKeptForTimers: 0 });
     expect(store.retention.run().filesDeleted).toBe(0); // below diskCleanForciblyRatio young files stay
-    expect(store.stats().commitLogMinOffset).toBe(fileBytes);
+    expect<number>(store.stats().commitLogMinOffset).toBe(fileBytes);
   });
 
   test("deletes unexpired files, oldest first, until disk use drops below diskCleanForciblyRatio", async () => {
@@ -169,7 +169,7 @@ describe("MessageStore: retention", () => {
     harness.clock.set(localMs(1, 2)); // everything is an hour old
     expect(harness.store.options.diskCleanForciblyRatio).toBe(0.85);
     expect(harness.store.retention.run()).toEqual({ usedRatio: 0.8 + 0.02 * 2, diskFull: false, filesDeleted: 3, filesKeptForTimers: 0 });
-    expect(harness.store.stats().commitLogMinOffset).toBe(3 * fileBytes);
+    expect<number>(harness.store.stats().commitLogMinOffset).toBe(3 * fileBytes);
   });
 
   test("never deletes the file being written, however full the disk", async () => {

@@ -106,10 +106,10 @@ describe("Topic tombstones: files", () => {
     tombstones.record("A", physicalOffset(900));
     expect(JSON.parse(readFileSync(tombstones.path, "utf8"))).toEqual({ version: 1, topics: { A: 900, B: 5_000 } });
     const reloaded = new TopicTombstones(dir);
-    expect(reloaded.hidesAt("A", 899)).toBe(true);
-    expect(reloaded.hidesAt("A", 900)).toBe(false);
-    expect(reloaded.hidesAt("C", 0)).toBe(false);
-    reloaded.prune(1_000);
+    expect(reloaded.hidesAt("A", physicalOffset(899))).toBe(true);
+    expect(reloaded.hidesAt("A", physicalOffset(900))).toBe(false);
+    expect(reloaded.hidesAt("C", physicalOffset(0))).toBe(false);
+    reloaded.prune(physicalOffset(1_000));
     expect(new TopicTombstones(dir).offsetOf("A")).toBeUndefined();
     expect(new TopicTombstones(dir).offsetOf("B")).toBe(5_000);
   });
