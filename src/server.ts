@@ -114,52 +114,32 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
         brokerServer = opened;
         cleanups.push(() => opened.close());
       }
-      const server = brokerServer;
-      const brokerAddr = formatHostPort(host!, server.port);
-      const started = await Broker.start({
-        store: store!,
-        server,
-        config,
-        advertisedHost: host!,
-        registration: {
-          identity: {
-            clusterName: config.clusterName,
-            brokerName: config.brokerName,
-            brokerId: config.brokerId,
-            brokerAddr,
-            ...(config.haPort === 0 ? {} : { haAddr: formatHostPort(host!, config.haPort) }),
-            version: mqVersion,
-          },
-          links: namesrvLinks(config, { bus: nameServer === undefined ? undefined : bus, host: host!, logger }),
-          heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
-        },
-        logger: logger.child("broker"),
-      });
+      const started = await startBroker(config, { store: store!, server: brokerServer, host: host!, bus: nameServer === undefined ? undefined : bus, logger });
       broker = started;
       cleanups.push(() => started.stop());
     }
     if (roles.http) {
-      const backend = frontsRemote ? remoteBackend(config, nameServer, logger) : undefined;
-      // startHttp throws LISTEN_FAILED itself (and closes the backend).
-      http = withFlagHint("--http-port", () => startHttp({
-        hostname: config.listen,
-        port: config.httpPort,
-        probes,
-        version: mqVersion,
-        readiness: () => [...readiness({ store, broker, nameServer, recoveryProgress, needsStore }), ...(backend === undefined ? [] : [{ name: "backend", ok: true, detail: `serving the REST API for ${backend.target}` }])],
-        broker: broker?.context,
-        backend,
-        identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, ...(config.haPort === 0 || host === undefined ? {} : { haAddr: formatHostPort(host, config.haPort) }) },
-        registrationAgeMs: () => broker?.registrar?.lastRegistrationAgeMs(),
-        ...(nameServer === undefined ? {} : { cluster: () => nameServer!.table.clusterInfo() }),
-        connections: () => brokerServer?.connections.size ?? 0,
-      }));
+      const parts = { store, broker, nameServer, recoveryProgress, needsStore };
+      const server = brokerServer;
+      http = startHttpRole(config, { parts, probes, host, frontsRemote, connections: () => server?.connections.size ?? 0, logger });
     }
   } catch (error) {
     await stopStarted();
     throw error;
   }
-  const startedInMs = performance.now() - startMs;
+  const started = http;
+  return runningServer({ store, broker, nameServer, http, host, startedInMs: performance.now() - startMs }, async () => {
+    await started?.stop();
+    await stopStarted();
+  });
+}
+
+/** What `startServer` hands back; `stop` runs `stopAll` once, however often it is called. */
+function runningServer(
+  parts: { store: MessageStore | undefined; broker: Broker | undefined; nameServer: NameServer | undefined; http: RunningHttp | undefined; host: string | undefined; startedInMs: number },
+  stopAll: () => Promise<void>,
+): RunningServer {
+  const { store, broker, nameServer, http, host } = parts;
   let stopping: Promise<void> | undefined;
   return {
     store,
@@ -169,15 +149,57 @@ export async function startServer(config: MqConfig, logger: Logger = createLogge
     brokerPort: broker?.port,
     namesrvPort: nameServer?.port,
     brokerAddr: broker === undefined || host === undefined ? undefined : formatHostPort(host, broker.port),
-    startedInMs,
+    startedInMs: parts.startedInMs,
     stop() {
-      stopping ??= (async () => {
-        await http?.stop();
-        await stopStarted();
-      })();
+      stopping ??= stopAll();
       return stopping;
     },
   };
+}
+
+/** The REST API, on the probe server's port: in front of this process's broker, or of a remote cluster through the SDK. */
+function startHttpRole(config: MqConfig, context: { parts: ReadinessParts; probes: ProbeServer | undefined; host: string | undefined; frontsRemote: boolean; connections: () => number; logger: Logger }): RunningHttp {
+  const { parts, host } = context;
+  const { broker, nameServer } = parts;
+  const backend = context.frontsRemote ? remoteBackend(config, nameServer, context.logger) : undefined;
+  // startHttp throws LISTEN_FAILED itself (and closes the backend).
+  return withFlagHint("--http-port", () => startHttp({
+    hostname: config.listen,
+    port: config.httpPort,
+    probes: context.probes,
+    version: mqVersion,
+    readiness: () => [...readiness(parts), ...(backend === undefined ? [] : [{ name: "backend", ok: true, detail: `serving the REST API for ${backend.target}` }])],
+    broker: broker?.context,
+    backend,
+    identity: { clusterName: config.clusterName, brokerName: config.brokerName, brokerId: config.brokerId, ...(config.haPort === 0 || host === undefined ? {} : { haAddr: formatHostPort(host, config.haPort) }) },
+    registrationAgeMs: () => broker?.registrar?.lastRegistrationAgeMs(),
+    ...(nameServer === undefined ? {} : { cluster: () => nameServer.table.clusterInfo() }),
+    connections: context.connections,
+  }));
+}
+
+/** The broker on its bound server, registering with the NameServers (`bus`: a co-located one). */
+function startBroker(config: MqConfig, parts: { store: MessageStore; server: Awaited<ReturnType<typeof listen>>; host: string; bus: EventBus<ProcessEvents> | undefined; logger: Logger }): Promise<Broker> {
+  const { store, server, host, bus, logger } = parts;
+  return Broker.start({
+    store,
+    server,
+    config,
+    advertisedHost: host,
+    registration: {
+      identity: {
+        clusterName: config.clusterName,
+        brokerName: config.brokerName,
+        brokerId: config.brokerId,
+        brokerAddr: formatHostPort(host, server.port),
+        ...(config.haPort === 0 ? {} : { haAddr: formatHostPort(host, config.haPort) }),
+        version: mqVersion,
+      },
+      links: namesrvLinks(config, { bus, host, logger }),
+      heartbeatIntervalMs: config.brokerHeartbeatIntervalMs,
+    },
+    logger: logger.child("broker"),
+  });
 }
 
 function openStore(config: MqConfig, bus: EventBus<ProcessEvents>, logger: Logger, context: { storeHost: { ip: string; port: number }; recoveryProgress: RecoveryProgress }): Promise<MessageStore> {

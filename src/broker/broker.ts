@@ -147,16 +147,7 @@ export class Broker {
       port,
       role,
       assertWritable,
-      notifyOffsetReset: (group, topic, queues) => {
-        for (const member of consumers.describe(group).members) {
-          if (member.channel.isClosed) continue;
-          try {
-            member.channel.oneway({ code: RequestCode.RESET_CONSUMER_CLIENT_OFFSET, fields: { consumerGroup: group, topic, queues: [...queues] } });
-          } catch (error) {
-            logger.debug(`Cannot tell "${member.clientId}" of the offset reset: ${(error as Error).message}`);
-          }
-        }
-      },
+      notifyOffsetReset: offsetResetNotifier(consumers, logger),
     };
     const broker = new Broker(options, context);
     // Kinds register before the scheduler starts, so no due job fires without its handler.
@@ -256,4 +247,18 @@ export class Broker {
     server.handle(RequestCode.LIST_SCHEDULED_MESSAGES, (request) => scheduled.listScheduledMessages(context, request));
     server.handle(RequestCode.CANCEL_SCHEDULED_MESSAGE, (request) => scheduled.cancelScheduledMessage(context, request));
   }
+}
+
+/** Tells a group's running clients that its offsets were reset (broker→client oneway); a client that cannot be told finds out at its next pull. */
+function offsetResetNotifier(consumers: ConsumerManager, logger: Logger): BrokerContext["notifyOffsetReset"] {
+  return (group, topic, queues) => {
+    for (const member of consumers.describe(group).members) {
+      if (member.channel.isClosed) continue;
+      try {
+        member.channel.oneway({ code: RequestCode.RESET_CONSUMER_CLIENT_OFFSET, fields: { consumerGroup: group, topic, queues: [...queues] } });
+      } catch (error) {
+        logger.debug(`Cannot tell "${member.clientId}" of the offset reset: ${(error as Error).message}`);
+      }
+    }
+  };
 }

@@ -110,21 +110,48 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
   if (request.offset < minOffset) return emptyResult("offset_too_small", minOffset, maxOffset, minOffset);
   if (request.offset === maxOffset) return emptyResult("offset_overflow_one", minOffset, maxOffset, maxOffset);
   if (request.offset > maxOffset) return emptyResult("offset_overflow_badly", minOffset, maxOffset, maxOffset);
+  const scanned = scanEntries(context, queue, request);
+  const buffer = request.target !== undefined && request.target.length >= scanned.bytes ? request.target : new Uint8Array(scanned.bytes);
+  const messages: ReadMessage[] = [];
+  const written = copyRecords(context, queue, request, scanned, buffer, messages);
+  // The scan may stop early (count, bytes); when nothing was found, `next` is still past every
+  // entry examined, so a run of damaged or filtered entries is never read twice.
+  return {
+    status: messages.length > 0 ? "found" : "no_matched_message",
+    minOffset,
+    maxOffset,
+    nextOffset: scanned.next,
+    buffer: written === buffer.length ? buffer : buffer.subarray(0, written),
+    messages,
+    corruptSkipped: scanned.corruptSkipped,
+  };
+}
 
+/** The consume-queue entries a read takes, in parallel arrays (no object per entry). */
+interface ScannedEntries {
+  readonly physicalOffsets: PhysicalOffset[];
+  readonly sizes: number[];
+  readonly hashes: number[];
+  readonly queueOffsets: QueueOffset[];
+  /** Their records' bytes in total. */
+  bytes: number;
+  /** The first entry not examined. */
+  next: QueueOffset;
+  corruptSkipped: number;
+}
+
+/** Step 1: the entries from `request.offset` that pass the tag filter, within the count and byte bounds. */
+function scanEntries(context: ReadContext, queue: ConsumeQueue, request: GetMessagesRequest): ScannedEntries {
   const maxCount = Math.max(1, Math.min(request.maxCount, limits.pullMessagesMax));
   const maxBytes = Math.min(request.maxBytes ?? limits.pullBytesMax, limits.pullBytesMax);
   // Bound the entries examined per call so a sparse filter cannot stall the event loop.
-  const scanEnd = Math.min(maxOffset, request.offset + Math.max(maxCount * 16, 4096));
+  const scanEnd = Math.min(queue.maxOffset, request.offset + Math.max(maxCount * 16, 4096));
   const commitLogMin = context.commitLog.minOffset;
   const entriesPerFile = queue.entriesInFile;
   const commitLogEnd = context.commitLog.writePosition;
   const recordBytesMax = context.commitLog.fileBytes;
-  let corruptSkipped = 0;
-  const physicalOffsets: PhysicalOffset[] = [];
-  const sizes: number[] = [];
-  const hashes: number[] = [];
-  const queueOffsets: QueueOffset[] = [];
-  let bytes = 0;
+  const scanned: ScannedEntries = { physicalOffsets: [], sizes: [], hashes: [], queueOffsets: [], bytes: 0, next: request.offset, corruptSkipped: 0 };
+  const { physicalOffsets } = scanned;
   let offset: number = request.offset;
   for (; offset < scanEnd && physicalOffsets.length < maxCount; offset++) {
     const file = queue.fileAt(toQueueOffset(offset));
@@ -136,22 +163,26 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     const physicalOffset = toPhysicalOffset(getUint64(view, position));
     if (physicalOffset < commitLogMin) continue; // removed by retention
     if (size < recordFixedBytes || size > recordBytesMax || physicalOffset + size > commitLogEnd) {
-      corruptSkipped += 1;
+      scanned.corruptSkipped += 1;
       reportDamage(context, queue, toQueueOffset(offset), physicalOffset, `size ${size} at CommitLog offset ${physicalOffset} is outside the log`);
       continue;
     }
     const hash = getUint64(view, position + 12);
     if (request.tagHashes !== undefined && !request.tagHashes.has(hash)) continue;
-    if (bytes + size > maxBytes && physicalOffsets.length > 0) break;
+    if (scanned.bytes + size > maxBytes && physicalOffsets.length > 0) break;
     physicalOffsets.push(physicalOffset);
-    sizes.push(size);
-    hashes.push(hash);
-    queueOffsets.push(toQueueOffset(offset));
-    bytes += size;
+    scanned.sizes.push(size);
+    scanned.hashes.push(hash);
+    scanned.queueOffsets.push(toQueueOffset(offset));
+    scanned.bytes += size;
   }
+  scanned.next = toQueueOffset(offset);
+  return scanned;
+}
 
-  const buffer = request.target !== undefined && request.target.length >= bytes ? request.target : new Uint8Array(bytes);
-  const messages: ReadMessage[] = [];
+/** Step 2: copies each scanned record that is still there, whole and its queue's own, into `buffer`; returns the bytes written. */
+function copyRecords(context: ReadContext, queue: ConsumeQueue, request: GetMessagesRequest, scanned: ScannedEntries, buffer: Uint8Array, messages: ReadMessage[]): number {
+  const { physicalOffsets, sizes, hashes, queueOffsets } = scanned;
   let written = 0;
   const commitLog = context.commitLog;
   const fileBytes = commitLog.fileBytes;
@@ -164,12 +195,12 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     const position = physicalOffset % fileBytes;
     const checkedSize = checkedRecordSize(file.bytes, file.view, position, fileBytes, physicalOffset, physicalOffset < context.verifyCrcBelow);
     if (checkedSize !== size) {
-      corruptSkipped += 1;
+      scanned.corruptSkipped += 1;
       reportDamage(context, queue, queueOffsets[index]!, physicalOffset, checkedSize < 0 ? "no valid record there" : `the record there is ${checkedSize} bytes, the entry says ${size}`);
       continue;
     }
     if (!recordBelongsTo(file.bytes, file.view, position, queue, topic, queueOffsets[index]!)) {
-      corruptSkipped += 1;
+      scanned.corruptSkipped += 1;
       reportDamage(context, queue, queueOffsets[index]!, physicalOffset, "the record there belongs to another topic, queue or queue offset");
       continue;
     }
@@ -178,17 +209,7 @@ export function readMessages(context: ReadContext, queue: ConsumeQueue | undefin
     messages.push({ queueOffset: queueOffsets[index]!, physicalOffset, position: written, size, tagHash: hashes[index]! });
     written += size;
   }
-  // The scan may stop early (count, bytes); when nothing was found, `offset` is still past every
-  // entry examined, so a run of damaged or filtered entries is never read twice.
-  return {
-    status: messages.length > 0 ? "found" : "no_matched_message",
-    minOffset,
-    maxOffset,
-    nextOffset: toQueueOffset(offset),
-    buffer: written === buffer.length ? buffer : buffer.subarray(0, written),
-    messages,
-    corruptSkipped,
-  };
+  return written;
 }
 
 function emptyResult(status: GetStatus, minOffset: QueueOffset, maxOffset: QueueOffset, nextOffset: QueueOffset): GetMessagesResult {
