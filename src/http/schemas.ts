@@ -11,7 +11,7 @@
 
 import { z } from "zod";
 import { batchMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
-import { delayLevelMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
+import { delayLevelMax, filterExpressionLengthMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 
 export const topicName = z.string().regex(topicNamePattern).meta({ description: "Topic name: letters, digits, %, |, _ and -, 1..127 characters" });
@@ -117,7 +117,7 @@ export const receiveBody = z
     max: z.int().min(1).max(limits.httpMessagesMax).default(limits.httpReceiveDefault),
     invisibleMs: z.int().min(1).max(limits.invisibleMsMax).default(limits.invisibleMsDefault).meta({ description: "How long received messages stay hidden from the group's other consumers unless acked" }),
     waitMs: z.int().min(0).max(limits.receiveWaitMsMax).default(0).meta({ description: "Long poll: hold the request up to this long while nothing is available" }),
-    tags: z.string().max(4096).optional().meta({ description: 'Tag filter: "*" or tags joined by "||"' }),
+    tags: z.string().max(filterExpressionLengthMax).optional().meta({ description: 'Tag filter: "*" or tags joined by "||"' }),
     encoding: bodyEncoding.optional(),
   })
   .meta({ id: "Receive" });

@@ -108,8 +108,8 @@ function toOutgoing(input: MessageInput, field: string): OutgoingMessage {
 }
 
 /**
- * A raw body: tags, keys, sharding key and delivery time come from headers (keys split on commas
- * or spaces; `mq-deliver-at` ms since the epoch or an ISO date-time, `mq-delay-ms` a number).
+ * A raw body: tags, keys, sharding key and delivery time come from headers (keys split on commas,
+ * a space inside a key refused as everywhere; `mq-deliver-at` ms since the epoch or an ISO date-time, `mq-delay-ms` a number).
  */
 function rawMessage(context: Context, body: Uint8Array): OutgoingMessage {
   const header = (name: string) => context.req.header(name);
@@ -118,7 +118,8 @@ function rawMessage(context: Context, body: Uint8Array): OutgoingMessage {
   const delayText = header("mq-delay-ms");
   const parsed = parseWith(messageInput.pick({ tags: true, keys: true, shardingKey: true, deliverAt: true, delayMs: true }), {
     tags: header("mq-tags"),
-    keys: keysText === undefined ? undefined : keysText.split(/[\s,]+/).filter((key) => key.length > 0),
+    // Commas separate keys, as in `mq send --keys`; a space inside a key is refused like on every transport.
+    keys: keysText === undefined ? undefined : keysText.split(",").map((key) => key.trim()).filter((key) => key.length > 0),
     shardingKey: header("mq-sharding-key"),
     deliverAt: deliverAtText === undefined ? undefined : /^\d{1,15}$/.test(deliverAtText) ? Number(deliverAtText) : deliverAtText,
     delayMs: delayText === undefined ? undefined : /^-?\d{1,15}$/.test(delayText) ? Number(delayText) : delayText,

@@ -165,6 +165,18 @@ describe("REST: messages go through the message service", () => {
     expect(answer.json.error).toContain('"KEYS"');
   });
 
+  test("a raw body's mq-keys are comma separated: a key holding a space is 400 PROPERTY_INVALID, not two keys", async () => {
+    const h = await startHttpBroker();
+    const raw = { "content-type": "application/octet-stream" };
+    const spaced = await h.call("POST", "/api/v1/topics/spaced/messages", "x", { ...raw, "mq-keys": "order 42" });
+    expect([spaced.status, spaced.json.code]).toEqual([400, 3008]);
+    expect(spaced.json.error).toContain('"KEYS"');
+    const listed = await h.call("POST", "/api/v1/topics/spaced/messages", "y", { ...raw, "mq-keys": "order-42, order-43" });
+    expect(listed.status).toBe(200);
+    const found = await h.call("GET", "/api/v1/messages?topic=spaced&key=order-43");
+    expect(found.json.messages.map((message: { keys: string[] }) => message.keys)).toEqual([["order-42", "order-43"]]);
+  });
+
   test("a send to a topic that does not exist creates it with the default queues", async () => {
     const h = await startHttpBroker();
     expect((await h.call("POST", "/api/v1/topics/born/messages", { body: "x" })).status).toBe(200);
