@@ -28,7 +28,7 @@ import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
-import { type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
+import { type PutMessageInput, type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
 import { systemTopics } from "../common/system-topics.ts";
 import type { Clock } from "../common/clock.ts";
 import type { Delivery, MessageTransform, OutgoingRecord, SendOk } from "./message-transform.ts";
@@ -99,8 +99,18 @@ export class MessageService {
     this.admit(message);
     this.writableQueue(message.topic, message.queueId);
     const record = this.transform(message);
-    if (this.store.options.flush === "sync") return this.store.put(record).then((result) => withDelivery(okOrThrow(result), record));
-    return withDelivery(okOrThrow(this.store.append(record)), record);
+    const stored = this.appendAndAwait(record);
+    return stored instanceof Promise ? stored.then((result) => withDelivery(result, record)) : withDelivery(stored, record);
+  }
+
+  /**
+   * The one append-and-await of whatever the broker stores, sends and its own deliveries (a due
+   * scheduled message) alike: the store's result now under async flush, once durable under sync
+   * flush (later: once replicated). Nothing is checked here. Throws catalogue errors.
+   */
+  appendAndAwait(record: PutMessageInput): PutOk | Promise<PutOk> {
+    if (this.store.options.flush === "sync") return this.store.put(record).then(okOrThrow);
+    return okOrThrow(this.store.append(record));
   }
 
   /** Messages of one topic stored whole or not at all; one result each, in order. */

@@ -22,7 +22,7 @@
 import { MqError } from "../common/errors.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import type { ScheduleSink, ScheduledRecord } from "../store/dispatch/schedule-dispatcher.ts";
-import { putStatusError, type PutMessageInput } from "../store/put-message.ts";
+import type { PutMessageInput } from "../store/put-message.ts";
 import type { ScheduledJob } from "../store/scheduler.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import { type ScheduledMessageJob, scheduledMessageJobKind } from "./scheduled-message-job.ts";
@@ -112,16 +112,14 @@ export class TimerDelivery implements ScheduleSink {
       bornHost: timer.bornHost,
       reconsumeTimes: timer.reconsumeTimes,
     };
-    if (store.options.flush !== "sync") {
-      const result = store.append(input);
-      if (result.status !== "ok") throw putStatusError(result);
+    const stored = this.context.messages.appendAndAwait(input);
+    if (!(stored instanceof Promise)) {
       this.counters.delivered += 1;
       return "done";
     }
     // Sync flush: DONE only once the copy is durable; the job stays open (held) until then.
-    void store.put(input).then(
-      (result) => {
-        if (result.status !== "ok") throw putStatusError(result);
+    void stored.then(
+      () => {
         this.counters.delivered += 1;
         scheduler.complete(job);
       },

@@ -13,6 +13,8 @@ import { journalHeaderBytes } from "../../../src/store/schedule-journal.ts";
 import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
 import { killStore } from "../../helpers/store-crash.ts";
 import { withSeedAsync } from "../../helpers/seeded-random.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
+import { scheduledMessageJobKind } from "../../../src/broker/scheduled-message-job.ts";
 
 const topic = "Timed";
 const queues = 2;
@@ -77,6 +79,20 @@ describe("Scheduled delivery (ManualClock)", () => {
       expect(all.size).toBe(model.size);
       for (const seen of all.values()) expect(seen.count).toBe(1);
     });
+  });
+
+  test("under sync flush a due message is delivered once, and its job completes once the copy is durable", async () => {
+    const clock = new ManualClock();
+    const broker = await startTestBroker({ clock, store: { clock }, flush: "sync" });
+    broker.broker.context.topics.create({ topic, readQueues: queues, writeQueues: queues, perm: 6, order: false });
+    const message = outgoing({ delayMs: 1_000 });
+    const dueMs = clock.nowMs() + 1_000;
+    expect((await broker.broker.context.messages.send(message)).delivery?.scheduled).toBe(true);
+    expect(delivered(broker).size).toBe(0);
+    clock.advance(1_000);
+    await waitUntil("the delivered copy's job to complete", () => broker.broker.context.scheduler.openOf(scheduledMessageJobKind).length === 0, 5_000);
+    clock.advance(60_000);
+    expect([...delivered(broker)].map(([msgId, seen]) => [msgId, seen.count, seen.outMs])).toEqual([[message.msgId!, 1, dueMs]]);
   });
 
   test("levels 1 to 18 with the default table: each due exactly its duration later, never before", async () => {
