@@ -196,6 +196,12 @@ export const frameExamples: readonly FrameExample[] = [
     },
   ),
   ...exchange(
+    "UPDATE_GROUP_CONFIG",
+    { fields: { group, maxReconsumeTimes: 5, backoff: { kind: "exponential", initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0.1 } } },
+    { fields: { group, maxReconsumeTimes: 5, backoff: { kind: "exponential", initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0.1 }, consumeEnable: true, orderly: false }, schema: responses.groupConfigResultSchema },
+  ),
+  ...exchange("GET_GROUP_CONFIG", { fields: { group } }, { fields: { group, maxReconsumeTimes: 16, backoff: { kind: "levels" }, consumeEnable: true, orderly: false }, schema: responses.groupConfigResultSchema }),
+  ...exchange(
     "LIST_SCHEDULED_MESSAGES",
     { fields: { topic, fromMs: bornTimestampMs, limit: 1 } },
     {

@@ -101,6 +101,16 @@ export const consumeIdleTimeoutMsMax = 86_400_000;
  */
 export const consumerGroupsMax = 10_000;
 
+// Retry and dead letters (broker/send-back-service.ts)
+/** A consumer's error text carried by a send-back and kept on a DLQ entry (UTF-8). */
+export const consumeErrorTextBytesMax = 1 * KiB;
+/** Reconsumes a group allows when its config does not say (RocketMQ's default). */
+export const maxReconsumeTimesDefault = 16;
+/** The first delay level of the `levels` back-off: the first retry waits level 3 (10 s by default). */
+export const retryFirstDelayLevel = 3;
+/** Group configs one broker stores (a config is created on first use, within consumerGroupsMax). */
+export const groupConfigsMax = consumerGroupsMax;
+
 // Pop consumption (broker/pop-service.ts)
 /** Un-acked messages one (group, topic) may hold; past it a receive gets re-deliveries only. */
 export const popInFlightMax = 65_536;

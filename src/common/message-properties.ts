@@ -28,6 +28,32 @@ export const propertyNames = {
   timerDeliveredMs: "TIMER_DELIVERED_MS",
   /** On a delivered scheduled message: the CommitLog offset of its timer record, so a replay can tell it was delivered. */
   timerSourceOffset: "TIMER_SOURCE_OFFSET",
+  /** On a DLQ entry: the topic the message was first sent to. */
+  dlqOriginTopic: "DLQ_ORIGIN_TOPIC",
+  /** On a DLQ entry: the producer's msgId of the message that failed. */
+  dlqOriginMsgId: "DLQ_ORIGIN_MESSAGE_ID",
+  /** On a retry message and a DLQ entry: when the group first failed to consume it (ms). */
+  firstFailureMs: "FIRST_FAILURE_MS",
+  /** On a retry message and a DLQ entry: when the group last failed to consume it (ms). */
+  lastFailureMs: "LAST_FAILURE_MS",
+  /** On a retry message and a DLQ entry: the client id of the consumer that last failed it. */
+  lastConsumerClientId: "LAST_CONSUMER_CLIENT_ID",
+  /** On a retry message and a DLQ entry: the last failure's error text (at most consumeErrorTextBytesMax). */
+  consumeErrorText: "CONSUME_ERROR_TEXT",
+} as const;
+
+/**
+ * What a DLQ entry says about why it is there (issue "explainable DLQ"): the reconsume count is
+ * RECONSUME_TIME, the same property a retry message carries.
+ */
+export const deadLetterPropertyNames = {
+  originTopic: propertyNames.dlqOriginTopic,
+  originMsgId: propertyNames.dlqOriginMsgId,
+  reconsumeTimes: propertyNames.reconsumeTimes,
+  firstFailureMs: propertyNames.firstFailureMs,
+  lastFailureMs: propertyNames.lastFailureMs,
+  lastConsumerClientId: propertyNames.lastConsumerClientId,
+  errorText: propertyNames.consumeErrorText,
 } as const;
 
 /**
@@ -57,6 +83,12 @@ export const reservedPropertyNames: ReadonlySet<string> = new Set([
   propertyNames.timerOutMs,
   propertyNames.timerDeliveredMs,
   propertyNames.timerSourceOffset,
+  propertyNames.dlqOriginTopic,
+  propertyNames.dlqOriginMsgId,
+  propertyNames.firstFailureMs,
+  propertyNames.lastFailureMs,
+  propertyNames.lastConsumerClientId,
+  propertyNames.consumeErrorText,
 ]);
 
 /** Keys (the KEYS property) are separated by spaces, as in RocketMQ. */

@@ -13,7 +13,7 @@ export const RequestCode = {
   SEND_MESSAGE: 10,
   SEND_BATCH: 11,
   PULL_MESSAGE: 12,
-  /** A consumer hands back a message it failed to process: it goes to %RETRY% / %DLQ%. */
+  /** A consumer hands back a message it failed to process: it goes to %RETRY% / %DLQ% (RocketMQ's code 36). */
   CONSUMER_SEND_BACK: 13,
   /** A transaction producer commits or rolls back a half message. */
   END_TRANSACTION: 14,
@@ -48,6 +48,9 @@ export const RequestCode = {
   LIST_TOPICS: 54,
   LIST_GROUPS: 55,
   GET_GROUP: 56,
+  /** Creates a group's configuration or changes the fields given (retry max, back-off, consumeEnable, orderly). */
+  UPDATE_GROUP_CONFIG: 57,
+  GET_GROUP_CONFIG: 58,
 
   // Scheduled messages (admin → broker)
   /** Pending scheduled messages: counts per time bucket and one page of them. */
@@ -105,6 +108,8 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   LIST_TOPICS: "client→broker",
   LIST_GROUPS: "client→broker",
   GET_GROUP: "client→broker",
+  UPDATE_GROUP_CONFIG: "client→broker",
+  GET_GROUP_CONFIG: "client→broker",
   LIST_SCHEDULED_MESSAGES: "client→broker",
   CANCEL_SCHEDULED_MESSAGE: "client→broker",
   CHECK_TRANSACTION_STATE: "broker→client",

@@ -92,6 +92,23 @@ export type PopResult = z.infer<typeof popResultSchema>;
 export const changeInvisibleTimeResultSchema = z.object({ receiptHandle: z.string().min(1), invisibleUntilMs: z.int().min(0) });
 export type ChangeInvisibleTimeResult = z.infer<typeof changeInvisibleTimeResultSchema>;
 
+/**
+ * CONSUMER_SEND_BACK: where the failed message went. `retry`: appended to `%RETRY%<group>`, to be
+ * delivered at deliverAtMs; `dead-letter`: its reconsume count passed the max, appended to
+ * `%DLQ%<group>`. `duplicate` is set when the same send-back (group, offset, reconsume count) was
+ * already stored, and the answer is the first one's.
+ */
+export const sendBackResultSchema = z.object({
+  outcome: z.enum(["retry", "dead-letter"]),
+  topic,
+  msgId: messageId,
+  /** The reconsume count the stored copy carries (RECONSUME_TIME): 1 after the first failure. */
+  reconsumeTimes: z.int().min(0),
+  deliverAtMs: z.int().min(0).optional(),
+  duplicate: z.boolean().optional(),
+});
+export type SendBackResult = z.infer<typeof sendBackResultSchema>;
+
 /** QUERY_CONSUMER_OFFSET: -1 when the group has never committed an offset for the queue. */
 export const consumerOffsetSchema = z.object({ queueOffset: committedOffset });
 
@@ -160,6 +177,9 @@ export type GroupDetail = z.infer<typeof groupDetailSchema>;
 
 /** RESET_OFFSET: the offsets the group now holds, per queue. */
 export const resetOffsetResultSchema = z.object({ queues: z.array(z.object({ topic, queueId: z.int().min(0), queueOffset })) });
+
+/** UPDATE_GROUP_CONFIG and GET_GROUP_CONFIG: the group's whole configuration, defaults applied. */
+export { groupConfigSchema as groupConfigResultSchema } from "./group-config.ts";
 
 /** Requests answered with no fields (UPDATE_CONSUMER_OFFSET, HEARTBEAT, topic changes, ...). */
 export const emptyResultSchema = z.object({});

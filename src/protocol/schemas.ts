@@ -10,13 +10,14 @@
 
 import { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { batchMessagesMax, pullMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, pullMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
 import { issueReason, valueAt } from "./schema-issues.ts";
 import { offsetMsgIdPattern } from "../common/ids.ts";
-import { queueOffset as toQueueOffset } from "../common/offsets.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset } from "../common/offsets.ts";
+import { groupConfigUpdateSchema } from "./group-config.ts";
 
 // Field vocabulary, shared so one name always means one shape.
 const topic = z.string().regex(topicNamePattern);
@@ -43,6 +44,8 @@ const queueRef = z.object({ topic, queueId });
 const consumerGroupOnly = z.object({ consumerGroup: group });
 const topicQueue = z.object({ topic, queueId });
 const nothing = z.object({});
+const textEncoder = new TextEncoder();
+const utf8Bytes = (text: string): number => textEncoder.encode(text).length;
 
 export const sendMessageSchema = z.object({
   producerGroup: group,
@@ -88,14 +91,25 @@ export const pullMessageSchema = z.object({
   commitOffset: queueOffset.optional(),
 });
 
+/**
+ * CONSUMER_SEND_BACK (RocketMQ's code 36): a consumer of `consumerGroup` failed the message stored
+ * at `physicalOffset` and hands it back. The broker re-appends it to `%RETRY%<group>` after the
+ * group's back-off, or to `%DLQ%<group>` once its reconsume count passes the max. Sending the
+ * same failure twice (same group, offset and reconsume count) stores it once.
+ */
 export const consumerSendBackSchema = z.object({
   consumerGroup: group,
-  offsetMsgId,
-  originMsgId: messageId.optional(),
+  /** The failed message's CommitLog offset (its offsetMsgId's offset part). */
+  physicalOffset: z.int().min(0).transform(toPhysicalOffset),
+  originMsgId: messageId,
   originTopic: topic,
-  /** 0 lets the broker pick the level from the reconsume count; -1 sends straight to the DLQ. */
-  delayLevel: z.int().min(-1).max(limits.delayLevelMax),
+  /** A delay level for this retry; absent lets the group's back-off decide. */
+  delayLevel: z.int().min(1).max(limits.delayLevelMax).optional(),
+  /** Overrides the group's maxReconsumeTimes for this message (RocketMQ's per-consumer setting). */
   maxReconsumeTimes: z.int().min(0).max(limits.reconsumeTimesMax).optional(),
+  clientId,
+  /** Why the consumer failed it (the handler's error), kept on the retry message and the DLQ entry. */
+  errorText: z.string().refine((text) => utf8Bytes(text) <= consumeErrorTextBytesMax, { message: `Must be at most ${consumeErrorTextBytesMax} bytes` }).optional(),
 });
 
 export const endTransactionSchema = z.object({
@@ -267,6 +281,8 @@ export const requestSchemas = {
   [RequestCode.LIST_TOPICS]: nothing,
   [RequestCode.LIST_GROUPS]: nothing,
   [RequestCode.GET_GROUP]: consumerGroupOnly,
+  [RequestCode.UPDATE_GROUP_CONFIG]: groupConfigUpdateSchema,
+  [RequestCode.GET_GROUP_CONFIG]: z.object({ group }),
   [RequestCode.LIST_SCHEDULED_MESSAGES]: listScheduledMessagesSchema,
   [RequestCode.CANCEL_SCHEDULED_MESSAGE]: cancelScheduledMessageSchema,
   [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
