@@ -44,7 +44,8 @@ export class TimerDelivery implements ScheduleSink {
   static start(context: BrokerContext): TimerDelivery {
     const delivery = new TimerDelivery(context);
     context.scheduler.register(scheduledMessageJobKind, (job) => delivery.deliver(job));
-    delivery.openAtAttach = new Set(context.scheduler.openOf(scheduledMessageJobKind).map((job) => `${job.dueMs}|${job.id}`));
+    // Keys only (no payload read): a million pending jobs must not slow the start down.
+    delivery.openAtAttach = new Set(context.scheduler.openKeysOf(scheduledMessageJobKind).map((job) => `${job.dueMs}|${job.id}`));
     // A cancelled message's marker (scheduled-messages.ts) keeps recovery from scheduling it again.
     for (const marker of context.scheduler.openOf(cancelledMessageJobKind)) delivery.openAtAttach.add(`${marker.payload.dueMs}|${marker.id}`);
     const handed = context.store.attachSchedule(delivery);

@@ -42,7 +42,7 @@ export interface JournalRecord {
   readonly kind: string;
   readonly id: string;
   readonly dueMs: number;
-  /** ADD only: the payload's bytes (JSON). */
+  /** ADD only: the payload's bytes (JSON), a view into the read buffer, valid while the record is visited. */
   readonly payload: Uint8Array | undefined;
   /** Where the record starts in the file, and its length: compaction copies it from there. */
   readonly position: number;
@@ -99,7 +99,8 @@ function decodeRecord(bytes: Uint8Array, position: number): JournalRecord | unde
     kind: decoder.decode(bytes.subarray(recordHeaderBytes, idStart)),
     id: decoder.decode(bytes.subarray(idStart, idStart + idBytes)),
     dueMs,
-    payload: type === typeAdd ? bytes.slice(idStart + idBytes, length) : undefined,
+    // A view, not a copy: a scan visits a million records; whoever keeps a payload copies it.
+    payload: type === typeAdd ? bytes.subarray(idStart + idBytes, length) : undefined,
     position,
     length,
   };

@@ -129,6 +129,8 @@ export class Scheduler<M extends JobKindMap> {
   private readonly fireListeners: FireListener[] = [];
   /** Open jobs ordered at or after this (dueMs, id) are not all in memory (dueMs Infinity: every open job is). */
   private horizon: JobKey = unbounded;
+  /** Every open job found by the opening scan, until start(): owners rebuilding their state read it instead of the journal. */
+  private openAtOpen: Map<string, OpenRef> | undefined;
   private openJobs = 0;
   private timer: TimerHandle | undefined;
   private timerDueMs = Infinity;
@@ -146,6 +148,7 @@ export class Scheduler<M extends JobKindMap> {
     this.openJobs = initial.size;
     this.countKinds(initial.values());
     this.loadEarliest([...initial.values()], unbounded);
+    this.openAtOpen = initial;
   }
 
   /** Opens the journal in `options.dir` (creating it), and loads the earliest open jobs. */
@@ -239,6 +242,7 @@ export class Scheduler<M extends JobKindMap> {
   start(): void {
     if (this.running || this.closed) return;
     this.running = true;
+    this.openAtOpen = undefined;
     const { clock } = this.options;
     this.intervals.push(clock.setInterval(() => this.journal.sync(), limits.scheduleSyncIntervalMs));
     this.intervals.push(clock.setInterval(() => this.compactIfWorthIt(), limits.scheduleCompactIntervalMs));
@@ -248,6 +252,7 @@ export class Scheduler<M extends JobKindMap> {
   /** Makes a job open: durable when this returns (to a kill -9), due at `job.dueMs`. */
   schedule(job: AnyJob<M>): void {
     this.checkOpen();
+    this.openAtOpen = undefined;
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
     this.journal.append(encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload))), 1);
     this.opened(job);
@@ -256,6 +261,7 @@ export class Scheduler<M extends JobKindMap> {
   /** Closes an open job (acked, cancelled); a key that is not open changes nothing but the journal. */
   complete(key: KindedJobKey): void {
     this.checkOpen();
+    this.openAtOpen = undefined;
     this.journal.append(encodeDone(key.id, key.dueMs), 1);
     this.closedKey(key);
     if (this.memory.size === 0 && this.horizon.dueMs !== Infinity) this.arm();
@@ -264,6 +270,7 @@ export class Scheduler<M extends JobKindMap> {
   /** Closes `previous` and opens `job` with one write: after a crash exactly one of them is open. */
   reschedule(previous: KindedJobKey, job: AnyJob<M>): void {
     this.checkOpen();
+    this.openAtOpen = undefined;
     const done = encodeDone(previous.id, previous.dueMs);
     const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
     const both = new Uint8Array(done.length + add.length);
@@ -310,15 +317,28 @@ export class Scheduler<M extends JobKindMap> {
     this.arm();
   }
 
-  /** Every open job of `kind` (from the journal), for an owner rebuilding its state at start. */
+  /**
+   * Every open job of `kind` (from the journal), for an owner rebuilding its state at start.
+   * Before start() it comes from the opening scan (no second pass over the journal).
+   */
   openOf<K extends keyof M & string>(kind: K): ScheduledJob<K, M[K]>[] {
+    const jobs: ScheduledJob<K, M[K]>[] = [];
+    for (const ref of this.openRefsOf(kind)) jobs.push(this.jobAt(ref) as ScheduledJob<K, M[K]>);
+    return jobs.sort((a, b) => a.dueMs - b.dueMs);
+  }
+
+  /** The (dueMs, id) of every open job of `kind`, without reading payloads: cheap for a million jobs before start(). */
+  openKeysOf(kind: keyof M & string): JobKey[] {
+    return this.openRefsOf(kind).map((ref) => ({ id: ref.id, dueMs: ref.dueMs }));
+  }
+
+  private openRefsOf(kind: string): OpenRef[] {
+    if (this.openAtOpen !== undefined) return [...this.openAtOpen.values()].filter((ref) => ref.kind === kind);
     const open = new Map<string, OpenRef>();
     this.journal.scan((record) => {
       if (record.type === "done" || record.kind === kind) applyRecord(open, record, -Infinity);
     });
-    const jobs: ScheduledJob<K, M[K]>[] = [];
-    for (const ref of open.values()) jobs.push(this.jobAt(ref) as ScheduledJob<K, M[K]>);
-    return jobs.sort((a, b) => a.dueMs - b.dueMs);
+    return [...open.values()];
   }
 
   /** Makes every journal record written so far durable (fdatasync); the store calls it before a checkpoint. */
