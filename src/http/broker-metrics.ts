@@ -138,6 +138,7 @@ export class BrokerMetrics {
     });
     registry.gauge("mq_disk_used_ratio", "Fraction of the data dir's disk in use, 0..1", (metric) => metric.set({}, store.stats().diskUsedRatio));
     registry.gauge("mq_disk_full", "1 while the disk is too full to accept sends", (metric) => metric.set({}, store.stats().diskFull ? 1 : 0));
+    registry.gauge("mq_retention_files_kept_for_timers", "Retention runs since start that kept an expired CommitLog file because it holds a pending scheduled message's record", (metric) => metric.set({}, store.retention.filesKeptForTimersTotal));
     registry.gauge("mq_topics", "Topics this broker serves", (metric) => metric.set({}, broker.topics.list().length));
     registry.gauge("mq_queue_max_offset", "Next queue offset of each queue (messages ever stored there)", (metric) => {
       // The topic table says which topics exist; the store may still hold queues of a deleted one.

@@ -225,3 +225,34 @@ describe("Scheduled delivery: crash and journal loss (ManualClock)", () => {
     await crashAndRestart({ deliverFirst: 15, cutJournal: true });
   });
 });
+
+describe("Scheduled delivery: retention (ManualClock)", () => {
+  test("a 10-day timer survives a 72 h retention: its CommitLog file is kept (and counted) until it is delivered", async () => {
+    const clock = new ManualClock();
+    const hourMs = 3_600_000;
+    const broker = await startTestBroker({
+      clock,
+      tiny: true,
+      store: { clock, fileReservedTimeHours: 72, deleteWhenHour: new Date(clock.nowMs()).getHours(), flushIntervalMs: hourMs, retentionCheckIntervalMs: hourMs },
+    });
+    broker.broker.context.topics.create({ topic, readQueues: 1, writeQueues: 1, perm: 6, order: false });
+    const body = new Uint8Array(4_096);
+    const plain = async (count: number) => {
+      for (let index = 0; index < count; index++) await broker.broker.context.messages.send(outgoing({ body, keys: undefined }));
+    };
+    await plain(20);
+    const timer = outgoing({ body, delayMs: 10 * 24 * hourMs });
+    await broker.broker.context.messages.send(timer);
+    const fileBytes = broker.store.commitLog.fileBytes;
+    await plain(80);
+    await broker.store.checkpointNow(); // flushed: retention deletes only flushed files
+    clock.advance(4 * 24 * hourMs);
+    const timerOffset = (await broker.broker.context.scheduler.openOf("scheduled-message"))[0]!.payload.physicalOffset;
+    expect<number>(broker.store.commitLog.minOffset).toBe(timerOffset - (timerOffset % fileBytes));
+    expect(broker.store.retention.filesKeptForTimersTotal).toBeGreaterThan(0);
+    clock.advance(6 * 24 * hourMs);
+    expect(broker.store.queryByMsgId(timer.msgId!)?.topic).toBe(topic);
+    clock.advance(24 * hourMs);
+    expect(broker.store.commitLog.minOffset).toBeGreaterThan(timerOffset);
+  });
+});
