@@ -81,26 +81,54 @@ function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: num
   return bytes;
 }
 
-/** Decodes the record at `bytes[0..]`; undefined when it is torn, damaged or not a record. */
-function decodeRecord(bytes: Uint8Array, position: number): JournalRecord | undefined {
-  if (bytes.length < recordHeaderBytes) return undefined;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const length = view.getUint32(0, true);
-  if (length < recordHeaderBytes || length > bytes.length) return undefined;
-  if ((Bun.hash.crc32(bytes.subarray(8, length)) >>> 0) !== view.getUint32(4, true)) return undefined;
-  const type = view.getUint8(8);
-  const kindBytes = view.getUint16(10, true);
-  const idBytes = view.getUint16(12, true);
-  const dueMs = view.getFloat64(14, true);
+/** The bytes a scan reads through, with one DataView over them (not one per record). */
+interface Chunk {
+  readonly bytes: Uint8Array;
+  readonly view: DataView;
+}
+
+function chunkOf(bytes: Uint8Array): Chunk {
+  return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+}
+
+/** Kind names repeat on every record: the last one decoded is reused when its bytes match. */
+let lastKindBytes = new Uint8Array(0);
+let lastKind = "";
+
+function decodeKind(bytes: Uint8Array, start: number, end: number): string {
+  const length = end - start;
+  if (length === lastKindBytes.length) {
+    let same = true;
+    for (let index = 0; index < length && same; index++) same = bytes[start + index] === lastKindBytes[index];
+    if (same) return lastKind;
+  }
+  lastKindBytes = bytes.slice(start, end);
+  lastKind = decoder.decode(lastKindBytes);
+  return lastKind;
+}
+
+/** Decodes the record at `offset` of `chunk`; undefined when it is torn, damaged or not a record. */
+function decodeRecord(chunk: Chunk, offset: number, position: number): JournalRecord | undefined {
+  const { bytes, view } = chunk;
+  const available = bytes.length - offset;
+  if (available < recordHeaderBytes) return undefined;
+  const length = view.getUint32(offset, true);
+  if (length < recordHeaderBytes || length > available) return undefined;
+  if ((Bun.hash.crc32(bytes.subarray(offset + 8, offset + length)) >>> 0) !== view.getUint32(offset + 4, true)) return undefined;
+  const type = view.getUint8(offset + 8);
+  const kindBytes = view.getUint16(offset + 10, true);
+  const idBytes = view.getUint16(offset + 12, true);
+  const dueMs = view.getFloat64(offset + 14, true);
   if ((type !== typeAdd && type !== typeDone) || recordHeaderBytes + kindBytes + idBytes > length) return undefined;
-  const idStart = recordHeaderBytes + kindBytes;
+  const kindStart = offset + recordHeaderBytes;
+  const idStart = kindStart + kindBytes;
   return {
     type: type === typeAdd ? "add" : "done",
-    kind: decoder.decode(bytes.subarray(recordHeaderBytes, idStart)),
+    kind: kindBytes === 0 ? "" : decodeKind(bytes, kindStart, idStart),
     id: decoder.decode(bytes.subarray(idStart, idStart + idBytes)),
     dueMs,
     // A view, not a copy: a scan visits a million records; whoever keeps a payload copies it.
-    payload: type === typeAdd ? bytes.subarray(idStart + idBytes, length) : undefined,
+    payload: type === typeAdd ? bytes.subarray(idStart + idBytes, offset + length) : undefined,
     position,
     length,
   };
@@ -201,17 +229,18 @@ export class ScheduleJournal {
   scan(visit: (record: JournalRecord) => void): number {
     let position = journalHeaderBytes;
     let records = 0;
-    let chunk = new Uint8Array(0);
+    let chunk = chunkOf(new Uint8Array(0));
     let chunkStart = position;
     const size = fstatSync(this.fd).size;
     while (position < size) {
-      if (position + recordHeaderBytes > chunkStart + chunk.length || position + lengthAt(chunk, position - chunkStart) > chunkStart + chunk.length) {
+      const end = chunkStart + chunk.bytes.length;
+      if (position + recordHeaderBytes > end || position + lengthAt(chunk.bytes, position - chunkStart) > end) {
         const want = Math.min(Math.max(scanChunkBytes, recordBytesMax), size - position);
-        chunk = new Uint8Array(want);
-        chunk = chunk.subarray(0, readSync(this.fd, chunk, 0, want, position));
+        const bytes = new Uint8Array(want);
+        chunk = chunkOf(bytes.subarray(0, readSync(this.fd, bytes, 0, want, position)));
         chunkStart = position;
       }
-      const record = decodeRecord(chunk.subarray(position - chunkStart), position);
+      const record = decodeRecord(chunk, position - chunkStart, position);
       if (record === undefined) break;
       visit(record);
       records += 1;
@@ -223,7 +252,7 @@ export class ScheduleJournal {
 
   /** The record at `position` (found by an earlier scan), decoded. */
   readRecord(position: number, length: number): JournalRecord {
-    const record = decodeRecord(this.read(position, length), position);
+    const record = decodeRecord(chunkOf(this.read(position, length)), 0, position);
     if (record === undefined) throw new MqError("STORE_CORRUPT", { what: `schedule journal "${this.path}"`, reason: `the record at offset ${position} no longer decodes` });
     return record;
   }

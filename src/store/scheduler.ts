@@ -147,7 +147,7 @@ export class Scheduler<M extends JobKindMap> {
     this.jobsPerTurnMax = options.jobsPerTurnMax ?? limits.scheduledJobsPerTurnMax;
     this.openJobs = initial.size;
     this.countKinds(initial.values());
-    this.loadEarliest([...initial.values()], unbounded);
+    this.loadEarliest(initial.values(), unbounded);
     this.openAtOpen = initial;
   }
 
@@ -488,17 +488,16 @@ export class Scheduler<M extends JobKindMap> {
    * Moves the earliest of `refs` (every open job between the horizon and `beyond`) into memory,
    * up to half the window, and sets the horizon to the first one left on disk (or `beyond`).
    */
-  private loadEarliest(refs: OpenRef[], beyond: JobKey): void {
-    const count = Math.min(this.loadRoom(), refs.length);
-    refs.sort(compareKeys);
-    for (let index = 0; index < count; index++) {
-      const job = this.jobAt(refs[index]!);
+  private loadEarliest(refs: Iterable<OpenRef>, beyond: JobKey): void {
+    const { earliest, next } = selectEarliest(refs, this.loadRoom());
+    for (const ref of earliest) {
+      const job = this.jobAt(ref);
       if (this.memory.has(keyOf(job))) continue;
       this.remember(job, job.dueMs);
       this.counters.loaded += 1;
     }
-    const next = count < refs.length ? refs[count]! : beyond;
-    this.horizon = { id: next.id, dueMs: next.dueMs };
+    const horizon = next ?? beyond;
+    this.horizon = { id: horizon.id, dueMs: horizon.dueMs };
   }
 
   private arm(): void {
@@ -555,6 +554,27 @@ function keyOf(key: JobKey): string {
 function compareKeys(a: JobKey, b: JobKey): number {
   if (a.dueMs !== b.dueMs) return a.dueMs < b.dueMs ? -1 : 1;
   return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * The `count` earliest of `refs` in order, and the first one after them: a bounded selection
+ * (candidates cut back to `count` whenever they reach twice that), not a sort of everything —
+ * a restart with a million open jobs loads the window without sorting the million.
+ */
+function selectEarliest(refs: Iterable<OpenRef>, count: number): { earliest: OpenRef[]; next: OpenRef | undefined } {
+  let candidates: OpenRef[] = []; // every ref seen that is ordered before `cut`
+  let cut: OpenRef | undefined; // the first ref known not to be among the earliest
+  for (const ref of refs) {
+    if (cut !== undefined && compareKeys(ref, cut) >= 0) continue;
+    candidates.push(ref);
+    if (candidates.length <= 2 * count) continue;
+    candidates.sort(compareKeys);
+    cut = candidates[count]!;
+    candidates = candidates.slice(0, count);
+  }
+  candidates.sort(compareKeys);
+  if (candidates.length > count) return { earliest: candidates.slice(0, count), next: candidates[count] };
+  return { earliest: candidates, next: cut };
 }
 
 /** The horizon when every open job is in memory. */
