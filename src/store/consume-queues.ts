@@ -104,7 +104,7 @@ export class ConsumeQueues implements Dispatcher {
 
   /** The queue offset the next visible record of (topic, queueId) takes. */
   /** Whether the queue exists and has an entry (maybe blank) at `queueOffset`. */
-  holds(topic: string, queueId: number, queueOffset: QueueOffset): boolean {
+  holds(topic: string, queueId: number, queueOffset: number): boolean {
     const queue = this.get(topic, queueId);
     return queue !== undefined && queueOffset >= queue.minOffset && queueOffset < queue.maxOffset;
   }

@@ -21,7 +21,7 @@ import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import { recoveryProgressIntervalMs, recoveryStepBytes, MiB } from "../common/limits.ts";
 import { physicalOffset as toPhysicalOffset } from "../common/offsets.ts";
-import { readDispatchRecord, type DispatchRecord } from "./dispatch/dispatch-record.ts";
+import { readDispatchRecord, recordQueueId, RecordTopics, type DispatchRecord } from "./dispatch/dispatch-record.ts";
 import type { CheckpointState } from "./checkpoint.ts";
 import type { CommitLog } from "./commit-log.ts";
 import { CommitLogWalk, type DroppedRange } from "./commit-log-walk.ts";
@@ -48,10 +48,13 @@ export interface RecoveryInput {
   /** Why derived data (index, consume queues) was found missing or damaged: rebuild it all. */
   rebuild: string | undefined;
   /**
-   * Whether a record's consume queue lacks its entry (the queue's directory was deleted, say):
-   * asked of verified records the checkpoint says were dispatched; one yes rebuilds it all.
+   * Whether a record takes a consume-queue entry (visible, of a topic not deleted since), and
+   * whether its queue has one at its place. Asked of the first such record of each queue among
+   * the verified records the checkpoint says were dispatched: a queue whose directory was deleted
+   * fails it, and one failure rebuilds it all. (Files missing inside a queue are found at load.)
    */
-  lacksEntry: (record: DispatchRecord) => boolean;
+  counts: (record: DispatchRecord) => boolean;
+  holdsEntry: (topic: string, queueId: number, queueOffset: number) => boolean;
   logger: Logger;
   clock: Clock;
   progress: RecoveryProgress;
@@ -129,11 +132,18 @@ async function verify(input: RecoveryInput, from: number, checkEntries: boolean)
   let lastReportMs = clock.monotonicMs();
   let records = 0;
   let lostEntry: string | undefined;
+  const topics = new RecordTopics();
   const walk = new CommitLogWalk(commitLog, from, checkpoint.commitLogFlushed, (physicalOffset, file, position) => {
     records += 1;
     if (!checkEntries || lostEntry !== undefined || physicalOffset >= checkpoint.dispatchFlushed) return;
+    // The first visible record of each queue: a queue whose directory is gone has none of them.
+    const known = topics.of(file.bytes, file.view, position);
+    const queueId = recordQueueId(file.view, position);
+    if (known.marked[queueId] === true) return;
     const record = readDispatchRecord(file.bytes, file.view, position);
-    if (input.lacksEntry(record)) lostEntry = `consume queue ${record.queueId} of "${record.topic}" has no entry for queue offset ${record.queueOffset}`;
+    if (!input.counts(record)) return;
+    known.marked[queueId] = true;
+    if (!input.holdsEntry(record.topic, record.queueId, record.queueOffset)) lostEntry = `consume queue ${record.queueId} of "${record.topic}" has no entry for queue offset ${record.queueOffset}`;
   });
   while (!walk.step(recoveryStepBytes)) {
     progress.bytesVerified = walk.position - from;

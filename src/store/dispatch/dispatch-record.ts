@@ -57,6 +57,48 @@ const bodyLengthAt = 84;
 const bodyAt = 88;
 
 /** Reads what dispatch needs from a record already checked (checkRecord) at `position`. */
+/** A topic as `RecordTopics` knows it, with a mark per queue id for whoever reads the log. */
+export interface KnownTopic {
+  readonly topic: string;
+  readonly marked: boolean[];
+}
+
+/**
+ * Finds records' topics without decoding each: recovery asks for every record it verifies, and a
+ * log holds few topics. A topic is found by a hash of its bytes, then compared byte by byte.
+ */
+export class RecordTopics {
+  private readonly known = new Map<number, { bytes: Uint8Array; entry: KnownTopic }[]>();
+
+  of(bytes: Uint8Array, view: DataView, position: number): KnownTopic {
+    const topicAt = position + bodyAt + view.getUint32(position + bodyLengthAt);
+    const start = topicAt + 1;
+    const end = start + view.getUint8(topicAt);
+    let hash = end - start;
+    for (let index = start; index < end; index++) hash = (Math.imul(hash, 31) + bytes[index]!) | 0;
+    const candidates = this.known.get(hash);
+    if (candidates !== undefined) {
+      for (const candidate of candidates) if (sameBytes(candidate.bytes, bytes, start, end)) return candidate.entry;
+    }
+    const topicBytes = bytes.slice(start, end);
+    const entry: KnownTopic = { topic: textDecoder.decode(topicBytes), marked: [] };
+    if (candidates === undefined) this.known.set(hash, [{ bytes: topicBytes, entry }]);
+    else candidates.push({ bytes: topicBytes, entry });
+    return entry;
+  }
+}
+
+function sameBytes(known: Uint8Array, bytes: Uint8Array, start: number, end: number): boolean {
+  if (known.length !== end - start) return false;
+  for (let index = 0; index < known.length; index++) if (known[index] !== bytes[start + index]) return false;
+  return true;
+}
+
+/** A record's queue id field. */
+export function recordQueueId(view: DataView, position: number): number {
+  return view.getUint32(position + 12);
+}
+
 export function readDispatchRecord(bytes: Uint8Array, view: DataView, position: number): DispatchRecord {
   const size = view.getUint32(position + 4);
   const topicAt = position + bodyAt + view.getUint32(position + bodyLengthAt);
