@@ -43,13 +43,11 @@ import { DeadlineHeap } from "../common/deadline-heap.ts";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import * as limits from "../common/limits.ts";
-import { encodeAdd, encodeDone, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+import { encodeAdd, encodeDone, ScheduleJournal } from "./schedule-journal.ts";
+import { applyRecord, compareKeys, type JobKey, keyOf, type OpenRef, selectEarliest, unbounded } from "./schedule-keys.ts";
 import { findOpenJob, findOpenJobs, type OpenJobBucket, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
 
-export interface JobKey {
-  readonly id: string;
-  readonly dueMs: number;
-}
+export type { JobKey } from "./schedule-keys.ts";
 
 export interface ScheduledJob<K extends string = string, P = unknown> extends JobKey {
   readonly kind: K;
@@ -99,15 +97,6 @@ interface MemoryJob {
 interface HeapNode {
   readonly deadlineMs: number;
   readonly entry: MemoryJob;
-}
-
-/** An open job found by a scan: where its ADD is, not its payload (scans stay small). */
-interface OpenRef {
-  readonly kind: string;
-  readonly id: string;
-  readonly dueMs: number;
-  readonly position: number;
-  readonly length: number;
 }
 
 const encoder = new TextEncoder();
@@ -544,46 +533,4 @@ export class Scheduler<M extends JobKindMap> {
   private checkOpen(): void {
     if (this.closed) throw new MqError("STORE_CLOSED", { state: "closed (scheduler)" });
   }
-}
-
-function keyOf(key: JobKey): string {
-  return `${key.dueMs}|${key.id}`;
-}
-
-/** The order of jobs: by dueMs, then id. */
-function compareKeys(a: JobKey, b: JobKey): number {
-  if (a.dueMs !== b.dueMs) return a.dueMs < b.dueMs ? -1 : 1;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
-}
-
-/**
- * The `count` earliest of `refs` in order, and the first one after them: a bounded selection
- * (candidates cut back to `count` whenever they reach twice that), not a sort of everything —
- * a restart with a million open jobs loads the window without sorting the million.
- */
-function selectEarliest(refs: Iterable<OpenRef>, count: number): { earliest: OpenRef[]; next: OpenRef | undefined } {
-  let candidates: OpenRef[] = []; // every ref seen that is ordered before `cut`
-  let cut: OpenRef | undefined; // the first ref known not to be among the earliest
-  for (const ref of refs) {
-    if (cut !== undefined && compareKeys(ref, cut) >= 0) continue;
-    candidates.push(ref);
-    if (candidates.length <= 2 * count) continue;
-    candidates.sort(compareKeys);
-    cut = candidates[count]!;
-    candidates = candidates.slice(0, count);
-  }
-  candidates.sort(compareKeys);
-  if (candidates.length > count) return { earliest: candidates.slice(0, count), next: candidates[count] };
-  return { earliest: candidates, next: cut };
-}
-
-/** The horizon when every open job is in memory. */
-const unbounded: JobKey = { id: "", dueMs: Infinity };
-
-/** Folds one record into a map of open jobs due at or after `fromMs`. */
-function applyRecord(open: Map<string, OpenRef>, record: JournalRecord, fromMs: number): void {
-  if (record.dueMs < fromMs) return;
-  const key = keyOf(record);
-  if (record.type === "add") open.set(key, { kind: record.kind, id: record.id, dueMs: record.dueMs, position: record.position, length: record.length });
-  else open.delete(key);
 }
