@@ -55,8 +55,9 @@ export interface BrokerContext {
   /** Master for broker id 0, slave otherwise (broker-role.ts). */
   readonly role: BrokerRole;
   /**
-   * Throws BROKER_NOT_MASTER on a slave. Every path that appends a message (TCP send, batch and
-   * oneway; REST send; later the message service) calls this one check before anything else.
+   * Throws BROKER_NOT_MASTER on a slave. The message service runs it first in every send, so
+   * every path that appends a message (TCP send, batch and oneway; REST send and batch;
+   * in-process callers) is refused the same way.
    */
   assertWritable(): void;
   /** Tells a group's running clients that its offsets were reset (broker→client oneway). */

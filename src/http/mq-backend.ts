@@ -10,33 +10,16 @@
  * return; messages are SDK ReceivedMessages so one view (message-view.ts) serves both.
  */
 
+import type { StoredAnswer, UnroutedMessage } from "../broker/message-service.ts";
 import type { ReceivedMessage } from "../client/message.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
 import type { z } from "zod";
 
-export interface OutgoingMessage {
-  readonly body: Uint8Array;
-  readonly tags?: string;
-  readonly keys?: readonly string[];
-  readonly properties?: Record<string, string>;
-  readonly shardingKey?: string;
-  /** A delivery time (ms since the epoch), a delay the broker counts, or a delay level. */
-  readonly deliverAtMs?: number;
-  readonly delayMs?: number;
-  readonly delayLevel?: number;
-}
-
-export interface SendAnswer {
-  msgId: string;
-  offsetMsgId: string;
-  queueId: number;
-  queueOffset: QueueOffset;
-  /** A message sent with a delivery time: that time, and whether it is still to come. */
-  deliverAtMs?: number;
-  scheduled?: boolean;
-}
+/** What the REST API sends and answers are the message service's own: the broker picks queue and msgId. */
+export type OutgoingMessage = UnroutedMessage;
+export type SendAnswer = StoredAnswer;
 
 /** A broker of the cluster view: `lastHeartbeatAgeMs` is absent when no NameServer has heard from it. */
 export type ClusterBroker = Omit<ClusterInfo["brokers"][number], "lastHeartbeatAgeMs"> & { lastHeartbeatAgeMs?: number };
