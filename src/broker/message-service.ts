@@ -208,6 +208,8 @@ export class MessageService {
   /** Validation, and the refusals of what is not served yet (they become transforms with their features). */
   private admit(message: OutgoingRecord): void {
     checkMessage(message);
+    // Timer records are written by the scheduled-delivery transform only: one sent there directly would never be delivered.
+    if (message.topic === systemTopics.wheelTimer) throw new MqError("TOPIC_INVALID", { topic: message.topic, reason: "it is the system topic of scheduled messages; send with a delay or a delivery time instead" });
     if (message.transactionPrepared === true) throw new MqError("BAD_REQUEST", { reason: "transactional messages are not supported yet" });
   }
 

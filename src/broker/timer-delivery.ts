@@ -20,6 +20,7 @@
  */
 
 import { MqError } from "../common/errors.ts";
+import { timerRetentionFloorReuseMs } from "../common/limits.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import type { ScheduleSink, ScheduledRecord } from "../store/dispatch/schedule-dispatcher.ts";
 import type { PutMessageInput } from "../store/put-message.ts";
@@ -35,6 +36,8 @@ const timerOnlyProperties = [propertyNames.realTopic, propertyNames.realQueueId,
 
 export class TimerDelivery implements ScheduleSink {
   readonly counters = { scheduled: 0, delivered: 0, alreadyDelivered: 0, dropped: 0 };
+  /** The lowest record offset pending timers need, and when it was read (see keepFrom). */
+  private floor: { offset: number | undefined; readAtMs: number } | undefined;
   /** While attaching: keys of the jobs the journal already holds open, so replay adds none twice. */
   private openAtAttach: Set<string> | undefined;
 
@@ -59,13 +62,22 @@ export class TimerDelivery implements ScheduleSink {
     const payload: ScheduledMessageJob = { physicalOffset: record.physicalOffset, realTopic: record.realTopic, realQueueId: record.realQueueId, msgId: record.msgId, ...(record.tags === undefined ? {} : { tags: record.tags }) };
     this.context.scheduler.schedule({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload });
     this.counters.scheduled += 1;
+    if (this.floor !== undefined && this.floor.offset === undefined) this.floor.offset = record.physicalOffset;
   }
 
+  /**
+   * The lowest CommitLog offset of a pending timer record. It reads every open job's payload, so
+   * it is reused for `timerRetentionFloorReuseMs`: it can only grow meanwhile (timers complete,
+   * new ones are appended later), so a reused value keeps at most more than needed, never less.
+   */
   keepFrom(): number | undefined {
+    const nowMs = this.context.clock.monotonicMs();
+    if (this.floor !== undefined && nowMs - this.floor.readAtMs < timerRetentionFloorReuseMs) return this.floor.offset;
     let lowest: number | undefined;
     for (const job of this.context.scheduler.openOf(scheduledMessageJobKind)) {
       if (lowest === undefined || job.payload.physicalOffset < lowest) lowest = job.payload.physicalOffset;
     }
+    this.floor = { offset: lowest, readAtMs: nowMs };
     return lowest;
   }
 

@@ -256,3 +256,14 @@ describe("Scheduled delivery: retention (ManualClock)", () => {
     expect(broker.store.commitLog.minOffset).toBeGreaterThan(timerOffset);
   });
 });
+
+describe("Scheduled delivery: the timer topic", () => {
+  test("a send straight to rmq_sys_wheel_timer is refused with TOPIC_INVALID (it would never be delivered)", async () => {
+    const clock = new ManualClock();
+    const broker = await start(clock);
+    const error = await Promise.resolve()
+      .then(() => broker.broker.context.messages.send(outgoing({ topic: "rmq_sys_wheel_timer" })))
+      .catch((caught: unknown) => caught);
+    expect((error as MqError).errorName).toBe("TOPIC_INVALID");
+  });
+});
