@@ -232,12 +232,13 @@ export class ScheduleJournal {
     let chunk = chunkOf(new Uint8Array(0));
     let chunkStart = position;
     const size = fstatSync(this.fd).size;
+    // One read buffer for the whole pass: records (and payload views) live only while visited.
+    const buffer = new Uint8Array(Math.min(Math.max(scanChunkBytes, recordBytesMax), Math.max(0, size - position)));
     while (position < size) {
       const end = chunkStart + chunk.bytes.length;
       if (position + recordHeaderBytes > end || position + lengthAt(chunk.bytes, position - chunkStart) > end) {
-        const want = Math.min(Math.max(scanChunkBytes, recordBytesMax), size - position);
-        const bytes = new Uint8Array(want);
-        chunk = chunkOf(bytes.subarray(0, readSync(this.fd, bytes, 0, want, position)));
+        const want = Math.min(buffer.length, size - position);
+        chunk = chunkOf(buffer.subarray(0, readSync(this.fd, buffer, 0, want, position)));
         chunkStart = position;
       }
       const record = decodeRecord(chunk, position - chunkStart, position);
