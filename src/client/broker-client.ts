@@ -73,7 +73,8 @@ export class BrokerClient {
       offsetMsgId: encodeOffsetMsgId({ host, port, physicalOffset }),
       topic,
       queueId,
-      queueOffset: queueOffsetPlus(firstQueueOffset, index),
+      // A batch holding scheduled messages is stored as timer records: each takes its queue offset when delivered.
+      queueOffset: deliverAtMs === undefined ? queueOffsetPlus(firstQueueOffset, index) : toQueueOffset(0),
       ...(deliverAtMs?.[index] === undefined ? {} : { deliverAtMs: deliverAtMs[index], scheduled: scheduled?.[index] ?? true }),
     }));
   }

@@ -43,6 +43,7 @@ describe("client: scheduled sends", () => {
     expect(past.scheduled).toBe(false);
     const batch = await producer.sendBatch(topic, [{ body: "now" }, { body: "soon", delayMs: 200 }]);
     expect(batch.map((result) => result.scheduled)).toEqual([false, true]);
+    expect(batch.map((result): number => result.queueOffset)).toEqual([0, 0]);
     await waitFor("all three", () => broker.store.maxOffset(topic, 0) === 3);
   });
 
