@@ -468,14 +468,18 @@ export class Scheduler<M extends JobKindMap> {
     this.loadEarliest([...candidates.values()], cut);
   }
 
-  /** Room to load into: up to half the window. */
+  /**
+   * Room to load into: up to three quarters of the window, so a refill (run when a quarter or
+   * less is left) loads at least half a window per pass over the journal, and a quarter stays
+   * free for earlier jobs scheduled meanwhile before anything is evicted.
+   */
   private loadRoom(): number {
-    return Math.max(1, Math.floor(this.inMemoryMax / 2) - this.memory.size);
+    return Math.max(1, Math.floor((this.inMemoryMax * 3) / 4) - this.memory.size);
   }
 
   /**
    * Moves the earliest of `refs` (every open job between the horizon and `beyond`) into memory,
-   * up to half the window, and sets the horizon to the first one left on disk (or `beyond`).
+   * up to three quarters of the window, and sets the horizon to the first one left on disk (or `beyond`).
    */
   private loadEarliest(refs: Iterable<OpenRef>, beyond: JobKey): void {
     const { earliest, next } = selectEarliest(refs, this.loadRoom());
