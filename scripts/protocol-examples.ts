@@ -36,7 +36,7 @@ export interface FrameExample {
 }
 
 /** Request codes no broker or client handles yet: a request gets UNKNOWN_REQUEST_CODE (1003). */
-export const reservedRequestCodes: readonly RequestCodeName[] = ["CONSUMER_SEND_BACK", "END_TRANSACTION", "CHECK_TRANSACTION_STATE"];
+export const reservedRequestCodes: readonly RequestCodeName[] = ["END_TRANSACTION", "CHECK_TRANSACTION_STATE"];
 
 const textEncoder = new TextEncoder();
 const bytes = (text: string): Uint8Array => textEncoder.encode(text);
@@ -194,6 +194,11 @@ export const frameExamples: readonly FrameExample[] = [
       fields: { ...groupSummary, clientIds: [exampleClientId], queues: [{ topic, queueId: 0, brokerOffset: 5, consumerOffset: 5, lag: 0 }, { topic, queueId: 1, brokerOffset: 8, consumerOffset: 6, lag: 2, lockedBy: exampleClientId }] },
       schema: responses.groupDetailSchema,
     },
+  ),
+  ...exchange(
+    "CONSUMER_SEND_BACK",
+    { fields: { consumerGroup: group, physicalOffset: 4096, originMsgId: exampleMsgId, originTopic: topic, clientId: exampleClientId, errorText: "Error: card declined" } },
+    { fields: { outcome: "retry", topic: `%RETRY%${group}`, msgId: exampleMsgId, reconsumeTimes: 1, deliverAtMs: storeTimestampMs + 10_000 }, schema: responses.sendBackResultSchema },
   ),
   ...exchange(
     "UPDATE_GROUP_CONFIG",

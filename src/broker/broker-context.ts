@@ -13,6 +13,7 @@ import type { Reply } from "../net/handlers.ts";
 import type { BrokerRole } from "../protocol/broker-role.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import type { ConsumerManager } from "./consumer-manager.ts";
+import type { GroupConfigManager } from "./group-config-manager.ts";
 import type { BrokerScheduler } from "./job-kinds.ts";
 import type { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import type { LongPollService } from "./long-poll-service.ts";
@@ -42,6 +43,12 @@ export interface BrokerContext {
   readonly messages: MessageService;
   readonly offsets: ConsumerOffsetManager;
   readonly consumers: ConsumerManager;
+  /** Each consumer group's retry max, back-off, consumeEnable and orderly flag, stored durably. */
+  readonly groupConfigs: GroupConfigManager;
+  /** The delay-level table (`messageDelayLevel`) in ms: level n waits delayLevelsMs[n - 1]. */
+  readonly delayLevelsMs: readonly number[];
+  /** A number in [0, 1): the back-off's jitter (seeded in tests). */
+  readonly random: () => number;
   readonly locks: QueueLockManager;
   /** The one scheduler of timers that survive restarts (pop redelivery; delay, retry, check-back next). */
   readonly scheduler: BrokerScheduler;

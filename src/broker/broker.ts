@@ -27,6 +27,10 @@ import { Scheduler } from "../store/scheduler.ts";
 import { type BrokerConfig, type BrokerContext, resolveBrokerConfig } from "./broker-context.ts";
 import { ConsumerManager } from "./consumer-manager.ts";
 import { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
+import { GroupConfigManager } from "./group-config-manager.ts";
+import { SendBackService } from "./send-back-service.ts";
+import * as groupConfig from "./processors/group-config-processor.ts";
+import { consumerSendBack } from "./processors/send-back-processor.ts";
 import type { BrokerJobKinds } from "./job-kinds.ts";
 import { LongPollService } from "./long-poll-service.ts";
 import { MessageService } from "./message-service.ts";
@@ -36,6 +40,7 @@ import { scheduledDeliveryTransform } from "./scheduled-delivery.ts";
 import { ScheduledMessages } from "./scheduled-messages.ts";
 import { TimerDelivery } from "./timer-delivery.ts";
 import { parseDelayLevels } from "../common/delay-levels.ts";
+import { groupConfigsMax } from "../common/limits.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
 import { NamesrvRegistrar, type RegistrarIdentity } from "./namesrv-registrar.ts";
 import * as admin from "./processors/admin-processor.ts";
@@ -65,6 +70,8 @@ export interface BrokerOptions {
   /** Rewrites applied to every message before it is stored (message-transform.ts); default none. */
   readonly transforms?: readonly MessageTransform[];
   readonly clock?: Clock;
+  /** A number in [0, 1) for the retry back-off's jitter; default Math.random (tests pass a seeded one). */
+  readonly random?: () => number;
   readonly logger?: Logger;
 }
 
@@ -102,6 +109,7 @@ export class Broker {
     if (bus === undefined) throw new MqError("INTERNAL", { reason: "the broker needs a store opened with an event bus (long polling listens to it)" });
     const dataDir = store.options.dataDir;
     const topics = new TopicConfigManager({ dataDir, autoCreateTopics: config.autoCreateTopics, defaultTopicQueues: config.defaultTopicQueues, topicsMax: config.topicsMax, logger });
+    const groupConfigs = new GroupConfigManager({ dataDir, groupsMax: groupConfigsMax, logger });
     const consumerOffsets = new ConsumerOffsetManager({
       dataDir,
       persistIntervalMs: config.offsetPersistIntervalMs,
@@ -109,6 +117,7 @@ export class Broker {
       logger,
       // A group with live members was created by its heartbeat: the cap is for commits out of nowhere.
       isLive: (group) => consumers.clientIds(group).length > 0,
+      onGroupAdded: (group) => groupConfigs.ensure(group),
     });
     const locks = new QueueLockManager({ clock, expiryMs: config.queueLockExpiryMs });
     const consumers = new ConsumerManager({
@@ -137,6 +146,9 @@ export class Broker {
       messages,
       offsets: consumerOffsets,
       consumers,
+      groupConfigs,
+      delayLevelsMs: delayLevels.levelsMs,
+      random: options.random ?? Math.random,
       locks,
       scheduler,
       longPoll,
@@ -152,6 +164,7 @@ export class Broker {
     const broker = new Broker(options, context);
     // Kinds register before the scheduler starts, so no due job fires without its handler.
     PopService.start(context);
+    SendBackService.start(context);
     ScheduledMessages.registerKinds(scheduler);
     TimerDelivery.start(context);
     scheduler.start();
@@ -182,6 +195,7 @@ export class Broker {
       scheduler.close(); // synced: what is scheduled waits in the journal for the next start
       await consumerOffsets.stop();
       await topics.flush();
+      await this.context.groupConfigs.flush();
     })();
     return this.stopping;
   }
@@ -244,6 +258,9 @@ export class Broker {
     server.handle(RequestCode.LIST_TOPICS, () => admin.listTopics(context));
     server.handle(RequestCode.LIST_GROUPS, () => admin.listGroups(context));
     server.handle(RequestCode.GET_GROUP, (request) => admin.getGroup(context, request));
+    server.handle(RequestCode.UPDATE_GROUP_CONFIG, (request) => groupConfig.updateGroupConfig(context, request));
+    server.handle(RequestCode.GET_GROUP_CONFIG, (request) => groupConfig.getGroupConfig(context, request));
+    server.handle(RequestCode.CONSUMER_SEND_BACK, (request) => consumerSendBack(context, request));
     server.handle(RequestCode.LIST_SCHEDULED_MESSAGES, (request) => scheduled.listScheduledMessages(context, request));
     server.handle(RequestCode.CANCEL_SCHEDULED_MESSAGE, (request) => scheduled.cancelScheduledMessage(context, request));
   }

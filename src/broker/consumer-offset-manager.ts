@@ -26,6 +26,8 @@ export interface ConsumerOffsetManagerOptions {
   readonly groupsMax?: number;
   /** True for a group created by heartbeat (it has live members): its commits are always taken. */
   readonly isLive?: (group: string) => boolean;
+  /** Called when a group commits its first offset (its configuration is then created: group-config-manager.ts). */
+  readonly onGroupAdded?: (group: string) => void;
 }
 
 export interface GroupTopic {
@@ -72,8 +74,10 @@ export class ConsumerOffsetManager {
     let queues = this.table.get(entryKey);
     if (queues === undefined) {
       this.admit(group);
+      const firstOfGroup = !this.topicsByGroup.has(group);
       queues = new Map();
       this.setEntry(entryKey, group, queues);
+      if (firstOfGroup) this.options.onGroupAdded?.(group);
     }
     if (queues.get(queueId) === offset) return;
     queues.set(queueId, offset);

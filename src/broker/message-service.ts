@@ -104,6 +104,18 @@ export class MessageService {
   }
 
   /**
+   * A message the broker writes itself (a retry, a dead letter): its transforms apply (a retry's
+   * delivery time makes it a timer record) but not the user's rules, so it may carry reserved
+   * properties and go to a topic clients may not write (a DLQ). The caller made the topic.
+   */
+  storeOwn(message: OutgoingRecord): SendOk | Promise<SendOk> {
+    this.options.assertWritable();
+    const record = this.transform(message);
+    const stored = this.appendAndAwait(record);
+    return stored instanceof Promise ? stored.then((result) => withDelivery(result, record)) : withDelivery(stored, record);
+  }
+
+  /**
    * The one append-and-await of whatever the broker stores, sends and its own deliveries (a due
    * scheduled message) alike: the store's result now under async flush, once durable under sync
    * flush (later: once replicated). Nothing is checked here. Throws catalogue errors.

@@ -108,6 +108,8 @@ export const consumeErrorTextBytesMax = 1 * KiB;
 export const maxReconsumeTimesDefault = 16;
 /** The first delay level of the `levels` back-off: the first retry waits level 3 (10 s by default). */
 export const retryFirstDelayLevel = 3;
+/** Send-backs remembered (oldest forgotten first) so that a consumer repeating one stores it once. */
+export const sendBacksRememberedMax = 65_536;
 /** Group configs one broker stores (a config is created on first use, within consumerGroupsMax). */
 export const groupConfigsMax = consumerGroupsMax;
 

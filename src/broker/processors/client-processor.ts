@@ -7,11 +7,32 @@
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import { resultReply } from "../../protocol/response-body.ts";
+import type { RequestFields } from "../../protocol/schemas.ts";
 import type { BrokerContext } from "../broker-context.ts";
+import { ensureRetryTopic } from "../retry-topics.ts";
+
+type HeartbeatFields = RequestFields<typeof RequestCode.HEARTBEAT>;
 
 export function heartbeat(context: BrokerContext, request: IncomingRequest<typeof RequestCode.HEARTBEAT>): Reply {
   context.consumers.heartbeat(request.channel, request.fields);
+  for (const consumer of request.fields.consumers) groupSeen(context, consumer);
   return {};
+}
+
+/**
+ * A consumer group heartbeating gets its stored configuration (the defaults, first time) and, for
+ * a clustering push or pull consumer, its `%RETRY%<group>` topic: messages it sends back land
+ * there and its members pull them like any topic they subscribe to.
+ */
+function groupSeen(context: BrokerContext, consumer: HeartbeatFields["consumers"][number]): void {
+  context.groupConfigs.ensure(consumer.consumerGroup);
+  if (consumer.consumeType === "pop" || consumer.messageModel !== "clustering" || context.role !== "master") return;
+  try {
+    ensureRetryTopic(context, consumer.consumerGroup);
+  } catch (error) {
+    // The topic cap: the group still consumes; its send-backs will report the same error.
+    context.logger.warn(`Cannot create the retry topic of group "${consumer.consumerGroup}": ${(error as Error).message}`);
+  }
 }
 
 export function unregisterClient(context: BrokerContext, request: IncomingRequest<typeof RequestCode.UNREGISTER_CLIENT>): Reply {

@@ -16,7 +16,7 @@ import { call, connectTo, nextMsgId, pull, rejection, send, text } from "./helpe
 afterAll(removeTempDirs);
 const encoder = new TextEncoder();
 
-const reservedSamples = ["TAGS", "KEYS", "UNIQ_KEY", "DELAY", "DELIVER_AT", "TIMER_DELIVER_MS", "TIMER_DELAY_MS", "REAL_TOPIC", "REAL_QID", "TRAN_MSG", "PGROUP", "RETRY_TOPIC", "ORIGIN_MESSAGE_ID", "RECONSUME_TIME", "MAX_RECONSUME_TIMES"];
+const reservedSamples = ["TAGS", "KEYS", "UNIQ_KEY", "DELAY", "DELIVER_AT", "TIMER_DELIVER_MS", "TIMER_DELAY_MS", "REAL_TOPIC", "REAL_QID", "TRAN_MSG", "PGROUP", "RETRY_TOPIC", "ORIGIN_MESSAGE_ID", "RECONSUME_TIME", "MAX_RECONSUME_TIMES", "DLQ_ORIGIN_TOPIC", "DLQ_ORIGIN_MESSAGE_ID", "FIRST_FAILURE_MS", "LAST_FAILURE_MS", "LAST_CONSUMER_CLIENT_ID", "CONSUME_ERROR_TEXT"];
 
 describe("Message service over TCP: the one message check", () => {
   test("every reserved property name is PROPERTY_INVALID and nothing is stored", async () => {

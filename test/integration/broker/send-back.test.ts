@@ -1,0 +1,140 @@
+import { afterAll, describe, expect, test } from "bun:test";
+import { ManualClock } from "../../../src/common/clock.ts";
+import { decodeOffsetMsgId } from "../../../src/common/ids.ts";
+import { queueOffset } from "../../../src/common/offsets.ts";
+import { decodeRecord, type StoredMessage } from "../../../src/common/message-record.ts";
+import type { Channel } from "../../../src/net/channel.ts";
+import { RequestCode } from "../../../src/protocol/request-codes.ts";
+import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
+import { removeTempDirs } from "../../helpers/temp-dir.ts";
+import { call, connectTo, rejection, send } from "./helpers.ts";
+
+afterAll(removeTempDirs);
+
+const topic = "Orders";
+const group = "billing";
+
+async function start(clock: ManualClock): Promise<{ broker: TestBroker; connection: Channel }> {
+  const broker = await startTestBroker({ clock, store: { clock } });
+  broker.broker.context.topics.create({ topic, readQueues: 1, writeQueues: 1, perm: 6, order: false });
+  return { broker, connection: await connectTo(broker) };
+}
+
+/** A request's result without the frame's own header keys. */
+async function result<C extends number>(connection: Channel, code: C, fields: Parameters<typeof call<C>>[2]): Promise<Record<string, unknown>> {
+  const { code: _code, opaque: _opaque, flags: _flags, ...rest } = await call(connection, code, fields);
+  return rest;
+}
+
+/** Every record stored in `name` queue 0. */
+function stored(broker: TestBroker, name: string): StoredMessage[] {
+  const result = broker.store.getMessages({ topic: name, queueId: 0, offset: queueOffset(0), maxCount: 1_000 });
+  return result.messages.map((message) => decodeRecord(result.buffer, message.position));
+}
+
+function sendBack(connection: Channel, fields: { offsetMsgId: string; msgId: string; errorText?: string; maxReconsumeTimes?: number }) {
+  return result(connection, RequestCode.CONSUMER_SEND_BACK, {
+    consumerGroup: group,
+    physicalOffset: decodeOffsetMsgId(fields.offsetMsgId).physicalOffset,
+    originMsgId: fields.msgId,
+    originTopic: topic,
+    clientId: "client-1",
+    ...(fields.errorText === undefined ? {} : { errorText: fields.errorText }),
+    ...(fields.maxReconsumeTimes === undefined ? {} : { maxReconsumeTimes: fields.maxReconsumeTimes }),
+  });
+}
+
+describe("Broker: CONSUMER_SEND_BACK", () => {
+  test("under the max: a copy reaches %RETRY%<group> after the levels back-off (level 3, 10 s) with its reconsume count", async () => {
+    const clock = new ManualClock();
+    const { broker, connection } = await start(clock);
+    const sent = await send(connection, topic, "pay", { tags: "paid", keys: ["order-1"], properties: { region: "eu" } });
+    const answer = await sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId, errorText: "handler threw: boom" });
+    expect(answer).toEqual({ outcome: "retry", topic: `%RETRY%${group}`, msgId: sent.msgId, reconsumeTimes: 1, deliverAtMs: clock.nowMs() + 10_000 });
+    expect(broker.broker.context.topics.get(`%RETRY%${group}`)).toEqual({ topic: `%RETRY%${group}`, readQueues: 1, writeQueues: 1, perm: 6, order: false });
+    clock.advance(9_999);
+    expect(stored(broker, `%RETRY%${group}`)).toHaveLength(0);
+    clock.advance(1);
+    const [copy] = stored(broker, `%RETRY%${group}`);
+    expect(copy).toBeDefined();
+    expect(copy!.reconsumeTimes).toBe(1);
+    expect(copy!.msgId).toBe(sent.msgId);
+    expect(copy!.tags).toBe("paid");
+    expect(copy!.keys).toEqual(["order-1"]);
+    expect(new TextDecoder().decode(copy!.body)).toBe("pay");
+    expect(copy!.properties).toMatchObject({ region: "eu", RETRY_TOPIC: topic, ORIGIN_MESSAGE_ID: sent.msgId, RECONSUME_TIME: "1", LAST_CONSUMER_CLIENT_ID: "client-1", CONSUME_ERROR_TEXT: "handler threw: boom" });
+    expect(copy!.properties.FIRST_FAILURE_MS).toBe(copy!.properties.LAST_FAILURE_MS);
+  });
+
+  test("past the max: the copy goes to %DLQ%<group> (perm 0) with every DLQ property, after exactly 1 + max deliveries", async () => {
+    const clock = new ManualClock();
+    const { broker, connection } = await start(clock);
+    await call(connection, RequestCode.UPDATE_GROUP_CONFIG, { group, maxReconsumeTimes: 2, backoff: { kind: "exponential", initialMs: 100, factor: 2, maxMs: 1_000, jitter: 0 } });
+    const sent = await send(connection, topic, "pay");
+    const firstFailureMs = clock.nowMs();
+    let failing = { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId };
+    const outcomes: unknown[] = [];
+    for (let delivery = 1; delivery <= 3; delivery++) {
+      const answer = await sendBack(connection, { ...failing, errorText: `failure ${delivery}` });
+      outcomes.push([answer.outcome, answer.reconsumeTimes, answer.deliverAtMs === undefined ? undefined : (answer.deliverAtMs as number) - clock.nowMs()]);
+      clock.advance(1_000);
+      const copies = stored(broker, `%RETRY%${group}`);
+      if (answer.outcome === "retry") failing = { offsetMsgId: broker.broker.context.messages.offsetMsgId(copies.at(-1)!.physicalOffset), msgId: sent.msgId };
+    }
+    expect(outcomes).toEqual([["retry", 1, 100], ["retry", 2, 200], ["dead-letter", 3, undefined]]);
+    const dlq = broker.broker.context.topics.get(`%DLQ%${group}`);
+    expect(dlq?.perm).toBe(0);
+    const [entry] = stored(broker, `%DLQ%${group}`);
+    expect(entry!.reconsumeTimes).toBe(3);
+    expect(entry!.properties).toMatchObject({
+      DLQ_ORIGIN_TOPIC: topic,
+      DLQ_ORIGIN_MESSAGE_ID: sent.msgId,
+      RECONSUME_TIME: "3",
+      FIRST_FAILURE_MS: String(firstFailureMs),
+      LAST_FAILURE_MS: String(firstFailureMs + 2_000),
+      LAST_CONSUMER_CLIENT_ID: "client-1",
+      CONSUME_ERROR_TEXT: "failure 3",
+    });
+    // perm 0: clients can neither pull nor send to it until an admin changes it.
+    expect((await rejection(call(connection, RequestCode.PULL_MESSAGE, { consumerGroup: group, topic: `%DLQ%${group}`, queueId: 0, queueOffset: 0, maxMessages: 1 }))).errorName).toBe("TOPIC_NOT_READABLE");
+    expect((await rejection(send(connection, `%DLQ%${group}`, "x"))).errorName).toBe("TOPIC_NOT_WRITABLE");
+  });
+
+  test("a repeated send-back (same group, offset and reconsume count) is stored once and answered as a duplicate", async () => {
+    const clock = new ManualClock();
+    const { broker, connection } = await start(clock);
+    const sent = await send(connection, topic, "pay");
+    const first = await sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId });
+    const again = await sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId });
+    expect(again).toEqual({ ...first, duplicate: true });
+    clock.advance(10_000);
+    expect(stored(broker, `%RETRY%${group}`)).toHaveLength(1);
+  });
+
+  test("a send-back naming no stored message, or another message's id, is MESSAGE_NOT_FOUND; an error text over 1 KiB is refused", async () => {
+    const clock = new ManualClock();
+    const { connection } = await start(clock);
+    const sent = await send(connection, topic, "pay");
+    const other = await send(connection, topic, "other");
+    expect((await rejection(sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: other.msgId }))).errorName).toBe("MESSAGE_NOT_FOUND");
+    expect((await rejection(sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId, errorText: "x".repeat(1025) }))).errorName).toBe("INVALID_FIELD");
+  });
+});
+
+describe("Broker: group configuration", () => {
+  test("a heartbeat creates the group's defaults and its retry topic; an update survives a restart", async () => {
+    const clock = new ManualClock();
+    const { broker, connection } = await start(clock);
+    const consumer = { consumerGroup: group, consumeType: "push" as const, messageModel: "clustering" as const, consumeFromWhere: "last" as const, subscriptions: [{ topic, expressionType: "TAG" as const, expression: "*" }] };
+    await call(connection, RequestCode.HEARTBEAT, { clientId: "c1", consumers: [consumer] });
+    expect(broker.broker.context.groupConfigs.has(group)).toBe(true);
+    expect(broker.broker.context.topics.get(`%RETRY%${group}`)?.perm).toBe(6);
+    expect(await result(connection, RequestCode.GET_GROUP_CONFIG, { group })).toEqual({ group, maxReconsumeTimes: 16, backoff: { kind: "levels" }, consumeEnable: true, orderly: false });
+    const updated = await result(connection, RequestCode.UPDATE_GROUP_CONFIG, { group, maxReconsumeTimes: 3, orderly: true, backoff: { kind: "exponential", initialMs: 500, factor: 3, maxMs: 60_000, jitter: 0.2 } });
+    expect(updated).toEqual({ group, maxReconsumeTimes: 3, backoff: { kind: "exponential", initialMs: 500, factor: 3, maxMs: 60_000, jitter: 0.2 }, consumeEnable: true, orderly: true });
+    await broker.restart();
+    const after = await connectTo(broker);
+    expect(await result(after, RequestCode.GET_GROUP_CONFIG, { group })).toEqual(updated);
+    expect((await rejection(result(after, RequestCode.UPDATE_GROUP_CONFIG, { group, backoff: { kind: "exponential", initialMs: 500, factor: 3, maxMs: 10 } }))).errorName).toBe("INVALID_FIELD");
+  });
+});
