@@ -175,6 +175,7 @@ async function drive(): Promise<void> {
     figures.latenessMaxMs = lateness.at(-1) ?? Number.NaN;
     figures.latenessEarly = early;
     figures.latenessDelivered = lateness.length;
+    figures.latenessSlowestAnswerMs = Math.round(slowestAnswerMs);
     log(`  delivered ${lateness.length.toLocaleString("en")}; lateness p50 ${figures.latenessP50Ms} ms (target ≤ ${targets.latenessP50Ms}: ${verdict(figures.latenessP50Ms <= targets.latenessP50Ms)}), p99 ${figures.latenessP99Ms} ms (target ≤ ${targets.latenessP99Ms}: ${verdict(figures.latenessP99Ms <= targets.latenessP99Ms)}), max ${figures.latenessMaxMs} ms; early ${early} (target 0: ${verdict(early === 0)})`);
 
     // 2. A hot second.
@@ -189,19 +190,29 @@ async function drive(): Promise<void> {
     log(`  sent in ${hotSendS.toFixed(1)} s; broker anonymous RSS ${rssBeforeSends.toFixed(0)} MB before the sends, ${rssBeforeSecond.toFixed(0)} MB before the second`);
     let rssPeak = rssBeforeSecond;
     let vmRssPeak = rssMB(broker.child.pid, "VmRSS");
+    const pid = broker.child.pid;
     const sampler = setInterval(() => {
-      rssPeak = Math.max(rssPeak, rssMB(broker.child.pid));
-      vmRssPeak = Math.max(vmRssPeak, rssMB(broker.child.pid, "VmRSS"));
+      try {
+        rssPeak = Math.max(rssPeak, rssMB(pid));
+        vmRssPeak = Math.max(vmRssPeak, rssMB(pid, "VmRSS"));
+      } catch {
+        // the process is gone: the wait below reports it
+      }
     }, 100);
-    const lastAtMs = await waitDelivered(admin, "timer-hot", hotCount, hotSecondMs + 300_000);
-    clearInterval(sampler);
+    let lastAtMs: number;
+    try {
+      lastAtMs = await waitDelivered(admin, "timer-hot", hotCount, hotSecondMs + 300_000);
+    } finally {
+      clearInterval(sampler);
+    }
+    figures.hotSlowestAnswerMs = Math.round(slowestAnswerMs);
     figures.hotDrainMs = lastAtMs - hotSecondMs;
     figures.hotRssBeforeSendsMB = Math.round(rssBeforeSends);
     figures.hotRssBeforeSecondMB = Math.round(rssBeforeSecond);
     figures.hotRssPeakMB = Math.round(rssPeak);
     figures.hotRssGrowthMB = Math.round(rssPeak - rssBeforeSends);
     figures.hotVmRssPeakMB = Math.round(vmRssPeak);
-    log(`  all delivered ${figures.hotDrainMs} ms after the second began (target ≤ ${targets.hotDrainMs}: ${verdict(figures.hotDrainMs <= targets.hotDrainMs)}); anonymous RSS peak ${figures.hotRssPeakMB} MB (VmRSS with mapped CommitLog pages ${figures.hotVmRssPeakMB} MB), growth ${figures.hotRssGrowthMB} MB over before the sends (target ≤ ${targets.hotRssGrowthMB}: ${verdict(figures.hotRssGrowthMB <= targets.hotRssGrowthMB)})`);
+    log(`  all delivered ${figures.hotDrainMs} ms after the second began (target ≤ ${targets.hotDrainMs}: ${verdict(figures.hotDrainMs <= targets.hotDrainMs)}); anonymous RSS peak ${figures.hotRssPeakMB} MB (VmRSS with mapped CommitLog pages ${figures.hotVmRssPeakMB} MB), growth ${figures.hotRssGrowthMB} MB over before the sends (target ≤ ${targets.hotRssGrowthMB}: ${verdict(figures.hotRssGrowthMB <= targets.hotRssGrowthMB)}), ${Math.round(rssPeak - rssBeforeSecond)} MB over before the second; slowest answer to a poll during the drain ${figures.hotSlowestAnswerMs} ms`);
 
     // 3. Restart with a million pending.
     log(`\n3. restart: ${restartCount.toLocaleString("en")} messages pending (due in a day), SIGKILL, restart`);
@@ -249,13 +260,26 @@ async function drive(): Promise<void> {
   console.log(JSON.stringify(figures));
 }
 
+/** The slowest answer to the delivery polls of the last wait: how long the broker could not answer. */
+let slowestAnswerMs = 0;
+
 /** Waits until `count` messages are in `topic` (polling its queue offsets); returns when the last arrived. */
 async function waitDelivered(admin: InstanceType<typeof import("../src/client/index.ts").Admin>, topic: string, count: number, deadlineMs: number): Promise<number> {
+  slowestAnswerMs = 0;
   let lastCount = -1;
   let lastAtMs = Date.now();
   let nextLogMs = 0;
   while (Date.now() < deadlineMs) {
-    const offsets = await admin.topicOffsets(topic);
+    const askedMs = performance.now();
+    let offsets: Awaited<ReturnType<typeof admin.topicOffsets>>;
+    try {
+      offsets = await admin.topicOffsets(topic);
+    } catch (error) {
+      log(`  the broker did not answer: ${(error as Error).message}`);
+      slowestAnswerMs = Math.max(slowestAnswerMs, performance.now() - askedMs);
+      continue;
+    }
+    slowestAnswerMs = Math.max(slowestAnswerMs, performance.now() - askedMs);
     const delivered = offsets.reduce((sum, queue) => sum + Number(queue.maxOffset), 0);
     if (delivered !== lastCount) {
       lastCount = delivered;

@@ -134,6 +134,12 @@ function decodeRecord(chunk: Chunk, offset: number, position: number): JournalRe
   };
 }
 
+/** Where a record is in the file. */
+export interface RecordRef {
+  readonly position: number;
+  readonly length: number;
+}
+
 export class ScheduleJournal {
   private fd: number;
   private end: number;
@@ -273,20 +279,37 @@ export class ScheduleJournal {
   }
 
   /**
-   * Replaces the journal with the given records (the open jobs' ADDs), atomically: temporary
-   * file, fsync, rename, fsync of the directory. The journal then continues from the new file.
+   * Replaces the journal with the given records (the open jobs' ADDs, in file order), atomically:
+   * temporary file, fsync, rename, fsync of the directory. The journal then continues from the
+   * new file.
    */
-  rewrite(records: Iterable<Uint8Array>): void {
+  rewrite(records: readonly RecordRef[]): void {
     const temporary = `${this.path}.compact`;
     const fd = openSync(temporary, "w");
     let position = 0;
     let count = 0;
     try {
       position += writeSync(fd, fileHeader(), 0, journalHeaderBytes, position);
+      // Sequential copy through two fixed buffers: no read or write per record, no record kept.
+      const input = new Uint8Array(Math.max(scanChunkBytes, recordBytesMax));
+      const output = new Uint8Array(Math.max(scanChunkBytes, recordBytesMax));
+      let inputStart = 0;
+      let inputLength = 0;
+      let outputLength = 0;
       for (const record of records) {
-        position += writeSync(fd, record, 0, record.length, position);
+        if (record.position < inputStart || record.position + record.length > inputStart + inputLength) {
+          inputStart = record.position;
+          inputLength = readSync(this.fd, input, 0, input.length, inputStart);
+        }
+        if (outputLength + record.length > output.length) {
+          position += writeSync(fd, output, 0, outputLength, position);
+          outputLength = 0;
+        }
+        output.set(input.subarray(record.position - inputStart, record.position - inputStart + record.length), outputLength);
+        outputLength += record.length;
         count += 1;
       }
+      if (outputLength > 0) position += writeSync(fd, output, 0, outputLength, position);
       fsyncSync(fd);
     } finally {
       closeSync(fd);

@@ -341,7 +341,7 @@ export class Scheduler<M extends JobKindMap> {
     const open = new Map<string, OpenRef>();
     this.journal.scan((record) => applyRecord(open, record, -Infinity));
     const refs = [...open.values()].sort((a, b) => a.position - b.position);
-    this.journal.rewrite(refs.map((ref) => this.journal.read(ref.position, ref.length)));
+    this.journal.rewrite(refs);
     this.openJobs = open.size;
     this.openByKind.clear();
     this.countKinds(open.values());
@@ -526,6 +526,10 @@ export class Scheduler<M extends JobKindMap> {
 
   private compactIfWorthIt(): void {
     if (this.journal.records < this.compactRecordsMin + 2 * this.openJobs) return;
+    // Not while jobs are due (a hot second draining): compaction holds the thread for a pass
+    // over the journal, which the drain would wait for; it runs once the drain is done.
+    const top = this.liveTop();
+    if (top !== undefined && top.deadlineMs <= this.options.clock.nowMs()) return;
     this.compact();
   }
 
