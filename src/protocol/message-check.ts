@@ -7,14 +7,15 @@
  * the lengths that bound a frame. What a message may hold is decided here:
  * - topic: `topicNamePattern`, else TOPIC_INVALID;
  * - body: at most `messageBodyBytesMax`, else MESSAGE_TOO_LARGE;
- * - tags: at most `tagLengthMax` characters without the property separators, else PROPERTY_INVALID;
+ * - tags: at most `tagLengthMax` characters (INVALID_FIELD, as the edges say), without the
+ *   property separators (PROPERTY_INVALID);
  * - keys: at most `messageKeysMax` keys of 1..`messageKeyLengthMax` characters (INVALID_FIELD);
  *   a key holding whitespace or a separator is PROPERTY_INVALID: keys are stored joined by spaces
  *   (RocketMQ's KEYS property), so "a b" would come back as two keys;
- * - properties: names of 1..255 characters, names and values without the separators \u0001 and
- *   \u0002, no reserved name (message-properties.ts), else PROPERTY_INVALID; all properties as
- *   stored (with tags, keys and the msgId) at most `messagePropertiesBytesMax` bytes, else
- *   PROPERTIES_TOO_LARGE.
+ * - properties: names of 1..255 characters (INVALID_FIELD, as the edges say), names and values
+ *   without the separators \u0001 and \u0002, no reserved name (message-properties.ts), else
+ *   PROPERTY_INVALID; all properties as stored (with tags, keys and the msgId) at most
+ *   `messagePropertiesBytesMax` bytes, else PROPERTIES_TOO_LARGE.
  *
  * It allocates nothing for a valid message of ordinary size: the encoded size is computed only
  * when a cheap upper bound says it might be over the limit.
@@ -50,9 +51,9 @@ export function checkMessage(message: MessageToCheck): void {
   // Stored bytes are at most 3 per UTF-16 unit; each pair adds its two separators.
   let boundBytes = 0;
   if (tags !== undefined) {
-    if (typeof tags !== "string" || tags.length > tagLengthMax || separators.test(tags)) {
-      throw new MqError("PROPERTY_INVALID", { name: propertyNames.tags, reason: `tags must be a string of at most ${tagLengthMax} characters without \\u0001 or \\u0002` });
-    }
+    // Length as the request edges bound it (INVALID_FIELD everywhere); separators are what a property may not hold.
+    if (typeof tags !== "string" || tags.length > tagLengthMax) throw new MqError("INVALID_FIELD", { field: "tags", reason: `must be a string of at most ${tagLengthMax} characters` });
+    if (separators.test(tags)) throw new MqError("PROPERTY_INVALID", { name: propertyNames.tags, reason: "tags must not hold \\u0001 or \\u0002" });
     boundBytes += (propertyNames.tags.length + tags.length) * 3 + 2;
   }
   if (keys !== undefined) boundBytes += checkKeys(keys);
@@ -85,9 +86,8 @@ function checkProperties(properties: Readonly<Record<string, string>>): number {
   for (const name in properties) {
     const value = properties[name];
     if (typeof value !== "string") throw new MqError("PROPERTY_INVALID", { name, reason: "its value must be a string" });
-    if (name.length === 0 || name.length > propertyNameLengthMax || separators.test(name) || separators.test(value)) {
-      throw new MqError("PROPERTY_INVALID", { name, reason: `names must be 1..${propertyNameLengthMax} characters, and names and values must not hold \\u0001 or \\u0002` });
-    }
+    if (name.length === 0 || name.length > propertyNameLengthMax) throw new MqError("INVALID_FIELD", { field: "properties", reason: `names must be 1..${propertyNameLengthMax} characters, got ${name.length}` });
+    if (separators.test(name) || separators.test(value)) throw new MqError("PROPERTY_INVALID", { name, reason: "names and values must not hold \\u0001 or \\u0002" });
     if (reservedPropertyNames.has(name)) throw new MqError("PROPERTY_INVALID", { name, reason: "the name is reserved for the broker" });
     bound += (name.length + value.length) * 3 + 2;
   }

@@ -9,7 +9,11 @@ import { MqError } from "../../../src/common/errors.ts";
 import { propertyNames } from "../../../src/common/message-properties.ts";
 import { type BatchEntry, encodeBatchBody } from "../../../src/protocol/batch-body.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
+import { prepareMessage } from "../../../src/client/message.ts";
+import { tagLengthMax } from "../../../src/common/limits.ts";
+import { propertyNameLengthMax } from "../../../src/protocol/limits.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
+import { errorOf } from "../../helpers/error-of.ts";
 import { removeTempDirs } from "../../helpers/temp-dir.ts";
 import { call, connectTo, nextMsgId, pull, rejection, send, text } from "./helpers.ts";
 
@@ -68,6 +72,24 @@ describe("Message service over TCP: the one message check", () => {
     expect(prepared.message).toBe("Cannot process request: transactional messages are not supported yet");
   });
 });
+
+  test("a tag or property name over its length is INVALID_FIELD, sent alone or in a batch, and in the SDK", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    const longTag = "x".repeat(tagLengthMax + 1);
+    const longName = "p".repeat(propertyNameLengthMax + 1);
+    const batch = { producerGroup: "pg", topic: "long", queueId: 0, messageCount: 1, bornTimestampMs: Date.now() };
+    const codes = {
+      singleTag: (await rejection(send(client, "long", "x", { tags: longTag }))).errorName,
+      batchTag: (await rejection(call(client, RequestCode.SEND_BATCH, batch, encodeBatchBody([{ msgId: nextMsgId(), body: encoder.encode("x"), tags: longTag }])))).errorName,
+      sdkTag: (errorOf(() => prepareMessage({ topic: "long", body: "x", tags: longTag })) as MqError).errorName,
+      singleName: (await rejection(send(client, "long", "x", { properties: { [longName]: "v" } }))).errorName,
+      batchName: (await rejection(call(client, RequestCode.SEND_BATCH, batch, encodeBatchBody([{ msgId: nextMsgId(), body: encoder.encode("x"), properties: { [longName]: "v" } }])))).errorName,
+      sdkName: (errorOf(() => prepareMessage({ topic: "long", body: "x", properties: { [longName]: "v" } })) as MqError).errorName,
+    };
+    expect(codes).toEqual({ singleTag: "INVALID_FIELD", batchTag: "INVALID_FIELD", sdkTag: "INVALID_FIELD", singleName: "INVALID_FIELD", batchName: "INVALID_FIELD", sdkName: "INVALID_FIELD" });
+    expect<number>(broker.store.maxOffset("long", 0)).toBe(0);
+  });
 
 describe("Message service: transforms", () => {
   test("transforms run in order on every message, single and batched, before it is stored", async () => {
