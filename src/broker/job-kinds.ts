@@ -23,6 +23,14 @@ export interface PopRedeliveryJob {
   readonly attempt: number;
   /** The receipt handle the message was last handed out with; it stays valid across a restart. */
   readonly handle: string;
+  /** The delivery failed and this deadline ends the group's back-off: the message is then visible again. */
+  readonly backingOff?: boolean;
+  /** The consumer set this deadline (change of invisible time): no back-off follows it. */
+  readonly deadlineChosen?: boolean;
+  /** When the group first failed it (ms), for its DLQ entry. */
+  readonly firstFailureMs?: number;
+  /** The consumer's error text of its last nack: the reason its DLQ entry gives if it never succeeds. */
+  readonly errorText?: string;
 }
 
 export type BrokerJobKinds = {

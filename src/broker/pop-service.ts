@@ -47,6 +47,8 @@ import type { ScheduledJob } from "../store/scheduler.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { PopRedeliveryJob } from "./job-kinds.ts";
 import { PopWaiters } from "./pop-waiters.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import { SendBackService } from "./send-back-service.ts";
 
 export { popInFlightMax, popWaitersMax };
 
@@ -72,6 +74,12 @@ export interface PoppedMessage {
   readonly deliveryAttempt: number;
 }
 
+/** A nack: the delivery failed (the back-off follows the deadline), and why. */
+export interface NackDetails {
+  readonly nack?: boolean;
+  readonly errorText?: string;
+}
+
 interface InFlight {
   readonly queueId: number;
   readonly queueOffset: QueueOffset;
@@ -83,6 +91,13 @@ interface InFlight {
   /** Its deadline passed: it waits in `ready` for the next receive. */
   visible: boolean;
   settled: boolean;
+  /** Its delivery failed (deadline passed un-acked): the deadline now ends the group's back-off. */
+  backingOff: boolean;
+  /** Its deadline was set by the consumer (change of invisible time, nack): no back-off is added when it passes. */
+  deadlineChosen: boolean;
+  firstFailureMs?: number;
+  /** The last nack's error text, the reason its DLQ entry gives. */
+  errorText?: string;
 }
 
 interface QueueCursor {
@@ -106,7 +121,7 @@ interface GroupTopic {
 const services = new WeakMap<BrokerContext, PopService>();
 
 export class PopService {
-  readonly counters = { delivered: 0, redelivered: 0, acked: 0, invisibleTimeChanged: 0, restored: 0, statesSwept: 0 };
+  readonly counters = { delivered: 0, redelivered: 0, acked: 0, invisibleTimeChanged: 0, restored: 0, statesSwept: 0, deadLettered: 0 };
   private readonly states = new Map<string, GroupTopic>();
   private readonly handles = new Map<string, { state: GroupTopic; entry: InFlight }>();
   private readonly waiters: PopWaiters<PopRequest, PoppedMessage>;
@@ -221,9 +236,12 @@ export class PopService {
    * Moves a delivered message's deadline to now + `invisibleMs` and gives it a new handle (the
    * old one stops working). A nack is this with the delay before re-delivery; 0 re-delivers now.
    */
-  changeInvisibleTime(group: string, topic: string | undefined, receiptHandle: string, invisibleMs: number): { receiptHandle: string; invisibleUntilMs: number } {
+  changeInvisibleTime(group: string, topic: string | undefined, receiptHandle: string, invisibleMs: number, failure?: NackDetails): { receiptHandle: string; invisibleUntilMs: number } {
     const { state, entry } = this.lookup(group, topic, receiptHandle);
     entry.visible = false;
+    entry.backingOff = false;
+    entry.deadlineChosen = failure?.nack !== true;
+    if (failure?.errorText !== undefined) entry.errorText = failure.errorText;
     this.reschedule(state, entry, this.context.clock.nowMs() + invisibleMs);
     this.counters.invisibleTimeChanged += 1;
     return { receiptHandle: entry.handle, invisibleUntilMs: entry.deadlineMs };
@@ -293,7 +311,7 @@ export class PopService {
     switch (result.status) {
       case "found":
         for (const read of result.messages) {
-          const entry: InFlight = { queueId, queueOffset: read.queueOffset, physicalOffset: read.physicalOffset, handle: "", deadlineMs: -1, attempt: 1, visible: false, settled: false };
+          const entry: InFlight = { queueId, queueOffset: read.queueOffset, physicalOffset: read.physicalOffset, handle: "", deadlineMs: -1, attempt: 1, visible: false, settled: false, backingOff: false, deadlineChosen: false };
           cursor.pending.set(read.queueOffset, entry);
           state.inFlight += 1;
           this.counters.delivered += 1;
@@ -321,14 +339,17 @@ export class PopService {
 
   /** Gives the entry a new handle and deadline, durably (its job), before the message leaves. */
   private handOut(state: GroupTopic, entry: InFlight, message: StoredMessage, nowMs: number, invisibleMs: number): PoppedMessage {
+    entry.backingOff = false;
+    entry.deadlineChosen = false;
     this.reschedule(state, entry, nowMs + invisibleMs);
     return { message, receiptHandle: entry.handle, invisibleUntilMs: entry.deadlineMs, deliveryAttempt: entry.attempt };
   }
 
-  private reschedule(state: GroupTopic, entry: InFlight, deadlineMs: number): void {
+  /** A new deadline (and, unless `keepHandle`, a new handle: the old one stops working). */
+  private reschedule(state: GroupTopic, entry: InFlight, deadlineMs: number, keepHandle = false): void {
     const previous = entry.deadlineMs < 0 ? undefined : { id: jobId(state, entry), dueMs: entry.deadlineMs };
     if (entry.handle !== "") this.handles.delete(entry.handle);
-    entry.handle = this.nextHandle(entry);
+    if (!keepHandle || entry.handle === "") entry.handle = this.nextHandle(entry);
     entry.deadlineMs = deadlineMs;
     const job = { kind: jobKind, id: jobId(state, entry), dueMs: deadlineMs, payload: this.payload(state, entry) } as const;
     if (previous === undefined) this.context.scheduler.schedule(job);
@@ -337,7 +358,19 @@ export class PopService {
   }
 
   private payload(state: GroupTopic, entry: InFlight): PopRedeliveryJob {
-    return { group: state.group, topic: state.topic, queueId: entry.queueId, queueOffset: entry.queueOffset, physicalOffset: entry.physicalOffset, attempt: entry.attempt, handle: entry.handle };
+    return {
+      group: state.group,
+      topic: state.topic,
+      queueId: entry.queueId,
+      queueOffset: entry.queueOffset,
+      physicalOffset: entry.physicalOffset,
+      attempt: entry.attempt,
+      handle: entry.handle,
+      ...(entry.backingOff ? { backingOff: true } : {}),
+      ...(entry.deadlineChosen ? { deadlineChosen: true } : {}),
+      ...(entry.firstFailureMs === undefined ? {} : { firstFailureMs: entry.firstFailureMs }),
+      ...(entry.errorText === undefined ? {} : { errorText: entry.errorText }),
+    };
   }
 
   private nextHandle(entry: InFlight): string {
@@ -345,18 +378,61 @@ export class PopService {
     return `${this.instance}.${entry.queueId}.${entry.queueOffset}.${this.handleSequence.toString(36)}`;
   }
 
-  /** A deadline passed: the message is visible again. Its job stays open until it is delivered again or acked. */
+  /**
+   * A deadline passed. While the message was handed out, its delivery failed: after
+   * `1 + maxReconsumeTimes` deliveries it moves to the group's DLQ, else it waits the group's
+   * back-off (same handle: a late ack still settles it) — unless the consumer chose this deadline
+   * (changed the invisible time, nacked with a delay), which then was the wait. After that it is
+   * visible again; its job stays open until it is delivered again or acked.
+   */
   private onDeadline(job: ScheduledJob<"pop.redeliver", PopRedeliveryJob>): "done" | "held" {
     const { group, topic, queueId, queueOffset } = job.payload;
     const state = this.states.get(`${topic}@${group}`);
     const entry = state?.queues.get(queueId)?.pending.get(queueOffset);
     if (state === undefined || entry === undefined || entry.settled || entry.deadlineMs !== job.dueMs) return "done"; // stale: nothing waits for it
+    if (!entry.backingOff && !entry.visible) {
+      const outcome = this.failed(state, entry);
+      if (outcome !== "visible") return "held";
+    }
     if (!entry.visible) {
       entry.visible = true;
       state.ready.push(entry);
       this.waiters.wakeSoon(topic, group);
     }
     return "held";
+  }
+
+  /** A delivery failed (its invisible time passed un-acked): back off, or move it to the DLQ. */
+  private failed(state: GroupTopic, entry: InFlight): "visible" | "backing-off" | "dead-lettered" {
+    const nowMs = this.context.clock.nowMs();
+    entry.firstFailureMs ??= nowMs;
+    const sendBack = SendBackService.of(this.context);
+    if (entry.attempt < 1 + this.context.groupConfigs.get(state.group).maxReconsumeTimes) {
+      if (entry.deadlineChosen) return "visible";
+      entry.backingOff = true;
+      this.reschedule(state, entry, nowMs + sendBack.backoffMs(state.group, entry.attempt - 1), true);
+      return "backing-off";
+    }
+    const message = this.context.store.getByPhysicalOffset(entry.physicalOffset);
+    if (message === undefined) {
+      this.settle(state, entry); // gone with retention: nothing left to move
+      return "dead-lettered";
+    }
+    const errorText = entry.errorText ?? `invisible time expired: not acked after delivery ${entry.attempt}`;
+    const stored = sendBack.deadLetter({ group: state.group, message, originTopic: message.properties[propertyNames.retryTopic] ?? state.topic, reconsumeTimes: entry.attempt, firstFailureMs: entry.firstFailureMs, errorText });
+    this.counters.deadLettered += 1;
+    if (!(stored instanceof Promise)) this.settle(state, entry);
+    else {
+      entry.backingOff = true; // no receive hands it out while its DLQ copy is being stored
+      stored.then(
+        () => this.settle(state, entry),
+        (error: unknown) => {
+          this.context.logger.error(`Cannot move message "${message.msgId}" of group "${state.group}" to its DLQ: ${(error as Error).message}; it is delivered again`);
+          this.reschedule(state, entry, this.context.clock.nowMs(), true);
+        },
+      );
+    }
+    return "dead-lettered";
   }
 
   private settle(state: GroupTopic, entry: InFlight): void {
@@ -401,13 +477,13 @@ export class PopService {
       state.queues.set(queueId, cursor);
       jobs.sort((a, b) => a.payload.queueOffset - b.payload.queueOffset || b.dueMs - a.dueMs);
       for (const job of jobs) {
-        const { queueOffset, physicalOffset, attempt, handle } = job.payload;
+        const { queueOffset, physicalOffset, attempt, handle, backingOff, deadlineChosen, firstFailureMs, errorText } = job.payload;
         // Below the stored offset (an admin reset moved past it) or a second job of one offset: stale.
         if (queueOffset < stored || cursor.pending.has(queueOffset)) {
           this.context.scheduler.complete(job);
           continue;
         }
-        const entry: InFlight = { queueId, queueOffset, physicalOffset, handle, deadlineMs: job.dueMs, attempt, visible: false, settled: false };
+        const entry: InFlight = { queueId, queueOffset, physicalOffset, handle, deadlineMs: job.dueMs, attempt, visible: false, settled: false, backingOff: backingOff === true, deadlineChosen: deadlineChosen === true, firstFailureMs, errorText };
         cursor.pending.set(queueOffset, entry);
         this.handles.set(handle, { state, entry });
         state.inFlight += 1;

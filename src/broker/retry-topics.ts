@@ -46,6 +46,8 @@ export interface Failure {
   /** Failed deliveries so far, this one included (RECONSUME_TIME of the copy written). */
   readonly reconsumeTimes: number;
   readonly nowMs: number;
+  /** When the group first failed it, if known apart from the message (pop keeps it); default: the message's FIRST_FAILURE_MS, else now. */
+  readonly firstFailureMs?: number;
   readonly clientId?: string;
   readonly errorText?: string;
 }
@@ -73,7 +75,7 @@ export function failureProperties(message: StoredMessage, failure: Failure): Rec
   properties[propertyNames.retryTopic] = failure.originTopic;
   properties[propertyNames.originMsgId] = failure.originMsgId;
   properties[propertyNames.reconsumeTimes] = String(failure.reconsumeTimes);
-  properties[propertyNames.firstFailureMs] ??= String(failure.nowMs);
+  properties[propertyNames.firstFailureMs] ??= String(failure.firstFailureMs ?? failure.nowMs);
   properties[propertyNames.lastFailureMs] = String(failure.nowMs);
   if (failure.clientId !== undefined) properties[propertyNames.lastConsumerClientId] = failure.clientId;
   if (failure.errorText !== undefined) properties[propertyNames.consumeErrorText] = cleanText(failure.errorText);

@@ -48,6 +48,7 @@ export interface DeadLetterRequest {
   readonly originTopic: string;
   /** Failed deliveries, this one included. */
   readonly reconsumeTimes: number;
+  readonly firstFailureMs?: number;
   readonly clientId?: string;
   readonly errorText: string;
 }
@@ -115,6 +116,7 @@ export class SendBackService {
       reconsumeTimes: request.reconsumeTimes,
       nowMs: this.clock.nowMs(),
       errorText: request.errorText,
+      ...(request.firstFailureMs === undefined ? {} : { firstFailureMs: request.firstFailureMs }),
       ...(request.clientId === undefined ? {} : { clientId: request.clientId }),
     };
     return this.deadLetterCopy(request.message, failure);

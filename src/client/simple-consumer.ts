@@ -134,12 +134,16 @@ export class SimpleConsumer {
    * with a delay, or more time to finish). The broker issues a new handle: a message object passed
    * here is updated in place; the new handle is returned either way.
    */
-  async changeInvisibleTime(message: SimpleMessage | string, invisibleMs: number): Promise<{ receiptHandle: string; invisibleUntilMs: number }> {
+  /**
+   * With `nack`, the delivery failed: the group's back-off follows invisibleMs, and past its
+   * maxReconsumeTimes the broker moves the message to the group's DLQ with `errorText`.
+   */
+  async changeInvisibleTime(message: SimpleMessage | string, invisibleMs: number, failure: { nack?: boolean; errorText?: string } = {}): Promise<{ receiptHandle: string; invisibleUntilMs: number }> {
     checkDuration(invisibleMs, "invisibleMs", 0, 0, invisibleTimeMsMax);
     const handle = typeof message === "string" ? message : message.receiptHandle;
     const { topic, brokerName, brokerHandle } = decodeReceiptHandle(handle);
     const address = await this.addressOf(topic, brokerName);
-    const result = await this.context.broker.changeInvisibleTime(address, { consumerGroup: this.group, topic, receiptHandle: brokerHandle, invisibleTimeMs: invisibleMs });
+    const result = await this.context.broker.changeInvisibleTime(address, { consumerGroup: this.group, topic, receiptHandle: brokerHandle, invisibleTimeMs: invisibleMs, ...failure });
     const renewed = { receiptHandle: encodeReceiptHandle({ topic, brokerName, brokerHandle: result.receiptHandle }), invisibleUntilMs: result.invisibleUntilMs };
     if (message instanceof PoppedMessage) {
       message.receiptHandle = renewed.receiptHandle;

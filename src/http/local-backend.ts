@@ -20,7 +20,7 @@ import { brokerRoleOf } from "../protocol/broker-role.ts";
 import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig } from "../protocol/responses.ts";
 import { ScheduledMessages } from "../broker/scheduled-messages.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
-import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
+import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, NackOptions, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
 
 /** Who the local broker is, as it registers with NameServers (its settings). */
 export interface LocalBrokerIdentity {
@@ -162,8 +162,9 @@ export class LocalBackend implements MqBackend {
     this.pop.ack(group, topic, receiptHandle);
   }
 
-  nack(group: string, topic: string | undefined, receiptHandle: string, delayMs: number): void {
-    this.pop.changeInvisibleTime(group, topic, receiptHandle, delayMs);
+  nack(group: string, topic: string | undefined, receiptHandle: string, options: NackOptions): void {
+    const { delayMs, errorText } = options;
+    this.pop.changeInvisibleTime(group, topic, receiptHandle, delayMs ?? 0, { nack: delayMs === undefined, ...(errorText === undefined ? {} : { errorText }) });
   }
 
   /** Answers held receives (empty), so closing the HTTP server waits for nothing. */

@@ -70,6 +70,11 @@ export interface ReceivedEntry {
   readonly deliveryAttempt: number;
 }
 
+export interface NackOptions {
+  readonly delayMs?: number;
+  readonly errorText?: string;
+}
+
 export type GroupSummary = z.infer<typeof groupSummarySchema>;
 export type ResetTarget = "first" | "last" | number;
 
@@ -97,8 +102,11 @@ export interface MqBackend {
   receive(request: ReceiveRequest): Answer<ReceivedEntry[]>;
   /** A handle that is unknown, stale, or of another group or topic is RECEIPT_HANDLE_INVALID. */
   ack(group: string, topic: string | undefined, receiptHandle: string): Answer<void>;
-  /** Visible again after `delayMs` (0: at once). */
-  nack(group: string, topic: string | undefined, receiptHandle: string, delayMs: number): Answer<void>;
+  /**
+   * A failed delivery: visible again after `delayMs` (0: at once), or after the group's back-off
+   * when absent; past the group's maxReconsumeTimes the message goes to its DLQ with errorText.
+   */
+  nack(group: string, topic: string | undefined, receiptHandle: string, options: NackOptions): Answer<void>;
   /** Pending scheduled messages: counts per time bucket and one page (every broker's). */
   listScheduled(options: ScheduledListOptions): Answer<ScheduledListing>;
   cancelScheduled(msgId: string): Answer<CancelOutcome>;

@@ -10,7 +10,7 @@
  */
 
 import { z } from "zod";
-import { batchMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { delayLevelMax, filterExpressionLengthMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 
@@ -135,7 +135,12 @@ export const nackBody = z
   .strictObject({
     receiptHandles,
     topic: topicName.optional(),
-    delayMs: z.int().min(0).max(limits.invisibleMsMax).default(0).meta({ description: "Deliver again after this long (0: at once)" }),
+    delayMs: z.int().min(0).max(limits.invisibleMsMax).optional().meta({ description: "Deliver again after this long (0: at once); absent: after the group's back-off" }),
+    errorText: z
+      .string()
+      .refine((text) => new TextEncoder().encode(text).length <= consumeErrorTextBytesMax, { message: `Must be at most ${consumeErrorTextBytesMax} bytes` })
+      .optional()
+      .meta({ description: "Why the message failed: the reason its DLQ entry gives if it never succeeds" }),
   })
   .meta({ id: "Nack" });
 

@@ -26,7 +26,7 @@ import type { Logger } from "../common/logger.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { CancelOutcome, GroupDetail, ScheduledListing, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
-import type { ClusterView, GroupSummary, MqBackend, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, RouteEntry, SendAnswer, TopicDescription } from "./mq-backend.ts";
+import type { ClusterView, GroupSummary, MqBackend, NackOptions, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, RouteEntry, SendAnswer, TopicDescription } from "./mq-backend.ts";
 import { SimpleConsumerPool } from "./simple-consumer-pool.ts";
 
 export interface SdkBackendOptions {
@@ -156,9 +156,10 @@ export class SdkBackend implements MqBackend {
     await this.consumers.settler(group).ack(receiptHandle);
   }
 
-  async nack(group: string, topic: string | undefined, receiptHandle: string, delayMs: number): Promise<void> {
+  async nack(group: string, topic: string | undefined, receiptHandle: string, options: NackOptions): Promise<void> {
     checkHandleTopic(topic, receiptHandle);
-    await this.consumers.settler(group).changeInvisibleTime(receiptHandle, delayMs);
+    const { delayMs, errorText } = options;
+    await this.consumers.settler(group).changeInvisibleTime(receiptHandle, delayMs ?? 0, { nack: delayMs === undefined, ...(errorText === undefined ? {} : { errorText }) });
   }
 
   listScheduled(options: ScheduledListOptions): Promise<ScheduledListing> {

@@ -46,6 +46,8 @@ const topicQueue = z.object({ topic, queueId });
 const nothing = z.object({});
 const textEncoder = new TextEncoder();
 const utf8Bytes = (text: string): number => textEncoder.encode(text).length;
+/** A consumer's reason for a failure, kept on retry copies and DLQ entries. */
+const errorText = z.string().refine((text) => utf8Bytes(text) <= consumeErrorTextBytesMax, { message: `Must be at most ${consumeErrorTextBytesMax} bytes` });
 
 export const sendMessageSchema = z.object({
   producerGroup: group,
@@ -109,7 +111,7 @@ export const consumerSendBackSchema = z.object({
   maxReconsumeTimes: z.int().min(0).max(limits.reconsumeTimesMax).optional(),
   clientId,
   /** Why the consumer failed it (the handler's error), kept on the retry message and the DLQ entry. */
-  errorText: z.string().refine((text) => utf8Bytes(text) <= consumeErrorTextBytesMax, { message: `Must be at most ${consumeErrorTextBytesMax} bytes` }).optional(),
+  errorText: errorText.optional(),
 });
 
 export const endTransactionSchema = z.object({
@@ -133,9 +135,16 @@ export const popMessageSchema = z.object({
 
 export const ackMessageSchema = z.object({ consumerGroup: group, topic, receiptHandle: z.string().min(1).max(512) });
 
-/** invisibleTimeMs 0 makes the message visible again at once (a nack without delay). */
+/**
+ * invisibleTimeMs 0 makes the message visible again at once (a nack without delay). With `nack`,
+ * the delivery failed: once invisibleTimeMs passes the group's back-off is waited too (0: only
+ * the back-off), and past the group's maxReconsumeTimes the message goes to its DLQ, giving
+ * errorText as the reason.
+ */
 export const changeInvisibleTimeSchema = ackMessageSchema.extend({
   invisibleTimeMs: z.int().min(0).max(limits.invisibleTimeMsMax),
+  nack: z.boolean().optional(),
+  errorText: errorText.optional(),
 });
 
 export const queryConsumerOffsetSchema = z.object({ consumerGroup: group, topic, queueId });

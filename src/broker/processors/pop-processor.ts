@@ -49,7 +49,8 @@ export function ackMessage(context: BrokerContext, request: IncomingRequest<type
 
 export function changeInvisibleTime(context: BrokerContext, request: IncomingRequest<typeof RequestCode.CHANGE_INVISIBLE_TIME>): Reply {
   const { consumerGroup, topic, receiptHandle, invisibleTimeMs } = request.fields;
-  return { fields: PopService.of(context).changeInvisibleTime(consumerGroup, topic, receiptHandle, invisibleTimeMs) };
+  const { nack, errorText } = request.fields;
+  return { fields: PopService.of(context).changeInvisibleTime(consumerGroup, topic, receiptHandle, invisibleTimeMs, { ...(nack === undefined ? {} : { nack }), ...(errorText === undefined ? {} : { errorText }) }) };
 }
 
 function closedSignal(channel: Channel): AbortSignal {

@@ -5,7 +5,9 @@
  *   POST /groups/{group}/receive {topic, max?, invisibleMs?, waitMs?, tags?}
  *     → {messages: [{...message, receiptHandle, invisibleUntilMs, deliveryAttempt}]}
  *   POST /groups/{group}/ack  {receiptHandles}            → {acked, failed: [...]}
- *   POST /groups/{group}/nack {receiptHandles, delayMs?}  → {nacked, failed: [...]}
+ *   POST /groups/{group}/nack {receiptHandles, delayMs?, errorText?} → {nacked, failed: [...]}
+ *     (a failed delivery: visible again after delayMs, or the group's back-off when absent;
+ *     past the group's maxReconsumeTimes it goes to %DLQ%<group> with errorText)
  *
  * A receive long-polls up to waitMs; a client that disconnects meanwhile takes no messages (the
  * request's abort signal drops its hold). Ack and nack take many handles: each is settled on its
@@ -60,7 +62,7 @@ export function consumeRoutes(api: ApiContext): Hono {
   routes.post("/groups/:group/nack", async (context) => {
     const { group } = parseParams(context, groupPath);
     const body = await parseBody(context, nackBody);
-    const { done, failed } = await settleEach(body.receiptHandles, (handle) => api.backend.nack(group, body.topic, handle, body.delayMs));
+    const { done, failed } = await settleEach(body.receiptHandles, (handle) => api.backend.nack(group, body.topic, handle, { ...(body.delayMs === undefined ? {} : { delayMs: body.delayMs }), ...(body.errorText === undefined ? {} : { errorText: body.errorText }) }));
     return context.json({ nacked: done, failed });
   });
 

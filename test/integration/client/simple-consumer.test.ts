@@ -52,7 +52,7 @@ describe("SimpleConsumer: receive and ack", () => {
     expect(await consumer.receive(10)).toEqual([]);
   });
 
-  test("a message not acked within its invisible time is delivered again with a new handle; the old handle no longer acks", async () => {
+  test("a message not acked within its invisible time is delivered again after the group's back-off with a new handle; the old handle no longer acks", async () => {
     const clock = new ManualClock();
     const { broker, topic } = await withTopic({ clock, queues: 1 });
     await sendTexts(broker.address, topic, ["once"]);
@@ -62,6 +62,8 @@ describe("SimpleConsumer: receive and ack", () => {
     clock.advance(999);
     expect(await consumer.receive(1)).toEqual([]);
     clock.advance(1);
+    expect(await consumer.receive(1)).toEqual([]);
+    clock.advance(10_000); // the default back-off's first retry: delay level 3
     const [again] = await consumer.receive(1);
     expect([again!.text(), again!.deliveryAttempt]).toEqual(["once", 2]);
     expect(again!.receiptHandle).not.toBe(first!.receiptHandle);
@@ -165,6 +167,7 @@ describe("SimpleConsumer: shared view and clusters", () => {
     const consumer = await simpleConsumer({ group: "g", topics: "shared" }, address);
     expect(await consumer.receive(1)).toEqual([]);
     clock.advance(1_000);
+    clock.advance(10_000); // the group's back-off
     const [overTcp] = await consumer.receive(1);
     expect([overTcp!.text(), overTcp!.deliveryAttempt]).toEqual(["one", 2]);
     const stale = await h.call("POST", "/api/v1/groups/g/ack", { receiptHandles: [overHttp.json.messages[0].receiptHandle] });

@@ -41,14 +41,16 @@ describe("REST: pop-style consumption", () => {
     expect(await receive(h, "g", { topic: "t" })).toEqual([]);
   });
 
-  test("a message not acked within its invisible time is delivered again with a new handle; the old handle is then invalid", async () => {
+  test("a message not acked within its invisible time is delivered again after the group's back-off (10 s first, by default) with a new handle; the old handle is then invalid", async () => {
     const clock = new ManualClock();
     const h = await startHttpBroker({ clock });
     await h.call("POST", "/api/v1/topics", { topic: "t", queues: 1 });
     await sendMany(h, "t", 1);
     const [first] = await receive(h, "g", { topic: "t", invisibleMs: 1_000 });
     expect(await receive(h, "g", { topic: "t" })).toEqual([]);
-    clock.advance(999);
+    clock.advance(1_000);
+    expect(await receive(h, "g", { topic: "t" })).toEqual([]);
+    clock.advance(9_999);
     expect(await receive(h, "g", { topic: "t" })).toEqual([]);
     clock.advance(1);
     const [again] = await receive(h, "g", { topic: "t", invisibleMs: 1_000 });
@@ -106,15 +108,16 @@ describe("REST: pop-style consumption", () => {
     expect(performance.now() - startMs).toBeLessThan(5_000);
   });
 
-  test("a held receive is answered when an in-flight message's invisible time passes", async () => {
+  test("a held receive is answered when an in-flight message's invisible time and back-off pass", async () => {
     const clock = new ManualClock();
     const h = await startHttpBroker({ clock });
     await h.call("POST", "/api/v1/topics", { topic: "t", queues: 1 });
     await sendMany(h, "t", 1);
     await receive(h, "g", { topic: "t", invisibleMs: 2_000 });
-    const pending = receive(h, "g", { topic: "t", waitMs: 10_000 });
+    const pending = receive(h, "g", { topic: "t", waitMs: 20_000 });
     await untilHeld(h, 1);
     clock.advance(2_000);
+    clock.advance(10_000);
     const [again] = await pending;
     expect(again!.deliveryAttempt).toBe(2);
   });
