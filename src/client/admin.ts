@@ -14,11 +14,15 @@ import { MqError } from "../common/errors.ts";
 import { isMessageIdShape } from "../common/ids.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ClusterInfo, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
+import type { GroupConfig, GroupConfigUpdateInput } from "../protocol/group-config.ts";
 import { type BrokerTarget, type ClusterGroupDetail, type ClusterTopicDetail, type GroupSummary, fanOut, mergeGroupDetails, mergeGroupLists, mergeTopicDetails, mergeTopicLists } from "./admin-cluster.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
 import { type ReceivedMessage, toReceivedMessage } from "./message.ts";
 import { masterBrokerId } from "./namesrv-route-resolver.ts";
 import { type CancelOutcome, mergeCancelOutcomes, mergeScheduledListings, type ScheduledListing, type ScheduledListOptions, scheduledPageDefault } from "./scheduled-listing.ts";
+
+/** What `updateGroupConfig` may change (protocol/group-config.ts); what is left out keeps its value. */
+export type GroupConfigSettings = Omit<GroupConfigUpdateInput, "group">;
 
 export interface TopicOptions {
   /** Sets both queue counts; default 8. */
@@ -111,6 +115,26 @@ export class Admin {
   async getGroup(group: string): Promise<ClusterGroupDetail> {
     const answers = await fanOut(await this.targets(), (target) => this.context.broker.getGroup(target.address, group), this.read("GROUP_NOT_FOUND"));
     return mergeGroupDetails(answers, this.clustered);
+  }
+
+  /**
+   * Creates or changes the group's configuration (maxReconsumeTimes, back-off, consumeEnable,
+   * orderly) on every master; settings not given keep each broker's value. Answers the first
+   * broker's result, durable there.
+   */
+  async updateGroupConfig(group: string, settings: GroupConfigSettings): Promise<GroupConfig> {
+    checkGroupName(group, "group");
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.updateGroupConfig(target.address, { ...settings, group }), this.write());
+    if (answers.length === 0) throw new MqError("BROKER_NOT_FOUND", { broker: "any master" });
+    return answers[0]!.value;
+  }
+
+  /** The group's configuration (the defaults for a group nobody configured), as the first broker answering has it. */
+  async getGroupConfig(group: string): Promise<GroupConfig> {
+    checkGroupName(group, "group");
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.getGroupConfig(target.address, group), this.read());
+    if (answers.length === 0) throw new MqError("BROKER_NOT_FOUND", { broker: "any master" });
+    return answers[0]!.value;
   }
 
   /**

@@ -17,6 +17,7 @@ import { splitRecords } from "../protocol/record-stream.ts";
 import { readResult } from "../protocol/response-body.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import * as responses from "../protocol/responses.ts";
+import type { GroupConfig } from "../protocol/group-config.ts";
 import { type RequestFieldsInput, validateFields } from "../protocol/schemas.ts";
 import type { ConnectionPool } from "./connection-pool.ts";
 
@@ -201,6 +202,14 @@ export class BrokerClient {
 
   async getGroup(address: string, consumerGroup: string): Promise<responses.GroupDetail> {
     return (await this.call(address, RequestCode.GET_GROUP, { consumerGroup }, responses.groupDetailSchema)).fields;
+  }
+
+  async updateGroupConfig(address: string, fields: Fields<typeof RequestCode.UPDATE_GROUP_CONFIG>): Promise<GroupConfig> {
+    return (await this.call(address, RequestCode.UPDATE_GROUP_CONFIG, fields, responses.groupConfigResultSchema)).fields;
+  }
+
+  async getGroupConfig(address: string, group: string): Promise<GroupConfig> {
+    return (await this.call(address, RequestCode.GET_GROUP_CONFIG, { group }, responses.groupConfigResultSchema)).fields;
   }
 }
 

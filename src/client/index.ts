@@ -20,7 +20,8 @@ export { Producer, type ProducerOptions, type SendOptions, type BatchOptions } f
 export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler } from "./push-consumer.ts";
 export { SimpleConsumer, type SimpleConsumerOptions, type ReceiveOptions } from "./simple-consumer.ts";
 export type { SimpleMessage } from "./popped-message.ts";
-export { Admin, type TopicOptions, type QueueOffsets, type QueueMessages } from "./admin.ts";
+export { Admin, type TopicOptions, type QueueOffsets, type QueueMessages, type GroupConfigSettings } from "./admin.ts";
+export type { GroupConfig, BackoffPolicy } from "../protocol/group-config.ts";
 export type { ClusterTopicDetail, ClusterGroupDetail, BrokerQueueStats, BrokerGroupQueue } from "./admin-cluster.ts";
 export type { CancelOutcome, ScheduledListing, ScheduledListOptions, ScheduledMessageView } from "./scheduled-listing.ts";
 export type { ProducerMessage, BatchMessage, ReceivedMessage, SendResult } from "./message.ts";

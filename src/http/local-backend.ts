@@ -9,6 +9,8 @@
 
 import { formatHostPort } from "../common/ip-address.ts";
 import type { BrokerContext } from "../broker/broker-context.ts";
+import { changeGroupConfig } from "../broker/processors/group-config-processor.ts";
+import type { GroupConfig, GroupConfigUpdate } from "../protocol/group-config.ts";
 import { PopService } from "../broker/pop-service.ts";
 import * as admin from "../broker/processors/admin-processor.ts";
 import * as offsets from "../broker/processors/offset-processor.ts";
@@ -138,6 +140,14 @@ export class LocalBackend implements MqBackend {
 
   group(group: string): GroupDetail {
     return admin.describeGroup(this.broker, group);
+  }
+
+  groupConfig(group: string): GroupConfig {
+    return this.broker.groupConfigs.get(group);
+  }
+
+  updateGroupConfig(update: GroupConfigUpdate): Promise<GroupConfig> {
+    return changeGroupConfig(this.broker, update);
   }
 
   resetOffset(group: string, topic: string, to: ResetTarget): { queues: Array<{ topic: string; queueId: number; queueOffset: QueueOffset }> } {

@@ -14,6 +14,7 @@ import type { StoredAnswer, UnroutedMessage } from "../broker/message-service.ts
 import type { ReceivedMessage } from "../client/message.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
+import type { GroupConfig, GroupConfigUpdate } from "../protocol/group-config.ts";
 import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
 import type { z } from "zod";
 
@@ -99,6 +100,10 @@ export interface MqBackend {
   listGroups(): Answer<GroupSummary[]>;
   group(group: string): Answer<GroupDetail & { queues: Array<GroupDetail["queues"][number] & { brokerName?: string }> }>;
   resetOffset(group: string, topic: string, to: ResetTarget): Answer<{ queues: Array<{ topic: string; queueId: number; queueOffset: QueueOffset; brokerName?: string }> }>;
+  /** The group's configuration (the defaults if nobody set it). */
+  groupConfig(group: string): Answer<GroupConfig>;
+  /** Creates or changes the group's configuration; answered once stored. */
+  updateGroupConfig(update: GroupConfigUpdate): Answer<GroupConfig>;
   receive(request: ReceiveRequest): Answer<ReceivedEntry[]>;
   /** A handle that is unknown, stale, or of another group or topic is RECEIPT_HANDLE_INVALID. */
   ack(group: string, topic: string | undefined, receiptHandle: string): Answer<void>;

@@ -12,7 +12,7 @@ import * as schemas from "./schemas.ts";
 type JsonSchema = Record<string, unknown>;
 
 interface Operation {
-  readonly method: "get" | "post" | "delete";
+  readonly method: "get" | "post" | "put" | "delete";
   readonly path: string;
   readonly summary: string;
   readonly tag: string;
@@ -52,6 +52,15 @@ const operations: readonly Operation[] = [
   { method: "get", path: "/api/v1/messages", summary: "Messages of a topic carrying a key, newest first", tag: "messages", query: schemas.messageQuery },
   { method: "get", path: "/api/v1/groups", summary: "Consumer groups with their total lag", tag: "groups" },
   { method: "get", path: "/api/v1/groups/{group}", summary: "A group's members, subscriptions and per-queue offsets and lag", tag: "groups" },
+  { method: "get", path: "/api/v1/groups/{group}/config", summary: "A group's configuration: maxReconsumeTimes, back-off, consumeEnable, orderly (the defaults if nobody set it)", tag: "groups", response: schemas.groupConfigView },
+  {
+    method: "put",
+    path: "/api/v1/groups/{group}/config",
+    summary: "Create or change a group's configuration; fields left out keep their value. Answered once stored",
+    tag: "groups",
+    body: schemas.groupConfigBody,
+    response: schemas.groupConfigView,
+  },
   { method: "post", path: "/api/v1/groups/{group}/offsets/reset", summary: "Move a group's offsets on a topic to first, last or a timestamp", tag: "groups", body: schemas.resetOffsetBody },
   { method: "post", path: "/api/v1/groups/{group}/receive", summary: "Receive messages (pop): each stays invisible to the group for invisibleMs unless acked; long-polls up to waitMs", tag: "consume", body: schemas.receiveBody },
   { method: "post", path: "/api/v1/groups/{group}/ack", summary: "Acknowledge received messages by receipt handle", tag: "consume", body: schemas.ackBody },
@@ -63,7 +72,7 @@ const operations: readonly Operation[] = [
     query: schemas.timersQuery,
   },
   { method: "delete", path: "/api/v1/timers/{msgId}", summary: "Cancel a scheduled message by msgId: outcome cancelled, already-delivered or unknown", tag: "timers" },
-  { method: "post", path: "/api/v1/groups/{group}/nack", summary: "Make received messages visible again after delayMs", tag: "consume", body: schemas.nackBody },
+  { method: "post", path: "/api/v1/groups/{group}/nack", summary: "Failed deliveries: visible again after delayMs or the group's back-off; past maxReconsumeTimes moved to %DLQ%<group> with errorText", tag: "consume", body: schemas.nackBody },
 ];
 
 const pathParameters: Record<string, z.ZodType> = {

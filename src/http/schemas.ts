@@ -13,6 +13,7 @@ import { z } from "zod";
 import { batchMessagesMax, consumeErrorTextBytesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { delayLevelMax, filterExpressionLengthMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
+import { groupConfigSchema, groupConfigUpdateSchema } from "../protocol/group-config.ts";
 
 export const topicName = z.string().regex(topicNamePattern).meta({ description: "Topic name: letters, digits, %, |, _ and -, 1..127 characters" });
 export const groupName = z.string().regex(topicNamePattern).meta({ description: "Consumer group name, same rule as topics" });
@@ -99,6 +100,10 @@ export const messageQuery = encodingQuery.extend({
 // --- Groups ------------------------------------------------------------------------------------
 
 export const groupPath = z.object({ group: groupName });
+
+/** PUT /groups/{group}/config: the settings to change (protocol/group-config.ts). */
+export const groupConfigBody = groupConfigUpdateSchema.omit({ group: true }).strict().meta({ id: "GroupConfigUpdate" });
+export const groupConfigView = groupConfigSchema.meta({ id: "GroupConfig" });
 
 export const resetOffsetBody = z
   .strictObject({

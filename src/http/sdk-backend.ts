@@ -26,6 +26,7 @@ import type { Logger } from "../common/logger.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { CancelOutcome, GroupDetail, ScheduledListing, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
+import type { GroupConfig, GroupConfigUpdate } from "../protocol/group-config.ts";
 import type { ClusterView, GroupSummary, MqBackend, NackOptions, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, RouteEntry, SendAnswer, TopicDescription } from "./mq-backend.ts";
 import { SimpleConsumerPool } from "./simple-consumer-pool.ts";
 
@@ -139,6 +140,15 @@ export class SdkBackend implements MqBackend {
 
   group(group: string): Promise<GroupDetail> {
     return this.admin.getGroup(group);
+  }
+
+  groupConfig(group: string): Promise<GroupConfig> {
+    return this.admin.getGroupConfig(group);
+  }
+
+  updateGroupConfig(update: GroupConfigUpdate): Promise<GroupConfig> {
+    const { group, ...settings } = update;
+    return this.admin.updateGroupConfig(group, settings);
   }
 
   async resetOffset(group: string, topic: string, to: ResetTarget) {

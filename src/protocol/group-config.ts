@@ -61,6 +61,8 @@ export const groupConfigUpdateSchema = z.object({
   orderly: settings.orderly.optional(),
 });
 export type GroupConfigUpdate = z.output<typeof groupConfigUpdateSchema>;
+/** What a caller sends (the exponential back-off's jitter may be left out: 0). */
+export type GroupConfigUpdateInput = z.input<typeof groupConfigUpdateSchema>;
 
 /** The configuration of a group nobody configured: RocketMQ's defaults. */
 export function defaultGroupConfig(group: string): GroupConfig {

@@ -450,6 +450,21 @@ describe("mq group", () => {
   }, testTimeoutMs);
 });
 
+describe("mq group: configuration (issue 11, item 2)", () => {
+  test("create, update and config: retry max, back-off, orderly and consume-enable, stored by the broker", async () => {
+    const created = await mqJson<Record<string, unknown>>("group", "create", "CliRetry", "--max-reconsume-times", "3", "--backoff", "exponential", "--initial-ms", "500", "--max-ms", "8000", "--jitter", "0.1", "--orderly");
+    const backoff = { kind: "exponential", initialMs: 500, factor: 2, maxMs: 8_000, jitter: 0.1 };
+    expect(created).toEqual({ group: "CliRetry", maxReconsumeTimes: 3, backoff, consumeEnable: true, orderly: true });
+    const updated = await mqJson<Record<string, unknown>>("group", "update", "CliRetry", "--consume-enable", "false");
+    expect(updated).toEqual({ ...created, consumeEnable: false });
+    expect(await mqJson<Record<string, unknown>>("group", "config", "CliRetry")).toEqual(updated);
+    const table = expectOk(await mq("group", "config", "CliRetry"), "group config");
+    expect(table.stdout).toContain("maxReconsumeTimes 3");
+    expectFailure(await mq("group", "update", "CliRetry", "--backoff", "exponential", "--initial-ms", "500"), "exponential without --max-ms", "--max-ms");
+    expect(await mqJson<Record<string, unknown>>("group", "config", "CliRetry")).toEqual(updated);
+  }, testTimeoutMs);
+});
+
 describe("mq: first steps (issue 9, item 15)", () => {
   test("consume --count 10 --timeout stops once nothing more arrives, printing what there was", async () => {
     await createTopic("CliIdle", 2);
