@@ -43,6 +43,11 @@ export class GroupConfigManager {
     return this.configs.get(group) ?? defaultGroupConfig(group);
   }
 
+  /** Throws GROUP_CONSUME_DISABLED when an admin turned the group's consumeEnable off (pull and pop ask first). */
+  assertConsumeEnabled(group: string): void {
+    if (this.configs.get(group)?.consumeEnable === false) throw new MqError("GROUP_CONSUME_DISABLED", { group });
+  }
+
   has(group: string): boolean {
     return this.configs.has(group);
   }

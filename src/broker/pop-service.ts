@@ -188,6 +188,7 @@ export class PopService {
   }
 
   private receiveNow(request: PopRequest): PoppedMessage[] {
+    this.context.groupConfigs.assertConsumeEnabled(request.group);
     const config = this.context.topics.forRead(request.topic);
     const filter = compileFilter(request.filter)?.hashes;
     this.context.offsets.admit(request.group); // refuse a group past the cap before handing anything out

@@ -55,6 +55,7 @@ export const errorCatalog = {
   OFFSET_OUT_OF_RANGE: { code: 4002, http: 400, message: "Cannot read queue {queueId} of \"{topic}\" at offset {offset}: valid range is {min}..{max}" },
   QUEUE_LOCKED: { code: 4003, http: 409, message: "Cannot lock queue {queueId} of \"{topic}\": held by client \"{owner}\"" },
   RECEIPT_HANDLE_INVALID: { code: 4004, http: 400, message: "Cannot acknowledge: receipt handle \"{handle}\" is invalid or expired" },
+  GROUP_CONSUME_DISABLED: { code: 4006, http: 403, message: "Cannot consume as group \"{group}\": its consumeEnable is false" },
   SUBSCRIPTION_CONFLICT: { code: 4005, http: 409, message: "Group \"{group}\" subscribes differently: {details}" },
   GROUP_LIMIT_REACHED: { code: 4020, http: 409, message: "Cannot create consumer group \"{group}\" by an offset commit: {groups} groups have offsets, limit is {limit}" },
 

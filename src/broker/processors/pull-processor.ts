@@ -34,6 +34,7 @@ type Attempt = { reply: Reply } | { waitOffset: QueueOffset; minOffset: QueueOff
 
 export function pullMessage(context: BrokerContext, request: IncomingRequest<typeof RequestCode.PULL_MESSAGE>): Reply | Promise<Reply> {
   const fields = request.fields;
+  context.groupConfigs.assertConsumeEnabled(fields.consumerGroup);
   const config = context.topics.forRead(fields.topic);
   if (fields.queueId >= config.readQueues) throw new MqError("QUEUE_NOT_FOUND", { topic: fields.topic, queueId: fields.queueId, queues: config.readQueues });
   if (fields.commitOffset !== undefined) context.offsets.commit(fields.consumerGroup, fields.topic, fields.queueId, fields.commitOffset);

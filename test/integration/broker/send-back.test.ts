@@ -122,6 +122,20 @@ describe("Broker: CONSUMER_SEND_BACK", () => {
 });
 
 describe("Broker: group configuration", () => {
+  test("consumeEnable false refuses the group's pulls and pops with GROUP_CONSUME_DISABLED until it is turned back on", async () => {
+    const clock = new ManualClock();
+    const { connection } = await start(clock);
+    await send(connection, topic, "pay");
+    const pullFields = { consumerGroup: group, topic, queueId: 0, queueOffset: 0, maxMessages: 1 };
+    const popFields = { consumerGroup: group, topic, maxMessages: 1, invisibleTimeMs: 1_000 };
+    await result(connection, RequestCode.UPDATE_GROUP_CONFIG, { group, consumeEnable: false });
+    expect((await rejection(call(connection, RequestCode.PULL_MESSAGE, pullFields))).errorName).toBe("GROUP_CONSUME_DISABLED");
+    expect((await rejection(call(connection, RequestCode.POP_MESSAGE, popFields))).errorName).toBe("GROUP_CONSUME_DISABLED");
+    await result(connection, RequestCode.UPDATE_GROUP_CONFIG, { group, consumeEnable: true });
+    expect((await call(connection, RequestCode.PULL_MESSAGE, pullFields)).status).toBe("found");
+    expect((await call(connection, RequestCode.POP_MESSAGE, popFields)).count).toBe(1);
+  });
+
   test("a heartbeat creates the group's defaults and its retry topic; an update survives a restart", async () => {
     const clock = new ManualClock();
     const { broker, connection } = await start(clock);
