@@ -60,6 +60,13 @@ export class SendBackService {
   /** Answers by "group|offset|n", oldest first (a Map keeps insertion order). */
   private readonly answered = new Map<string, SendBackResult | Promise<SendBackResult>>();
   private readonly clock: Clock;
+  /**
+   * The latest delivery time given to a retry copy of each msgId (bounded like `answered`). A
+   * copy keeps its msgId, and a scheduled message's job is keyed by (msgId, delivery time): two
+   * groups failing one message in the same millisecond would share a key, so the later is moved
+   * on by a millisecond.
+   */
+  private readonly lastDueByMsgId = new Map<string, number>();
 
   private constructor(private readonly context: BrokerContext) {
     this.clock = context.clock;
@@ -129,7 +136,8 @@ export class SendBackService {
 
   private retryCopy(message: StoredMessage, failure: Failure, delayLevel: number | undefined): SendBackResult | Promise<SendBackResult> {
     const topic = ensureRetryTopic(this.context, failure.group).topic;
-    const delay = delayLevel === undefined ? { deliverAtMs: failure.nowMs + this.backoffMs(failure.group, failure.reconsumeTimes - 1) } : { delayLevel };
+    const dueMs = failure.nowMs + (delayLevel === undefined ? this.backoffMs(failure.group, failure.reconsumeTimes - 1) : this.context.delayLevelsMs[Math.min(delayLevel, this.context.delayLevelsMs.length) - 1]!);
+    const delay = { deliverAtMs: this.uniqueDue(failure.originMsgId, dueMs) };
     const record: OutgoingRecord = { ...copyOf(message, topic, failureProperties(message, failure), failure.reconsumeTimes), ...delay };
     const stored = this.context.messages.storeOwn(record);
     const answer = (deliverAtMs: number | undefined): SendBackResult => {
@@ -149,6 +157,15 @@ export class SendBackService {
       return { outcome: "dead-letter", topic, msgId: failure.originMsgId, reconsumeTimes: failure.reconsumeTimes };
     };
     return stored instanceof Promise ? stored.then(answer) : answer();
+  }
+
+  private uniqueDue(msgId: string, dueMs: number): number {
+    const last = this.lastDueByMsgId.get(msgId);
+    const unique = last !== undefined && dueMs <= last ? last + 1 : dueMs;
+    this.lastDueByMsgId.delete(msgId);
+    this.lastDueByMsgId.set(msgId, unique);
+    if (this.lastDueByMsgId.size > sendBacksRememberedMax) this.lastDueByMsgId.delete(this.lastDueByMsgId.keys().next().value!);
+    return unique;
   }
 
   private remember(key: string, answer: SendBackResult | Promise<SendBackResult>): void {

@@ -111,6 +111,20 @@ describe("Broker: CONSUMER_SEND_BACK", () => {
     expect(stored(broker, `%RETRY%${group}`)).toHaveLength(1);
   });
 
+  test("two groups failing one message in the same millisecond both get their retry copy", async () => {
+    const clock = new ManualClock();
+    const { broker, connection } = await start(clock);
+    const sent = await send(connection, topic, "pay");
+    const physicalOffset = decodeOffsetMsgId(sent.offsetMsgId).physicalOffset;
+    const answers = [];
+    for (const name of ["g-one", "g-two"]) {
+      answers.push(await result(connection, RequestCode.CONSUMER_SEND_BACK, { consumerGroup: name, physicalOffset, originMsgId: sent.msgId, originTopic: topic, clientId: "c" }));
+    }
+    expect(answers.map((answer) => answer.deliverAtMs)).toEqual([clock.nowMs() + 10_000, clock.nowMs() + 10_001]);
+    clock.advance(10_001);
+    expect([stored(broker, "%RETRY%g-one").length, stored(broker, "%RETRY%g-two").length]).toEqual([1, 1]);
+  });
+
   test("a send-back naming no stored message, or another message's id, is MESSAGE_NOT_FOUND; an error text over 1 KiB is refused", async () => {
     const clock = new ManualClock();
     const { connection } = await start(clock);
