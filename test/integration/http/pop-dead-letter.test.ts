@@ -4,7 +4,7 @@ import { decodeRecord, type StoredMessage } from "../../../src/common/message-re
 import { queueOffset } from "../../../src/common/offsets.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { splitRecords } from "../../../src/protocol/record-stream.ts";
-import type { TestBroker } from "../../helpers/broker.ts";
+import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
 import { connectTo } from "../broker/helpers.ts";
 import { startHttpBroker, type HttpBroker } from "./helpers.ts";
 
@@ -68,5 +68,26 @@ describe("Pop retry and DLQ (ManualClock)", () => {
     const [entry] = deadLetters(h.broker);
     expect(entry!.properties.CONSUME_ERROR_TEXT).toBe("invisible time expired: not acked after delivery 3");
     expect(entry!.properties.RECONSUME_TIME).toBe("3");
+  });
+});
+
+describe("Pop retry and DLQ across a broker restart", () => {
+  test("delivery counts and the back-off survive a restart: still exactly 3 deliveries, then the DLQ", async () => {
+    const clock = new ManualClock();
+    const broker = await startTestBroker({ clock, store: { clock } });
+    broker.broker.context.topics.create({ topic: "jobs", readQueues: 1, writeQueues: 1, perm: 6, order: false });
+    await broker.broker.context.groupConfigs.update({ group, maxReconsumeTimes: 2, backoff });
+    await broker.broker.context.messages.publish("jobs", [{ body: new TextEncoder().encode("job-1") }]);
+    const attempts: number[] = [];
+    for (let step = 0; step < 5_000 && deadLetters(broker).length === 0; step++) {
+      const connection = await connectTo(broker);
+      const frame = await connection.request({ code: RequestCode.POP_MESSAGE, fields: { consumerGroup: group, topic: "jobs", maxMessages: 1, invisibleTimeMs: 1_000 } });
+      const popped = (frame.header as { deliveryAttempts: number[] }).deliveryAttempts;
+      attempts.push(...popped);
+      if (popped.length > 0) await broker.restart(); // every failure is followed by a restart
+      clock.advance(50);
+    }
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(deadLetters(broker)[0]!.properties.RECONSUME_TIME).toBe("3");
   });
 });
