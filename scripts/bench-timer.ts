@@ -46,6 +46,9 @@ const targets = {
   restartReadyMs: 3_000,
 } as const;
 
+/** The slowest answer to the delivery polls of the last wait: how long the broker could not answer. */
+let slowestAnswerMs = 0;
+
 if (process.argv[2] === "serve") await serve(process.argv[3]!);
 else await drive();
 
@@ -259,9 +262,6 @@ async function drive(): Promise<void> {
 
   console.log(JSON.stringify(figures));
 }
-
-/** The slowest answer to the delivery polls of the last wait: how long the broker could not answer. */
-let slowestAnswerMs = 0;
 
 /** Waits until `count` messages are in `topic` (polling its queue offsets); returns when the last arrived. */
 async function waitDelivered(admin: InstanceType<typeof import("../src/client/index.ts").Admin>, topic: string, count: number, deadlineMs: number): Promise<number> {
