@@ -162,20 +162,26 @@ export class Broker {
       notifyOffsetReset: offsetResetNotifier(consumers, logger),
     };
     const broker = new Broker(options, context);
-    // Kinds register before the scheduler starts, so no due job fires without its handler.
-    PopService.start(context);
-    SendBackService.start(context);
-    ScheduledMessages.registerKinds(scheduler);
-    TimerDelivery.start(context);
-    scheduler.start();
-    broker.adoptStoredTopics();
-    broker.register();
-    consumerOffsets.start();
-    locks.start();
-    broker.registrar?.start();
+    broker.startServices();
     logger.info(`Broker "${config.brokerName}" (id ${config.brokerId}, ${role}) serving on port ${options.server.port}: ${topics.list().length} topics, offsets of ${consumerOffsets.groups().size} groups`);
     if (role === "slave") logger.warn(`Broker id ${config.brokerId} is a slave: it refuses sends until replication exists, and clients neither send to nor read from it`);
     return broker;
+  }
+
+  /** Starts what serves requests and fires jobs, once the context is whole. */
+  private startServices(): void {
+    const context = this.context;
+    // Kinds register before the scheduler starts, so no due job fires without its handler.
+    PopService.start(context);
+    SendBackService.start(context);
+    ScheduledMessages.registerKinds(context.scheduler);
+    TimerDelivery.start(context);
+    context.scheduler.start();
+    this.adoptStoredTopics();
+    this.register();
+    context.offsets.start();
+    context.locks.start();
+    this.registrar?.start();
   }
 
   get port(): number {
