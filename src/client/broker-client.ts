@@ -113,6 +113,11 @@ export class BrokerClient {
     return (await this.call(address, RequestCode.CHANGE_INVISIBLE_TIME, fields, responses.changeInvisibleTimeResultSchema, options)).fields;
   }
 
+  /** Hands a failed message back: the broker stores it in `%RETRY%<group>` after the group's back-off, or in `%DLQ%<group>`. */
+  async consumerSendBack(address: string, fields: Fields<typeof RequestCode.CONSUMER_SEND_BACK>, options: CallOptions = {}): Promise<responses.SendBackResult> {
+    return (await this.call(address, RequestCode.CONSUMER_SEND_BACK, fields, responses.sendBackResultSchema, options)).fields;
+  }
+
   /** -1 when the group has never committed an offset for the queue. */
   async queryConsumerOffset(address: string, fields: Fields<typeof RequestCode.QUERY_CONSUMER_OFFSET>): Promise<QueueOffset | -1> {
     return (await this.call(address, RequestCode.QUERY_CONSUMER_OFFSET, fields, responses.consumerOffsetSchema)).fields.queueOffset;

@@ -13,7 +13,7 @@ import type { ReceivedMessage } from "./message.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import { Semaphore } from "./semaphore.ts";
 
-/** Runs the handler (with its local retries); false when abandoned because the consumer stops. */
+/** Runs the handler (and its failure path); false when abandoned because the consumer stops. */
 export type MessageRunner = (message: ReceivedMessage) => Promise<boolean>;
 
 export interface Dispatcher {

@@ -17,7 +17,9 @@
  */
 
 export { Producer, type ProducerOptions, type SendOptions, type BatchOptions } from "./producer.ts";
-export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler } from "./push-consumer.ts";
+export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler, type ConsumeFailureMetrics } from "./push-consumer.ts";
+export type { ReadableOptions, StreamMessage } from "./message-readable.ts";
+export type { WritableOptions, WritableChunk } from "./message-writable.ts";
 export { SimpleConsumer, type SimpleConsumerOptions, type ReceiveOptions } from "./simple-consumer.ts";
 export type { SimpleMessage } from "./popped-message.ts";
 export { Admin, type TopicOptions, type QueueOffsets, type QueueMessages, type GroupConfigSettings } from "./admin.ts";

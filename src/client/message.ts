@@ -16,7 +16,7 @@ import { MqError } from "../common/errors.ts";
 import { encodeOffsetMsgId } from "../common/ids.ts";
 import { parseIpAddress, splitHostPort } from "../common/ip-address.ts";
 import { type StoredMessage, numberToIpv4 } from "../common/message-record.ts";
-import type { QueueOffset } from "../common/offsets.ts";
+import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { delayLevelMax } from "../protocol/limits.ts";
 import { checkMessage } from "../protocol/message-check.ts";
@@ -74,7 +74,12 @@ export interface ReceivedMessage {
   readonly properties: Readonly<Record<string, string>>;
   readonly bornTimestampMs: number;
   readonly storeTimestampMs: number;
+  /** Deliveries before this one that failed (0 on a first delivery; counted by the broker on each send-back). */
   readonly reconsumeTimes: number;
+  /** The topic the message was sent to: differs from `topic` on a retried message (topic `%RETRY%<group>`). */
+  readonly originTopic: string;
+  /** The producer's msgId of the message as first sent: the same on every retry of it. */
+  readonly originMsgId: string;
   /** "ip:port" of the producer that sent it. */
   readonly bornHost: string;
   /** "ip:port" of the broker that stored it. */
@@ -177,6 +182,19 @@ export class ConsumedMessage implements ReceivedMessage {
     return this.stored.storeSize;
   }
 
+  get originTopic(): string {
+    return this.properties[propertyNames.retryTopic] ?? this.topic;
+  }
+
+  get originMsgId(): string {
+    return this.properties[propertyNames.originMsgId] ?? this.msgId;
+  }
+
+  /** The record's CommitLog offset: what a send-back names the failed message by. */
+  get physicalOffset(): PhysicalOffset {
+    return this.stored.physicalOffset;
+  }
+
   get offsetMsgId(): string {
     this.offsetMsgIdCache ??= encodeOffsetMsgId({ host: this.idHost(), port: this.stored.storeHost.port, physicalOffset: this.stored.physicalOffset });
     return this.offsetMsgIdCache;
@@ -200,8 +218,8 @@ export class ConsumedMessage implements ReceivedMessage {
   }
 
   toJSON(): Record<string, unknown> {
-    const { topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, properties, bornTimestampMs, storeTimestampMs, reconsumeTimes } = this;
-    return { topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, properties, bornTimestampMs, storeTimestampMs, reconsumeTimes, bodyBytes: this.body.byteLength };
+    const { topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, properties, bornTimestampMs, storeTimestampMs, reconsumeTimes, originTopic, originMsgId } = this;
+    return { topic, queueId, queueOffset, msgId, offsetMsgId, tags, keys, properties, bornTimestampMs, storeTimestampMs, reconsumeTimes, originTopic, originMsgId, bodyBytes: this.body.byteLength };
   }
 }
 

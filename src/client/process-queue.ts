@@ -4,7 +4,7 @@
  *
  * Invariants:
  * - `unfinished` holds pulled messages in queue-offset order (a Map keeps insertion order, and
- *   pulls arrive in order), each until its handler succeeds or gives up; so the offset to commit
+ *   pulls arrive in order), each until its handler succeeds or its failure is handed back to the broker (send-back.ts); so the offset to commit
  *   — the oldest unfinished message, or the next pull offset when none is left — is its first key.
  * - At most `capacity` messages are unfinished: the pull loop waits in `waitForRoom` beyond that,
  *   which bounds the consumer's memory whatever the handler's speed.
@@ -51,7 +51,7 @@ export class ProcessQueue {
     for (const message of messages) this.unfinished.set(message.queueOffset, message);
   }
 
-  /** The handler of this message is done (succeeded, or gave up after its retries). */
+  /** The handler of this message is done (succeeded, or failed and the broker took it back). */
   finish(offset: QueueOffset): void {
     this.unfinished.delete(offset);
     if (this.unfinished.size < this.capacity / 2 || this.unfinished.size === 0) this.wakeRoomWaiters();

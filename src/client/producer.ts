@@ -11,6 +11,7 @@
  *   wait while the connection's unsent output is above `onewayOutputBytesMax`.
  */
 
+import { type WritableChunk, type WritableOptions, createMessageWritable } from "./message-writable.ts";
 import { MqError, isMqError } from "../common/errors.ts";
 import type { MsgIdGenerator } from "../common/ids.ts";
 import { MiB } from "../common/limits.ts";
@@ -166,6 +167,12 @@ export class Producer {
   }
 
   /** Waits for sends in flight, unregisters the producer group and closes connections. */
+  /** The producer as a WritableStream of one topic's messages (message-writable.ts). */
+  writable(options: WritableOptions): WritableStream<WritableChunk> {
+    this.checkRunning();
+    return createMessageWritable(this, options);
+  }
+
   async shutdown(): Promise<void> {
     if (this.state === "stopped") return;
     const wasRunning = this.state === "running";

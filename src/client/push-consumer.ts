@@ -13,9 +13,14 @@
  * of the subscribed topics' routes (and to a broker new to a route before the next rebalance);
  * pulls, locks and offset commits go to the broker that holds each queue.
  *
- * A failed message (the handler throws) is retried here up to `maxLocalRetries` times with a
- * growing pause, then logged and skipped. Sending it back to a %RETRY% topic (CONSUMER_SEND_BACK)
- * comes with the retry/DLQ issue; until then a message that keeps failing is not redelivered.
+ * A failed message (the handler throws or rejects) is never skipped:
+ * - concurrent: it is sent back (send-back.ts) — the broker delivers it again from
+ *   `%RETRY%<group>`, which a clustering group subscribes on its own, after the group's back-off,
+ *   and moves it to `%DLQ%<group>` past the group's maxReconsumeTimes. Only then is it finished,
+ *   so the offset is never committed past a message whose send-back has not succeeded.
+ * - orderly (and broadcasting, whose members do not share a retry topic): it is retried here, in order, after `suspendCurrentQueueMs` (1 s), up to
+ *   `maxReconsumeTimes` times; then it is sent back with a max of 0 — into the DLQ — and the queue
+ *   goes on, so it is never blocked longer than maxReconsumeTimes × suspend.
  */
 
 import { MqError, isMqError } from "../common/errors.ts";
@@ -34,7 +39,12 @@ import { MessageIterator } from "./message-iterator.ts";
 import type { MessageQueue } from "./message-queue.ts";
 import type { OffsetStore } from "./offset-store.ts";
 import { OwnedQueues } from "./owned-queues.ts";
+import { type ReadableOptions, MessageReadable, type StreamMessage } from "./message-readable.ts";
 import { pause, runPullLoop, suspendTimeoutMsDefault } from "./pull-loop.ts";
+import { sendBack, sendBackPauseMsMax } from "./send-back.ts";
+import { retryTopicPrefix } from "../common/system-topics.ts";
+import { reconsumeTimesMax } from "../protocol/limits.ts";
+import { suspendCurrentQueueMsMax } from "../common/limits.ts";
 import { type MessageModel, Rebalancer } from "./rebalancer.ts";
 import { RemoteOffsetStore } from "./remote-offset-store.ts";
 import { type TagExpression, compileTagExpression, everyTag } from "../protocol/filter/tag-expression.ts";
@@ -60,8 +70,15 @@ export interface PushConsumerOptions extends ClientOptions {
   readonly queueCapacity?: number;
   /** Broadcasting: where offsets are kept (default ~/.mq/offsets). */
   readonly offsetStoreDir?: string;
-  /** Attempts after a handler failure before the message is logged and skipped; default 3. */
-  readonly maxLocalRetries?: number;
+  /**
+   * Orderly: local retries of a failing message before it goes to the DLQ; default 16.
+   * Concurrent: when set, overrides the group's maxReconsumeTimes for this consumer's send-backs.
+   */
+  readonly maxReconsumeTimes?: number;
+  /** Orderly: the pause before a failed message is retried; default 1000. */
+  readonly suspendCurrentQueueMs?: number;
+  /** Called on each failure to send a failed message back (the message is kept and retried). */
+  readonly onError?: (error: Error, message: ReceivedMessage) => void;
   /** Long-poll hold asked of the broker; default 15000. */
   readonly suspendTimeoutMs?: number;
   /** Aborting it shuts the consumer down gracefully. */
@@ -74,17 +91,29 @@ export interface PushConsumerOptions extends ClientOptions {
 export const consumeConcurrencyDefault = 20;
 export const pullBatchSizeDefault = 32;
 export const queueCapacityDefault = 1000;
-export const maxLocalRetriesDefault = 3;
+export const orderlyMaxReconsumeTimesDefault = 16;
+export const suspendCurrentQueueMsDefault = 1_000;
 export const heartbeatIntervalMsDefault = 10_000;
 export const rebalanceIntervalMsDefault = 20_000;
 export const lockRenewIntervalMs = 20_000;
 export const commitIntervalMsDefault = 5_000;
 /** How soon queues assigned to us but locked by their previous owner are tried again. */
 export const lockRetryIntervalMs = 500;
-const localRetryPauseMs = 200;
 const timestampLookbackMs = 30 * 60 * 1000;
 
 type State = "new" | "starting" | "running" | "stopping" | "stopped";
+
+/** Failure counters, for tests and monitoring. */
+export interface ConsumeFailureMetrics {
+  /** Messages whose handler failed. */
+  failed: number;
+  /** Send-backs the broker stored in %RETRY%. */
+  sentToRetry: number;
+  /** Send-backs the broker stored in %DLQ%. */
+  sentToDeadLetter: number;
+  /** Send-back attempts that failed (each reported to `onError`). */
+  sendBackErrors: number;
+}
 
 export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   readonly group: string;
@@ -98,6 +127,9 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   private owned: OwnedQueues | undefined;
   private rebalancer: Rebalancer | undefined;
   private iterator: MessageIterator | undefined;
+  private readableSource: MessageReadable | undefined;
+  private retryTopicRequested = false;
+  readonly metrics: ConsumeFailureMetrics = { failed: 0, sentToRetry: 0, sentToDeadLetter: 0, sendBackErrors: 0 };
   private stopping: Promise<void> | undefined;
   /** Broker addresses that have had a heartbeat since their connection opened. */
   private readonly heartbeated = new Set<string>();
@@ -115,6 +147,8 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     if (options.allocation !== undefined && !(options.allocation in allocationStrategies)) {
       throw new MqError("INVALID_FIELD", { field: "allocation", reason: `must be one of ${Object.keys(allocationStrategies).join(", ")}, got "${options.allocation}"` });
     }
+    checkIntegerIn(options.maxReconsumeTimes, "maxReconsumeTimes", reconsumeTimesMax);
+    checkIntegerIn(options.suspendCurrentQueueMs, "suspendCurrentQueueMs", suspendCurrentQueueMsMax);
     this.context = createClientContext(options, `consumer.${options.group}`);
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
   }
@@ -123,9 +157,13 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     return this.context.identity.clientId;
   }
 
-  /** The queues this member works now (for tests and tooling). */
+  /** The queues of the subscribed topics this member works now (for tests and tooling); the group's retry topic's are `ownedRetryQueues`. */
   get ownedQueues(): MessageQueue[] {
-    return (this.owned?.activeQueues ?? []).map((pq) => pq.queue);
+    return this.allOwnedQueues().filter((queue) => queue.topic !== this.retryTopic);
+  }
+
+  get ownedRetryQueues(): MessageQueue[] {
+    return this.allOwnedQueues().filter((queue) => queue.topic === this.retryTopic);
   }
 
   /** Subscribes a topic with a tag expression (`*`, `a || b`); before or after start. */
@@ -154,12 +192,22 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
 
   /** `for await (const message of consumer)`: starts the consumer; leaving the loop shuts it down. */
   [Symbol.asyncIterator](): AsyncIterator<ReceivedMessage> {
-    if (this.iterator !== undefined) throw new MqError("BAD_REQUEST", { reason: "consumer can be iterated only once" });
+    if (this.iterator !== undefined || this.readableSource !== undefined) throw new MqError("BAD_REQUEST", { reason: "consumer can be iterated only once" });
     let handler: MessageHandler = () => undefined;
     const started = Promise.resolve().then(() => this.start(handler));
     this.iterator = new MessageIterator(started, () => this.shutdown());
     handler = this.iterator.handler;
     return this.iterator;
+  }
+
+  /**
+   * The consumer as a ReadableStream (message-readable.ts): starts the consumer; `cancel()` shuts
+   * it down. At most `highWaterMark` messages are handed over and not yet acknowledged.
+   */
+  readable(options: ReadableOptions = {}): ReadableStream<StreamMessage> {
+    if (this.iterator !== undefined || this.readableSource !== undefined) throw new MqError("BAD_REQUEST", { reason: "consumer can be read only once" });
+    this.readableSource = new MessageReadable(options, (handler) => this.start(handler), () => this.shutdown());
+    return this.readableSource.stream;
   }
 
   /** Graceful: running handlers finish, offsets are committed, queues unlocked, member unregistered. */
@@ -172,6 +220,8 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     const { context } = this;
     const options = this.options;
     const clustering = this.messageModel === "clustering";
+    // Sent-back messages come back through the group's retry topic (clustering: one copy per group).
+    if (clustering) this.subscriptions.set(this.retryTopic, everyTag);
     const offsets: OffsetStore = clustering
       ? new RemoteOffsetStore(context.broker, context.routes, this.group)
       : new LocalOffsetStore({ dir: options.offsetStoreDir ?? offsetStoreDirDefault, group: this.group, instance: options.clientId ?? "default" });
@@ -247,6 +297,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     this.stopController.abort(new Error("consumer shutting down"));
     for (const timer of this.timers.splice(0)) timer.cancel();
     this.iterator?.close();
+    this.readableSource?.close();
     if (wasStarted) {
       await this.rebalancer?.stop();
       await this.owned?.releaseAll();
@@ -258,25 +309,75 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     this.state = "stopped";
   }
 
-  /** Runs the handler with local retries; false when abandoned because the consumer stops. */
+  /** Runs the handler and its failure path; false when abandoned because the consumer stops (the message stays unfinished). */
   private async runHandler(handler: MessageHandler, message: ReceivedMessage): Promise<boolean> {
-    const retriesMax = this.options.maxLocalRetries ?? maxLocalRetriesDefault;
+    // Broadcasting members do not share the group's retry topic: they retry locally, as orderly ones do.
+    const local = (this.options.orderly ?? false) || this.messageModel === "broadcasting";
     for (let attempt = 0; ; attempt++) {
       if (this.isStopping()) return false;
       try {
         await handler(message);
         return true;
       } catch (error) {
-        if (this.isStopping()) return false;
-        if (attempt >= retriesMax) {
-          this.context.logger.error(
-            `Giving up on message ${message.msgId} (${message.topic} queue ${message.queueId} offset ${message.queueOffset}) after ${attempt + 1} attempts: ${(error as Error).message}`,
-          );
-          return true;
-        }
-        await pause(this.context.clock, localRetryPauseMs * (attempt + 1), this.stopController.signal);
+        // A message abandoned at shutdown (an iterator or stream closing) is not a failure.
+        if (this.isStopping() && isMqError(error, "ABORTED")) return false;
+        this.metrics.failed++;
+        const outcome = local ? await this.localFailure(message, error, attempt) : await this.sendBack(message, error, this.options.maxReconsumeTimes);
+        if (outcome !== "again") return outcome;
       }
     }
+  }
+
+  /** Orderly (and broadcasting): retry locally after the suspend pause; past the max, to the DLQ. */
+  private async localFailure(message: ReceivedMessage, error: unknown, attempt: number): Promise<boolean | "again"> {
+    if (attempt < (this.options.maxReconsumeTimes ?? orderlyMaxReconsumeTimesDefault)) {
+      await pause(this.context.clock, this.options.suspendCurrentQueueMs ?? suspendCurrentQueueMsDefault, this.stopController.signal);
+      return "again";
+    }
+    return this.sendBack(message, error, 0);
+  }
+
+  /** true once the broker stored the message in %RETRY% or %DLQ%; "again" to run the handler again when the send-back keeps failing. */
+  private async sendBack(message: ReceivedMessage, error: unknown, maxReconsumeTimes: number | undefined): Promise<boolean | "again"> {
+    const context = {
+      ...this.context,
+      group: this.group,
+      clientId: this.clientId,
+      signal: this.stopController.signal,
+      onError: (sendError: Error, failed: ReceivedMessage) => {
+        this.metrics.sendBackErrors++;
+        this.options.onError?.(sendError, failed);
+      },
+    };
+    const outcome = await sendBack(context, message, error, maxReconsumeTimes);
+    switch (outcome) {
+      case "retry":
+        this.metrics.sentToRetry++;
+        // The retry topic may be new: find it now rather than at the next periodic rebalance (once).
+        if (!this.retryTopicRequested) {
+          this.retryTopicRequested = true;
+          void this.rebalancer?.request();
+        }
+        return true;
+      case "dead-letter":
+        this.metrics.sentToDeadLetter++;
+        return true;
+      case "failed":
+        if (this.isStopping()) return false;
+        this.context.logger.error(`Message ${message.msgId} (${message.topic} queue ${message.queueId} offset ${message.queueOffset}) could not be sent back: running its handler again`);
+        await pause(this.context.clock, sendBackPauseMsMax, this.stopController.signal);
+        return "again";
+      default:
+        return unreachable(outcome);
+    }
+  }
+
+  private allOwnedQueues(): MessageQueue[] {
+    return (this.owned?.activeQueues ?? []).map((pq) => pq.queue);
+  }
+
+  private get retryTopic(): string {
+    return `${retryTopicPrefix}${this.group}`;
   }
 
   private isStopping(): boolean {
@@ -345,5 +446,12 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
           });
       }, intervalMs),
     );
+  }
+}
+
+/** An optional option that must be an integer in 0..max. */
+function checkIntegerIn(value: number | undefined, field: string, max: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= max)) {
+    throw new MqError("INVALID_FIELD", { field, reason: `must be an integer in 0..${max}, got ${value}` });
   }
 }

@@ -17,11 +17,12 @@
  */
 
 import type { Logger } from "../common/logger.ts";
+import { isMqError } from "../common/errors.ts";
 import type { AllocationStrategy } from "./allocation.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import type { MessageQueue } from "./message-queue.ts";
 import type { OwnedQueues } from "./owned-queues.ts";
-import type { RouteResolver } from "./route-resolver.ts";
+import type { RouteResolver, TopicRoute } from "./route-resolver.ts";
 
 export type MessageModel = "clustering" | "broadcasting";
 
@@ -76,8 +77,8 @@ export class Rebalancer {
     try {
       for (const topic of options.topics()) {
         options.routes.invalidate(topic); // queue counts may have changed (UPDATE_TOPIC)
-        const route = await options.routes.topicRoute(topic);
-        if (route.readQueues.length === 0) continue;
+        const route = await this.routeOrNone(topic);
+        if (route === undefined || route.readQueues.length === 0) continue;
         if (options.messageModel === "broadcasting") {
           mine.push(...route.readQueues);
           continue;
@@ -97,6 +98,19 @@ export class Rebalancer {
     }
     if (this.stopped) return;
     await options.owned.assign(mine);
+  }
+
+  /**
+   * A topic that does not exist (yet) has no queues to own: it must not hold back the others —
+   * the group's retry topic, say, exists only once a message was sent back.
+   */
+  private async routeOrNone(topic: string): Promise<TopicRoute | undefined> {
+    try {
+      return await this.options.routes.topicRoute(topic);
+    } catch (error) {
+      if (isMqError(error, "NO_ROUTE") || isMqError(error, "TOPIC_NOT_FOUND")) return undefined;
+      throw error;
+    }
   }
 
   /** GET_CONSUMER_LIST from the first of `addresses` that answers. */

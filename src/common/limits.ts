@@ -168,6 +168,16 @@ export const scheduledCancelMarkerMs = 3_600_000;
 /** Stored copies of one msgId read to tell a delivered scheduled message from a pending or unknown one. */
 export const scheduledCopiesLookupMax = 8;
 
+// Web Streams bindings and consumer retries (client)
+/** `producer.writable`: sends in flight at once, unless `inFlight` says otherwise, and its maximum. */
+export const streamSendsInFlightDefault = 64;
+export const streamSendsInFlightMax = 65_536;
+/** `consumer.readable`: unacknowledged messages buffered, unless `highWaterMark` says otherwise, and its maximum. */
+export const streamHighWaterMarkMessagesDefault = 64;
+export const streamHighWaterMarkMessagesMax = 65_536;
+/** An orderly consumer's pause before it retries a failed message, at most. */
+export const suspendCurrentQueueMsMax = 3_600_000;
+
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);
 }

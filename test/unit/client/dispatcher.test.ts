@@ -9,7 +9,7 @@ import { seededRandom } from "../../helpers/seeded-random.ts";
 
 function message(queueId: number, queueOffset: number): ReceivedMessage {
   const body = new Uint8Array(0);
-  return { topic: "t", queueId, queueOffset: toQueueOffset(queueOffset), msgId: "", offsetMsgId: "", body, tags: undefined, keys: [], properties: {}, bornTimestampMs: 0, storeTimestampMs: 0, reconsumeTimes: 0, bornHost: "", storeHost: "", storeSize: 0, text: () => "" };
+  return { topic: "t", queueId, queueOffset: toQueueOffset(queueOffset), msgId: "", offsetMsgId: "", body, tags: undefined, keys: [], properties: {}, bornTimestampMs: 0, storeTimestampMs: 0, reconsumeTimes: 0, originTopic: "t", originMsgId: "", bornHost: "", storeHost: "", storeSize: 0, text: () => "" };
 }
 
 function processQueue(queueId: number, from = 0, capacity = 100): ProcessQueue {

@@ -1,0 +1,102 @@
+/**
+ * A failing handler against a real broker: the concurrent PushConsumer sends each failed message
+ * back, the group's back-off brings it again through `%RETRY%<group>` (subscribed by the group on
+ * its own), and past maxReconsumeTimes it lands in `%DLQ%<group>` with the handler's error text;
+ * the orderly consumer retries locally in order and dead-letters the poison message only.
+ */
+
+import { describe, expect, test } from "bun:test";
+import { decodeRecord, type StoredMessage } from "../../../src/common/message-record.ts";
+import { propertyNames } from "../../../src/common/message-properties.ts";
+import { queueOffset } from "../../../src/common/offsets.ts";
+import type { ReceivedMessage } from "../../../src/client/message.ts";
+import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
+import { consumer, createTopic, startProducer, uniqueName, waitFor } from "./helpers.ts";
+
+/** Every record stored in queue 0 of `topic`. */
+function stored(broker: TestBroker, topic: string): StoredMessage[] {
+  const result = broker.store.getMessages({ topic, queueId: 0, offset: queueOffset(0), maxCount: 1_000 });
+  return result.messages.map((message) => decodeRecord(result.buffer, message.position));
+}
+
+async function groupWithFastRetries(broker: TestBroker, group: string, maxReconsumeTimes: number): Promise<void> {
+  await broker.broker.context.groupConfigs.update({ group, maxReconsumeTimes, backoff: { kind: "exponential", initialMs: 20, factor: 2, maxMs: 100, jitter: 0 } });
+}
+
+describe("client: consumer retry and dead letters", () => {
+  test("a handler that always fails: each message is delivered exactly 1 + maxReconsumeTimes times, then is in the DLQ with its error text", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("fail");
+    const group = uniqueName("g");
+    await createTopic(broker.address, topic, 2);
+    await groupWithFastRetries(broker, group, 2);
+    const producer = await startProducer(broker.address);
+    const sent = await Promise.all(Array.from({ length: 5 }, (_, index) => producer.send({ topic, body: `m${index}` })));
+
+    const deliveries = new Map<string, ReceivedMessage[]>();
+    const push = consumer(broker.address, { group, consumeFromWhere: "first" }).subscribe(topic);
+    await push.start((message) => {
+      deliveries.set(message.originMsgId, [...(deliveries.get(message.originMsgId) ?? []), message]);
+      throw new Error(`cannot handle ${message.text()} (try ${message.reconsumeTimes})`);
+    });
+    await waitFor("every message in the DLQ", () => push.metrics.sentToDeadLetter === 5, 20_000);
+
+    expect(push.metrics).toEqual({ failed: 15, sentToRetry: 10, sentToDeadLetter: 5, sendBackErrors: 0 });
+    for (const { msgId } of sent) {
+      const seen = deliveries.get(msgId) ?? [];
+      expect(seen.map((message) => [message.topic, message.reconsumeTimes, message.originTopic, message.originMsgId])).toEqual([
+        [topic, 0, topic, msgId],
+        [`%RETRY%${group}`, 1, topic, msgId],
+        [`%RETRY%${group}`, 2, topic, msgId],
+      ]);
+    }
+    const deadLetters = stored(broker, `%DLQ%${group}`);
+    expect(deadLetters.map((entry) => entry.msgId).sort()).toEqual(sent.map((result) => result.msgId).sort());
+    for (const entry of deadLetters) {
+      expect(entry.reconsumeTimes).toBe(3);
+      expect(entry.properties[propertyNames.consumeErrorText]).toBe(`Error: cannot handle ${new TextDecoder().decode(entry.body)} (try 2)`);
+      expect(entry.properties[propertyNames.lastConsumerClientId]).toBe(push.clientId);
+    }
+  });
+
+  test("in a batch only the failed message is retried", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("batch");
+    const group = uniqueName("g");
+    await createTopic(broker.address, topic, 1);
+    await groupWithFastRetries(broker, group, 2);
+    const producer = await startProducer(broker.address);
+    await producer.sendBatch(topic, Array.from({ length: 10 }, (_, index) => ({ body: `m${index}` })));
+    const seen: string[] = [];
+    const push = consumer(broker.address, { group, consumeFromWhere: "first", pullBatchSize: 32 }).subscribe(topic);
+    await push.start((message) => {
+      seen.push(`${message.text()}@${message.reconsumeTimes}`);
+      if (message.text() === "m4" && message.reconsumeTimes === 0) throw new Error("m4 fails once");
+    });
+    await waitFor("the retried message", () => seen.includes("m4@1"));
+    expect(seen.filter((entry) => entry.endsWith("@1"))).toEqual(["m4@1"]);
+    expect(seen.filter((entry) => entry.endsWith("@0")).sort()).toEqual(Array.from({ length: 10 }, (_, index) => `m${index}@0`).sort());
+    expect(push.metrics).toEqual({ failed: 1, sentToRetry: 1, sentToDeadLetter: 0, sendBackErrors: 0 });
+  });
+
+  test("orderly: the poison message is retried locally, in order, then dead-lettered, and the others keep their order", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("orderly");
+    const group = uniqueName("g");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startProducer(broker.address);
+    await producer.sendBatch(topic, Array.from({ length: 6 }, (_, index) => ({ body: `m${index}` })));
+    const seen: string[] = [];
+    const push = consumer(broker.address, { group, consumeFromWhere: "first", orderly: true, maxReconsumeTimes: 2, suspendCurrentQueueMs: 10 }).subscribe(topic);
+    await push.start((message) => {
+      seen.push(message.text());
+      if (message.text() === "m2") throw new Error("poison");
+    });
+    await waitFor("every message", () => seen.at(-1) === "m5");
+    expect(seen).toEqual(["m0", "m1", "m2", "m2", "m2", "m3", "m4", "m5"]);
+    const deadLetters = stored(broker, `%DLQ%${group}`);
+    expect(deadLetters.map((entry) => new TextDecoder().decode(entry.body))).toEqual(["m2"]);
+    expect(deadLetters[0]!.properties[propertyNames.consumeErrorText]).toBe("Error: poison");
+    expect(push.metrics).toMatchObject({ failed: 3, sentToRetry: 0, sentToDeadLetter: 1 });
+  });
+});
