@@ -17,6 +17,7 @@ import type { GroupConfigManager } from "./group-config-manager.ts";
 import type { BrokerScheduler } from "./job-kinds.ts";
 import type { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import type { LongPollService } from "./long-poll-service.ts";
+import type { DeadLetters } from "./dead-letters.ts";
 import type { MessageService } from "./message-service.ts";
 import type { QueueLockManager } from "./queue-lock-manager.ts";
 import type { TopicConfigManager } from "./topic-config-manager.ts";
@@ -41,6 +42,8 @@ export interface BrokerContext {
   readonly topics: TopicConfigManager;
   /** The one path of messages into the store, and lookups by id and key. */
   readonly messages: MessageService;
+  /** Dead letters for admins: list with why they failed, and redrive (dead-letters.ts). */
+  readonly deadLetters: DeadLetters;
   readonly offsets: ConsumerOffsetManager;
   readonly consumers: ConsumerManager;
   /** Each consumer group's retry max, back-off, consumeEnable and orderly flag, stored durably. */

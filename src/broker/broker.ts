@@ -34,6 +34,8 @@ import { consumerSendBack } from "./processors/send-back-processor.ts";
 import type { BrokerJobKinds } from "./job-kinds.ts";
 import { LongPollService } from "./long-poll-service.ts";
 import { MessageService } from "./message-service.ts";
+import { DeadLetters } from "./dead-letters.ts";
+import { RedriveLedger } from "./redrive-ledger.ts";
 import type { MessageTransform } from "./message-transform.ts";
 import { PopService } from "./pop-service.ts";
 import { scheduledDeliveryTransform } from "./scheduled-delivery.ts";
@@ -50,6 +52,7 @@ import * as pop from "./processors/pop-processor.ts";
 import { pullMessage } from "./processors/pull-processor.ts";
 import * as query from "./processors/query-processor.ts";
 import * as scheduled from "./processors/scheduled-processor.ts";
+import * as deadLetters from "./processors/dead-letter-processor.ts";
 import { sendBatch, sendMessage } from "./processors/send-processor.ts";
 import { QueueLockManager } from "./queue-lock-manager.ts";
 import { TopicConfigManager, permDefault } from "./topic-config-manager.ts";
@@ -144,6 +147,7 @@ export class Broker {
       stats: new BrokerStats(),
       topics,
       messages,
+      deadLetters: new DeadLetters(store, messages, new RedriveLedger(dataDir), clock),
       offsets: consumerOffsets,
       consumers,
       groupConfigs,
@@ -269,6 +273,8 @@ export class Broker {
     server.handle(RequestCode.CONSUMER_SEND_BACK, (request) => consumerSendBack(context, request));
     server.handle(RequestCode.LIST_SCHEDULED_MESSAGES, (request) => scheduled.listScheduledMessages(context, request));
     server.handle(RequestCode.CANCEL_SCHEDULED_MESSAGE, (request) => scheduled.cancelScheduledMessage(context, request));
+    server.handle(RequestCode.LIST_DEAD_LETTERS, (request) => deadLetters.listDeadLetters(context, request));
+    server.handle(RequestCode.REDRIVE_DEAD_LETTERS, (request) => deadLetters.redriveDeadLetters(context, request));
   }
 }
 

@@ -172,6 +172,21 @@ export class MessageService {
     return stored instanceof Promise ? stored.then((result) => answers([result])) : answers([stored]);
   }
 
+  /**
+   * A message the broker resends on an admin's behalf (a DLQ redrive): routed like `publish`,
+   * validated and transformed like any send, then given the broker's own properties (which no
+   * sender may set), and answered once stored under the flush policy.
+   */
+  async resend(topic: string, message: UnroutedMessage, brokerProperties: Readonly<Record<string, string>>): Promise<StoredAnswer> {
+    this.options.assertWritable();
+    const config = this.topics.forWrite(topic);
+    this.roundRobin = (this.roundRobin + 1) >>> 0;
+    const record: OutgoingRecord = { topic, queueId: this.roundRobin % config.writeQueues, body: message.body, tags: message.tags, keys: message.keys, msgId: this.msgIds().next(), properties: message.properties };
+    this.admit(record);
+    const stored = this.transform({ ...record, properties: { ...record.properties, ...brokerProperties } });
+    return this.answer(record, okOrThrow(await this.store.put(stored)));
+  }
+
   /** The offsetMsgId of the record at `physicalOffset` on this broker. */
   offsetMsgId(physicalOffset: PhysicalOffset): string {
     // Same as encodeOffsetMsgId, without its per-id buffers: the prefix is fixed, the offset < 2^53.

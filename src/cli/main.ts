@@ -10,6 +10,7 @@ import { mqVersion } from "../version.ts";
 import { benchCommand } from "./bench-command.ts";
 import { clusterCommand } from "./cluster-command.ts";
 import { consumeCommand } from "./consume-command.ts";
+import { dlqCommand } from "./dlq-command.ts";
 import { groupCommand } from "./group-command.ts";
 import { messageCommand } from "./message-command.ts";
 import { sendCommand } from "./send-command.ts";
@@ -22,7 +23,7 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-const commands: CliCommand[] = [startCommand, topicCommand, sendCommand, consumeCommand, groupCommand, messageCommand, clusterCommand, benchCommand];
+const commands: CliCommand[] = [startCommand, topicCommand, sendCommand, consumeCommand, groupCommand, dlqCommand, messageCommand, clusterCommand, benchCommand];
 
 function printHelp(): void {
   console.log(`mq ${mqVersion} — a message queue in one executable\n\nUsage: mq <command> [options]\n\nCommands:`);

@@ -11,6 +11,7 @@
  */
 
 import { MqError } from "../common/errors.ts";
+import { deadLetterPageDefault, redriveAnswerWaitMsMin, redriveMessagesMax } from "../common/limits.ts";
 import { isMessageIdShape } from "../common/ids.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ClusterInfo, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
@@ -19,6 +20,7 @@ import { type BrokerTarget, type ClusterGroupDetail, type ClusterTopicDetail, ty
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
 import { type ReceivedMessage, toReceivedMessage } from "./message.ts";
 import { masterBrokerId } from "./namesrv-route-resolver.ts";
+import { type DeadLetterListOptions, type DeadLetterView, formatDeadLetterCursor, parseDeadLetterCursor, type RedriveOptions, type RedriveResult } from "./dead-letter-listing.ts";
 import { type CancelOutcome, mergeCancelOutcomes, mergeScheduledListings, type ScheduledListing, type ScheduledListOptions, scheduledPageDefault } from "./scheduled-listing.ts";
 
 /** What `updateGroupConfig` may change (protocol/group-config.ts); what is left out keeps its value. */
@@ -224,6 +226,54 @@ export class Admin {
     if (!/^[0-9A-Fa-f]{32}$/.test(msgId)) throw new MqError("MESSAGE_ID_INVALID", { id: msgId, reason: "a msgId is 32 hex characters" });
     const answers = await fanOut(await this.targets(), (target) => this.context.broker.cancelScheduled(target.address, msgId.toUpperCase()), this.write());
     return mergeCancelOutcomes(answers.map(({ value }) => value));
+  }
+
+  /**
+   * One page of a group's dead letters (`%DLQ%<group>`), oldest first, each with why it failed:
+   * origin topic and msgId, reconsume count, first and last failure time, the last consumer's
+   * client id and error text. Pass the answer's `next` as `after` for the next page.
+   */
+  async listDeadLetters(group: string, options: DeadLetterListOptions = {}): Promise<{ entries: Array<DeadLetterView & { brokerName?: string }>; next?: string }> {
+    checkGroupName(group, "group");
+    const limit = options.limit ?? deadLetterPageDefault;
+    const after = options.after === undefined ? undefined : parseDeadLetterCursor(options.after);
+    const targets = await this.targets();
+    const start = after?.brokerName === undefined || !this.clustered ? 0 : Math.max(0, targets.findIndex((target) => target.brokerName === after.brokerName));
+    const entries: Array<DeadLetterView & { brokerName?: string }> = [];
+    for (let index = start; index < targets.length; index++) {
+      const target = targets[index]!;
+      if (entries.length === limit) return { entries, next: formatDeadLetterCursor({ brokerName: target.brokerName, queueId: 0, queueOffset: 0 }) };
+      const position = index === start && after !== undefined ? { afterQueueId: after.queueId, afterQueueOffset: after.queueOffset } : {};
+      const { fromMs, toMs, msgId } = options;
+      const page = await this.context.broker.listDeadLetters(target.address, { consumerGroup: group, fromMs, toMs, msgId, ...position, limit: limit - entries.length });
+      entries.push(...page.entries.map((entry) => (this.clustered ? { ...entry, brokerName: target.brokerName } : entry)));
+      if (page.next !== undefined) return { entries, next: formatDeadLetterCursor({ ...(this.clustered ? { brokerName: target.brokerName } : {}), ...page.next }) };
+    }
+    return { entries };
+  }
+
+  /**
+   * Resends a group's dead letters — by id, by the time they entered the DLQ, or all — to their
+   * origin topic or `toTopic`, at `ratePerSecond` at most; one result per entry: `resent` (with
+   * the new msgId) or `failed` with the reason. An entry already redriven is not resent again
+   * (its result says so) unless `force`; brokers remember this across restarts.
+   */
+  async redrive(group: string, options: RedriveOptions): Promise<RedriveResult[]> {
+    checkGroupName(group, "group");
+    const { ids, fromMs, toMs, all, toTopic, ratePerSecond, force } = options;
+    if (ids === undefined && fromMs === undefined && toMs === undefined && all !== true) throw new MqError("INVALID_FIELD", { field: "ids", reason: "is required: name ids, a time range, or all" });
+    const waitMs = redriveAnswerWaitMsMin + (ratePerSecond === undefined ? 0 : Math.ceil((redriveMessagesMax / ratePerSecond) * 1000));
+    const results: Array<RedriveResult & { brokerName?: string }> = [];
+    const missing = new Set(ids?.map((id) => id.toUpperCase()));
+    // One broker after the other, so the rate holds for the whole redrive.
+    for (const target of await this.targets()) {
+      const answer = await this.context.broker.redriveDeadLetters(target.address, { consumerGroup: group, ids: ids === undefined ? undefined : [...ids], fromMs, toMs, all, toTopic, ratePerSecond, force }, waitMs);
+      results.push(...answer.results.map((result) => (this.clustered ? { ...result, brokerName: target.brokerName } : result)));
+      const stillMissing = new Set(answer.missing.map((id) => id.toUpperCase()));
+      for (const id of [...missing]) if (!stillMissing.has(id)) missing.delete(id);
+    }
+    for (const id of missing) results.push({ id, status: "failed", reason: `not in the DLQ of group "${group}"` });
+    return results;
   }
 
   /**

@@ -181,6 +181,14 @@ export class BrokerClient {
     return (await this.call(address, RequestCode.CANCEL_SCHEDULED_MESSAGE, { msgId }, responses.cancelScheduledResultSchema)).fields.outcome;
   }
 
+  async listDeadLetters(address: string, fields: Fields<typeof RequestCode.LIST_DEAD_LETTERS>): Promise<responses.DeadLetterPage> {
+    return (await this.call(address, RequestCode.LIST_DEAD_LETTERS, fields, responses.deadLetterPageSchema)).fields;
+  }
+
+  async redriveDeadLetters(address: string, fields: Fields<typeof RequestCode.REDRIVE_DEAD_LETTERS>, timeoutMs: number): Promise<responses.RedriveAnswer> {
+    return (await this.call(address, RequestCode.REDRIVE_DEAD_LETTERS, fields, responses.redriveAnswerSchema, { timeoutMs })).fields;
+  }
+
   async createTopic(address: string, fields: Fields<typeof RequestCode.CREATE_TOPIC>): Promise<void> {
     await this.call(address, RequestCode.CREATE_TOPIC, fields, responses.emptyResultSchema);
   }

@@ -178,6 +178,19 @@ export const streamHighWaterMarkMessagesMax = 65_536;
 /** An orderly consumer's pause before it retries a failed message, at most. */
 export const suspendCurrentQueueMsMax = 3_600_000;
 
+// Dead letters: listing and redrive (broker/dead-letters.ts)
+/** DLQ entries one listing page returns at most (default: deadLetterPageDefault). */
+export const deadLetterPageMax = 1_000;
+export const deadLetterPageDefault = 100;
+/** DLQ records one listing or redrive reads at most: a filter that matches little stops here. */
+export const deadLetterScanMax = 100_000;
+/** Entries one redrive request resends at most, and ids it names at most. */
+export const redriveMessagesMax = 10_000;
+/** A redrive's rate, messages per second, at most (absent: as fast as the store takes them). */
+export const redriveRatePerSecondMax = 100_000;
+/** How long the SDK waits for a redrive's answer at least; a paced redrive gets the time its rate needs on top. */
+export const redriveAnswerWaitMsMin = 120_000;
+
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);
 }

@@ -22,6 +22,8 @@ import { brokerRoleOf } from "../protocol/broker-role.ts";
 import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig } from "../protocol/responses.ts";
 import { ScheduledMessages } from "../broker/scheduled-messages.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
+import { type DeadLetterListOptions, type DeadLetterView, formatDeadLetterCursor, parseDeadLetterCursor, type RedriveOptions, type RedriveResult } from "../client/dead-letter-listing.ts";
+import { redriveMessagesMax } from "../common/limits.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, NackOptions, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
 
 /** Who the local broker is, as it registers with NameServers (its settings). */
@@ -185,6 +187,19 @@ export class LocalBackend implements MqBackend {
   cancelScheduled(msgId: string): CancelOutcome {
     this.broker.assertWritable();
     return this.scheduled.cancel(msgId.toUpperCase());
+  }
+
+  listDeadLetters(group: string, options: DeadLetterListOptions): { entries: DeadLetterView[]; next?: string } {
+    const after = options.after === undefined ? undefined : parseDeadLetterCursor(options.after);
+    const page = this.broker.deadLetters.list(group, { fromMs: options.fromMs, toMs: options.toMs, msgId: options.msgId, after, limit: options.limit });
+    return { entries: page.entries, ...(page.next === undefined ? {} : { next: formatDeadLetterCursor(page.next) }) };
+  }
+
+  async redrive(group: string, options: RedriveOptions): Promise<RedriveResult[]> {
+    this.broker.assertWritable();
+    const { ids, fromMs, toMs, toTopic, ratePerSecond, force } = options;
+    const answer = await this.broker.deadLetters.redrive(group, { ids, fromMs, toMs, toTopic, ratePerSecond, force, max: redriveMessagesMax });
+    return [...answer.results, ...answer.missing.map((id): RedriveResult => ({ id, status: "failed", reason: `not in the DLQ of group "${group}"` }))];
   }
 
   async close(): Promise<void> {

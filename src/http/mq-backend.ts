@@ -15,6 +15,7 @@ import type { ReceivedMessage } from "../client/message.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import type { GroupConfig, GroupConfigUpdate } from "../protocol/group-config.ts";
+import type { DeadLetterListOptions, DeadLetterView, RedriveOptions, RedriveResult } from "../client/dead-letter-listing.ts";
 import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
 import type { z } from "zod";
 
@@ -115,6 +116,10 @@ export interface MqBackend {
   /** Pending scheduled messages: counts per time bucket and one page (every broker's). */
   listScheduled(options: ScheduledListOptions): Answer<ScheduledListing>;
   cancelScheduled(msgId: string): Answer<CancelOutcome>;
+  /** One page of a group's DLQ entries, oldest first; `next` continues. */
+  listDeadLetters(group: string, options: DeadLetterListOptions): Answer<{ entries: DeadLetterView[]; next?: string }>;
+  /** One result per entry taken up; ids naming no entry are `failed`. */
+  redrive(group: string, options: RedriveOptions): Answer<RedriveResult[]>;
   /** Stops what the backend started (held receives answered, client connections closed). */
   close(): Promise<void>;
 }

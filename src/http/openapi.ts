@@ -72,6 +72,8 @@ const operations: readonly Operation[] = [
     query: schemas.timersQuery,
   },
   { method: "delete", path: "/api/v1/timers/{msgId}", summary: "Cancel a scheduled message by msgId: outcome cancelled, already-delivered or unknown", tag: "timers" },
+  { method: "get", path: "/api/v1/groups/{group}/dlq", summary: "A group's dead letters with why they failed (origin, reconsume count, failure times, client id, error text); one page, `next` continues", tag: "groups", query: schemas.deadLettersQuery },
+  { method: "post", path: "/api/v1/groups/{group}/dlq/redrive", summary: "Resend dead letters by ids, time range or all, to their origin topic or toTopic, at a rate; one result per entry (resent or failed with the reason); never twice unless force", tag: "groups", body: schemas.redriveBody },
   { method: "post", path: "/api/v1/groups/{group}/nack", summary: "Failed deliveries: visible again after delayMs or the group's back-off; past maxReconsumeTimes moved to %DLQ%<group> with errorText", tag: "consume", body: schemas.nackBody },
 ];
 

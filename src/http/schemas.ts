@@ -10,7 +10,7 @@
  */
 
 import { z } from "zod";
-import { batchMessagesMax, consumeErrorTextBytesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, deadLetterPageMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { delayLevelMax, filterExpressionLengthMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 import { groupConfigSchema, groupConfigUpdateSchema } from "../protocol/group-config.ts";
@@ -165,3 +165,30 @@ export const timersQuery = z
   .meta({ id: "TimersQuery" });
 
 export const timerPath = z.object({ msgId: z.string().regex(/^[0-9A-Fa-f]{32}$/).meta({ description: "The scheduled message's msgId: 32 hex characters" }) });
+
+// --- Dead letters --------------------------------------------------------------------------------
+
+const deadLetterId = z.string().regex(/^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{56})$/).meta({ description: "A DLQ entry's id (offsetMsgId), msgId or origin msgId" });
+
+export const deadLettersQuery = z
+  .strictObject({
+    from: epochMs.optional().meta({ description: "Entered the DLQ at or after: ms since the epoch or an ISO date-time" }),
+    to: epochMs.optional().meta({ description: "Entered the DLQ at or before: ms since the epoch or an ISO date-time" }),
+    msgId: deadLetterId.optional().meta({ description: "Only the entry with this id, msgId or origin msgId" }),
+    limit: queryInt(1, deadLetterPageMax).optional().meta({ description: "Entries per page; default 100" }),
+    after: z.string().regex(/^(?:[^@]+@)?\d{1,10}\.\d{1,15}$/).optional().meta({ description: "The `next` cursor of the previous page" }),
+  })
+  .meta({ id: "DeadLettersQuery" });
+
+export const redriveBody = z
+  .strictObject({
+    ids: z.array(deadLetterId).min(1).max(redriveMessagesMax).optional().meta({ description: "Entries by id (offsetMsgId), msgId or origin msgId" }),
+    from: z.int().min(0).optional().meta({ description: "Entries that entered the DLQ at or after (ms since the epoch)" }),
+    to: z.int().min(0).optional().meta({ description: "...and at or before (ms since the epoch)" }),
+    all: z.boolean().optional().meta({ description: "Every entry (needed when neither ids nor a time range is given)" }),
+    toTopic: topicName.optional().meta({ description: "Resend here instead of each entry's origin topic" }),
+    rate: z.number().positive().max(redriveRatePerSecondMax).optional().meta({ description: "Messages per second at most; default as fast as the broker stores them" }),
+    force: z.boolean().optional().meta({ description: "Resend entries a redrive already resent" }),
+  })
+  .refine((body) => body.ids !== undefined || body.from !== undefined || body.to !== undefined || body.all === true, { message: "is required: name ids, a time range (from, to), or all", path: ["ids"] })
+  .meta({ id: "Redrive" });

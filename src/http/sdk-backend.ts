@@ -27,6 +27,7 @@ import type { QueueOffset } from "../common/offsets.ts";
 import type { CancelOutcome, GroupDetail, ScheduledListing, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import type { GroupConfig, GroupConfigUpdate } from "../protocol/group-config.ts";
+import type { DeadLetterListOptions, DeadLetterView, RedriveOptions, RedriveResult } from "../client/dead-letter-listing.ts";
 import type { ClusterView, GroupSummary, MqBackend, NackOptions, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, RouteEntry, SendAnswer, TopicDescription } from "./mq-backend.ts";
 import { SimpleConsumerPool } from "./simple-consumer-pool.ts";
 
@@ -178,6 +179,14 @@ export class SdkBackend implements MqBackend {
 
   cancelScheduled(msgId: string): Promise<CancelOutcome> {
     return this.admin.cancelScheduled(msgId);
+  }
+
+  listDeadLetters(group: string, options: DeadLetterListOptions): Promise<{ entries: DeadLetterView[]; next?: string }> {
+    return this.admin.listDeadLetters(group, options);
+  }
+
+  redrive(group: string, options: RedriveOptions): Promise<RedriveResult[]> {
+    return this.admin.redrive(group, options);
   }
 
   async close(): Promise<void> {

@@ -58,6 +58,12 @@ export const RequestCode = {
   /** Cancels a scheduled message by msgId: cancelled, already-delivered or unknown. */
   CANCEL_SCHEDULED_MESSAGE: 71,
 
+  // Dead letters (admin → broker)
+  /** A group's DLQ entries, with why they failed: one page, filtered by store time and msgId. */
+  LIST_DEAD_LETTERS: 80,
+  /** Resends DLQ entries (by id, time range or all) and answers one result per entry. */
+  REDRIVE_DEAD_LETTERS: 81,
+
   // Broker → client (sent by the server on a client's connection)
   CHECK_TRANSACTION_STATE: 60,
   NOTIFY_CONSUMER_IDS_CHANGED: 61,
@@ -112,6 +118,8 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   GET_GROUP_CONFIG: "client→broker",
   LIST_SCHEDULED_MESSAGES: "client→broker",
   CANCEL_SCHEDULED_MESSAGE: "client→broker",
+  LIST_DEAD_LETTERS: "client→broker",
+  REDRIVE_DEAD_LETTERS: "client→broker",
   CHECK_TRANSACTION_STATE: "broker→client",
   NOTIFY_CONSUMER_IDS_CHANGED: "broker→client",
   RESET_CONSUMER_CLIENT_OFFSET: "broker→client",

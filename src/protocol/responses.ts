@@ -269,3 +269,40 @@ export type CancelOutcome = (typeof cancelOutcomes)[number];
 
 /** CANCEL_SCHEDULED_MESSAGE. */
 export const cancelScheduledResultSchema = z.object({ msgId: messageId, outcome: z.enum(cancelOutcomes) });
+
+const deadLetterEntrySchema = z.object({
+  id: z.string(),
+  msgId: z.string().optional(),
+  originTopic: z.string().optional(),
+  originMsgId: z.string().optional(),
+  reconsumeTimes: z.int().min(0),
+  firstFailureMs: z.number().optional(),
+  lastFailureMs: z.number().optional(),
+  clientId: z.string().optional(),
+  errorText: z.string().optional(),
+  storeTimestampMs: z.int().min(0),
+  queueId: z.int().min(0),
+  queueOffset: z.int().min(0),
+  tags: z.string().optional(),
+  keys: z.array(z.string()),
+  bodyBytes: z.int().min(0),
+  redriven: z.boolean(),
+});
+
+/** LIST_DEAD_LETTERS: one page of a group's DLQ entries; `next` absent on the last page. */
+export const deadLetterPageSchema = z.object({
+  entries: z.array(deadLetterEntrySchema),
+  next: z.object({ queueId: z.int().min(0), queueOffset: z.int().min(0) }).optional(),
+});
+export type DeadLetterPage = z.infer<typeof deadLetterPageSchema>;
+export type DeadLetterView = DeadLetterPage["entries"][number];
+
+const redriveResultSchema = z.discriminatedUnion("status", [
+  z.object({ id: z.string(), originMsgId: z.string().optional(), status: z.literal("resent"), topic: z.string(), msgId: z.string() }),
+  z.object({ id: z.string(), originMsgId: z.string().optional(), status: z.literal("failed"), reason: z.string() }),
+]);
+
+/** REDRIVE_DEAD_LETTERS: one result per entry it took up; `missing`: ids naming no entry on this broker. */
+export const redriveAnswerSchema = z.object({ results: z.array(redriveResultSchema), missing: z.array(z.string()) });
+export type RedriveAnswer = z.infer<typeof redriveAnswerSchema>;
+export type RedriveResult = RedriveAnswer["results"][number];

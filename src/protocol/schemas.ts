@@ -10,7 +10,7 @@
 
 import { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { batchMessagesMax, consumeErrorTextBytesMax, pullMessagesMax, queuesPerTopicMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
@@ -200,6 +200,34 @@ export const listScheduledMessagesSchema = z
   .refine((fields) => (fields.afterDeliverAtMs === undefined) === (fields.afterMsgId === undefined), { message: "Is required with afterDeliverAtMs (and only with it)", path: ["afterMsgId"] });
 export const cancelScheduledMessageSchema = z.object({ msgId: messageId });
 
+/** An id naming a DLQ entry: its offsetMsgId, its msgId or its origin msgId. */
+const deadLetterId = z.string().regex(/^[0-9A-Fa-f]{32,56}$/, { message: "Must be an offsetMsgId or a msgId (hex)" });
+/** LIST_DEAD_LETTERS: one page of a group's DLQ after (afterQueueId, afterQueueOffset). */
+export const listDeadLettersSchema = z
+  .object({
+    consumerGroup: group,
+    fromMs: timestampMs.optional(),
+    toMs: timestampMs.optional(),
+    msgId: deadLetterId.optional(),
+    afterQueueId: queueId.optional(),
+    afterQueueOffset: z.int().min(0).optional(),
+    limit: z.int().min(1).max(deadLetterPageMax).optional(),
+  })
+  .refine((fields) => (fields.afterQueueId === undefined) === (fields.afterQueueOffset === undefined), { message: "Is required with afterQueueId (and only with it)", path: ["afterQueueOffset"] });
+/** REDRIVE_DEAD_LETTERS: by ids, else the time range, else (with all) every entry. */
+export const redriveDeadLettersSchema = z
+  .object({
+    consumerGroup: group,
+    ids: z.array(deadLetterId).min(1).max(redriveMessagesMax).optional(),
+    fromMs: timestampMs.optional(),
+    toMs: timestampMs.optional(),
+    all: z.boolean().optional(),
+    toTopic: topic.optional(),
+    ratePerSecond: z.number().positive().max(redriveRatePerSecondMax).optional(),
+    force: z.boolean().optional(),
+  })
+  .refine((fields) => fields.ids !== undefined || fields.fromMs !== undefined || fields.toMs !== undefined || fields.all === true, { message: "Is required: name ids, a time range, or all", path: ["ids"] });
+
 export const heartbeatSchema = z.object({
   clientId,
   producerGroups: z.array(group).max(limits.heartbeatGroupsMax).default([]),
@@ -294,6 +322,8 @@ export const requestSchemas = {
   [RequestCode.GET_GROUP_CONFIG]: z.object({ group }),
   [RequestCode.LIST_SCHEDULED_MESSAGES]: listScheduledMessagesSchema,
   [RequestCode.CANCEL_SCHEDULED_MESSAGE]: cancelScheduledMessageSchema,
+  [RequestCode.LIST_DEAD_LETTERS]: listDeadLettersSchema,
+  [RequestCode.REDRIVE_DEAD_LETTERS]: redriveDeadLettersSchema,
   [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
   [RequestCode.NOTIFY_CONSUMER_IDS_CHANGED]: consumerGroupOnly,
   [RequestCode.RESET_CONSUMER_CLIENT_OFFSET]: resetConsumerClientOffsetSchema,

@@ -3,13 +3,14 @@
  * subscriptions, per queue the broker offset, the group's offset and the lag), configuration
  * (GET/PUT /groups/{group}/config: retry max, back-off, consumeEnable, orderly), and an offset
  * reset — through the brokers' own admin and offset actions, which also tell the group's running
- * clients to re-read their offsets.
+ * clients to re-read their offsets. Dead letters: a page of the group's DLQ with why each entry
+ * failed, and a redrive answering one result per entry.
  */
 
 import { Hono } from "hono";
 import type { ApiContext } from "../api-context.ts";
-import { groupConfigBody, groupPath, resetOffsetBody } from "../schemas.ts";
-import { parseBody, parseParams } from "../validation.ts";
+import { deadLettersQuery, groupConfigBody, groupPath, redriveBody, resetOffsetBody } from "../schemas.ts";
+import { parseBody, parseParams, parseQuery } from "../validation.ts";
 
 export function groupRoutes(api: ApiContext): Hono {
   const routes = new Hono();
@@ -36,6 +37,19 @@ export function groupRoutes(api: ApiContext): Hono {
     const { group } = parseParams(context, groupPath);
     const body = await parseBody(context, resetOffsetBody);
     return context.json({ group, ...(await api.backend.resetOffset(group, body.topic, body.to)) });
+  });
+
+  routes.get("/groups/:group/dlq", async (context) => {
+    const { group } = parseParams(context, groupPath);
+    const query = parseQuery(context, deadLettersQuery);
+    return context.json({ group, ...(await api.backend.listDeadLetters(group, { fromMs: query.from, toMs: query.to, msgId: query.msgId, limit: query.limit, after: query.after })) });
+  });
+
+  routes.post("/groups/:group/dlq/redrive", async (context) => {
+    const { group } = parseParams(context, groupPath);
+    const body = await parseBody(context, redriveBody);
+    const results = await api.backend.redrive(group, { ids: body.ids, fromMs: body.from, toMs: body.to, all: body.all, toTopic: body.toTopic, ratePerSecond: body.rate, force: body.force });
+    return context.json({ group, results });
   });
 
   return routes;
