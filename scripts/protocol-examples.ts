@@ -222,6 +222,41 @@ export const frameExamples: readonly FrameExample[] = [
     },
   ),
   ...exchange("CANCEL_SCHEDULED_MESSAGE", { fields: { msgId: exampleMsgId } }, { fields: { msgId: exampleMsgId, outcome: "cancelled" }, schema: responses.cancelScheduledResultSchema }),
+  ...exchange(
+    "LIST_DEAD_LETTERS",
+    { fields: { consumerGroup: group, fromMs: bornTimestampMs, limit: 1 } },
+    {
+      fields: {
+        entries: [
+          {
+            id: exampleOffsetMsgId,
+            msgId: exampleMsgId,
+            originTopic: topic,
+            originMsgId: exampleMsgId,
+            reconsumeTimes: 16,
+            firstFailureMs: bornTimestampMs + 1_000,
+            lastFailureMs: bornTimestampMs + 9_000,
+            clientId: exampleClientId,
+            errorText: "Error: bad order",
+            storeTimestampMs: bornTimestampMs + 9_001,
+            queueId: 0,
+            queueOffset: 0,
+            tags: "paid",
+            keys: ["order-1"],
+            bodyBytes: 5,
+            redriven: false,
+          },
+        ],
+        next: { queueId: 0, queueOffset: 1 },
+      },
+      schema: responses.deadLetterPageSchema,
+    },
+  ),
+  ...exchange(
+    "REDRIVE_DEAD_LETTERS",
+    { fields: { consumerGroup: group, ids: [exampleMsgId], ratePerSecond: 100 } },
+    { fields: { results: [{ id: exampleOffsetMsgId, originMsgId: exampleMsgId, status: "resent", topic, msgId: exampleMsgId }], missing: [] }, schema: responses.redriveAnswerSchema },
+  ),
   oneway("NOTIFY_CONSUMER_IDS_CHANGED", { consumerGroup: group }),
   oneway("RESET_CONSUMER_CLIENT_OFFSET", { consumerGroup: group, topic, queues: [{ queueId: 0, queueOffset: 0 }, { queueId: 1, queueOffset: 0 }] }),
   ...exchange(
