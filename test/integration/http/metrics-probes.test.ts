@@ -97,6 +97,8 @@ describe("/api/v1/openapi.json", () => {
       "/api/v1/groups/{group}",
       "/api/v1/groups/{group}/ack",
       "/api/v1/groups/{group}/config",
+      "/api/v1/groups/{group}/dlq",
+      "/api/v1/groups/{group}/dlq/redrive",
       "/api/v1/groups/{group}/nack",
       "/api/v1/groups/{group}/offsets/reset",
       "/api/v1/groups/{group}/receive",
