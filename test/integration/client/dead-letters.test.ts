@@ -6,11 +6,13 @@
  */
 
 import { describe, expect, test } from "bun:test";
+import { SendBackService } from "../../../src/broker/send-back-service.ts";
 import { Admin } from "../../../src/client/admin.ts";
+import { decodeOffsetMsgId } from "../../../src/common/ids.ts";
 import { propertyNames } from "../../../src/common/message-properties.ts";
 import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
 import { appendDeadLetter, originId } from "../../helpers/dead-letters.ts";
-import { track, uniqueName } from "./helpers.ts";
+import { startProducer, track, uniqueName } from "./helpers.ts";
 
 async function brokerWithDeadLetters(count: number): Promise<{ broker: TestBroker; admin: Admin; group: string; topic: string; storedMs: number[] }> {
   const broker = await startTestBroker();
@@ -137,5 +139,38 @@ describe("Admin: dead letters", () => {
   test("refuses a redrive that names no entries, ids, range or all", async () => {
     const { admin, group } = await brokerWithDeadLetters(1);
     await expect(admin.redrive(group, {})).rejects.toThrow('field "ids" is required');
+  });
+
+  test("an entry the broker dead-lettered itself (send-back past maxReconsumeTimes) is listed with why it failed and redriven to its origin", async () => {
+    const broker = await startTestBroker();
+    const admin = track(new Admin({ broker: broker.address }));
+    const group = uniqueName("dlq");
+    const topic = uniqueName("orders");
+    await admin.createTopic(topic, { queues: 1 });
+    const producer = await startProducer(broker.address);
+    const sent = await producer.send({ topic, body: "poison", tags: "TagP", keys: ["poison-1"], properties: { region: "eu" } });
+    const answer = await SendBackService.of(broker.broker.context).sendBack({
+      group,
+      physicalOffset: decodeOffsetMsgId(sent.offsetMsgId).physicalOffset,
+      originMsgId: sent.msgId,
+      originTopic: topic,
+      maxReconsumeTimes: 0,
+      clientId: "10.0.0.7@consumer",
+      errorText: "TypeError: total is undefined",
+    });
+    expect(answer).toMatchObject({ outcome: "dead-letter" });
+
+    const { entries } = await admin.listDeadLetters(group);
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ originTopic: topic, originMsgId: sent.msgId, reconsumeTimes: 1, clientId: "10.0.0.7@consumer", errorText: "TypeError: total is undefined", tags: "TagP", keys: ["poison-1"], redriven: false });
+    expect(entries[0]!.firstFailureMs).toBeGreaterThan(0);
+    expect(entries[0]!.lastFailureMs).toBeGreaterThanOrEqual(entries[0]!.firstFailureMs!);
+
+    const [result] = await admin.redrive(group, { ids: [sent.msgId] });
+    expect(result).toMatchObject({ status: "resent", topic, originMsgId: sent.msgId });
+    const copies = await admin.queryByKey(topic, "poison-1");
+    expect(copies).toHaveLength(2);
+    const resent = copies.find((copy) => copy.msgId !== sent.msgId)!;
+    expect([resent.text(), resent.tags, resent.properties.region, resent.properties[propertyNames.originMsgId]]).toEqual(["poison", "TagP", "eu", sent.msgId]);
   });
 });
