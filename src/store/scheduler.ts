@@ -1,7 +1,7 @@
 /**
  * One scheduler for everything that must happen later and survive a restart (DESIGN.md §14):
- * pop redelivery now; delayed delivery, retry back-off and transaction check-back register
- * their own kinds next. Time comes from the injected Clock, so tests advance it by hand.
+ * pop redelivery and scheduled messages (delay levels, delivery times, and the retry copies
+ * sent back with a back-off); transaction check-back registers its own kind next. Time comes from the injected Clock, so tests advance it by hand.
  *
  * Model. A job is (kind, id, dueMs, payload); (id, dueMs) is its key. `schedule` makes a job
  * open (an ADD record in the journal, schedule-journal.ts), `complete` closes it (a DONE record),
@@ -17,7 +17,7 @@
  * after the restart — so every job runs — and a job whose DONE was written never runs again.
  * The one window left, a crash after a handler's effect and before its DONE, is closed by the
  * handler: effects are idempotent by job key (pop's effect is in memory and rebuilt from the
- * journal; delayed delivery will check the stored copy's source offset). The tests show both.
+ * journal; scheduled delivery checks for a stored copy carrying its source offset). The tests show both.
  *
  * Bounded memory. At most `inMemoryMax` jobs (scheduledJobsInMemoryMax) are in memory: every
  * open job ordered before the horizon — a (dueMs, id), so a million jobs sharing one dueMs can
@@ -38,55 +38,17 @@
  */
 
 import { join } from "node:path";
-import type { Clock, TimerHandle } from "../common/clock.ts";
+import type { TimerHandle } from "../common/clock.ts";
 import { DeadlineHeap } from "../common/deadline-heap.ts";
 import { MqError } from "../common/errors.ts";
-import type { Logger } from "../common/logger.ts";
 import * as limits from "../common/limits.ts";
 import { encodeAdd, encodeDone, ScheduleJournal } from "./schedule-journal.ts";
 import { applyRecord, compareKeys, type JobKey, keyOf, type OpenRef, selectEarliest, unbounded } from "./schedule-keys.ts";
-import { findOpenJob, findOpenJobs, type OpenJobBucket, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
+import { findOpenJob, findOpenJobs, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
 
 export type { JobKey } from "./schedule-keys.ts";
-
-export interface ScheduledJob<K extends string = string, P = unknown> extends JobKey {
-  readonly kind: K;
-  readonly payload: P;
-}
-
-/** A job's key with its kind, when the caller knows it (per-kind counts stay exact). */
-export interface KindedJobKey extends JobKey {
-  readonly kind?: string;
-}
-
-export type JobOutcome = "done" | "held";
-
-/** Told of every job handed to its handler: how late it fired (never negative). */
-export type FireListener = (job: ScheduledJob, lateMs: number) => void;
-
-export interface OpenJobsAnswer<J> {
-  readonly total: number;
-  readonly buckets: OpenJobBucket[];
-  readonly jobs: J[];
-}
-
-/** Kind name → payload type: each feature adds its kinds to the map its scheduler is typed by. */
-export type JobKindMap = Record<string, unknown>;
-
-export type JobHandler<K extends string, P> = (job: ScheduledJob<K, P>) => JobOutcome;
-
-export type AnyJob<M extends JobKindMap> = { [K in keyof M & string]: ScheduledJob<K, M[K]> }[keyof M & string];
-
-export interface SchedulerOptions {
-  /** The directory of the journal (`<dataDir>/schedule`). */
-  readonly dir: string;
-  readonly clock: Clock;
-  readonly logger: Logger;
-  readonly inMemoryMax?: number;
-  readonly jobsMax?: number;
-  readonly compactRecordsMin?: number;
-  readonly jobsPerTurnMax?: number;
-}
+export type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
+import type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
 
 interface MemoryJob {
   readonly job: ScheduledJob;
