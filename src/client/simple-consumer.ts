@@ -152,6 +152,14 @@ export class SimpleConsumer {
     return renewed;
   }
 
+  /**
+   * The delivery failed: the message comes back after the group's back-off (the broker counts
+   * deliveries), and past the group's maxReconsumeTimes goes to `%DLQ%<group>` with `errorText`.
+   */
+  async nack(message: SimpleMessage | string, options: { errorText?: string } = {}): Promise<{ receiptHandle: string; invisibleUntilMs: number }> {
+    return this.changeInvisibleTime(message, 0, { nack: true, ...(options.errorText === undefined ? {} : { errorText: options.errorText }) });
+  }
+
   /** Stops receiving and closes connections (brokers drop pops still held for them). Idempotent. */
   async shutdown(): Promise<void> {
     if (this.state === "stopped") return;
