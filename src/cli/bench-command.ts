@@ -5,14 +5,18 @@
  *
  * - produce: `--count` messages of `--size` bytes, `--window` sends in flight, `--batch` per send;
  * - consume: a PushConsumer of `--group` reads `--count` messages from the first offset;
- *   latency is store time to delivery;
+ *   latency is store time to delivery; `--fail-rate 0.01` runs the same messages twice in one
+ *   invocation, without failures and then with that fraction failing once (sent back, retried
+ *   after 100 ms), and prints both rates;
  * - latency: a producer and a consumer in one process; one send in flight (or `--rate` per
  *   second), each message carrying its send time; reports the send round trip and the end-to-end
  *   time through a long-polling consumer.
  */
 
 import { Admin, Producer, PushConsumer } from "../client/index.ts";
-import { isMqError } from "../common/errors.ts";
+import type { ReceivedMessage } from "../client/message.ts";
+import { isMqError, MqError } from "../common/errors.ts";
+import { hash32 } from "../common/hash.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
 import { type ClientTarget, clientTarget, integerOption, lastString } from "./options.ts";
 import { nounCommand } from "./subcommands.ts";
@@ -29,6 +33,19 @@ interface Settings {
   group: string;
   rate: number;
   queues: number;
+}
+
+/** Resolution of --fail-rate: messages are picked by msgId hash modulo this. */
+const failBuckets = 1_000_000;
+/** The failing group's retry delay in `--fail-rate` runs. */
+const benchRetryBackoffMs = 100;
+
+function failRateOption(value: unknown): number {
+  const text = lastString(value);
+  if (text === undefined) return 0;
+  const rate = Number(text);
+  if (!/^\d*\.?\d+$/.test(text) || rate < 0 || rate > 1) throw new MqError("INVALID_FIELD", { field: "--fail-rate", reason: `must be a fraction 0..1, got "${text}"` });
+  return rate;
 }
 
 function settingsOf(options: Options): Settings {
@@ -131,16 +148,22 @@ async function benchProduce(settings: Settings): Promise<void> {
   }
 }
 
-async function benchConsume(settings: Settings): Promise<void> {
-  const consumer = new PushConsumer({ ...settings.target, group: settings.group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
+/** One consume pass of `count` messages by `group`; `fails` says which first deliveries throw. */
+async function consumePass(settings: Settings, group: string, label: string, fails: (message: ReceivedMessage) => boolean): Promise<{ received: number; bytes: number; seconds: number; latency: LatencyRecorder; failed: number }> {
+  const consumer = new PushConsumer({ ...settings.target, group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
   consumer.subscribe(settings.topic);
   const latency = new LatencyRecorder();
   let received = 0;
   let bytes = 0;
+  let failed = 0;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
-  const progress = new Progress("consume", settings.count, () => received);
+  const progress = new Progress(label, settings.count, () => received);
   await consumer.start((message) => {
+    if (message.reconsumeTimes === 0 && fails(message)) {
+      failed += 1;
+      throw new Error("bench: failing this message once");
+    }
     received += 1;
     bytes += message.body.length;
     latency.record(Math.max(0, Date.now() - message.storeTimestampMs) * 1000);
@@ -149,7 +172,38 @@ async function benchConsume(settings: Settings): Promise<void> {
   await done;
   const seconds = progress.finish();
   await consumer.shutdown();
-  summary("consume", { ...settings, size: received === 0 ? 0 : bytes / received }, received, seconds, latency, { e2e_latency_from: 1 });
+  return { received, bytes, seconds, latency, failed };
+}
+
+async function benchConsume(settings: Settings, failRate: number): Promise<void> {
+  if (failRate === 0) {
+    const pass = await consumePass(settings, settings.group, "consume", () => false);
+    summary("consume", { ...settings, size: pass.received === 0 ? 0 : pass.bytes / pass.received }, pass.received, pass.seconds, pass.latency, { e2e_latency_from: 1 });
+    return;
+  }
+  // The same messages twice in one run: a group whose handler never fails, then one failing a
+  // fraction of first deliveries (chosen by msgId hash), retried through %RETRY% after a short
+  // exponential back-off so the retries, not the default 10 s first level, are what is measured.
+  const plain = await consumePass(settings, `${settings.group}-plain`, "consume (no failures)", () => false);
+  const failingGroup = `${settings.group}-failing`;
+  const admin = new Admin(settings.target);
+  try {
+    await admin.updateGroupConfig(failingGroup, { backoff: { kind: "exponential", initialMs: benchRetryBackoffMs, factor: 1, maxMs: benchRetryBackoffMs } });
+  } finally {
+    await admin.close();
+  }
+  const threshold = Math.round(failRate * failBuckets);
+  const failing = await consumePass(settings, failingGroup, `consume (fail rate ${failRate})`, (message) => hash32(message.msgId) % failBuckets < threshold);
+  const plainRate = plain.received / plain.seconds;
+  const failingRate = failing.received / failing.seconds;
+  process.stdout.write(`no failures: ${Math.round(plainRate).toLocaleString("en-US")} msgs/s; ${failing.failed} failed once (retry after ${benchRetryBackoffMs} ms): ${Math.round(failingRate).toLocaleString("en-US")} msgs/s (${((failingRate / plainRate) * 100).toFixed(1)} %)\n`);
+  summary("consume (fail rate)", { ...settings, size: failing.received === 0 ? 0 : failing.bytes / failing.received }, failing.received, failing.seconds, failing.latency, {
+    e2e_latency_from: 1,
+    fail_rate: failRate,
+    failed_once: failing.failed,
+    no_failure_msgs_s: Math.round(plainRate),
+    ratio: Number((failingRate / plainRate).toFixed(3)),
+  });
 }
 
 async function benchLatency(settings: Settings): Promise<void> {
@@ -220,7 +274,8 @@ export const benchCommand = nounCommand({
       .action((options: Options) => benchProduce(settingsOf(options)));
     common(cli.command("consume", "Consume stored messages with one PushConsumer"))
       .option("--group <group>", "Consumer group (default BenchGroup; a new group starts at the first message)", { type: [String] })
-      .action((options: Options) => benchConsume(settingsOf(options)));
+      .option("--fail-rate <fraction>", "Fail this fraction of messages once (0..1), and first run the same messages without failures to compare (groups GROUP-plain, GROUP-failing)", { type: [String] })
+      .action((options: Options) => benchConsume(settingsOf(options), failRateOption(options.failRate)));
     common(cli.command("latency", "Send round trip and end-to-end latency through a consumer"))
       .option("--rate <n>", "Messages per second (default 0: one send in flight)", { type: [String] })
       .option("--group <group>", "Consumer group prefix (default BenchGroup)", { type: [String] })

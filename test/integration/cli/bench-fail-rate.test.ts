@@ -1,0 +1,52 @@
+/**
+ * `mq bench consume --fail-rate`: one invocation consumes the same messages without failures and
+ * then with a fraction failing once (sent back and retried), and its last line is one JSON
+ * object with both rates.
+ */
+
+import { describe, expect, test } from "bun:test";
+import { benchCommand } from "../../../src/cli/bench-command.ts";
+import { Producer } from "../../../src/client/producer.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
+
+async function captureStdout(run: () => Promise<number>): Promise<{ code: number; stdout: string }> {
+  let stdout = "";
+  const write = process.stdout.write.bind(process.stdout);
+  const writeErr = process.stderr.write.bind(process.stderr);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    stdout += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
+    return true;
+  }) as typeof process.stdout.write;
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return { code: await run(), stdout };
+  } finally {
+    process.stdout.write = write;
+    process.stderr.write = writeErr;
+  }
+}
+
+describe("mq bench consume --fail-rate", () => {
+  test("prints the failing run's rate beside the no-failure run's, last line one JSON object", async () => {
+    const broker = await startTestBroker();
+    const producer = new Producer({ broker: broker.address });
+    await producer.start();
+    for (let index = 0; index < 200; index++) await producer.send({ topic: "BenchFail", body: `m${index}` });
+    await producer.shutdown();
+
+    const { code, stdout } = await captureStdout(() => benchCommand.run(["consume", "--broker", broker.address, "--topic", "BenchFail", "--count", "200", "--fail-rate", "0.05", "--group", "bench"]));
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines.some((line) => line.startsWith("no failures: "))).toBe(true);
+    const figures = JSON.parse(lines.at(-1)!) as Record<string, number>;
+    expect(figures.msgs).toBe(200);
+    expect(figures.fail_rate).toBe(0.05);
+    expect(figures.failed_once).toBeGreaterThan(0);
+    expect(figures.no_failure_msgs_s).toBeGreaterThan(0);
+    expect(figures.ratio).toBeGreaterThan(0);
+  }, 30_000);
+
+  test("refuses a fail rate outside 0..1", async () => {
+    await expect(benchCommand.run(["consume", "--fail-rate", "1.5"])).rejects.toThrow("--fail-rate");
+  });
+});
