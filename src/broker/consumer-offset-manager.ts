@@ -15,7 +15,7 @@ import { MqError } from "../common/errors.ts";
 import { consumerGroupsMax } from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
 import { queueOffset as toQueueOffset, type QueueOffset } from "../common/offsets.ts";
-import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
+import { readJsonFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
 
 export interface ConsumerOffsetManagerOptions {
   readonly dataDir: string;
@@ -148,14 +148,8 @@ export class ConsumerOffsetManager {
   }
 
   private load(): void {
-    const text = readFileIfExists(this.path);
-    if (text === undefined) return;
-    let parsed: { offsets?: unknown };
-    try {
-      parsed = JSON.parse(text) as { offsets?: unknown };
-    } catch (error) {
-      throw new MqError("STORE_CORRUPT", { what: `consumer offsets "${this.path}"`, reason: `not JSON: ${(error as Error).message}` });
-    }
+    const parsed = readJsonFileIfExists(this.path, `consumer offsets "${this.path}"`) as { offsets?: unknown } | undefined;
+    if (parsed === undefined) return;
     if (typeof parsed.offsets !== "object" || parsed.offsets === null) throw new MqError("STORE_CORRUPT", { what: `consumer offsets "${this.path}"`, reason: "has no offsets map" });
     for (const [entryKey, queues] of Object.entries(parsed.offsets as Record<string, unknown>)) {
       if (!/^[%|a-zA-Z0-9_-]+@[%|a-zA-Z0-9_-]+$/.test(entryKey) || typeof queues !== "object" || queues === null) continue;

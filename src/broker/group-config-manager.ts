@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { applyGroupConfigUpdate, defaultGroupConfig, type GroupConfig, type GroupConfigUpdate, groupConfigSchema } from "../protocol/group-config.ts";
-import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
+import { readJsonFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
 
 export interface GroupConfigManagerOptions {
   readonly dataDir: string;
@@ -104,14 +104,8 @@ export class GroupConfigManager {
   }
 
   private load(): void {
-    const text = readFileIfExists(this.path);
-    if (text === undefined) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new MqError("STORE_CORRUPT", { what: `group configurations "${this.path}"`, reason: `not JSON: ${(error as Error).message}` });
-    }
+    const parsed = readJsonFileIfExists(this.path, `group configurations "${this.path}"`);
+    if (parsed === undefined) return;
     const groups = (parsed as { groups?: unknown }).groups;
     if (!Array.isArray(groups)) throw new MqError("STORE_CORRUPT", { what: `group configurations "${this.path}"`, reason: "has no groups array" });
     for (const entry of groups) {

@@ -11,7 +11,7 @@
 import { join } from "node:path";
 import { MqError } from "../common/errors.ts";
 import type { PhysicalOffset } from "../common/offsets.ts";
-import { readFileIfExists, writeFileAtomicSync } from "../store/atomic-file.ts";
+import { readJsonFileIfExists, writeFileAtomicSync } from "../store/atomic-file.ts";
 
 const fileVersion = 1;
 
@@ -40,14 +40,8 @@ export class RedriveLedger {
   }
 
   private load(): void {
-    const text = readFileIfExists(this.path);
-    if (text === undefined) return;
-    let parsed: { version?: unknown; redriven?: Record<string, unknown> };
-    try {
-      parsed = JSON.parse(text) as typeof parsed;
-    } catch (error) {
-      throw new MqError("STORE_CORRUPT", { what: `"${this.path}"`, reason: `not JSON: ${(error as Error).message}` });
-    }
+    const parsed = readJsonFileIfExists(this.path, `"${this.path}"`) as { version?: unknown; redriven?: Record<string, unknown> } | undefined;
+    if (parsed === undefined) return;
     if (parsed.version !== fileVersion || typeof parsed.redriven !== "object" || parsed.redriven === null) {
       throw new MqError("STORE_CORRUPT", { what: `"${this.path}"`, reason: `not a version ${fileVersion} redrive ledger` });
     }

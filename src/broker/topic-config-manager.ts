@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { deletedTopicNamesMax, topicNamePattern } from "../common/limits.ts";
-import { readFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
+import { readJsonFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
 
 export const Perm = { read: 4, write: 2, inherit: 1 } as const;
 export const permDefault = Perm.read | Perm.write;
@@ -202,14 +202,8 @@ export class TopicConfigManager {
   }
 
   private load(): void {
-    const text = readFileIfExists(this.path);
-    if (text === undefined) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new MqError("STORE_CORRUPT", { what: `topic table "${this.path}"`, reason: `not JSON: ${(error as Error).message}` });
-    }
+    const parsed = readJsonFileIfExists(this.path, `topic table "${this.path}"`);
+    if (parsed === undefined) return;
     const table = parsed as { dataVersion?: unknown; topics?: unknown };
     if (!Array.isArray(table.topics)) throw new MqError("STORE_CORRUPT", { what: `topic table "${this.path}"`, reason: "has no topics array" });
     for (const entry of table.topics as Partial<TopicConfig>[]) {

@@ -7,6 +7,7 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeFileSync, readFileSync, existsSync, mkdirSync } from "node:fs";
 import { open, rename, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
+import { MqError } from "../common/errors.ts";
 
 const writesInFlight = new Map<string, Promise<void>>();
 
@@ -63,4 +64,15 @@ export function writeFileAtomicSync(path: string, content: string | Uint8Array):
 
 export function readFileIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, "utf8") : undefined;
+}
+
+/** The parsed JSON of a file written by `writeFileAtomic`, undefined when it does not exist; `what` names it in the STORE_CORRUPT error a malformed file gets. */
+export function readJsonFileIfExists(path: string, what: string): unknown {
+  const text = readFileIfExists(path);
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new MqError("STORE_CORRUPT", { what, reason: `not JSON: ${(error as Error).message}` });
+  }
 }
