@@ -25,7 +25,7 @@ function run(what: string, command: string[]): void {
 }
 
 run("bun build", [process.execPath, "build", "--target", "node", "--format", "esm", "--packages", "external", join(root, "src/client/index.ts"), "--outdir", staging]);
-run("tsc", [process.execPath, join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "tsconfig.sdk.json"), "--outDir", join(staging, "types")]);
+run("tsc", [process.execPath, join(root, "node_modules/typescript/bin/tsc"), "-p", join(root, "scripts/tsconfig.sdk.json"), "--outDir", join(staging, "types")]);
 
 // Declarations import each other as "./x.ts" (the sources' spelling); ".js" resolves to the
 // ".d.ts" next to it under every moduleResolution a consumer may use.
