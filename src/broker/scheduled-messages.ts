@@ -26,23 +26,11 @@
 import type { Clock } from "../common/clock.ts";
 import * as limits from "../common/limits.ts";
 import { systemTopics } from "../common/system-topics.ts";
-import type { CancelOutcome, ScheduledListing, ScheduledMessageView } from "../protocol/responses.ts";
+import type { CancelOutcome, ScheduledListing, ScheduledListOptions, ScheduledMessageView } from "../protocol/responses.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import type { ScheduledJob } from "../store/scheduler.ts";
 import type { BrokerScheduler } from "./job-kinds.ts";
 import { scheduledMessageJobKind, type ScheduledMessageJob } from "./scheduled-message-job.ts";
-
-export interface ScheduledQuery {
-  readonly topic?: string;
-  /** Due at or after (default 0). */
-  readonly fromMs?: number;
-  /** Due before (default: no end). */
-  readonly toMs?: number;
-  readonly bucketMs?: number;
-  /** Continue after this (dueMs, msgId): the `next` of the previous page. */
-  readonly after?: { readonly deliverAtMs: number; readonly msgId: string };
-  readonly limit?: number;
-}
 
 export const cancelledMessageJobKind = "scheduled-message.cancelled";
 
@@ -73,7 +61,7 @@ export class ScheduledMessages {
     return this.scheduler.firedOfKind(scheduledMessageJobKind);
   }
 
-  list(query: ScheduledQuery): ScheduledListing {
+  list(query: ScheduledListOptions): ScheduledListing {
     const fromMs = query.fromMs ?? 0;
     const bucketMs = Math.max(limits.scheduledListBucketMsMin, query.bucketMs ?? limits.scheduledListBucketMsDefault);
     const limit = Math.min(limits.scheduledListPageMax, query.limit ?? limits.scheduledListPageDefault);

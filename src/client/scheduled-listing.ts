@@ -6,22 +6,8 @@
 
 import { type CancelOutcome, type ScheduledListing } from "../protocol/responses.ts";
 
-export type { CancelOutcome, ScheduledListing, ScheduledMessageView } from "../protocol/responses.ts";
+export type { CancelOutcome, ScheduledListing, ScheduledListOptions, ScheduledMessageView } from "../protocol/responses.ts";
 
-export interface ScheduledListOptions {
-  /** Only messages to be delivered into this topic. */
-  readonly topic?: string;
-  /** Delivery at or after (ms since the epoch); default every time. */
-  readonly fromMs?: number;
-  /** Delivery before (ms since the epoch); default no end. */
-  readonly toMs?: number;
-  /** Width of the count buckets (default 60,000, at least 1,000). */
-  readonly bucketMs?: number;
-  /** The `next` of the previous page. */
-  readonly after?: { readonly deliverAtMs: number; readonly msgId: string };
-  /** Messages per page (default 100, at most 1,000). */
-  readonly limit?: number;
-}
 
 export const scheduledPageDefault = 100;
 

@@ -264,6 +264,22 @@ export const scheduledListingSchema = z.object({
 export type ScheduledListing = z.infer<typeof scheduledListingSchema>;
 export type ScheduledMessageView = ScheduledListing["messages"][number];
 
+/** Which scheduled messages a listing asks for (LIST_SCHEDULED_MESSAGES, the REST timers query, Admin.listScheduled). */
+export interface ScheduledListOptions {
+  /** Only messages to be delivered into this topic. */
+  readonly topic?: string;
+  /** Delivery at or after (ms since the epoch); default every time. */
+  readonly fromMs?: number;
+  /** Delivery before (ms since the epoch); default no end. */
+  readonly toMs?: number;
+  /** Width of the count buckets (default 60,000, at least 1,000). */
+  readonly bucketMs?: number;
+  /** The `next` of the previous page. */
+  readonly after?: { readonly deliverAtMs: number; readonly msgId: string };
+  /** Messages per page (default 100, at most 1,000). */
+  readonly limit?: number;
+}
+
 export const cancelOutcomes = ["cancelled", "already-delivered", "unknown"] as const;
 export type CancelOutcome = (typeof cancelOutcomes)[number];
 

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Admin, Producer, SimpleConsumer, type SimpleMessage } from "../../src/client/index.ts";
 import { isMqError } from "../../src/common/errors.ts";
 import { type BrokerProcess, spawnBrokerProcess } from "../helpers/broker.ts";
+import { untilServing } from "../helpers/wait-for.ts";
 
 const invisibleMs = 10_000;
 const encoder = new TextEncoder();
@@ -27,18 +28,6 @@ async function consumer(broker: BrokerProcess): Promise<SimpleConsumer> {
   return simple;
 }
 
-/** Retries until the restarted process answers (it listens before it serves). */
-async function untilServing<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + 20_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what}: ${(error as Error).message}`);
-      await Bun.sleep(50);
-    }
-  }
-}
 
 const text = (message: SimpleMessage) => decoder.decode(message.body);
 

@@ -8,6 +8,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { Admin, Producer, type ReceivedMessage } from "../../src/client/index.ts";
 import { type BrokerProcess, spawnBrokerProcess } from "../helpers/broker.ts";
+import { untilServing } from "../helpers/wait-for.ts";
 
 const topic = "Reminders";
 const delayMs = 4_000;
@@ -23,18 +24,6 @@ function adminOf(broker: BrokerProcess): Admin {
   return admin;
 }
 
-/** Retries until the restarted process answers (it listens before it serves). */
-async function untilServing<T>(what: string, attempt: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + 20_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what}: ${(error as Error).message}`);
-      await Bun.sleep(50);
-    }
-  }
-}
 
 async function readTopic(admin: Admin): Promise<ReceivedMessage[]> {
   const messages: ReceivedMessage[] = [];

@@ -12,6 +12,7 @@ import { isMqError } from "../../src/common/errors.ts";
 import { type BrokerProcess, spawnBrokerProcess } from "../helpers/broker.ts";
 import { removeTempDirs } from "../helpers/temp-dir.ts";
 import { waitUntil } from "../helpers/wait-for.ts";
+import { untilServing } from "../helpers/wait-for.ts";
 
 afterAll(removeTempDirs);
 
@@ -21,24 +22,11 @@ async function withClients<T>(broker: BrokerProcess, run: (admin: Admin, produce
   const admin = new Admin({ broker: broker.address });
   const producer = new Producer({ broker: broker.address });
   try {
-    await untilServing(() => producer.start());
+    await untilServing("the restarted broker", () => producer.start());
     return await run(admin, producer);
   } finally {
     await producer.shutdown();
     await admin.close();
-  }
-}
-
-/** The restarted process listens before it serves: retry until it answers. */
-async function untilServing<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + 20_000;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (performance.now() > deadline) throw error;
-      await Bun.sleep(50);
-    }
   }
 }
 

@@ -6,3 +6,16 @@ export async function waitUntil(what: string, condition: () => boolean | Promise
     await Bun.sleep(pollMs);
   }
 }
+
+/** Retries `attempt` until a restarted process answers it (it listens before it serves); fails after `timeoutMs` naming `what`. */
+export async function untilServing<T>(what: string, attempt: () => Promise<T>, timeoutMs = 20_000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (performance.now() > deadline) throw new Error(`${what}: ${(error as Error).message}`);
+      await Bun.sleep(50);
+    }
+  }
+}
