@@ -3,7 +3,8 @@
  * Prints a progress line each second and a summary; the last line is one JSON object
  * (`msgs_s`, `mb_s`, `p50_us`, `p99_us`, `p999_us`, ...) so two runs compare by machine.
  *
- * - produce: `--count` messages of `--size` bytes, `--window` sends in flight, `--batch` per send;
+ * - produce: `--count` messages of `--size` bytes, `--window` sends in flight, `--batch` per send,
+ *   `--producers` producers (connections) sharing the window;
  * - consume: a PushConsumer of `--group` reads `--count` messages from the first offset;
  *   latency is store time to delivery; `--fail-rate 0.01` runs the same messages twice in one
  *   invocation, without failures and then with that fraction failing once (sent back, retried
@@ -33,6 +34,7 @@ interface Settings {
   group: string;
   rate: number;
   queues: number;
+  producers: number;
 }
 
 /** Resolution of --fail-rate: messages are picked by msgId hash modulo this. */
@@ -59,6 +61,7 @@ function settingsOf(options: Options): Settings {
     group: lastString(options.group) ?? "BenchGroup",
     rate: integerOption("rate", options.rate, { min: 0, max: 10_000_000, fallback: 0 }),
     queues: integerOption("queues", options.queues, { min: 1, max: 1024, fallback: 8 }),
+    producers: integerOption("producers", options.producers, { min: 1, max: 1024, fallback: 1 }),
   };
 }
 
@@ -121,14 +124,17 @@ async function ensureTopic(settings: Settings): Promise<void> {
 
 async function benchProduce(settings: Settings): Promise<void> {
   await ensureTopic(settings);
-  const producer = new Producer({ ...settings.target, maxInFlight: settings.window });
-  await producer.start();
+  // Each producer has its own connection; the window is shared out among them.
+  const windowPerProducer = Math.ceil(settings.window / settings.producers);
+  const producers = Array.from({ length: settings.producers }, () => new Producer({ ...settings.target, maxInFlight: windowPerProducer }));
+  await Promise.all(producers.map((producer) => producer.start()));
   const body = new Uint8Array(settings.size).fill(0x61);
   const latency = new LatencyRecorder();
   let sent = 0;
   let started = 0;
   const progress = new Progress("produce", settings.count, () => sent);
-  const sendOne = async (): Promise<void> => {
+  const sendOne = async (_: unknown, index: number): Promise<void> => {
+    const producer = producers[index % producers.length]!;
     while (started < settings.count) {
       const messages = Math.min(settings.batch, settings.count - started);
       started += messages;
@@ -143,8 +149,8 @@ async function benchProduce(settings: Settings): Promise<void> {
     await Promise.all(Array.from({ length: settings.window }, sendOne));
   } finally {
     const seconds = progress.finish();
-    await producer.shutdown();
-    summary("produce", settings, sent, seconds, latency);
+    await Promise.all(producers.map((producer) => producer.shutdown()));
+    summary("produce", settings, sent, seconds, latency, { producers: settings.producers });
   }
 }
 
@@ -271,6 +277,7 @@ export const benchCommand = nounCommand({
     common(cli.command("produce", "Send messages as fast as the window allows"))
       .option("--window <n>", "Sends in flight (default 1000)", { type: [String] })
       .option("--batch <n>", "Messages per send (sendBatch when > 1; default 1)", { type: [String] })
+      .option("--producers <n>", "Producers, each with its own connection, sharing the window (default 1)", { type: [String] })
       .action((options: Options) => benchProduce(settingsOf(options)));
     common(cli.command("consume", "Consume stored messages with one PushConsumer"))
       .option("--group <group>", "Consumer group (default BenchGroup; a new group starts at the first message)", { type: [String] })

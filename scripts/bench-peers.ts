@@ -1,0 +1,294 @@
+/**
+ * mq beside its peers (`npm run bench:peers`): NATS JetStream (Debian's `nats-server -js`, file
+ * store, its Go client) and Redis Streams (Debian's `redis-server`, `appendfsync always`) run the
+ * same workloads as `dist/mq` on loopback, one server at a time, each sharing the machine's cores
+ * with its own client. Ratios from one run are what count; absolute figures differ by machine.
+ *
+ * Workloads (mq side: `mq bench`; peer side: scripts/bench-peers-client.go):
+ *   produce 128 B / 1 KiB   mq single send() calls, 1,000 in flight; NATS PublishAsync, 4,096 pending
+ *   produce sendBatch 64    mq sendBatch of 64 × 128 B, 16 batches in flight; NATS as single 128 B
+ *   consume                 mq one PushConsumer over the 128 B messages; NATS pull, fetch 1,000, no ack
+ *   one in flight           mq send() round trip p50; NATS synchronous Publish p50; loopback TCP
+ *                           round trip between two processes (Go echo) as the floor
+ *   end to end 20,000/s     p99 from send to the consumer's handler, both through push consumers
+ *   sync flush 1 KiB        mq `--flush sync`, 64 producers × 16 in flight; Redis 64 connections
+ *                           × 16 pipelined XADD, appendfsync always
+ *
+ * What is missing is installed first (Debian packages through apt-get, as root): nats-server,
+ * redis-server, golang-go and golang-github-nats-io-go-nats-dev; the Go client is built offline
+ * against Debian's Go source tree (GO111MODULE=off). `dist/mq` is built when missing.
+ * Every server is stopped by its PID. Flags: --quick (a tenth of the counts), --binary=PATH.
+ * The last line printed is one JSON object of the figures.
+ */
+
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { flagValue, hasFlag } from "./bench-args.ts";
+
+const root = resolve(import.meta.dir, "..");
+const scale = hasFlag("quick") ? 0.1 : 1;
+const binary = resolve(flagValue("binary") ?? join(root, "dist/mq"));
+const goSourceTree = "/usr/share/gocode";
+const count = {
+  produce: Math.round(200_000 * scale),
+  produce1KiB: Math.round(100_000 * scale),
+  batch: Math.round(640_000 * scale),
+  latency: Math.round(20_000 * scale),
+  endToEnd: Math.round(100_000 * scale),
+  syncFlush: Math.round(100_000 * scale),
+  roundTrip: 20_000,
+};
+const endToEndRatePerSecond = 20_000;
+const syncProducers = 64;
+const syncWindowPerProducer = 16;
+const serverReadyTimeoutMs = 30_000;
+const workloadTimeoutMs = 300_000;
+
+type Figures = Record<string, number | string>;
+
+const work = mkdtempSync(join(tmpdir(), "mq-bench-peers-"));
+try {
+  await main();
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function main(): Promise<void> {
+  installMissing();
+  const client = buildGoClient();
+  if (!existsSync(binary)) run(["npm", "run", "build"], { cwd: root });
+
+  const roundTrip = await loopbackRoundTrip(client);
+  const nats = await natsWorkloads(client);
+  const redis = await redisWorkload(client);
+  const mq = await mqWorkloads();
+  const syncFlush = await mqSyncFlush();
+  report({ roundTrip, nats, redis, mq, syncFlush });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tools
+
+function installMissing(): void {
+  const needed: string[] = [];
+  if (Bun.which("nats-server") === null) needed.push("nats-server");
+  if (Bun.which("redis-server") === null) needed.push("redis-server");
+  if (Bun.which("go") === null) needed.push("golang-go");
+  if (!existsSync(join(goSourceTree, "src/github.com/nats-io/nats.go"))) needed.push("golang-github-nats-io-go-nats-dev");
+  if (needed.length === 0) return;
+  console.error(`bench:peers: installing ${needed.join(", ")} (apt-get)`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run(["apt-get", "update"], { env });
+  run(["apt-get", "install", "-y", "--no-install-recommends", ...needed], { env });
+}
+
+function buildGoClient(): string {
+  const output = join(work, "bench-peers-client");
+  run(["go", "build", "-o", output, join(root, "scripts/bench-peers-client.go")], {
+    env: { ...process.env, GO111MODULE: "off", GOPATH: goSourceTree, GOFLAGS: "", GOCACHE: join(work, "go-cache"), GOPROXY: "off" },
+  });
+  return output;
+}
+
+function run(argv: string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): void {
+  const child = Bun.spawnSync(argv, { cwd: options.cwd, env: options.env, stdout: "inherit", stderr: "inherit" });
+  if (child.exitCode !== 0) throw new Error(`${argv.join(" ")} exited with ${child.exitCode}`);
+}
+
+/** Runs a load generator to completion; its last stdout line is its JSON figures. */
+async function measure(label: string, argv: string[]): Promise<Figures> {
+  console.error(`bench:peers: ${label}`);
+  const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
+  const timer = setTimeout(() => child.kill("SIGKILL"), workloadTimeoutMs);
+  const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
+  clearTimeout(timer);
+  const lines = stdout.trim().split("\n");
+  if (exitCode !== 0) throw new Error(`${label}: ${argv.join(" ")} exited with ${exitCode}\n${stdout}${stderr}`);
+  return JSON.parse(lines[lines.length - 1]!) as Figures;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers
+
+interface Started {
+  child: ReturnType<typeof Bun.spawn>;
+  port: number;
+  stderr: () => string;
+}
+
+function freePort(): number {
+  const listener = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const port = listener.port;
+  listener.stop(true);
+  return port;
+}
+
+async function canConnect(port: number): Promise<boolean> {
+  try {
+    const socket = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
+    socket.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Spawns a server and waits until `ready` finds its port (from its output or by connecting). */
+async function startServer(name: string, argv: string[], ready: (output: string) => Promise<number | undefined>): Promise<Started> {
+  const child = Bun.spawn(argv, { cwd: work, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  let output = "";
+  const collect = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) output += new TextDecoder().decode(chunk);
+  };
+  void collect(child.stdout);
+  void collect(child.stderr);
+  const startMs = performance.now();
+  for (;;) {
+    const port = await ready(output);
+    if (port !== undefined) return { child, port, stderr: () => output };
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}:\n${output}`);
+    if (performance.now() - startMs > serverReadyTimeoutMs) {
+      child.kill("SIGKILL");
+      throw new Error(`${name} did not start within ${serverReadyTimeoutMs} ms:\n${output}`);
+    }
+    await Bun.sleep(20);
+  }
+}
+
+async function stop(server: Started): Promise<void> {
+  process.kill(server.child.pid, "SIGTERM");
+  const exited = await Promise.race([server.child.exited, Bun.sleep(10_000).then(() => undefined)]);
+  if (exited === undefined) process.kill(server.child.pid, "SIGKILL");
+  await server.child.exited;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Workloads
+
+async function loopbackRoundTrip(client: string): Promise<Figures> {
+  const echo = await startServer("echo", [client, "echo"], async (output) => {
+    const match = /127\.0\.0\.1:(\d+)/.exec(output);
+    return match ? Number(match[1]) : undefined;
+  });
+  try {
+    return await measure("loopback TCP round trip", [client, "rtt", "-addr", `127.0.0.1:${echo.port}`, "-count", String(count.roundTrip)]);
+  } finally {
+    await stop(echo);
+  }
+}
+
+async function natsWorkloads(client: string): Promise<Record<string, Figures>> {
+  const port = freePort();
+  const nats = await startServer("nats-server", ["nats-server", "-js", "-sd", join(work, "nats"), "-a", "127.0.0.1", "-p", String(port)], async () => ((await canConnect(port)) ? port : undefined));
+  const url = `nats://127.0.0.1:${port}`;
+  const go = (mode: string, ...flags: (string | number)[]) => [client, mode, "-url", url, ...flags.map(String)];
+  try {
+    return {
+      produce128: await measure("NATS produce 128 B", go("produce", "-stream", "P128", "-size", 128, "-count", count.produce, "-window", 4096)),
+      produce1KiB: await measure("NATS produce 1 KiB", go("produce", "-stream", "P1K", "-size", 1024, "-count", count.produce1KiB, "-window", 4096)),
+      consume: await measure("NATS consume", go("consume", "-stream", "P128", "-count", count.produce, "-fetch", 1000)),
+      latency: await measure("NATS one in flight", go("latency", "-stream", "LAT", "-size", 128, "-count", count.latency)),
+      endToEnd: await measure("NATS end to end", go("e2e", "-stream", "E2E", "-size", 128, "-count", count.endToEnd, "-rate", endToEndRatePerSecond)),
+    };
+  } finally {
+    await stop(nats);
+  }
+}
+
+async function redisWorkload(client: string): Promise<Figures> {
+  const port = freePort();
+  const argv = ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--dir", work, "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"];
+  const redis = await startServer("redis-server", argv, async () => ((await canConnect(port)) ? port : undefined));
+  try {
+    const flags = ["-addr", `127.0.0.1:${port}`, "-size", "1024", "-count", String(count.syncFlush), "-producers", String(syncProducers), "-window", String(syncWindowPerProducer)];
+    return await measure("Redis XADD, appendfsync always", [client, "xadd", ...flags]);
+  } finally {
+    await stop(redis);
+  }
+}
+
+async function startMq(flush: "async" | "sync"): Promise<Started> {
+  const argv = [binary, "start", "--listen", "127.0.0.1", "--port", "0", "--namesrv-port", "0", "--http-port", "0", "--ha-port", "0", "--flush", flush, "--data", join(work, `mq-${flush}`)];
+  return startServer(`mq (${flush} flush)`, argv, async (output) => {
+    const match = /mq ready in .* at 127\.0\.0\.1:(\d+)/.exec(output);
+    return match ? Number(match[1]) : undefined;
+  });
+}
+
+async function mqWorkloads(): Promise<Record<string, Figures>> {
+  const mq = await startMq("async");
+  const bench = (mode: string, ...flags: (string | number)[]) => [binary, "bench", mode, "--broker", `127.0.0.1:${mq.port}`, ...flags.map(String)];
+  try {
+    return {
+      produce128: await measure("mq produce 128 B", bench("produce", "--topic", "P128", "--size", 128, "--count", count.produce, "--window", 1000)),
+      produce1KiB: await measure("mq produce 1 KiB", bench("produce", "--topic", "P1K", "--size", 1024, "--count", count.produce1KiB, "--window", 1000)),
+      batch64: await measure("mq sendBatch 64", bench("produce", "--topic", "PB64", "--size", 128, "--count", count.batch, "--batch", 64, "--window", 16)),
+      consume: await measure("mq consume", bench("consume", "--topic", "P128", "--group", "peers", "--count", count.produce)),
+      latency: await measure("mq one in flight", bench("latency", "--topic", "LAT", "--size", 128, "--count", count.latency)),
+      endToEnd: await measure("mq end to end", bench("latency", "--topic", "E2E", "--size", 128, "--count", count.endToEnd, "--rate", endToEndRatePerSecond)),
+    };
+  } finally {
+    await stop(mq);
+  }
+}
+
+async function mqSyncFlush(): Promise<Figures> {
+  const mq = await startMq("sync");
+  try {
+    const flags = ["--topic", "SYNC", "--size", "1024", "--count", String(count.syncFlush), "--producers", String(syncProducers), "--window", String(syncProducers * syncWindowPerProducer)];
+    return await measure("mq sync flush 1 KiB", [binary, "bench", "produce", "--broker", `127.0.0.1:${mq.port}`, ...flags]);
+  } finally {
+    await stop(mq);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Row {
+  workload: string;
+  peer: string;
+  peerValue: number;
+  mqValue: number;
+  unit: "msgs/s" | "µs";
+  /** mq / peer for rates, peer / mq for latencies: above 1 means mq is ahead. */
+  target: string;
+  met: boolean;
+  ratio: number;
+}
+
+function throughputRow(workload: string, peer: string, peerValue: number, mqValue: number, targetRatio: number): Row {
+  const ratio = mqValue / peerValue;
+  return { workload, peer, peerValue, mqValue, unit: "msgs/s", ratio, target: `≥ ${targetRatio} ×`, met: ratio >= targetRatio };
+}
+
+function report(figures: { roundTrip: Figures; nats: Record<string, Figures>; redis: Figures; mq: Record<string, Figures>; syncFlush: Figures }): void {
+  const { roundTrip, nats, redis, mq, syncFlush } = figures;
+  const num = (value: number | string | undefined) => Number(value ?? Number.NaN);
+  const mqLatencyP50 = num(mq.latency!.send_p50_us);
+  const natsLatencyP50 = num(nats.latency!.p50_us);
+  const loopbackP50 = num(roundTrip.p50_us);
+  const syncRedisRatio = num(syncFlush.msgs_s) / num(redis.msgs_s);
+  const rows: Row[] = [
+    throughputRow("produce 128 B (mq window 1,000; NATS 4,096)", "NATS", num(nats.produce128!.msgs_s), num(mq.produce128!.msgs_s), 2),
+    throughputRow("produce 1 KiB", "NATS", num(nats.produce1KiB!.msgs_s), num(mq.produce1KiB!.msgs_s), 2),
+    throughputRow("produce 128 B, sendBatch 64 (NATS single)", "NATS", num(nats.produce128!.msgs_s), num(mq.batch64!.msgs_s), 5),
+    throughputRow("consume 128 B (NATS pull, fetch 1,000)", "NATS", num(nats.consume!.msgs_s), num(mq.consume!.msgs_s), 2),
+    { workload: "one in flight, p50 (NATS sync publish)", peer: "NATS", peerValue: natsLatencyP50, mqValue: mqLatencyP50, unit: "µs", ratio: natsLatencyP50 / mqLatencyP50, target: "≥ 2 × (p50 ≤ 0.5 × NATS)", met: mqLatencyP50 <= 0.5 * natsLatencyP50 },
+    { workload: "one in flight, p50 vs loopback round trip", peer: "loopback", peerValue: loopbackP50, mqValue: mqLatencyP50, unit: "µs", ratio: loopbackP50 / mqLatencyP50, target: "≥ 0.33 × (p50 ≤ 3 × loopback)", met: mqLatencyP50 <= 3 * loopbackP50 },
+    { workload: "end to end at 20,000 msgs/s, p99", peer: "NATS", peerValue: num(nats.endToEnd!.p99_us), mqValue: num(mq.endToEnd!.p99_us), unit: "µs", ratio: num(nats.endToEnd!.p99_us) / num(mq.endToEnd!.p99_us), target: "mq p99 ≤ 5,000 µs", met: num(mq.endToEnd!.p99_us) <= 5_000 },
+    { workload: "sync flush 1 KiB, 64 producers (Redis XADD, fsync always)", peer: "Redis", peerValue: num(redis.msgs_s), mqValue: num(syncFlush.msgs_s), unit: "msgs/s", ratio: syncRedisRatio, target: "≥ 3 × or ≥ 50,000 msgs/s", met: syncRedisRatio >= 3 || num(syncFlush.msgs_s) >= 50_000 },
+  ];
+  const format = (value: number) => (Number.isFinite(value) ? Math.round(value).toLocaleString("en-US") : "n/a");
+  console.log(`\nmq vs peers on ${new Date().toISOString().slice(0, 10)} (ratio: above 1 means mq is ahead)`);
+  console.log("| workload | peer | peer | mq | ratio | target | met |");
+  console.log("| --- | --- | ---: | ---: | ---: | --- | --- |");
+  for (const row of rows) {
+    console.log(`| ${row.workload} | ${row.peer} | ${format(row.peerValue)} ${row.unit} | ${format(row.mqValue)} ${row.unit} | ${row.ratio.toFixed(2)} | ${row.target} | ${row.met ? "yes" : "no"} |`);
+  }
+  console.log(`loopback TCP round trip p50 ${loopbackP50} µs, p99 ${roundTrip.p99_us} µs; mq one in flight p99 ${mq.latency!.send_p99_us} µs, NATS ${nats.latency!.p99_us} µs; end to end p50 mq ${mq.endToEnd!.p50_us} µs, NATS ${nats.endToEnd!.p50_us} µs`);
+  const json: Record<string, unknown> = { loopback_rtt_p50_us: loopbackP50, nats, redis, mq: { ...mq, syncFlush } };
+  for (const row of rows) json[row.workload] = { peer: row.peerValue, mq: row.mqValue, ratio: Number(row.ratio.toFixed(3)), met: row.met };
+  console.log(JSON.stringify(json));
+}
