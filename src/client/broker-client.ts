@@ -8,7 +8,7 @@
 
 import type { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { encodeOffsetMsgId, offsetMsgIdPattern } from "../common/ids.ts";
+import { offsetHex, offsetMsgIdPattern, offsetMsgIdPrefix } from "../common/ids.ts";
 import { splitHostPort } from "../common/ip-address.ts";
 import { queueOffset as toQueueOffset, queueOffsetPlus, type QueueOffset } from "../common/offsets.ts";
 import { type StoredMessage } from "../common/message-record.ts";
@@ -69,9 +69,10 @@ export class BrokerClient {
       throw new MqError("INVALID_FIELD", { field: "response.physicalOffsets", reason: `holds ${physicalOffsets.length} offsets for ${msgIds.length} messages` });
     }
     const { host, port } = splitHostPort(storeHost)!; // the schema checked its shape
+    const prefix = offsetMsgIdPrefix(host, port); // once per batch: parsing the host is the dear part
     return physicalOffsets.map((physicalOffset, index) => ({
       msgId: msgIds[index]!,
-      offsetMsgId: encodeOffsetMsgId({ host, port, physicalOffset }),
+      offsetMsgId: prefix + offsetHex(physicalOffset),
       topic,
       queueId,
       // A batch holding scheduled messages is stored as timer records: each takes its queue offset when delivered.

@@ -5,6 +5,9 @@
  * - Retries: a retriable failure (retry-policy.ts) is tried again up to `retries` more times, on
  *   another queue for round-robin sends and on the same queue for selector/sharding-key sends
  *   (moving them would break their order). The msgId stays the same across attempts.
+ * - Batching: sends to one queue started in one event-loop turn (or within `lingerMs`) travel as
+ *   one SEND_BATCH request and are answered one by one (send-accumulator.ts); a message with a
+ *   delivery time or an AbortSignal travels alone. `sendBatch` sends a caller's batch as given.
  * - Bounded in flight: at most `maxInFlight` sends await their answer; a further `send` waits
  *   for a permit before anything is encoded, so awaiting `send` is the throttle and memory stays
  *   bounded by maxInFlight messages. Oneway sends take a permit only while they are written and
@@ -26,6 +29,7 @@ import { type QueueSelector, RoundRobinSelector, selectByShardingKey, selectWith
 import { LatencyFaultTolerance } from "./latency-fault-tolerance.ts";
 import type { TopicRoute } from "./route-resolver.ts";
 import { isRetriable } from "./retry-policy.ts";
+import { type AccumulatedSend, SendAccumulator } from "./send-accumulator.ts";
 import { Semaphore } from "./semaphore.ts";
 
 export interface ProducerOptions extends ClientOptions {
@@ -39,6 +43,11 @@ export interface ProducerOptions extends ClientOptions {
   readonly maxInFlight?: number;
   /** Leave slow or failing brokers out of round-robin for a while (latency-fault-tolerance.ts); default true. */
   readonly latencyFaultTolerance?: boolean;
+  /**
+   * How long a send waits for others to the same queue to travel with it in one request
+   * (send-accumulator.ts); default 0: the sends started in the same event-loop turn.
+   */
+  readonly lingerMs?: number;
 }
 
 export interface SendOptions {
@@ -56,6 +65,7 @@ export const sendTimeoutMsDefault = 3_000;
 export const sendRetriesDefault = 2;
 export const sendRetriesMax = 16;
 export const producerInFlightMaxDefault = 1024;
+export const lingerMsMax = 1_000;
 export const producerHeartbeatIntervalMs = 30_000;
 /** Oneway sends wait while a connection holds more unsent output than this. */
 export const onewayOutputBytesMax = 8 * MiB;
@@ -71,6 +81,7 @@ export class Producer {
   private readonly roundRobin = new RoundRobinSelector();
   private readonly msgIds: MsgIdGenerator;
   private readonly faults: LatencyFaultTolerance | undefined;
+  private readonly accumulator: SendAccumulator;
   private state: State = "new";
   private heartbeatTimer: { cancel(): void } | undefined;
 
@@ -86,6 +97,11 @@ export class Producer {
     this.context = createClientContext(options, "producer");
     this.msgIds = createMsgIdGenerator(this.context.identity);
     this.faults = options.latencyFaultTolerance === false ? undefined : new LatencyFaultTolerance({ clock: this.context.clock });
+    const lingerMs = options.lingerMs ?? 0;
+    if (!Number.isInteger(lingerMs) || lingerMs < 0 || lingerMs > lingerMsMax) {
+      throw new MqError("INVALID_FIELD", { field: "lingerMs", reason: `must be an integer in 0..${lingerMsMax}, got ${options.lingerMs}` });
+    }
+    this.accumulator = new SendAccumulator({ sendOne: (address, queue, send) => this.sendOne(address, queue, send), sendMany: (address, queue, sends) => this.sendMany(address, queue, sends) }, lingerMs);
   }
 
   get clientId(): string {
@@ -109,9 +125,13 @@ export class Producer {
     this.checkRunning();
     const prepared = prepareMessage(message);
     const msgId = this.msgIds.next();
+    // A cancellable send or a scheduled one travels alone: a batch shares one request's fate and
+    // holds no per-message delivery times.
+    const alone = options.signal !== undefined || prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0;
     await this.inFlight.acquire(options.signal);
     try {
       return await this.withRetries(prepared.topic, message, options, (address, queue) => {
+        if (!alone) return this.accumulator.add(address, queue, prepared, msgId);
         const fields = this.sendFields(prepared, queue, msgId);
         return this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
       });
@@ -187,6 +207,18 @@ export class Producer {
       );
     }
     await this.context.pool.close();
+  }
+
+  private sendOne(address: string, queue: MessageQueue, send: AccumulatedSend): Promise<SendResult> {
+    return this.context.broker.sendMessage(address, this.sendFields(send.prepared, queue, send.msgId), send.prepared.body, { timeoutMs: this.sendTimeoutMs });
+  }
+
+  /** Sends of one queue as one SEND_BATCH; the entries carry what sendFields carries per message. */
+  private sendMany(address: string, queue: MessageQueue, sends: readonly AccumulatedSend[]): Promise<SendResult[]> {
+    const msgIds = sends.map((send) => send.msgId);
+    const body = encodeBatchBody(sends.map(({ prepared, msgId }) => ({ msgId, tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body })));
+    const fields: Fields<typeof RequestCode.SEND_BATCH> = { producerGroup: this.group, topic: queue.topic, queueId: queue.queueId, messageCount: sends.length, bornTimestampMs: this.context.clock.nowMs() };
+    return this.context.broker.sendBatch(address, fields, body, msgIds, { timeoutMs: this.sendTimeoutMs });
   }
 
   private sendFields(prepared: PreparedMessage, queue: MessageQueue, msgId: string): Fields<typeof RequestCode.SEND_MESSAGE> {

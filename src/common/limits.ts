@@ -18,6 +18,13 @@ export const topicNamePattern = /^[%|a-zA-Z0-9_-]{1,127}$/;
 export const tagLengthMax = 255;
 export const batchBytesMax = 4 * MiB;
 export const batchMessagesMax = 10_000;
+/**
+ * A producer's automatic batch (sends to one queue in one event-loop turn, send-accumulator.ts):
+ * at most this many messages and body bytes, well inside one SEND_BATCH, so one batch's answer
+ * stays quick and its per-entry headers never push it past batchBytesMax.
+ */
+export const producerBatchMessagesMax = 1_024;
+export const producerBatchBytesMax = 1 * MiB;
 export const queuesPerTopicMax = 1024;
 
 // Topics
@@ -201,5 +208,6 @@ assertRelation(sandboxCommitLogFileBytes >= commitLogFileBytesMin && sandboxComm
 assertRelation(messagePropertiesBytesMax < 65_536, "properties length to fit the record's u16 field");
 assertRelation(topicNameLengthMax < 256, "topic length to fit the record's u8 field");
 assertRelation(batchBytesMax >= messageBodyBytesMax, "a batch to hold at least one largest message");
+assertRelation(producerBatchMessagesMax <= batchMessagesMax && producerBatchBytesMax * 2 <= batchBytesMax, "a producer's automatic batch, entry headers included, to fit one SEND_BATCH");
 assertRelation(pullBytesMax >= messageBodyBytesMax + messagePropertiesBytesMax + 4 * KiB, "a pull to return one largest message");
 assertRelation(scheduledJobsInMemoryMax >= 16 && scheduledJobsInMemoryMax <= scheduledJobsMax, "the in-memory job window to be at least 16 and within the open-job cap");

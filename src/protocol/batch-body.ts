@@ -42,17 +42,24 @@ export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
   entries.forEach((entry, index) => (total += 8 + headers[index]!.length + entry.body.length));
   if (total > batchBytesMax) throw new MqError("BATCH_TOO_LARGE", { bytes: total, messages: entries.length, limit: batchBytesMax });
   const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
   let position = 0;
   entries.forEach((entry, index) => {
     const header = headers[index]!;
-    view.setUint32(position, 4 + header.length + entry.body.length);
-    view.setUint32(position + 4, header.length);
+    // Byte by byte: a DataView needs `out.buffer`, whose first access costs more than the copy.
+    writeUint32(out, position, 4 + header.length + entry.body.length);
+    writeUint32(out, position + 4, header.length);
     out.set(header, position + 8);
     out.set(entry.body, position + 8 + header.length);
     position += 8 + header.length + entry.body.length;
   });
   return out;
+}
+
+function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value >>> 24;
+  bytes[offset + 1] = (value >>> 16) & 0xff;
+  bytes[offset + 2] = (value >>> 8) & 0xff;
+  bytes[offset + 3] = value & 0xff;
 }
 
 /**
@@ -71,17 +78,42 @@ export function decodeBatchBody(body: Uint8Array, expectedCount: number): { head
     const headerLength = view.getUint32(position + 4);
     if (entryLength < 4 || position + 4 + entryLength > body.length) throw invalid(`entry ${entries.length} claims ${entryLength} bytes`);
     if (headerLength > entryLength - 4) throw invalid(`entry ${entries.length} header claims ${headerLength} bytes`);
-    let header: unknown;
-    try {
-      header = unpackr.unpack(body.subarray(position + 8, position + 8 + headerLength));
-    } catch (error) {
-      throw invalid(`entry ${entries.length} header is not msgpack: ${(error as Error).message}`);
+    let header: unknown = msgIdOnlyHeader(body, position + 8, headerLength);
+    if (header === undefined) {
+      try {
+        header = unpackr.unpack(body.subarray(position + 8, position + 8 + headerLength));
+      } catch (error) {
+        throw invalid(`entry ${entries.length} header is not msgpack: ${(error as Error).message}`);
+      }
     }
     entries.push({ header, body: body.subarray(position + 8 + headerLength, position + 4 + entryLength) });
     position += 4 + entryLength;
   }
   if (entries.length !== expectedCount) throw invalid(`holds ${entries.length} messages, ${expectedCount} announced`);
   return entries;
+}
+
+/** `{ msgId: <32-byte string> }` in msgpack: fixmap of 1, fixstr "msgId", str8 of 32. */
+const msgIdOnlyLead = [0x81, 0xa5, 0x6d, 0x73, 0x67, 0x49, 0x64, 0xd9, 0x20];
+const msgIdOnlyBytes = msgIdOnlyLead.length + 32;
+
+/**
+ * The header of a plain message in a producer's automatic batch holds only its msgId: read
+ * without msgpack (a tenth of the cost), the same map msgpack would give. Any other header
+ * returns undefined and is unpacked.
+ */
+function msgIdOnlyHeader(body: Uint8Array, start: number, length: number): { msgId: string } | undefined {
+  if (length !== msgIdOnlyBytes) return undefined;
+  for (let index = 0; index < msgIdOnlyLead.length; index++) {
+    if (body[start + index] !== msgIdOnlyLead[index]) return undefined;
+  }
+  let msgId = "";
+  for (let index = start + msgIdOnlyLead.length; index < start + msgIdOnlyBytes; index++) {
+    const byte = body[index]!;
+    if (byte >= 0x80) return undefined; // not ASCII: let msgpack decode the UTF-8
+    msgId += String.fromCharCode(byte);
+  }
+  return { msgId };
 }
 
 function invalid(reason: string): MqError {

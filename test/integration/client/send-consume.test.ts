@@ -72,6 +72,23 @@ describe("client: send APIs", () => {
     expect(received.sort()).toEqual(Array.from({ length: 50 }, (_, index) => `m${index}`).sort());
   });
 
+  test("concurrent send() calls to one queue travel batched and each resolves with its own msgId and offset, in call order", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("accumulate");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startProducer(broker.address);
+    const results = await Promise.all(Array.from({ length: 40 }, (_, index) => producer.send({ topic, body: `m${index}` })));
+    expect(new Set(results.map((result) => result.msgId)).size).toBe(40);
+    expect(new Set(results.map((result) => result.offsetMsgId)).size).toBe(40);
+    expect<number[]>(results.map((result) => result.queueOffset)).toEqual(results.map((_, index) => index));
+    const received: string[] = [];
+    const push = consumer(broker.address, { group: uniqueName("g"), consumeFromWhere: "first", orderly: true });
+    push.subscribe(topic);
+    await push.start((message) => void received.push(message.text()));
+    await waitFor("40 messages", () => received.length === 40);
+    expect(received).toEqual(Array.from({ length: 40 }, (_, index) => `m${index}`));
+  });
+
   test("sendBatch refuses mixed topics and an empty batch before sending", async () => {
     const broker = await startTestBroker();
     const producer = await startProducer(broker.address);
