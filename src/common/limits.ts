@@ -147,6 +147,12 @@ export const scheduleCompactRecordsMin = 4_096;
 export const scheduledJobsPerTurnMax = 4_096;
 /** A handler that throws is called again after this long. */
 export const scheduledJobRetryDelayMs = 1_000;
+/**
+ * The due time one file of the scheduler's wheel covers (store/schedule-wheel.ts): a refill reads
+ * the next slices only. A minute: a day of timers is 1,440 files, and a selection from a slice
+ * reads it in fixed-size chunks, so a hot slice costs time, never memory.
+ */
+export const scheduleWheelSliceMs = 60_000;
 
 // Scheduled delivery (broker/scheduled-delivery.ts)
 /** The longest delay a scheduled message may ask for by default (setting timerMaxDelayMs): 40 days. */

@@ -149,6 +149,7 @@ export class ScheduleJournal {
   private batchDepth = 0;
   private readonly batched: Uint8Array[] = [];
   private batchedCount = 0;
+  private batchedBytes = 0;
 
   private constructor(
     readonly path: string,
@@ -192,14 +193,22 @@ export class ScheduleJournal {
     return this.end;
   }
 
-  /** Appends whole records with one write (or, inside a batch, with the batch's one write). */
-  append(records: Uint8Array, count: number): void {
+  /**
+   * Appends whole records with one write (or, inside a batch, with the batch's one write).
+   * Returns where the first of them starts (inside a batch: where it will, the batch's parts
+   * being written in order).
+   */
+  append(records: Uint8Array, count: number): number {
     if (this.batchDepth > 0) {
+      const position = this.end + this.batchedBytes;
       this.batched.push(records);
       this.batchedCount += count;
-      return;
+      this.batchedBytes += records.length;
+      return position;
     }
+    const position = this.end;
     this.write(records, count);
+    return position;
   }
 
   /** Appends made until the matching `endBatch` go out as one write, before it returns. */
@@ -209,10 +218,16 @@ export class ScheduleJournal {
 
   endBatch(): void {
     this.batchDepth -= 1;
-    if (this.batchDepth > 0 || this.batched.length === 0) return;
+    if (this.batchDepth === 0) this.writeBatched();
+  }
+
+  /** Writes what the open batch holds so far (before its records are read back), in one write. */
+  writeBatched(): void {
+    if (this.batched.length === 0) return;
     const parts = this.batched.splice(0);
     const count = this.batchedCount;
     this.batchedCount = 0;
+    this.batchedBytes = 0;
     if (parts.length === 1) return this.write(parts[0]!, count);
     const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
     let offset = 0;
@@ -262,6 +277,28 @@ export class ScheduleJournal {
     const record = decodeRecord(chunkOf(this.read(position, length)), 0, position);
     if (record === undefined) throw new MqError("STORE_CORRUPT", { what: `schedule journal "${this.path}"`, reason: `the record at offset ${position} no longer decodes` });
     return record;
+  }
+
+  /**
+   * The records at `refs` (sorted by position), decoded: neighbours are read together, one read
+   * per span of up to a chunk, so loading thousands of jobs costs few syscalls.
+   */
+  readRecords(refs: readonly RecordRef[], visit: (record: JournalRecord, index: number) => void): void {
+    const buffer = new Uint8Array(Math.max(scanChunkBytes, recordBytesMax));
+    for (let first = 0; first < refs.length; ) {
+      const start = refs[first]!.position;
+      let last = first;
+      while (last + 1 < refs.length && refs[last + 1]!.position + refs[last + 1]!.length - start <= buffer.length) last += 1;
+      const end = refs[last]!.position + refs[last]!.length;
+      const chunk = chunkOf(buffer.subarray(0, readSync(this.fd, buffer, 0, end - start, start)));
+      for (let index = first; index <= last; index++) {
+        const position = refs[index]!.position;
+        const record = decodeRecord(chunk, position - start, position);
+        if (record === undefined) throw new MqError("STORE_CORRUPT", { what: `schedule journal "${this.path}"`, reason: `the record at offset ${position} no longer decodes` });
+        visit(record, index);
+      }
+      first = last + 1;
+    }
   }
 
   /** One record's bytes, as written (compaction copies them). */

@@ -1,7 +1,8 @@
 /**
  * One scheduler for everything that must happen later and survive a restart (DESIGN.md §14):
  * pop redelivery and scheduled messages (delay levels, delivery times, and the retry copies
- * sent back with a back-off); transaction check-back registers its own kind next. Time comes from the injected Clock, so tests advance it by hand.
+ * sent back with a back-off); transaction check-back registers its own kind next. Time comes
+ * from the injected Clock, so tests advance it by hand.
  *
  * Model. A job is (kind, id, dueMs, payload); (id, dueMs) is its key. `schedule` makes a job
  * open (an ADD record in the journal, schedule-journal.ts), `complete` closes it (a DONE record),
@@ -15,19 +16,19 @@
  * Exactly once, and what it asks of handlers. Within one run a job is handed to its handler once
  * (until it is rescheduled). Across a crash: every job whose DONE was not written runs again
  * after the restart — so every job runs — and a job whose DONE was written never runs again.
- * The one window left, a crash after a handler's effect and before its DONE, is closed by the
- * handler: effects are idempotent by job key (pop's effect is in memory and rebuilt from the
+ * The one window left, a crash after a handler's effect and before its DONE (the DONEs of one
+ * firing turn go out in one write at its end), is closed by the handler: effects are idempotent by job key (pop's effect is in memory and rebuilt from the
  * journal; scheduled delivery checks for a stored copy carrying its source offset). The tests show both.
  *
  * Bounded memory. At most `inMemoryMax` jobs (scheduledJobsInMemoryMax) are in memory: every
- * open job ordered before the horizon — a (dueMs, id), so a million jobs sharing one dueMs can
- * still be split between memory and disk — is either in memory or held by its owner, the rest
- * are only on disk. Adding an earlier job to a full memory evicts the latest ones (they are on
- * disk) and lowers the horizon; when memory runs low a scan of the journal loads the next
- * earliest jobs and moves the horizon on. That scan keeps at most twice the jobs it loads
- * (refill-candidates below), so draining a million jobs never holds more than the window.
- * Opening and compaction keep a transient map of every open key, bounded by `jobsMax`
- * (scheduledJobsMax), the cap on open jobs.
+ * open job ordered before the horizon — a (dueMs, journal position), so a million jobs sharing
+ * one dueMs can still be split — is in memory or held by its owner; the rest are on disk, filed
+ * by due time in the wheel (schedule-wheel.ts). When memory runs low the next earliest are
+ * selected from the wheel's next slices (never the whole journal; at most about twice the
+ * window at once) and read from the journal; adding an earlier job to a full memory evicts the
+ * latest (they stay on disk) and lowers the horizon. Jobs closed that the wheel still names are
+ * told apart by schedule-closed-ahead.ts. Opening and compaction keep a transient map of every
+ * open key, bounded by `jobsMax` (scheduledJobsMax), the cap on open jobs.
  *
  * Fairness. One turn fires at most `scheduledJobsPerTurnMax` jobs, then yields to the event
  * loop (the next turn is a 0 ms timer): a hot second of a million jobs is drained in turns
@@ -42,9 +43,11 @@ import type { TimerHandle } from "../common/clock.ts";
 import { DeadlineHeap } from "../common/deadline-heap.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
-import { encodeAdd, encodeDone, ScheduleJournal } from "./schedule-journal.ts";
-import { applyRecord, compareKeys, type JobKey, keyOf, type OpenRef, selectEarliest, unbounded } from "./schedule-keys.ts";
+import { encodeAdd, encodeDone, journalHeaderBytes, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+import { ClosedAhead } from "./schedule-closed-ahead.ts";
+import { applyRecord, type JobKey, keyOf, type OpenRef } from "./schedule-keys.ts";
 import { findOpenJob, findOpenJobs, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
+import { compareWheelKeys, ScheduleWheel, type WheelKey, type WheelRef } from "./schedule-wheel.ts";
 
 export type { JobKey } from "./schedule-keys.ts";
 export type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
@@ -52,9 +55,14 @@ import type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJo
 
 interface MemoryJob {
   readonly job: ScheduledJob;
+  /** Where its ADD is in the journal (changes when the journal is compacted). */
+  position: number;
   fireAtMs: number;
   live: boolean;
 }
+
+/** The horizon when every open job is in memory. */
+const unbounded: WheelKey = { dueMs: Infinity, position: Infinity };
 
 interface HeapNode {
   readonly deadlineMs: number;
@@ -67,6 +75,7 @@ const decoder = new TextDecoder();
 export class Scheduler<M extends JobKindMap> {
   readonly counters = { scheduled: 0, completed: 0, fired: 0, held: 0, failed: 0, loaded: 0, evicted: 0, compactions: 0 };
   private readonly journal: ScheduleJournal;
+  private readonly wheel: ScheduleWheel;
   private readonly handlers = new Map<string, (job: ScheduledJob) => JobOutcome>();
   private readonly memory = new Map<string, MemoryJob>();
   private readonly heap = new DeadlineHeap<HeapNode>();
@@ -78,11 +87,15 @@ export class Scheduler<M extends JobKindMap> {
   private readonly openByKind = new Map<string, number>();
   private readonly firedByKind = new Map<string, number>();
   private readonly fireListeners: FireListener[] = [];
-  /** Open jobs ordered at or after this (dueMs, id) are not all in memory (dueMs Infinity: every open job is). */
-  private horizon: JobKey = unbounded;
+  /** Open jobs ordered at or after this (dueMs, position) are not all in memory (dueMs Infinity: every open job is). */
+  private horizon: WheelKey = unbounded;
+  /** Jobs closed that a later selection from the wheel could still meet (schedule-closed-ahead.ts). */
+  private readonly closedAhead: ClosedAhead;
   /** Every open job found by the opening scan, until start(): owners rebuilding their state read it instead of the journal. */
   private openAtOpen: Map<string, OpenRef> | undefined;
   private openJobs = 0;
+  /** Set when closedAhead outgrows the window: the next compaction check compacts. */
+  private compactWanted = false;
   private timer: TimerHandle | undefined;
   private timerDueMs = Infinity;
   private readonly intervals: TimerHandle[] = [];
@@ -96,9 +109,13 @@ export class Scheduler<M extends JobKindMap> {
     this.jobsMax = options.jobsMax ?? limits.scheduledJobsMax;
     this.compactRecordsMin = options.compactRecordsMin ?? limits.scheduleCompactRecordsMin;
     this.jobsPerTurnMax = options.jobsPerTurnMax ?? limits.scheduledJobsPerTurnMax;
+    this.closedAhead = new ClosedAhead(this.inMemoryMax);
     this.openJobs = initial.size;
     this.countKinds(initial.values());
-    this.loadEarliest(initial.values(), unbounded);
+    this.wheel = new ScheduleWheel(join(options.dir, "wheel"));
+    this.wheel.rebuild(initial.values());
+    this.horizon = { dueMs: -Infinity, position: -Infinity };
+    this.load();
     this.openAtOpen = initial;
   }
 
@@ -130,6 +147,16 @@ export class Scheduler<M extends JobKindMap> {
     return this.journal.bytes;
   }
 
+  /** Jobs closed ahead of the horizon and remembered until it passes them (bounded by the window). */
+  get closedAheadCount(): number {
+    return this.closedAhead.size;
+  }
+
+  /** Refs filed in the wheel (open jobs, and closed ones until the next rebuild). */
+  get wheelRefs(): number {
+    return this.wheel.refs;
+  }
+
   /** Open jobs of `kind` (exact when every completion names its kind; compaction recounts). */
   openOfKind(kind: keyof M & string): number {
     return this.openByKind.get(kind) ?? 0;
@@ -157,7 +184,7 @@ export class Scheduler<M extends JobKindMap> {
   openBetween<K extends keyof M & string>(range: OpenJobRange<M[K]> & { kind: K }, page: OpenJobPage): OpenJobsAnswer<ScheduledJob<K, M[K]>> {
     this.checkOpen();
     const found = findOpenJobs(this.journal, range as OpenJobRange<unknown>, page);
-    const jobs = found.refs.map((ref) => this.jobAt({ kind: range.kind, ...ref }) as ScheduledJob<K, M[K]>);
+    const jobs = found.refs.map((ref) => this.jobAt(ref) as ScheduledJob<K, M[K]>);
     return { total: found.total, buckets: found.buckets, jobs };
   }
 
@@ -168,7 +195,7 @@ export class Scheduler<M extends JobKindMap> {
       if (entry.job.kind === kind && entry.job.id === id) return entry.job as ScheduledJob<K, M[K]>;
     }
     const ref = findOpenJob(this.journal, kind, id);
-    return ref === undefined ? undefined : (this.jobAt({ kind, ...ref }) as ScheduledJob<K, M[K]>);
+    return ref === undefined ? undefined : (this.jobAt(ref) as ScheduledJob<K, M[K]>);
   }
 
   /**
@@ -205,16 +232,17 @@ export class Scheduler<M extends JobKindMap> {
     this.checkOpen();
     this.openAtOpen = undefined;
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
-    this.journal.append(encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload))), 1);
-    this.opened(job);
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
+    const position = this.journal.append(add, 1);
+    this.opened(job, { dueMs: job.dueMs, position, length: add.length });
   }
 
   /** Closes an open job (acked, cancelled); a key that is not open changes nothing but the journal. */
   complete(key: KindedJobKey): void {
     this.checkOpen();
     this.openAtOpen = undefined;
-    this.journal.append(encodeDone(key.id, key.dueMs), 1);
-    this.closedKey(key);
+    const donePosition = this.journal.append(encodeDone(key.id, key.dueMs), 1);
+    this.closedKey(key, donePosition);
     if (this.memory.size === 0 && this.horizon.dueMs !== Infinity) this.arm();
   }
 
@@ -227,9 +255,9 @@ export class Scheduler<M extends JobKindMap> {
     const both = new Uint8Array(done.length + add.length);
     both.set(done, 0);
     both.set(add, done.length);
-    this.journal.append(both, 2);
-    this.closedKey({ kind: job.kind, ...previous });
-    this.opened(job);
+    const position = this.journal.append(both, 2);
+    this.closedKey({ kind: job.kind, ...previous }, position);
+    this.opened(job, { dueMs: job.dueMs, position: position + done.length, length: add.length });
   }
 
   /**
@@ -252,15 +280,18 @@ export class Scheduler<M extends JobKindMap> {
     this.firing = true;
     try {
       const nowMs = this.options.clock.nowMs();
-      // At most one turn's worth: the rest follow on a 0 ms timer (arm), after other work.
-      for (let fired = 0; fired < this.jobsPerTurnMax; ) {
-        const top = this.heap.peek();
-        if (top === undefined || top.deadlineMs > nowMs) break;
-        this.heap.pop();
-        if (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs) continue;
-        this.fire(top.entry, nowMs);
-        fired += 1;
-      }
+      // At most one turn's worth: the rest follow on a 0 ms timer (arm), after other work. The
+      // turn's DONEs go out in one write when it ends, each still after its handler returned.
+      this.batch(() => {
+        for (let fired = 0; fired < this.jobsPerTurnMax; ) {
+          const top = this.heap.peek();
+          if (top === undefined || top.deadlineMs > nowMs) break;
+          this.heap.pop();
+          if (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs) continue;
+          this.fire(top.entry, nowMs);
+          fired += 1;
+        }
+      });
       this.refillIfLow();
     } finally {
       this.firing = false;
@@ -297,13 +328,30 @@ export class Scheduler<M extends JobKindMap> {
     if (!this.closed) this.journal.sync();
   }
 
-  /** Rewrites the journal with the open jobs only. */
+  /**
+   * Rewrites the journal with the open jobs only, and the wheel with them. Records keep their
+   * order, so each job keeps its place in the (dueMs, position) order: memory and the horizon
+   * move to the new positions.
+   */
   compact(): void {
     this.checkOpen();
     const open = new Map<string, OpenRef>();
     this.journal.scan((record) => applyRecord(open, record, -Infinity));
     const refs = [...open.values()].sort((a, b) => a.position - b.position);
     this.journal.rewrite(refs);
+    const moved: OpenRef[] = [];
+    let horizon = unbounded;
+    let position = journalHeaderBytes;
+    for (const ref of refs) {
+      const entry = this.memory.get(keyOf(ref));
+      if (entry !== undefined && entry.position === ref.position) entry.position = position;
+      if (compareWheelKeys(ref, this.horizon) >= 0 && compareWheelKeys(ref, horizon) < 0) horizon = { dueMs: ref.dueMs, position };
+      moved.push({ ...ref, position });
+      position += ref.length;
+    }
+    this.horizon = horizon;
+    this.wheel.rebuild(moved);
+    this.closedAhead.clear();
     this.openJobs = open.size;
     this.openByKind.clear();
     this.countKinds(open.values());
@@ -317,6 +365,7 @@ export class Scheduler<M extends JobKindMap> {
     this.running = false;
     this.timer?.cancel();
     for (const interval of this.intervals.splice(0)) interval.cancel();
+    this.wheel.flush();
     this.journal.close();
   }
 
@@ -336,7 +385,7 @@ export class Scheduler<M extends JobKindMap> {
     } catch (error) {
       this.counters.failed += 1;
       this.options.logger.error(`Scheduler: job "${job.id}" (${job.kind}) failed: ${(error as Error).message}; retrying in ${limits.scheduledJobRetryDelayMs} ms`);
-      this.remember(job, nowMs + limits.scheduledJobRetryDelayMs);
+      this.remember(job, nowMs + limits.scheduledJobRetryDelayMs, entry.position);
       return;
     }
     this.counters.fired += 1;
@@ -347,24 +396,32 @@ export class Scheduler<M extends JobKindMap> {
     for (const listener of this.fireListeners) listener(job, lateMs);
   }
 
-  private opened(job: ScheduledJob): void {
+  private opened(job: ScheduledJob, ref: WheelRef): void {
     this.counters.scheduled += 1;
     const key = keyOf(job);
     if (!this.memory.has(key)) {
       this.openJobs += 1;
       this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
     }
-    if (compareKeys(job, this.horizon) < 0) {
-      this.remember(job, job.dueMs);
+    this.wheel.add(ref);
+    if (compareWheelKeys(ref, this.horizon) < 0) {
+      this.remember(job, job.dueMs, ref.position);
       if (this.memory.size > this.inMemoryMax) this.evict();
     }
     if (job.dueMs < this.timerDueMs) this.arm();
   }
 
-  private closedKey(key: KindedJobKey): void {
+  private closedKey(key: KindedJobKey, donePosition: number): void {
     this.counters.completed += 1;
-    const kind = this.memory.get(keyOf(key))?.job.kind ?? key.kind;
+    const mapKey = keyOf(key);
+    const entry = this.memory.get(mapKey);
+    const kind = entry?.job.kind ?? key.kind;
     if (kind !== undefined) this.openByKind.set(kind, Math.max(0, (this.openByKind.get(kind) ?? 0) - 1));
+    // A selection from the wheel may meet this job again unless it is below the horizon for good
+    // (schedule-closed-ahead.ts). Its position is known only in memory.
+    const ahead = entry === undefined ? key.dueMs >= this.horizon.dueMs : compareWheelKeys({ dueMs: key.dueMs, position: entry.position }, this.horizon) >= 0;
+    if (ahead || key.dueMs > this.options.clock.nowMs()) this.closedAhead.add(key, donePosition);
+    if (this.closedAhead.overfull) this.compactWanted = true;
     this.forget(key);
     this.openJobs = Math.max(0, this.openJobs - 1);
   }
@@ -373,13 +430,18 @@ export class Scheduler<M extends JobKindMap> {
     for (const ref of refs) this.openByKind.set(ref.kind, (this.openByKind.get(ref.kind) ?? 0) + 1);
   }
 
-  private remember(job: ScheduledJob, fireAtMs: number): void {
-    const entry: MemoryJob = { job, fireAtMs, live: true };
+  private remember(job: ScheduledJob, fireAtMs: number, position: number): void {
+    const entry: MemoryJob = { job, position, fireAtMs, live: true };
     const key = keyOf(job);
     const previous = this.memory.get(key);
     if (previous !== undefined) previous.live = false;
     this.memory.set(key, entry);
     this.heap.push({ deadlineMs: fireAtMs, entry });
+    // Stale nodes (forgotten, evicted) leave the heap lazily: rebuild it before they outnumber the live ones.
+    if (this.heap.size > 2 * this.memory.size + 1_024) {
+      this.heap.clear();
+      for (const live of this.memory.values()) this.heap.push({ deadlineMs: live.fireAtMs, entry: live });
+    }
   }
 
   private forget(key: JobKey): void {
@@ -392,42 +454,41 @@ export class Scheduler<M extends JobKindMap> {
   /** Drops the latest quarter of memory (it is all on disk, none of it due) and lowers the horizon to them. */
   private evict(): void {
     const nowMs = this.options.clock.nowMs();
-    const entries = [...this.memory.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => compareKeys(b.job, a.job));
+    const keyOfEntry = (entry: MemoryJob): WheelKey => ({ dueMs: entry.job.dueMs, position: entry.position });
+    const entries = [...this.memory.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => compareWheelKeys(keyOfEntry(b), keyOfEntry(a)));
     const target = Math.floor((this.inMemoryMax * 3) / 4);
     for (let index = 0; this.memory.size > target && index < entries.length; index++) {
-      const job = entries[index]!.job;
-      this.forget(job);
+      const entry = entries[index]!;
+      this.forget(entry.job);
       this.counters.evicted += 1;
-      if (compareKeys(job, this.horizon) < 0) this.horizon = { id: job.id, dueMs: job.dueMs };
+      if (compareWheelKeys(keyOfEntry(entry), this.horizon) < 0) this.horizon = keyOfEntry(entry);
     }
   }
 
-  /**
-   * When memory runs low, one pass of the journal loads the earliest open jobs at or after the
-   * horizon. The pass keeps at most twice `room` candidates: past that it keeps the earliest
-   * `room` and ignores everything ordered after the first one it dropped (`cut`), so it never
-   * holds more than the window however many jobs wait on disk.
-   */
+  /** When memory runs low, loads the next earliest jobs from the wheel. */
   private refillIfLow(): void {
     if (this.horizon.dueMs === Infinity || this.memory.size > this.inMemoryMax / 4) return;
-    const room = this.loadRoom();
-    const from = this.horizon;
-    const candidates = new Map<string, OpenRef>();
-    let cut: JobKey = unbounded;
-    this.journal.scan((record) => {
-      if (compareKeys(record, from) < 0 || compareKeys(record, cut) >= 0) return;
-      const key = keyOf(record);
-      if (record.type === "done") {
-        candidates.delete(key);
-        return;
-      }
-      candidates.set(key, { kind: record.kind, id: record.id, dueMs: record.dueMs, position: record.position, length: record.length });
-      if (candidates.size < 2 * room) return;
-      const sorted = [...candidates.values()].sort(compareKeys);
-      for (const dropped of sorted.slice(room)) candidates.delete(keyOf(dropped));
-      cut = sorted[room]!;
+    this.load();
+  }
+
+  /**
+   * Moves the earliest open jobs at or after the horizon into memory, up to three quarters of
+   * the window, and sets the horizon to the first one left on disk. The wheel names them; each
+   * is read from the journal, skipping jobs closed since it was filed.
+   */
+  private load(): void {
+    // Jobs added in an open batch are in the wheel already: their records must be on disk to be read.
+    this.journal.writeBatched();
+    const { refs, next } = this.wheel.select(this.horizon, this.loadRoom());
+    refs.sort((a, b) => a.position - b.position);
+    this.journal.readRecords(refs, (record) => {
+      if (this.closedAhead.closes(record, record.position)) return;
+      if (this.memory.get(keyOf(record))?.position === record.position) return;
+      this.remember(jobOf(record), record.dueMs, record.position);
+      this.counters.loaded += 1;
     });
-    this.loadEarliest([...candidates.values()], cut);
+    this.horizon = next ?? unbounded;
+    this.closedAhead.prune(this.horizon.dueMs, this.options.clock.nowMs());
   }
 
   /**
@@ -437,22 +498,6 @@ export class Scheduler<M extends JobKindMap> {
    */
   private loadRoom(): number {
     return Math.max(1, Math.floor((this.inMemoryMax * 3) / 4) - this.memory.size);
-  }
-
-  /**
-   * Moves the earliest of `refs` (every open job between the horizon and `beyond`) into memory,
-   * up to three quarters of the window, and sets the horizon to the first one left on disk (or `beyond`).
-   */
-  private loadEarliest(refs: Iterable<OpenRef>, beyond: JobKey): void {
-    const { earliest, next } = selectEarliest(refs, this.loadRoom());
-    for (const ref of earliest) {
-      const job = this.jobAt(ref);
-      if (this.memory.has(keyOf(job))) continue;
-      this.remember(job, job.dueMs);
-      this.counters.loaded += 1;
-    }
-    const horizon = next ?? beyond;
-    this.horizon = { id: horizon.id, dueMs: horizon.dueMs };
   }
 
   private arm(): void {
@@ -487,20 +532,24 @@ export class Scheduler<M extends JobKindMap> {
   }
 
   private compactIfWorthIt(): void {
-    if (this.journal.records < this.compactRecordsMin + 2 * this.openJobs) return;
+    if (!this.compactWanted && this.journal.records < this.compactRecordsMin + 2 * this.openJobs) return;
     // Not while jobs are due (a hot second draining): compaction holds the thread for a pass
     // over the journal, which the drain would wait for; it runs once the drain is done.
     const top = this.liveTop();
     if (top !== undefined && top.deadlineMs <= this.options.clock.nowMs()) return;
+    this.compactWanted = false;
     this.compact();
   }
 
-  private jobAt(ref: OpenRef): ScheduledJob {
-    const record = this.journal.readRecord(ref.position, ref.length);
-    return { kind: record.kind, id: record.id, dueMs: record.dueMs, payload: JSON.parse(decoder.decode(record.payload)) as unknown };
+  private jobAt(ref: { readonly position: number; readonly length: number }): ScheduledJob {
+    return jobOf(this.journal.readRecord(ref.position, ref.length));
   }
 
   private checkOpen(): void {
     if (this.closed) throw new MqError("STORE_CLOSED", { state: "closed (scheduler)" });
   }
+}
+
+function jobOf(record: JournalRecord): ScheduledJob {
+  return { kind: record.kind, id: record.id, dueMs: record.dueMs, payload: JSON.parse(decoder.decode(record.payload)) as unknown };
 }
