@@ -39,10 +39,10 @@ import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import { unreachable } from "../common/assert.ts";
 import { laterQueueOffset, queueOffsetPlus, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
-import { popInFlightMax, popStateSweepIntervalMs, popWaitersMax } from "../common/limits.ts";
+import { filterScanEntriesPerRequestMax, popInFlightMax, popStateSweepIntervalMs, popWaitersMax } from "../common/limits.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import { decodeRecord } from "../common/message-record.ts";
-import { type FilterExpression, compileFilter } from "../protocol/filter/filter-expression.ts";
+import { type FilterExpression, type MessageFilter, compileFilter } from "../protocol/filter/filter-expression.ts";
 import type { ScheduledJob } from "../store/scheduler.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { PopRedeliveryJob } from "./job-kinds.ts";
@@ -53,6 +53,8 @@ import { SendBackService } from "./send-back-service.ts";
 export { popInFlightMax, popWaitersMax };
 
 const jobKind = "pop.redeliver";
+/** Entries a filtered receive examines per queue at least, however many queues share its bound. */
+const popScanEntriesPerQueueMin = 1_024;
 
 export interface PopRequest {
   readonly group: string;
@@ -116,6 +118,8 @@ interface GroupTopic {
   ready: InFlight[];
   inFlight: number;
   nextQueue: number;
+  /** The last receive's filter stopped at its scan bound with entries left unexamined. */
+  filteredBacklog: boolean;
 }
 
 const services = new WeakMap<BrokerContext, PopService>();
@@ -190,10 +194,11 @@ export class PopService {
   private receiveNow(request: PopRequest): PoppedMessage[] {
     this.context.groupConfigs.assertConsumeEnabled(request.group);
     const config = this.context.topics.forRead(request.topic);
-    const filter = compileFilter(request.filter)?.hashes;
+    const filter = compileFilter(request.filter, request.group);
     this.context.offsets.admit(request.group); // refuse a group past the cap before handing anything out
     this.context.scheduler.runDue(); // deadlines passed by now are visible to this receive
     const state = this.state(request.group, request.topic);
+    state.filteredBacklog = false;
     const nowMs = this.context.clock.nowMs();
     const out: PoppedMessage[] = [];
     while (out.length < request.maxMessages && state.ready.length > 0) {
@@ -222,7 +227,8 @@ export class PopService {
   receive(request: PopRequest): Promise<PoppedMessage[]> {
     const first = this.tryReceive(request);
     const waitMs = Math.min(request.waitMs ?? 0, this.context.config.longPollMsMax);
-    if (first.length > 0 || waitMs <= 0 || this.stopped || this.waiters.full || request.signal?.aborted === true) return Promise.resolve(first);
+    // A filter that stopped at its scan bound answers empty now: the next receive continues past it.
+    if (first.length > 0 || waitMs <= 0 || this.states.get(`${request.topic}@${request.group}`)?.filteredBacklog === true || this.stopped || this.waiters.full || request.signal?.aborted === true) return Promise.resolve(first);
     return this.waiters.hold(request, waitMs);
   }
 
@@ -283,7 +289,7 @@ export class PopService {
     const key = `${topic}@${group}`;
     let state = this.states.get(key);
     if (state === undefined) {
-      state = { group, topic, queues: new Map(), ready: [], inFlight: 0, nextQueue: 0 };
+      state = { group, topic, queues: new Map(), ready: [], inFlight: 0, nextQueue: 0, filteredBacklog: false };
       this.states.set(key, state);
     }
     return state;
@@ -303,12 +309,22 @@ export class PopService {
     return cursor;
   }
 
-  private readNew(state: GroupTopic, queueId: number, filter: ReadonlySet<number> | undefined, request: PopRequest, nowMs: number, out: PoppedMessage[]): void {
+  private readNew(state: GroupTopic, queueId: number, filter: MessageFilter | undefined, request: PopRequest, nowMs: number, out: PoppedMessage[]): void {
+    // One receive examines about filterScanEntriesPerRequestMax entries over all the queues.
+    const scanEntriesMax = Math.max(popScanEntriesPerQueueMin, Math.floor(filterScanEntriesPerRequestMax / this.context.topics.forRead(state.topic).readQueues));
     const cursor = this.cursor(state, queueId);
     // Each message handed out becomes a scheduled job: take no more than the scheduler has room for.
     const maxCount = Math.min(request.maxMessages - out.length, popInFlightMax - state.inFlight, this.context.scheduler.room);
     if (maxCount <= 0) return;
-    const result = this.context.store.getMessages({ topic: state.topic, queueId, offset: cursor.next, maxCount, tagHashes: filter });
+    const result = this.context.store.getMessages({
+      topic: state.topic,
+      queueId,
+      offset: cursor.next,
+      maxCount,
+      tagHashes: filter?.tagHashes,
+      acceptRecord: filter?.acceptRecord,
+      scanEntriesMax,
+    });
     switch (result.status) {
       case "found":
         for (const read of result.messages) {
@@ -322,6 +338,7 @@ export class PopService {
         break;
       case "no_matched_message":
         cursor.next = result.nextOffset;
+        if (result.nextOffset < result.maxOffset) state.filteredBacklog = true;
         break;
       case "offset_too_small":
         cursor.next = result.minOffset;

@@ -1,5 +1,5 @@
 /**
- * `mq consume TOPIC --group G [--from first|last] [--count N] [--timeout MS]`: prints messages as
+ * `mq consume TOPIC --group G [--from first|last] [--count N] [--timeout MS] [--tag E | --sql E]`: prints messages as
  * they arrive (one JSON object a line with --json) until N have been printed, nothing has come
  * for MS milliseconds, or Ctrl-C; offsets are committed on the way out, so the next run of the
  * group continues after them. Against a cluster each line names the broker its queue is on
@@ -7,6 +7,7 @@
  */
 
 import { PushConsumer, type ReceivedMessage } from "../client/index.ts";
+import { compileSubscription } from "../client/subscription.ts";
 import { MqError } from "../common/errors.ts";
 import { consumeIdleTimeoutMsMax } from "../common/limits.ts";
 import { choiceOption, clientTarget, integerOption, lastString } from "./options.ts";
@@ -36,6 +37,7 @@ export const consumeCommand = nounCommand({
       .option("--count <n>", "Stop after N messages (default: run until Ctrl-C)", { type: [String] })
       .option("--timeout <ms>", "Stop once no message has arrived for this many ms (default: wait for ever)", { type: [String] })
       .option("--tag <expression>", 'Tag filter, e.g. "a || b" (default *)', { type: [String] })
+      .option("--sql <expression>", "SQL92 filter over properties, e.g. \"region = 'eu' AND price > 30\" (not with --tag)", { type: [String] })
       .option("--broadcast", "Broadcasting: every consumer gets every message")
       .action(async (topic: string, options: Record<string, unknown>) => {
         const group = lastString(options.group);
@@ -44,6 +46,12 @@ export const consumeCommand = nounCommand({
         const count = integerOption("count", options.count, { min: 1, max: Number.MAX_SAFE_INTEGER, fallback: Number.MAX_SAFE_INTEGER });
         const idleMs = integerOption("timeout", options.timeout, { min: 1, max: consumeIdleTimeoutMsMax, fallback: 0 });
         const json = options.json === true;
+        const tag = lastString(options.tag);
+        const sql = lastString(options.sql);
+        if (tag !== undefined && sql !== undefined) throw new MqError("INVALID_FIELD", { field: "--sql", reason: "cannot be given with --tag" });
+        // A bad expression is reported before connecting (FILTER_EXPRESSION_INVALID: line and column).
+        const expression = sql === undefined ? (tag ?? "*") : { sql };
+        compileSubscription(expression);
         const target = clientTarget(options);
         // The SDK waits for a topic that may be created later; from a terminal that looks like a
         // hang, so a topic that does not exist is reported (TOPIC_NOT_FOUND) before subscribing.
@@ -60,7 +68,7 @@ export const consumeCommand = nounCommand({
           concurrency: 1,
           signal: stop.signal,
         });
-        consumer.subscribe(String(topic), lastString(options.tag) ?? "*");
+        consumer.subscribe(String(topic), expression);
         const cluster = target.namesrv !== undefined;
         // --timeout: an idle timer, restarted by every message, that stops the consumer.
         let idleTimer: ReturnType<typeof setTimeout> | undefined;

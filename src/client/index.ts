@@ -22,6 +22,7 @@ export type { ReadableOptions, StreamMessage } from "./message-readable.ts";
 export type { WritableOptions, WritableChunk } from "./message-writable.ts";
 export { SimpleConsumer, type SimpleConsumerOptions, type ReceiveOptions } from "./simple-consumer.ts";
 export type { SimpleMessage } from "./popped-message.ts";
+export type { SubscriptionExpression } from "./subscription.ts";
 export { Admin, type TopicOptions, type QueueOffsets, type QueueMessages, type GroupConfigSettings } from "./admin.ts";
 export type { GroupConfig, BackoffPolicy } from "../protocol/group-config.ts";
 export type { ClusterTopicDetail, ClusterGroupDetail, BrokerQueueStats, BrokerGroupQueue } from "./admin-cluster.ts";

@@ -18,7 +18,8 @@ import type { Dispatcher } from "./dispatcher.ts";
 import { type ReceivedMessage, toPulledMessage } from "./message.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import type { RouteResolver } from "./route-resolver.ts";
-import { type TagExpression, tagExpressionMatches } from "../protocol/filter/tag-expression.ts";
+import type { MessageFilter } from "../protocol/filter/filter-expression.ts";
+import { wireFilter } from "./subscription.ts";
 
 export const suspendTimeoutMsDefault = 15_000;
 /** Added to the hold for the client's request timeout of a long-poll pull. */
@@ -37,12 +38,14 @@ export interface PullLoopContext {
   readonly pullBatchSize: number;
   readonly suspendTimeoutMs: number;
   readonly dispatcher: Dispatcher;
-  filterFor(topic: string): TagExpression;
+  /** The broker applies `broker`; each message that arrives is checked again with `client`. */
+  filterFor(topic: string): { broker: MessageFilter; client: MessageFilter };
 }
 
 export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext): Promise<void> {
   const { topic, queueId } = queue.queue;
   const filter = context.filterFor(topic);
+  const requestFilter = wireFilter(filter.broker);
   const address = context.routes.brokerAddress(queue.queue.brokerName);
   while (!queue.released) {
     await queue.waitForRoom();
@@ -58,7 +61,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
           queueId,
           queueOffset: queue.nextOffset,
           maxMessages: context.pullBatchSize,
-          filter: filter.tags === undefined ? undefined : { expressionType: "TAG", expression: filter.expression },
+          filter: requestFilter,
           suspendTimeoutMs: context.suspendTimeoutMs,
         },
         { timeoutMs: context.suspendTimeoutMs + pullTimeoutMarginMs, signal: queue.abort.signal },
@@ -76,7 +79,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
         for (const stored of result.messages) {
           // Offsets below nextOffset were handed out already (a broker must not resend them).
           if (stored.queueOffset < queue.nextOffset) continue;
-          if (tagExpressionMatches(filter, stored.tags)) messages.push(toPulledMessage(stored, { brokerName: queue.queue.brokerName, brokerAddress: address }));
+          if (filter.client.matches(stored.tags, stored.properties)) messages.push(toPulledMessage(stored, { brokerName: queue.queue.brokerName, brokerAddress: address }));
         }
         queue.nextOffset = laterQueueOffset(queue.nextOffset, result.nextOffset);
         if (messages.length > 0) {

@@ -47,7 +47,8 @@ import { reconsumeTimesMax } from "../protocol/limits.ts";
 import { suspendCurrentQueueMsMax } from "../common/limits.ts";
 import { type MessageModel, Rebalancer } from "./rebalancer.ts";
 import { RemoteOffsetStore } from "./remote-offset-store.ts";
-import { type TagExpression, compileTagExpression, everyTag } from "../protocol/filter/tag-expression.ts";
+import { type MessageFilter, everyMessage } from "../protocol/filter/filter-expression.ts";
+import { type SubscriptionExpression, compileSubscription, retryTopicFilter, wireFilter } from "./subscription.ts";
 
 export type ConsumeFromWhere = "last" | "first" | "timestamp";
 export type MessageHandler = (message: ReceivedMessage) => Promise<void> | void;
@@ -120,7 +121,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   readonly messageModel: MessageModel;
   private readonly options: PushConsumerOptions;
   private readonly context: ClientContext;
-  private readonly subscriptions = new Map<string, TagExpression>();
+  private readonly subscriptions = new Map<string, MessageFilter>();
   private readonly stopController = new AbortController();
   private readonly timers: TimerHandle[] = [];
   private state: State = "new";
@@ -166,10 +167,14 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     return this.allOwnedQueues().filter((queue) => queue.topic === this.retryTopic);
   }
 
-  /** Subscribes a topic with a tag expression (`*`, `a || b`); before or after start. */
-  subscribe(topic: string, tagExpression = "*"): this {
+  /**
+   * Subscribes a topic with a tag expression (`"*"`, `"a || b"`, `{ tags }`) or a SQL92 one over
+   * properties (`{ sql: "region = 'eu' AND price > 30" }`), filtered on the broker; before or
+   * after start. A bad expression throws here (FILTER_EXPRESSION_INVALID names line and column).
+   */
+  subscribe(topic: string, expression: SubscriptionExpression = "*"): this {
     checkGroupName(topic, "topic");
-    this.subscriptions.set(topic, compileTagExpression(tagExpression));
+    this.subscriptions.set(topic, compileSubscription(expression));
     if (this.state === "running") void this.heartbeat().then(() => this.rebalancer?.request());
     return this;
   }
@@ -220,8 +225,9 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     const { context } = this;
     const options = this.options;
     const clustering = this.messageModel === "clustering";
-    // Sent-back messages come back through the group's retry topic (clustering: one copy per group).
-    if (clustering) this.subscriptions.set(this.retryTopic, everyTag);
+    // Sent-back messages come back through the group's retry topic (clustering: one copy per group),
+    // filtered by the subscription of the topic each came from (subscription.ts).
+    if (clustering) this.subscriptions.set(this.retryTopic, everyMessage);
     const offsets: OffsetStore = clustering
       ? new RemoteOffsetStore(context.broker, context.routes, this.group)
       : new LocalOffsetStore({ dir: options.offsetStoreDir ?? offsetStoreDirDefault, group: this.group, instance: options.clientId ?? "default" });
@@ -237,7 +243,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       pullBatchSize: options.pullBatchSize ?? pullBatchSizeDefault,
       suspendTimeoutMs: options.suspendTimeoutMs ?? suspendTimeoutMsDefault,
       dispatcher,
-      filterFor: (topic: string) => this.subscriptions.get(topic) ?? everyTag,
+      filterFor: (topic: string) => this.filterFor(topic),
     };
     this.owned = new OwnedQueues({
       broker: context.broker,
@@ -376,6 +382,13 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     return (this.owned?.activeQueues ?? []).map((pq) => pq.queue);
   }
 
+  /** What the broker filters `topic` by, and what arriving messages are checked against. */
+  private filterFor(topic: string): { broker: MessageFilter; client: MessageFilter } {
+    if (topic === this.retryTopic) return retryTopicFilter(this.subscriptions, this.retryTopic);
+    const filter = this.subscriptions.get(topic) ?? everyMessage;
+    return { broker: filter, client: filter };
+  }
+
   private get retryTopic(): string {
     return `${retryTopicPrefix}${this.group}`;
   }
@@ -415,7 +428,10 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   }
 
   private async heartbeatTo(addresses: readonly string[]): Promise<void> {
-    const subscriptions = [...this.subscriptions].map(([topic, filter]) => ({ topic, expressionType: "TAG" as const, expression: filter.expression }));
+    const subscriptions = [...this.subscriptions].map(([topic]) => {
+      const filter = this.filterFor(topic).broker;
+      return { topic, ...(wireFilter(filter) ?? { expressionType: "TAG" as const, expression: "*" }) };
+    });
     const consumer = {
       consumerGroup: this.group,
       consumeType: "push" as const,

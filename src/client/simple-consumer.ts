@@ -17,8 +17,9 @@
  * aborted) hands its messages straight back (CHANGE_INVISIBLE_TIME 0), so they are not hidden
  * from the group for nothing.
  *
- * Tag filters run on the broker by tag hash; two tags can share a hash, so a received message
- * whose tag does not match exactly is acked here and not handed on (as RocketMQ re-checks).
+ * Filters run on the broker: tags by tag hash, SQL92 over each record's properties. Two tags can
+ * share a hash, so a received message that does not match exactly is acked here and not handed
+ * on (as RocketMQ re-checks).
  */
 
 import { MqError } from "../common/errors.ts";
@@ -26,12 +27,13 @@ import { pullMessagesMax } from "../common/limits.ts";
 import { invisibleTimeMsMax, longPollMsDefault, longPollMsMax, requestTimeoutMsDefault } from "../protocol/limits.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
 import { PoppedMessage, type SimpleMessage, decodeReceiptHandle, encodeReceiptHandle } from "./popped-message.ts";
-import { type TagExpression, compileTagExpression, tagExpressionMatches } from "../protocol/filter/tag-expression.ts";
+import type { MessageFilter } from "../protocol/filter/filter-expression.ts";
+import { type SubscriptionExpression, compileSubscription, wireFilter } from "./subscription.ts";
 
 export interface SimpleConsumerOptions extends ClientOptions {
   readonly group: string;
-  /** Topics to receive from: a name, names, or topic → tag expression (`*`, `a || b`). Or call `subscribe`. */
-  readonly topics?: string | readonly string[] | Readonly<Record<string, string>>;
+  /** Topics to receive from: a name, names, or topic → tag expression (`*`, `a || b`) or `{ sql }`. Or call `subscribe`. */
+  readonly topics?: string | readonly string[] | Readonly<Record<string, SubscriptionExpression>>;
   /** How long a received message stays hidden from the group unless acked; default 30000 (RocketMQ 5's). */
   readonly invisibleMs?: number;
   /** How long a receive waits when nothing is available (long poll, capped by the broker's longPollMsMax); default 15000, 0 answers at once. */
@@ -50,7 +52,7 @@ export const simpleReceiveMaxDefault = 16;
 
 interface Target {
   readonly topic: string;
-  readonly filter: TagExpression;
+  readonly filter: MessageFilter;
   readonly brokerName: string;
 }
 
@@ -59,7 +61,7 @@ type State = "new" | "running" | "stopped";
 export class SimpleConsumer {
   readonly group: string;
   private readonly context: ClientContext;
-  private readonly subscriptions = new Map<string, TagExpression>();
+  private readonly subscriptions = new Map<string, MessageFilter>();
   private readonly invisibleMs: number;
   private readonly awaitMs: number;
   /** Hand-backs and filtered-out acks still running: shutdown waits for them before closing. */
@@ -83,10 +85,14 @@ export class SimpleConsumer {
     return this.context.identity.clientId;
   }
 
-  /** Receives from `topic` too, filtered by a tag expression (`*`, `a || b`); before or after start. */
-  subscribe(topic: string, tagExpression = "*"): this {
+  /**
+   * Receives from `topic` too, filtered on the broker by a tag expression (`"*"`, `"a || b"`) or
+   * SQL92 over properties (`{ sql: "region = 'eu'" }`); before or after start. A bad expression
+   * throws here (FILTER_EXPRESSION_INVALID names line and column).
+   */
+  subscribe(topic: string, expression: SubscriptionExpression = "*"): this {
     checkGroupName(topic, "topic");
-    this.subscriptions.set(topic, compileTagExpression(tagExpression));
+    this.subscriptions.set(topic, compileSubscription(expression));
     return this;
   }
 
@@ -184,7 +190,7 @@ export class SimpleConsumer {
 
   private async pop(target: Target, max: number, invisibleMs: number, pollTimeMs: number): Promise<PoppedMessage[]> {
     const address = this.context.routes.brokerAddress(target.brokerName);
-    const filter = target.filter.tags === undefined ? undefined : { expressionType: "TAG" as const, expression: target.filter.expression };
+    const filter = wireFilter(target.filter);
     const answer = await this.context.broker.pop(
       address,
       { consumerGroup: this.group, topic: target.topic, maxMessages: max, invisibleTimeMs: invisibleMs, pollTimeMs, filter },
@@ -193,7 +199,7 @@ export class SimpleConsumer {
     const messages: PoppedMessage[] = [];
     for (const { message, receiptHandle, deliveryAttempt } of answer.messages) {
       const handle = encodeReceiptHandle({ topic: target.topic, brokerName: target.brokerName, brokerHandle: receiptHandle });
-      if (tagExpressionMatches(target.filter, message.tags)) {
+      if (target.filter.matches(message.tags, message.properties)) {
         messages.push(new PoppedMessage(message, { receiptHandle: handle, invisibleUntilMs: answer.invisibleUntilMs, deliveryAttempt, brokerName: target.brokerName, brokerAddress: address }));
       } else {
         this.inBackground(this.ack(handle)); // its tag only shares a hash with ours: not for this group's filter

@@ -31,6 +31,7 @@ export const errorCatalog = {
   LISTEN_FAILED: { code: 1013, http: 500, message: "Cannot listen on {address}: {reason}" },
   REQUEST_TOO_LARGE: { code: 1014, http: 413, message: "Cannot accept request: body is over {limit} bytes" },
   WRONG_SERVICE: { code: 1015, http: 400, message: "Cannot use {address}: it is {service}; {hint}" },
+  FILTER_EXPRESSION_INVALID: { code: 1020, http: 400, message: "Cannot compile SQL92 filter \"{expression}\": expected {expected} at line {line}, column {column}, found {found}" },
 
   TOPIC_NOT_FOUND: { code: 2001, http: 404, message: "Cannot find topic \"{topic}\"" },
   TOPIC_INVALID: { code: 2002, http: 400, message: "Cannot use topic name \"{topic}\": {reason}" },

@@ -96,6 +96,19 @@ export const pullMessagesMax = 1024;
 export const pullBytesMax = 16 * MiB;
 /** Compiled tag expressions kept for reuse (pulls repeat the same few); the oldest is dropped past this. */
 export const tagExpressionCacheEntriesMax = 1_024;
+/**
+ * Compiled SQL92 filters kept for reuse, keyed by consumer group and expression (each pull and
+ * pop of a subscription finds its evaluator here); the oldest is dropped past this.
+ */
+export const sqlFilterCacheEntriesMax = 1_024;
+/** NOTs and parentheses a SQL92 filter may nest: parsing recurses once per level. */
+export const filterSqlDepthMax = 64;
+/**
+ * Consume-queue entries one filtered pull or pop examines at most (SQL92 reads each entry's
+ * properties from the CommitLog): a filter that matches nothing answers within this bound with
+ * the offset to continue from, instead of holding the event loop over a long backlog.
+ */
+export const filterScanEntriesPerRequestMax = 32_768;
 
 // Command line
 /** The longest `mq consume --timeout`: a day, far past any wait a script means. */

@@ -164,7 +164,7 @@ export class LocalBackend implements MqBackend {
       maxMessages: request.max,
       invisibleMs: request.invisibleMs,
       waitMs: request.waitMs,
-      filter: request.tags === undefined ? undefined : { expressionType: "TAG", expression: request.tags },
+      filter: request.sql !== undefined ? { expressionType: "SQL92", expression: request.sql } : request.tags === undefined ? undefined : { expressionType: "TAG", expression: request.tags },
       signal: request.signal,
     });
     return popped.map((item) => ({ message: this.received(item.message), receiptHandle: item.receiptHandle, invisibleUntilMs: item.invisibleUntilMs, deliveryAttempt: item.deliveryAttempt }));

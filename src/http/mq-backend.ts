@@ -61,6 +61,8 @@ export interface ReceiveRequest {
   readonly waitMs: number;
   /** A tag expression (`*`, `a || b`); absent takes every message. */
   readonly tags?: string;
+  /** A SQL92 expression over properties (instead of tags). */
+  readonly sql?: string;
   /** Aborted when the HTTP client goes away: a held receive then takes no message. */
   readonly signal?: AbortSignal;
 }

@@ -123,8 +123,10 @@ export const receiveBody = z
     invisibleMs: z.int().min(1).max(limits.invisibleMsMax).default(limits.invisibleMsDefault).meta({ description: "How long received messages stay hidden from the group's other consumers unless acked" }),
     waitMs: z.int().min(0).max(limits.receiveWaitMsMax).default(0).meta({ description: "Long poll: hold the request up to this long while nothing is available" }),
     tags: z.string().max(filterExpressionLengthMax).optional().meta({ description: 'Tag filter: "*" or tags joined by "||"' }),
+    sql: z.string().max(filterExpressionLengthMax).optional().meta({ description: "SQL92 filter over properties, e.g. \"region = 'eu' AND price > 30\" (not with tags)" }),
     encoding: bodyEncoding.optional(),
   })
+  .refine((body) => body.tags === undefined || body.sql === undefined, { message: "give tags or sql, not both", path: ["sql"] })
   .meta({ id: "Receive" });
 
 const receiptHandles = z.array(z.string().min(1).max(limits.receiptHandleLengthMax)).min(1).max(limits.receiptHandlesMax);

@@ -157,7 +157,7 @@ export class SdkBackend implements MqBackend {
   }
 
   async receive(request: ReceiveRequest): Promise<ReceivedEntry[]> {
-    const consumer = await this.consumers.receiver(request.group, request.topic, request.tags);
+    const consumer = await this.consumers.receiver(request.group, request.topic, request.sql !== undefined ? { sql: request.sql } : (request.tags ?? "*"));
     const messages = await consumer.receive(request.max, { invisibleMs: request.invisibleMs, waitMs: request.waitMs, signal: request.signal });
     return messages.map((message) => ({ message, receiptHandle: message.receiptHandle, invisibleUntilMs: message.invisibleUntilMs, deliveryAttempt: message.deliveryAttempt }));
   }

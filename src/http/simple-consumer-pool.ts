@@ -1,7 +1,7 @@
 /**
  * The SimpleConsumers the SDK backend receives and settles with. A REST receive names its group,
- * topic and tag filter per request, while a SimpleConsumer is one group with fixed subscriptions;
- * so there is one receiver per (group, topic, tags) in use, started on first use, and one settler
+ * topic and filter (tags or SQL92) per request, while a SimpleConsumer is one group with fixed subscriptions;
+ * so there is one receiver per (group, topic, filter) in use, started on first use, and one settler
  * per group for acks and nacks (a receipt handle names its own topic and broker, so any consumer
  * of the group can settle it; the settler never receives and needs no start).
  *
@@ -12,6 +12,7 @@
 
 import type { ClientOptions } from "../client/client-context.ts";
 import { SimpleConsumer } from "../client/simple-consumer.ts";
+import type { SubscriptionExpression } from "../client/subscription.ts";
 
 /** Receivers and settlers kept at once, each. */
 export const simpleConsumersMax = 256;
@@ -23,16 +24,16 @@ export class SimpleConsumerPool {
 
   constructor(private readonly clientOptions: ClientOptions) {}
 
-  /** A started consumer of `group` subscribed to `topic` with `tags`; rejects (TOPIC_NOT_FOUND, NO_ROUTE, ...) if it cannot start. */
-  receiver(group: string, topic: string, tags: string | undefined): Promise<SimpleConsumer> {
-    const key = `${group}\u0000${topic}\u0000${tags ?? "*"}`;
+  /** A started consumer of `group` subscribed to `topic` with `expression`; throws for a bad expression, rejects (TOPIC_NOT_FOUND, NO_ROUTE, ...) if it cannot start. */
+  receiver(group: string, topic: string, expression: SubscriptionExpression): Promise<SimpleConsumer> {
+    const key = `${group}\u0000${topic}\u0000${typeof expression === "string" ? `TAG\u0000${expression}` : "sql" in expression ? `SQL92\u0000${expression.sql}` : `TAG\u0000${expression.tags}`}`;
     const cached = this.receivers.get(key);
     if (cached !== undefined) {
       this.receivers.delete(key); // re-inserted: Map order is the recency order
       this.receivers.set(key, cached);
       return cached;
     }
-    const consumer = new SimpleConsumer({ ...this.clientOptions, group, topics: { [topic]: tags ?? "*" } });
+    const consumer = new SimpleConsumer({ ...this.clientOptions, group, topics: { [topic]: expression } });
     const started = consumer.start().then(
       () => consumer,
       async (error: unknown) => {

@@ -30,8 +30,14 @@ export interface GetMessagesRequest {
   maxBytes?: number;
   /** Tag hashes to accept; undefined accepts all. */
   tagHashes?: ReadonlySet<number>;
-  /** A further filter on the record (SQL filters read its properties); false skips it. */
-  accept?: (record: Uint8Array) => boolean;
+  /**
+   * A further filter on the record as stored (`bytes` holds it at `position`, its structure
+   * checked): SQL92 filters read its properties region there. A record it refuses is skipped
+   * before any copy and does not count toward maxCount or maxBytes.
+   */
+  acceptRecord?: (bytes: Uint8Array, position: number) => boolean;
+  /** Entries examined at most (default: maxCount × 16, at least 4096). */
+  scanEntriesMax?: number;
   /** A buffer to copy into when it is large enough (the caller owns its reuse). */
   target?: Uint8Array;
 }
@@ -145,7 +151,7 @@ function scanEntries(context: ReadContext, queue: ConsumeQueue, request: GetMess
   const maxCount = Math.max(1, Math.min(request.maxCount, limits.pullMessagesMax));
   const maxBytes = Math.min(request.maxBytes ?? limits.pullBytesMax, limits.pullBytesMax);
   // Bound the entries examined per call so a sparse filter cannot stall the event loop.
-  const scanEnd = Math.min(queue.maxOffset, request.offset + Math.max(maxCount * 16, 4096));
+  const scanEnd = Math.min(queue.maxOffset, request.offset + (request.scanEntriesMax ?? Math.max(maxCount * 16, 4096)));
   const commitLogMin = context.commitLog.minOffset;
   const entriesPerFile = queue.entriesInFile;
   const commitLogEnd = context.commitLog.writePosition;
@@ -169,6 +175,7 @@ function scanEntries(context: ReadContext, queue: ConsumeQueue, request: GetMess
     }
     const hash = getUint64(view, position + 12);
     if (request.tagHashes !== undefined && !request.tagHashes.has(hash)) continue;
+    if (request.acceptRecord !== undefined && !acceptedRecord(context, queue, request.acceptRecord, scanned, toQueueOffset(offset), physicalOffset, size)) continue;
     if (scanned.bytes + size > maxBytes && physicalOffsets.length > 0) break;
     physicalOffsets.push(physicalOffset);
     scanned.sizes.push(size);
@@ -178,6 +185,28 @@ function scanEntries(context: ReadContext, queue: ConsumeQueue, request: GetMess
   }
   scanned.next = toQueueOffset(offset);
   return scanned;
+}
+
+/**
+ * Whether `accept` takes the entry's record, read in place in the CommitLog mapping. A damaged
+ * record is refused, counted and reported here, as the copy step does.
+ */
+function acceptedRecord(context: ReadContext, queue: ConsumeQueue, accept: (bytes: Uint8Array, position: number) => boolean, scanned: ScannedEntries, queueOffset: QueueOffset, physicalOffset: PhysicalOffset, size: number): boolean {
+  const file = context.commitLog.fileHolding(physicalOffset);
+  if (file === undefined) return false;
+  const fileBytes = context.commitLog.fileBytes;
+  const position = physicalOffset % fileBytes;
+  if (checkedRecordSize(file.bytes, file.view, position, fileBytes, physicalOffset, physicalOffset < context.verifyCrcBelow) !== size) {
+    scanned.corruptSkipped += 1;
+    reportDamage(context, queue, queueOffset, physicalOffset, "no valid record of the entry's size there");
+    return false;
+  }
+  if (!recordBelongsTo(file.bytes, file.view, position, queue, topicBytesOf(queue), queueOffset)) {
+    scanned.corruptSkipped += 1;
+    reportDamage(context, queue, queueOffset, physicalOffset, "the record there belongs to another topic, queue or queue offset");
+    return false;
+  }
+  return accept(file.bytes, position);
 }
 
 /** Step 2: copies each scanned record that is still there, whole and its queue's own, into `buffer`; returns the bytes written. */
@@ -205,7 +234,6 @@ function copyRecords(context: ReadContext, queue: ConsumeQueue, request: GetMess
       continue;
     }
     buffer.set(file.bytes.subarray(position, position + size), written);
-    if (request.accept !== undefined && !request.accept(buffer.subarray(written, written + size))) continue;
     messages.push({ queueOffset: queueOffsets[index]!, physicalOffset, position: written, size, tagHash: hashes[index]! });
     written += size;
   }

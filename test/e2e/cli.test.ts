@@ -319,6 +319,16 @@ describe("mq consume", () => {
     expect(bodiesOf(either)).toEqual(["a1", "a2", "b1", "b2", "b3"]);
   }, testTimeoutMs);
 
+  test("--sql delivers only messages whose properties match; a bad expression fails with its position", async () => {
+    await createTopic("CliSql", 4);
+    for (const [body, region, price] of [["eu-cheap", "eu", "5"], ["us", "us", "50"], ["eu-1", "eu", "30.5"], ["none", undefined, undefined], ["eu-2", "eu", "99"]] as const) {
+      await send("CliSql", body, ...(region === undefined ? [] : ["--prop", `region=${region}`, "--prop", `price=${price}`]));
+    }
+    const consumed = await consume("CliSql", "CliSqlGroup", 2, "--from", "first", "--sql", "region = 'eu' AND price > 30");
+    expect(bodiesOf(consumed)).toEqual(["eu-1", "eu-2"]);
+    expectFailure(await mq("consume", "CliSql", "--group", "G", "--sql", "region = "), "consume --sql (bad)", "FILTER_EXPRESSION_INVALID: Cannot compile SQL92 filter \"region = \": expected a string, number, TRUE or FALSE after \"=\" at line 1, column 10, found the end of the expression");
+  }, testTimeoutMs);
+
   test("without --json prints one line per message and the count on stderr", async () => {
     await createTopic("CliConsumeText", 1);
     const sent = await send("CliConsumeText", "plain text", "--tag", "x", "--keys", "k9");

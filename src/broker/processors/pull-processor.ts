@@ -7,10 +7,12 @@
  * filter skipped entries: continue at nextOffset); offset_moved (queueOffset was outside the
  * queue: continue at nextOffset, the nearest valid offset).
  *
- * A tag filter compares hashes in the consume queue, so skipping costs no CommitLog reads. A
- * sparse filter may need several bounded scans; past a few the pull answers no_matched_message
- * so one request never stalls the event loop. A held pull that a new message does not match
- * keeps waiting from past that message.
+ * A tag filter compares hashes in the consume queue, so skipping costs no CommitLog reads; a
+ * SQL92 filter reads each candidate's properties region in place (no copy, no decode), so only
+ * matching records are copied and sent. A sparse filter may need several bounded scans; past
+ * filterScanEntriesPerRequestMax entries the pull answers no_matched_message with the offset to
+ * continue from, so one request never stalls the event loop and the consumer still advances. A
+ * held pull that a new message does not match keeps waiting from past that message.
  */
 
 import { MqError } from "../../common/errors.ts";
@@ -21,13 +23,11 @@ import type { RequestCode } from "../../protocol/request-codes.ts";
 import type { RequestFields } from "../../protocol/schemas.ts";
 import type { BrokerContext } from "../broker-context.ts";
 import { compileFilter } from "../../protocol/filter/filter-expression.ts";
-import type { TagExpression } from "../../protocol/filter/tag-expression.ts";
+import type { MessageFilter } from "../../protocol/filter/filter-expression.ts";
+import { filterScanEntriesPerRequestMax } from "../../common/limits.ts";
 
 type PullFields = RequestFields<typeof RequestCode.PULL_MESSAGE>;
 type PullStatus = "found" | "no_new_message" | "no_matched_message" | "offset_moved";
-
-/** Scans (each bounded by the store) one pull may make past non-matching entries. */
-const filteredScansMax = 8;
 
 /** Either an answer, or "nothing yet: wait for a message at waitOffset". */
 type Attempt = { reply: Reply } | { waitOffset: QueueOffset; minOffset: QueueOffset; maxOffset: QueueOffset };
@@ -38,7 +38,7 @@ export function pullMessage(context: BrokerContext, request: IncomingRequest<typ
   const config = context.topics.forRead(fields.topic);
   if (fields.queueId >= config.readQueues) throw new MqError("QUEUE_NOT_FOUND", { topic: fields.topic, queueId: fields.queueId, queues: config.readQueues });
   if (fields.commitOffset !== undefined) context.offsets.commit(fields.consumerGroup, fields.topic, fields.queueId, fields.commitOffset);
-  const filter = compileFilter(fields.filter);
+  const filter = compileFilter(fields.filter, fields.consumerGroup);
   const first = attempt(context, fields, fields.queueOffset, filter);
   if ("reply" in first) return first.reply;
   const timeoutMs = Math.min(fields.suspendTimeoutMs, context.config.longPollMsMax);
@@ -64,10 +64,19 @@ export function pullMessage(context: BrokerContext, request: IncomingRequest<typ
   });
 }
 
-function attempt(context: BrokerContext, fields: PullFields, startOffset: QueueOffset, filter: TagExpression | undefined): Attempt {
+function attempt(context: BrokerContext, fields: PullFields, startOffset: QueueOffset, filter: MessageFilter | undefined): Attempt {
   let offset = startOffset;
-  for (let scan = 0; scan < filteredScansMax; scan++) {
-    const result = context.store.getMessages({ topic: fields.topic, queueId: fields.queueId, offset, maxCount: fields.maxMessages, maxBytes: fields.maxBytes, tagHashes: filter?.hashes });
+  while (offset - startOffset < filterScanEntriesPerRequestMax) {
+    const result = context.store.getMessages({
+      topic: fields.topic,
+      queueId: fields.queueId,
+      offset,
+      maxCount: fields.maxMessages,
+      maxBytes: fields.maxBytes,
+      tagHashes: filter?.tagHashes,
+      acceptRecord: filter?.acceptRecord,
+      scanEntriesMax: filterScanEntriesPerRequestMax - (offset - startOffset),
+    });
     switch (result.status) {
       case "found":
         context.stats.delivered(fields.topic, result.messages.length, result.buffer.byteLength);

@@ -2,7 +2,7 @@
  * HTTP consumption in RocketMQ 5's pop style (the brokers' PopService does the work, reached
  * in-process or over TCP POP_MESSAGE through the backend):
  *
- *   POST /groups/{group}/receive {topic, max?, invisibleMs?, waitMs?, tags?}
+ *   POST /groups/{group}/receive {topic, max?, invisibleMs?, waitMs?, tags? | sql?}
  *     → {messages: [{...message, receiptHandle, invisibleUntilMs, deliveryAttempt}]}
  *   POST /groups/{group}/ack  {receiptHandles}            → {acked, failed: [...]}
  *   POST /groups/{group}/nack {receiptHandles, delayMs?, errorText?} → {nacked, failed: [...]}
@@ -41,6 +41,7 @@ export function consumeRoutes(api: ApiContext): Hono {
       invisibleMs: body.invisibleMs,
       waitMs: body.waitMs,
       tags: body.tags,
+      sql: body.sql,
       signal: context.req.raw.signal,
     });
     let bytes = 0;

@@ -127,13 +127,13 @@ describe("Broker: pull", () => {
     expect(none).toMatchObject({ status: "no_matched_message", nextOffset: tags.length });
   });
 
-  test("a SQL92 filter is refused with a clear not-supported error", async () => {
+  test("a SQL92 filter returns only messages whose properties match", async () => {
     const broker = await startTestBroker();
     const client = await connectTo(broker);
-    await send(client, "t", "x");
-    const error = await rejection(pull(client, "t", { filter: { expressionType: "SQL92", expression: "a > 1" } }));
-    expect(error.errorName).toBe("BAD_REQUEST");
-    expect(error.message).toBe('Cannot process request: SQL92 filters are not supported yet: "a > 1"');
+    for (const a of ["1", "5", "x", undefined, "9"]) await send(client, "t", `a=${a}`, a === undefined ? {} : { properties: { a } });
+    const pulled = await pull(client, "t", { filter: { expressionType: "SQL92", expression: "a > 1" } });
+    expect(pulled.status).toBe("found");
+    expect<number[]>(pulled.messages.map((message) => message.queueOffset)).toEqual([1, 4]);
   });
 
   test("a pull past a rolled CommitLog file reads across the roll (tiny files)", async () => {

@@ -53,11 +53,15 @@ describe("filter expressions", () => {
   test("no filter is no filter; TAG compiles by the same rules", () => {
     expect(compileFilter(undefined)).toBeUndefined();
     expect(compileFilter({ expressionType: "TAG", expression: "a||b" })?.expression).toBe("a || b");
-    expect(compileFilter({ expressionType: "TAG", expression: "*" })?.hashes).toBeUndefined();
+    expect(compileFilter({ expressionType: "TAG", expression: "*" })?.tagHashes).toBeUndefined();
     expect(isMqError(errorOf(() => compileFilter({ expressionType: "TAG", expression: "a ||" })), "INVALID_FIELD")).toBe(true);
   });
 
-  test("SQL92 is refused rather than taken as every message", () => {
-    expect(isMqError(errorOf(() => compileFilter({ expressionType: "SQL92", expression: "a > 1" })), "BAD_REQUEST")).toBe(true);
+  test("SQL92 compiles to an exact record test, and a bad one is refused with its position", () => {
+    const filter = compileFilter({ expressionType: "SQL92", expression: "a > 1" });
+    expect(filter?.tagHashes).toBeUndefined();
+    expect(filter?.matches(undefined, { a: "2" })).toBe(true);
+    expect(filter?.matches(undefined, { a: "1" })).toBe(false);
+    expect(isMqError(errorOf(() => compileFilter({ expressionType: "SQL92", expression: "a >" })), "FILTER_EXPRESSION_INVALID")).toBe(true);
   });
 });
