@@ -124,6 +124,10 @@ interface GroupTopic {
 
 const services = new WeakMap<BrokerContext, PopService>();
 
+function stateKey(group: string, topic: string): string {
+  return `${topic}@${group}`;
+}
+
 export class PopService {
   readonly counters = { delivered: 0, redelivered: 0, acked: 0, invisibleTimeChanged: 0, restored: 0, statesSwept: 0, deadLettered: 0 };
   private readonly states = new Map<string, GroupTopic>();
@@ -228,7 +232,7 @@ export class PopService {
     const first = this.tryReceive(request);
     const waitMs = Math.min(request.waitMs ?? 0, this.context.config.longPollMsMax);
     // A filter that stopped at its scan bound answers empty now: the next receive continues past it.
-    if (first.length > 0 || waitMs <= 0 || this.states.get(`${request.topic}@${request.group}`)?.filteredBacklog === true || this.stopped || this.waiters.full || request.signal?.aborted === true) return Promise.resolve(first);
+    if (first.length > 0 || waitMs <= 0 || this.states.get(stateKey(request.group, request.topic))?.filteredBacklog === true || this.stopped || this.waiters.full || request.signal?.aborted === true) return Promise.resolve(first);
     return this.waiters.hold(request, waitMs);
   }
 
@@ -286,7 +290,7 @@ export class PopService {
   }
 
   private state(group: string, topic: string): GroupTopic {
-    const key = `${topic}@${group}`;
+    const key = stateKey(group, topic);
     let state = this.states.get(key);
     if (state === undefined) {
       state = { group, topic, queues: new Map(), ready: [], inFlight: 0, nextQueue: 0, filteredBacklog: false };
@@ -405,7 +409,7 @@ export class PopService {
    */
   private onDeadline(job: ScheduledJob<"pop.redeliver", PopRedeliveryJob>): "done" | "held" {
     const { group, topic, queueId, queueOffset } = job.payload;
-    const state = this.states.get(`${topic}@${group}`);
+    const state = this.states.get(stateKey(group, topic));
     const entry = state?.queues.get(queueId)?.pending.get(queueOffset);
     if (state === undefined || entry === undefined || entry.settled || entry.deadlineMs !== job.dueMs) return "done"; // stale: nothing waits for it
     if (!entry.backingOff && !entry.visible) {

@@ -121,12 +121,21 @@ export function parseNumberBytes(bytes: Uint8Array, start: number, end: number):
   const sign = bytes[index];
   if (sign === 43 || sign === 45) index++; // + -
   let mantissa = 0;
-  let digits = 0;
-  while (index < end && isDigit(bytes[index])) mantissa = mantissa * 10 + (bytes[index++]! - 48), digits++;
-  let fractionDigits = 0;
-  if (index < end && bytes[index] === 46) { // .
+  const integerStart = index;
+  while (index < end && isDigit(bytes[index])) {
+    mantissa = mantissa * 10 + (bytes[index]! - 48);
     index++;
-    while (index < end && isDigit(bytes[index])) mantissa = mantissa * 10 + (bytes[index++]! - 48), fractionDigits++;
+  }
+  const digits = index - integerStart;
+  let fractionDigits = 0;
+  if (index < end && bytes[index] === 46) { // "."
+    index++;
+    const fractionStart = index;
+    while (index < end && isDigit(bytes[index])) {
+      mantissa = mantissa * 10 + (bytes[index]! - 48);
+      index++;
+    }
+    fractionDigits = index - fractionStart;
   }
   if (digits + fractionDigits === 0) return Number.NaN;
   if (index < end || digits + fractionDigits > exactDigitsMax) return parseNumberText(latin1(bytes, start, end));

@@ -41,87 +41,90 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
+/** A place in the expression: the index and its 1-based line and column. */
+class Cursor {
+  index = 0;
+  private line = 1;
+  private lineStart = 0;
+
+  constructor(private readonly expression: string) {}
+
+  here(): { line: number; column: number } {
+    return { line: this.line, column: this.index - this.lineStart + 1 };
+  }
+
+  advanceTo(end: number): void {
+    for (; this.index < end; this.index++) {
+      if (this.expression.charCodeAt(this.index) === 10) {
+        this.line += 1;
+        this.lineStart = this.index + 1;
+      }
+    }
+  }
+}
+
 /** Splits `expression` into tokens ending with one "end" token; throws FILTER_EXPRESSION_INVALID. */
 export function tokenize(expression: string): Token[] {
   const tokens: Token[] = [];
-  let index = 0;
-  let line = 1;
-  let lineStart = 0;
-  const here = () => ({ line, column: index - lineStart + 1 });
-  const advanceOver = (end: number) => {
-    for (; index < end; index++) {
-      if (expression.charCodeAt(index) === 10) {
-        line += 1;
-        lineStart = index + 1;
-      }
-    }
-  };
-  while (index < expression.length) {
-    const char = expression[index]!;
-    const code = expression.charCodeAt(index);
-    if (char === " " || char === "\t" || char === "\r" || char === "\n") {
-      advanceOver(index + 1);
+  const cursor = new Cursor(expression);
+  while (cursor.index < expression.length) {
+    const triviaEnd = skipTrivia(expression, cursor);
+    if (triviaEnd > cursor.index) {
+      cursor.advanceTo(triviaEnd);
       continue;
     }
-    if (expression.startsWith("--", index)) {
-      const end = expression.indexOf("\n", index);
-      advanceOver(end < 0 ? expression.length : end);
-      continue;
-    }
-    if (expression.startsWith("/*", index)) {
-      const end = expression.indexOf("*/", index + 2);
-      if (end < 0) throw sqlSyntaxError(expression, here(), "the end of the comment \"*/\"", "the end of the expression");
-      advanceOver(end + 2);
-      continue;
-    }
-    const start = here();
-    const startIndex = index;
-    const push = (kind: TokenKind, text: string) => tokens.push({ kind, text, source: expression.slice(startIndex, index), ...start });
-    if (char === "'" || char === "\"") {
-      const text = readQuoted(expression, index, char);
-      if (text === undefined) {
-        throw sqlSyntaxError(expression, start, char === "'" ? "a closing \"'\"" : "a closing '\"'", "the end of the expression");
-      }
-      advanceOver(text.end);
-      if (char === "\"" && text.value.length === 0) throw sqlSyntaxError(expression, start, "a property name", "\"\"");
-      push(char === "'" ? "string" : "name", text.value);
-      continue;
-    }
-    if (isDigit(code) || (char === "." && isDigit(expression.charCodeAt(index + 1)))) {
-      advanceOver(numberEnd(expression, index));
-      push("number", expression.slice(startIndex, index));
-      continue;
-    }
-    if (isNameStart(code)) {
-      let end = index + 1;
-      while (end < expression.length && (isNameStart(expression.charCodeAt(end)) || isDigit(expression.charCodeAt(end)))) end++;
-      advanceOver(end);
-      const word = expression.slice(startIndex, end);
-      const upper = word.toUpperCase();
-      if (keywords.has(upper)) push("keyword", upper);
-      else push("name", word);
-      continue;
-    }
-    const pair = expression.slice(index, index + 2);
-    if (twoCharOperators.has(pair)) {
-      advanceOver(index + 2);
-      push("operator", pair);
-      continue;
-    }
-    if (oneCharOperators.includes(char) || char === "-" || char === "+") {
-      advanceOver(index + 1);
-      push("operator", char);
-      continue;
-    }
-    if (punctuation.includes(char)) {
-      advanceOver(index + 1);
-      push("punctuation", char);
-      continue;
-    }
-    throw sqlSyntaxError(expression, start, "a property name, literal, operator or parenthesis", `"${char}"`);
+    const start = cursor.here();
+    const { kind, text, end } = readToken(expression, cursor.index, start);
+    tokens.push({ kind, text, source: expression.slice(cursor.index, end), ...start });
+    cursor.advanceTo(end);
   }
-  tokens.push({ kind: "end", text: "", source: "the end of the expression", ...here() });
+  tokens.push({ kind: "end", text: "", source: "the end of the expression", ...cursor.here() });
   return tokens;
+}
+
+/** Where whitespace or a comment at the cursor ends (the cursor's index when there is none). */
+function skipTrivia(expression: string, cursor: Cursor): number {
+  const index = cursor.index;
+  const char = expression[index];
+  if (char === " " || char === "\t" || char === "\r" || char === "\n") return index + 1;
+  if (expression.startsWith("--", index)) {
+    const end = expression.indexOf("\n", index);
+    return end < 0 ? expression.length : end;
+  }
+  if (expression.startsWith("/*", index)) {
+    const end = expression.indexOf("*/", index + 2);
+    if (end < 0) throw sqlSyntaxError(expression, cursor.here(), "the end of the comment \"*/\"", "the end of the expression");
+    return end + 2;
+  }
+  return index;
+}
+
+/** The token starting at `index` (`start` is its line and column, for errors). */
+function readToken(expression: string, index: number, start: { line: number; column: number }): { kind: TokenKind; text: string; end: number } {
+  const char = expression[index]!;
+  const code = expression.charCodeAt(index);
+  if (char === "'" || char === "\"") {
+    const quoted = readQuoted(expression, index, char);
+    if (quoted === undefined) throw sqlSyntaxError(expression, start, char === "'" ? "a closing \"'\"" : "a closing '\"'", "the end of the expression");
+    if (char === "\"" && quoted.value.length === 0) throw sqlSyntaxError(expression, start, "a property name", "\"\"");
+    return { kind: char === "'" ? "string" : "name", text: quoted.value, end: quoted.end };
+  }
+  if (isDigit(code) || (char === "." && isDigit(expression.charCodeAt(index + 1)))) {
+    const end = numberEnd(expression, index);
+    return { kind: "number", text: expression.slice(index, end), end };
+  }
+  if (isNameStart(code)) {
+    let end = index + 1;
+    while (end < expression.length && (isNameStart(expression.charCodeAt(end)) || isDigit(expression.charCodeAt(end)))) end++;
+    const word = expression.slice(index, end);
+    const upper = word.toUpperCase();
+    return keywords.has(upper) ? { kind: "keyword", text: upper, end } : { kind: "name", text: word, end };
+  }
+  const pair = expression.slice(index, index + 2);
+  if (twoCharOperators.has(pair)) return { kind: "operator", text: pair, end: index + 2 };
+  if (oneCharOperators.includes(char) || char === "-" || char === "+") return { kind: "operator", text: char, end: index + 1 };
+  if (punctuation.includes(char)) return { kind: "punctuation", text: char, end: index + 1 };
+  throw sqlSyntaxError(expression, start, "a property name, literal, operator or parenthesis", `"${char}"`);
 }
 
 /** The unquoted text of the quoted token at `start` and the index past its closing quote, or undefined when it is not closed. */
