@@ -1,6 +1,6 @@
 /**
  * Clients and groups: HEARTBEAT (register producer and consumer group membership with
- * subscriptions), UNREGISTER_CLIENT, GET_CONSUMER_LIST (the live member ids, sorted, which every
+ * subscriptions, whose filters must compile), UNREGISTER_CLIENT, GET_CONSUMER_LIST (the live member ids, sorted, which every
  * member re-balances from), and the orderly-consumption queue locks LOCK/UNLOCK_BATCH_MQ.
  */
 
@@ -10,10 +10,16 @@ import { resultReply } from "../../protocol/response-body.ts";
 import type { RequestFields } from "../../protocol/schemas.ts";
 import type { BrokerContext } from "../broker-context.ts";
 import { ensureRetryTopic } from "../retry-topics.ts";
+import { compileFilter } from "../../protocol/filter/filter-expression.ts";
 
 type HeartbeatFields = RequestFields<typeof RequestCode.HEARTBEAT>;
 
 export function heartbeat(context: BrokerContext, request: IncomingRequest<typeof RequestCode.HEARTBEAT>): Reply {
+  // A subscription whose filter does not compile is refused before anything is registered
+  // (FILTER_EXPRESSION_INVALID names line and column); the compiled filters are cached for the pulls.
+  for (const consumer of request.fields.consumers) {
+    for (const subscription of consumer.subscriptions) compileFilter(subscription, consumer.consumerGroup);
+  }
   context.consumers.heartbeat(request.channel, request.fields);
   for (const consumer of request.fields.consumers) groupSeen(context, consumer);
   return {};

@@ -91,6 +91,18 @@ describe("Broker: SQL92 pull", () => {
     expect<number[]>(answer.messages.map((message) => message.queueOffset)).toEqual([2]);
   });
 
+  test("a heartbeat subscribing with a bad expression is refused and registers nothing", async () => {
+    const broker = await startTestBroker();
+    const client = await connectTo(broker);
+    const consumer = (expression: string) => ({ consumerGroup: "sqlg", consumeType: "push" as const, messageModel: "clustering" as const, consumeFromWhere: "last" as const, subscriptions: [{ topic: "t", expressionType: "SQL92" as const, expression }] });
+    const error = await rejection(call(client, RequestCode.HEARTBEAT, { clientId: "c1", consumers: [consumer("region IN ('eu',)")] }));
+    expect(error.errorName).toBe("FILTER_EXPRESSION_INVALID");
+    expect(error.message).toContain("at line 1, column 17");
+    expect(broker.broker.context.consumers.clientIds("sqlg")).toEqual([]);
+    await call(client, RequestCode.HEARTBEAT, { clientId: "c1", consumers: [consumer("region IN ('eu')")] });
+    expect(broker.broker.context.consumers.clientIds("sqlg")).toEqual(["c1"]);
+  });
+
   test("SQL92 reads system properties too: TAGS", async () => {
     const broker = await startTestBroker();
     const client = await connectTo(broker);
