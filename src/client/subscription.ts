@@ -48,7 +48,8 @@ function asSql(filter: MessageFilter): string {
  * client's re-check alone applies it.
  */
 export function retryTopicFilter(subscriptions: ReadonlyMap<string, MessageFilter>, retryTopic: string): { broker: MessageFilter; client: MessageFilter } {
-  const filtered = [...subscriptions].filter(([topic, filter]) => topic !== retryTopic && wireFilter(filter) !== undefined);
+  // Sorted by topic: members that subscribe alike send the same text, so the broker sees no conflict.
+  const filtered = [...subscriptions].filter(([topic, filter]) => topic !== retryTopic && wireFilter(filter) !== undefined).sort(([first], [second]) => (first < second ? -1 : first > second ? 1 : 0));
   if (filtered.length === 0) return { broker: everyMessage, client: everyMessage };
   const origin = `"${propertyNames.retryTopic}"`;
   const clauses = filtered.map(([topic, filter]) => `(${origin} = ${quoted(topic)} AND (\n${asSql(filter)}\n))`);
