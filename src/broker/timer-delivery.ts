@@ -38,8 +38,8 @@ export class TimerDelivery implements ScheduleSink {
   readonly counters = { scheduled: 0, delivered: 0, alreadyDelivered: 0, dropped: 0 };
   /** The lowest record offset pending timers need, and when it was read (see keepFrom). */
   private floor: { offset: number | undefined; readAtMs: number } | undefined;
-  /** While attaching: keys of the jobs the journal already holds open, so replay adds none twice. */
-  private openAtAttach: Set<string> | undefined;
+  /** While attaching: keys of cancelled messages' markers, so replay does not schedule them again. */
+  private cancelledAtAttach: Set<string> | undefined;
 
   private constructor(private readonly context: BrokerContext) {}
 
@@ -47,18 +47,21 @@ export class TimerDelivery implements ScheduleSink {
   static start(context: BrokerContext): TimerDelivery {
     const delivery = new TimerDelivery(context);
     context.scheduler.register(scheduledMessageJobKind, (job) => delivery.deliver(job));
-    // Keys only (no payload read): a million pending jobs must not slow the start down.
-    delivery.openAtAttach = new Set(context.scheduler.openKeysOf(scheduledMessageJobKind).map((job) => `${job.dueMs}|${job.id}`));
     // A cancelled message's marker (scheduled-messages.ts) keeps recovery from scheduling it again.
-    for (const marker of context.scheduler.openOf(cancelledMessageJobKind)) delivery.openAtAttach.add(`${marker.payload.dueMs}|${marker.id}`);
+    delivery.cancelledAtAttach = new Set(context.scheduler.openOf(cancelledMessageJobKind).map((marker) => `${marker.payload.dueMs}|${marker.id}`));
     const handed = context.store.attachSchedule(delivery);
-    delivery.openAtAttach = undefined;
+    delivery.cancelledAtAttach = undefined;
     if (handed > 0) context.logger.info(`Scheduled delivery: ${handed} timer records found again by recovery`);
     return delivery;
   }
 
   scheduled(record: ScheduledRecord): void {
-    if (this.openAtAttach?.has(`${record.deliverMs}|${record.msgId}`) === true) return;
+    if (this.cancelledAtAttach !== undefined) {
+      // Attaching: replay may hand a record whose job the journal holds open already (asked of
+      // the scheduler's opening scan, no copy of a million keys) or whose message was cancelled.
+      const key = { id: record.msgId, dueMs: record.deliverMs };
+      if (this.context.scheduler.openBeforeStart(scheduledMessageJobKind, key) || this.cancelledAtAttach.has(`${key.dueMs}|${key.id}`)) return;
+    }
     const payload: ScheduledMessageJob = { physicalOffset: record.physicalOffset, realTopic: record.realTopic, realQueueId: record.realQueueId, msgId: record.msgId, ...(record.tags === undefined ? {} : { tags: record.tags }) };
     this.context.scheduler.schedule({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload });
     this.counters.scheduled += 1;

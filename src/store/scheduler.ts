@@ -91,7 +91,7 @@ export class Scheduler<M extends JobKindMap> {
   private horizon: WheelKey = unbounded;
   /** Jobs closed that a later selection from the wheel could still meet (schedule-closed-ahead.ts). */
   private readonly closedAhead: ClosedAhead;
-  /** Every open job found by the opening scan, until start(): owners rebuilding their state read it instead of the journal. */
+  /** Every open job, from the opening scan and kept up to date until start(): owners rebuilding their state read it instead of the journal. */
   private openAtOpen: Map<string, OpenRef> | undefined;
   private openJobs = 0;
   /** Set when closedAhead outgrows the window: the next compaction check compacts. */
@@ -230,7 +230,6 @@ export class Scheduler<M extends JobKindMap> {
   /** Makes a job open: durable when this returns (to a kill -9), due at `job.dueMs`. */
   schedule(job: AnyJob<M>): void {
     this.checkOpen();
-    this.openAtOpen = undefined;
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
     const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
     const position = this.journal.append(add, 1);
@@ -240,7 +239,6 @@ export class Scheduler<M extends JobKindMap> {
   /** Closes an open job (acked, cancelled); a key that is not open changes nothing but the journal. */
   complete(key: KindedJobKey): void {
     this.checkOpen();
-    this.openAtOpen = undefined;
     const donePosition = this.journal.append(encodeDone(key.id, key.dueMs), 1);
     this.closedKey(key, donePosition);
     if (this.memory.size === 0 && this.horizon.dueMs !== Infinity) this.arm();
@@ -249,7 +247,6 @@ export class Scheduler<M extends JobKindMap> {
   /** Closes `previous` and opens `job` with one write: after a crash exactly one of them is open. */
   reschedule(previous: KindedJobKey, job: AnyJob<M>): void {
     this.checkOpen();
-    this.openAtOpen = undefined;
     const done = encodeDone(previous.id, previous.dueMs);
     const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
     const both = new Uint8Array(done.length + add.length);
@@ -309,13 +306,21 @@ export class Scheduler<M extends JobKindMap> {
     return jobs.sort((a, b) => a.dueMs - b.dueMs);
   }
 
-  /** The (dueMs, id) of every open job of `kind`, without reading payloads: cheap for a million jobs before start(). */
-  openKeysOf(kind: keyof M & string): JobKey[] {
-    return this.openRefsOf(kind).map((ref) => ({ id: ref.id, dueMs: ref.dueMs }));
+  /**
+   * Whether the job of `kind` with `key` is open, before start() only (from the opening scan):
+   * an owner attaching at start asks per record instead of copying a million keys.
+   */
+  openBeforeStart(kind: keyof M & string, key: JobKey): boolean {
+    if (this.openAtOpen === undefined) throw new MqError("INTERNAL", { reason: "the scheduler answers openBeforeStart only before it starts" });
+    return this.openAtOpen.get(keyOf(key))?.kind === kind;
   }
 
   private openRefsOf(kind: string): OpenRef[] {
-    if (this.openAtOpen !== undefined) return [...this.openAtOpen.values()].filter((ref) => ref.kind === kind);
+    if (this.openAtOpen !== undefined) {
+      const refs: OpenRef[] = [];
+      for (const ref of this.openAtOpen.values()) if (ref.kind === kind) refs.push(ref);
+      return refs;
+    }
     const open = new Map<string, OpenRef>();
     this.journal.scan((record) => {
       if (record.type === "done" || record.kind === kind) applyRecord(open, record, -Infinity);
@@ -351,6 +356,7 @@ export class Scheduler<M extends JobKindMap> {
     }
     this.horizon = horizon;
     this.wheel.rebuild(moved);
+    if (this.openAtOpen !== undefined) this.openAtOpen = new Map(moved.map((ref) => [keyOf(ref), ref]));
     this.closedAhead.clear();
     this.openJobs = open.size;
     this.openByKind.clear();
@@ -404,6 +410,7 @@ export class Scheduler<M extends JobKindMap> {
       this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
     }
     this.wheel.add(ref);
+    this.openAtOpen?.set(key, { kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length });
     if (compareWheelKeys(ref, this.horizon) < 0) {
       this.remember(job, job.dueMs, ref.position);
       if (this.memory.size > this.inMemoryMax) this.evict();
@@ -423,6 +430,7 @@ export class Scheduler<M extends JobKindMap> {
     if (ahead || key.dueMs > this.options.clock.nowMs()) this.closedAhead.add(key, donePosition);
     if (this.closedAhead.overfull) this.compactWanted = true;
     this.forget(key);
+    this.openAtOpen?.delete(mapKey);
     this.openJobs = Math.max(0, this.openJobs - 1);
   }
 
