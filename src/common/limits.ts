@@ -143,7 +143,7 @@ export const popStateSweepIntervalMs = 60_000;
 
 // Scheduler (store/scheduler.ts)
 /** Scheduled jobs kept in memory: the earliest due. The rest wait in the journal on disk. */
-export const scheduledJobsInMemoryMax = 65_536;
+export const scheduledJobsInMemoryMax = 16_384;
 /** Open scheduled jobs of every kind at once; past it a new job is refused with SCHEDULE_FULL. */
 export const scheduledJobsMax = 4_000_000;
 /** A job's id (UTF-8) and kind name. */
@@ -162,10 +162,10 @@ export const scheduledJobsPerTurnMax = 4_096;
 export const scheduledJobRetryDelayMs = 1_000;
 /**
  * The due time one file of the scheduler's wheel covers (store/schedule-wheel.ts): a refill reads
- * the next slices only. A minute: a day of timers is 1,440 files, and a selection from a slice
- * reads it in fixed-size chunks, so a hot slice costs time, never memory.
+ * the next slices only. 30 s: a day of timers is 2,880 files; at most 2^15 ms, as a ref packs
+ * the time within its slice and a journal position into one exact f64.
  */
-export const scheduleWheelSliceMs = 60_000;
+export const scheduleWheelSliceMs = 30_000;
 
 // Scheduled delivery (broker/scheduled-delivery.ts)
 /** The longest delay a scheduled message may ask for by default (setting timerMaxDelayMs): 40 days. */

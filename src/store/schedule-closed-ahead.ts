@@ -33,6 +33,7 @@ export class ClosedAhead {
 
   /** Whether the ADD of `key` at `position` was closed after it was written. */
   closes(key: JobKey, position: number): boolean {
+    if (this.closed.size === 0) return false;
     const donePosition = this.closed.get(keyOf(key));
     return donePosition !== undefined && donePosition > position;
   }

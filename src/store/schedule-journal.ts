@@ -33,6 +33,8 @@ export const journalHeaderBytes = 8;
 const recordHeaderBytes = 22;
 const recordBytesMax = recordHeaderBytes + 2 * scheduledJobIdBytesMax + scheduledJobPayloadBytesMax;
 const scanChunkBytes = 1024 * 1024;
+/** Bytes read past the last record a span starts (most records are far smaller). */
+const recordGuessBytes = 4 * 1024;
 
 const typeAdd = 1;
 const typeDone = 2;
@@ -280,25 +282,32 @@ export class ScheduleJournal {
   }
 
   /**
-   * The records at `refs` (sorted by position), decoded: neighbours are read together, one read
-   * per span of up to a chunk, so loading thousands of jobs costs few syscalls.
+   * The records starting at `positions` (ascending), decoded. Neighbours are read together, one
+   * read per span of up to a chunk (plus a guess at the last one's length), so loading thousands
+   * of jobs costs few syscalls; a record not whole in its span is read again on its own.
    */
-  readRecords(refs: readonly RecordRef[], visit: (record: JournalRecord, index: number) => void): void {
-    const buffer = new Uint8Array(Math.max(scanChunkBytes, recordBytesMax));
-    for (let first = 0; first < refs.length; ) {
-      const start = refs[first]!.position;
+  readRecordsAt(positions: readonly number[], visit: (record: JournalRecord) => void): void {
+    const buffer = new Uint8Array(scanChunkBytes + recordGuessBytes);
+    for (let first = 0; first < positions.length; ) {
+      const start = positions[first]!;
       let last = first;
-      while (last + 1 < refs.length && refs[last + 1]!.position + refs[last + 1]!.length - start <= buffer.length) last += 1;
-      const end = refs[last]!.position + refs[last]!.length;
-      const chunk = chunkOf(buffer.subarray(0, readSync(this.fd, buffer, 0, end - start, start)));
+      while (last + 1 < positions.length && positions[last + 1]! - start < scanChunkBytes) last += 1;
+      const want = Math.min(positions[last]! - start + recordGuessBytes, this.end - start);
+      const chunk = chunkOf(buffer.subarray(0, readSync(this.fd, buffer, 0, want, start)));
       for (let index = first; index <= last; index++) {
-        const position = refs[index]!.position;
-        const record = decodeRecord(chunk, position - start, position);
-        if (record === undefined) throw new MqError("STORE_CORRUPT", { what: `schedule journal "${this.path}"`, reason: `the record at offset ${position} no longer decodes` });
-        visit(record, index);
+        const position = positions[index]!;
+        visit(decodeRecord(chunk, position - start, position) ?? this.readRecordAlone(position));
       }
       first = last + 1;
     }
+  }
+
+  private readRecordAlone(position: number): JournalRecord {
+    const header = new Uint8Array(4);
+    readSync(this.fd, header, 0, 4, position);
+    const length = new DataView(header.buffer).getUint32(0, true);
+    if (length < recordHeaderBytes || length > recordBytesMax) throw new MqError("STORE_CORRUPT", { what: `schedule journal "${this.path}"`, reason: `the record at offset ${position} has length ${length}` });
+    return this.readRecord(position, length);
   }
 
   /** One record's bytes, as written (compaction copies them). */

@@ -47,7 +47,7 @@ import { encodeAdd, encodeDone, journalHeaderBytes, type JournalRecord, Schedule
 import { ClosedAhead } from "./schedule-closed-ahead.ts";
 import { applyRecord, type JobKey, keyOf, type OpenRef } from "./schedule-keys.ts";
 import { findOpenJob, findOpenJobs, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
-import { compareWheelKeys, ScheduleWheel, type WheelKey, type WheelRef } from "./schedule-wheel.ts";
+import { compareWheelKeys, ScheduleWheel, type WheelKey } from "./schedule-wheel.ts";
 
 export type { JobKey } from "./schedule-keys.ts";
 export type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
@@ -402,7 +402,7 @@ export class Scheduler<M extends JobKindMap> {
     for (const listener of this.fireListeners) listener(job, lateMs);
   }
 
-  private opened(job: ScheduledJob, ref: WheelRef): void {
+  private opened(job: ScheduledJob, ref: WheelKey & { readonly length: number }): void {
     this.counters.scheduled += 1;
     const key = keyOf(job);
     if (!this.memory.has(key)) {
@@ -488,8 +488,8 @@ export class Scheduler<M extends JobKindMap> {
     // Jobs added in an open batch are in the wheel already: their records must be on disk to be read.
     this.journal.writeBatched();
     const { refs, next } = this.wheel.select(this.horizon, this.loadRoom());
-    refs.sort((a, b) => a.position - b.position);
-    this.journal.readRecords(refs, (record) => {
+    const positions = refs.map((ref) => ref.position).sort((a, b) => a - b);
+    this.journal.readRecordsAt(positions, (record) => {
       if (this.closedAhead.closes(record, record.position)) return;
       if (this.memory.get(keyOf(record))?.position === record.position) return;
       this.remember(jobOf(record), record.dueMs, record.position);
