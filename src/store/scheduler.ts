@@ -40,11 +40,11 @@
 
 import { join } from "node:path";
 import type { TimerHandle } from "../common/clock.ts";
-import { DeadlineHeap } from "../common/deadline-heap.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
 import { encodeAdd, encodeDone, journalHeaderBytes, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
 import { ClosedAhead } from "./schedule-closed-ahead.ts";
+import { type MemoryJob, ScheduleMemory, wheelKeyOf } from "./schedule-memory.ts";
 import { applyRecord, type JobKey, keyOf, type OpenRef } from "./schedule-keys.ts";
 import { findOpenJob, findOpenJobs, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
 import { compareWheelKeys, ScheduleWheel, type WheelKey } from "./schedule-wheel.ts";
@@ -53,21 +53,8 @@ export type { JobKey } from "./schedule-keys.ts";
 export type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
 import type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
 
-interface MemoryJob {
-  readonly job: ScheduledJob;
-  /** Where its ADD is in the journal (changes when the journal is compacted). */
-  position: number;
-  fireAtMs: number;
-  live: boolean;
-}
-
 /** The horizon when every open job is in memory. */
 const unbounded: WheelKey = { dueMs: Infinity, position: Infinity };
-
-interface HeapNode {
-  readonly deadlineMs: number;
-  readonly entry: MemoryJob;
-}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -77,8 +64,7 @@ export class Scheduler<M extends JobKindMap> {
   private readonly journal: ScheduleJournal;
   private readonly wheel: ScheduleWheel;
   private readonly handlers = new Map<string, (job: ScheduledJob) => JobOutcome>();
-  private readonly memory = new Map<string, MemoryJob>();
-  private readonly heap = new DeadlineHeap<HeapNode>();
+  private readonly memory = new ScheduleMemory();
   private readonly inMemoryMax: number;
   private readonly jobsMax: number;
   private readonly compactRecordsMin: number;
@@ -280,13 +266,10 @@ export class Scheduler<M extends JobKindMap> {
       // At most one turn's worth: the rest follow on a 0 ms timer (arm), after other work. The
       // turn's DONEs go out in one write when it ends, each still after its handler returned.
       this.batch(() => {
-        for (let fired = 0; fired < this.jobsPerTurnMax; ) {
-          const top = this.heap.peek();
-          if (top === undefined || top.deadlineMs > nowMs) break;
-          this.heap.pop();
-          if (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs) continue;
-          this.fire(top.entry, nowMs);
-          fired += 1;
+        for (let fired = 0; fired < this.jobsPerTurnMax; fired++) {
+          const entry = this.memory.takeDue(nowMs);
+          if (entry === undefined) break;
+          this.fire(entry, nowMs);
         }
       });
       this.refillIfLow();
@@ -348,7 +331,7 @@ export class Scheduler<M extends JobKindMap> {
     let horizon = unbounded;
     let position = journalHeaderBytes;
     for (const ref of refs) {
-      const entry = this.memory.get(keyOf(ref));
+      const entry = this.memory.get(ref);
       if (entry !== undefined && entry.position === ref.position) entry.position = position;
       if (compareWheelKeys(ref, this.horizon) >= 0 && compareWheelKeys(ref, horizon) < 0) horizon = { dueMs: ref.dueMs, position };
       moved.push({ ...ref, position });
@@ -405,7 +388,7 @@ export class Scheduler<M extends JobKindMap> {
   private opened(job: ScheduledJob, ref: WheelKey & { readonly length: number }): void {
     this.counters.scheduled += 1;
     const key = keyOf(job);
-    if (!this.memory.has(key)) {
+    if (this.memory.get(job) === undefined) {
       this.openJobs += 1;
       this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
     }
@@ -420,8 +403,7 @@ export class Scheduler<M extends JobKindMap> {
 
   private closedKey(key: KindedJobKey, donePosition: number): void {
     this.counters.completed += 1;
-    const mapKey = keyOf(key);
-    const entry = this.memory.get(mapKey);
+    const entry = this.memory.get(key);
     const kind = entry?.job.kind ?? key.kind;
     if (kind !== undefined) this.openByKind.set(kind, Math.max(0, (this.openByKind.get(kind) ?? 0) - 1));
     // A selection from the wheel may meet this job again unless it is below the horizon for good
@@ -430,7 +412,7 @@ export class Scheduler<M extends JobKindMap> {
     if (ahead || key.dueMs > this.options.clock.nowMs()) this.closedAhead.add(key, donePosition);
     if (this.closedAhead.overfull) this.compactWanted = true;
     this.forget(key);
-    this.openAtOpen?.delete(mapKey);
+    this.openAtOpen?.delete(keyOf(key));
     this.openJobs = Math.max(0, this.openJobs - 1);
   }
 
@@ -439,37 +421,23 @@ export class Scheduler<M extends JobKindMap> {
   }
 
   private remember(job: ScheduledJob, fireAtMs: number, position: number): void {
-    const entry: MemoryJob = { job, position, fireAtMs, live: true };
-    const key = keyOf(job);
-    const previous = this.memory.get(key);
-    if (previous !== undefined) previous.live = false;
-    this.memory.set(key, entry);
-    this.heap.push({ deadlineMs: fireAtMs, entry });
-    // Stale nodes (forgotten, evicted) leave the heap lazily: rebuild it before they outnumber the live ones.
-    if (this.heap.size > 2 * this.memory.size + 1_024) {
-      this.heap.clear();
-      for (const live of this.memory.values()) this.heap.push({ deadlineMs: live.fireAtMs, entry: live });
-    }
+    this.memory.remember(job, fireAtMs, position);
   }
 
   private forget(key: JobKey): void {
-    const entry = this.memory.get(keyOf(key));
-    if (entry === undefined) return;
-    entry.live = false;
-    this.memory.delete(keyOf(key));
+    this.memory.forget(key);
   }
 
   /** Drops the latest quarter of memory (it is all on disk, none of it due) and lowers the horizon to them. */
   private evict(): void {
     const nowMs = this.options.clock.nowMs();
-    const keyOfEntry = (entry: MemoryJob): WheelKey => ({ dueMs: entry.job.dueMs, position: entry.position });
-    const entries = [...this.memory.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => compareWheelKeys(keyOfEntry(b), keyOfEntry(a)));
+    const entries = this.memory.notDueLatestFirst(nowMs);
     const target = Math.floor((this.inMemoryMax * 3) / 4);
     for (let index = 0; this.memory.size > target && index < entries.length; index++) {
       const entry = entries[index]!;
       this.forget(entry.job);
       this.counters.evicted += 1;
-      if (compareWheelKeys(keyOfEntry(entry), this.horizon) < 0) this.horizon = keyOfEntry(entry);
+      if (compareWheelKeys(wheelKeyOf(entry), this.horizon) < 0) this.horizon = wheelKeyOf(entry);
     }
   }
 
@@ -491,7 +459,7 @@ export class Scheduler<M extends JobKindMap> {
     const positions = refs.map((ref) => ref.position).sort((a, b) => a - b);
     this.journal.readRecordsAt(positions, (record) => {
       if (this.closedAhead.closes(record, record.position)) return;
-      if (this.memory.get(keyOf(record))?.position === record.position) return;
+      if (this.memory.get(record)?.position === record.position) return;
       this.remember(jobOf(record), record.dueMs, record.position);
       this.counters.loaded += 1;
     });
@@ -510,13 +478,12 @@ export class Scheduler<M extends JobKindMap> {
 
   private arm(): void {
     if (!this.running) return;
-    let top = this.liveTop();
-    if (top === undefined && this.horizon.dueMs !== Infinity) {
+    let dueMs = this.memory.nextFireMs();
+    if (dueMs === Infinity && this.horizon.dueMs !== Infinity) {
       // Memory emptied by completions, not by firing: bring the next jobs in from disk.
       this.refillIfLow();
-      top = this.liveTop();
+      dueMs = this.memory.nextFireMs();
     }
-    const dueMs = top?.deadlineMs ?? Infinity;
     if (dueMs === this.timerDueMs && this.timer !== undefined) return;
     this.timer?.cancel();
     this.timer = undefined;
@@ -529,22 +496,12 @@ export class Scheduler<M extends JobKindMap> {
     }, Math.max(0, dueMs - this.options.clock.nowMs()));
   }
 
-  /** The earliest live heap node, dropping stale ones on the way. */
-  private liveTop(): HeapNode | undefined {
-    let top = this.heap.peek();
-    while (top !== undefined && (!top.entry.live || top.entry.fireAtMs !== top.deadlineMs)) {
-      this.heap.pop();
-      top = this.heap.peek();
-    }
-    return top;
-  }
-
   private compactIfWorthIt(): void {
     if (!this.compactWanted && this.journal.records < this.compactRecordsMin + 2 * this.openJobs) return;
     // Not while jobs are due (a hot second draining): compaction holds the thread for a pass
     // over the journal, which the drain would wait for; it runs once the drain is done.
-    const top = this.liveTop();
-    if (top !== undefined && top.deadlineMs <= this.options.clock.nowMs()) return;
+    const nowMs = this.options.clock.nowMs();
+    if (this.memory.nextFireMs() <= nowMs || this.horizon.dueMs <= nowMs) return;
     this.compactWanted = false;
     this.compact();
   }
