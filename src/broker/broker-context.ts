@@ -18,13 +18,14 @@ import type { BrokerScheduler } from "./job-kinds.ts";
 import type { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import type { LongPollService } from "./long-poll-service.ts";
 import type { DeadLetters } from "./dead-letters.ts";
+import type { DedupService } from "./dedup-service.ts";
 import type { MessageService } from "./message-service.ts";
 import type { QueueLockManager } from "./queue-lock-manager.ts";
 import type { TopicConfigManager } from "./topic-config-manager.ts";
 
 export type BrokerConfig = Pick<
   MqConfig,
-  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "messageDelayLevel" | "timerMaxDelayMs" | "brokerName" | "brokerId"
+  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "messageDelayLevel" | "timerMaxDelayMs" | "dedup" | "dedupWindowMs" | "brokerName" | "brokerId"
 >;
 
 export function resolveBrokerConfig(config: Partial<BrokerConfig> | undefined): BrokerConfig {
@@ -42,6 +43,8 @@ export interface BrokerContext {
   readonly topics: TopicConfigManager;
   /** The one path of messages into the store, and lookups by id and key. */
   readonly messages: MessageService;
+  /** The dedup window of exactly-once produce (dedup-service.ts). */
+  readonly dedup: DedupService;
   /** Dead letters for admins: list with why they failed, and redrive (dead-letters.ts). */
   readonly deadLetters: DeadLetters;
   readonly offsets: ConsumerOffsetManager;

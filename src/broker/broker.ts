@@ -34,6 +34,7 @@ import { consumerSendBack } from "./processors/send-back-processor.ts";
 import type { BrokerJobKinds } from "./job-kinds.ts";
 import { LongPollService } from "./long-poll-service.ts";
 import { MessageService } from "./message-service.ts";
+import { DedupService, dedupKeyTransform } from "./dedup-service.ts";
 import { DeadLetters } from "./dead-letters.ts";
 import { RedriveLedger } from "./redrive-ledger.ts";
 import type { MessageTransform } from "./message-transform.ts";
@@ -140,13 +141,18 @@ export class Broker {
     const port = options.advertisedPort ?? options.server.port;
     const delayLevels = parseDelayLevels(config.messageDelayLevel);
     if (!delayLevels.ok) throw new MqError("INVALID_CONFIG", { key: "messageDelayLevel", reason: delayLevels.reason });
-    const transforms = [scheduledDeliveryTransform({ levelsMs: delayLevels.levelsMs, maxDelayMs: config.timerMaxDelayMs, clock }), ...(options.transforms ?? [])];
-    const messages = new MessageService({ store, topics, advertisedHost: options.advertisedHost, port, assertWritable, transforms, clock });
+    const transforms = [dedupKeyTransform, scheduledDeliveryTransform({ levelsMs: delayLevels.levelsMs, maxDelayMs: config.timerMaxDelayMs, clock }), ...(options.transforms ?? [])];
+    const dedup = new DedupService({ store, topics, clock, logger, enabled: config.dedup, windowMs: config.dedupWindowMs });
+    // The window is rebuilt before any send is served, then kept by the dispatcher from every append.
+    await dedup.rebuild();
+    store.registerDispatcher("dedup", dedup);
+    const messages = new MessageService({ store, topics, advertisedHost: options.advertisedHost, port, assertWritable, transforms, clock, dedup });
     const context: BrokerContext = {
       store,
       stats: new BrokerStats(),
       topics,
       messages,
+      dedup,
       deadLetters: new DeadLetters(store, messages, new RedriveLedger(dataDir), clock),
       offsets: consumerOffsets,
       consumers,

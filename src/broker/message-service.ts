@@ -24,13 +24,15 @@ import { MqError } from "../common/errors.ts";
 import { hash32 } from "../common/hash.ts";
 import { MsgIdGenerator, decodeOffsetMsgId, offsetHex, offsetMsgIdPrefix } from "../common/ids.ts";
 import { batchBytesMax, batchMessagesMax } from "../common/limits.ts";
-import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
+import { physicalOffset as toPhysicalOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import { type PutMessageInput, type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
 import { systemTopics } from "../common/system-topics.ts";
 import type { Clock } from "../common/clock.ts";
+import type { StoredMessage } from "../common/message-record.ts";
+import type { DedupService } from "./dedup-service.ts";
 import type { Delivery, MessageTransform, OutgoingRecord, SendOk } from "./message-transform.ts";
 import { timerRecord } from "./scheduled-delivery.ts";
 import type { TopicConfig, TopicConfigManager } from "./topic-config-manager.ts";
@@ -49,6 +51,8 @@ export interface MessageServiceOptions {
   readonly transforms?: readonly MessageTransform[];
   /** The broker's clock: a mixed batch's immediate messages are due now by it. */
   readonly clock: Clock;
+  /** The dedup window (dedup-service.ts): a send it has seen is answered with its original. */
+  readonly dedup?: DedupService;
 }
 
 /** A message whose queue and msgId the broker chooses (REST, in-process callers). */
@@ -62,6 +66,7 @@ export interface UnroutedMessage {
   readonly deliverAtMs?: number;
   readonly delayMs?: number;
   readonly delayLevel?: number;
+  readonly dedupKey?: string;
 }
 
 export interface StoredAnswer {
@@ -73,6 +78,8 @@ export interface StoredAnswer {
   deliverAtMs?: number;
   /** ...and whether it is still to come (false: it had passed, and the message was delivered at once). */
   scheduled?: boolean;
+  /** The dedup window had it stored already: ids and offsets are the original's. */
+  duplicate?: boolean;
 }
 
 export class MessageService {
@@ -98,6 +105,8 @@ export class MessageService {
     this.options.assertWritable();
     this.admit(message);
     this.writableQueue(message.topic, message.queueId);
+    const original = this.options.dedup?.originalOf(message);
+    if (original !== undefined) return this.duplicate(original);
     const record = this.transform(message);
     const stored = this.appendAndAwait(record);
     return stored instanceof Promise ? stored.then((result) => withDelivery(result, record)) : withDelivery(stored, record);
@@ -138,10 +147,44 @@ export class MessageService {
     if (messages.length > batchMessagesMax || bytes > batchBytesMax) throw new MqError("BATCH_TOO_LARGE", { bytes, messages: messages.length, limit: batchBytesMax });
     for (const message of messages) this.admit(message);
     for (const message of messages) this.writableQueue(topic, message.queueId);
-    const records = sameTopic(messages.map((message) => this.transform(message)), this.options.clock.nowMs());
-    const batch = await this.store.putBatch(records);
-    if (batch.status !== "ok") throw putStatusError(batch);
-    return batch.results.map((result, index) => withDelivery(result, records[index]!));
+    const originals = this.options.dedup?.originalsOf(messages);
+    const fresh = originals === undefined ? messages : messages.filter((_, index) => originals[index] === undefined);
+    let stored: SendOk[] = [];
+    if (fresh.length > 0) {
+      const records = sameTopic(fresh.map((message) => this.transform(message)), this.options.clock.nowMs());
+      const batch = await this.store.putBatch(records);
+      if (batch.status !== "ok") throw putStatusError(batch);
+      stored = batch.results.map((result, index) => withDelivery(result, records[index]!));
+    }
+    if (originals === undefined) return stored;
+    return this.withDuplicates(messages, originals, stored);
+  }
+
+  /** A batch's answers in order: stored ones from `stored`, the others from their originals (stored earlier or earlier in the batch). */
+  private async withDuplicates(messages: readonly OutgoingRecord[], originals: readonly (StoredMessage | number | undefined)[], stored: readonly SendOk[]): Promise<SendOk[]> {
+    const results: SendOk[] = [];
+    let next = 0;
+    for (let index = 0; index < messages.length; index++) {
+      const original = originals[index];
+      if (original === undefined) results.push(stored[next++]!);
+      else if (typeof original === "number") results.push({ ...results[original]!, duplicate: { msgId: results[original]!.duplicate?.msgId ?? messages[original]!.msgId ?? "", queueId: results[original]!.duplicate?.queueId ?? messages[original]!.queueId } });
+      else results.push(await this.duplicate(original));
+    }
+    return results;
+  }
+
+  /** The answer to a send the dedup window found stored: the original's, once the original is durable under the flush policy. */
+  private duplicate(original: StoredMessage): SendOk | Promise<SendOk> {
+    const result: SendOk = {
+      status: "ok",
+      physicalOffset: original.physicalOffset,
+      queueOffset: original.queueOffset,
+      size: original.storeSize,
+      storeTimestampMs: original.storeTimestampMs,
+      duplicate: { msgId: original.msgId ?? "", queueId: original.queueId },
+    };
+    if (this.store.options.flush !== "sync") return result;
+    return this.store.commitLog.waitDurable(toPhysicalOffset(original.physicalOffset + original.storeSize)).then(() => result);
   }
 
   /** Stores messages the broker routes itself (one, or a batch stored whole); one answer each, in order. */
@@ -164,6 +207,7 @@ export class MessageService {
         ...(message.deliverAtMs === undefined ? {} : { deliverAtMs: message.deliverAtMs }),
         ...(message.delayMs === undefined ? {} : { delayMs: message.delayMs }),
         ...(message.delayLevel === undefined ? {} : { delayLevel: message.delayLevel }),
+        ...(message.dedupKey === undefined ? {} : { dedupKey: message.dedupKey }),
       };
     });
     const answers = (results: readonly SendOk[]) => results.map((result, index) => this.answer(records[index]!, result));
@@ -253,7 +297,8 @@ export class MessageService {
   }
 
   private answer(record: OutgoingRecord, result: SendOk): StoredAnswer {
-    const answer: StoredAnswer = { msgId: record.msgId!, offsetMsgId: this.offsetMsgId(result.physicalOffset), queueId: record.queueId, queueOffset: result.queueOffset };
+    const answer: StoredAnswer = { msgId: result.duplicate?.msgId ?? record.msgId!, offsetMsgId: this.offsetMsgId(result.physicalOffset), queueId: result.duplicate?.queueId ?? record.queueId, queueOffset: result.queueOffset };
+    if (result.duplicate !== undefined) answer.duplicate = true;
     if (result.delivery !== undefined) {
       answer.deliverAtMs = result.delivery.deliverAtMs;
       answer.scheduled = result.delivery.scheduled;

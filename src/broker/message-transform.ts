@@ -21,6 +21,8 @@ export interface OutgoingRecord extends PutMessageInput {
   delivery?: Delivery;
   /** A prepared (half) transactional message. */
   transactionPrepared?: boolean;
+  /** What the dedup window knows the message by instead of its msgId (stored as DEDUP_KEY). */
+  dedupKey?: string;
 }
 
 export type MessageTransform = (message: OutgoingRecord) => OutgoingRecord;
@@ -34,4 +36,13 @@ export interface Delivery {
 }
 
 /** The store's result of a send, with what happened to a requested delivery time. */
-export type SendOk = PutOk & { readonly delivery?: Delivery };
+export type SendOk = PutOk & { readonly delivery?: Delivery; readonly duplicate?: Duplicate };
+
+/**
+ * A send the dedup window found stored already: the result's offsets are the original's, and
+ * so are its msgId and queue (a dedupKey send may differ in both, an SDK retry in its queue).
+ */
+export interface Duplicate {
+  readonly msgId: string;
+  readonly queueId: number;
+}

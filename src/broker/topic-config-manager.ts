@@ -3,7 +3,7 @@
  * to `<dataDir>/config/topics.json` (written atomically: a crash leaves the old or the new
  * table, never a mix).
  *
- *   { "version": 1, "dataVersion": 7, "topics": [{ topic, readQueues, writeQueues, perm, order }],
+ *   { "version": 1, "dataVersion": 7, "topics": [{ topic, readQueues, writeQueues, perm, order, dedupWindowMs? }],
  *     "deleted": ["OldTopic", ...] }
  *
  * Perm bits as RocketMQ: read 4, write 2, inherit 1. Sends need write, pulls need read. With
@@ -25,7 +25,7 @@
 import { join } from "node:path";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
-import { deletedTopicNamesMax, topicNamePattern } from "../common/limits.ts";
+import { dedupWindowMsMax, deletedTopicNamesMax, topicNamePattern } from "../common/limits.ts";
 import { readJsonFileIfExists, writeFileAtomic } from "../store/atomic-file.ts";
 
 export const Perm = { read: 4, write: 2, inherit: 1 } as const;
@@ -37,6 +37,8 @@ export interface TopicConfig {
   readonly writeQueues: number;
   readonly perm: number;
   readonly order: boolean;
+  /** The topic's own dedup window (dedup-service.ts), 0: none even when the broker has one; absent: the broker's. */
+  readonly dedupWindowMs?: number;
 }
 
 export function permText(perm: number): string {
@@ -158,7 +160,7 @@ export class TopicConfigManager {
       throw new MqError("TOPIC_LIMIT_REACHED", { topic: config.topic, topics: this.topics.size, limit: this.options.topicsMax });
     }
     this.deletedNames.delete(config.topic);
-    const stored: TopicConfig = { topic: config.topic, readQueues: config.readQueues, writeQueues: config.writeQueues, perm: config.perm, order: config.order };
+    const stored: TopicConfig = { topic: config.topic, readQueues: config.readQueues, writeQueues: config.writeQueues, perm: config.perm, order: config.order, ...(config.dedupWindowMs === undefined ? {} : { dedupWindowMs: config.dedupWindowMs }) };
     this.topics.set(stored.topic, stored);
     this.changed();
     return stored;
@@ -215,7 +217,8 @@ export class TopicConfigManager {
         this.options.logger.warn(`Skipping an invalid entry of "${this.path}": ${JSON.stringify(entry)}`);
         continue;
       }
-      this.topics.set(entry.topic!, { topic: entry.topic!, readQueues: entry.readQueues!, writeQueues: entry.writeQueues!, perm: entry.perm!, order: entry.order === true });
+      const dedupWindowMs = Number.isSafeInteger(entry.dedupWindowMs) && entry.dedupWindowMs! >= 0 && entry.dedupWindowMs! <= dedupWindowMsMax ? entry.dedupWindowMs : undefined;
+      this.topics.set(entry.topic!, { topic: entry.topic!, readQueues: entry.readQueues!, writeQueues: entry.writeQueues!, perm: entry.perm!, order: entry.order === true, ...(dedupWindowMs === undefined ? {} : { dedupWindowMs }) });
     }
     if (this.topics.size > this.options.topicsMax) {
       this.options.logger.warn(`Topic table "${this.path}" holds ${this.topics.size} topics, over the limit of ${this.options.topicsMax}: no topic can be created until some are deleted`);

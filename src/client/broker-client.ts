@@ -64,21 +64,23 @@ export class BrokerClient {
     const frame = await this.pool.request(address, { code: RequestCode.SEND_BATCH, fields, body, timeoutMs: options.timeoutMs, signal: options.signal });
     const checked = validateFields(responses.sendBatchResultSchema, readResult(frame)); // once per batch
     if (!checked.ok) throw new MqError("INVALID_FIELD", { field: `response.${checked.error.params.field}`, reason: String(checked.error.params.reason) });
-    const { topic, queueId, firstQueueOffset, storeHost, physicalOffsets, deliverAtMs, scheduled } = checked.fields;
+    const { topic, queueId, firstQueueOffset, storeHost, physicalOffsets, deliverAtMs, scheduled, duplicates } = checked.fields;
     if (physicalOffsets.length !== msgIds.length) {
       throw new MqError("INVALID_FIELD", { field: "response.physicalOffsets", reason: `holds ${physicalOffsets.length} offsets for ${msgIds.length} messages` });
     }
     const { host, port } = splitHostPort(storeHost)!; // the schema checked its shape
     const prefix = offsetMsgIdPrefix(host, port); // once per batch: parsing the host is the dear part
-    return physicalOffsets.map((physicalOffset, index) => ({
-      msgId: msgIds[index]!,
-      offsetMsgId: prefix + offsetHex(physicalOffset),
-      topic,
-      queueId,
-      // A batch holding scheduled messages is stored as timer records: each takes its queue offset when delivered.
-      queueOffset: deliverAtMs === undefined ? queueOffsetPlus(firstQueueOffset, index) : toQueueOffset(0),
-      ...(deliverAtMs?.[index] === undefined ? {} : { deliverAtMs: deliverAtMs[index], scheduled: scheduled?.[index] ?? true }),
-    }));
+    const duplicateAt = new Map((duplicates ?? []).map((duplicate) => [duplicate.index, duplicate]));
+    let storedIndex = 0;
+    return physicalOffsets.map((physicalOffset, index) => {
+      const offsetMsgId = prefix + offsetHex(physicalOffset);
+      const duplicate = duplicateAt.get(index);
+      if (duplicate !== undefined) return { msgId: duplicate.msgId, offsetMsgId, topic, queueId: duplicate.queueId, queueOffset: duplicate.queueOffset, duplicate: true };
+      // Stored entries take consecutive queue offsets; a batch holding scheduled messages is stored as timer records, each taking its queue offset when delivered.
+      const queueOffset = deliverAtMs === undefined ? queueOffsetPlus(firstQueueOffset, storedIndex) : toQueueOffset(0);
+      storedIndex += 1;
+      return { msgId: msgIds[index]!, offsetMsgId, topic, queueId, queueOffset, ...(deliverAtMs?.[index] === undefined ? {} : { deliverAtMs: deliverAtMs[index], scheduled: scheduled?.[index] ?? true }) };
+    });
   }
 
   async pull(address: string, fields: Fields<typeof RequestCode.PULL_MESSAGE>, options: CallOptions = {}): Promise<PullResponse> {
@@ -252,6 +254,7 @@ export function checkSendResult(value: unknown, field: string): responses.SendRe
   if (typeof offsetMsgId !== "string" || !offsetMsgIdPattern.test(offsetMsgId)) throw badResponse(`${field}.offsetMsgId`, offsetMsgId);
   if (typeof topic !== "string") throw badResponse(`${field}.topic`, topic);
   const checked: responses.SendResult = { msgId, offsetMsgId, topic, queueId: checkNonNegative(result.queueId, `${field}.queueId`), queueOffset: checkQueueOffset(result.queueOffset, `${field}.queueOffset`) };
+  if (result.duplicate === true) checked.duplicate = true;
   if (result.deliverAtMs === undefined) return checked;
   return { ...checked, deliverAtMs: checkNonNegative(result.deliverAtMs, `${field}.deliverAtMs`), scheduled: result.scheduled === true };
 }

@@ -42,6 +42,12 @@ export interface ProducerMessage {
   readonly deliverAtMs?: number;
   /** A delay the broker turns into a delivery time on its own clock (so this host's clock does not matter). */
   readonly delayMs?: number;
+  /**
+   * The id a broker's dedup window knows the message by, per topic, instead of its msgId: a
+   * second send with the same key within the window is not stored and answers `duplicate: true`
+   * with the original's ids and offsets. The SDK's own retries need none (they keep the msgId).
+   */
+  readonly dedupKey?: string;
 }
 
 /** A batch entry: like a message (each with its own delivery time, if any), with the topic given once for the whole batch. */
@@ -60,6 +66,8 @@ export interface SendResult {
   readonly deliverAtMs?: number;
   /** A message sent with a delivery time: true while it waits for it; false when the time had passed and it was delivered at once. */
   readonly scheduled?: boolean;
+  /** The broker's dedup window had this message stored already: nothing was stored, and the ids and offsets are the original's. */
+  readonly duplicate?: boolean;
 }
 
 export interface ReceivedMessage {
@@ -103,6 +111,7 @@ export interface PreparedMessage {
   readonly delayLevel: number | undefined;
   readonly deliverAtMs: number | undefined;
   readonly delayMs: number | undefined;
+  readonly dedupKey: string | undefined;
 }
 
 const textEncoder = new TextEncoder();
@@ -115,7 +124,8 @@ export function prepareMessage(message: ProducerMessage | BatchMessage, topic = 
   let properties = message.properties === undefined ? undefined : { ...message.properties };
   if (message.shardingKey !== undefined) properties = { ...properties, [propertyNames.shardingKey]: message.shardingKey };
   const tags = message.tags;
-  checkMessage({ topic: topic as string, body, tags, keys, properties });
+  const dedupKey = message.dedupKey;
+  checkMessage({ topic: topic as string, body, tags, keys, properties, dedupKey });
   const delayLevel = "delayLevel" in message ? message.delayLevel : undefined;
   if (delayLevel !== undefined && (!Number.isInteger(delayLevel) || delayLevel < 0 || delayLevel > delayLevelMax)) {
     throw new MqError("INVALID_FIELD", { field: "delayLevel", reason: `must be an integer in 0..${delayLevelMax}, got ${delayLevel}` });
@@ -129,7 +139,7 @@ export function prepareMessage(message: ProducerMessage | BatchMessage, topic = 
   if (delayMs !== undefined && (!Number.isSafeInteger(delayMs) || delayMs < 1)) {
     throw new MqError("INVALID_FIELD", { field: "delayMs", reason: `must be an integer of at least 1 (ms), got ${delayMs}` });
   }
-  return { topic: topic as string, body, tags, keys, properties, shardingKey: message.shardingKey, delayLevel, deliverAtMs, delayMs };
+  return { topic: topic as string, body, tags, keys, properties, shardingKey: message.shardingKey, delayLevel, deliverAtMs, delayMs, dedupKey };
 }
 
 /**

@@ -147,7 +147,7 @@ export class Producer {
     const entries: BatchEntry[] = messages.map((message) => {
       if (message.topic !== undefined && message.topic !== topic) throw new MqError("BATCH_MIXED_TOPICS", { first: topic, other: message.topic });
       const prepared = prepareMessage(message, topic);
-      return { msgId: this.msgIds.next(), tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body, deliverAtMs: prepared.deliverAtMs, delayMs: prepared.delayMs, delayLevel: prepared.delayLevel };
+      return { msgId: this.msgIds.next(), tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body, deliverAtMs: prepared.deliverAtMs, delayMs: prepared.delayMs, delayLevel: prepared.delayLevel, dedupKey: prepared.dedupKey };
     });
     const body = encodeBatchBody(entries); // throws BATCH_TOO_LARGE before anything is sent
     const msgIds = entries.map((entry) => entry.msgId);
@@ -234,6 +234,7 @@ export class Producer {
       delayLevel: prepared.delayLevel,
       deliverAtMs: prepared.deliverAtMs,
       delayMs: prepared.delayMs,
+      dedupKey: prepared.dedupKey,
     };
   }
 

@@ -180,6 +180,22 @@ export const timerRetentionFloorReuseMs = 60_000;
 /** RocketMQ's 18 delay levels (setting messageDelayLevel): level n waits the n-th duration. */
 export const messageDelayLevelDefault = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 
+// Dedup window (broker/dedup-window.ts, broker/dedup-service.ts)
+/** The dedup window when none is configured: NATS JetStream's duplicate window. */
+export const dedupWindowMsDefault = 120_000;
+/** The longest dedup window a broker or topic may set: one day. */
+export const dedupWindowMsMax = 24 * 3_600_000;
+/** A dedup key (what the window is keyed by instead of the msgId), in UTF-16 units. */
+export const dedupKeyLengthMax = 255;
+/** The window's fingerprints are kept in this many generations per window length (expired whole). */
+export const dedupGenerationsPerWindow = 8;
+/** A generation's table starts at this many slots (4 bytes each) and grows by a quarter as it fills... */
+export const dedupGenerationSlotsMin = 1_024;
+/** ...up to this many (32 MiB); a burst past it starts the next generation. */
+export const dedupGenerationSlotsMax = 2 ** 23;
+/** Stored records read to confirm one fingerprint hit (index candidates of one id, newest first). */
+export const dedupConfirmCandidatesMax = 8;
+
 // Scheduled messages: listing and cancelling (broker/scheduled-messages.ts)
 /** Pending scheduled messages one listing page returns at most (default: scheduledListPageDefault). */
 export const scheduledListPageMax = 1_000;
@@ -230,3 +246,5 @@ assertRelation(batchBytesMax >= messageBodyBytesMax, "a batch to hold at least o
 assertRelation(producerBatchMessagesMax <= batchMessagesMax && producerBatchBytesMax * 2 <= batchBytesMax, "a producer's automatic batch, entry headers included, to fit one SEND_BATCH");
 assertRelation(pullBytesMax >= messageBodyBytesMax + messagePropertiesBytesMax + 4 * KiB, "a pull to return one largest message");
 assertRelation(scheduledJobsInMemoryMax >= 16 && scheduledJobsInMemoryMax <= scheduledJobsMax, "the in-memory job window to be at least 16 and within the open-job cap");
+assertRelation(dedupWindowMsDefault <= dedupWindowMsMax, "the default dedup window within the maximum");
+assertRelation(dedupGenerationSlotsMin >= 64 && dedupGenerationSlotsMin <= dedupGenerationSlotsMax, "dedup tables to start small and within their maximum");

@@ -40,6 +40,8 @@ export const propertyNames = {
   lastConsumerClientId: "LAST_CONSUMER_CLIENT_ID",
   /** On a retry message and a DLQ entry: the last failure's error text (at most consumeErrorTextBytesMax). */
   consumeErrorText: "CONSUME_ERROR_TEXT",
+  /** The sender's dedup key: the dedup window knows the message by it instead of its msgId (indexed per topic). */
+  dedupKey: "DEDUP_KEY",
 } as const;
 
 /**
@@ -89,6 +91,7 @@ export const reservedPropertyNames: ReadonlySet<string> = new Set([
   propertyNames.lastFailureMs,
   propertyNames.lastConsumerClientId,
   propertyNames.consumeErrorText,
+  propertyNames.dedupKey,
 ]);
 
 /** Keys (the KEYS property) are separated by spaces, as in RocketMQ. */

@@ -31,6 +31,10 @@ export const brokerDefaults = {
   messageDelayLevel: limits.messageDelayLevelDefault,
   /** The longest delay a scheduled message may ask for; longer is TIMER_DELAY_OUT_OF_RANGE. */
   timerMaxDelayMs: limits.timerMaxDelayMsDefault,
+  /** The dedup window for every topic (exactly-once produce); off: only topics with their own window. */
+  dedup: false,
+  /** Its length: a send whose id was stored this recently is answered with the original. */
+  dedupWindowMs: limits.dedupWindowMsDefault,
 } as const;
 
 /**
@@ -133,6 +137,8 @@ export const configObjectSchema = z
       })
       .default(brokerDefaults.messageDelayLevel),
     timerMaxDelayMs: z.number().int().min(1).max(limits.timerMaxDelayMsLimit).default(brokerDefaults.timerMaxDelayMs),
+    dedup: booleanSetting.default(brokerDefaults.dedup),
+    dedupWindowMs: z.number().int().min(1).max(limits.dedupWindowMsMax).default(brokerDefaults.dedupWindowMs),
     logLevel: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** For tests of the start-up probes: a pause after each recovery step, to watch a recovery in progress. */
     recoveryStepPauseMs: z.number().int().min(0).max(60_000).optional(),

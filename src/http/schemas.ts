@@ -10,7 +10,7 @@
  */
 
 import { z } from "zod";
-import { batchMessagesMax, consumeErrorTextBytesMax, deadLetterPageMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { delayLevelMax, filterExpressionLengthMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 import { groupConfigSchema, groupConfigUpdateSchema } from "../protocol/group-config.ts";
@@ -63,6 +63,12 @@ export const messageInput = z
       .meta({ description: "Deliver at this time: ms since the epoch or an ISO date-time; a time already past is delivered at once. Wins over delayMs and delayLevel" }),
     delayMs: z.int().optional().meta({ description: "Deliver this long after the broker receives it (1 ms up to the broker's timerMaxDelayMs, default 40 days)" }),
     delayLevel: z.int().min(0).max(delayLevelMax).optional().meta({ description: "A delay level of the broker's messageDelayLevel table (default 1s 5s 10s 30s 1m ... 2h); above the last is the last" }),
+    dedupKey: z
+      .string()
+      .min(1)
+      .max(dedupKeyLengthMax)
+      .optional()
+      .meta({ description: "Exactly-once produce: on a topic with a dedup window, a send whose key was stored within the window is not stored again and is answered with the original (duplicate: true)" }),
   })
   .meta({ id: "MessageInput" });
 export type MessageInput = z.output<typeof messageInput>;
@@ -77,6 +83,7 @@ export const sendResult = z
     queueOffset: z.int().meta({ description: "0 for a scheduled message: it takes its queue offset when delivered" }),
     deliverAtMs: z.int().optional().meta({ description: "A message sent with a delivery time: that time, ms since the epoch" }),
     scheduled: z.boolean().optional().meta({ description: "A message sent with a delivery time: true while it waits; false when the time had passed and it was delivered at once" }),
+    duplicate: z.boolean().optional().meta({ description: "The dedup window had this message stored already: nothing was stored, and msgId, queue and offsets are the original's" }),
   })
   .meta({ id: "SendResult" });
 

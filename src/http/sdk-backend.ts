@@ -234,7 +234,7 @@ function checkHandleTopic(topic: string | undefined, receiptHandle: string): voi
 }
 
 function toBatchMessage(message: OutgoingMessage): BatchMessage {
-  const { deliverAtMs, delayMs, delayLevel } = message;
+  const { deliverAtMs, delayMs, delayLevel, dedupKey } = message;
   return {
     body: message.body,
     tags: message.tags === "" ? undefined : message.tags,
@@ -244,11 +244,13 @@ function toBatchMessage(message: OutgoingMessage): BatchMessage {
     ...(deliverAtMs === undefined ? {} : { deliverAtMs }),
     ...(delayMs === undefined ? {} : { delayMs }),
     ...(delayLevel === undefined ? {} : { delayLevel }),
+    ...(dedupKey === undefined ? {} : { dedupKey }),
   };
 }
 
-function answer(result: { msgId: string; offsetMsgId: string; queueId: number; queueOffset: QueueOffset; deliverAtMs?: number; scheduled?: boolean }): SendAnswer {
+function answer(result: { msgId: string; offsetMsgId: string; queueId: number; queueOffset: QueueOffset; deliverAtMs?: number; scheduled?: boolean; duplicate?: boolean }): SendAnswer {
   const sent: SendAnswer = { msgId: result.msgId, offsetMsgId: result.offsetMsgId, queueId: result.queueId, queueOffset: result.queueOffset };
+  if (result.duplicate === true) sent.duplicate = true;
   if (result.deliverAtMs !== undefined) {
     sent.deliverAtMs = result.deliverAtMs;
     sent.scheduled = result.scheduled ?? true;

@@ -20,6 +20,8 @@ export interface BatchEntry {
   deliverAtMs?: number;
   delayMs?: number;
   delayLevel?: number;
+  /** What the dedup window knows the message by instead of its msgId (SEND_MESSAGE's dedupKey). */
+  dedupKey?: string;
   body: Uint8Array;
 }
 
@@ -36,6 +38,7 @@ export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
     if (entry.deliverAtMs !== undefined) header.deliverAtMs = entry.deliverAtMs;
     if (entry.delayMs !== undefined) header.delayMs = entry.delayMs;
     if (entry.delayLevel !== undefined && entry.delayLevel !== 0) header.delayLevel = entry.delayLevel;
+    if (entry.dedupKey !== undefined) header.dedupKey = entry.dedupKey;
     return packr.pack(header).slice(); // pack() reuses its buffer: copy (slice is one memcpy)
   });
   let total = 0;

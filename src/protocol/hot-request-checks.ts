@@ -6,7 +6,7 @@
  * the field and the reason — so every error stays zod's. A seeded test holds the pairs together.
  */
 
-import { pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { dedupKeyLengthMax, pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { queueOffset as toQueueOffset } from "../common/offsets.ts";
 import * as limits from "./limits.ts";
 import { RequestCode } from "./request-codes.ts";
@@ -35,7 +35,7 @@ function propertiesOk(properties: unknown): boolean {
 }
 
 function acceptSend(header: Header): Record<string, unknown> | undefined {
-  const { producerGroup, topic, queueId, msgId, tags, keys, properties, flag, bornTimestampMs, bornHost, delayLevel, deliverAtMs, delayMs, transactionPrepared, reconsumeTimes } = header;
+  const { producerGroup, topic, queueId, msgId, tags, keys, properties, flag, bornTimestampMs, bornHost, delayLevel, deliverAtMs, delayMs, transactionPrepared, reconsumeTimes, dedupKey } = header;
   if (!isName(producerGroup) || !isName(topic) || !isInt(queueId, 0, queuesPerTopicMax - 1)) return undefined;
   if (typeof msgId !== "string" || !messageIdPattern.test(msgId) || !isOffset(bornTimestampMs)) return undefined;
   if (tags !== undefined && (typeof tags !== "string" || tags.length > tagLengthMax)) return undefined;
@@ -48,6 +48,7 @@ function acceptSend(header: Header): Record<string, unknown> | undefined {
   if (delayMs !== undefined && !Number.isSafeInteger(delayMs)) return undefined;
   if (transactionPrepared !== undefined && typeof transactionPrepared !== "boolean") return undefined;
   if (reconsumeTimes !== undefined && !isInt(reconsumeTimes, 0, limits.reconsumeTimesMax)) return undefined;
+  if (dedupKey !== undefined && (typeof dedupKey !== "string" || dedupKey.length === 0 || dedupKey.length > dedupKeyLengthMax)) return undefined;
   const fields: Record<string, unknown> = { producerGroup, topic, queueId, msgId, flag: flag ?? 0, bornTimestampMs };
   if (tags !== undefined) fields.tags = tags;
   if (keys !== undefined) fields.keys = keys;
@@ -58,6 +59,7 @@ function acceptSend(header: Header): Record<string, unknown> | undefined {
   if (delayMs !== undefined) fields.delayMs = delayMs;
   if (transactionPrepared !== undefined) fields.transactionPrepared = transactionPrepared;
   if (reconsumeTimes !== undefined) fields.reconsumeTimes = reconsumeTimes;
+  if (dedupKey !== undefined) fields.dedupKey = dedupKey;
   return fields;
 }
 

@@ -15,14 +15,16 @@
  * - properties: names of 1..255 characters (INVALID_FIELD, as the edges say), names and values
  *   without the separators \u0001 and \u0002, no reserved name (message-properties.ts), else
  *   PROPERTY_INVALID; all properties as stored (with tags, keys and the msgId) at most
- *   `messagePropertiesBytesMax` bytes, else PROPERTIES_TOO_LARGE.
+ *   `messagePropertiesBytesMax` bytes, else PROPERTIES_TOO_LARGE;
+ * - dedupKey: 1..`dedupKeyLengthMax` characters (INVALID_FIELD) without the separators
+ *   (PROPERTY_INVALID): it is stored as the DEDUP_KEY property.
  *
  * It allocates nothing for a valid message of ordinary size: the encoded size is computed only
  * when a cheap upper bound says it might be over the limit.
  */
 
 import { MqError } from "../common/errors.ts";
-import { messageBodyBytesMax, messagePropertiesBytesMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { dedupKeyLengthMax, messageBodyBytesMax, messagePropertiesBytesMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import { encodePropertiesText, propertyNames, reservedPropertyNames } from "../common/message-properties.ts";
 import { messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "./limits.ts";
 
@@ -32,6 +34,8 @@ export interface MessageToCheck {
   readonly tags?: string;
   readonly keys?: readonly string[];
   readonly properties?: Readonly<Record<string, string>>;
+  /** What the broker's dedup window knows the message by instead of its msgId. */
+  readonly dedupKey?: string;
 }
 
 const separators = /[\u0001\u0002]/;
@@ -58,7 +62,16 @@ export function checkMessage(message: MessageToCheck): void {
   }
   if (keys !== undefined) boundBytes += checkKeys(keys);
   if (properties !== undefined) boundBytes += checkProperties(properties);
+  if (message.dedupKey !== undefined) boundBytes += checkDedupKey(message.dedupKey);
   if (boundBytes + (propertyNames.msgId.length + msgIdLength + 2) > messagePropertiesBytesMax) checkPropertiesBytes(message);
+}
+
+function checkDedupKey(dedupKey: string): number {
+  if (typeof dedupKey !== "string" || dedupKey.length === 0 || dedupKey.length > dedupKeyLengthMax) {
+    throw new MqError("INVALID_FIELD", { field: "dedupKey", reason: `must be 1..${dedupKeyLengthMax} characters, got ${typeof dedupKey === "string" ? dedupKey.length : typeof dedupKey}` });
+  }
+  if (separators.test(dedupKey)) throw new MqError("PROPERTY_INVALID", { name: propertyNames.dedupKey, reason: "a dedup key must not hold \\u0001 or \\u0002" });
+  return (propertyNames.dedupKey.length + dedupKey.length) * 3 + 2;
 }
 
 function checkKeys(keys: readonly string[]): number {
@@ -99,6 +112,7 @@ function checkPropertiesBytes(message: MessageToCheck): void {
   const all: Record<string, string> = { ...message.properties };
   if (message.tags !== undefined) all[propertyNames.tags] = message.tags;
   if (message.keys !== undefined && message.keys.length > 0) all[propertyNames.keys] = message.keys.join(" ");
+  if (message.dedupKey !== undefined) all[propertyNames.dedupKey] = message.dedupKey;
   all[propertyNames.msgId] = "0".repeat(msgIdLength);
   const bytes = textEncoder.encode(encodePropertiesText(all)).byteLength;
   if (bytes > messagePropertiesBytesMax) throw new MqError("PROPERTIES_TOO_LARGE", { bytes, limit: messagePropertiesBytesMax });

@@ -33,6 +33,8 @@ export const sendResultSchema = z.object({
   /** A message sent with a delivery time: that time, and whether it is still to come (false: delivered at once). */
   deliverAtMs: z.int().min(0).optional(),
   scheduled: z.boolean().optional(),
+  /** The dedup window had this message stored already: msgId, queue and offsets are the original's, nothing was stored. */
+  duplicate: z.boolean().optional(),
 });
 export type SendResult = z.infer<typeof sendResultSchema>;
 
@@ -51,6 +53,12 @@ export const sendBatchResultSchema = z.object({
   /** A batch holding scheduled messages: each entry's delivery time and whether it is still to come. */
   deliverAtMs: z.array(z.int().min(0)).optional(),
   scheduled: z.array(z.boolean()).optional(),
+  /**
+   * The entries the dedup window had stored already (absent: none), each answered with its
+   * original: physicalOffsets[index] is the original's, and so are these msgId, queue and queue
+   * offset. The other entries were stored at consecutive queue offsets from firstQueueOffset.
+   */
+  duplicates: z.array(z.object({ index: z.int().min(0), msgId: messageId, queueId: z.int().min(0), queueOffset })).optional(),
 });
 export type SendBatchResult = z.infer<typeof sendBatchResultSchema>;
 

@@ -10,7 +10,7 @@
 
 import { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { batchMessagesMax, consumeErrorTextBytesMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
@@ -68,6 +68,8 @@ export const sendMessageSchema = z.object({
   delayMs: z.int().optional(),
   transactionPrepared: z.boolean().optional(),
   reconsumeTimes: z.int().min(0).max(limits.reconsumeTimesMax).optional(),
+  /** What the dedup window knows the message by instead of its msgId, per topic (a topic or broker with a window answers a repeat with the original). */
+  dedupKey: z.string().min(1).max(dedupKeyLengthMax).optional(),
 });
 
 export const sendBatchSchema = z.object({

@@ -27,6 +27,11 @@ export function msgIdIndexKey(msgId: string): string {
   return `#msgId#${msgId.toUpperCase()}`;
 }
 
+/** A dedup key is per topic, like a key, but apart from the user's keys. */
+export function dedupKeyIndexKey(topic: string, dedupKey: string): string {
+  return `#dedup#${topic}#${dedupKey}`;
+}
+
 export class IndexService {
   private readonly options: IndexServiceOptions;
   private files: { sequence: number; index: IndexFile }[] = [];

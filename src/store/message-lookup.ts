@@ -12,7 +12,8 @@ import { queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } f
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import type { ConsumeQueues } from "./consume-queues.ts";
-import { keyIndexKey, msgIdIndexKey, type IndexService } from "./index-service.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey, type IndexService } from "./index-service.ts";
 import type { TopicTombstones } from "./topic-tombstones.ts";
 
 export interface LookupContext {
@@ -20,6 +21,14 @@ export interface LookupContext {
   index: IndexService;
   queues: ConsumeQueues;
   tombstones: TopicTombstones;
+}
+
+/** What the dedup window asks the store to confirm (broker/dedup-service.ts). */
+export interface DedupQuery {
+  readonly topic: string;
+  readonly id: { readonly kind: "msgId" | "dedupKey"; readonly value: string };
+  /** The window's start: records stored before it are not duplicates any more. */
+  readonly sinceMs: number;
 }
 
 export class MessageLookup {
@@ -69,6 +78,23 @@ export class MessageLookup {
       if (found.length >= max) break;
     }
     return found;
+  }
+
+  /**
+   * The newest live message of `topic` stored at or after `sinceMs` that the dedup window knows
+   * by `id`: its dedup key, or its msgId when it was sent without one.
+   */
+  byDedupId(query: DedupQuery): StoredMessage | undefined {
+    const { topic, id, sinceMs } = query;
+    const indexKey = id.kind === "dedupKey" ? dedupKeyIndexKey(topic, id.value) : msgIdIndexKey(id.value);
+    for (const offset of this.context.index.lookup(indexKey, limits.dedupConfirmCandidatesMax, sinceMs)) {
+      const message = this.live(this.byPhysicalOffset(offset));
+      if (message === undefined || message.topic !== topic || message.storeTimestampMs < sinceMs) continue;
+      const dedupKey = message.properties[propertyNames.dedupKey];
+      const matches = id.kind === "dedupKey" ? dedupKey === id.value : dedupKey === undefined && message.msgId?.toUpperCase() === id.value.toUpperCase();
+      if (matches) return message;
+    }
+    return undefined;
   }
 
   /** Messages of `topic` carrying `key`, newest first, optionally within a store-time range. */

@@ -18,7 +18,7 @@ import { join } from "node:path";
 import { assert } from "../common/assert.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
-import { ipv4ToNumber, type StoredMessage } from "../common/message-record.ts";
+import { checkRecord, ipv4ToNumber, readStoreTimestamp, type StoredMessage } from "../common/message-record.ts";
 import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import { Appender } from "./appender.ts";
 import { Checkpoint } from "./checkpoint.ts";
@@ -27,12 +27,13 @@ import type { ConsumeQueue } from "./consume-queue.ts";
 import { ConsumeQueues, type TopicInfo } from "./consume-queues.ts";
 import { AbortMarker, DataDirLock } from "./data-dir.ts";
 import { DiskSpaceCheck } from "./disk-space-check.ts";
-import { consumeQueueTagHash, readDispatchRecord } from "./dispatch/dispatch-record.ts";
+import { consumeQueueTagHash, readDispatchRecord, type DispatchRecord } from "./dispatch/dispatch-record.ts";
 import { IndexDispatcher } from "./dispatch/index-dispatcher.ts";
 import { ScheduleDispatcher, type ScheduleSink } from "./dispatch/schedule-dispatcher.ts";
 import { RecordDispatch, type Dispatcher, type DispatcherSlot } from "./dispatch/record-dispatch.ts";
 import { IndexService } from "./index-service.ts";
-import { MessageLookup } from "./message-lookup.ts";
+import { MessageLookup, type DedupQuery } from "./message-lookup.ts";
+import { CommitLogWalk } from "./commit-log-walk.ts";
 import type { PutBatchResult, PutFailure, PutMessageInput, PutResult } from "./put-message.ts";
 import { Retention } from "./retention.ts";
 import { recoverStore, type RecoveryReport } from "./store-recovery.ts";
@@ -287,6 +288,39 @@ export class MessageStore {
   /** Every stored copy of the message with `msgId`, at most `max` (message-lookup.ts). */
   queryAllByMsgId(msgId: string, max: number): StoredMessage[] {
     return this.lookup.allByMsgId(msgId, max);
+  }
+
+  /** The stored message a dedup window's fingerprint hit names, if it is live and inside the window (message-lookup.ts). */
+  queryDedupOriginal(query: DedupQuery): StoredMessage | undefined {
+    return this.lookup.byDedupId(query);
+  }
+
+  /**
+   * Hands `visit` every record of a live topic incarnation stored at or after `sinceMs`, in log
+   * order, from the newest CommitLog file that starts before `sinceMs`: what a feature rebuilds
+   * its memory from at start (the dedup window). Yields to the event loop between steps.
+   */
+  async replaySince(sinceMs: number, visit: (record: DispatchRecord) => void): Promise<number> {
+    let startIndex = 0;
+    for (let index = this.commitLog.fileCount - 1; index > 0; index--) {
+      const { file } = this.commitLog.fileAt(index)!;
+      const first = checkRecord(file.bytes, file.view, 0, this.commitLog.fileBytes, this.commitLog.fileAt(index)!.base);
+      if (first.kind === "record" && readStoreTimestamp(file.view, 0) < sinceMs) {
+        startIndex = index;
+        break;
+      }
+    }
+    const start = this.commitLog.fileAt(startIndex);
+    if (start === undefined) return 0;
+    let visited = 0;
+    const walk = new CommitLogWalk(this.commitLog, Math.max(start.base, this.commitLog.minOffset), this.commitLog.writePosition, (_offset, file, position) => {
+      const record = readDispatchRecord(file.bytes, file.view, position);
+      if (record.storeTimestampMs < sinceMs || this.tombstones.hides(record)) return;
+      visit(record);
+      visited += 1;
+    });
+    while (!walk.step(limits.recoveryStepBytes)) await new Promise<void>((resolve) => setImmediate(resolve));
+    return visited;
   }
 
   /** Messages of `topic` carrying `key`, newest first, optionally within a store-time range. */

@@ -15,7 +15,7 @@
 import { formatHostPort } from "../../common/ip-address.ts";
 import { assert } from "../../common/assert.ts";
 import { MqError } from "../../common/errors.ts";
-import { tagLengthMax } from "../../common/limits.ts";
+import { dedupKeyLengthMax, tagLengthMax } from "../../common/limits.ts";
 import { ipv4ToNumber } from "../../common/message-record.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import { decodeBatchBody } from "../../protocol/batch-body.ts";
@@ -43,6 +43,7 @@ export function sendMessage(context: BrokerContext, request: IncomingRequest<typ
     deliverAtMs: fields.deliverAtMs,
     delayMs: fields.delayMs,
     transactionPrepared: fields.transactionPrepared,
+    dedupKey: fields.dedupKey,
   };
   const startMs = performance.now();
   const stored = context.messages.send(message);
@@ -53,12 +54,13 @@ export function sendMessage(context: BrokerContext, request: IncomingRequest<typ
 function sendReply(context: BrokerContext, startMs: number, message: OutgoingRecord, result: SendOk): Reply {
   context.stats.sendAnswered(startMs);
   const fields: Record<string, unknown> = {
-    msgId: message.msgId,
+    msgId: result.duplicate?.msgId ?? message.msgId,
     offsetMsgId: context.messages.offsetMsgId(result.physicalOffset),
     topic: message.topic,
-    queueId: message.queueId,
+    queueId: result.duplicate?.queueId ?? message.queueId,
     queueOffset: result.queueOffset,
   };
+  if (result.duplicate !== undefined) fields.duplicate = true;
   // A scheduled message takes its queue offset when it is delivered; until then it has none.
   if (result.delivery !== undefined) {
     fields.deliverAtMs = result.delivery.deliverAtMs;
@@ -81,21 +83,28 @@ export function sendBatch(context: BrokerContext, request: IncomingRequest<typeo
   });
 }
 
-/** One physical offset per message; the queue offsets are consecutive, from the first (none for a batch of timers). */
+/**
+ * One physical offset per message; the queue offsets of the stored ones are consecutive, from the
+ * first (none for a batch of timers). Entries the dedup window answered are listed apart, with
+ * their originals' ids and offsets.
+ */
 function batchReply(context: BrokerContext, topic: string, queueId: number, results: readonly SendOk[]): Reply {
-  const firstQueueOffset = results[0]!.queueOffset;
-  if (results[0]!.delivery !== undefined) {
-    const physicalOffsets = results.map((result) => result.physicalOffset);
+  const storeHost = formatHostPort(context.advertisedHost, context.port);
+  const stored = results.filter((result) => result.duplicate === undefined);
+  const duplicates = results.flatMap((result, index) => (result.duplicate === undefined ? [] : [{ index, msgId: result.duplicate.msgId, queueId: result.duplicate.queueId, queueOffset: result.queueOffset }]));
+  const withDuplicates = duplicates.length === 0 ? {} : { duplicates };
+  const physicalOffsets = results.map((result) => result.physicalOffset);
+  const firstQueueOffset = stored[0]?.queueOffset ?? 0;
+  if (stored[0]?.delivery !== undefined) {
     const deliverAtMs = results.map((result) => result.delivery?.deliverAtMs ?? 0);
     const scheduled = results.map((result) => result.delivery?.scheduled ?? false);
-    return resultReply({ topic, queueId, firstQueueOffset, storeHost: formatHostPort(context.advertisedHost, context.port), physicalOffsets, deliverAtMs, scheduled });
+    return resultReply({ topic, queueId, firstQueueOffset, storeHost, physicalOffsets, deliverAtMs, scheduled, ...withDuplicates });
   }
-  const physicalOffsets = results.map((result, index) => {
+  stored.forEach((result, index) => {
     // One synchronous run of appends to one queue: offsets are consecutive by construction.
     assert(result.queueOffset === firstQueueOffset + index, `batch entry ${index} got queue offset ${result.queueOffset}, expected ${firstQueueOffset + index}`);
-    return result.physicalOffset;
   });
-  return resultReply({ topic, queueId, firstQueueOffset, storeHost: formatHostPort(context.advertisedHost, context.port), physicalOffsets });
+  return resultReply({ topic, queueId, firstQueueOffset, storeHost, physicalOffsets, ...withDuplicates });
 }
 
 const hostPattern = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/;
@@ -115,12 +124,12 @@ export function parseHost(address: string): { ip: number; port: number } {
 
 const idPattern = /^[0-9A-Fa-f]{32}$/;
 
-type EntryHeader = Pick<OutgoingRecord, "msgId" | "tags" | "keys" | "properties" | "flag" | "deliverAtMs" | "delayMs" | "delayLevel">;
+type EntryHeader = Pick<OutgoingRecord, "msgId" | "tags" | "keys" | "properties" | "flag" | "deliverAtMs" | "delayMs" | "delayLevel" | "dedupKey">;
 
 function checkEntryHeader(header: unknown, index: number): EntryHeader {
   const field = (name: string) => `body[${index}].${name}`;
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw invalid(`body[${index}]`, "must be a map");
-  const { msgId, tags, keys, properties, flag, deliverAtMs, delayMs, delayLevel } = header as Record<string, unknown>;
+  const { msgId, tags, keys, properties, flag, deliverAtMs, delayMs, delayLevel, dedupKey } = header as Record<string, unknown>;
   if (typeof msgId !== "string" || !idPattern.test(msgId)) throw invalid(field("msgId"), `must be 32 hex characters, got ${show(msgId)}`);
   if (tags !== undefined && (typeof tags !== "string" || tags.length > tagLengthMax)) throw invalid(field("tags"), `must be a string of at most ${tagLengthMax} characters`);
   if (keys !== undefined) {
@@ -136,6 +145,7 @@ function checkEntryHeader(header: unknown, index: number): EntryHeader {
     }
   }
   if (flag !== undefined && (typeof flag !== "number" || !Number.isInteger(flag) || flag < -(2 ** 31) || flag >= 2 ** 31)) throw invalid(field("flag"), `must be an int32, got ${show(flag)}`);
+  if (dedupKey !== undefined && (typeof dedupKey !== "string" || dedupKey.length === 0 || dedupKey.length > dedupKeyLengthMax)) throw invalid(field("dedupKey"), `must be a string of 1..${dedupKeyLengthMax} characters`);
   for (const [name, value] of [["deliverAtMs", deliverAtMs], ["delayMs", delayMs], ["delayLevel", delayLevel]] as const) {
     if (value !== undefined && !Number.isSafeInteger(value)) throw invalid(field(name), `must be an integer, got ${show(value)}`);
   }
@@ -148,6 +158,7 @@ function checkEntryHeader(header: unknown, index: number): EntryHeader {
     ...(deliverAtMs === undefined ? {} : { deliverAtMs: deliverAtMs as number }),
     ...(delayMs === undefined ? {} : { delayMs: delayMs as number }),
     ...(delayLevel === undefined ? {} : { delayLevel: delayLevel as number }),
+    ...(dedupKey === undefined ? {} : { dedupKey: dedupKey as string }),
   };
 }
 

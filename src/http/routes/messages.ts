@@ -104,26 +104,29 @@ function toOutgoing(input: MessageInput, field: string): OutgoingMessage {
     ...(deliverAtMs === undefined ? {} : { deliverAtMs }),
     ...(input.delayMs === undefined ? {} : { delayMs: input.delayMs }),
     ...(input.delayLevel === undefined ? {} : { delayLevel: input.delayLevel }),
+    ...(input.dedupKey === undefined ? {} : { dedupKey: input.dedupKey }),
   };
 }
 
 /**
- * A raw body: tags, keys, sharding key and delivery time come from headers (keys split on commas,
- * a space inside a key refused as everywhere; `mq-deliver-at` ms since the epoch or an ISO date-time, `mq-delay-ms` a number).
+ * A raw body: tags, keys, sharding key, delivery time and dedup key come from headers (keys split on commas,
+ * a space inside a key refused as everywhere; `mq-deliver-at` ms since the epoch or an ISO date-time, `mq-delay-ms` a number,
+ * `mq-dedup-key`).
  */
 function rawMessage(context: Context, body: Uint8Array): OutgoingMessage {
   const header = (name: string) => context.req.header(name);
   const keysText = header("mq-keys");
   const deliverAtText = header("mq-deliver-at");
   const delayText = header("mq-delay-ms");
-  const parsed = parseWith(messageInput.pick({ tags: true, keys: true, shardingKey: true, deliverAt: true, delayMs: true }), {
+  const parsed = parseWith(messageInput.pick({ tags: true, keys: true, shardingKey: true, deliverAt: true, delayMs: true, dedupKey: true }), {
     tags: header("mq-tags"),
     // Commas separate keys, as in `mq send --keys`; a space inside a key is refused like on every transport.
     keys: keysText === undefined ? undefined : keysText.split(",").map((key) => key.trim()).filter((key) => key.length > 0),
     shardingKey: header("mq-sharding-key"),
     deliverAt: deliverAtText === undefined ? undefined : /^\d{1,15}$/.test(deliverAtText) ? Number(deliverAtText) : deliverAtText,
     delayMs: delayText === undefined ? undefined : /^-?\d{1,15}$/.test(delayText) ? Number(delayText) : delayText,
+    dedupKey: header("mq-dedup-key"),
   }, "header mq-");
   const deliverAtMs = typeof parsed.deliverAt === "string" ? Date.parse(parsed.deliverAt) : parsed.deliverAt;
-  return { body, tags: parsed.tags, keys: parsed.keys, shardingKey: parsed.shardingKey, ...(deliverAtMs === undefined ? {} : { deliverAtMs }), ...(parsed.delayMs === undefined ? {} : { delayMs: parsed.delayMs }) };
+  return { body, tags: parsed.tags, keys: parsed.keys, shardingKey: parsed.shardingKey, ...(deliverAtMs === undefined ? {} : { deliverAtMs }), ...(parsed.delayMs === undefined ? {} : { delayMs: parsed.delayMs }), ...(parsed.dedupKey === undefined ? {} : { dedupKey: parsed.dedupKey }) };
 }

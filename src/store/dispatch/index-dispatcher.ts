@@ -1,10 +1,12 @@
 /**
- * The index dispatcher: a visible record's keys (per topic) and producer msgId become index
- * entries pointing at its CommitLog offset.
+ * The index dispatcher: a visible record's keys (per topic), producer msgId and dedup key (per
+ * topic: the dedup window confirms its hits through it) become index entries pointing at its
+ * CommitLog offset.
  */
 
 import type { IndexService } from "../index-service.ts";
-import { keyIndexKey, msgIdIndexKey } from "../index-service.ts";
+import { propertyNames } from "../../common/message-properties.ts";
+import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey } from "../index-service.ts";
 import type { DispatchRecord } from "./dispatch-record.ts";
 import type { Dispatcher } from "./record-dispatch.ts";
 
@@ -17,6 +19,8 @@ export class IndexDispatcher implements Dispatcher {
     const { keys, msgId, topic, physicalOffset, storeTimestampMs } = record;
     if (keys !== undefined) for (const key of keys) this.index.put(keyIndexKey(topic, key), physicalOffset, storeTimestampMs);
     if (msgId !== undefined) this.index.put(msgIdIndexKey(msgId), physicalOffset, storeTimestampMs);
+    const dedupKey = record.properties?.[propertyNames.dedupKey];
+    if (dedupKey !== undefined) this.index.put(dedupKeyIndexKey(topic, dedupKey), physicalOffset, storeTimestampMs);
   }
 
   /**

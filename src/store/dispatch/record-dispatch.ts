@@ -3,7 +3,7 @@
  * (later) applied by a replica — goes through `dispatch(record)` to an ordered list of
  * dispatchers, one per slot:
  *
- *   consume_queue | index | schedule | transaction | trace | replication
+ *   consume_queue | index | schedule | transaction | dedup | trace | replication
  *
  * The first two are the store's own; the others are filled by the features that need them
  * through `register`. A dispatcher takes only the records whose visibility it accepts, so a
@@ -19,7 +19,7 @@ import { assert } from "../../common/assert.ts";
 import type { PhysicalOffset } from "../../common/offsets.ts";
 import type { DispatchRecord, Visibility } from "./dispatch-record.ts";
 
-export const dispatcherSlots = ["consume_queue", "index", "schedule", "transaction", "trace", "replication"] as const;
+export const dispatcherSlots = ["consume_queue", "index", "schedule", "transaction", "dedup", "trace", "replication"] as const;
 export type DispatcherSlot = (typeof dispatcherSlots)[number];
 
 export interface Dispatcher {

@@ -181,6 +181,8 @@ describe("loadConfig: precedence", () => {
         MQ_QUEUE_LOCK_EXPIRY_MS: "2000",
         MQ_MESSAGE_DELAY_LEVEL: "1s 2m 3h 4d",
         MQ_TIMER_MAX_DELAY_MS: "60000",
+        MQ_DEDUP: "true",
+        MQ_DEDUP_WINDOW_MS: "600000",
         MQ_LOG_LEVEL: "silent",
         MQ_NAMESRV: "10.0.0.2:9876;10.0.0.3:9876",
         MQ_CLUSTER_NAME: "c1",
@@ -231,6 +233,8 @@ describe("loadConfig: precedence", () => {
       queueLockExpiryMs: 2000,
       messageDelayLevel: "1s 2m 3h 4d",
       timerMaxDelayMs: 60_000,
+      dedup: true,
+      dedupWindowMs: 600_000,
       logLevel: "silent",
     });
   });
@@ -238,6 +242,7 @@ describe("loadConfig: precedence", () => {
   test("a delay-level table not in RocketMQ's syntax stops start-up naming the key", () => {
     expect(() => loadConfig({ env: { MQ_MESSAGE_DELAY_LEVEL: "1s 5x" } })).toThrow(/messageDelayLevel/);
     expect(() => loadConfig({ env: { MQ_TIMER_MAX_DELAY_MS: "0" } })).toThrow(/timerMaxDelayMs/);
+    expect(() => loadConfig({ env: { MQ_DEDUP_WINDOW_MS: String(24 * 3_600_000 + 1) } })).toThrow(/dedupWindowMs/);
   });
 
   test("flags override env", () => {

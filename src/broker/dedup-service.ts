@@ -1,0 +1,187 @@
+/**
+ * Exactly-once produce: the dedup window. A send to a topic with a window whose id — the
+ * sender's `dedupKey`, else its msgId (UNIQ_KEY, which the SDK keeps across its retries) — was
+ * stored in that topic within the window is not stored again: it is answered with the original's
+ * msgId, queue and offsets, marked duplicate.
+ *
+ *   window    the topic's `dedupWindowMs` attribute when set (0 turns it off for the topic), else
+ *             the broker's `dedupWindowMs` when `dedup` is on; never for system, retry and DLQ
+ *             topics (the broker writes those itself)
+ *   memory    32-bit fingerprints in time-sliced tables (dedup-window.ts), filled by the "dedup"
+ *             dispatcher from every visible record of a topic with a window, so live appends
+ *             and the start-up rebuild (`rebuild`: the CommitLog since the longest window)
+ *             fill it the same way
+ *   confirm   a fingerprint hit is only a candidate: the store reads the record the index names
+ *             for the id (message-lookup.ts `byDedupId`) and checks topic, id, store time and
+ *             that the topic incarnation is live — so a false positive costs a lookup and never
+ *             drops a message, an expired id is stored again, and a deleted topic's ids name
+ *             nothing (its tombstone hides them) while their fingerprints age out
+ *
+ * Races: the check, the append and the dispatch that adds the fingerprint run in one synchronous
+ * step of the message service, so of two identical sends the second always finds the first.
+ * Under sync flush a duplicate is answered only once its original is durable.
+ *
+ * Not deduplicated: messages with a delivery time (their timer record is not indexed by id until
+ * delivered) and prepared transactional messages.
+ */
+
+import type { Clock } from "../common/clock.ts";
+import type { Logger } from "../common/logger.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import type { StoredMessage } from "../common/message-record.ts";
+import { deadLetterTopicPrefix, retryTopicPrefix, systemTopics } from "../common/system-topics.ts";
+import type { DispatchRecord } from "../store/dispatch/dispatch-record.ts";
+import type { Dispatcher } from "../store/dispatch/record-dispatch.ts";
+import type { MessageStore } from "../store/message-store.ts";
+import { DedupWindow } from "./dedup-window.ts";
+import type { OutgoingRecord } from "./message-transform.ts";
+import type { TopicConfigManager } from "./topic-config-manager.ts";
+
+export interface DedupServiceOptions {
+  readonly store: MessageStore;
+  readonly topics: TopicConfigManager;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** The broker-wide switch: every topic without a window of its own gets `windowMs`. */
+  readonly enabled: boolean;
+  readonly windowMs: number;
+}
+
+type DedupId = { readonly kind: "msgId" | "dedupKey"; readonly value: string };
+
+const ownTopics: ReadonlySet<string> = new Set(Object.values(systemTopics));
+
+export class DedupService implements Dispatcher {
+  readonly accepts = "visible";
+  private window: DedupWindow | undefined;
+  private longestWindowMs = 0;
+
+  constructor(private readonly options: DedupServiceOptions) {
+    this.resize();
+    options.topics.onChange(() => this.resize());
+  }
+
+  /** The window of `topic` in ms; 0: sends to it are not deduplicated. */
+  windowOf(topic: string): number {
+    if (ownTopics.has(topic) || topic.startsWith(retryTopicPrefix) || topic.startsWith(deadLetterTopicPrefix)) return 0;
+    const own = this.options.topics.get(topic)?.dedupWindowMs;
+    if (own !== undefined) return own;
+    return this.options.enabled ? this.options.windowMs : 0;
+  }
+
+  /**
+   * The stored original of `message` when the window holds its id, else undefined (store it).
+   * Runs on every send: without a window, or on a fingerprint miss, it reads nothing.
+   */
+  originalOf(message: OutgoingRecord): StoredMessage | undefined {
+    const window = this.window;
+    if (window === undefined || message.transactionPrepared === true || hasDeliveryTime(message)) return undefined;
+    const windowMs = this.windowOf(message.topic);
+    if (windowMs === 0) return undefined;
+    const id = idOfMessage(message);
+    if (id === undefined) return undefined;
+    const sinceMs = this.options.clock.nowMs() - windowMs;
+    if (!window.mayContain(fingerprintOf(message.topic, id), sinceMs)) return undefined;
+    return this.options.store.queryDedupOriginal({ topic: message.topic, id, sinceMs });
+  }
+
+  /**
+   * `originalOf` for each message of a batch, where a message repeating an earlier one of the
+   * same batch gets that one's index instead: it is answered with what that one is answered.
+   * Undefined when the batch's topic has no window.
+   */
+  originalsOf(messages: readonly OutgoingRecord[]): (StoredMessage | number | undefined)[] | undefined {
+    if (this.window === undefined || messages.length === 0 || this.windowOf(messages[0]!.topic) === 0) return undefined;
+    const firstIndexOf = new Map<string, number>();
+    return messages.map((message, index) => {
+      const id = idOfMessage(message);
+      if (id === undefined || message.transactionPrepared === true || hasDeliveryTime(message)) return undefined;
+      const seen = `${id.kind}:${id.kind === "msgId" ? id.value.toUpperCase() : id.value}`;
+      const earlier = firstIndexOf.get(seen);
+      if (earlier !== undefined) return earlier;
+      firstIndexOf.set(seen, index);
+      return this.originalOf(message);
+    });
+  }
+
+  /** The "dedup" dispatcher slot: remembers the id of every visible record of a topic with a window. */
+  dispatch(record: DispatchRecord): void {
+    const window = this.window;
+    if (window === undefined || this.windowOf(record.topic) === 0) return;
+    // A delivered scheduled message was not deduplicated when sent (see the header).
+    if (record.properties?.[propertyNames.timerSourceOffset] !== undefined) return;
+    const dedupKey = record.properties?.[propertyNames.dedupKey];
+    const id: DedupId | undefined = dedupKey !== undefined ? { kind: "dedupKey", value: dedupKey } : record.msgId !== undefined ? { kind: "msgId", value: record.msgId } : undefined;
+    if (id === undefined) return;
+    window.add(fingerprintOf(record.topic, id), record.storeTimestampMs, this.options.clock.nowMs());
+  }
+
+  /** Nothing to undo: a fingerprint left by an undone append is a false positive, which confirmation rejects. */
+  rollback(): void {}
+
+  /** Fills the window from the CommitLog (records stored within the longest window), before sends are served. */
+  async rebuild(): Promise<number> {
+    if (this.window === undefined) return 0;
+    const startMs = performance.now();
+    const replayed = await this.options.store.replaySince(this.options.clock.nowMs() - this.longestWindowMs, (record) => this.dispatch(record));
+    if (replayed > 0) this.options.logger.info(`Dedup window rebuilt from ${replayed} stored records in ${Math.round(performance.now() - startMs)} ms`);
+    return replayed;
+  }
+
+  /** Fingerprints held and their bytes: what the window costs. */
+  stats(): { ids: number; bytes: number } {
+    return { ids: this.window?.size ?? 0, bytes: this.window?.bytes ?? 0 };
+  }
+
+  /** Sizes the window for the longest window of any topic (made on first need, dropped when none is left). */
+  private resize(): void {
+    let longest = this.options.enabled ? this.options.windowMs : 0;
+    for (const config of this.options.topics.list()) longest = Math.max(longest, config.dedupWindowMs ?? 0);
+    if (longest === this.longestWindowMs) return;
+    this.longestWindowMs = longest;
+    if (longest === 0) this.window = undefined;
+    else if (this.window === undefined) this.window = new DedupWindow(longest);
+    else this.window.resize(longest);
+  }
+}
+
+/**
+ * The transform that stores a message's dedup key as its DEDUP_KEY property (indexed per topic,
+ * so the window can confirm it); a message without one passes unchanged.
+ */
+export function dedupKeyTransform(message: OutgoingRecord): OutgoingRecord {
+  if (message.dedupKey === undefined) return message;
+  return { ...message, properties: { ...message.properties, [propertyNames.dedupKey]: message.dedupKey }, propertiesBytes: undefined };
+}
+
+function hasDeliveryTime(message: OutgoingRecord): boolean {
+  return message.deliverAtMs !== undefined || message.delayMs !== undefined || (message.delayLevel !== undefined && message.delayLevel > 0);
+}
+
+function idOfMessage(message: OutgoingRecord): DedupId | undefined {
+  if (message.dedupKey !== undefined) return { kind: "dedupKey", value: message.dedupKey };
+  return message.msgId === undefined ? undefined : { kind: "msgId", value: message.msgId };
+}
+
+/**
+ * A 32-bit hash of (kind, topic, id): FNV-1a over the UTF-16 units, a msgId's hex digits folded
+ * to upper case (msgIds compare case-insensitively), then murmur3's fmix32. No string is built.
+ */
+function fingerprintOf(topic: string, id: DedupId): number {
+  let hash = id.kind === "msgId" ? 0x811c9dc5 : 0x050c5d1f;
+  for (let index = 0; index < topic.length; index++) hash = Math.imul(hash ^ topic.charCodeAt(index), 0x01000193);
+  hash = Math.imul(hash ^ 0xffff, 0x01000193);
+  const value = id.value;
+  const fold = id.kind === "msgId";
+  for (let index = 0; index < value.length; index++) {
+    let unit = value.charCodeAt(index);
+    if (fold && unit >= 0x61 && unit <= 0x66) unit -= 0x20;
+    hash = Math.imul(hash ^ unit, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return hash >>> 0;
+}
