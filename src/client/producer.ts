@@ -216,7 +216,7 @@ export class Producer {
   /** Sends of one queue as one SEND_BATCH; the entries carry what sendFields carries per message. */
   private sendMany(address: string, queue: MessageQueue, sends: readonly AccumulatedSend[]): Promise<SendResult[]> {
     const msgIds = sends.map((send) => send.msgId);
-    const body = encodeBatchBody(sends.map(({ prepared, msgId }) => ({ msgId, tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body })));
+    const body = encodeBatchBody(sends.map(({ prepared, msgId }) => ({ msgId, tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, dedupKey: prepared.dedupKey, body: prepared.body })));
     const fields: Fields<typeof RequestCode.SEND_BATCH> = { producerGroup: this.group, topic: queue.topic, queueId: queue.queueId, messageCount: sends.length, bornTimestampMs: this.context.clock.nowMs() };
     return this.context.broker.sendBatch(address, fields, body, msgIds, { timeoutMs: this.sendTimeoutMs });
   }

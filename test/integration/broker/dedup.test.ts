@@ -11,6 +11,7 @@ import { propertyNames } from "../../../src/common/message-properties.ts";
 import type { Channel } from "../../../src/net/channel.ts";
 import { type BatchEntry, encodeBatchBody } from "../../../src/protocol/batch-body.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
+import { Producer } from "../../../src/client/producer.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
 import { removeTempDirs } from "../../helpers/temp-dir.ts";
 import { call, connectTo, nextMsgId, pull, rejection } from "./helpers.ts";
@@ -195,5 +196,27 @@ describe("Dedup window over TCP", () => {
     const msgId = nextMsgId();
     await sendOne(client, { msgId, delayMs: 60_000 });
     expect((await sendOne(client, { msgId, delayMs: 60_000 })).duplicate).toBeUndefined();
+  });
+
+  test("the SDK: a dedupKey repeated is answered duplicate, in one batch of accumulated sends as well as later", async () => {
+    const broker = await startTestBroker({ config: { dedup: true } });
+    const producer = new Producer({ broker: broker.address });
+    await producer.start();
+    try {
+      const first = await producer.send({ topic: "t", body: "a", dedupKey: "k1" });
+      expect(first.duplicate).toBeUndefined();
+      const again = await producer.send({ topic: "t", body: "b", dedupKey: "k1" });
+      expect(again).toMatchObject({ msgId: first.msgId, queueId: first.queueId, queueOffset: first.queueOffset, offsetMsgId: first.offsetMsgId, duplicate: true });
+      // Sends started in one turn travel as one SEND_BATCH: repeats inside it are answered one by one.
+      const together = await Promise.all(["k2", "k2", "k1", "k3"].map((dedupKey, index) => producer.send({ topic: "t", body: `c${index}`, dedupKey })));
+      expect(together.map((result) => result.duplicate === true)).toEqual([false, true, true, false]);
+      expect(together[1]!.offsetMsgId).toBe(together[0]!.offsetMsgId);
+      const batch = await producer.sendBatch("t", [{ body: "d", dedupKey: "k3" }, { body: "e", dedupKey: "k4" }]);
+      expect(batch.map((result) => result.duplicate === true)).toEqual([true, false]);
+      expect(batch[0]!.offsetMsgId).toBe(together[3]!.offsetMsgId);
+    } finally {
+      await producer.shutdown();
+    }
+    expect(await storedCount(broker)).toBe(4);
   });
 });

@@ -11,7 +11,7 @@ const queueA: MessageQueue = { topic: "t", brokerName: "b", queueId: 0 };
 const queueB: MessageQueue = { topic: "t", brokerName: "b", queueId: 1 };
 
 function prepared(text: string): PreparedMessage {
-  return { topic: "t", body: new TextEncoder().encode(text), tags: undefined, keys: undefined, properties: undefined, shardingKey: undefined, delayLevel: undefined, deliverAtMs: undefined, delayMs: undefined };
+  return { topic: "t", body: new TextEncoder().encode(text), tags: undefined, keys: undefined, properties: undefined, shardingKey: undefined, delayLevel: undefined, deliverAtMs: undefined, delayMs: undefined, dedupKey: undefined };
 }
 
 function result(queue: MessageQueue, send: AccumulatedSend, offset: number): SendResult {
