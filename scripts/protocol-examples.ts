@@ -36,7 +36,7 @@ export interface FrameExample {
 }
 
 /** Request codes no broker or client handles yet: a request gets UNKNOWN_REQUEST_CODE (1003). */
-export const reservedRequestCodes: readonly RequestCodeName[] = ["END_TRANSACTION", "CHECK_TRANSACTION_STATE"];
+export const reservedRequestCodes: readonly RequestCodeName[] = [];
 
 const textEncoder = new TextEncoder();
 const bytes = (text: string): Uint8Array => textEncoder.encode(text);
@@ -256,6 +256,28 @@ export const frameExamples: readonly FrameExample[] = [
     "REDRIVE_DEAD_LETTERS",
     { fields: { consumerGroup: group, ids: [exampleMsgId], ratePerSecond: 100 } },
     { fields: { results: [{ id: exampleOffsetMsgId, originMsgId: exampleMsgId, status: "resent", topic, msgId: exampleMsgId }], missing: [] }, schema: responses.redriveAnswerSchema },
+  ),
+  ...exchange(
+    "END_TRANSACTION",
+    { fields: { transactionId: exampleOffsetMsgId, resolution: "commit", producerGroup: "shop", msgId: exampleMsgId } },
+    { fields: { transactionId: exampleOffsetMsgId, msgId: exampleMsgId, state: "committed", already: false, committed: { queueId: 1, queueOffset: 8, offsetMsgId: encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset: toPhysicalOffset(8192) }) } }, schema: responses.endTransactionResultSchema },
+  ),
+  ...exchange(
+    "CHECK_TRANSACTION_STATE",
+    { fields: { producerGroup: "shop", topic, msgId: exampleMsgId, transactionId: exampleOffsetMsgId, checkTimes: 0, storeTimestampMs, keys: ["order-1"] }, body: bytes("hello"), bodyKind: "raw" },
+    { fields: { resolution: "commit" }, schema: responses.checkTransactionAnswerSchema },
+  ),
+  ...exchange(
+    "LIST_TRANSACTIONS",
+    { fields: { state: "pending", limit: 1 } },
+    {
+      fields: {
+        transactions: [{ transactionId: exampleOffsetMsgId, msgId: exampleMsgId, producerGroup: "shop", topic, state: "pending", storedMs: storeTimestampMs, ageMs: 36_000, checks: 2, nextCheckMs: storeTimestampMs + 96_000 }],
+        total: 3,
+        next: exampleOffsetMsgId,
+      },
+      schema: responses.transactionListingSchema,
+    },
   ),
   oneway("NOTIFY_CONSUMER_IDS_CHANGED", { consumerGroup: group }),
   oneway("RESET_CONSUMER_CLIENT_OFFSET", { consumerGroup: group, topic, queues: [{ queueId: 0, queueOffset: 0 }, { queueId: 1, queueOffset: 0 }] }),

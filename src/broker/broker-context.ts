@@ -25,7 +25,7 @@ import type { TopicConfigManager } from "./topic-config-manager.ts";
 
 export type BrokerConfig = Pick<
   MqConfig,
-  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "messageDelayLevel" | "timerMaxDelayMs" | "dedup" | "dedupWindowMs" | "brokerName" | "brokerId"
+  "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "messageDelayLevel" | "timerMaxDelayMs" | "dedup" | "dedupWindowMs" | "transactionTimeoutMs" | "transactionCheckMax" | "brokerName" | "brokerId"
 >;
 
 export function resolveBrokerConfig(config: Partial<BrokerConfig> | undefined): BrokerConfig {

@@ -42,6 +42,11 @@ import { PopService } from "./pop-service.ts";
 import { scheduledDeliveryTransform } from "./scheduled-delivery.ts";
 import { ScheduledMessages } from "./scheduled-messages.ts";
 import { TimerDelivery } from "./timer-delivery.ts";
+import { TransactionChecks } from "./transaction-check.ts";
+import { transactionHalfTransform } from "./transaction-half.ts";
+import { Transactions } from "./transactions.ts";
+import * as transactions from "./processors/transaction-processor.ts";
+import { isSystemTopic } from "../common/system-topics.ts";
 import { parseDelayLevels } from "../common/delay-levels.ts";
 import { groupConfigsMax } from "../common/limits.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
@@ -141,7 +146,8 @@ export class Broker {
     const port = options.advertisedPort ?? options.server.port;
     const delayLevels = parseDelayLevels(config.messageDelayLevel);
     if (!delayLevels.ok) throw new MqError("INVALID_CONFIG", { key: "messageDelayLevel", reason: delayLevels.reason });
-    const transforms = [dedupKeyTransform, scheduledDeliveryTransform({ levelsMs: delayLevels.levelsMs, maxDelayMs: config.timerMaxDelayMs, clock }), ...(options.transforms ?? [])];
+    // The transaction transform first: it refuses a half message that also asks for a delivery time.
+    const transforms = [transactionHalfTransform, dedupKeyTransform, scheduledDeliveryTransform({ levelsMs: delayLevels.levelsMs, maxDelayMs: config.timerMaxDelayMs, clock }), ...(options.transforms ?? [])];
     const dedup = new DedupService({ store, topics, clock, logger, enabled: config.dedup, windowMs: config.dedupWindowMs });
     // The window is rebuilt before any send is served, then kept by the dispatcher from every append.
     await dedup.rebuild();
@@ -186,6 +192,7 @@ export class Broker {
     SendBackService.start(context);
     ScheduledMessages.registerKinds(context.scheduler);
     TimerDelivery.start(context);
+    TransactionChecks.start(context, Transactions.start(context));
     context.scheduler.start();
     this.adoptStoredTopics();
     this.register();
@@ -226,7 +233,8 @@ export class Broker {
   private adoptStoredTopics(): void {
     const { store, topics, logger } = this.context;
     for (const info of store.topics()) {
-      if (topics.get(info.topic) !== undefined || info.queues.length === 0) continue;
+      // The transaction state records' topic has queues of its own, but it is the broker's, not a user topic.
+      if (topics.get(info.topic) !== undefined || info.queues.length === 0 || isSystemTopic(info.topic)) continue;
       if (topics.wasDeleted(info.topic)) {
         store.deleteTopic(info.topic);
         logger.info(`Dropped the replayed queues of deleted topic "${info.topic}"`);
@@ -279,6 +287,8 @@ export class Broker {
     server.handle(RequestCode.CONSUMER_SEND_BACK, (request) => consumerSendBack(context, request));
     server.handle(RequestCode.LIST_SCHEDULED_MESSAGES, (request) => scheduled.listScheduledMessages(context, request));
     server.handle(RequestCode.CANCEL_SCHEDULED_MESSAGE, (request) => scheduled.cancelScheduledMessage(context, request));
+    server.handle(RequestCode.END_TRANSACTION, (request) => transactions.endTransaction(context, request));
+    server.handle(RequestCode.LIST_TRANSACTIONS, (request) => transactions.listTransactions(context, request));
     server.handle(RequestCode.LIST_DEAD_LETTERS, (request) => deadLetters.listDeadLetters(context, request));
     server.handle(RequestCode.REDRIVE_DEAD_LETTERS, (request) => deadLetters.redriveDeadLetters(context, request));
   }

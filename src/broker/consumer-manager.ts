@@ -149,6 +149,13 @@ export class ConsumerManager {
     return undefined;
   }
 
+  /** Every live channel of a producer group, for a check-back that tries the next when one fails. */
+  producerChannels(group: string): Channel[] {
+    const members = this.producers.get(group);
+    if (members === undefined) return [];
+    return [...members.values()].filter((member) => !member.channel.isClosed).map((member) => member.channel);
+  }
+
   describe(group: string): GroupDescription {
     const members = [...(this.consumers.get(group)?.values() ?? [])].sort((a, b) => a.joinedMs - b.joinedMs || a.clientId.localeCompare(b.clientId));
     const topics = new Set<string>();

@@ -9,6 +9,7 @@ import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import type { Scheduler } from "../store/scheduler.ts";
 import type { CancelledMessageJob } from "./scheduled-messages.ts";
 import type { ScheduledMessageJob } from "./scheduled-message-job.ts";
+import type { TransactionJob } from "./transaction-job.ts";
 
 export type { ScheduledMessageJob } from "./scheduled-message-job.ts";
 
@@ -37,6 +38,10 @@ export type BrokerJobKinds = {
   "pop.redeliver": PopRedeliveryJob;
   "scheduled-message": ScheduledMessageJob;
   "scheduled-message.cancelled": CancelledMessageJob;
+  /** A half message waiting for its outcome, due at its next check-back (transaction-job.ts). */
+  "transaction.check": TransactionJob;
+  /** A half message checked transactionCheckMax times without an answer: never due, waits for an operator. */
+  "transaction.exhausted": TransactionJob;
 };
 
 export type BrokerScheduler = Scheduler<BrokerJobKinds>;

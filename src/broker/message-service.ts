@@ -29,7 +29,7 @@ import { propertyNames } from "../common/message-properties.ts";
 import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import { type PutMessageInput, type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
-import { systemTopics } from "../common/system-topics.ts";
+import { isSystemTopic, systemTopics } from "../common/system-topics.ts";
 import type { Clock } from "../common/clock.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import type { DedupService } from "./dedup-service.ts";
@@ -276,12 +276,12 @@ export class MessageService {
     return records;
   }
 
-  /** Validation, and the refusals of what is not served yet (they become transforms with their features). */
+  /** Validation, and the refusal of the system topics (their records are written by transforms and the broker only). */
   private admit(message: OutgoingRecord): void {
     checkMessage(message);
     // Timer records are written by the scheduled-delivery transform only: one sent there directly would never be delivered.
     if (message.topic === systemTopics.wheelTimer) throw new MqError("TOPIC_INVALID", { topic: message.topic, reason: "it is the system topic of scheduled messages; send with a delay or a delivery time instead" });
-    if (message.transactionPrepared === true) throw new MqError("BAD_REQUEST", { reason: "transactional messages are not supported yet" });
+    if (isSystemTopic(message.topic)) throw new MqError("TOPIC_INVALID", { topic: message.topic, reason: "it is a system topic of the broker; send to your own topic (with the transaction flag for a half message)" });
   }
 
   private writableQueue(topic: string, queueId: number): TopicConfig {

@@ -23,6 +23,8 @@ export interface OutgoingRecord extends PutMessageInput {
   transactionPrepared?: boolean;
   /** What the dedup window knows the message by instead of its msgId (stored as DEDUP_KEY). */
   dedupKey?: string;
+  /** The sender's producer group: a half message is checked back with it. */
+  producerGroup?: string;
 }
 
 export type MessageTransform = (message: OutgoingRecord) => OutgoingRecord;

@@ -21,6 +21,7 @@ import { type ClientContext, type ClientOptions, checkGroupName, createClientCon
 import { type ReceivedMessage, toReceivedMessage } from "./message.ts";
 import { masterBrokerId } from "./namesrv-route-resolver.ts";
 import { type DeadLetterListOptions, type DeadLetterView, formatDeadLetterCursor, parseDeadLetterCursor, type RedriveOptions, type RedriveResult } from "./dead-letter-listing.ts";
+import { type EndTransactionResult, mergeTransactionListings, type TransactionListing, type TransactionListOptions, transactionPageDefault } from "./transaction-listing.ts";
 import { type CancelOutcome, mergeCancelOutcomes, mergeScheduledListings, type ScheduledListing, type ScheduledListOptions, scheduledPageDefault } from "./scheduled-listing.ts";
 
 /** What `updateGroupConfig` may change (protocol/group-config.ts); what is left out keeps its value. */
@@ -226,6 +227,34 @@ export class Admin {
     if (!/^[0-9A-Fa-f]{32}$/.test(msgId)) throw new MqError("MESSAGE_ID_INVALID", { id: msgId, reason: "a msgId is 32 hex characters" });
     const answers = await fanOut(await this.targets(), (target) => this.context.broker.cancelScheduled(target.address, msgId.toUpperCase()), this.write());
     return mergeCancelOutcomes(answers.map(({ value }) => value));
+  }
+
+  /**
+   * Transactions left unresolved on every broker, oldest first, with producer group, topic, age
+   * and check-backs: "pending" (default) or "exhausted" (checked transactionCheckMax times).
+   * Pass the answer's `next` as `after` for the next page.
+   */
+  async listTransactions(options: TransactionListOptions = {}): Promise<TransactionListing> {
+    const limit = options.limit ?? transactionPageDefault;
+    const fields = { state: options.state ?? "pending", limit, ...(options.after === undefined ? {} : { afterTransactionId: options.after.toUpperCase() }) };
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.listTransactions(target.address, fields), this.read());
+    return mergeTransactionListings(answers.map(({ value }) => value), limit);
+  }
+
+  /** Commits a pending or exhausted transaction by id: its message appears in its topic. Committing one already committed answers `already`. */
+  commitTransaction(transactionId: string): Promise<EndTransactionResult> {
+    return this.endTransaction(transactionId, "commit");
+  }
+
+  /** Rolls a pending or exhausted transaction back by id: its message is discarded. */
+  rollbackTransaction(transactionId: string): Promise<EndTransactionResult> {
+    return this.endTransaction(transactionId, "rollback");
+  }
+
+  private async endTransaction(transactionId: string, resolution: "commit" | "rollback"): Promise<EndTransactionResult> {
+    const id = transactionId.toUpperCase();
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.endTransaction(target.address, { transactionId: id, resolution }), { mode: "write", absent: "TRANSACTION_NOT_FOUND", logger: this.context.logger });
+    return answers[0]!.value;
   }
 
   /**

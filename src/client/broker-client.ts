@@ -184,6 +184,14 @@ export class BrokerClient {
     return (await this.call(address, RequestCode.CANCEL_SCHEDULED_MESSAGE, { msgId }, responses.cancelScheduledResultSchema)).fields.outcome;
   }
 
+  async endTransaction(address: string, fields: Fields<typeof RequestCode.END_TRANSACTION>, options: CallOptions = {}): Promise<responses.EndTransactionResult> {
+    return (await this.call(address, RequestCode.END_TRANSACTION, fields, responses.endTransactionResultSchema, options)).fields;
+  }
+
+  async listTransactions(address: string, fields: Fields<typeof RequestCode.LIST_TRANSACTIONS>): Promise<responses.TransactionListing> {
+    return (await this.call(address, RequestCode.LIST_TRANSACTIONS, fields, responses.transactionListingSchema)).fields;
+  }
+
   async listDeadLetters(address: string, fields: Fields<typeof RequestCode.LIST_DEAD_LETTERS>): Promise<responses.DeadLetterPage> {
     return (await this.call(address, RequestCode.LIST_DEAD_LETTERS, fields, responses.deadLetterPageSchema)).fields;
   }
@@ -255,6 +263,10 @@ export function checkSendResult(value: unknown, field: string): responses.SendRe
   if (typeof topic !== "string") throw badResponse(`${field}.topic`, topic);
   const checked: responses.SendResult = { msgId, offsetMsgId, topic, queueId: checkNonNegative(result.queueId, `${field}.queueId`), queueOffset: checkQueueOffset(result.queueOffset, `${field}.queueOffset`) };
   if (result.duplicate === true) checked.duplicate = true;
+  if (result.transactionId !== undefined) {
+    if (typeof result.transactionId !== "string" || !offsetMsgIdPattern.test(result.transactionId)) throw badResponse(`${field}.transactionId`, result.transactionId);
+    return { ...checked, transactionId: result.transactionId };
+  }
   if (result.deliverAtMs === undefined) return checked;
   return { ...checked, deliverAtMs: checkNonNegative(result.deliverAtMs, `${field}.deliverAtMs`), scheduled: result.scheduled === true };
 }

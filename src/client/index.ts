@@ -17,6 +17,7 @@
  */
 
 export { Producer, type ProducerOptions, type SendOptions, type BatchOptions } from "./producer.ts";
+export { TransactionProducer, type TransactionProducerOptions, type TransactionCheckListener, type TransactionCheckMessage, type TransactionResolution, type TransactionSendResult } from "./transaction-producer.ts";
 export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler, type ConsumeFailureMetrics } from "./push-consumer.ts";
 export type { ReadableOptions, StreamMessage } from "./message-readable.ts";
 export type { WritableOptions, WritableChunk } from "./message-writable.ts";

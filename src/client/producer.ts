@@ -74,7 +74,7 @@ type State = "new" | "running" | "stopped";
 
 export class Producer {
   readonly group: string;
-  private readonly context: ClientContext;
+  protected readonly context: ClientContext;
   private readonly sendTimeoutMs: number;
   private readonly retries: number;
   private readonly inFlight: Semaphore;
@@ -134,6 +134,27 @@ export class Producer {
         if (!alone) return this.accumulator.add(address, queue, prepared, msgId);
         const fields = this.sendFields(prepared, queue, msgId);
         return this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
+      });
+    } finally {
+      this.inFlight.release();
+    }
+  }
+
+  /**
+   * One half message of a transaction (transaction-producer.ts), alone in its request and
+   * retried as `send` is; answers with the broker that stored it, where it is ended.
+   */
+  protected async sendHalfTo(message: ProducerMessage, options: SendOptions): Promise<{ result: SendResult; address: string }> {
+    this.checkRunning();
+    const prepared = prepareMessage(message);
+    const msgId = this.msgIds.next();
+    await this.inFlight.acquire(options.signal);
+    try {
+      return await this.withRetries(prepared.topic, message, options, async (address, queue) => {
+        const fields = this.sendFields(prepared, queue, msgId);
+        fields.transactionPrepared = true;
+        const result = await this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
+        return { result, address };
       });
     } finally {
       this.inFlight.release();
@@ -305,7 +326,7 @@ export class Producer {
     }
   }
 
-  private async heartbeat(rethrow: boolean): Promise<void> {
+  protected async heartbeat(rethrow: boolean): Promise<void> {
     const addresses = this.context.routes.brokerAddresses();
     const results = await Promise.allSettled(addresses.map((address) => this.context.broker.heartbeat(address, { clientId: this.clientId, producerGroups: [this.group] })));
     const failure = results.find((result) => result.status === "rejected");
@@ -314,7 +335,7 @@ export class Producer {
     this.context.logger.warn(`Heartbeat failed: ${(failure.reason as Error).message}`);
   }
 
-  private checkRunning(): void {
+  protected checkRunning(): void {
     if (this.state !== "running") throw new MqError("BAD_REQUEST", { reason: `producer cannot send: it is ${this.state === "new" ? "not started" : "shut down"}` });
   }
 }

@@ -51,6 +51,8 @@ export const errorCatalog = {
   BATCH_MIXED_TOPICS: { code: 3007, http: 400, message: "Cannot append batch: it mixes topics \"{first}\" and \"{other}\"" },
   TIMER_DELAY_OUT_OF_RANGE: { code: 3020, http: 400, message: "Cannot schedule message: delay is {delayMs} ms, it must be 1..{limitMs} ms (timerMaxDelayMs)" },
   STREAM_WRITE_FAILED: { code: 3030, http: 502, message: "Cannot write stream chunk {index} to topic \"{topic}\": {reason}" },
+  TRANSACTION_NOT_FOUND: { code: 3040, http: 404, message: "Cannot find transaction \"{id}\": {reason}" },
+  TRANSACTION_ALREADY_ENDED: { code: 3041, http: 409, message: "Cannot {action} transaction \"{id}\": it was already {state}" },
   PROPERTY_INVALID: { code: 3008, http: 400, message: "Cannot use property \"{name}\": {reason}" },
 
   GROUP_NOT_FOUND: { code: 4001, http: 404, message: "Cannot find consumer group \"{group}\"" },

@@ -233,6 +233,33 @@ export const redriveRatePerSecondMax = 100_000;
 /** How long the SDK waits for a redrive's answer at least; a paced redrive gets the time its rate needs on top. */
 export const redriveAnswerWaitMsMin = 120_000;
 
+// Transactions (broker/transactions.ts, transaction-check.ts)
+/** A half message is first checked back this long after it was stored (setting transactionTimeoutMs; RocketMQ: 6 s). */
+export const transactionTimeoutMsDefault = 6_000;
+/** The highest transactionTimeoutMs setting: one day. */
+export const transactionTimeoutMsLimit = 24 * 3_600_000;
+/** Check-backs a producer received before a half becomes "exhausted" (setting transactionCheckMax; RocketMQ: 15). */
+export const transactionCheckMaxDefault = 15;
+export const transactionCheckMaxLimit = 1_000;
+/**
+ * After the n-th check-back the next waits transactionTimeoutMs times the n-th factor (the last
+ * one repeats): 6 s, 30 s, 60 s, 120 s, then 300 s with the default timeout.
+ */
+export const transactionCheckBackoffFactors = [1, 5, 10, 20, 50] as const;
+/** The longest wait between two check-backs, whatever the timeout and factors say. */
+export const transactionCheckIntervalMsMax = 600_000;
+/** With no live producer in the group, a half is looked at again after this long (not counted as a check). */
+export const transactionNoProducerRetryMs = 30_000;
+/** How long the broker waits for a producer's answer to one check-back before trying the next producer. */
+export const transactionCheckAnswerMs = 3_000;
+/** The body of a state record in RMQ_SYS_TRANS_OP_HALF_TOPIC (the outcome and the half's offset), at most. */
+export const transactionStateRecordBodyBytesMax = 64;
+/** Outcomes of transactions ended in this run kept in memory, so a repeated end needs no lookup. */
+export const transactionEndedRememberedMax = 65_536;
+/** Pending or exhausted transactions one listing page returns at most, and by default. */
+export const transactionListPageMax = 1_000;
+export const transactionListPageDefault = 100;
+
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);
 }
@@ -248,3 +275,4 @@ assertRelation(pullBytesMax >= messageBodyBytesMax + messagePropertiesBytesMax +
 assertRelation(scheduledJobsInMemoryMax >= 16 && scheduledJobsInMemoryMax <= scheduledJobsMax, "the in-memory job window to be at least 16 and within the open-job cap");
 assertRelation(dedupWindowMsDefault <= dedupWindowMsMax, "the default dedup window within the maximum");
 assertRelation(dedupGenerationSlotsMin >= 64 && dedupGenerationSlotsMin <= dedupGenerationSlotsMax, "dedup tables to start small and within their maximum");
+assertRelation(transactionTimeoutMsDefault * transactionCheckBackoffFactors[0] <= transactionCheckIntervalMsMax, "the first check-back wait to be within the longest");

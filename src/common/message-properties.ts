@@ -13,6 +13,8 @@ export const propertyNames = {
   shardingKey: "SHARDING_KEY",
   producerGroup: "PGROUP",
   transactionPrepared: "TRAN_MSG",
+  /** A transactional message's own first check-back delay, seconds (RocketMQ's name); a user property. */
+  checkImmunitySeconds: "CHECK_IMMUNITY_TIME_IN_SECONDS",
   realTopic: "REAL_TOPIC",
   realQueueId: "REAL_QID",
   retryTopic: "RETRY_TOPIC",

@@ -13,3 +13,10 @@ export const systemTopics = {
 
 export const retryTopicPrefix = "%RETRY%";
 export const deadLetterTopicPrefix = "%DLQ%";
+
+const systemTopicNames: ReadonlySet<string> = new Set(Object.values(systemTopics));
+
+/** One of the broker's own topics (the names above), which no user sends to or adopts. */
+export function isSystemTopic(topic: string): boolean {
+  return systemTopicNames.has(topic);
+}

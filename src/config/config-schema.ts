@@ -35,6 +35,10 @@ export const brokerDefaults = {
   dedup: false,
   /** Its length: a send whose id was stored this recently is answered with the original. */
   dedupWindowMs: limits.dedupWindowMsDefault,
+  /** A half message unresolved this long after it was stored is first checked back with its producer group. */
+  transactionTimeoutMs: limits.transactionTimeoutMsDefault,
+  /** Check-backs a live producer received before an unresolved half is moved to the exhausted list. */
+  transactionCheckMax: limits.transactionCheckMaxDefault,
 } as const;
 
 /**
@@ -139,6 +143,8 @@ export const configObjectSchema = z
     timerMaxDelayMs: z.number().int().min(1).max(limits.timerMaxDelayMsLimit).default(brokerDefaults.timerMaxDelayMs),
     dedup: booleanSetting.default(brokerDefaults.dedup),
     dedupWindowMs: z.number().int().min(1).max(limits.dedupWindowMsMax).default(brokerDefaults.dedupWindowMs),
+    transactionTimeoutMs: z.number().int().min(1).max(limits.transactionTimeoutMsLimit).default(brokerDefaults.transactionTimeoutMs),
+    transactionCheckMax: z.number().int().min(1).max(limits.transactionCheckMaxLimit).default(brokerDefaults.transactionCheckMax),
     logLevel: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** For tests of the start-up probes: a pause after each recovery step, to watch a recovery in progress. */
     recoveryStepPauseMs: z.number().int().min(0).max(60_000).optional(),

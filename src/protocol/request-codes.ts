@@ -64,6 +64,10 @@ export const RequestCode = {
   /** Resends DLQ entries (by id, time range or all) and answers one result per entry. */
   REDRIVE_DEAD_LETTERS: 81,
 
+  // Transactions (admin → broker); END_TRANSACTION (14) also ends one by id for an operator
+  /** Pending or exhausted transactions (producer group, topic, age, check-backs): one page. */
+  LIST_TRANSACTIONS: 90,
+
   // Broker → client (sent by the server on a client's connection)
   CHECK_TRANSACTION_STATE: 60,
   NOTIFY_CONSUMER_IDS_CHANGED: 61,
@@ -120,6 +124,7 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   CANCEL_SCHEDULED_MESSAGE: "client→broker",
   LIST_DEAD_LETTERS: "client→broker",
   REDRIVE_DEAD_LETTERS: "client→broker",
+  LIST_TRANSACTIONS: "client→broker",
   CHECK_TRANSACTION_STATE: "broker→client",
   NOTIFY_CONSUMER_IDS_CHANGED: "broker→client",
   RESET_CONSUMER_CLIENT_OFFSET: "broker→client",

@@ -35,6 +35,8 @@ export const sendResultSchema = z.object({
   scheduled: z.boolean().optional(),
   /** The dedup window had this message stored already: msgId, queue and offsets are the original's, nothing was stored. */
   duplicate: z.boolean().optional(),
+  /** A half message (transactional send): the id that ends it, its own offsetMsgId. */
+  transactionId: offsetMsgId.optional(),
 });
 export type SendResult = z.infer<typeof sendResultSchema>;
 
@@ -330,3 +332,44 @@ const redriveResultSchema = z.discriminatedUnion("status", [
 export const redriveAnswerSchema = z.object({ results: z.array(redriveResultSchema), missing: z.array(z.string()) });
 export type RedriveAnswer = z.infer<typeof redriveAnswerSchema>;
 export type RedriveResult = RedriveAnswer["results"][number];
+
+export const transactionResolutions = ["commit", "rollback", "unknown"] as const;
+export type TransactionResolutionAnswer = (typeof transactionResolutions)[number];
+
+/** The producer's answer to CHECK_TRANSACTION_STATE. */
+export const checkTransactionAnswerSchema = z.object({ resolution: z.enum(transactionResolutions) });
+
+/**
+ * END_TRANSACTION: how the transaction stands now. `already`: it had ended so before (nothing
+ * written now); `committed`: the message this call committed. "unknown" answers state "pending".
+ */
+export const endTransactionResultSchema = z.object({
+  transactionId: offsetMsgId,
+  msgId: messageId,
+  state: z.enum(["committed", "rolled_back", "pending"]),
+  already: z.boolean(),
+  committed: z.object({ queueId: z.int().min(0), queueOffset: z.int().min(0), offsetMsgId }).optional(),
+});
+export type EndTransactionResult = z.infer<typeof endTransactionResultSchema>;
+
+/** One pending or exhausted transaction, as LIST_TRANSACTIONS, the REST API and the CLI show it. */
+export const transactionViewSchema = z.object({
+  transactionId: offsetMsgId,
+  msgId: messageId,
+  producerGroup: z.string(),
+  topic: z.string(),
+  state: z.enum(["pending", "exhausted"]),
+  storedMs: z.int().min(0),
+  ageMs: z.int().min(0),
+  checks: z.int().min(0),
+  nextCheckMs: z.int().min(0).optional(),
+});
+export type TransactionView = z.infer<typeof transactionViewSchema>;
+
+/** LIST_TRANSACTIONS: one page, oldest first; `next` (the last id) absent on the last page. */
+export const transactionListingSchema = z.object({
+  transactions: z.array(transactionViewSchema),
+  total: z.int().min(0),
+  next: offsetMsgId.optional(),
+});
+export type TransactionListing = z.infer<typeof transactionListingSchema>;

@@ -10,7 +10,7 @@
 
 import { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionCheckMaxLimit, transactionListPageMax } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
@@ -116,13 +116,16 @@ export const consumerSendBackSchema = z.object({
   errorText: errorText.optional(),
 });
 
+/**
+ * END_TRANSACTION: a producer (or an operator) ends a half message by its transaction id (the
+ * half's offsetMsgId). "unknown" changes nothing: the broker's check-back asks again later.
+ */
 export const endTransactionSchema = z.object({
-  producerGroup: group,
-  msgId: messageId,
-  offsetMsgId,
-  transactionId: z.string().min(1).max(255),
+  transactionId: offsetMsgId,
   resolution: z.enum(["commit", "rollback", "unknown"]),
-  fromCheck: z.boolean().default(false),
+  /** The producer's group; absent for an operator. */
+  producerGroup: group.optional(),
+  msgId: messageId.optional(),
 });
 
 export const popMessageSchema = z.object({
@@ -260,13 +263,29 @@ export const topicConfigSchema = z.object({
   order: z.boolean().default(false),
 });
 
+/**
+ * CHECK_TRANSACTION_STATE (broker → producer; body: the message body): the broker asks a live
+ * producer of the group how a half message's local transaction ended. The producer answers
+ * `{ resolution: "commit" | "rollback" | "unknown" }` (checkTransactionAnswerSchema).
+ */
 export const checkTransactionStateSchema = z.object({
   producerGroup: group,
   topic,
   msgId: messageId,
-  offsetMsgId,
-  transactionId: z.string().min(1).max(255),
-  checkTimes: z.int().min(0).max(1_000),
+  transactionId: offsetMsgId,
+  /** Check-backs the producers received before this one. */
+  checkTimes: z.int().min(0).max(transactionCheckMaxLimit),
+  tags: tags.optional(),
+  keys: keys.optional(),
+  properties: properties.optional(),
+  storeTimestampMs: timestampMs,
+});
+
+/** LIST_TRANSACTIONS: one page of the pending or exhausted transactions, oldest first, after a transaction id. */
+export const listTransactionsSchema = z.object({
+  state: z.enum(["pending", "exhausted"]),
+  limit: z.int().min(1).max(transactionListPageMax).optional(),
+  afterTransactionId: offsetMsgId.optional(),
 });
 
 export const brokerIdentitySchema = z.object({
@@ -327,6 +346,7 @@ export const requestSchemas = {
   [RequestCode.LIST_DEAD_LETTERS]: listDeadLettersSchema,
   [RequestCode.REDRIVE_DEAD_LETTERS]: redriveDeadLettersSchema,
   [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
+  [RequestCode.LIST_TRANSACTIONS]: listTransactionsSchema,
   [RequestCode.NOTIFY_CONSUMER_IDS_CHANGED]: consumerGroupOnly,
   [RequestCode.RESET_CONSUMER_CLIENT_OFFSET]: resetConsumerClientOffsetSchema,
   [RequestCode.REGISTER_BROKER]: registerBrokerSchema,

@@ -31,6 +31,7 @@ import { consumeQueueTagHash, readDispatchRecord, type DispatchRecord } from "./
 import { IndexDispatcher } from "./dispatch/index-dispatcher.ts";
 import { ScheduleDispatcher, type ScheduleSink } from "./dispatch/schedule-dispatcher.ts";
 import { RecordDispatch, type Dispatcher, type DispatcherSlot } from "./dispatch/record-dispatch.ts";
+import { TransactionDispatcher, type TransactionSink } from "./dispatch/transaction-dispatcher.ts";
 import { IndexService } from "./index-service.ts";
 import { MessageLookup, type DedupQuery } from "./message-lookup.ts";
 import { CommitLogWalk } from "./commit-log-walk.ts";
@@ -73,6 +74,8 @@ export class MessageStore {
   private readonly dispatcher: RecordDispatch;
   /** Scheduled records (timers) go here, replayed ones too, until and after the broker attaches. */
   private readonly schedule: ScheduleDispatcher;
+  /** Half messages (transactions), replayed ones too, until and after the broker attaches. */
+  private readonly transactions: TransactionDispatcher;
   private readonly appender: Appender;
   private readonly lookup: MessageLookup;
   private readonly checkpoint: Checkpoint;
@@ -105,12 +108,14 @@ export class MessageStore {
       this.queues = new ConsumeQueues({ dataDir, entriesPerFile: options.consumeQueueEntriesPerFile, storage, faults, logger, tombstones: this.tombstones });
       this.dispatcher = new RecordDispatch(this.tombstones);
       this.schedule = new ScheduleDispatcher({ holdRetentionForTimers: options.holdRetentionForTimers });
+      this.transactions = new TransactionDispatcher({ holdRetention: options.holdRetentionForTimers });
       this.dispatcher.register("consume_queue", this.queues);
       this.dispatcher.register("index", new IndexDispatcher(this.index));
       for (const [slot, dispatcher] of Object.entries(options.dispatchers) as [DispatcherSlot, Dispatcher][]) this.dispatcher.register(slot, dispatcher);
       if (!this.dispatcher.has("schedule")) this.dispatcher.register("schedule", this.schedule);
+      if (!this.dispatcher.has("transaction")) this.dispatcher.register("transaction", this.transactions);
       this.checkpoint = new Checkpoint(join(dataDir, "checkpoint"), storage);
-      this.retention = new Retention(options, { commitLog: this.commitLog, afterCommitLogDeleted: (min) => this.deleteDerivedBefore(min), keepFrom: () => this.schedule.keepFrom() });
+      this.retention = new Retention(options, { commitLog: this.commitLog, afterCommitLogDeleted: (min) => this.deleteDerivedBefore(min), keepFrom: () => lowest(this.schedule.keepFrom(), this.transactions.keepFrom()) });
       this.diskSpace = new DiskSpaceCheck(this.retention, options.clock, options.diskFullRatio);
       this.commitLog.load();
       const indexLost = this.index.load();
@@ -198,6 +203,18 @@ export class MessageStore {
    */
   attachSchedule(sink: ScheduleSink): number {
     return this.schedule.attach(sink, (physicalOffset) => {
+      const bytes = this.lookup.recordAt(physicalOffset);
+      return bytes === undefined ? undefined : readDispatchRecord(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
+    });
+  }
+
+  /**
+   * Attaches the sink of half messages (the broker's transactions): it first receives those
+   * recovery replayed and no state record ended, then every half appended. Returns how many
+   * replayed halves it was handed.
+   */
+  attachTransactions(sink: TransactionSink): number {
+    return this.transactions.attach(sink, (physicalOffset) => {
       const bytes = this.lookup.recordAt(physicalOffset);
       return bytes === undefined ? undefined : readDispatchRecord(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), 0);
     });
@@ -381,6 +398,7 @@ export class MessageStore {
     await this.commitLog.flush();
     await Promise.all([...this.queues.all().map((queue) => queue.flush()), this.index.flush()]);
     this.schedule.sync();
+    this.transactions.sync();
     this.options.faults.check("checkpoint", this.options.dataDir);
     await this.checkpoint.write({ commitLogFlushed: this.commitLog.flushedPosition, dispatchFlushed: dispatched, timestampMs: this.options.clock.nowMs() });
     this.options.bus?.emit("store.flushed", { commitLogFlushed: this.commitLog.flushedPosition, durationMs: performance.now() - startMs });
@@ -433,6 +451,13 @@ export class MessageStore {
     this.index?.close();
     this.checkpoint?.close();
   }
+}
+
+/** The lower of two retention floors; undefined means no floor. */
+function lowest(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }
 
 /** The options with the data dir's recorded geometry in place of the configured one. */

@@ -44,6 +44,7 @@ export function sendMessage(context: BrokerContext, request: IncomingRequest<typ
     delayMs: fields.delayMs,
     transactionPrepared: fields.transactionPrepared,
     dedupKey: fields.dedupKey,
+    producerGroup: fields.producerGroup,
   };
   const startMs = performance.now();
   const stored = context.messages.send(message);
@@ -61,6 +62,8 @@ function sendReply(context: BrokerContext, startMs: number, message: OutgoingRec
     queueOffset: result.queueOffset,
   };
   if (result.duplicate !== undefined) fields.duplicate = true;
+  // A half message is ended by its transaction id: its own offsetMsgId.
+  if (message.transactionPrepared === true) fields.transactionId = fields.offsetMsgId;
   // A scheduled message takes its queue offset when it is delivered; until then it has none.
   if (result.delivery !== undefined) {
     fields.deliverAtMs = result.delivery.deliverAtMs;

@@ -62,14 +62,17 @@ describe("Message service over TCP: the one message check", () => {
     expect<number>(broker.store.maxOffset("b", 0)).toBe(0);
   });
 
-  test("transactional sends are still refused as not supported yet; delayed ones are scheduled", async () => {
+  test("a transactional send is a half message answered with its transaction id; one that is also delayed is refused", async () => {
     const broker = await startTestBroker();
     const client = await connectTo(broker);
     const fields = { producerGroup: "pg", topic: "t", queueId: 0, bornTimestampMs: Date.now() };
     const delayed = await call(client, RequestCode.SEND_MESSAGE, { ...fields, msgId: nextMsgId(), delayLevel: 3 }, encoder.encode("x"));
     expect(delayed.scheduled).toBe(true);
-    const prepared = await rejection(call(client, RequestCode.SEND_MESSAGE, { ...fields, msgId: nextMsgId(), transactionPrepared: true }, encoder.encode("x")));
-    expect(prepared.message).toBe("Cannot process request: transactional messages are not supported yet");
+    const prepared = await call(client, RequestCode.SEND_MESSAGE, { ...fields, msgId: nextMsgId(), transactionPrepared: true }, encoder.encode("x"));
+    expect(prepared.transactionId).toBe(prepared.offsetMsgId);
+    expect<number>(broker.store.maxOffset("t", 0)).toBe(0);
+    const both = await rejection(call(client, RequestCode.SEND_MESSAGE, { ...fields, msgId: nextMsgId(), transactionPrepared: true, delayLevel: 3 }, encoder.encode("x")));
+    expect(both.message).toBe("Cannot process request: a transactional message cannot also be delayed or scheduled");
   });
 });
 

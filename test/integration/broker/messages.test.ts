@@ -70,7 +70,7 @@ describe("Broker: send", () => {
     const tooLong = await rejection(client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, msgId: nextMsgId(), delayMs: 41 * 86_400_000 }, body: encoder.encode("x") }));
     expect(tooLong.errorName).toBe("TIMER_DELAY_OUT_OF_RANGE");
     expect(tooLong.message).toBe(`Cannot schedule message: delay is ${41 * 86_400_000} ms, it must be 1..${40 * 86_400_000} ms (timerMaxDelayMs)`);
-    const prepared = await rejection(client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, transactionPrepared: true }, body: encoder.encode("x") }));
+    const prepared = await rejection(client.request({ code: RequestCode.SEND_MESSAGE, fields: { ...base, msgId: nextMsgId(), transactionPrepared: true, delayMs: 1_000 }, body: encoder.encode("x") }));
     expect(prepared.errorName).toBe("BAD_REQUEST");
     expect<number>(broker.store.maxOffset("t", 0)).toBe(0);
   });

@@ -183,6 +183,8 @@ describe("loadConfig: precedence", () => {
         MQ_TIMER_MAX_DELAY_MS: "60000",
         MQ_DEDUP: "true",
         MQ_DEDUP_WINDOW_MS: "600000",
+        MQ_TRANSACTION_TIMEOUT_MS: "500",
+        MQ_TRANSACTION_CHECK_MAX: "3",
         MQ_LOG_LEVEL: "silent",
         MQ_NAMESRV: "10.0.0.2:9876;10.0.0.3:9876",
         MQ_CLUSTER_NAME: "c1",
@@ -235,6 +237,8 @@ describe("loadConfig: precedence", () => {
       timerMaxDelayMs: 60_000,
       dedup: true,
       dedupWindowMs: 600_000,
+      transactionTimeoutMs: 500,
+      transactionCheckMax: 3,
       logLevel: "silent",
     });
   });

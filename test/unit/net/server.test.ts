@@ -76,15 +76,15 @@ describe("Server", () => {
     server.onConnection((channel) => channels.push(channel));
     const connection = await connectTo(server);
     connection.handle(RequestCode.CHECK_TRANSACTION_STATE, (request) => ({
-      fields: { resolution: request.fields.transactionId === "tx-1" ? "commit" : "rollback" },
+      fields: { resolution: request.fields.transactionId === "1".repeat(32) ? "commit" : "rollback" },
     }));
     await waitFor("the server to accept the connection", () => channels.length === 1);
     const check = (transactionId: string) =>
       channels[0]!.request({
         code: RequestCode.CHECK_TRANSACTION_STATE,
-        fields: { producerGroup: "pg", topic: "t", msgId: "A".repeat(32), offsetMsgId: "B".repeat(32), transactionId, checkTimes: 1 },
+        fields: { producerGroup: "pg", topic: "t", msgId: "A".repeat(32), transactionId, checkTimes: 1, storeTimestampMs: 0 },
       });
-    const [first, second] = await Promise.all([check("tx-1"), check("tx-2")]);
+    const [first, second] = await Promise.all([check("1".repeat(32)), check("2".repeat(32))]);
     expect(first.header.resolution).toBe("commit");
     expect(second.header.resolution).toBe("rollback");
   });

@@ -80,7 +80,7 @@ describe("validateRequest", () => {
   });
 
   test("rejects an enum value outside its options", () => {
-    const base = { producerGroup: "pg", msgId, offsetMsgId: msgId, transactionId: "tx" };
+    const base = { producerGroup: "pg", msgId, transactionId: msgId };
     expect(reasonOf(RequestCode.END_TRANSACTION, { ...base, resolution: "maybe" })).toBe(
       'Cannot accept request: field "resolution" must be one of "commit", "rollback", "unknown", got "maybe"',
     );

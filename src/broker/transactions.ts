@@ -1,0 +1,386 @@
+/**
+ * Transactions (issue 12, DESIGN §6 and §14): half messages, their outcome, and the state of
+ * every unresolved one. It is the sink of the store's transaction dispatcher: each half message
+ * (live or replayed) becomes one "transaction.check" job (transaction-job.ts) due at its first
+ * check-back; transaction-check.ts runs those jobs.
+ *
+ * Ending a transaction, by the producer (END_TRANSACTION), a check-back answer or an operator:
+ *   commit    the message is appended into its real topic and queue with its msgId, keys, tags
+ *             and properties (sysFlag commit, preparedTransactionOffset = the half's offset),
+ *   then      a state record (body ≤ transactionStateRecordBodyBytesMax: the outcome and the
+ *             half's offset; key: the offset in 16 hex digits) into RMQ_SYS_TRANS_OP_HALF_TOPIC,
+ *   then      the job is closed (DONE) and `transaction.ended` goes out on the bus.
+ *   rollback  the state record and the DONE; the half stays in the log until retention.
+ * All of it runs in one synchronous step (appends are synchronous; sync flush only waits after),
+ * so two commits racing, or a commit racing a check-back answer, end it once: the second finds
+ * it ended and is answered from the outcome (the same outcome: `already`; the other: refused
+ * with TRANSACTION_ALREADY_ENDED).
+ *
+ * Crash windows. A kill -9 between the steps leaves the job open. Every transaction found
+ * open at start is marked `recovered`: before anything is appended for it, its outcome is looked
+ * for — a committed copy (by msgId, carrying its offset) or a state record (by key) — and a
+ * found outcome is completed, not repeated. A half whose job was lost with the journal's tail is
+ * handed back by replay (transaction-dispatcher.ts).
+ *
+ * Retention keeps the CommitLog from the earliest unresolved half on.
+ */
+
+import type { EventBus } from "../common/bus.ts";
+import { MqError } from "../common/errors.ts";
+import { decodeOffsetMsgId } from "../common/ids.ts";
+import { transactionEndedRememberedMax, transactionStateRecordBodyBytesMax } from "../common/limits.ts";
+import { sysFlag, type StoredMessage } from "../common/message-record.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import { physicalOffset as toPhysicalOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
+import { systemTopics } from "../common/system-topics.ts";
+import type { PreparedRecord, TransactionSink } from "../store/dispatch/transaction-dispatcher.ts";
+import type { PutMessageInput, PutOk } from "../store/put-message.ts";
+import type { BrokerContext } from "./broker-context.ts";
+import type { TransactionEndedBy, TransactionEvents, TransactionResolution } from "./transaction-events.ts";
+import { exhaustedDueMs, type TransactionJob, transactionCheckJobKind, transactionExhaustedJobKind, transactionJobId } from "./transaction-job.ts";
+
+export type TransactionState = "pending" | "exhausted";
+type JobKind = typeof transactionCheckJobKind | typeof transactionExhaustedJobKind;
+
+/** One unresolved transaction, pending or exhausted: the key of its open job and its payload. */
+export interface TransactionEntry {
+  job: TransactionJob;
+  kind: JobKind;
+  dueMs: number;
+  /** Open before this run: its outcome may be partly written (see the file header). */
+  recovered: boolean;
+  /** A check-back is waiting for a producer's answer. */
+  checking: boolean;
+}
+
+export interface TransactionView {
+  readonly transactionId: string;
+  readonly msgId: string;
+  readonly producerGroup: string;
+  readonly topic: string;
+  readonly state: TransactionState;
+  readonly storedMs: number;
+  readonly ageMs: number;
+  readonly checks: number;
+  /** When it is checked back next; absent once exhausted. */
+  readonly nextCheckMs?: number;
+}
+
+export interface TransactionEndAnswer {
+  readonly transactionId: string;
+  readonly msgId: string;
+  readonly state: "committed" | "rolled_back";
+  /** true: it had ended so already, and nothing was written now. */
+  readonly already: boolean;
+  /** The committed message, when this call committed it. */
+  readonly committed?: { readonly queueId: number; readonly queueOffset: QueueOffset; readonly offsetMsgId: string };
+}
+
+const services = new WeakMap<BrokerContext, Transactions>();
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** Half properties that the committed message does not carry. */
+const halfOnlyProperties = [propertyNames.realTopic, propertyNames.realQueueId, propertyNames.tags, propertyNames.keys, propertyNames.msgId];
+/** Copies of one msgId read to find a committed one. */
+const copiesLookupMax = 8;
+
+export class Transactions implements TransactionSink {
+  readonly counters = { prepared: 0, committed: 0, rolledBack: 0, exhausted: 0 };
+  /** Every unresolved transaction, by its half's CommitLog offset. */
+  private readonly entries = new Map<number, TransactionEntry>();
+  /** Outcomes written in this run, newest last (bounded): a repeated end is answered without a lookup. */
+  private readonly ended = new Map<number, TransactionResolution>();
+  private attached = false;
+  private readonly bus: EventBus<TransactionEvents> | undefined;
+
+  private constructor(readonly context: BrokerContext) {
+    this.bus = context.store.options.bus as unknown as EventBus<TransactionEvents> | undefined;
+  }
+
+  /** Loads the open jobs and attaches to the store (before the scheduler starts); the check handler registers itself. */
+  static start(context: BrokerContext): Transactions {
+    const transactions = new Transactions(context);
+    services.set(context, transactions);
+    for (const kind of [transactionCheckJobKind, transactionExhaustedJobKind] as const) {
+      for (const job of context.scheduler.openOf(kind)) {
+        transactions.entries.set(job.payload.halfOffset, { job: job.payload, kind, dueMs: job.dueMs, recovered: true, checking: false });
+      }
+    }
+    const handed = context.store.attachTransactions(transactions);
+    transactions.attached = true;
+    if (transactions.entries.size > 0) context.logger.info(`Transactions: ${transactions.entries.size} unresolved (${handed} found again by recovery)`);
+    return transactions;
+  }
+
+  static of(context: BrokerContext): Transactions {
+    const service = services.get(context);
+    if (service === undefined) throw new MqError("INTERNAL", { reason: "the broker has no transactions: Transactions.start runs at broker start" });
+    return service;
+  }
+
+  /** A half message stored (live) or found again by replay: its first check-back is scheduled. */
+  prepared(record: PreparedRecord): void {
+    if (this.entries.has(record.physicalOffset)) return;
+    const { config, scheduler } = this.context;
+    const job: TransactionJob = { halfOffset: record.physicalOffset, msgId: record.msgId, producerGroup: record.producerGroup, topic: record.realTopic, storedMs: record.storeTimestampMs, checks: 0 };
+    const dueMs = record.storeTimestampMs + (record.checkImmunityMs ?? config.transactionTimeoutMs);
+    scheduler.schedule({ kind: transactionCheckJobKind, id: transactionJobId(record.physicalOffset), dueMs, payload: job });
+    this.entries.set(record.physicalOffset, { job, kind: transactionCheckJobKind, dueMs, recovered: !this.attached, checking: false });
+    this.counters.prepared += 1;
+  }
+
+  keepFrom(): number | undefined {
+    let lowest: number | undefined;
+    for (const offset of this.entries.keys()) if (lowest === undefined || offset < lowest) lowest = offset;
+    return lowest;
+  }
+
+  sync(): void {
+    this.context.scheduler.sync();
+  }
+
+  /** Unresolved transactions right now. */
+  get unresolved(): number {
+    return this.entries.size;
+  }
+
+  /** The entry of the half at `halfOffset`, if it is unresolved. */
+  entry(halfOffset: number): TransactionEntry | undefined {
+    return this.entries.get(halfOffset);
+  }
+
+  /** The transaction id of the half at `halfOffset`: its offsetMsgId on this broker. */
+  transactionId(halfOffset: number): string {
+    return this.context.messages.offsetMsgId(toPhysicalOffset(halfOffset));
+  }
+
+  /**
+   * Ends a transaction by id. "unknown" changes nothing (the producer does not know yet: the
+   * check-back will ask). Throws TRANSACTION_NOT_FOUND, TRANSACTION_ALREADY_ENDED (the other
+   * outcome was written), or the store's error.
+   */
+  end(transactionId: string, resolution: TransactionResolution, by: TransactionEndedBy): TransactionEndAnswer | Promise<TransactionEndAnswer> {
+    this.context.assertWritable();
+    const halfOffset = halfOffsetOf(transactionId);
+    // Only this broker's ids: another broker's offset means nothing here.
+    if (this.transactionId(halfOffset) !== transactionId.toUpperCase()) throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "it is not a transaction id of this broker" });
+    const entry = this.entries.get(halfOffset);
+    if (entry === undefined) return this.endedAnswer(halfOffset, transactionId, resolution);
+    return this.finish(entry, resolution, by);
+  }
+
+  /** The pending or exhausted transactions, oldest first, one page after `afterTransactionId`. */
+  list(query: { readonly state: TransactionState; readonly limit: number; readonly afterTransactionId?: string }): { transactions: TransactionView[]; total: number; next?: string } {
+    const kind = query.state === "pending" ? transactionCheckJobKind : transactionExhaustedJobKind;
+    const matching = [...this.entries.values()].filter((entry) => entry.kind === kind).sort((a, b) => a.job.storedMs - b.job.storedMs || a.job.halfOffset - b.job.halfOffset);
+    let start = 0;
+    if (query.afterTransactionId !== undefined) {
+      const after = halfOffsetOf(query.afterTransactionId);
+      const afterEntry = this.entries.get(after);
+      start = afterEntry === undefined ? matching.findIndex((entry) => entry.job.halfOffset > after) : matching.indexOf(afterEntry) + 1;
+      if (start < 0) start = matching.length;
+    }
+    const page = matching.slice(start, start + query.limit).map((entry) => this.view(entry));
+    const more = start + query.limit < matching.length;
+    return { transactions: page, total: matching.length, ...(more && page.length > 0 ? { next: page[page.length - 1]!.transactionId } : {}) };
+  }
+
+  /** What listings show of one transaction. */
+  view(entry: TransactionEntry): TransactionView {
+    const { job } = entry;
+    const exhausted = entry.kind === transactionExhaustedJobKind;
+    return {
+      transactionId: this.transactionId(job.halfOffset),
+      msgId: job.msgId,
+      producerGroup: job.producerGroup,
+      topic: job.topic,
+      state: exhausted ? "exhausted" : "pending",
+      storedMs: job.storedMs,
+      ageMs: Math.max(0, this.context.clock.nowMs() - job.storedMs),
+      checks: job.checks,
+      ...(exhausted ? {} : { nextCheckMs: entry.dueMs }),
+    };
+  }
+
+  /** Closes the open job and opens the next check-back of `entry` (one journal write). */
+  reschedule(entry: TransactionEntry, dueMs: number, checks: number): void {
+    const job = { ...entry.job, checks };
+    this.context.scheduler.reschedule({ kind: entry.kind, id: transactionJobId(job.halfOffset), dueMs: entry.dueMs }, { kind: transactionCheckJobKind, id: transactionJobId(job.halfOffset), dueMs, payload: job });
+    entry.job = job;
+    entry.kind = transactionCheckJobKind;
+    entry.dueMs = dueMs;
+  }
+
+  /** Moves `entry` to the exhausted list after its last check-back (one journal write). */
+  exhaust(entry: TransactionEntry, checks: number): void {
+    const job = { ...entry.job, checks };
+    const id = transactionJobId(job.halfOffset);
+    this.context.scheduler.reschedule({ kind: entry.kind, id, dueMs: entry.dueMs }, { kind: transactionExhaustedJobKind, id, dueMs: exhaustedDueMs, payload: job });
+    entry.job = job;
+    entry.kind = transactionExhaustedJobKind;
+    entry.dueMs = exhaustedDueMs;
+    this.counters.exhausted += 1;
+    this.context.logger.warn(`Transaction "${this.transactionId(job.halfOffset)}" of group "${job.producerGroup}" (topic "${job.topic}") is exhausted after ${checks} check-backs; commit or roll it back by id`);
+  }
+
+  /**
+   * For a transaction open before this run: the outcome already written for it, if any (a
+   * committed copy or a state record). Ends the entry when one is found, writing what is missing.
+   */
+  settleRecovered(entry: TransactionEntry): TransactionResolution | undefined {
+    const outcome = this.writtenOutcome(entry.job.halfOffset, entry.job.msgId);
+    if (outcome === undefined) return undefined;
+    const finished = this.finish(entry, outcome, "check");
+    if (finished instanceof Promise) finished.catch((error: unknown) => this.context.logger.error(`Cannot complete the outcome of transaction "${this.transactionId(entry.job.halfOffset)}": ${String(error)}`));
+    return outcome;
+  }
+
+  /**
+   * Ends `entry` with `resolution` in one synchronous step (see the file header). A failure
+   * before anything was appended leaves it unresolved; one after the copy leaves it unresolved
+   * and `recovered`, so the next attempt finds the copy instead of writing another.
+   */
+  finish(entry: TransactionEntry, resolution: TransactionResolution, by: TransactionEndedBy): TransactionEndAnswer | Promise<TransactionEndAnswer> {
+    const { store, messages } = this.context;
+    const { halfOffset, msgId } = entry.job;
+    const transactionId = this.transactionId(halfOffset);
+    let copy: PutOk | Promise<PutOk> | undefined;
+    let copyQueueId = 0;
+    let existing: StoredMessage | undefined;
+    if (resolution === "commit") {
+      existing = entry.recovered ? this.committedCopy(halfOffset, msgId) : undefined;
+      if (existing === undefined) {
+        const input = this.committedInput(entry);
+        copyQueueId = input.queueId;
+        copy = messages.appendAndAwait(input);
+      }
+    }
+    this.entries.delete(halfOffset);
+    let state: PutOk | Promise<PutOk>;
+    try {
+      state = messages.appendAndAwait(stateRecord(halfOffset, resolution));
+    } catch (error) {
+      entry.recovered = true;
+      this.entries.set(halfOffset, entry);
+      throw error;
+    }
+    this.context.scheduler.complete({ kind: entry.kind, id: transactionJobId(halfOffset), dueMs: entry.dueMs });
+    this.remember(halfOffset, resolution);
+    if (resolution === "commit") this.counters.committed += 1;
+    else this.counters.rolledBack += 1;
+    const answer = (stored: PutOk | undefined): TransactionEndAnswer => {
+      const committed = stored === undefined ? undefined : { queueId: copyQueueId, queueOffset: stored.queueOffset, offsetMsgId: messages.offsetMsgId(stored.physicalOffset) };
+      return { transactionId, msgId, state: resolution === "commit" ? "committed" : "rolled_back", already: false, ...(committed === undefined ? {} : { committed }) };
+    };
+    this.announce(entry, resolution, by, copy === undefined ? existing : { queueId: copyQueueId, stored: copy });
+    if (copy instanceof Promise || state instanceof Promise) return Promise.all([copy, state]).then(([stored]) => answer(stored));
+    return answer(copy);
+  }
+
+  private announce(entry: TransactionEntry, resolution: TransactionResolution, by: TransactionEndedBy, committed: StoredMessage | { queueId: number; stored: PutOk | Promise<PutOk> } | undefined): void {
+    const bus = this.bus;
+    if (bus === undefined || bus.listenerCount("transaction.ended") === 0) return;
+    const { job } = entry;
+    const emit = (queueId: number | undefined, physicalOffset: number | undefined) =>
+      bus.emit("transaction.ended", {
+        transactionId: this.transactionId(job.halfOffset),
+        msgId: job.msgId,
+        producerGroup: job.producerGroup,
+        topic: job.topic,
+        resolution,
+        by,
+        checks: job.checks,
+        ...(queueId === undefined || physicalOffset === undefined ? {} : { committed: { queueId, offsetMsgId: this.context.messages.offsetMsgId(toPhysicalOffset(physicalOffset)) } }),
+        endedMs: this.context.clock.nowMs(),
+      });
+    if (committed === undefined) emit(undefined, undefined);
+    else if (!("stored" in committed)) emit(committed.queueId, committed.physicalOffset);
+    else if (committed.stored instanceof Promise) void committed.stored.then((stored) => emit(committed.queueId, stored.physicalOffset), () => undefined);
+    else emit(committed.queueId, committed.stored.physicalOffset);
+  }
+
+  /** The committed message's store input: the half's message in its real topic and queue. */
+  private committedInput(entry: TransactionEntry): PutMessageInput {
+    const { halfOffset, topic, msgId } = entry.job;
+    const half = this.context.store.getByPhysicalOffset(toPhysicalOffset(halfOffset));
+    if (half === undefined || half.msgId?.toUpperCase() !== msgId.toUpperCase()) {
+      throw new MqError("TRANSACTION_NOT_FOUND", { id: this.transactionId(halfOffset), reason: `its half message is not at CommitLog offset ${halfOffset}` });
+    }
+    const config = this.context.topics.get(topic);
+    if (config === undefined) throw new MqError("TOPIC_NOT_FOUND", { topic });
+    const properties: Record<string, string> = { ...half.properties };
+    for (const name of halfOnlyProperties) delete properties[name];
+    return {
+      topic,
+      queueId: Number(half.properties[propertyNames.realQueueId] ?? 0) % config.writeQueues,
+      body: half.body,
+      tags: half.tags,
+      keys: half.keys.length === 0 ? undefined : half.keys,
+      msgId: half.msgId,
+      properties,
+      flag: half.flag,
+      sysFlag: sysFlag.transactionCommit,
+      bornTimestampMs: half.bornTimestampMs,
+      bornHost: half.bornHost,
+      reconsumeTimes: half.reconsumeTimes,
+      preparedTransactionOffset: halfOffset,
+    };
+  }
+
+  /** A transaction that is no longer unresolved: answered from its outcome, or not found. */
+  private endedAnswer(halfOffset: number, transactionId: string, resolution: TransactionResolution): TransactionEndAnswer {
+    const half = this.context.store.getByPhysicalOffset(toPhysicalOffset(halfOffset));
+    const isHalf = half !== undefined && half.topic === systemTopics.transactionHalf && half.msgId !== undefined;
+    if (!isHalf) throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "no half message of this broker has that id" });
+    const outcome = this.ended.get(halfOffset) ?? this.writtenOutcome(halfOffset, half.msgId!);
+    if (outcome === undefined) throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "its half message has no pending state and no outcome (its state was lost)" });
+    if (outcome !== resolution) throw new MqError("TRANSACTION_ALREADY_ENDED", { id: transactionId, action: resolution === "commit" ? "commit" : "roll back", state: outcome === "commit" ? "committed" : "rolled back" });
+    return { transactionId, msgId: half.msgId!, state: outcome === "commit" ? "committed" : "rolled_back", already: true };
+  }
+
+  /** The outcome written for a half, found in the store: a state record, else a committed copy. */
+  private writtenOutcome(halfOffset: number, msgId: string): TransactionResolution | undefined {
+    const remembered = this.ended.get(halfOffset);
+    if (remembered !== undefined) return remembered;
+    for (const record of this.context.store.queryByKey(systemTopics.transactionOperations, transactionJobId(halfOffset), 4)) {
+      const outcome = stateOfRecord(record.body);
+      if (outcome !== undefined) return outcome;
+    }
+    return this.committedCopy(halfOffset, msgId) === undefined ? undefined : "commit";
+  }
+
+  private committedCopy(halfOffset: number, msgId: string): StoredMessage | undefined {
+    for (const copy of this.context.store.queryAllByMsgId(msgId, copiesLookupMax)) {
+      if (copy.preparedTransactionOffset === halfOffset && (copy.sysFlag & sysFlag.transactionMask) === sysFlag.transactionCommit) return copy;
+    }
+    return undefined;
+  }
+
+  private remember(halfOffset: number, resolution: TransactionResolution): void {
+    this.ended.set(halfOffset, resolution);
+    if (this.ended.size > transactionEndedRememberedMax) this.ended.delete(this.ended.keys().next().value!);
+  }
+}
+
+/** The half offset a transaction id names (its offsetMsgId's offset part); TRANSACTION_NOT_FOUND when it is no such id. */
+export function halfOffsetOf(transactionId: string): PhysicalOffset {
+  try {
+    return decodeOffsetMsgId(transactionId).physicalOffset;
+  } catch (error) {
+    throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: (error as Error).message });
+  }
+}
+
+/** The state record of an outcome: "commit <offset>" or "rollback <offset>", keyed by the offset in hex. */
+function stateRecord(halfOffset: number, resolution: TransactionResolution): PutMessageInput {
+  const body = encoder.encode(`${resolution} ${halfOffset}`);
+  if (body.byteLength > transactionStateRecordBodyBytesMax) throw new MqError("INTERNAL", { reason: `a transaction state record is ${body.byteLength} bytes, limit is ${transactionStateRecordBodyBytesMax}` });
+  return { topic: systemTopics.transactionOperations, queueId: 0, body, tags: resolution, keys: [transactionJobId(halfOffset)] };
+}
+
+function stateOfRecord(body: Uint8Array): TransactionResolution | undefined {
+  const text = decoder.decode(body);
+  if (text.startsWith("commit ")) return "commit";
+  if (text.startsWith("rollback ")) return "rollback";
+  return undefined;
+}

@@ -1,0 +1,126 @@
+/**
+ * The TransactionProducer (issue 12): a Producer whose messages are published with a local
+ * transaction. `sendInTransaction(message, localTransaction)`:
+ *   1. sends the message as a half message: stored by the broker, invisible to every consumer;
+ *   2. runs `localTransaction` (your database write, say), which answers "commit", "rollback"
+ *      or "unknown" (a thrown error counts as "unknown");
+ *   3. ends the transaction with the broker that stored the half (END_TRANSACTION): commit makes
+ *      the message visible in its topic, rollback discards it, unknown leaves it to check-back.
+ *
+ * Check-back: for a half message left unended (the answer was "unknown", or this process died
+ * between 1 and 3) the broker asks a live producer of the same group, and `checkListener`
+ * answers from your records. Every connection of this producer serves check-backs, and it
+ * re-registers its group with a broker on each (re)connect, so a broker knows it at once.
+ */
+
+import { isMqError } from "../common/errors.ts";
+import { RequestCode } from "../protocol/request-codes.ts";
+import type { TransactionResolutionAnswer } from "../protocol/responses.ts";
+import type { ProducerMessage, SendResult } from "./message.ts";
+import { Producer, type ProducerOptions, type SendOptions } from "./producer.ts";
+
+export type TransactionResolution = TransactionResolutionAnswer;
+
+/** A half message the broker asks about. */
+export interface TransactionCheckMessage {
+  readonly transactionId: string;
+  readonly msgId: string;
+  readonly topic: string;
+  readonly body: Uint8Array;
+  readonly tags: string | undefined;
+  readonly keys: readonly string[];
+  readonly properties: Readonly<Record<string, string>>;
+  /** Check-backs producers of the group received before this one. */
+  readonly checkTimes: number;
+  /** When the broker stored the half message (ms since the epoch). */
+  readonly storeTimestampMs: number;
+}
+
+export type TransactionCheckListener = (message: TransactionCheckMessage) => TransactionResolution | Promise<TransactionResolution>;
+
+export interface TransactionProducerOptions extends ProducerOptions {
+  /** The producer group: the broker checks back with its live members. Required. */
+  readonly group: string;
+  /** Answers the broker's check-backs of half messages left unended. */
+  readonly checkListener: TransactionCheckListener;
+}
+
+export interface TransactionSendResult extends SendResult {
+  /** Ends the transaction (Admin, REST, CLI by id): the half message's offsetMsgId. */
+  readonly transactionId: string;
+  /** What the local transaction answered. */
+  readonly resolution: TransactionResolution;
+  /**
+   * How it stands: "committed" / "rolled_back" once the broker ended it, "pending" when it was
+   * left to check-back (resolution "unknown", or the END_TRANSACTION could not be delivered).
+   */
+  readonly state: "committed" | "rolled_back" | "pending";
+  /** Where the committed message is: its queue, queue offset and offsetMsgId. */
+  readonly committed?: { readonly queueId: number; readonly queueOffset: number; readonly offsetMsgId: string };
+}
+
+export class TransactionProducer extends Producer {
+  private readonly checkListener: TransactionCheckListener;
+
+  constructor(options: TransactionProducerOptions) {
+    super(options);
+    this.checkListener = options.checkListener;
+    this.context.pool.handle(RequestCode.CHECK_TRANSACTION_STATE, async (request) => {
+      const fields = request.fields;
+      let resolution: TransactionResolution;
+      try {
+        resolution = await this.checkListener({
+          transactionId: fields.transactionId,
+          msgId: fields.msgId,
+          topic: fields.topic,
+          body: request.body,
+          tags: fields.tags,
+          keys: fields.keys ?? [],
+          properties: fields.properties ?? {},
+          checkTimes: fields.checkTimes,
+          storeTimestampMs: fields.storeTimestampMs,
+        });
+      } catch (error) {
+        this.context.logger.warn(`Check listener failed for transaction "${fields.transactionId}": ${(error as Error).message}; answering unknown`);
+        resolution = "unknown";
+      }
+      return { fields: { resolution: resolutionOrUnknown(resolution) } };
+    });
+    // A broker ties check-backs to the connection a heartbeat came on: say who we are on each new one.
+    this.context.pool.onOpen((address) => {
+      void this.context.broker.heartbeat(address, { clientId: this.clientId, producerGroups: [this.group] }).catch(() => undefined);
+    });
+  }
+
+  /**
+   * Sends `message` as a half message, runs `localTransaction`, and ends the transaction with
+   * its answer. The send's errors reject (nothing was stored, or the send is retried as
+   * `send` is); an END_TRANSACTION that cannot be delivered leaves the transaction pending, for
+   * the check-back to settle.
+   */
+  async sendInTransaction(message: ProducerMessage, localTransaction: (sent: SendResult & { readonly transactionId: string }) => TransactionResolution | Promise<TransactionResolution>, options: SendOptions = {}): Promise<TransactionSendResult> {
+    const { result, address } = await this.sendHalfTo(message, options);
+    const transactionId = (result as { transactionId?: string }).transactionId ?? result.offsetMsgId;
+    const sent = { ...result, transactionId };
+    let resolution: TransactionResolution;
+    try {
+      resolution = resolutionOrUnknown(await localTransaction(sent));
+    } catch (error) {
+      this.context.logger.warn(`Local transaction of "${transactionId}" failed: ${(error as Error).message}; leaving it to check-back`);
+      resolution = "unknown";
+    }
+    if (resolution === "unknown") return { ...sent, resolution, state: "pending" };
+    try {
+      const ended = await this.context.broker.endTransaction(address, { transactionId, resolution, producerGroup: this.group, msgId: result.msgId }, { signal: options.signal });
+      return { ...sent, resolution, state: ended.state, ...(ended.committed === undefined ? {} : { committed: ended.committed }) };
+    } catch (error) {
+      if (isMqError(error, "TRANSACTION_ALREADY_ENDED")) throw error;
+      this.context.logger.warn(`Cannot end transaction "${transactionId}" (${resolution}): ${(error as Error).message}; the broker's check-back will ask`);
+      return { ...sent, resolution, state: "pending" };
+    }
+  }
+}
+
+function resolutionOrUnknown(value: unknown): TransactionResolution {
+  return value === "commit" || value === "rollback" ? value : "unknown";
+}

@@ -1,0 +1,96 @@
+/** The SDK's TransactionProducer and Admin against a real broker: half messages, commit, rollback, repeats, check-back. */
+
+import { describe, expect, test } from "bun:test";
+import { Admin, isMqError, TransactionProducer, type TransactionCheckMessage, type TransactionProducerOptions } from "../../../src/client/index.ts";
+import { Transactions } from "../../../src/broker/transactions.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
+import { createTopic, track, uniqueName, waitFor } from "./helpers.ts";
+
+async function startTransactionProducer(broker: string, options: Partial<TransactionProducerOptions> & { group: string }): Promise<TransactionProducer> {
+  const producer = track(new TransactionProducer({ broker, checkListener: () => "unknown", ...options }));
+  await producer.start();
+  return producer;
+}
+
+describe("client: transactions", () => {
+  test("a committed half appears once in its topic with msgId, keys, tags and properties; a rolled-back one never", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("orders");
+    await createTopic(broker.address, topic, 2);
+    const producer = await startTransactionProducer(broker.address, { group: uniqueName("pg") });
+    const admin = track(new Admin({ broker: broker.address }));
+    const committed = await producer.sendInTransaction({ topic, body: "paid", tags: "T", keys: ["order-1"], properties: { color: "red" } }, () => "commit");
+    const rolledBack = await producer.sendInTransaction({ topic, body: "cancelled", keys: ["order-2"] }, () => "rollback");
+    expect([committed.state, rolledBack.state]).toEqual(["committed", "rolled_back"]);
+    expect(committed.transactionId).toBe(committed.offsetMsgId);
+    const found = await admin.viewMessage(committed.msgId);
+    expect([found.topic, found.text(), found.tags, found.keys, found.properties.color]).toEqual([topic, "paid", "T", ["order-1"], "red"]);
+    expect(found.queueId).toBe(committed.committed!.queueId);
+    expect((await admin.queryByKey(topic, "order-2")).length).toBe(0);
+    const total = (await admin.topicOffsets(topic)).reduce((sum, queue) => sum + queue.maxOffset, 0);
+    expect(total).toBe(1);
+  });
+
+  test("a half is invisible to consumers and key lookup until committed; repeated commits store it once; the other outcome is refused", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("orders");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startTransactionProducer(broker.address, { group: uniqueName("pg") });
+    const admin = track(new Admin({ broker: broker.address }));
+    const pending = await producer.sendInTransaction({ topic, body: "later", keys: "k-later" }, () => "unknown");
+    expect(pending.state).toBe("pending");
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(0);
+    expect((await admin.queryByKey(topic, "k-later")).length).toBe(0);
+    const listed = await admin.listTransactions();
+    expect(listed.transactions.map((view) => [view.transactionId, view.topic, view.checks, view.state])).toEqual([[pending.transactionId, topic, 0, "pending"]]);
+    const answers = await Promise.all([admin.commitTransaction(pending.transactionId), admin.commitTransaction(pending.transactionId), admin.commitTransaction(pending.transactionId)]);
+    expect(answers.map((answer) => answer.already).sort()).toEqual([false, true, true]);
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(1);
+    const again = await admin.commitTransaction(pending.transactionId);
+    expect([again.state, again.already]).toEqual(["committed", true]);
+    const refused = await admin.rollbackTransaction(pending.transactionId).catch((error: unknown) => error);
+    expect(isMqError(refused, "TRANSACTION_ALREADY_ENDED")).toBe(true);
+    expect((refused as Error).message).toBe(`Cannot roll back transaction "${pending.transactionId}": it was already committed`);
+    expect((await admin.listTransactions()).transactions.length).toBe(0);
+    expect((await admin.queryByKey(topic, "k-later")).map((message) => message.text())).toEqual(["later"]);
+  });
+
+  test("commit after rollback is refused with TRANSACTION_ALREADY_ENDED; an unknown id is TRANSACTION_NOT_FOUND", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("orders");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startTransactionProducer(broker.address, { group: uniqueName("pg") });
+    const admin = track(new Admin({ broker: broker.address }));
+    const sent = await producer.sendInTransaction({ topic, body: "x" }, () => "rollback");
+    const refused = await admin.commitTransaction(sent.transactionId).catch((error: unknown) => error);
+    expect(isMqError(refused, "TRANSACTION_ALREADY_ENDED")).toBe(true);
+    expect((refused as Error).message).toBe(`Cannot commit transaction "${sent.transactionId}": it was already rolled back`);
+    const unknown = await admin.commitTransaction(`${sent.transactionId.slice(0, 16)}00000000000FFFFF`).catch((error: unknown) => error);
+    expect(isMqError(unknown, "TRANSACTION_NOT_FOUND")).toBe(true);
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(0);
+  });
+
+  test("check-back asks a live producer of the group after transactionTimeoutMs and applies its answer", async () => {
+    const broker = await startTestBroker({ config: { transactionTimeoutMs: 100 } });
+    const topic = uniqueName("orders");
+    await createTopic(broker.address, topic, 1);
+    const asked: TransactionCheckMessage[] = [];
+    const producer = await startTransactionProducer(broker.address, {
+      group: uniqueName("pg"),
+      checkListener: (message) => {
+        asked.push(message);
+        return new TextDecoder().decode(message.body) === "yes" ? "commit" : "rollback";
+      },
+    });
+    const yes = await producer.sendInTransaction({ topic, body: "yes", tags: "Y" }, () => "unknown");
+    const no = await producer.sendInTransaction({ topic, body: "no" }, () => "unknown");
+    await waitFor("both checked back", () => asked.length >= 2);
+    await waitFor("the committed one in its topic", () => broker.store.maxOffset(topic, 0) === 1);
+    const admin = track(new Admin({ broker: broker.address }));
+    await waitFor("both ended", () => Transactions.of(broker.broker.context).unresolved === 0);
+    expect((await admin.listTransactions()).transactions.length).toBe(0);
+    expect(asked.map((message) => [message.transactionId, message.topic, message.checkTimes]).sort()).toEqual([[yes.transactionId, topic, 0], [no.transactionId, topic, 0]].sort());
+    expect(asked.find((message) => message.transactionId === yes.transactionId)!.tags).toBe("Y");
+    expect((await admin.viewMessage(yes.msgId)).text()).toBe("yes");
+  });
+});
