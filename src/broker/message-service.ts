@@ -29,7 +29,7 @@ import { propertyNames } from "../common/message-properties.ts";
 import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import { type PutMessageInput, type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
-import { isSystemTopic, systemTopics } from "../common/system-topics.ts";
+import { isSystemTopic, restProducerGroup, systemTopics } from "../common/system-topics.ts";
 import type { Clock } from "../common/clock.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import type { DedupService } from "./dedup-service.ts";
@@ -67,6 +67,10 @@ export interface UnroutedMessage {
   readonly delayMs?: number;
   readonly delayLevel?: number;
   readonly dedupKey?: string;
+  /** A half message of a transaction (transactions.ts): ended later by its transaction id. */
+  readonly transaction?: boolean;
+  /** The producer group a half message is checked back with; default the REST group. */
+  readonly producerGroup?: string;
 }
 
 export interface StoredAnswer {
@@ -80,6 +84,8 @@ export interface StoredAnswer {
   scheduled?: boolean;
   /** The dedup window had it stored already: ids and offsets are the original's. */
   duplicate?: boolean;
+  /** For a half message: the id that ends it (its offsetMsgId). */
+  transactionId?: string;
 }
 
 export class MessageService {
@@ -208,8 +214,10 @@ export class MessageService {
         ...(message.delayMs === undefined ? {} : { delayMs: message.delayMs }),
         ...(message.delayLevel === undefined ? {} : { delayLevel: message.delayLevel }),
         ...(message.dedupKey === undefined ? {} : { dedupKey: message.dedupKey }),
+        ...(message.transaction === true ? { transactionPrepared: true, producerGroup: message.producerGroup ?? restProducerGroup } : {}),
       };
     });
+    if (records.length > 1 && records.some((record) => record.transactionPrepared === true)) throw new MqError("BAD_REQUEST", { reason: "a batch cannot hold transactional messages: send each alone" });
     const answers = (results: readonly SendOk[]) => results.map((result, index) => this.answer(records[index]!, result));
     if (records.length > 1) return this.sendBatch(records).then(answers);
     const stored = this.send(records[0]!);
@@ -303,6 +311,7 @@ export class MessageService {
       answer.deliverAtMs = result.delivery.deliverAtMs;
       answer.scheduled = result.delivery.scheduled;
     }
+    if (record.transactionPrepared === true) answer.transactionId = answer.offsetMsgId;
     return answer;
   }
 

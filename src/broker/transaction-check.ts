@@ -4,6 +4,7 @@
  * transaction ended (CHECK_TRANSACTION_STATE, broker → client, the message with it), and applies
  * the answer: commit or rollback end it (transactions.ts); "unknown" schedules the next check.
  *
+ *   sent over REST         nobody can be asked: it moves to the exhausted list at once
  *   no live producer       nothing is counted; it is looked at again after transactionNoProducerRetryMs
  *   a producer's connection fails (closed, no answer in transactionCheckAnswerMs)
  *                          the next live producer of the group is asked; none left: as above
@@ -25,6 +26,7 @@
 import { isMqError } from "../common/errors.ts";
 import { transactionCheckAnswerMs, transactionCheckBackoffFactors, transactionCheckIntervalMsMax, transactionNoProducerRetryMs } from "../common/limits.ts";
 import { physicalOffset as toPhysicalOffset } from "../common/offsets.ts";
+import { restProducerGroup } from "../common/system-topics.ts";
 import type { Channel } from "../net/channel.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import { checkTransactionAnswerSchema, type TransactionResolutionAnswer } from "../protocol/responses.ts";
@@ -64,6 +66,11 @@ export class TransactionChecks {
     // Ended (or rescheduled) since this job was written: nothing left to check.
     if (entry === undefined || entry.kind !== transactionCheckJobKind || entry.dueMs !== job.dueMs) return "done";
     if (entry.recovered && this.transactions.settleRecovered(entry) !== undefined) return "held";
+    if (entry.job.producerGroup === restProducerGroup) {
+      // Sent over REST: nobody to ask. Listed as exhausted for an operator (or the sender) to end by id.
+      this.transactions.exhaust(entry, entry.job.checks);
+      return "held";
+    }
     const channels = this.context.consumers.producerChannels(entry.job.producerGroup);
     if (channels.length === 0) {
       this.counters.noProducer += 1;

@@ -16,6 +16,7 @@ import { messageCommand } from "./message-command.ts";
 import { sendCommand } from "./send-command.ts";
 import { startCommand } from "./start-command.ts";
 import { topicCommand } from "./topic-command.ts";
+import { txCommand } from "./tx-command.ts";
 
 export interface CliCommand {
   name: string;
@@ -23,7 +24,7 @@ export interface CliCommand {
   run(argv: string[]): Promise<number>;
 }
 
-const commands: CliCommand[] = [startCommand, topicCommand, sendCommand, consumeCommand, groupCommand, dlqCommand, messageCommand, clusterCommand, benchCommand];
+const commands: CliCommand[] = [startCommand, topicCommand, sendCommand, consumeCommand, groupCommand, dlqCommand, txCommand, messageCommand, clusterCommand, benchCommand];
 
 function printHelp(): void {
   console.log(`mq ${mqVersion} — a message queue in one executable\n\nUsage: mq <command> [options]\n\nCommands:`);

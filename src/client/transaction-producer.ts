@@ -14,8 +14,10 @@
  */
 
 import { isMqError } from "../common/errors.ts";
+import { decodeOffsetMsgId } from "../common/ids.ts";
+import { formatHostPort } from "../common/ip-address.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
-import type { TransactionResolutionAnswer } from "../protocol/responses.ts";
+import type { EndTransactionResult, TransactionResolutionAnswer } from "../protocol/responses.ts";
 import type { ProducerMessage, SendResult } from "./message.ts";
 import { Producer, type ProducerOptions, type SendOptions } from "./producer.ts";
 
@@ -90,6 +92,23 @@ export class TransactionProducer extends Producer {
     this.context.pool.onOpen((address) => {
       void this.context.broker.heartbeat(address, { clientId: this.clientId, producerGroups: [this.group] }).catch(() => undefined);
     });
+  }
+
+  /**
+   * Sends `message` as a half message and returns at once: it stays invisible until
+   * `endTransaction` (or the check-back, or an operator) ends it. For flows that end it later;
+   * `sendInTransaction` does both steps around a local transaction.
+   */
+  async sendHalf(message: ProducerMessage, options: SendOptions = {}): Promise<SendResult & { readonly transactionId: string }> {
+    const { result } = await this.sendTo(message, options, true);
+    return { ...result, transactionId: (result as { transactionId?: string }).transactionId ?? result.offsetMsgId };
+  }
+
+  /** Ends a half message by id with the broker that stored it (named in the id): commit or rollback. */
+  async endTransaction(transactionId: string, resolution: "commit" | "rollback", options: { readonly signal?: AbortSignal } = {}): Promise<EndTransactionResult> {
+    this.checkRunning();
+    const { host, port } = decodeOffsetMsgId(transactionId);
+    return this.context.broker.endTransaction(formatHostPort(host, port), { transactionId: transactionId.toUpperCase(), resolution, producerGroup: this.group }, { signal: options.signal });
   }
 
   /**

@@ -12,6 +12,12 @@ export const systemTopics = {
 } as const;
 
 export const retryTopicPrefix = "%RETRY%";
+
+/**
+ * The producer group of half messages sent over REST. REST producers cannot be checked back:
+ * such a half moves to the exhausted list when its first check-back falls due, unless ended.
+ */
+export const restProducerGroup = "MQ_REST_PRODUCER";
 export const deadLetterTopicPrefix = "%DLQ%";
 
 const systemTopicNames: ReadonlySet<string> = new Set(Object.values(systemTopics));

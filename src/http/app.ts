@@ -25,6 +25,7 @@ import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { messageRoutes } from "./routes/messages.ts";
 import { timerRoutes } from "./routes/timers.ts";
+import { transactionRoutes } from "./routes/transactions.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { errorResponse, toMqError } from "./validation.ts";
 
@@ -102,6 +103,7 @@ export function createHttpApp(dependencies: HttpAppDependencies): Hono {
     app.route("/api/v1", groupRoutes(api));
     app.route("/api/v1", consumeRoutes(api));
     app.route("/api/v1", timerRoutes(api));
+    app.route("/api/v1", transactionRoutes(api));
   }
 
   app.notFound((context) => errorResponse(context, new MqError("NOT_FOUND", { what: "route", name: `${context.req.method} ${context.req.path}` })));

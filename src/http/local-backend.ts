@@ -19,7 +19,8 @@ import { MqError } from "../common/errors.ts";
 import { decodeRecord, type StoredMessage } from "../common/message-record.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
-import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig } from "../protocol/responses.ts";
+import type { CancelOutcome, ClusterInfo, EndTransactionResult, GroupDetail, ScheduledListing, TopicConfig, TransactionListing } from "../protocol/responses.ts";
+import { Transactions } from "../broker/transactions.ts";
 import { ScheduledMessages } from "../broker/scheduled-messages.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import { type DeadLetterListOptions, type DeadLetterView, formatDeadLetterCursor, parseDeadLetterCursor, type RedriveOptions, type RedriveResult } from "../client/dead-letter-listing.ts";
@@ -182,6 +183,14 @@ export class LocalBackend implements MqBackend {
   /** Answers held receives (empty), so closing the HTTP server waits for nothing. */
   listScheduled(options: ScheduledListOptions): ScheduledListing {
     return this.scheduled.list(options);
+  }
+
+  listTransactions(options: { readonly state: "pending" | "exhausted"; readonly limit: number; readonly after?: string }): TransactionListing {
+    return Transactions.of(this.broker).list({ state: options.state, limit: options.limit, ...(options.after === undefined ? {} : { afterTransactionId: options.after }) });
+  }
+
+  endTransaction(transactionId: string, resolution: "commit" | "rollback"): EndTransactionResult | Promise<EndTransactionResult> {
+    return Transactions.of(this.broker).end(transactionId, resolution, "operator");
   }
 
   cancelScheduled(msgId: string): CancelOutcome {

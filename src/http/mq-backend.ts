@@ -16,7 +16,7 @@ import type { QueueOffset } from "../common/offsets.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import type { GroupConfig, GroupConfigUpdate } from "../protocol/group-config.ts";
 import type { DeadLetterListOptions, DeadLetterView, RedriveOptions, RedriveResult } from "../client/dead-letter-listing.ts";
-import type { CancelOutcome, ClusterInfo, GroupDetail, ScheduledListing, TopicConfig, groupSummarySchema } from "../protocol/responses.ts";
+import type { CancelOutcome, ClusterInfo, EndTransactionResult, GroupDetail, ScheduledListing, TopicConfig, TransactionListing, groupSummarySchema } from "../protocol/responses.ts";
 import type { z } from "zod";
 
 /** What the REST API sends and answers are the message service's own: the broker picks queue and msgId. */
@@ -118,6 +118,10 @@ export interface MqBackend {
   /** Pending scheduled messages: counts per time bucket and one page (every broker's). */
   listScheduled(options: ScheduledListOptions): Answer<ScheduledListing>;
   cancelScheduled(msgId: string): Answer<CancelOutcome>;
+  /** Pending or exhausted transactions, oldest first, one page after `after` (a transaction id). */
+  listTransactions(options: { readonly state: "pending" | "exhausted"; readonly limit: number; readonly after?: string }): Answer<TransactionListing>;
+  /** Commits or rolls back a transaction by id (an operator's action). */
+  endTransaction(transactionId: string, resolution: "commit" | "rollback"): Answer<EndTransactionResult>;
   /** One page of a group's DLQ entries, oldest first; `next` continues. */
   listDeadLetters(group: string, options: DeadLetterListOptions): Answer<{ entries: DeadLetterView[]; next?: string }>;
   /** One result per entry taken up; ids naming no entry are `failed`. */

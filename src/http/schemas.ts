@@ -10,10 +10,11 @@
  */
 
 import { z } from "zod";
-import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionListPageMax } from "../common/limits.ts";
 import { delayLevelMax, filterExpressionLengthMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 import { groupConfigSchema, groupConfigUpdateSchema } from "../protocol/group-config.ts";
+import { endTransactionResultSchema, transactionListingSchema } from "../protocol/responses.ts";
 
 export const topicName = z.string().regex(topicNamePattern).meta({ description: "Topic name: letters, digits, %, |, _ and -, 1..127 characters" });
 export const groupName = z.string().regex(topicNamePattern).meta({ description: "Consumer group name, same rule as topics" });
@@ -69,6 +70,10 @@ export const messageInput = z
       .max(dedupKeyLengthMax)
       .optional()
       .meta({ description: "Exactly-once produce: on a topic with a dedup window, a send whose key was stored within the window is not stored again and is answered with the original (duplicate: true)" }),
+    transaction: z
+      .boolean()
+      .optional()
+      .meta({ description: "true: a half message, invisible until committed with POST /api/v1/transactions/{transactionId}/commit (or rolled back); the answer carries transactionId. Not checked back: unended, it moves to the exhausted list after the broker's transactionTimeoutMs. Not in a batch, not with a delay" }),
   })
   .meta({ id: "MessageInput" });
 export type MessageInput = z.output<typeof messageInput>;
@@ -84,6 +89,7 @@ export const sendResult = z
     deliverAtMs: z.int().optional().meta({ description: "A message sent with a delivery time: that time, ms since the epoch" }),
     scheduled: z.boolean().optional().meta({ description: "A message sent with a delivery time: true while it waits; false when the time had passed and it was delivered at once" }),
     duplicate: z.boolean().optional().meta({ description: "The dedup window had this message stored already: nothing was stored, and msgId, queue and offsets are the original's" }),
+    transactionId: messageIdText.optional().meta({ description: "A half message (\"transaction\": true): the id that commits or rolls it back" }),
   })
   .meta({ id: "SendResult" });
 
@@ -174,6 +180,23 @@ export const timersQuery = z
   .meta({ id: "TimersQuery" });
 
 export const timerPath = z.object({ msgId: z.string().regex(/^[0-9A-Fa-f]{32}$/).meta({ description: "The scheduled message's msgId: 32 hex characters" }) });
+
+// --- Transactions ------------------------------------------------------------------------------
+
+const transactionId = z.string().regex(/^(?:[0-9A-Fa-f]{32}|[0-9A-Fa-f]{56})$/).meta({ description: "A transaction id: the half message's offsetMsgId (32 hex characters, 56 for an IPv6 broker)" });
+
+export const transactionsQuery = z
+  .strictObject({
+    state: z.enum(["pending", "exhausted"]).default("pending").meta({ description: "pending: waiting for an outcome or the next check-back; exhausted: checked back transactionCheckMax times (or sent over REST) without one" }),
+    limit: queryInt(1, transactionListPageMax).optional().meta({ description: "Transactions per page; default 100" }),
+    after: transactionId.optional().meta({ description: "The `next` of the previous page" }),
+  })
+  .meta({ id: "TransactionsQuery" });
+
+export const transactionPath = z.object({ id: transactionId });
+
+export const transactionListing = transactionListingSchema.meta({ id: "TransactionListing" });
+export const transactionEndResult = endTransactionResultSchema.meta({ id: "TransactionEndResult" });
 
 // --- Dead letters --------------------------------------------------------------------------------
 

@@ -21,10 +21,12 @@ import type { ClientOptions } from "../client/client-context.ts";
 import type { BatchMessage, ReceivedMessage } from "../client/message.ts";
 import { decodeReceiptHandle } from "../client/popped-message.ts";
 import { Producer } from "../client/producer.ts";
+import { TransactionProducer } from "../client/transaction-producer.ts";
+import { restProducerGroup } from "../common/system-topics.ts";
 import { MqError, isMqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import type { QueueOffset } from "../common/offsets.ts";
-import type { CancelOutcome, GroupDetail, ScheduledListing, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
+import type { CancelOutcome, EndTransactionResult, GroupDetail, ScheduledListing, TopicConfig, TopicRouteData, TransactionListing } from "../protocol/responses.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import type { GroupConfig, GroupConfigUpdate } from "../protocol/group-config.ts";
 import type { DeadLetterListOptions, DeadLetterView, RedriveOptions, RedriveResult } from "../client/dead-letter-listing.ts";
@@ -51,6 +53,7 @@ export class SdkBackend implements MqBackend {
   private readonly admin: Admin;
   private readonly consumers: SimpleConsumerPool;
   private producer: Promise<Producer> | undefined;
+  private transactionProducer: Promise<TransactionProducer> | undefined;
   private closed = false;
 
   constructor(private readonly options: SdkBackendOptions) {
@@ -107,6 +110,11 @@ export class SdkBackend implements MqBackend {
    */
   async send(topic: string, messages: readonly OutgoingMessage[]): Promise<SendAnswer[]> {
     if (messages.length === 0) throw new MqError("BATCH_EMPTY");
+    if (messages.some((message) => message.transaction === true)) {
+      if (messages.length > 1) throw new MqError("BAD_REQUEST", { reason: "a batch cannot hold transactional messages: send each alone" });
+      const half = await (await this.startedTransactionProducer()).sendHalf({ topic, ...toBatchMessage(messages[0]!) });
+      return [{ ...answer(half), transactionId: half.transactionId }];
+    }
     const producer = await this.startedProducer();
     if (messages.length === 1) return [answer(await producer.send({ topic, ...toBatchMessage(messages[0]!) }))];
     const byKey = new Map<string | undefined, number[]>();
@@ -177,6 +185,14 @@ export class SdkBackend implements MqBackend {
     return this.admin.listScheduled(options);
   }
 
+  listTransactions(options: { readonly state: "pending" | "exhausted"; readonly limit: number; readonly after?: string }): Promise<TransactionListing> {
+    return this.admin.listTransactions(options);
+  }
+
+  endTransaction(transactionId: string, resolution: "commit" | "rollback"): Promise<EndTransactionResult> {
+    return resolution === "commit" ? this.admin.commitTransaction(transactionId) : this.admin.rollbackTransaction(transactionId);
+  }
+
   cancelScheduled(msgId: string): Promise<CancelOutcome> {
     return this.admin.cancelScheduled(msgId);
   }
@@ -193,8 +209,10 @@ export class SdkBackend implements MqBackend {
     if (this.closed) return;
     this.closed = true;
     const producer = this.producer;
+    const transactionProducer = this.transactionProducer;
     this.producer = undefined;
-    await Promise.allSettled([this.consumers.close(), this.admin.close(), producer?.then((started) => started.shutdown())]);
+    this.transactionProducer = undefined;
+    await Promise.allSettled([this.consumers.close(), this.admin.close(), producer?.then((started) => started.shutdown()), transactionProducer?.then((started) => started.shutdown())]);
   }
 
   /** Started on first send; a failed start is forgotten so the next send tries again. */
@@ -209,6 +227,20 @@ export class SdkBackend implements MqBackend {
       throw error;
     });
     return this.producer;
+  }
+
+  /** The producer of REST half messages: group MQ_REST_PRODUCER, which brokers never check back. */
+  private startedTransactionProducer(): Promise<TransactionProducer> {
+    if (this.closed) throw new MqError("STORE_NOT_READY", { reason: "the REST API is shutting down" });
+    this.transactionProducer ??= (async () => {
+      const producer = new TransactionProducer({ ...this.clientOptions, group: restProducerGroup, checkListener: () => "unknown" });
+      await producer.start();
+      return producer;
+    })().catch((error: unknown) => {
+      this.transactionProducer = undefined;
+      throw error;
+    });
+    return this.transactionProducer;
   }
 
   /** Polls the NameServer until it routes `topic`, up to topicRouteWaitMs; then answers anyway. */

@@ -105,6 +105,7 @@ function toOutgoing(input: MessageInput, field: string): OutgoingMessage {
     ...(input.delayMs === undefined ? {} : { delayMs: input.delayMs }),
     ...(input.delayLevel === undefined ? {} : { delayLevel: input.delayLevel }),
     ...(input.dedupKey === undefined ? {} : { dedupKey: input.dedupKey }),
+    ...(input.transaction === true ? { transaction: true } : {}),
   };
 }
 
