@@ -23,7 +23,7 @@
  * stays open on disk ("held"): a restart checks it again.
  */
 
-import { isMqError } from "../common/errors.ts";
+import { isMqError, MqError } from "../common/errors.ts";
 import { transactionCheckAnswerMs, transactionCheckBackoffFactors, transactionCheckIntervalMsMax, transactionNoProducerRetryMs } from "../common/limits.ts";
 import { physicalOffset as toPhysicalOffset } from "../common/offsets.ts";
 import { restProducerGroup } from "../common/system-topics.ts";
@@ -40,6 +40,8 @@ type Job = ScheduledJob<typeof transactionCheckJobKind, TransactionJob>;
 /** What asking the group's producers came to: an answer from one that received it, or nobody reached. */
 type CheckOutcome = { readonly received: true; readonly resolution: TransactionResolutionAnswer } | { readonly received: false; readonly reason: string };
 
+const services = new WeakMap<BrokerContext, TransactionChecks>();
+
 export class TransactionChecks {
   readonly counters = { sent: 0, received: 0, noProducer: 0, failedConnections: 0 };
 
@@ -48,9 +50,17 @@ export class TransactionChecks {
   /** Registers the handlers of both transaction job kinds (before the scheduler starts). */
   static start(context: BrokerContext, transactions: Transactions): TransactionChecks {
     const checks = new TransactionChecks(context, transactions);
+    services.set(context, checks);
     context.scheduler.register(transactionCheckJobKind, (job) => checks.fire(job));
     // Never due (exhaustedDueMs); registered so the scheduler never reports it unhandled.
     context.scheduler.register(transactionExhaustedJobKind, () => "held");
+    return checks;
+  }
+
+  /** The broker's check-backs (for their counters). */
+  static of(context: BrokerContext): TransactionChecks {
+    const checks = services.get(context);
+    if (checks === undefined) throw new MqError("INTERNAL", { reason: "the broker has no transaction check-backs: TransactionChecks.start runs at broker start" });
     return checks;
   }
 
@@ -122,6 +132,7 @@ export class TransactionChecks {
 
   private apply(entry: TransactionEntry, outcome: CheckOutcome): void {
     entry.checking = false;
+    if (outcome.received) this.counters.received += 1;
     // Ended meanwhile (by its producer, an operator, another answer): the answer is late, and ignored.
     if (this.transactions.entry(entry.job.halfOffset) !== entry || entry.kind !== transactionCheckJobKind) return;
     const { clock, logger } = this.context;
@@ -132,7 +143,6 @@ export class TransactionChecks {
         this.transactions.reschedule(entry, clock.nowMs() + transactionNoProducerRetryMs, entry.job.checks);
         return;
       }
-      this.counters.received += 1;
       const checks = entry.job.checks + 1;
       entry.job = { ...entry.job, checks };
       switch (outcome.resolution) {

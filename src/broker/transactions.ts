@@ -166,6 +166,8 @@ export class Transactions implements TransactionSink {
     if (this.transactionId(halfOffset) !== transactionId.toUpperCase()) throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "it is not a transaction id of this broker" });
     const entry = this.entries.get(halfOffset);
     if (entry === undefined) return this.endedAnswer(halfOffset, transactionId, resolution);
+    // Open before this run: an outcome may be written already, and is completed rather than contradicted.
+    if (entry.recovered && this.settleRecovered(entry) !== undefined) return this.endedAnswer(halfOffset, transactionId, resolution);
     return this.finish(entry, resolution, by);
   }
 
@@ -228,9 +230,10 @@ export class Transactions implements TransactionSink {
    * committed copy or a state record). Ends the entry when one is found, writing what is missing.
    */
   settleRecovered(entry: TransactionEntry): TransactionResolution | undefined {
-    const outcome = this.writtenOutcome(entry.job.halfOffset, entry.job.msgId);
-    if (outcome === undefined) return undefined;
-    const finished = this.finish(entry, outcome, "check");
+    const written = this.writtenOutcome(entry.job.halfOffset, entry.job.msgId);
+    if (written === undefined) return undefined;
+    const outcome = written.resolution;
+    const finished = this.finish(entry, outcome, "check", written.stateRecord);
     if (finished instanceof Promise) finished.catch((error: unknown) => this.context.logger.error(`Cannot complete the outcome of transaction "${this.transactionId(entry.job.halfOffset)}": ${String(error)}`));
     return outcome;
   }
@@ -240,7 +243,7 @@ export class Transactions implements TransactionSink {
    * before anything was appended leaves it unresolved; one after the copy leaves it unresolved
    * and `recovered`, so the next attempt finds the copy instead of writing another.
    */
-  finish(entry: TransactionEntry, resolution: TransactionResolution, by: TransactionEndedBy): TransactionEndAnswer | Promise<TransactionEndAnswer> {
+  finish(entry: TransactionEntry, resolution: TransactionResolution, by: TransactionEndedBy, stateWritten = false): TransactionEndAnswer | Promise<TransactionEndAnswer> {
     const { store, messages } = this.context;
     const { halfOffset, msgId } = entry.job;
     const transactionId = this.transactionId(halfOffset);
@@ -256,9 +259,9 @@ export class Transactions implements TransactionSink {
       }
     }
     this.entries.delete(halfOffset);
-    let state: PutOk | Promise<PutOk>;
+    let state: PutOk | Promise<PutOk> | undefined;
     try {
-      state = messages.appendAndAwait(stateRecord(halfOffset, resolution));
+      if (!stateWritten) state = messages.appendAndAwait(stateRecord(halfOffset, resolution));
     } catch (error) {
       entry.recovered = true;
       this.entries.set(halfOffset, entry);
@@ -332,21 +335,21 @@ export class Transactions implements TransactionSink {
     const half = this.context.store.getByPhysicalOffset(toPhysicalOffset(halfOffset));
     const isHalf = half !== undefined && half.topic === systemTopics.transactionHalf && half.msgId !== undefined;
     if (!isHalf) throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "no half message of this broker has that id" });
-    const outcome = this.ended.get(halfOffset) ?? this.writtenOutcome(halfOffset, half.msgId!);
+    const outcome = this.ended.get(halfOffset) ?? this.writtenOutcome(halfOffset, half.msgId!)?.resolution;
     if (outcome === undefined) throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "its half message has no pending state and no outcome (its state was lost)" });
     if (outcome !== resolution) throw new MqError("TRANSACTION_ALREADY_ENDED", { id: transactionId, action: resolution === "commit" ? "commit" : "roll back", state: outcome === "commit" ? "committed" : "rolled back" });
     return { transactionId, msgId: half.msgId!, state: outcome === "commit" ? "committed" : "rolled_back", already: true };
   }
 
-  /** The outcome written for a half, found in the store: a state record, else a committed copy. */
-  private writtenOutcome(halfOffset: number, msgId: string): TransactionResolution | undefined {
+  /** The outcome written for a half, found in the store: a state record, else a committed copy (its state record missing). */
+  private writtenOutcome(halfOffset: number, msgId: string): { resolution: TransactionResolution; stateRecord: boolean } | undefined {
     const remembered = this.ended.get(halfOffset);
-    if (remembered !== undefined) return remembered;
+    if (remembered !== undefined) return { resolution: remembered, stateRecord: true };
     for (const record of this.context.store.queryByKey(systemTopics.transactionOperations, transactionJobId(halfOffset), 4)) {
       const outcome = stateOfRecord(record.body);
-      if (outcome !== undefined) return outcome;
+      if (outcome !== undefined) return { resolution: outcome, stateRecord: true };
     }
-    return this.committedCopy(halfOffset, msgId) === undefined ? undefined : "commit";
+    return this.committedCopy(halfOffset, msgId) === undefined ? undefined : { resolution: "commit", stateRecord: false };
   }
 
   private committedCopy(halfOffset: number, msgId: string): StoredMessage | undefined {

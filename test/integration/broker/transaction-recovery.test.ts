@@ -1,0 +1,86 @@
+/**
+ * Transactions across a restart, at each step of an end (issue 12, item 5), on one data dir:
+ * - a half stored and never ended is checked back again after the restart;
+ * - a commit whose message was written but whose state record was not (the store's append fault
+ *   point fails the second append) is completed from the stored message after the restart —
+ *   without asking the producer, without a second copy — and a repeated commit says `already`;
+ * - an outcome written whose job stayed open (the job re-opened by hand, as a crash before its
+ *   DONE leaves it) is closed from its state record without asking anyone.
+ * The same windows with real processes and kill -9 are in test/crash/transaction-kill.test.ts.
+ */
+
+import { describe, expect, test } from "bun:test";
+import { Transactions } from "../../../src/broker/transactions.ts";
+import { transactionCheckJobKind, transactionJobId } from "../../../src/broker/transaction-job.ts";
+import { Admin } from "../../../src/client/admin.ts";
+import { TransactionProducer } from "../../../src/client/transaction-producer.ts";
+import { isMqError } from "../../../src/common/errors.ts";
+import { FaultPoints } from "../../../src/store/fault-points.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
+import { track, waitFor } from "../client/helpers.ts";
+
+describe("transactions across a restart", () => {
+  test("a half stored and never ended is checked back again after the restart", async () => {
+    const broker = await startTestBroker({ config: { transactionTimeoutMs: 100 }, flush: "sync" });
+    await track(new Admin({ broker: broker.address })).createTopic("Orders", { queues: 1 });
+    const producer = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: () => "unknown" }));
+    await producer.start();
+    const half = await producer.sendHalf({ topic: "Orders", body: "x", keys: "order-1" });
+    await producer.shutdown();
+    await broker.restart();
+    const asked: string[] = [];
+    const next = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: (message) => (asked.push(message.transactionId), "commit") }));
+    await next.start();
+    await waitFor("the check-back after the restart", () => Transactions.of(broker.broker.context).unresolved === 0);
+    expect(asked).toEqual([half.transactionId]);
+    expect((await track(new Admin({ broker: broker.address })).queryByKey("Orders", "order-1")).map((message) => message.msgId)).toEqual([half.msgId]);
+  });
+
+  test("a commit written without its state record is completed from the stored message after the restart, once", async () => {
+    const faults = new FaultPoints();
+    const broker = await startTestBroker({ config: { transactionTimeoutMs: 100 }, store: { faults } });
+    const admin = track(new Admin({ broker: broker.address }));
+    await admin.createTopic("Orders", { queues: 1 });
+    const producer = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: () => "unknown" }));
+    await producer.start();
+    const half = await producer.sendHalf({ topic: "Orders", body: "x" });
+    faults.arm("append", 1, 1); // the commit's message is appended, its state record fails
+    const failed = await producer.endTransaction(half.transactionId, "commit").catch((error: unknown) => error);
+    expect(isMqError(failed, "STORE_IO")).toBe(true);
+    expect(broker.store.maxOffset("Orders", 0) as number).toBe(1);
+    await producer.shutdown();
+    await broker.restart();
+    const asked: string[] = [];
+    const next = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: (message) => (asked.push(message.transactionId), "rollback") }));
+    await next.start();
+    await waitFor("the recovered commit to complete", () => Transactions.of(broker.broker.context).unresolved === 0);
+    expect(asked).toEqual([]);
+    expect(broker.store.maxOffset("Orders", 0) as number).toBe(1);
+    const again = await admin.commitTransaction(half.transactionId);
+    expect([again.state, again.already]).toEqual(["committed", true]);
+    expect(isMqError(await admin.rollbackTransaction(half.transactionId).catch((error: unknown) => error), "TRANSACTION_ALREADY_ENDED")).toBe(true);
+    expect(broker.store.maxOffset("Orders", 0) as number).toBe(1);
+  });
+
+  test("an outcome whose job stayed open is closed from its state record after the restart, nobody asked", async () => {
+    const broker = await startTestBroker({ config: { transactionTimeoutMs: 100 } });
+    await track(new Admin({ broker: broker.address })).createTopic("Orders", { queues: 1 });
+    const asked: string[] = [];
+    const producer = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: (message) => (asked.push(message.transactionId), "commit") }));
+    await producer.start();
+    const rolledBack = await producer.sendInTransaction({ topic: "Orders", body: "x" }, () => "rollback");
+    expect(rolledBack.state).toBe("rolled_back");
+    // As a kill -9 between the state record and the job's DONE leaves it: the job open again.
+    const halfOffset = Number.parseInt(rolledBack.transactionId.slice(16), 16);
+    const { scheduler, clock } = broker.broker.context;
+    scheduler.schedule({ kind: transactionCheckJobKind, id: transactionJobId(halfOffset), dueMs: clock.nowMs() + 60_000, payload: { halfOffset: halfOffset as never, msgId: rolledBack.msgId, producerGroup: "shop", topic: "Orders", storedMs: clock.nowMs(), checks: 0 } });
+    await broker.restart();
+    const transactions = Transactions.of(broker.broker.context);
+    expect(transactions.unresolved).toBe(1);
+    const answer = await track(new Admin({ broker: broker.address })).commitTransaction(rolledBack.transactionId).catch((error: unknown) => error);
+    expect(isMqError(answer, "TRANSACTION_ALREADY_ENDED")).toBe(true);
+    expect(transactions.unresolved).toBe(0);
+    expect(broker.store.maxOffset("Orders", 0) as number).toBe(0);
+    expect(asked).toEqual([]);
+  });
+});
