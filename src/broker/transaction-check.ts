@@ -5,7 +5,8 @@
  * the answer: commit or rollback end it (transactions.ts); "unknown" schedules the next check.
  *
  *   sent over REST         nobody can be asked: it moves to the exhausted list at once
- *   no live producer       nothing is counted; it is looked at again after transactionNoProducerRetryMs
+ *   no live producer       nothing is counted; it is looked at again after transactionTimeoutMs
+ *                          (at most transactionNoProducerRetryMs)
  *   a producer's connection fails (closed, no answer in transactionCheckAnswerMs)
  *                          the next live producer of the group is asked; none left: as above
  *   a producer answered    counted (an error answer too: the producer received it); after
@@ -64,6 +65,11 @@ export class TransactionChecks {
     return checks;
   }
 
+  /** With nobody to ask: look again after the check timeout, at most transactionNoProducerRetryMs later. */
+  private noProducerRetryMs(): number {
+    return Math.min(transactionNoProducerRetryMs, this.context.config.transactionTimeoutMs);
+  }
+
   /** The wait after the `checks`-th counted check-back. */
   backoffMs(checks: number): number {
     const factors = transactionCheckBackoffFactors;
@@ -84,7 +90,7 @@ export class TransactionChecks {
     const channels = this.context.consumers.producerChannels(entry.job.producerGroup);
     if (channels.length === 0) {
       this.counters.noProducer += 1;
-      this.transactions.reschedule(entry, this.context.clock.nowMs() + transactionNoProducerRetryMs, entry.job.checks);
+      this.transactions.reschedule(entry, this.context.clock.nowMs() + this.noProducerRetryMs(), entry.job.checks);
       return "held";
     }
     entry.checking = true;
@@ -140,7 +146,7 @@ export class TransactionChecks {
       if (!outcome.received) {
         this.counters.noProducer += 1;
         logger.debug(`Check-back of transaction "${this.transactions.transactionId(entry.job.halfOffset)}" reached no producer: ${outcome.reason}`);
-        this.transactions.reschedule(entry, clock.nowMs() + transactionNoProducerRetryMs, entry.job.checks);
+        this.transactions.reschedule(entry, clock.nowMs() + this.noProducerRetryMs(), entry.job.checks);
         return;
       }
       const checks = entry.job.checks + 1;

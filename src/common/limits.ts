@@ -248,7 +248,7 @@ export const transactionCheckMaxLimit = 1_000;
 export const transactionCheckBackoffFactors = [1, 5, 10, 20, 50] as const;
 /** The longest wait between two check-backs, whatever the timeout and factors say. */
 export const transactionCheckIntervalMsMax = 600_000;
-/** With no live producer in the group, a half is looked at again after this long (not counted as a check). */
+/** With no live producer in the group, a half is looked at again after transactionTimeoutMs, at most this long (not counted as a check). */
 export const transactionNoProducerRetryMs = 30_000;
 /** How long the broker waits for a producer's answer to one check-back before trying the next producer. */
 export const transactionCheckAnswerMs = 3_000;

@@ -16,6 +16,9 @@ import { Admin } from "../../../src/client/admin.ts";
 import { TransactionProducer } from "../../../src/client/transaction-producer.ts";
 import { isMqError } from "../../../src/common/errors.ts";
 import { FaultPoints } from "../../../src/store/fault-points.ts";
+import type { OutgoingRecord } from "../../../src/broker/message-transform.ts";
+import { ManualClock } from "../../../src/common/clock.ts";
+import { MsgIdGenerator } from "../../../src/common/ids.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
 import { track, waitFor } from "../client/helpers.ts";
 
@@ -84,3 +87,33 @@ describe("transactions across a restart", () => {
     expect(asked).toEqual([]);
   });
 });
+
+describe("transactions: retention (ManualClock)", () => {
+  test("retention keeps the CommitLog file of a pending half (files expire at once here) until the transaction ends", async () => {
+    const clock = new ManualClock();
+    const hourMs = 3_600_000;
+    const broker = await startTestBroker({
+      clock,
+      tiny: true,
+      config: { transactionTimeoutMs: 24 * hourMs },
+      store: { clock, fileReservedTimeHours: 0, deleteWhenHour: new Date(clock.nowMs()).getHours(), flushIntervalMs: 60_000, retentionCheckIntervalMs: 60_000 },
+    });
+    const { messages, topics } = broker.broker.context;
+    topics.create({ topic: "Orders", readQueues: 1, writeQueues: 1, perm: 6, order: false });
+    const msgIds = new MsgIdGenerator({ ip: "127.0.0.1", pid: 1, instanceHash: 2 }, () => clock.nowMs());
+    const body = new Uint8Array(4_096);
+    const send = (extra: Partial<OutgoingRecord> = {}) => messages.send({ topic: "Orders", queueId: 0, body, msgId: msgIds.next(), ...extra });
+    for (let index = 0; index < 20; index++) await send();
+    const half = await send({ transactionPrepared: true, producerGroup: "shop" });
+    for (let index = 0; index < 80; index++) await send();
+    const fileBytes = broker.store.commitLog.fileBytes;
+    await broker.store.checkpointNow();
+    clock.advance(120_000);
+    expect<number>(broker.store.commitLog.minOffset).toBe(half.physicalOffset - (half.physicalOffset % fileBytes));
+    expect(broker.store.retention.filesKeptForTimersTotal).toBeGreaterThan(0);
+    await Transactions.of(broker.broker.context).end(messages.offsetMsgId(half.physicalOffset), "rollback", "operator");
+    clock.advance(120_000);
+    expect<number>(broker.store.commitLog.minOffset).toBeGreaterThan(half.physicalOffset);
+  });
+});
+
