@@ -110,6 +110,9 @@ describe("/api/v1/openapi.json", () => {
       "/api/v1/topics/{topic}",
       "/api/v1/topics/{topic}/messages",
       "/api/v1/topics/{topic}/queues/{queueId}/messages",
+      "/api/v1/transactions",
+      "/api/v1/transactions/{id}/commit",
+      "/api/v1/transactions/{id}/rollback",
     ]);
     const receiveRef = json.paths["/api/v1/groups/{group}/receive"].post.requestBody.content["application/json"].schema.$ref;
     expect(receiveRef).toBe("#/components/schemas/Receive");

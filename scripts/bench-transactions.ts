@@ -1,0 +1,225 @@
+/**
+ * Transactions benchmark (`npm run bench:tx`), against the targets of issue 12:
+ *
+ *   1. throughput: a broker in a child process (its own event loop); this process sends 128 B
+ *      messages, window 1,000, fixed seed: plain sends (the baseline), then transactional ones
+ *      (send the half, the local transaction answers commit, END_TRANSACTION), twice each,
+ *      alternating; transactions per second as a share of plain sends per second.
+ *      Target: ≥ 50 %.
+ *   2. store growth under check-backs: a broker in this process on a ManualClock and a
+ *      TransactionProducer over TCP whose check listener always answers "unknown"; 10,000 half
+ *      messages of 4 KiB are stored, then the clock is advanced through the back-off until every
+ *      one was checked back transactionCheckMax (15) times and moved to the exhausted list. The
+ *      store's growth from the last half stored to then: CommitLog bytes appended plus the
+ *      scheduler journal's bytes (after its periodic compaction; its peak printed too).
+ *      Target: < 2 MB.
+ *
+ * Progress each second; figures beside the targets; the last line is one JSON object.
+ * Flags: --quick (a tenth of every count; the targets are then only indicative).
+ */
+
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const quick = process.argv.includes("--quick");
+const scale = quick ? 0.1 : 1;
+const seed = 20261207;
+const bodyBytes = 128;
+const window = 1_000;
+const sendCount = Math.round(50_000 * scale);
+const halfCount = Math.round(10_000 * scale);
+const halfBodyBytes = 4_096;
+const checkMax = 15;
+
+const targets = { transactionSendRatio: 0.5, checkGrowthMB: 2 } as const;
+
+if (process.argv[2] === "serve") await serve(process.argv[3]!);
+else await drive();
+
+// --- The broker of part 1 (child process) ---------------------------------------------------------
+
+async function serve(dataDir: string): Promise<void> {
+  const { EventBus } = await import("../src/common/bus.ts");
+  const { silentLogger } = await import("../src/common/logger.ts");
+  const { Server } = await import("../src/net/server.ts");
+  const { MessageStore } = await import("../src/store/message-store.ts");
+  const { Broker } = await import("../src/broker/broker.ts");
+  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
+  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
+  await Broker.start({ store, server, advertisedHost: "127.0.0.1", logger: silentLogger });
+  console.log(JSON.stringify({ port: server.port }));
+  process.stdin.on("data", () => {});
+}
+
+// --- The driver -----------------------------------------------------------------------------------
+
+function log(line: string): void {
+  console.log(line);
+}
+
+function verdict(ok: boolean): string {
+  return ok ? "meets" : "MISSES";
+}
+
+/** A seeded generator (mulberry32): the same bodies every run. */
+function seeded(start: number): () => number {
+  let state = start >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function body(bytes: number, random: () => number): Uint8Array {
+  const out = new Uint8Array(bytes);
+  for (let index = 0; index < bytes; index++) out[index] = 0x61 + Math.floor(random() * 26);
+  return out;
+}
+
+/** Runs `total` operations with at most `window` in flight, printing progress each second; seconds taken. */
+async function windowed(label: string, total: number, operation: (index: number) => Promise<unknown>): Promise<number> {
+  const startMs = performance.now();
+  let next = 0;
+  let done = 0;
+  const progress = setInterval(() => log(`  ${label}: ${done.toLocaleString("en")} / ${total.toLocaleString("en")}`), 1_000);
+  const worker = async (): Promise<void> => {
+    while (next < total) {
+      const index = next++;
+      await operation(index);
+      done += 1;
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
+  } finally {
+    clearInterval(progress);
+  }
+  return (performance.now() - startMs) / 1000;
+}
+
+async function drive(): Promise<void> {
+  const figures: Record<string, number | boolean> = { quick };
+  log(`bench:tx — window ${window}, ${bodyBytes} B bodies, seed ${seed}${quick ? ", --quick (a tenth of the counts)" : ""}`);
+  Object.assign(figures, await throughput());
+  Object.assign(figures, await checkGrowth());
+  log(JSON.stringify(figures));
+}
+
+async function throughput(): Promise<Record<string, number>> {
+  const { Admin, Producer, TransactionProducer } = await import("../src/client/index.ts");
+  const dataDir = join(tmpdir(), `mq-bench-tx-${process.pid}`);
+  const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  try {
+    const reader = child.stdout.getReader();
+    let text = "";
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error("the broker child exited before it was ready");
+      text += new TextDecoder().decode(value);
+    }
+    const address = `127.0.0.1:${(JSON.parse(text.slice(0, text.indexOf("\n"))) as { port: number }).port}`;
+    const admin = new Admin({ broker: address });
+    await admin.createTopic("tx-plain", { queues: 8 });
+    await admin.createTopic("tx-committed", { queues: 8 });
+    const random = seeded(seed);
+    const payloads = Array.from({ length: 256 }, () => body(bodyBytes, random));
+    const producer = new Producer({ broker: address, maxInFlight: window });
+    const transactional = new TransactionProducer({ broker: address, group: "bench-tx", maxInFlight: window, checkListener: () => "commit" });
+    await producer.start();
+    await transactional.start();
+    log(`\n1. throughput: ${sendCount.toLocaleString("en")} plain sends, then ${sendCount.toLocaleString("en")} transactions (half + commit), twice each`);
+    let plainSeconds = 0;
+    let transactionSeconds = 0;
+    for (let round = 1; round <= 2; round++) {
+      const plainS = await windowed(`plain, round ${round}`, sendCount, (index) => producer.send({ topic: "tx-plain", body: payloads[index % payloads.length]! }));
+      const transactionS = await windowed(`transactions, round ${round}`, sendCount, (index) => transactional.sendInTransaction({ topic: "tx-committed", body: payloads[index % payloads.length]! }, () => "commit"));
+      log(`  round ${round}: plain ${Math.round(sendCount / plainS).toLocaleString("en")} msgs/s, transactions ${Math.round(sendCount / transactionS).toLocaleString("en")} /s`);
+      plainSeconds += plainS;
+      transactionSeconds += transactionS;
+    }
+    const committed = (await admin.topicOffsets("tx-committed")).reduce((sum, queue) => sum + Number(queue.maxOffset), 0);
+    const plainRate = Math.round((2 * sendCount) / plainSeconds);
+    const transactionRate = Math.round((2 * sendCount) / transactionSeconds);
+    const ratio = transactionRate / plainRate;
+    log(`  baseline (plain sends, same run): ${plainRate.toLocaleString("en")} msgs/s`);
+    log(`  transactional send + commit: ${transactionRate.toLocaleString("en")} /s = ${(ratio * 100).toFixed(0)} % of plain (target ≥ ${targets.transactionSendRatio * 100} %: ${verdict(ratio >= targets.transactionSendRatio)}); committed messages in the topic: ${committed.toLocaleString("en")}`);
+    await producer.shutdown();
+    await transactional.shutdown();
+    await admin.close();
+    return { plainSendsPerSecond: plainRate, transactionsPerSecond: transactionRate, transactionSendRatio: Math.round(ratio * 1000) / 1000, committedMessages: committed };
+  } finally {
+    child.kill("SIGKILL");
+    await child.exited;
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+async function checkGrowth(): Promise<Record<string, number>> {
+  const { EventBus } = await import("../src/common/bus.ts");
+  const { ManualClock } = await import("../src/common/clock.ts");
+  const { silentLogger } = await import("../src/common/logger.ts");
+  const { Server } = await import("../src/net/server.ts");
+  const { MessageStore } = await import("../src/store/message-store.ts");
+  const { Broker } = await import("../src/broker/broker.ts");
+  const { Transactions } = await import("../src/broker/transactions.ts");
+  const { TransactionChecks } = await import("../src/broker/transaction-check.ts");
+  const { Admin, TransactionProducer } = await import("../src/client/index.ts");
+  const dataDir = join(tmpdir(), `mq-bench-tx-checks-${process.pid}`);
+  const clock = new ManualClock(Date.now());
+  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
+  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
+  const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", clock, logger: silentLogger, config: { transactionCheckMax: checkMax } });
+  const address = `127.0.0.1:${server.port}`;
+  const admin = new Admin({ broker: address });
+  const producer = new TransactionProducer({ broker: address, group: "bench-checks", maxInFlight: window, checkListener: () => "unknown" });
+  try {
+    await admin.createTopic("tx-pending", { queues: 8 });
+    await producer.start();
+    log(`\n2. store growth: ${halfCount.toLocaleString("en")} pending halves of ${halfBodyBytes} B, each checked back ${checkMax} times ("unknown")`);
+    const random = seeded(seed + 1);
+    const payloads = Array.from({ length: 64 }, () => body(halfBodyBytes, random));
+    await windowed("halves stored", halfCount, (index) => producer.sendHalf({ topic: "tx-pending", body: payloads[index % payloads.length]! }));
+    const { scheduler } = broker.context;
+    const transactions = Transactions.of(broker.context);
+    const checks = TransactionChecks.of(broker.context);
+    const commitLogBefore = store.commitLog.writePosition;
+    const journalBefore = scheduler.journalBytes;
+    log(`  stored: CommitLog ${(commitLogBefore / 1e6).toFixed(1)} MB, scheduler journal ${(journalBefore / 1e6).toFixed(2)} MB, ${transactions.unresolved.toLocaleString("en")} unresolved`);
+    clock.set(Date.now());
+    let journalPeak = journalBefore;
+    const startMs = performance.now();
+    for (let round = 1; round <= checkMax; round++) {
+      const target = round * halfCount;
+      const deadline = performance.now() + 120_000;
+      while (checks.counters.received < target) {
+        if (performance.now() > deadline) throw new Error(`check-back round ${round} did not complete: ${checks.counters.received} of ${target} answered`);
+        clock.advance(1_000);
+        journalPeak = Math.max(journalPeak, scheduler.journalBytes);
+        await Bun.sleep(1);
+      }
+      if (round % 5 === 0) log(`  ${round} check-backs each: journal ${(scheduler.journalBytes / 1e6).toFixed(2)} MB`);
+    }
+    const exhausted = (await admin.listTransactions({ state: "exhausted", limit: 1 })).total;
+    // Past the compaction interval, with nothing due: the journal is rewritten with the open jobs only.
+    clock.advance(60_000);
+    const commitLogGrowth = store.commitLog.writePosition - commitLogBefore;
+    const journalGrowth = scheduler.journalBytes - journalBefore;
+    const growthMB = (commitLogGrowth + journalGrowth) / 1e6;
+    const checkSeconds = (performance.now() - startMs) / 1000;
+    log(`  ${checks.counters.received.toLocaleString("en")} check-backs answered in ${checkSeconds.toFixed(1)} s; ${exhausted.toLocaleString("en")} exhausted`);
+    log(`  growth: CommitLog ${commitLogGrowth.toLocaleString("en")} B, scheduler journal ${journalGrowth.toLocaleString("en")} B after compaction (peak ${(journalPeak / 1e6).toFixed(2)} MB before it)`);
+    log(`  store growth ${growthMB.toFixed(2)} MB (target < ${targets.checkGrowthMB} MB: ${verdict(growthMB < targets.checkGrowthMB && exhausted === halfCount)})`);
+    return { checkBacks: checks.counters.received, exhausted, commitLogGrowthBytes: commitLogGrowth, journalGrowthBytes: journalGrowth, journalPeakBytes: journalPeak, checkGrowthMB: Math.round(growthMB * 1000) / 1000 };
+  } finally {
+    await producer.shutdown().catch(() => undefined);
+    await admin.close().catch(() => undefined);
+    await broker.stop();
+    await server.close();
+    await store.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
