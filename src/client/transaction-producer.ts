@@ -100,7 +100,7 @@ export class TransactionProducer extends Producer {
    * `sendInTransaction` does both steps around a local transaction.
    */
   async sendHalf(message: ProducerMessage, options: SendOptions = {}): Promise<SendResult & { readonly transactionId: string }> {
-    const { result } = await this.sendTo(message, options, true);
+    const { result } = await this.sendHalfTo(message, options);
     return { ...result, transactionId: (result as { transactionId?: string }).transactionId ?? result.offsetMsgId };
   }
 
