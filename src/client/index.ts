@@ -20,7 +20,7 @@ export { Producer, type ProducerOptions, type SendOptions, type BatchOptions } f
 export { TransactionProducer, type TransactionProducerOptions, type TransactionCheckListener, type TransactionCheckMessage, type TransactionResolution, type TransactionSendResult } from "./transaction-producer.ts";
 export { PushConsumer, type PushConsumerOptions, type ConsumeFromWhere, type MessageHandler, type ConsumeFailureMetrics } from "./push-consumer.ts";
 export type { ReadableOptions, StreamMessage } from "./message-readable.ts";
-export type { WritableOptions, WritableChunk } from "./message-writable.ts";
+export type { DurableWriter, MessageWritable, WritableOptions, WritableChunk } from "./message-writable.ts";
 export { SimpleConsumer, type SimpleConsumerOptions, type ReceiveOptions } from "./simple-consumer.ts";
 export type { SimpleMessage } from "./popped-message.ts";
 export type { SubscriptionExpression } from "./subscription.ts";

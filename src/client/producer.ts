@@ -14,7 +14,7 @@
  *   wait while the connection's unsent output is above `onewayOutputBytesMax`.
  */
 
-import { type WritableChunk, type WritableOptions, createMessageWritable } from "./message-writable.ts";
+import { type MessageWritable, type WritableOptions, createMessageWritable } from "./message-writable.ts";
 import { MqError, isMqError } from "../common/errors.ts";
 import type { MsgIdGenerator } from "../common/ids.ts";
 import { MiB } from "../common/limits.ts";
@@ -207,12 +207,16 @@ export class Producer {
     }
   }
 
-  /** Waits for sends in flight, unregisters the producer group and closes connections. */
-  /** The producer as a WritableStream of one topic's messages (message-writable.ts). */
-  writable(options: WritableOptions): WritableStream<WritableChunk> {
+  /**
+   * The producer as a WritableStream of one topic's messages (message-writable.ts): up to
+   * `inFlight` sends at once; its writer's `write(chunk)` settles on that chunk's durable answer.
+   */
+  writable(options: WritableOptions): MessageWritable {
     this.checkRunning();
     return createMessageWritable(this, options);
   }
+
+  /** Waits for sends in flight, unregisters the producer group and closes connections. */
 
   async shutdown(): Promise<void> {
     if (this.state === "stopped") return;
