@@ -1,11 +1,13 @@
 /**
  * Child process of consumer-send-back-kill.test.ts: a PushConsumer of group argv[4] on topic
- * argv[3] at broker argv[2] whose handler fails message "poison" and, at that moment — after the
- * failure, before its send-back — kills its own process with SIGKILL. Other messages succeed.
+ * argv[3] at broker argv[2] (the test's proxy, which holds its send-backs) that commits offsets
+ * every 50 ms. Its handler fails message "poison" and handles every other one.
  *
- *   stdout:  failing <msgId>
+ *   stdout:  failing <msgId>      the handler failed "poison" (its send-back starts now)
+ *            handled <body>       the handler finished this message
  *
- * It exits by itself after `lifetimeMsMax` so a parent that died cannot leave it running.
+ * The parent kills it with SIGKILL; it exits by itself after `lifetimeMsMax` so a parent that
+ * died cannot leave it running.
  */
 
 import { writeSync } from "node:fs";
@@ -15,11 +17,11 @@ const lifetimeMsMax = 30_000;
 setTimeout(() => process.exit(3), lifetimeMsMax).unref();
 
 const [broker, topic, group] = process.argv.slice(2) as [string, string, string];
-const consumer = new PushConsumer({ broker, group, consumeFromWhere: "first" }).subscribe(topic);
+const consumer = new PushConsumer({ broker, group, consumeFromWhere: "first", commitIntervalMs: 50 }).subscribe(topic);
 await consumer.start((message) => {
-  if (message.text() !== "poison") return;
-  writeSync(1, `failing ${message.msgId}\n`);
-  // The handler has failed; the send-back would start once the throw reaches the consumer.
-  process.kill(process.pid, "SIGKILL");
-  throw new Error("poison");
+  if (message.text() === "poison") {
+    writeSync(1, `failing ${message.msgId}\n`);
+    throw new Error("poison");
+  }
+  writeSync(1, `handled ${message.text()}\n`);
 });
