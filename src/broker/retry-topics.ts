@@ -50,6 +50,13 @@ export interface Failure {
   readonly firstFailureMs?: number;
   readonly clientId?: string;
   readonly errorText?: string;
+  /** A send-back's SEND_BACK_KEY (sendBackKeyOf); the broker's own failures (pop) have none. */
+  readonly sendBackKey?: string;
+}
+
+/** Which failure a send-back copy is of: the failed record's CommitLog offset, its reconsume count and the group. */
+export function sendBackKeyOf(group: string, physicalOffset: number, reconsumeTimes: number): string {
+  return `${physicalOffset}:${reconsumeTimes}:${group}`;
 }
 
 /** Properties that belong to one stored copy and must not travel to the next one. */
@@ -66,6 +73,7 @@ const copyOnlyProperties = [
   propertyNames.timerOutMs,
   propertyNames.timerDeliveredMs,
   propertyNames.timerSourceOffset,
+  propertyNames.sendBackKey,
 ];
 
 /** The failed message's properties for its next copy (retry or DLQ): the user's kept, the failure recorded. */
@@ -79,6 +87,7 @@ export function failureProperties(message: StoredMessage, failure: Failure): Rec
   properties[propertyNames.lastFailureMs] = String(failure.nowMs);
   if (failure.clientId !== undefined) properties[propertyNames.lastConsumerClientId] = failure.clientId;
   if (failure.errorText !== undefined) properties[propertyNames.consumeErrorText] = cleanText(failure.errorText);
+  if (failure.sendBackKey !== undefined) properties[propertyNames.sendBackKey] = failure.sendBackKey;
   return properties;
 }
 

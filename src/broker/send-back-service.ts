@@ -13,9 +13,13 @@
  * and user properties, and carries ORIGIN_MESSAGE_ID, RETRY_TOPIC (the origin topic), the first
  * and last failure times, the last consumer's client id and its error text.
  *
- * Idempotent: a consumer that repeats a send-back (its answer was lost) gets the first answer,
- * keyed by (group, CommitLog offset, n); the last `sendBacksRememberedMax` are remembered, in
- * memory (a repeat across a broker restart stores a second copy: at-least-once).
+ * Idempotent, durably: a consumer that repeats a send-back (its answer was lost, or the broker
+ * restarted in between) gets the first answer marked `duplicate`, and no second copy is stored.
+ * The failure's key (sendBackKeyOf: CommitLog offset of the failed record, its reconsume count n,
+ * the group) travels in the copy as SEND_BACK_KEY, which the index holds from the moment the copy
+ * is stored (scheduled or not) and recovery rebuilds after a crash; a send-back looks it up before
+ * storing. The last `sendBacksRememberedMax` answers are also kept in memory, which covers a
+ * repeat that arrives while the first copy's store is still under way.
  */
 
 import type { Clock } from "../common/clock.ts";
@@ -27,7 +31,9 @@ import { backoffDelayMs } from "../protocol/group-config.ts";
 import type { SendBackResult } from "../protocol/responses.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { OutgoingRecord } from "./message-transform.ts";
-import { type Failure, assertRetryOfGroup, deadLetterProperties, ensureDeadLetterTopic, ensureRetryTopic, failureProperties } from "./retry-topics.ts";
+import { propertyNames } from "../common/message-properties.ts";
+import { deadLetterTopicPrefix, systemTopics } from "../common/system-topics.ts";
+import { type Failure, assertRetryOfGroup, deadLetterProperties, ensureDeadLetterTopic, ensureRetryTopic, failureProperties, sendBackKeyOf } from "./retry-topics.ts";
 
 export interface SendBackRequest {
   readonly group: string;
@@ -92,11 +98,16 @@ export class SendBackService {
       throw new MqError("MESSAGE_NOT_FOUND", { id: `${request.originMsgId} at offset ${request.physicalOffset}` });
     }
     assertRetryOfGroup(message, request.group);
-    const key = `${request.group}|${request.physicalOffset}|${message.reconsumeTimes}`;
+    const key = sendBackKeyOf(request.group, request.physicalOffset, message.reconsumeTimes);
     const earlier = this.answered.get(key);
     if (earlier !== undefined) {
       this.counters.duplicates += 1;
       return earlier instanceof Promise ? earlier.then(duplicate) : duplicate(earlier);
+    }
+    const stored = this.context.store.queryBySendBackKey(key);
+    if (stored !== undefined) {
+      this.counters.duplicates += 1;
+      return duplicate(answerOfCopy(stored, request.originMsgId));
     }
     const max = request.maxReconsumeTimes ?? this.context.groupConfigs.get(request.group).maxReconsumeTimes;
     const failure: Failure = {
@@ -105,6 +116,7 @@ export class SendBackService {
       originMsgId: request.originMsgId,
       reconsumeTimes: message.reconsumeTimes + 1,
       nowMs: this.clock.nowMs(),
+      sendBackKey: key,
       ...(request.clientId === undefined ? {} : { clientId: request.clientId }),
       ...(request.errorText === undefined ? {} : { errorText: request.errorText }),
     };
@@ -178,6 +190,15 @@ export class SendBackService {
 
 function duplicate(answer: SendBackResult): SendBackResult {
   return { ...answer, duplicate: true };
+}
+
+/** The answer a send-back gave when it stored `copy`: a retry copy (its timer record, or delivered) or a DLQ entry. */
+function answerOfCopy(copy: StoredMessage, originMsgId: string): SendBackResult {
+  const scheduled = copy.topic === systemTopics.wheelTimer;
+  const topic = scheduled ? (copy.properties[propertyNames.realTopic] ?? copy.topic) : copy.topic;
+  if (topic.startsWith(deadLetterTopicPrefix)) return { outcome: "dead-letter", topic, msgId: originMsgId, reconsumeTimes: copy.reconsumeTimes };
+  const deliverAt = copy.properties[scheduled ? propertyNames.timerDeliverMs : propertyNames.timerOutMs];
+  return { outcome: "retry", topic, msgId: originMsgId, reconsumeTimes: copy.reconsumeTimes, ...(deliverAt === undefined ? {} : { deliverAtMs: Number(deliverAt) }) };
 }
 
 /** The next copy of a stored message in `topic` queue 0. */

@@ -207,6 +207,8 @@ export const scheduledListBucketMsDefault = 60_000;
 export const scheduledListBucketMsMin = 1_000;
 /** How long the marker of a cancelled scheduled message stays open (recovery skips its timer record meanwhile). */
 export const scheduledCancelMarkerMs = 3_600_000;
+/** Index candidates read to find the copy a send-back stored for one failure (its timer record and its delivered copy share the key). */
+export const sendBackCopiesLookupMax = 8;
 /** Stored copies of one msgId read to tell a delivered scheduled message from a pending or unknown one. */
 export const scheduledCopiesLookupMax = 8;
 

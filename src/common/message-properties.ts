@@ -44,6 +44,12 @@ export const propertyNames = {
   consumeErrorText: "CONSUME_ERROR_TEXT",
   /** The sender's dedup key: the dedup window knows the message by it instead of its msgId (indexed per topic). */
   dedupKey: "DEDUP_KEY",
+  /**
+   * On a retry message and a DLQ entry: which failure made it — `<CommitLog offset of the failed
+   * record>:<its reconsume count>:<group>` — indexed, so a repeated send-back of that failure
+   * (its answer lost, or the broker restarted) finds this copy instead of storing a second.
+   */
+  sendBackKey: "SEND_BACK_KEY",
 } as const;
 
 /**
@@ -94,6 +100,7 @@ export const reservedPropertyNames: ReadonlySet<string> = new Set([
   propertyNames.lastConsumerClientId,
   propertyNames.consumeErrorText,
   propertyNames.dedupKey,
+  propertyNames.sendBackKey,
 ]);
 
 /** Keys (the KEYS property) are separated by spaces, as in RocketMQ. */

@@ -32,6 +32,11 @@ export function dedupKeyIndexKey(topic: string, dedupKey: string): string {
   return `#dedup#${topic}#${dedupKey}`;
 }
 
+/** The index key of a send-back copy (its SEND_BACK_KEY property). */
+export function sendBackIndexKey(sendBackKey: string): string {
+  return `#sendBack#${sendBackKey}`;
+}
+
 export class IndexService {
   private readonly options: IndexServiceOptions;
   private files: { sequence: number; index: IndexFile }[] = [];

@@ -13,7 +13,7 @@ import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import type { ConsumeQueues } from "./consume-queues.ts";
 import { propertyNames } from "../common/message-properties.ts";
-import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey, type IndexService } from "./index-service.ts";
+import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey, sendBackIndexKey, type IndexService } from "./index-service.ts";
 import type { TopicTombstones } from "./topic-tombstones.ts";
 
 export interface LookupContext {
@@ -65,6 +65,15 @@ export class MessageLookup {
     for (const offset of this.context.index.lookup(msgIdIndexKey(msgId), 16)) {
       const message = this.live(this.byPhysicalOffset(offset));
       if (message?.msgId !== undefined && message.msgId.toUpperCase() === msgId.toUpperCase()) return message;
+    }
+    return undefined;
+  }
+
+  /** The newest stored copy carrying SEND_BACK_KEY `sendBackKey` (a retry copy, scheduled or delivered, or a DLQ entry), or undefined. */
+  bySendBackKey(sendBackKey: string): StoredMessage | undefined {
+    for (const offset of this.context.index.lookup(sendBackIndexKey(sendBackKey), limits.sendBackCopiesLookupMax)) {
+      const message = this.live(this.byPhysicalOffset(offset));
+      if (message?.properties[propertyNames.sendBackKey] === sendBackKey) return message;
     }
     return undefined;
   }

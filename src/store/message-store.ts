@@ -302,6 +302,11 @@ export class MessageStore {
     return this.lookup.byMsgId(msgId);
   }
 
+  /** The newest copy a send-back stored for the failure `sendBackKey` (SEND_BACK_KEY), or undefined. */
+  queryBySendBackKey(sendBackKey: string): StoredMessage | undefined {
+    return this.lookup.bySendBackKey(sendBackKey);
+  }
+
   /** Every stored copy of the message with `msgId`, at most `max` (message-lookup.ts). */
   queryAllByMsgId(msgId: string, max: number): StoredMessage[] {
     return this.lookup.allByMsgId(msgId, max);

@@ -111,6 +111,30 @@ describe("Broker: CONSUMER_SEND_BACK", () => {
     expect(stored(broker, `%RETRY%${group}`)).toHaveLength(1);
   });
 
+  test("a send-back repeated after a restart is answered from the stored copy, scheduled or delivered, and stores nothing", async () => {
+    const clock = new ManualClock();
+    const { broker } = await start(clock);
+    let connection = await connectTo(broker);
+    const sent = await send(connection, topic, "pay");
+    const second = await send(connection, topic, "ship");
+    const firstAnswer = await sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId });
+    const deadAnswer = await sendBack(connection, { offsetMsgId: second.offsetMsgId, msgId: second.msgId, maxReconsumeTimes: 0 });
+    await broker.restart();
+    connection = await connectTo(broker);
+    // The retry copy is still a timer record; the DLQ entry is stored.
+    expect(await sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId })).toEqual({ ...firstAnswer, duplicate: true });
+    expect(await sendBack(connection, { offsetMsgId: second.offsetMsgId, msgId: second.msgId, maxReconsumeTimes: 0 })).toEqual({ ...deadAnswer, duplicate: true });
+    clock.advance(10_000);
+    expect(stored(broker, `%RETRY%${group}`)).toHaveLength(1);
+    // Delivered now: a repeat after another restart finds the delivered copy.
+    await broker.restart();
+    connection = await connectTo(broker);
+    expect(await sendBack(connection, { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId })).toEqual({ ...firstAnswer, duplicate: true });
+    clock.advance(20_000);
+    expect(stored(broker, `%RETRY%${group}`)).toHaveLength(1);
+    expect(stored(broker, `%DLQ%${group}`)).toHaveLength(1);
+  });
+
   test("two groups failing one message in the same millisecond both get their retry copy", async () => {
     const clock = new ManualClock();
     const { broker, connection } = await start(clock);
