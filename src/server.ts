@@ -175,6 +175,8 @@ function startHttpRole(config: MqConfig, context: { parts: ReadinessParts; probe
     registrationAgeMs: () => broker?.registrar?.lastRegistrationAgeMs(),
     ...(nameServer === undefined ? {} : { cluster: () => nameServer.table.clusterInfo() }),
     connections: context.connections,
+    readOnly: config.consoleReadOnly,
+    nameServers: () => [...new Set([...(nameServer === undefined ? [] : [formatHostPort(host ?? config.listen, nameServer.port)]), ...config.namesrv])],
   }));
 }
 

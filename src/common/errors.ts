@@ -32,6 +32,8 @@ export const errorCatalog = {
   REQUEST_TOO_LARGE: { code: 1014, http: 413, message: "Cannot accept request: body is over {limit} bytes" },
   WRONG_SERVICE: { code: 1015, http: 400, message: "Cannot use {address}: it is {service}; {hint}" },
   FILTER_EXPRESSION_INVALID: { code: 1020, http: 400, message: "Cannot compile SQL92 filter \"{expression}\": expected {expected} at line {line}, column {column}, found {found}" },
+  CROSS_SITE_REFUSED: { code: 1030, http: 403, message: "Cannot accept {method} {path}: {reason}" },
+  CONSOLE_READ_ONLY: { code: 1031, http: 403, message: "Cannot accept {method} {path}: the API is read-only (consoleReadOnly is true)" },
 
   TOPIC_NOT_FOUND: { code: 2001, http: 404, message: "Cannot find topic \"{topic}\"" },
   TOPIC_INVALID: { code: 2002, http: 400, message: "Cannot use topic name \"{topic}\": {reason}" },

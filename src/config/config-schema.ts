@@ -92,6 +92,8 @@ export const configObjectSchema = z
     /** Reserved for master→slave replication; advertised to NameServers as the haAddr. */
     haPort: port.default(portDefaults.ha),
     httpPort: port.default(portDefaults.http),
+    /** The web console and the whole REST API read-only: every mutating request is refused (CONSOLE_READ_ONLY) and the console hides its actions. */
+    consoleReadOnly: booleanSetting.default(false),
     /**
      * NameServers this broker registers with, besides one running in this process. The http role
      * without a local broker serves the REST API for the cluster they route (through the SDK).

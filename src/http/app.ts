@@ -2,7 +2,9 @@
  * The admin HTTP app (hono): the probes (`/health`: the process is alive; `/ready`: recovery
  * done, disk OK... — 503 with per-check details otherwise), `/metrics` (Prometheus text), and the
  * REST API under `/api/v1` (routes/*) over a backend — the in-process broker, or brokers elsewhere
- * through the SDK (mq-backend.ts) — with its OpenAPI document.
+ * through the SDK (mq-backend.ts) — with its OpenAPI document. Mutating API requests pass the
+ * cross-site and read-only guard (request-guard.ts) and are written to the audit log. The web
+ * console's page and assets are not hono's: startHttp serves them as Bun.serve routes.
  *
  * Every error leaves as JSON `{ code, error, details }` from the shared catalogue with that
  * entry's HTTP status; anything that is not a catalogue error is a bug and a 500 INTERNAL.
@@ -21,6 +23,11 @@ import { httpBodyBytesMax } from "./limits.ts";
 import { LocalBackend, type LocalBrokerIdentity } from "./local-backend.ts";
 import type { MqBackend } from "./mq-backend.ts";
 import { openApiDocument } from "./openapi.ts";
+import { AuditLog } from "./audit-log.ts";
+import { MetricsSeries } from "./metrics-series.ts";
+import { requestGuard } from "./request-guard.ts";
+import { clusterRoutes } from "./routes/cluster.ts";
+import { consoleRoutes } from "./routes/console.ts";
 import { consumeRoutes } from "./routes/consume.ts";
 import { groupRoutes } from "./routes/groups.ts";
 import { messageRoutes } from "./routes/messages.ts";
@@ -55,6 +62,12 @@ export interface HttpAppDependencies {
   connections?: () => number;
   /** Metrics to serve; created here when absent (startHttp passes its own to close them). */
   metrics?: BrokerMetrics;
+  /** The time series of the console's charts; created here (not sampling) when absent: startHttp passes its own, sampling. */
+  series?: MetricsSeries;
+  /** `consoleReadOnly`: every mutating request refused, the console's actions hidden. */
+  readOnly?: boolean;
+  /** NameServer addresses this process knows, for the cluster view. */
+  nameServers?: () => readonly string[];
 }
 
 /** The backend the API works on: the given one, else the local broker's, else none. */
@@ -91,13 +104,21 @@ export function createHttpApp(dependencies: HttpAppDependencies): Hono {
   app.get("/api/v1/openapi.json", (context) => context.json(openApiDocument(dependencies.version)));
 
   app.use("/api/v1/*", bodyLimit({ maxSize: httpBodyBytesMax, onError: (context) => errorResponse(context, new MqError("REQUEST_TOO_LARGE", { limit: httpBodyBytesMax })) }));
+  // The audit log sees refused requests too, so it wraps the guard.
+  const csrfToken = crypto.randomUUID();
+  const audit = new AuditLog();
+  const readOnly = dependencies.readOnly ?? false;
+  app.use("/api/v1/*", audit.middleware(csrfToken));
+  app.use("/api/v1/*", requestGuard({ readOnly, csrfToken }));
+  const series = dependencies.series ?? new MetricsSeries(metrics);
+  app.route("/api/v1", consoleRoutes({ version: dependencies.version, readOnly, csrfToken, audit, series }));
   if (backend === undefined) {
     app.all("/api/v1/*", () => {
       throw new MqError("STORE_NOT_READY", { reason: "no broker runs in this process: start with --namesrv or --broker to serve the API for brokers elsewhere" });
     });
   } else {
     const api: ApiContext = { backend, metrics, version: dependencies.version };
-    app.get("/api/v1/cluster", async (context) => context.json(await backend.cluster()));
+    app.route("/api/v1", clusterRoutes(api, { broker: dependencies.broker, identity: dependencies.identity ?? clusterDefaults, nameServers: dependencies.nameServers }));
     app.route("/api/v1", topicRoutes(api));
     app.route("/api/v1", messageRoutes(api));
     app.route("/api/v1", groupRoutes(api));

@@ -14,6 +14,19 @@ export const httpBodyBytesMax = 8 * MiB;
 /** Messages one browse, query or receive may return (JSON costs far more per message than a pull). */
 export const httpMessagesMax = 256;
 export const httpBrowseDefault = 32;
+/** Messages one browse of a queue may return: the console's page of 1,000 rows in one request. */
+export const httpBrowseMessagesMax = 1_000;
+/** Audit entries kept in memory (the oldest leave first). */
+export const auditEntriesMax = 10_000;
+/** Characters of a request body kept in its audit entry. */
+export const auditBodyCharsMax = 2_048;
+/** Audit entries one GET /audit returns. */
+export const auditPageMax = 1_000;
+/** The time series behind the console's charts: one sample a second, the last hour kept. */
+export const metricsSampleIntervalMs = 1_000;
+export const metricsSamplesMax = 3_600;
+/** Per-topic rates are taken over this window (a snapshot of per-topic totals every tenth of it). */
+export const topicRateWindowMs = 60_000;
 export const httpReceiveDefault = 16;
 /** Receipt handles one ack or nack may carry. */
 export const receiptHandlesMax = 1_024;

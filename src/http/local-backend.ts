@@ -108,6 +108,20 @@ export class LocalBackend implements MqBackend {
     admin.removeTopic(this.broker, topic);
   }
 
+  updateTopic(topic: string, update: { queues?: number; perm?: number }): TopicDescription {
+    const current = this.broker.topics.require(topic);
+    const queues = update.queues === undefined ? {} : { readQueues: update.queues, writeQueues: update.queues };
+    admin.changeTopicConfig(this.broker, { ...current, ...queues, ...(update.perm === undefined ? {} : { perm: update.perm }) });
+    return this.describeTopic(topic);
+  }
+
+  offsetByTime(topic: string, queueId: number, timestampMs: number): QueueOffset {
+    const config = this.broker.topics.require(topic);
+    const queues = Math.max(config.readQueues, config.writeQueues);
+    if (queueId >= queues) throw new MqError("QUEUE_NOT_FOUND", { topic, queueId, queues });
+    return this.broker.store.offsetForTimestamp(topic, queueId, timestampMs);
+  }
+
   send(topic: string, messages: readonly OutgoingMessage[]): SendAnswer[] | Promise<SendAnswer[]> {
     return this.broker.messages.publish(topic, messages);
   }

@@ -24,6 +24,8 @@ type Kind = "counter" | "gauge" | "histogram";
 
 interface Series {
   readonly labels: string;
+  /** The labels as given, for readers other than the text format (the console's time series). */
+  readonly labelValues: Labels;
   value: number;
   buckets?: number[];
   sum?: number;
@@ -67,6 +69,18 @@ export class Metric {
     return { inc: (by = 1) => { if (series !== undefined) series.value += by; } };
   }
 
+  /**
+   * Every series' count (a counter's or gauge's value, a histogram's observations), its sum and
+   * per-bucket counts (histograms), and labels — read by the time series behind the console.
+   */
+  *entries(): IterableIterator<{ labels: Labels; value: number; sum: number; buckets: readonly number[] }> {
+    if (this.collect !== undefined) {
+      this.reset();
+      this.collect(this);
+    }
+    for (const series of this.series.values()) yield { labels: series.labelValues, value: series.value, sum: series.sum ?? 0, buckets: series.buckets ?? [] };
+  }
+
   /** Forgets every series (gauges recomputed at each scrape start empty, so gone queues vanish). */
   reset(): void {
     this.series.clear();
@@ -98,7 +112,7 @@ export class Metric {
       this.registry.seriesDropped += 1;
       return undefined;
     }
-    series = this.kind === "histogram" ? { labels: key, value: 0, buckets: this.buckets.map(() => 0), sum: 0 } : { labels: key, value: 0 };
+    series = this.kind === "histogram" ? { labels: key, labelValues: { ...labels }, value: 0, buckets: this.buckets.map(() => 0), sum: 0 } : { labels: key, labelValues: { ...labels }, value: 0 };
     this.series.set(key, series);
     return series;
   }

@@ -93,10 +93,14 @@ export interface MqBackend {
   createTopic(input: { topic: string; queues?: number; perm: number; order: boolean }): Answer<TopicDescription>;
   describeTopic(topic: string): Answer<TopicDescription>;
   deleteTopic(topic: string): Answer<void>;
+  /** Changes queue counts (read and write alike) and permission; fields left out keep their value. TOPIC_NOT_FOUND when absent. */
+  updateTopic(topic: string, update: { queues?: number; perm?: number }): Answer<TopicDescription>;
   /** Resolves once stored under the broker's flush policy; one answer per message, in order. */
   send(topic: string, messages: readonly OutgoingMessage[]): Answer<SendAnswer[]>;
   /** `brokerName` picks the broker in a cluster where queue ids repeat. */
   browse(topic: string, queueId: number, options: { offset?: QueueOffset; max: number; brokerName?: string }): Answer<QueuePage>;
+  /** The offset of the first message of the queue stored at or after `timestampMs` (its max offset when none is). */
+  offsetByTime(topic: string, queueId: number, timestampMs: number, brokerName?: string): Answer<QueueOffset>;
   /** MESSAGE_NOT_FOUND when no broker has it. */
   messageById(id: string): Answer<ReceivedMessage>;
   messagesByKey(topic: string, key: string, max: number): Answer<ReceivedMessage[]>;

@@ -28,8 +28,50 @@ const clusterView = z.object({
   brokers: z.array(
     clusterInfoSchema.shape.brokers.element.extend({
       lastHeartbeatAgeMs: z.int().min(0).optional().meta({ description: "Ms since a NameServer last heard from the broker; absent when none has" }),
+      storeBytes: z.int().min(0).optional().meta({ description: "The broker in this process: bytes its CommitLog holds" }),
+      diskUsedRatio: z.number().min(0).max(1).optional().meta({ description: "The broker in this process: fraction of its data dir's disk in use" }),
     }),
   ),
+  nameServers: z.array(z.string()).meta({ description: "NameServer addresses this process knows: its own and those given by --namesrv" }),
+});
+
+/** GET /api/v1/metrics/series: what the console's charts draw. */
+const seriesView = z.object({
+  intervalMs: z.int(),
+  topicRateWindowMs: z.int(),
+  samples: z.array(
+    z.object({
+      timeMs: z.int(),
+      inPerSecond: z.number(),
+      outPerSecond: z.number(),
+      sendLatencyMsMean: z.number().optional().meta({ description: "Absent when no send was answered in the interval" }),
+      sendLatencyMsP99: z.number().optional().meta({ description: "Upper bound of the latency bucket holding the 99th percentile" }),
+      storeBytes: z.int().optional(),
+    }),
+  ),
+  topics: z.record(z.string(), z.object({ inPerSecond: z.number(), outPerSecond: z.number() })).meta({ description: "Per topic, messages in and out per second over the last topicRateWindowMs" }),
+});
+
+const auditView = z.object({
+  entries: z.array(
+    z.object({
+      seq: z.int(),
+      timeMs: z.int(),
+      method: z.string(),
+      path: z.string(),
+      status: z.int(),
+      code: z.int().optional(),
+      console: z.boolean().meta({ description: "The web console made the request" }),
+      remoteAddress: z.string().optional(),
+      body: z.string().optional().meta({ description: "The JSON body's start" }),
+    }),
+  ),
+});
+
+const consoleSettings = z.object({
+  version: z.string(),
+  readOnly: z.boolean().meta({ description: "consoleReadOnly: every mutating request is refused (CONSOLE_READ_ONLY)" }),
+  csrfToken: z.string().meta({ description: "Sent as the mq-csrf-token header, lets a POST through without a JSON or octet-stream content type" }),
 });
 
 const operations: readonly Operation[] = [
@@ -37,6 +79,7 @@ const operations: readonly Operation[] = [
   { method: "get", path: "/api/v1/topics", summary: "List topics", tag: "topics" },
   { method: "post", path: "/api/v1/topics", summary: "Create a topic", tag: "topics", body: schemas.createTopicBody },
   { method: "get", path: "/api/v1/topics/{topic}", summary: "A topic's settings, route and per-queue min/max offsets", tag: "topics" },
+  { method: "put", path: "/api/v1/topics/{topic}", summary: "Change a topic's queue count (read and write) and permission; fields left out keep their value", tag: "topics", body: schemas.updateTopicBody },
   { method: "delete", path: "/api/v1/topics/{topic}", summary: "Delete a topic", tag: "topics" },
   {
     method: "post",
@@ -47,7 +90,13 @@ const operations: readonly Operation[] = [
     rawBody: true,
     response: z.union([schemas.sendResult, z.array(schemas.sendResult)]),
   },
-  { method: "get", path: "/api/v1/topics/{topic}/queues/{queueId}/messages", summary: "Browse a queue from an offset, without a group", tag: "messages", query: schemas.browseQuery },
+  {
+    method: "get",
+    path: "/api/v1/topics/{topic}/queues/{queueId}/messages",
+    summary: "Browse a queue from an offset or a time, without a group, optionally by tag and up to a time; `nextOffset` is the cursor of the next page, `done` says the queue's end or `to` was reached",
+    tag: "messages",
+    query: schemas.browseQuery,
+  },
   { method: "get", path: "/api/v1/messages/{id}", summary: "A message by msgId or offsetMsgId", tag: "messages", query: schemas.encodingQuery },
   { method: "get", path: "/api/v1/messages", summary: "Messages of a topic carrying a key, newest first", tag: "messages", query: schemas.messageQuery },
   { method: "get", path: "/api/v1/groups", summary: "Consumer groups with their total lag", tag: "groups" },
@@ -96,6 +145,16 @@ const operations: readonly Operation[] = [
   },
   { method: "get", path: "/api/v1/groups/{group}/dlq", summary: "A group's dead letters with why they failed (origin, reconsume count, failure times, client id, error text); one page, `next` continues", tag: "groups", query: schemas.deadLettersQuery },
   { method: "post", path: "/api/v1/groups/{group}/dlq/redrive", summary: "Resend dead letters by ids, time range or all, to their origin topic or toTopic, at a rate; one result per entry (resent or failed with the reason); never twice unless force", tag: "groups", body: schemas.redriveBody },
+  { method: "get", path: "/api/v1/console/settings", summary: "What the web console needs first: version, whether the API is read-only, the CSRF token", tag: "console", response: consoleSettings },
+  { method: "get", path: "/api/v1/audit", summary: "The audit log of mutating requests (admin actions, and anything the console did): who, what, when, outcome; `after` continues", tag: "console", query: schemas.auditQuery, response: auditView },
+  {
+    method: "get",
+    path: "/api/v1/metrics/series",
+    summary: "The last hour of messages in/out per second, send latency (mean, p99) and store size, one sample a second, and per-topic rates over the last minute",
+    tag: "console",
+    query: schemas.seriesQuery,
+    response: seriesView,
+  },
   { method: "post", path: "/api/v1/groups/{group}/nack", summary: "Failed deliveries: visible again after delayMs or the group's back-off; past maxReconsumeTimes moved to %DLQ%<group> with errorText", tag: "consume", body: schemas.nackBody },
 ];
 

@@ -33,6 +33,13 @@ const bodyEncoding = z.enum(["utf8", "base64"]).meta({ description: "How `body` 
 
 // --- Topics ----------------------------------------------------------------------------------
 
+export const updateTopicBody = z
+  .strictObject({
+    queues: z.int().min(1).max(queuesPerTopicMax).optional().meta({ description: "Read and write queues; default unchanged" }),
+    perm: z.int().min(0).max(7).optional().meta({ description: "Permission bits: read 4, write 2, inherit 1; default unchanged" }),
+  })
+  .meta({ id: "UpdateTopic" });
+
 export const createTopicBody = z
   .strictObject({
     topic: topicName,
@@ -95,10 +102,16 @@ export const sendResult = z
 
 export const encodingQuery = z.object({ encoding: bodyEncoding.optional().meta({ description: "Force the body encoding of answers (default: utf8 when the body is valid UTF-8)" }) });
 
+/** A time in a query: ms since the epoch or an ISO date-time. */
+const epochMs = z.string().regex(/^\d{1,15}$/, { error: "must be ms since the epoch" }).transform(Number).or(z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)));
+
 export const browsePath = z.object({ topic: topicName, queueId: queryInt(0, queuesPerTopicMax - 1) });
 export const browseQuery = encodingQuery.extend({
-  offset: queryInt(0, Number.MAX_SAFE_INTEGER).optional().meta({ description: "Queue offset to start at; default the queue's minimum" }),
-  max: queryInt(1, limits.httpMessagesMax).default(limits.httpBrowseDefault),
+  offset: queryInt(0, Number.MAX_SAFE_INTEGER).optional().meta({ description: "Queue offset to start at (the `nextOffset` of the previous page continues); default the queue's minimum, or the first message stored at or after `from`" }),
+  from: epochMs.optional().meta({ description: "Without `offset`: start at the first message stored at or after this time (ms since the epoch or an ISO date-time)" }),
+  to: epochMs.optional().meta({ description: "Leave out messages stored at or after this time; `done` says the page reached it" }),
+  tags: z.string().max(filterExpressionLengthMax).optional().meta({ description: "A tag expression (`a || b`); messages not matching are left out of the page, and `nextOffset` still moves past them" }),
+  max: queryInt(1, limits.httpBrowseMessagesMax).default(limits.httpBrowseDefault),
   broker: z.string().min(1).max(255).optional().meta({ description: "Cluster: the broker (group) name whose queue to read, needed when the topic is on several" }),
 });
 
@@ -166,7 +179,6 @@ export const nackBody = z
 
 // --- Scheduled messages ----------------------------------------------------------------------
 
-const epochMs = z.string().regex(/^\d{1,15}$/, { error: "must be ms since the epoch" }).transform(Number).or(z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)));
 
 export const timersQuery = z
   .strictObject({
@@ -224,3 +236,18 @@ export const redriveBody = z
   })
   .refine((body) => body.ids !== undefined || body.from !== undefined || body.to !== undefined || body.all === true, { message: "is required: name ids, a time range (from, to), or all", path: ["ids"] })
   .meta({ id: "Redrive" });
+
+// --- Console -------------------------------------------------------------------------------------
+
+export const auditQuery = z
+  .strictObject({
+    after: queryInt(0, Number.MAX_SAFE_INTEGER).optional().meta({ description: "Only entries with a larger `seq` (the last one seen)" }),
+    limit: queryInt(1, limits.auditPageMax).optional().meta({ description: `Entries to return, newest last; default ${limits.auditPageMax}` }),
+  })
+  .meta({ id: "AuditQuery" });
+
+export const seriesQuery = z
+  .strictObject({
+    since: epochMs.optional().meta({ description: "Only samples taken after this time (ms since the epoch); default the whole hour kept" }),
+  })
+  .meta({ id: "SeriesQuery" });

@@ -104,6 +104,15 @@ export class SdkBackend implements MqBackend {
     await this.admin.deleteTopic(topic);
   }
 
+  async updateTopic(topic: string, update: { queues?: number; perm?: number }): Promise<TopicDescription> {
+    await this.admin.updateTopic(topic, { ...(update.queues === undefined ? {} : { readQueues: update.queues, writeQueues: update.queues }), ...(update.perm === undefined ? {} : { perm: update.perm }) });
+    return this.describeTopic(topic);
+  }
+
+  offsetByTime(topic: string, queueId: number, timestampMs: number, brokerName?: string): Promise<QueueOffset> {
+    return this.admin.offsetByTime(topic, queueId, timestampMs, brokerName);
+  }
+
   /**
    * One message is one SEND_MESSAGE. A batch is one SEND_BATCH per sharding key (a batch lands in
    * one queue, and messages with a key must land in that key's queue) plus one for the rest.

@@ -34,9 +34,14 @@ export function createTopicConfig(context: BrokerContext, config: TopicConfig): 
 }
 
 export function updateTopic(context: BrokerContext, request: TopicRequest): Reply {
-  const updated = context.topics.upsert(request.fields);
+  return { fields: { ...changeTopicConfig(context, request.fields) } };
+}
+
+/** Creates or changes the topic's settings (UPDATE_TOPIC, REST PUT). */
+export function changeTopicConfig(context: BrokerContext, config: TopicConfig): TopicConfig {
+  const updated = context.topics.upsert(config);
   context.logger.info(`Updated topic "${updated.topic}": ${updated.readQueues} read / ${updated.writeQueues} write queues, perm ${updated.perm}`);
-  return { fields: { ...updated } };
+  return updated;
 }
 
 export function deleteTopic(context: BrokerContext, request: IncomingRequest<typeof RequestCode.DELETE_TOPIC>): Reply {

@@ -11,7 +11,8 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import type { ReceivedMessage } from "../../client/message.ts";
 import { MqError } from "../../common/errors.ts";
-import { queueOffset } from "../../common/offsets.ts";
+import { type QueueOffset, queueOffset } from "../../common/offsets.ts";
+import { compileTagExpression, tagExpressionMatches } from "../../protocol/filter/tag-expression.ts";
 import type { ApiContext } from "../api-context.ts";
 import type { OutgoingMessage } from "../mq-backend.ts";
 import { type MessageView, messageView } from "../message-view.ts";
@@ -47,10 +48,14 @@ export function messageRoutes(api: ApiContext): Hono {
     const { topic, queueId } = parseParams(context, browsePath);
     const query = parseQuery(context, browseQuery);
     // The query's offset enters here: the one place it becomes a QueueOffset.
-    const offset = query.offset === undefined ? undefined : queueOffset(query.offset);
+    const offset = query.offset !== undefined ? queueOffset(query.offset) : query.from !== undefined ? await api.backend.offsetByTime(topic, queueId, query.from, query.broker) : undefined;
     const page = await api.backend.browse(topic, queueId, { offset, max: query.max, brokerName: query.broker });
-    const { minOffset, maxOffset, nextOffset } = page;
-    return context.json({ topic, queueId, minOffset, maxOffset, nextOffset, messages: views(api, page.messages, query.encoding) });
+    const { minOffset, maxOffset } = page;
+    const selected = selectPage(page.messages, { tags: query.tags, toMs: query.to });
+    // Past `to`, the cursor stays at the first message left out: a later page with a wider `to` starts there.
+    const nextOffset = selected.pastTo === undefined ? page.nextOffset : selected.pastTo;
+    const done = selected.pastTo !== undefined || nextOffset >= maxOffset;
+    return context.json({ topic, queueId, minOffset, maxOffset, nextOffset, done, messages: views(api, selected.messages, query.encoding) });
   });
 
   routes.get("/messages/:id", async (context) => {
@@ -65,6 +70,20 @@ export function messageRoutes(api: ApiContext): Hono {
   });
 
   return routes;
+}
+
+/**
+ * The messages of a browsed page a user asked for: those matching the tag expression and stored
+ * before `toMs`; `pastTo` is the queue offset of the first message at or after `toMs`.
+ */
+function selectPage(messages: readonly ReceivedMessage[], options: { tags?: string; toMs?: number }): { messages: ReceivedMessage[]; pastTo?: QueueOffset } {
+  const filter = options.tags === undefined ? undefined : compileTagExpression(options.tags, "tags");
+  const selected: ReceivedMessage[] = [];
+  for (const message of messages) {
+    if (options.toMs !== undefined && message.storeTimestampMs >= options.toMs) return { messages: selected, pastTo: message.queueOffset };
+    if (filter === undefined || tagExpressionMatches(filter, message.tags)) selected.push(message);
+  }
+  return { messages: selected };
 }
 
 /** A batch through the hand-written check; the first entry it cannot accept sends the whole batch to zod for the error. */

@@ -1,12 +1,12 @@
 /**
- * Topics: list, create, describe (route and per-queue min/max offsets), delete. The backend runs
+ * Topics: list, create, describe (route and per-queue min/max offsets), update (queues, perm), delete. The backend runs
  * the broker's own admin actions (in-process, or over TCP through the SDK), so REST and TCP agree
  * on rules and errors.
  */
 
 import { Hono } from "hono";
 import type { ApiContext } from "../api-context.ts";
-import { createTopicBody, topicPath } from "../schemas.ts";
+import { createTopicBody, topicPath, updateTopicBody } from "../schemas.ts";
 import { parseBody, parseParams } from "../validation.ts";
 
 export function topicRoutes(api: ApiContext): Hono {
@@ -22,6 +22,12 @@ export function topicRoutes(api: ApiContext): Hono {
   routes.get("/topics/:topic", async (context) => {
     const { topic } = parseParams(context, topicPath);
     return context.json(await api.backend.describeTopic(topic));
+  });
+
+  routes.put("/topics/:topic", async (context) => {
+    const { topic } = parseParams(context, topicPath);
+    const body = await parseBody(context, updateTopicBody);
+    return context.json(await api.backend.updateTopic(topic, body));
   });
 
   routes.delete("/topics/:topic", async (context) => {

@@ -68,7 +68,7 @@ describe("REST cluster view", () => {
     try {
       const view = await getJson(`http://127.0.0.1:${server.httpPort}/api/v1/cluster`);
       expect(view.source).toBe("local");
-      expect(view.brokers).toEqual([{ clusterName: "Audit", brokerName: "broker-z", brokerId: 2, role: "slave", brokerAddr: server.brokerAddr, version: expect.any(String), topics: expect.any(Number) }]);
+      expect(view.brokers).toEqual([{ clusterName: "Audit", brokerName: "broker-z", brokerId: 2, role: "slave", brokerAddr: server.brokerAddr, version: expect.any(String), topics: expect.any(Number), storeBytes: expect.any(Number), diskUsedRatio: expect.any(Number) }]);
     } finally {
       await server.stop();
     }

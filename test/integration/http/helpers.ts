@@ -11,7 +11,7 @@ export interface HttpBroker {
   readonly broker: TestBroker;
   readonly http: RunningHttp;
   readonly url: string;
-  /** Sends JSON (or a string / bytes as is) and returns the status and parsed JSON answer. */
+  /** Sends JSON (or a string as is, typed application/json; bytes untyped unless `headers` say) and returns the status and parsed JSON answer. */
   call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; json: any; headers: Headers }>;
   text(path: string): Promise<{ status: number; text: string }>;
 }
@@ -25,7 +25,7 @@ afterEachTest(async () => {
   }
 });
 
-export async function startHttpBroker(options: TestBrokerOptions & { ready?: () => { name: string; ok: boolean; detail?: string }[] } = {}): Promise<HttpBroker> {
+export async function startHttpBroker(options: TestBrokerOptions & { ready?: () => { name: string; ok: boolean; detail?: string }[]; readOnly?: boolean } = {}): Promise<HttpBroker> {
   const broker = await startTestBroker(options);
   const http = startHttp({
     hostname: "127.0.0.1",
@@ -34,6 +34,7 @@ export async function startHttpBroker(options: TestBrokerOptions & { ready?: () 
     readiness: options.ready ?? (() => [{ name: "store", ok: true }]),
     broker: broker.broker.context,
     connections: () => broker.server.connections.size,
+    readOnly: options.readOnly,
   });
   running.add(http);
   const url = http.url;
@@ -43,7 +44,7 @@ export async function startHttpBroker(options: TestBrokerOptions & { ready?: () 
     url,
     async call(method, path, body, headers = {}) {
       const encoded = body === undefined || typeof body === "string" || body instanceof Uint8Array ? body : JSON.stringify(body);
-      const response = await fetch(url + path, { method, body: encoded as string | Uint8Array | undefined, headers: { ...(typeof body === "object" && !(body instanceof Uint8Array) ? { "content-type": "application/json" } : {}), ...headers } });
+      const response = await fetch(url + path, { method, body: encoded as string | Uint8Array | undefined, headers: { ...(body !== undefined && !(body instanceof Uint8Array) ? { "content-type": "application/json" } : {}), ...headers } });
       const text = await response.text();
       let json: unknown;
       try {

@@ -92,7 +92,9 @@ describe("/api/v1/openapi.json", () => {
     expect(status).toBe(200);
     expect(json.openapi).toBe("3.1.0");
     expect(Object.keys(json.paths).sort()).toEqual([
+      "/api/v1/audit",
       "/api/v1/cluster",
+      "/api/v1/console/settings",
       "/api/v1/groups",
       "/api/v1/groups/{group}",
       "/api/v1/groups/{group}/ack",
@@ -104,6 +106,7 @@ describe("/api/v1/openapi.json", () => {
       "/api/v1/groups/{group}/receive",
       "/api/v1/messages",
       "/api/v1/messages/{id}",
+      "/api/v1/metrics/series",
       "/api/v1/timers",
       "/api/v1/timers/{msgId}",
       "/api/v1/topics",
@@ -120,7 +123,7 @@ describe("/api/v1/openapi.json", () => {
     expect(receive.properties.invisibleMs.maximum).toBe(12 * 60 * 60 * 1000);
     expect(receive.additionalProperties).toBe(false);
     const browse = json.paths["/api/v1/topics/{topic}/queues/{queueId}/messages"].get.parameters.map((parameter: { name: string }) => parameter.name);
-    expect(browse).toEqual(["topic", "queueId", "encoding", "offset", "max", "broker"]);
+    expect(browse).toEqual(["topic", "queueId", "encoding", "offset", "from", "to", "tags", "max", "broker"]);
     // Every reference resolves inside the document.
     for (const ref of JSON.stringify(json).match(/"\$ref":"[^"]+"/g) ?? []) {
       const name = ref.slice(ref.lastIndexOf("/") + 1, -1);

@@ -43,6 +43,7 @@ describe("loadConfig: defaults", () => {
       namesrvPort: 9876,
       haPort: 10912,
       httpPort: 8080,
+      consoleReadOnly: false,
       namesrv: [],
       ...clusterDefaults,
       flush: "async",
@@ -196,6 +197,7 @@ describe("loadConfig: precedence", () => {
         MQ_NAMESRV_SCAN_INTERVAL_MS: "50",
         MQ_BROKER_EXPIRY_MS: "600",
         MQ_BROKER: "10.0.0.4:10911",
+        MQ_CONSOLE_READ_ONLY: "true",
       },
     });
     expect(config).toEqual({
@@ -215,6 +217,7 @@ describe("loadConfig: precedence", () => {
       namesrvScanIntervalMs: 50,
       brokerExpiryMs: 600,
       httpPort: 2,
+      consoleReadOnly: true,
       flush: "sync",
       flushIntervalMs: 3,
       commitLogFileBytes: 131_072,

@@ -1,0 +1,139 @@
+import { describe, expect, test } from "bun:test";
+import { startHttpBroker } from "./helpers.ts";
+
+describe("REST: what the console uses", () => {
+  test("GET /console/settings names the version, read-only and a CSRF token", async () => {
+    const h = await startHttpBroker();
+    const { status, json } = await h.call("GET", "/api/v1/console/settings");
+    expect(status).toBe(200);
+    expect(json).toEqual({ version: "test", readOnly: false, csrfToken: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+  });
+
+  test("GET / serves the console page, and its script and style at the paths the page names", async () => {
+    const h = await startHttpBroker();
+    const page = await h.text("/");
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("<title>mq console</title>");
+    const assets = [...page.text.matchAll(/(?:src|href)="(\/[^"]+\.(?:js|css))"/g)].map((match) => match[1]!);
+    expect(assets.length).toBe(2);
+    for (const asset of assets) expect({ asset, status: (await h.text(asset)).status }).toEqual({ asset, status: 200 });
+  });
+
+  test("PUT /topics/{topic} changes queues and perm, keeping what is left out", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "orders", queues: 2 });
+    const grown = await h.call("PUT", "/api/v1/topics/orders", { queues: 5 });
+    expect(grown.status).toBe(200);
+    expect({ read: grown.json.readQueues, write: grown.json.writeQueues, perm: grown.json.perm, queues: grown.json.queues.length }).toEqual({ read: 5, write: 5, perm: 6, queues: 5 });
+    const readOnlyTopic = await h.call("PUT", "/api/v1/topics/orders", { perm: 4 });
+    expect({ perm: readOnlyTopic.json.perm, read: readOnlyTopic.json.readQueues }).toEqual({ perm: 4, read: 5 });
+    expect((await h.call("PUT", "/api/v1/topics/nothing", { perm: 6 })).json.code).toBe(2001);
+    expect((await h.call("PUT", "/api/v1/topics/orders", { queues: 0 })).json.details.field).toBe("queues");
+  });
+
+  test("browse by time, up to a time and by tag: the cursor moves past what is left out", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "orders", queues: 1 });
+    await h.call("POST", "/api/v1/topics/orders/messages", [{ body: "a", tags: "red" }, { body: "b", tags: "blue" }]);
+    const first = await h.call("GET", "/api/v1/topics/orders/queues/0/messages?max=10");
+    const [a, b] = first.json.messages;
+    expect({ bodies: first.json.messages.map((message: { body: string }) => message.body), done: first.json.done }).toEqual({ bodies: ["a", "b"], done: true });
+    await Bun.sleep(2); // the next send gets a later store time
+    await h.call("POST", "/api/v1/topics/orders/messages", { body: "c", tags: "red" });
+    const c = (await h.call("GET", "/api/v1/topics/orders/queues/0/messages?offset=2")).json.messages[0];
+    expect(c.storeTimestampMs).toBeGreaterThan(b.storeTimestampMs);
+
+    const fromC = await h.call("GET", `/api/v1/topics/orders/queues/0/messages?from=${c.storeTimestampMs}`);
+    expect(fromC.json.messages.map((message: { body: string }) => message.body)).toEqual(["c"]);
+    const untilC = await h.call("GET", `/api/v1/topics/orders/queues/0/messages?from=${new Date(a.storeTimestampMs).toISOString()}&to=${c.storeTimestampMs}`);
+    expect({ bodies: untilC.json.messages.map((message: { body: string }) => message.body), next: untilC.json.nextOffset, done: untilC.json.done }).toEqual({ bodies: ["a", "b"], next: 2, done: true });
+    const red = await h.call("GET", "/api/v1/topics/orders/queues/0/messages?tags=red&max=2");
+    expect({ bodies: red.json.messages.map((message: { body: string }) => message.body), next: red.json.nextOffset, done: red.json.done }).toEqual({ bodies: ["a"], next: 2, done: false });
+    const redAfter = await h.call("GET", `/api/v1/topics/orders/queues/0/messages?tags=red&offset=${red.json.nextOffset}`);
+    expect(redAfter.json.messages.map((message: { body: string }) => message.body)).toEqual(["c"]);
+    expect((await h.call("GET", "/api/v1/topics/orders/queues/0/messages?tags=a||")).json.details.field).toBe("tags");
+  });
+
+  test("GET /metrics/series keeps per-second samples of messages in and send latency, and per-topic rates", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics/orders/messages", [{ body: "a" }, { body: "b" }, { body: "c" }]);
+    let samples: Array<{ inPerSecond: number; sendLatencyMsMean?: number; storeBytes?: number }> = [];
+    const deadline = performance.now() + 10_000;
+    while (performance.now() < deadline) {
+      samples = (await h.call("GET", "/api/v1/metrics/series")).json.samples;
+      if (samples.some((sample) => sample.inPerSecond > 0)) break;
+      await Bun.sleep(100);
+    }
+    const busy = samples.find((sample) => sample.inPerSecond > 0)!;
+    expect(busy.inPerSecond).toBeGreaterThan(0);
+    expect(busy.sendLatencyMsMean).toBeGreaterThan(0);
+    expect(busy.storeBytes).toBeGreaterThan(0);
+    const later = await h.call("GET", `/api/v1/metrics/series?since=${busy.timeMs}`);
+    for (const sample of later.json.samples) expect(sample.timeMs).toBeGreaterThan(busy.timeMs);
+  });
+});
+
+describe("REST: cross-site requests and the audit log", () => {
+  test("a foreign Origin, a cross-site fetch or a POST of a form's content type is refused with 403 CROSS_SITE_REFUSED", async () => {
+    const h = await startHttpBroker();
+    const host = new URL(h.url).host;
+    const refused = [
+      await h.call("POST", "/api/v1/topics", { topic: "evil" }, { origin: "http://evil.example" }),
+      await h.call("DELETE", "/api/v1/topics/orders", undefined, { origin: "http://localhost:1" }),
+      await h.call("POST", "/api/v1/topics", { topic: "evil" }, { "sec-fetch-site": "cross-site" }),
+      await h.call("POST", "/api/v1/topics", JSON.stringify({ topic: "evil" }), { "content-type": "text/plain" }),
+      await h.call("POST", "/api/v1/topics", JSON.stringify({ topic: "evil" }), { "content-type": "application/x-www-form-urlencoded" }),
+      await h.call("POST", "/api/v1/topics", JSON.stringify({ topic: "evil" }), { "content-type": "text/plain", "mq-csrf-token": "guess" }),
+    ];
+    for (const answer of refused) expect({ status: answer.status, code: answer.json.code }).toEqual({ status: 403, code: 1030 });
+    expect((await h.call("GET", "/api/v1/topics")).json.topics.map((topic: { topic: string }) => topic.topic)).not.toContain("evil");
+
+    const token = (await h.call("GET", "/api/v1/console/settings")).json.csrfToken;
+    expect((await h.call("POST", "/api/v1/topics", JSON.stringify({ topic: "withToken" }), { "content-type": "text/plain", "mq-csrf-token": token })).status).toBe(201);
+    expect((await h.call("POST", "/api/v1/topics", { topic: "sameOrigin" }, { origin: `http://${host}` })).status).toBe(201);
+    expect((await h.call("DELETE", "/api/v1/topics/sameOrigin")).status).toBe(200);
+    // Reads are never refused: a cross-site page cannot read the answer anyway.
+    expect((await h.call("GET", "/api/v1/topics", undefined, { origin: "http://evil.example" })).status).toBe(200);
+  });
+
+  test("the audit log has each admin mutation with its outcome, refused ones too, and not plain message traffic", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "orders", queues: 1 });
+    await h.call("POST", "/api/v1/topics/orders/messages", { body: "not audited" });
+    await h.call("POST", "/api/v1/topics", { topic: "evil" }, { origin: "http://evil.example" });
+    const token = (await h.call("GET", "/api/v1/console/settings")).json.csrfToken;
+    await h.call("POST", "/api/v1/topics/orders/messages", { body: "from the console" }, { "mq-csrf-token": token });
+    await h.call("DELETE", "/api/v1/topics/orders");
+    const { json } = await h.call("GET", "/api/v1/audit");
+    const entries = json.entries.map((entry: { method: string; path: string; status: number; code?: number; console: boolean }) => ({ method: entry.method, path: entry.path, status: entry.status, code: entry.code, console: entry.console }));
+    expect(entries).toEqual([
+      { method: "POST", path: "/api/v1/topics", status: 201, code: undefined, console: false },
+      { method: "POST", path: "/api/v1/topics", status: 403, code: 1030, console: false },
+      { method: "POST", path: "/api/v1/topics/orders/messages", status: 200, code: undefined, console: true },
+      { method: "DELETE", path: "/api/v1/topics/orders", status: 200, code: undefined, console: false },
+    ]);
+    expect(json.entries[0].body).toBe('{"topic":"orders","queues":1}');
+    expect(json.entries[0].remoteAddress).toMatch(/127\.0\.0\.1/);
+    const after = await h.call("GET", `/api/v1/audit?after=${json.entries[1].seq}`);
+    expect(after.json.entries.map((entry: { seq: number }) => entry.seq)).toEqual([json.entries[2].seq, json.entries[3].seq]);
+  });
+
+  test("read-only (consoleReadOnly): every mutating request is 403 CONSOLE_READ_ONLY, reads work, settings say so", async () => {
+    const h = await startHttpBroker({ readOnly: true });
+    expect((await h.call("GET", "/api/v1/console/settings")).json.readOnly).toBe(true);
+    for (const [method, path, body] of [
+      ["POST", "/api/v1/topics", { topic: "orders" }],
+      ["PUT", "/api/v1/topics/orders", { perm: 4 }],
+      ["DELETE", "/api/v1/topics/orders", undefined],
+      ["POST", "/api/v1/topics/orders/messages", { body: "x" }],
+      ["POST", "/api/v1/groups/g/offsets/reset", { topic: "orders", to: "last" }],
+      ["DELETE", "/api/v1/timers/0123456789ABCDEF0123456789ABCDEF", undefined],
+    ] as const) {
+      const answer = await h.call(method, path, body);
+      expect({ path, status: answer.status, code: answer.json.code }).toEqual({ path, status: 403, code: 1031 });
+    }
+    expect((await h.call("GET", "/api/v1/topics")).status).toBe(200);
+    // The refused send is message traffic, not audited; the five admin attempts are.
+    expect((await h.call("GET", "/api/v1/audit")).json.entries).toHaveLength(5);
+  });
+});
