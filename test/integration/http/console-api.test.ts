@@ -57,7 +57,7 @@ describe("REST: what the console uses", () => {
   test("GET /metrics/series keeps per-second samples of messages in and send latency, and per-topic rates", async () => {
     const h = await startHttpBroker();
     await h.call("POST", "/api/v1/topics/orders/messages", [{ body: "a" }, { body: "b" }, { body: "c" }]);
-    let samples: Array<{ inPerSecond: number; sendLatencyMsMean?: number; storeBytes?: number }> = [];
+    let samples: Array<{ timeMs: number; inPerSecond: number; sendLatencyMsMean?: number; storeBytes?: number }> = [];
     const deadline = performance.now() + 10_000;
     while (performance.now() < deadline) {
       samples = (await h.call("GET", "/api/v1/metrics/series")).json.samples;
