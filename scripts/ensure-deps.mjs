@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-const required = ["bun", "hono", "msgpackr", "zod", "cac", "typescript", "bun-types"];
+const required = ["bun", "hono", "msgpackr", "zod", "cac", "preact", "htm", "uplot", "typescript", "bun-types", "playwright-core"];
 const missing = required.filter((name) => !existsSync(join(root, "node_modules", name, "package.json")));
 const bunBinary = join(root, "node_modules", ".bin", process.platform === "win32" ? "bun.exe" : "bun");
 
