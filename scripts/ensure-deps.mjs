@@ -20,3 +20,21 @@ if (missing.length > 0 || !existsSync(bunBinary)) {
     process.exit(result.status ?? 1);
   }
 }
+
+// `--browser` (npm test): the console's browser tests drive Debian's chromium (never a browser
+// download). When it is missing and apt-get can install it (as root), install it; otherwise
+// say so, and the browser tests skip with the same reason.
+const chromiumPaths = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
+if (process.argv.includes("--browser") && !chromiumPaths.some((path) => existsSync(path))) {
+  const aptGet = spawnSync("sh", ["-c", "command -v apt-get"], { encoding: "utf8" }).stdout.trim();
+  const root = typeof process.getuid === "function" && process.getuid() === 0;
+  if (aptGet === "" || !root) {
+    console.error(`mq: chromium is not installed and ${aptGet === "" ? "apt-get is not available" : "installing it needs root"}: the console's browser tests will be skipped (apt-get install chromium)`);
+  } else {
+    console.error("mq: installing chromium (apt-get) for the console's browser tests");
+    const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+    const update = spawnSync(aptGet, ["update"], { stdio: "inherit", env });
+    const install = update.status === 0 ? spawnSync(aptGet, ["install", "-y", "--no-install-recommends", "chromium"], { stdio: "inherit", env }) : update;
+    if (install.status !== 0) console.error(`mq: apt-get failed with exit code ${install.status}: the console's browser tests will be skipped`);
+  }
+}

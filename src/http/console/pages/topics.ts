@@ -52,7 +52,7 @@ function TopicList(props: PageProps) {
     ${props.settings.readOnly
       ? null
       : html`<form class="toolbar" onSubmit=${create} aria-label="Create topic">
-          <input placeholder="New topic name" value=${name} onInput=${(event: Event) => setName(inputValue(event))} required pattern="[%|a-zA-Z0-9_\\-]+" aria-label="Topic name" />
+          <input placeholder="New topic name" value=${name} onInput=${(event: Event) => setName(inputValue(event))} required aria-label="Topic name" />
           <label>Queues <input type="number" min="1" max="1024" value=${queues} onInput=${(event: Event) => setQueues(inputValue(event))} class="narrow" /></label>
           <label>Perm <select value=${perm} onChange=${(event: Event) => setPerm(inputValue(event))}>${[6, 4, 2, 0, 7].map((value) => html`<option value=${value}>${formatPerm(value)}</option>`)}</select></label>
           <button type="submit" class="primary">Create topic</button>
