@@ -3,7 +3,7 @@
  * opens and shows the cluster's state; creating a topic, sending and finding a message by key,
  * the live tail, an offset reset and a DLQ redrive are done through the pages and checked by
  * what they show. No page logs a console error and no request leaves 127.0.0.1. The README's
- * screenshots are taken here (test/e2e/console-screenshots).
+ * screenshots are taken here (test/e2e/console-screenshots, with MQ_UPDATE_SCREENSHOTS=1).
  *
  * Without a usable Chromium the tests are skipped, printing why.
  */
@@ -16,7 +16,11 @@ import { buildBinaryCopy, buildTimeoutMs, MqProcesses, type RunningMq, startMq, 
 
 const chromium = findChromium();
 if ("reason" in chromium) console.log(`console browser tests skipped: ${chromium.reason}`);
-const screenshots = join(import.meta.dir, "console-screenshots");
+/**
+ * The README's screenshots are these tests' own; they are written into the repository only when
+ * asked (MQ_UPDATE_SCREENSHOTS=1), so an ordinary run leaves the work tree clean.
+ */
+const screenshots = process.env.MQ_UPDATE_SCREENSHOTS === "1" ? join(import.meta.dir, "console-screenshots") : makeTempDir("mq-console-screenshots-");
 const uiTimeoutMs = 15_000;
 
 let processes: MqProcesses;

@@ -94,9 +94,9 @@ describe("REST: cross-site requests and the audit log", () => {
     expect((await h.call("DELETE", "/api/v1/topics/sameOrigin")).status).toBe(200);
     // A POST with no body at all passes (no form can send one; a browser's would carry an Origin).
     const bodyless = await fetch(`${h.url}/api/v1/groups/g/offsets/reset`, { method: "POST" });
-    expect((await bodyless.json()).code).toBe(1000); // past the guard: the route wants a JSON body
+    expect(((await bodyless.json()) as { code: number }).code).toBe(1000); // past the guard: the route wants a JSON body
     const bodylessCrossSite = await fetch(`${h.url}/api/v1/groups/g/offsets/reset`, { method: "POST", headers: { origin: "http://evil.example" } });
-    expect((await bodylessCrossSite.json()).code).toBe(1030);
+    expect(((await bodylessCrossSite.json()) as { code: number }).code).toBe(1030);
     // Reads are never refused: a cross-site page cannot read the answer anyway.
     expect((await h.call("GET", "/api/v1/topics", undefined, { origin: "http://evil.example" })).status).toBe(200);
   });
