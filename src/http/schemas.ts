@@ -111,9 +111,10 @@ export const browseQuery = encodingQuery.extend({
   from: epochMs.optional().meta({ description: "Without `offset`: start at the first message stored at or after this time (ms since the epoch or an ISO date-time)" }),
   to: epochMs.optional().meta({ description: "Leave out messages stored at or after this time; `done` says the page reached it" }),
   tags: z.string().max(filterExpressionLengthMax).optional().meta({ description: "A tag expression (`a || b`); messages not matching are left out of the page, and `nextOffset` still moves past them" }),
+  sql: z.string().max(filterExpressionLengthMax).optional().meta({ description: "A SQL92 filter over properties (\"region = 'eu' AND price > 30\"), evaluated on the broker like a subscription's; not with tags" }),
   max: queryInt(1, limits.httpBrowseMessagesMax).default(limits.httpBrowseDefault),
   broker: z.string().min(1).max(255).optional().meta({ description: "Cluster: the broker (group) name whose queue to read, needed when the topic is on several" }),
-});
+}).refine((query) => query.tags === undefined || query.sql === undefined, { message: "give tags or sql, not both", path: ["sql"] });
 
 export const messageIdPath = z.object({ id: messageIdText });
 

@@ -129,7 +129,7 @@ describe.skipIf("reason" in chromium)("web console in Chromium", () => {
     let total = 0;
     for (const queue of (await api("GET", "/topics/orders")).queues) total += queue.maxOffset;
     expect(total).toBe(3);
-    await browser.page.getByRole("textbox", { name: "Tag filter" }).fill("created");
+    await browser.page.getByRole("textbox", { name: "Filter" }).fill("created");
     let found = 0;
     for (const index of [0, 1]) {
       await browser.page.getByRole("combobox", { name: "Queue" }).selectOption(String(index));
@@ -139,6 +139,19 @@ describe.skipIf("reason" in chromium)("web console in Chromium", () => {
       found += Number(/; (\d+) shown/.exec(text)?.[1] ?? "0");
     }
     expect(found).toBe(2); // the two "created" messages, whatever queues they went to
+  });
+
+  test("Messages: a SQL92 filter over properties picks the matching message", async () => {
+    await api("POST", "/topics", { topic: "priced", queues: 1 });
+    await api("POST", "/topics/priced/messages", [{ body: "cheap", properties: { region: "eu", price: "10" } }, { body: "dear", properties: { region: "eu", price: "90" } }]);
+    await open("#/messages?mode=browse&topic=priced");
+    await browser.page.getByRole("combobox", { name: "Queue" }).locator("option").first().waitFor({ state: "attached" });
+    await browser.page.getByRole("combobox", { name: "Filter kind" }).selectOption("sql");
+    await browser.page.getByRole("textbox", { name: "Filter" }).fill("region = 'eu' AND price > 30");
+    await browser.page.getByRole("button", { name: "Load" }).click();
+    const rows = browser.page.getByRole("table", { name: "Messages" }).getByRole("row");
+    await rows.nth(1).getByRole("cell", { name: "dear" }).waitFor();
+    expect(await rows.count()).toBe(2);
   });
 
   test("Messages: the live tail shows a message sent while it is open", async () => {
@@ -192,6 +205,18 @@ describe.skipIf("reason" in chromium)("web console in Chromium", () => {
     await table.getByRole("button", { name: "Cancel" }).click();
     await confirm("Cancel message");
     await browser.page.getByRole("status").getByText(`${sent.msgId}: cancelled`).waitFor();
+  });
+
+  test("Transactions: a pending half message is listed and committed from the page; its message appears", async () => {
+    const sent = await api("POST", "/topics/orders/messages", { body: "paid in a transaction", keys: ["tx-1"], transaction: true });
+    await open("#/transactions");
+    const table = browser.page.getByRole("table", { name: "Transactions" });
+    await table.getByRole("cell", { name: sent.transactionId }).waitFor();
+    await shoot("transactions");
+    await table.getByRole("button", { name: "Commit" }).click();
+    await confirm("Commit");
+    await browser.page.getByRole("status").getByText(`${sent.transactionId} committed`).waitFor();
+    expect((await api("GET", "/messages?topic=orders&key=tx-1")).messages.map((message: { body: string }) => message.body)).toEqual(["paid in a transaction"]);
   });
 
   test("Audit log lists what the console changed", async () => {

@@ -15,6 +15,7 @@ import { MessagesPage } from "./pages/messages.ts";
 import { OverviewPage } from "./pages/overview.ts";
 import { TimersPage } from "./pages/timers.ts";
 import { TopicsPage } from "./pages/topics.ts";
+import { TransactionsPage } from "./pages/transactions.ts";
 import { link, parseRoute } from "./router.ts";
 import { describe, html } from "./ui.ts";
 
@@ -25,6 +26,7 @@ const pages = [
   { page: "messages", label: "Messages", component: MessagesPage },
   { page: "dlq", label: "Dead letters", component: DeadLettersPage },
   { page: "timers", label: "Timers", component: TimersPage },
+  { page: "transactions", label: "Transactions", component: TransactionsPage },
   { page: "audit", label: "Audit log", component: AuditPage },
 ] as const;
 

@@ -12,7 +12,8 @@ import { Hono } from "hono";
 import type { ReceivedMessage } from "../../client/message.ts";
 import { MqError } from "../../common/errors.ts";
 import { type QueueOffset, queueOffset } from "../../common/offsets.ts";
-import { compileTagExpression, tagExpressionMatches } from "../../protocol/filter/tag-expression.ts";
+import { compileFilter, type MessageFilter } from "../../protocol/filter/filter-expression.ts";
+import { compileTagExpression } from "../../protocol/filter/tag-expression.ts";
 import type { ApiContext } from "../api-context.ts";
 import type { OutgoingMessage } from "../mq-backend.ts";
 import { type MessageView, messageView } from "../message-view.ts";
@@ -51,7 +52,7 @@ export function messageRoutes(api: ApiContext): Hono {
     const offset = query.offset !== undefined ? queueOffset(query.offset) : query.from !== undefined ? await api.backend.offsetByTime(topic, queueId, query.from, query.broker) : undefined;
     const page = await api.backend.browse(topic, queueId, { offset, max: query.max, brokerName: query.broker });
     const { minOffset, maxOffset } = page;
-    const selected = selectPage(page.messages, { tags: query.tags, toMs: query.to });
+    const selected = selectPage(page.messages, { filter: browseFilter(query), toMs: query.to });
     // Past `to`, the cursor stays at the first message left out: a later page with a wider `to` starts there.
     const nextOffset = selected.pastTo === undefined ? page.nextOffset : selected.pastTo;
     const done = selected.pastTo !== undefined || nextOffset >= maxOffset;
@@ -72,16 +73,23 @@ export function messageRoutes(api: ApiContext): Hono {
   return routes;
 }
 
+/** The browse's tag or SQL92 filter, compiled by the broker's one filter module (cached). */
+function browseFilter(query: { tags?: string; sql?: string }): MessageFilter | undefined {
+  if (query.sql !== undefined) return compileFilter({ expressionType: "SQL92", expression: query.sql });
+  if (query.tags === undefined) return undefined;
+  compileTagExpression(query.tags, "tags"); // a bad expression's error names the query field
+  return compileFilter({ expressionType: "TAG", expression: query.tags });
+}
+
 /**
- * The messages of a browsed page a user asked for: those matching the tag expression and stored
- * before `toMs`; `pastTo` is the queue offset of the first message at or after `toMs`.
+ * The messages of a browsed page a user asked for: those the filter takes and stored before
+ * `toMs`; `pastTo` is the queue offset of the first message at or after `toMs`.
  */
-function selectPage(messages: readonly ReceivedMessage[], options: { tags?: string; toMs?: number }): { messages: ReceivedMessage[]; pastTo?: QueueOffset } {
-  const filter = options.tags === undefined ? undefined : compileTagExpression(options.tags, "tags");
+function selectPage(messages: readonly ReceivedMessage[], options: { filter?: MessageFilter; toMs?: number }): { messages: ReceivedMessage[]; pastTo?: QueueOffset } {
   const selected: ReceivedMessage[] = [];
   for (const message of messages) {
     if (options.toMs !== undefined && message.storeTimestampMs >= options.toMs) return { messages: selected, pastTo: message.queueOffset };
-    if (filter === undefined || tagExpressionMatches(filter, message.tags)) selected.push(message);
+    if (options.filter === undefined || options.filter.matches(message.tags, message.properties)) selected.push(message);
   }
   return { messages: selected };
 }

@@ -54,6 +54,21 @@ describe("REST: what the console uses", () => {
     expect((await h.call("GET", "/api/v1/topics/orders/queues/0/messages?tags=a||")).json.details.field).toBe("tags");
   });
 
+  test("browse by SQL92 filter over properties, evaluated by the broker's filter module", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "orders", queues: 1 });
+    await h.call("POST", "/api/v1/topics/orders/messages", [
+      { body: "eu cheap", properties: { region: "eu", price: "10" } },
+      { body: "eu dear", properties: { region: "eu", price: "50" } },
+      { body: "us dear", properties: { region: "us", price: "70" } },
+    ]);
+    const sql = encodeURIComponent("region = 'eu' AND price > 30");
+    const page = await h.call("GET", `/api/v1/topics/orders/queues/0/messages?sql=${sql}`);
+    expect({ bodies: page.json.messages.map((message: { body: string }) => message.body), next: page.json.nextOffset }).toEqual({ bodies: ["eu dear"], next: 3 });
+    expect((await h.call("GET", `/api/v1/topics/orders/queues/0/messages?sql=${encodeURIComponent("price >")}`)).json.code).toBe(1020);
+    expect((await h.call("GET", `/api/v1/topics/orders/queues/0/messages?sql=${sql}&tags=a`)).json.details.field).toBe("sql");
+  });
+
   test("GET /metrics/series keeps per-second samples of messages in and send latency, and per-topic rates", async () => {
     const h = await startHttpBroker();
     await h.call("POST", "/api/v1/topics/orders/messages", [{ body: "a" }, { body: "b" }, { body: "c" }]);

@@ -123,7 +123,7 @@ describe("/api/v1/openapi.json", () => {
     expect(receive.properties.invisibleMs.maximum).toBe(12 * 60 * 60 * 1000);
     expect(receive.additionalProperties).toBe(false);
     const browse = json.paths["/api/v1/topics/{topic}/queues/{queueId}/messages"].get.parameters.map((parameter: { name: string }) => parameter.name);
-    expect(browse).toEqual(["topic", "queueId", "encoding", "offset", "from", "to", "tags", "max", "broker"]);
+    expect(browse).toEqual(["topic", "queueId", "encoding", "offset", "from", "to", "tags", "sql", "max", "broker"]);
     // Every reference resolves inside the document.
     for (const ref of JSON.stringify(json).match(/"\$ref":"[^"]+"/g) ?? []) {
       const name = ref.slice(ref.lastIndexOf("/") + 1, -1);

@@ -1,6 +1,7 @@
 /**
  * The message browser: a topic's queue by offset or time range, a page at a time (the cursor is
- * the page's `nextOffset`: no cap on how far one can go), optionally by tag expression; a lookup
+ * the page's `nextOffset`: no cap on how far one can go), optionally by tag expression or SQL92
+ * filter over properties (both evaluated on the broker); a lookup
  * by key or by msgId / offsetMsgId; and a live tail (live-tail.ts). A row opens the message
  * (message-detail.ts).
  */
@@ -50,7 +51,8 @@ function Browse(props: { topic: string }) {
   const [queueIndex, setQueueIndex] = useState(0);
   const [from, setFrom] = useState("");
   const [to, setTo] = useState("");
-  const [tags, setTags] = useState("");
+  const [filterKind, setFilterKind] = useState<"tags" | "sql">("tags");
+  const [filter, setFilter] = useState("");
   const [pageSize, setPageSize] = useState<number>(pageSizes[1]);
   const [history, setHistory] = useState<Cursor[]>([]);
   const [page, setPage] = useState<BrowsePage | undefined>(undefined);
@@ -65,7 +67,7 @@ function Browse(props: { topic: string }) {
         offset: cursor.offset,
         from: cursor.offset === undefined ? cursor.fromMs : undefined,
         to: localTimeMs(to),
-        tags: tags.trim() === "" ? undefined : tags.trim(),
+        ...(filter.trim() === "" ? {} : { [filterKind]: filter.trim() }),
         max: pageSize,
         broker: queue.brokerName,
       });
@@ -88,7 +90,8 @@ function Browse(props: { topic: string }) {
       </select></label>
       <label>From <input type="datetime-local" step="1" value=${from} onInput=${(event: Event) => setFrom(inputValue(event))} aria-label="From time" /></label>
       <label>To <input type="datetime-local" step="1" value=${to} onInput=${(event: Event) => setTo(inputValue(event))} aria-label="To time" /></label>
-      <input placeholder="Tags (a || b)" value=${tags} onInput=${(event: Event) => setTags(inputValue(event))} aria-label="Tag filter" class="narrow-wide" />
+      <select value=${filterKind} onChange=${(event: Event) => setFilterKind(inputValue(event) as "tags" | "sql")} aria-label="Filter kind"><option value="tags">Tag</option><option value="sql">SQL92</option></select>
+      <input placeholder=${filterKind === "tags" ? "a || b" : "region = 'eu' AND price > 30"} value=${filter} onInput=${(event: Event) => setFilter(inputValue(event))} aria-label="Filter" class=${filterKind === "sql" ? "wide" : "narrow-wide"} />
       <label>Page <select value=${pageSize} onChange=${(event: Event) => setPageSize(Number(inputValue(event)))} aria-label="Page size">${pageSizes.map((size) => html`<option value=${size}>${size}</option>`)}</select></label>
       <button type="submit" class="primary">Load</button>
     </form>
