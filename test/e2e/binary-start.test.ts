@@ -98,7 +98,7 @@ describe("dist/mq start: lifecycle", () => {
       const dir = makeTempDir("mq-e2e-");
       const config = writeConfig(dir);
       const httpPort = freePort();
-      const entry = processes.spawn(["start", "--data", "0042", "--port", "0", "--http-port", String(httpPort), "--listen", "127.0.0.1", "--config", config], { cwd: dir });
+      const entry = processes.spawn(["start", "--data", "0042", "--port", "0", "--namesrv-port", "0", "--http-port", String(httpPort), "--listen", "127.0.0.1", "--config", config], { cwd: dir });
       await waitForOk(entry, `http://127.0.0.1:${httpPort}/ready`);
       expect({ typed: existsSync(join(dir, "0042", "lock")), coerced: existsSync(join(dir, "42")) }).toEqual({ typed: true, coerced: false });
       expect(await stopMq({ entry })).toBe(0);
@@ -120,7 +120,7 @@ describe("dist/mq start: lifecycle", () => {
 
       for (const name of ["commitlog", "lock", "abort"]) expect({ name, exists: existsSync(join(dataDir, name)) }).toEqual({ name, exists: true });
 
-      const second = await runMq(["start", "--data", dataDir, "--http-port", String(freePort()), "--port", String(freePort()), "--listen", "127.0.0.1", "--config", config]);
+      const second = await runMq(["start", "--data", dataDir, "--http-port", String(freePort()), "--port", String(freePort()), "--namesrv-port", "0", "--listen", "127.0.0.1", "--config", config]);
       expect(second.exitCode).not.toBe(0);
       expect(second.stderr).toContain("locked");
       // The refused process must not have disturbed the first one.

@@ -32,7 +32,7 @@ describe("npm start", () => {
   test("one SIGTERM to the npm process stops mq: the child is gone and the data dir's lock is free", async () => {
     const dataDir = join(makeTempDir("mq-npm-start-"), "data");
     const httpPort = freePort();
-    const npm = Bun.spawn(["npm", "start", "--", "--data", dataDir, "--port", "0", "--http-port", String(httpPort), "--listen", "127.0.0.1"], {
+    const npm = Bun.spawn(["npm", "start", "--", "--data", dataDir, "--port", "0", "--namesrv-port", "0", "--http-port", String(httpPort), "--listen", "127.0.0.1"], {
       cwd: repoRoot,
       env: cleanEnv,
       stdin: "ignore",

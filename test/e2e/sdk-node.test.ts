@@ -39,7 +39,7 @@ describe("the SDK on Node", () => {
     const dir = makeTempDir("mq-sdk-node-");
     const port = freePort();
     const httpPort = freePort();
-    const child = Bun.spawn([process.execPath, join(repoRoot, "src/cli/main.ts"), "start", "--data", join(dir, "data"), "--port", String(port), "--http-port", String(httpPort), "--listen", "127.0.0.1", "--commit-log-file-bytes", "1048576"], {
+    const child = Bun.spawn([process.execPath, join(repoRoot, "src/cli/main.ts"), "start", "--data", join(dir, "data"), "--port", String(port), "--namesrv-port", "0", "--http-port", String(httpPort), "--listen", "127.0.0.1", "--commit-log-file-bytes", "1048576"], {
       cwd: dir,
       env: cleanEnv,
       stdout: "pipe",
