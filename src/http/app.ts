@@ -11,6 +11,8 @@
  * Bodies over `httpBodyBytesMax` are refused before they are read (413 REQUEST_TOO_LARGE).
  */
 
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import type { BrokerContext } from "../broker/broker-context.ts";
@@ -84,6 +86,12 @@ export function chooseBackend(dependencies: Pick<HttpAppDependencies, "broker" |
   });
 }
 
+/** `audit.log` in the local broker's data dir, when it is a directory on disk. */
+function auditFile(broker: BrokerContext | undefined): string | undefined {
+  const dataDir = broker?.store.options.dataDir;
+  return dataDir !== undefined && existsSync(dataDir) ? join(dataDir, "audit.log") : undefined;
+}
+
 export function createHttpApp(dependencies: HttpAppDependencies): Hono {
   const app = new Hono();
   const backend = chooseBackend(dependencies);
@@ -106,7 +114,7 @@ export function createHttpApp(dependencies: HttpAppDependencies): Hono {
   app.use("/api/v1/*", bodyLimit({ maxSize: httpBodyBytesMax, onError: (context) => errorResponse(context, new MqError("REQUEST_TOO_LARGE", { limit: httpBodyBytesMax })) }));
   // The audit log sees refused requests too, so it wraps the guard.
   const csrfToken = crypto.randomUUID();
-  const audit = new AuditLog();
+  const audit = new AuditLog({ file: auditFile(dependencies.broker) });
   const readOnly = dependencies.readOnly ?? false;
   app.use("/api/v1/*", audit.middleware(csrfToken));
   app.use("/api/v1/*", requestGuard({ readOnly, csrfToken }));

@@ -9,10 +9,14 @@
  * made the request (it carries the console's CSRF token): a producer's every send is no admin
  * action, and auditing it would cost the hot path and drown the log.
  *
- * Entries live in memory, the last `auditEntriesMax`, numbered by `seq` so a reader continues
- * with `after`; they are lost when the process stops.
+ * Entries are numbered by `seq` so a reader continues with `after`. The last `auditEntriesMax`
+ * are kept in memory and, when a broker runs in this process, appended to `audit.log` in its
+ * data dir (one JSON object a line, written before the answer leaves), so they survive a
+ * restart: the file is read back at start and rewritten with the kept entries once it holds
+ * twice as many.
  */
 
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import type { MiddlewareHandler } from "hono";
 import { auditBodyCharsMax, auditEntriesMax } from "./limits.ts";
 import { csrfTokenHeader, isMutating } from "./request-guard.ts";
@@ -38,13 +42,18 @@ const trafficPaths = [/^\/api\/v1\/topics\/[^/]+\/messages$/, /^\/api\/v1\/group
 export class AuditLog {
   private readonly entries: AuditEntry[] = [];
   private nextSeq = 1;
+  private linesInFile = 0;
 
-  constructor(private readonly nowMs: () => number = Date.now) {}
+  /** `file`: where entries are appended and read back from at start (absent: memory only). */
+  constructor(private readonly options: { file?: string; nowMs?: () => number } = {}) {
+    if (options.file !== undefined && existsSync(options.file)) this.load(options.file);
+  }
 
   record(entry: Omit<AuditEntry, "seq" | "timeMs">): AuditEntry {
-    const written = { seq: this.nextSeq++, timeMs: this.nowMs(), ...entry };
+    const written = { seq: this.nextSeq++, timeMs: (this.options.nowMs ?? Date.now)(), ...entry };
     this.entries.push(written);
     if (this.entries.length > auditEntriesMax) this.entries.splice(0, this.entries.length - auditEntriesMax);
+    this.persist(written);
     return written;
   }
 
@@ -55,6 +64,33 @@ export class AuditLog {
     if (start < 0) return [];
     const matching = this.entries.slice(start);
     return matching.slice(Math.max(0, matching.length - options.limit));
+  }
+
+  private persist(entry: AuditEntry): void {
+    const file = this.options.file;
+    if (file === undefined) return;
+    if (this.linesInFile >= 2 * auditEntriesMax) {
+      writeFileSync(file, this.entries.map((kept) => `${JSON.stringify(kept)}\n`).join(""));
+      this.linesInFile = this.entries.length;
+      return;
+    }
+    appendFileSync(file, `${JSON.stringify(entry)}\n`);
+    this.linesInFile++;
+  }
+
+  /** The file's entries (a line cut short by a crash is skipped); the numbering goes on after them. */
+  private load(file: string): void {
+    const lines = readFileSync(file, "utf8").split("\n").filter((line) => line.length > 0);
+    this.linesInFile = lines.length;
+    for (const line of lines.slice(-auditEntriesMax)) {
+      try {
+        const entry = JSON.parse(line) as AuditEntry;
+        if (typeof entry.seq === "number") this.entries.push(entry);
+      } catch {
+        // A torn last line: the entry was never answered.
+      }
+    }
+    this.nextSeq = (this.entries.at(-1)?.seq ?? 0) + 1;
   }
 
   /** The hono middleware writing an entry for each audited request once it is answered. */
