@@ -279,6 +279,16 @@ export const frameExamples: readonly FrameExample[] = [
       schema: responses.transactionListingSchema,
     },
   ),
+  ...exchange(
+    "QUERY_MESSAGE_TRACE",
+    { fields: { id: exampleMsgId } },
+    {
+      fields: { count: 1 },
+      body: bytes(JSON.stringify([{ hop: "stored", msgId: exampleMsgId, topic, host: brokerAddr, timeMs: storeTimestampMs, status: "ok", queueId: 0, queueOffset: 0, storeTimeMs: storeTimestampMs, offsetMsgId: exampleOffsetMsgId }])),
+      bodyKind: "raw",
+      schema: responses.traceFoundSchema,
+    },
+  ),
   oneway("NOTIFY_CONSUMER_IDS_CHANGED", { consumerGroup: group }),
   oneway("RESET_CONSUMER_CLIENT_OFFSET", { consumerGroup: group, topic, queues: [{ queueId: 0, queueOffset: 0 }, { queueId: 1, queueOffset: 0 }] }),
   ...exchange(

@@ -43,11 +43,12 @@ import { Server } from "./net/server.ts";
 import type { NamesrvBusEvents } from "./protocol/broker-registration.ts";
 import { MessageStore } from "./store/message-store.ts";
 import type { StoreEvents } from "./store/store-options.ts";
+import type { BrokerEvents } from "./broker/broker-events.ts";
 import { newRecoveryProgress, type RecoveryProgress } from "./store/store-recovery.ts";
 import { mqVersion } from "./version.ts";
 
 /** Everything published on the process bus. */
-export type ProcessEvents = StoreEvents & NamesrvBusEvents;
+export type ProcessEvents = StoreEvents & BrokerEvents & NamesrvBusEvents;
 
 export interface RunningServer {
   /** Undefined when no role needs it (a NameServer alone). */

@@ -5,6 +5,8 @@
  */
 
 import type { BrokerStats } from "./broker-stats.ts";
+import type { EventBus } from "../common/bus.ts";
+import type { BrokerBusEvents } from "./broker-events.ts";
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import type { QueueOffset } from "../common/offsets.ts";
@@ -26,6 +28,8 @@ import type { TopicConfigManager } from "./topic-config-manager.ts";
 export type BrokerConfig = Pick<
   MqConfig,
   "autoCreateTopics" | "defaultTopicQueues" | "topicsMax" | "clientExpiryMs" | "longPollMsMax" | "heldPullsMax" | "offsetPersistIntervalMs" | "queueLockExpiryMs" | "messageDelayLevel" | "timerMaxDelayMs" | "dedup" | "dedupWindowMs" | "transactionTimeoutMs" | "transactionCheckMax" | "brokerName" | "brokerId"
+  | "traceEnabled"
+  | "traceTopic"
 >;
 
 export function resolveBrokerConfig(config: Partial<BrokerConfig> | undefined): BrokerConfig {
@@ -38,6 +42,8 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 export interface BrokerContext {
   readonly store: MessageStore;
+  /** The process bus (the store's): the store's events and the broker's own (broker-events.ts). */
+  readonly bus: EventBus<BrokerBusEvents>;
   /** What metrics count (deliveries over TCP, send latency); hooks set by the metrics exporter. */
   readonly stats: BrokerStats;
   readonly topics: TopicConfigManager;

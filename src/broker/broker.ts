@@ -47,6 +47,9 @@ import { transactionHalfTransform } from "./transaction-half.ts";
 import { Transactions } from "./transactions.ts";
 import * as transactions from "./processors/transaction-processor.ts";
 import { isSystemTopic } from "../common/system-topics.ts";
+import { TraceWriter } from "./trace-writer.ts";
+import type { EventBus } from "../common/bus.ts";
+import type { BrokerBusEvents } from "./broker-events.ts";
 import { parseDelayLevels } from "../common/delay-levels.ts";
 import { groupConfigsMax } from "../common/limits.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
@@ -82,6 +85,8 @@ export interface BrokerOptions {
   /** A number in [0, 1) for the retry back-off's jitter; default Math.random (tests pass a seeded one). */
   readonly random?: () => number;
   readonly logger?: Logger;
+  /** Trace hops queued at most before they are dropped (default traceQueueHopsMax; tests make it tiny). */
+  readonly traceQueueHopsMax?: number;
 }
 
 export interface BrokerRegistrationOptions {
@@ -114,7 +119,8 @@ export class Broker {
     const clock = options.clock ?? systemClock;
     const logger = options.logger ?? silentLogger;
     const store = options.store;
-    const bus = store.options.bus;
+    // The process bus carries every module's events; the store knows only its own.
+    const bus = store.options.bus as EventBus<BrokerBusEvents> | undefined;
     if (bus === undefined) throw new MqError("INTERNAL", { reason: "the broker needs a store opened with an event bus (long polling listens to it)" });
     const dataDir = store.options.dataDir;
     const topics = new TopicConfigManager({ dataDir, autoCreateTopics: config.autoCreateTopics, defaultTopicQueues: config.defaultTopicQueues, topicsMax: config.topicsMax, logger });
@@ -155,11 +161,12 @@ export class Broker {
     const messages = new MessageService({ store, topics, advertisedHost: options.advertisedHost, port, assertWritable, transforms, clock, dedup });
     const context: BrokerContext = {
       store,
+      bus,
       stats: new BrokerStats(),
       topics,
       messages,
       dedup,
-      deadLetters: new DeadLetters(store, messages, new RedriveLedger(dataDir), clock),
+      deadLetters: new DeadLetters(store, messages, new RedriveLedger(dataDir), clock, bus),
       offsets: consumerOffsets,
       consumers,
       groupConfigs,
@@ -193,6 +200,7 @@ export class Broker {
     ScheduledMessages.registerKinds(context.scheduler);
     TimerDelivery.start(context);
     TransactionChecks.start(context, Transactions.start(context));
+    TraceWriter.start(context, { queueHopsMax: this.options.traceQueueHopsMax });
     context.scheduler.start();
     this.adoptStoredTopics();
     this.register();
@@ -215,6 +223,7 @@ export class Broker {
       consumers.stop();
       locks.stop();
       await this.options.server.close();
+      TraceWriter.of(this.context)?.stop(); // the store is still open: queued hops are written
       scheduler.close(); // synced: what is scheduled waits in the journal for the next start
       await consumerOffsets.stop();
       await topics.flush();
@@ -291,6 +300,7 @@ export class Broker {
     server.handle(RequestCode.LIST_TRANSACTIONS, (request) => transactions.listTransactions(context, request));
     server.handle(RequestCode.LIST_DEAD_LETTERS, (request) => deadLetters.listDeadLetters(context, request));
     server.handle(RequestCode.REDRIVE_DEAD_LETTERS, (request) => deadLetters.redriveDeadLetters(context, request));
+    server.handle(RequestCode.QUERY_MESSAGE_TRACE, (request) => query.queryMessageTrace(context, request));
   }
 }
 

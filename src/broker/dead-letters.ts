@@ -20,6 +20,8 @@ import type { MessageStore } from "../store/message-store.ts";
 import { type DeadLetterEntry, deadLetterTopic, toDeadLetterEntry, userProperties } from "./dead-letter-entry.ts";
 import type { MessageService } from "./message-service.ts";
 import type { RedriveLedger } from "./redrive-ledger.ts";
+import type { EventBus } from "../common/bus.ts";
+import type { BrokerEvents } from "./broker-events.ts";
 
 export interface DeadLetterCursor {
   readonly queueId: number;
@@ -67,7 +69,14 @@ export type RedriveAnswer = {
 const readChunk = 64;
 
 export class DeadLetters {
-  constructor(private readonly store: MessageStore, private readonly messages: MessageService, private readonly ledger: RedriveLedger, private readonly clock: Clock) {}
+  constructor(
+    private readonly store: MessageStore,
+    private readonly messages: MessageService,
+    private readonly ledger: RedriveLedger,
+    private readonly clock: Clock,
+    /** Where a redrive is announced ("message.redriven"), for the trace. */
+    private readonly bus?: EventBus<BrokerEvents>,
+  ) {}
 
   list(group: string, query: DeadLetterQuery & { readonly after?: DeadLetterCursor; readonly limit?: number }): DeadLetterPage {
     const limit = query.limit ?? deadLetterPageDefault;
@@ -116,6 +125,8 @@ export class DeadLetters {
     try {
       const answer = await this.messages.resend(topic, { body: message.body, tags: message.tags, keys: message.keys, properties: userProperties(message) }, origin === undefined ? {} : { [propertyNames.originMsgId]: origin });
       this.ledger.add(group, message.physicalOffset);
+      const failedMsgId = origin ?? message.msgId;
+      if (failedMsgId !== undefined) this.bus?.emit("message.redriven", { group, msgId: failedMsgId, newMsgId: answer.msgId, topic });
       return { status: "resent", topic, msgId: answer.msgId };
     } catch (error) {
       if (!isMqError(error)) throw error;

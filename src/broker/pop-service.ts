@@ -100,6 +100,8 @@ interface InFlight {
   firstFailureMs?: number;
   /** The last nack's error text, the reason its DLQ entry gives. */
   errorText?: string;
+  /** The message's msgId, known once handed out (the ack's trace hop names it). */
+  msgId?: string;
 }
 
 interface QueueCursor {
@@ -241,6 +243,7 @@ export class PopService {
     const { state, entry } = this.lookup(group, topic, receiptHandle);
     this.settle(state, entry);
     this.counters.acked += 1;
+    this.context.bus.emit("message.acked", { group, topic: state.topic, msgId: entry.msgId ?? this.context.store.getByPhysicalOffset(entry.physicalOffset)?.msgId, queueId: entry.queueId, queueOffset: entry.queueOffset });
   }
 
   /**
@@ -364,6 +367,8 @@ export class PopService {
     entry.backingOff = false;
     entry.deadlineChosen = false;
     this.reschedule(state, entry, nowMs + invisibleMs);
+    entry.msgId = message.msgId;
+    this.context.bus.emit("message.popped", { group: state.group, topic: state.topic, msgId: message.msgId, keys: message.keys, queueId: entry.queueId, queueOffset: entry.queueOffset, attempt: entry.attempt, invisibleUntilMs: entry.deadlineMs });
     return { message, receiptHandle: entry.handle, invisibleUntilMs: entry.deadlineMs, deliveryAttempt: entry.attempt };
   }
 

@@ -1,12 +1,13 @@
 /**
  * `mq message get ID`, `mq message query --topic T --key K`, and scheduled messages:
  * `mq message scheduled [--topic T]` (counts per time bucket and the earliest pending ones) and
- * `mq message cancel MSGID` (prints cancelled, already-delivered or unknown).
+ * `mq message cancel MSGID` (prints cancelled, already-delivered or unknown), and
+ * `mq message trace ID` (a message's trace timeline: hop, host, time, cost, status).
  */
 
 import type { ReceivedMessage } from "../client/index.ts";
 import { MqError } from "../common/errors.ts";
-import type { ScheduledListing } from "../client/index.ts";
+import type { ScheduledListing, TraceHop } from "../client/index.ts";
 import { scheduledListBucketMsMin, scheduledListPageMax } from "../common/limits.ts";
 import { integerOption, lastString } from "./options.ts";
 import { createOutput, formatTable } from "./output.ts";
@@ -83,6 +84,16 @@ export const messageCommand = nounCommand({
           createOutput(options.json === true).result(listing, () => scheduledText(listing));
         }),
       );
+    cli
+      .command("trace <id>", "A message's trace timeline by msgId, offsetMsgId or key: hop, host, time, cost, status")
+      .option("--trace-topic <topic>", "Search this trace topic too (where clients were told to write)", { type: [String] })
+      .action((id: string, options: Options) =>
+        withAdmin(options, async (admin) => {
+          const topic = lastString(options.traceTopic);
+          const hops = await admin.trace(String(id), topic === undefined ? {} : { topic });
+          createOutput(options.json === true).result({ id: String(id), hops }, () => (hops.length === 0 ? `No trace found for "${String(id)}"` : formatTable(hops.map(traceRow))));
+        }),
+      );
     cli.command("cancel <msgId>", "Cancel a scheduled message: prints cancelled, already-delivered or unknown").action((msgId: string, options: Options) =>
       withAdmin(options, async (admin) => {
         const outcome = await admin.cancelScheduled(String(msgId));
@@ -91,6 +102,12 @@ export const messageCommand = nounCommand({
     );
   },
 });
+
+function traceRow(hop: TraceHop) {
+  const where = hop.queueId === undefined ? "" : `queue ${hop.queueId}${hop.queueOffset === undefined ? "" : ` offset ${hop.queueOffset}`}`;
+  const about = [hop.topic, hop.group === undefined ? "" : `group ${hop.group}`, where, hop.reconsumeTimes === undefined ? "" : `retry ${hop.reconsumeTimes}`, hop.detail ?? ""].filter((part) => part !== "").join(", ");
+  return { hop: hop.hop, host: hop.host, time: new Date(hop.timeMs).toISOString(), cost: hop.costMs === undefined ? "" : `${Math.round(hop.costMs * 10) / 10}ms`, status: hop.status, msgId: hop.msgId, about };
+}
 
 function timeOption(name: string, value: unknown): number | undefined {
   const text = lastString(value);

@@ -11,7 +11,9 @@
  */
 
 import { MqError } from "../common/errors.ts";
-import { deadLetterPageDefault, redriveAnswerWaitMsMin, redriveMessagesMax } from "../common/limits.ts";
+import { deadLetterPageDefault, redriveAnswerWaitMsMin, redriveMessagesMax, traceQueryHopsMax } from "../common/limits.ts";
+import { messageKeyLengthMax } from "../protocol/limits.ts";
+import { type TraceHop, sortTimeline, uniqueHops } from "../protocol/trace-record.ts";
 import { isMessageIdShape } from "../common/ids.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ClusterInfo, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
@@ -206,6 +208,18 @@ export class Admin {
     if (answers.length === 1) return answers[0]!.value.map(toReceivedMessage);
     const found = answers.flatMap(({ value }) => value).sort((a, b) => b.storeTimestampMs - a.storeTimestampMs);
     return (options.maxResults === undefined ? found : found.slice(0, options.maxResults)).map(toReceivedMessage);
+  }
+
+  /**
+   * A message's trace: every hop the brokers hold about it (published, stored, scheduled,
+   * delivered, retried, dead-lettered, redriven, popped, acked, consumed, transaction end),
+   * oldest first. `id` is a msgId, an offsetMsgId or a message key; `topic` names a trace topic
+   * besides the brokers' own (where SDK clients were told to write). Empty when none is found.
+   */
+  async trace(id: string, options: { topic?: string } = {}): Promise<TraceHop[]> {
+    if (id.length === 0 || id.length > messageKeyLengthMax) throw new MqError("INVALID_FIELD", { field: "id", reason: `must be 1..${messageKeyLengthMax} characters, got ${id.length}` });
+    const answers = await fanOut(await this.targets(), (target) => this.context.broker.queryTrace(target.address, { id, ...(options.topic === undefined ? {} : { topic: options.topic }) }), this.read());
+    return sortTimeline(uniqueHops(answers.flatMap(({ value }) => value))).slice(0, traceQueryHopsMax);
   }
 
   /**

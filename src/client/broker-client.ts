@@ -20,6 +20,7 @@ import * as responses from "../protocol/responses.ts";
 import type { GroupConfig } from "../protocol/group-config.ts";
 import { type RequestFieldsInput, validateFields } from "../protocol/schemas.ts";
 import type { ConnectionPool } from "./connection-pool.ts";
+import { type TraceHop, traceHopsSchema } from "../protocol/trace-record.ts";
 
 export interface CallOptions {
   readonly body?: Uint8Array;
@@ -174,6 +175,20 @@ export class BrokerClient {
   async queryByKey(address: string, fields: Fields<typeof RequestCode.QUERY_MESSAGE_BY_KEY>): Promise<StoredMessage[]> {
     const { frame } = await this.call(address, RequestCode.QUERY_MESSAGE_BY_KEY, fields, responses.messagesFoundSchema);
     return splitRecords(frame.body);
+  }
+
+  /** The trace hops one broker holds about a message (QUERY_MESSAGE_TRACE), oldest first. */
+  async queryTrace(address: string, fields: Fields<typeof RequestCode.QUERY_MESSAGE_TRACE>): Promise<TraceHop[]> {
+    const { frame } = await this.call(address, RequestCode.QUERY_MESSAGE_TRACE, fields, responses.traceFoundSchema);
+    let hops: unknown;
+    try {
+      hops = JSON.parse(new TextDecoder().decode(frame.body));
+    } catch {
+      throw new MqError("INVALID_FIELD", { field: "response.body", reason: "the trace is not JSON" });
+    }
+    const checked = validateFields(traceHopsSchema, hops);
+    if (!checked.ok) throw new MqError("INVALID_FIELD", { field: `response.body.${checked.error.params.field}`, reason: String(checked.error.params.reason) });
+    return checked.fields;
   }
 
   async listScheduled(address: string, fields: Fields<typeof RequestCode.LIST_SCHEDULED_MESSAGES>): Promise<responses.ScheduledListing> {

@@ -11,6 +11,7 @@ import { MqError } from "../common/errors.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import { topicNamePattern } from "../common/limits.ts";
 import { BrokerClient } from "./broker-client.ts";
+import type { TraceSetting } from "./trace-dispatcher.ts";
 import { type ClientIdentity, createClientIdentity } from "./client-identity.ts";
 import { ConnectionPool, parseAddress } from "./connection-pool.ts";
 import { NamesrvClient, parseNamesrvList } from "./namesrv-client.ts";
@@ -33,6 +34,11 @@ export interface ClientOptions {
   readonly requestTimeoutMs?: number;
   readonly logger?: Logger;
   readonly clock?: Clock;
+  /**
+   * Message trace (trace-dispatcher.ts): on by default for producers and consumers; `false` turns
+   * it off, `{ topic }` writes to another trace topic than RMQ_SYS_TRACE_TOPIC.
+   */
+  readonly trace?: TraceSetting;
 }
 
 export const brokerAddressDefault = "127.0.0.1:10911";

@@ -32,6 +32,7 @@ export type { ProducerMessage, BatchMessage, ReceivedMessage, SendResult } from 
 export type { MessageQueue } from "./message-queue.ts";
 export type { QueueOffset, PhysicalOffset } from "../common/offsets.ts";
 export type { QueueSelector } from "./queue-selector.ts";
+export type { TraceHop, TraceHopName } from "../protocol/trace-record.ts";
 export type { MessageModel } from "./rebalancer.ts";
 export type { AllocationName, AllocationStrategy } from "./allocation.ts";
 export { allocationStrategies } from "./allocation.ts";

@@ -31,6 +31,7 @@ import type { TopicRoute } from "./route-resolver.ts";
 import { isRetriable } from "./retry-policy.ts";
 import { type AccumulatedSend, SendAccumulator } from "./send-accumulator.ts";
 import { Semaphore } from "./semaphore.ts";
+import { TraceDispatcher } from "./trace-dispatcher.ts";
 
 export interface ProducerOptions extends ClientOptions {
   /** Producer group (transactions check back to it); default "DEFAULT_PRODUCER". */
@@ -84,6 +85,8 @@ export class Producer {
   private readonly accumulator: SendAccumulator;
   private state: State = "new";
   private heartbeatTimer: { cancel(): void } | undefined;
+  /** Message trace: publish hops (trace-dispatcher.ts); undefined when off. */
+  private readonly trace: TraceDispatcher | undefined;
 
   constructor(options: ProducerOptions = {}) {
     this.group = options.group ?? producerGroupDefault;
@@ -102,6 +105,12 @@ export class Producer {
       throw new MqError("INVALID_FIELD", { field: "lingerMs", reason: `must be an integer in 0..${lingerMsMax}, got ${options.lingerMs}` });
     }
     this.accumulator = new SendAccumulator({ sendOne: (address, queue, send) => this.sendOne(address, queue, send), sendMany: (address, queue, sends) => this.sendMany(address, queue, sends) }, lingerMs);
+    this.trace = TraceDispatcher.create(options.trace, this.context);
+  }
+
+  /** Trace counters (recorded, written, dropped hops); undefined when tracing is off. */
+  get traceCounters(): Readonly<TraceDispatcher["counters"]> | undefined {
+    return this.trace?.counters;
   }
 
   get clientId(): string {
@@ -129,12 +138,18 @@ export class Producer {
     // holds no per-message delivery times.
     const alone = options.signal !== undefined || prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0;
     await this.inFlight.acquire(options.signal);
+    const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
     try {
-      return await this.withRetries(prepared.topic, message, options, (address, queue) => {
+      const result = await this.withRetries(prepared.topic, message, options, (address, queue) => {
         if (!alone) return this.accumulator.add(address, queue, prepared, msgId);
         const fields = this.sendFields(prepared, queue, msgId);
         return this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
       });
+      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, result });
+      return result;
+    } catch (error) {
+      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, error });
+      throw error;
     } finally {
       this.inFlight.release();
     }
@@ -165,15 +180,18 @@ export class Producer {
   async sendBatch(topic: string, messages: readonly BatchMessage[], options: BatchOptions = {}): Promise<SendResult[]> {
     this.checkRunning();
     if (messages.length === 0) throw new MqError("BATCH_EMPTY");
-    const entries: BatchEntry[] = messages.map((message) => {
+    const preparedAll = messages.map((message) => {
       if (message.topic !== undefined && message.topic !== topic) throw new MqError("BATCH_MIXED_TOPICS", { first: topic, other: message.topic });
-      const prepared = prepareMessage(message, topic);
-      return { msgId: this.msgIds.next(), tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body, deliverAtMs: prepared.deliverAtMs, delayMs: prepared.delayMs, delayLevel: prepared.delayLevel, dedupKey: prepared.dedupKey };
+      return prepareMessage(message, topic);
     });
+    const entries: BatchEntry[] = preparedAll.map((prepared) => ({ msgId: this.msgIds.next(), tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, body: prepared.body, deliverAtMs: prepared.deliverAtMs, delayMs: prepared.delayMs, delayLevel: prepared.delayLevel, dedupKey: prepared.dedupKey }));
     const body = encodeBatchBody(entries); // throws BATCH_TOO_LARGE before anything is sent
     const msgIds = entries.map((entry) => entry.msgId);
     const routing: ProducerMessage = { topic, body: "", shardingKey: options.shardingKey };
     await this.inFlight.acquire(options.signal);
+    const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
+    const traceAll = (outcome: { results?: readonly SendResult[]; error?: unknown }) =>
+      preparedAll.forEach((message, index) => this.trace?.published({ message, msgId: entries[index]!.msgId, group: this.group, startedMs, result: outcome.results?.[index], error: outcome.error }));
     try {
       const results = await this.withRetries(topic, routing, options, (address, queue) => {
         const fields: Fields<typeof RequestCode.SEND_BATCH> = {
@@ -185,7 +203,11 @@ export class Producer {
         };
         return this.context.broker.sendBatch(address, fields, body, msgIds, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
       });
+      if (this.trace !== undefined) traceAll({ results });
       return results;
+    } catch (error) {
+      if (this.trace !== undefined) traceAll({ error });
+      throw error;
     } finally {
       this.inFlight.release();
     }
@@ -224,6 +246,7 @@ export class Producer {
     this.state = "stopped";
     this.heartbeatTimer?.cancel();
     await this.inFlight.whenIdle();
+    await this.trace?.shutdown();
     if (wasRunning) {
       await Promise.allSettled(
         this.context.routes.brokerAddresses().map((address) =>

@@ -49,6 +49,7 @@ import { type MessageModel, Rebalancer } from "./rebalancer.ts";
 import { RemoteOffsetStore } from "./remote-offset-store.ts";
 import { type MessageFilter, everyMessage } from "../protocol/filter/filter-expression.ts";
 import { type SubscriptionExpression, compileSubscription, retryTopicFilter, wireFilter } from "./subscription.ts";
+import { TraceDispatcher } from "./trace-dispatcher.ts";
 
 export type ConsumeFromWhere = "last" | "first" | "timestamp";
 export type MessageHandler = (message: ReceivedMessage) => Promise<void> | void;
@@ -132,6 +133,8 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   private retryTopicRequested = false;
   readonly metrics: ConsumeFailureMetrics = { failed: 0, sentToRetry: 0, sentToDeadLetter: 0, sendBackErrors: 0 };
   private stopping: Promise<void> | undefined;
+  /** Message trace: consume-before and consume-after hops (trace-dispatcher.ts); undefined when off. */
+  private readonly trace: TraceDispatcher | undefined;
   /** Broker addresses that have had a heartbeat since their connection opened. */
   private readonly heartbeated = new Set<string>();
 
@@ -151,6 +154,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     checkIntegerIn(options.maxReconsumeTimes, "maxReconsumeTimes", reconsumeTimesMax);
     checkIntegerIn(options.suspendCurrentQueueMs, "suspendCurrentQueueMs", suspendCurrentQueueMsMax);
     this.context = createClientContext(options, `consumer.${options.group}`);
+    this.trace = TraceDispatcher.create(options.trace, this.context);
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
   }
 
@@ -311,6 +315,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
         this.context.routes.brokerAddresses().map((address) => this.context.broker.unregisterClient(address, { clientId: this.clientId, consumerGroup: this.group })),
       );
     }
+    await this.trace?.shutdown();
     await this.context.pool.close();
     this.state = "stopped";
   }
@@ -321,12 +326,15 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     const local = (this.options.orderly ?? false) || this.messageModel === "broadcasting";
     for (let attempt = 0; ; attempt++) {
       if (this.isStopping()) return false;
+      const consumed = this.trace?.consuming(message, this.group);
       try {
         await handler(message);
+        consumed?.({});
         return true;
       } catch (error) {
         // A message abandoned at shutdown (an iterator or stream closing) is not a failure.
         if (this.isStopping() && isMqError(error, "ABORTED")) return false;
+        consumed?.({ error });
         this.metrics.failed++;
         const outcome = local ? await this.localFailure(message, error, attempt) : await this.sendBack(message, error, this.options.maxReconsumeTimes);
         if (outcome !== "again") return outcome;

@@ -261,6 +261,21 @@ export const transactionEndedRememberedMax = 65_536;
 /** Pending or exhausted transactions one listing page returns at most, and by default. */
 export const transactionListPageMax = 1_000;
 export const transactionListPageDefault = 100;
+// Message trace (broker/trace-writer.ts, client/trace-dispatcher.ts)
+/** Trace hops waiting to be written, per broker and per SDK client; past it hops are dropped (and counted), never a send slowed. */
+export const traceQueueHopsMax = 65_536;
+/** Hops one trace message holds at most (its keys are bounded by messageKeysMax too). */
+export const traceHopsPerMessageMax = 128;
+/** Hops written per run of a trace writer at most; the rest wait for the next run. */
+export const traceHopsPerFlushMax = 8_192;
+/** How long a hop waits at most before its batch is written. */
+export const traceFlushIntervalMs = 20;
+/** Hops one trace query answers at most (oldest first). */
+export const traceQueryHopsMax = 1_000;
+/** Messages a trace query by key follows at most (each found by its msgId too). */
+export const traceKeyMessagesMax = 32;
+/** Trace messages one query reads per id and trace topic at most. */
+export const traceQueryMessagesMax = 256;
 
 function assertRelation(holds: boolean, relation: string): void {
   if (!holds) throw new Error(`Limits are inconsistent: expected ${relation}`);

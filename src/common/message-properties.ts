@@ -23,6 +23,7 @@ export const propertyNames = {
   maxReconsumeTimes: "MAX_RECONSUME_TIMES",
   timerDeliverMs: "TIMER_DELIVER_MS",
   timerDelayMs: "TIMER_DELAY_MS",
+  /** "false" turns tracing off for the message: neither its SDK nor the broker records hops about it (trace messages carry it). */
   traceOn: "TRACE_ON",
   /** On a delivered scheduled message: the delivery time it was scheduled for (ms). */
   timerOutMs: "TIMER_OUT_MS",
@@ -70,8 +71,9 @@ export const deadLetterPropertyNames = {
  * Property names only the broker and the SDK may set (DESIGN §14): a message from a user carrying
  * one is refused with PROPERTY_INVALID on every transport, so that no user can make a message
  * look scheduled, transactional, retried or indexed under another id. `SHARDING_KEY` is not here:
- * clients record the sharding key they routed by, and the broker never acts on it. `traceparent`
- * (W3C trace context) is a user property and passes through.
+ * clients record the sharding key they routed by, and the broker never acts on it. `TRACE_ON` is
+ * not here either: a sender may turn tracing off for its own message (`TRACE_ON=false`), as trace
+ * messages do. `traceparent` (W3C trace context) is a user property and passes through.
  */
 export const reservedPropertyNames: ReadonlySet<string> = new Set([
   propertyNames.tags,
@@ -89,7 +91,6 @@ export const reservedPropertyNames: ReadonlySet<string> = new Set([
   propertyNames.originMsgId,
   propertyNames.reconsumeTimes,
   propertyNames.maxReconsumeTimes,
-  propertyNames.traceOn,
   propertyNames.timerOutMs,
   propertyNames.timerDeliveredMs,
   propertyNames.timerSourceOffset,

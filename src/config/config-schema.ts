@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { parseDelayLevels } from "../common/delay-levels.ts";
 import * as limits from "../common/limits.ts";
+import { systemTopics } from "../common/system-topics.ts";
 
 /**
  * Broker defaults, kept beside the schema so the broker (which may import config) and the
@@ -39,6 +40,10 @@ export const brokerDefaults = {
   transactionTimeoutMs: limits.transactionTimeoutMsDefault,
   /** Check-backs a live producer received before an unresolved half is moved to the exhausted list. */
   transactionCheckMax: limits.transactionCheckMaxDefault,
+  /** The broker records the hops it sees (stored, scheduled, delivered, retried, popped...) in the trace topic. */
+  traceEnabled: true,
+  /** Where the broker writes its trace records (RocketMQ's default trace topic). */
+  traceTopic: systemTopics.trace,
 } as const;
 
 /**
@@ -147,6 +152,8 @@ export const configObjectSchema = z
     dedupWindowMs: z.number().int().min(1).max(limits.dedupWindowMsMax).default(brokerDefaults.dedupWindowMs),
     transactionTimeoutMs: z.number().int().min(1).max(limits.transactionTimeoutMsLimit).default(brokerDefaults.transactionTimeoutMs),
     transactionCheckMax: z.number().int().min(1).max(limits.transactionCheckMaxLimit).default(brokerDefaults.transactionCheckMax),
+    traceEnabled: booleanSetting.default(brokerDefaults.traceEnabled),
+    traceTopic: z.string().regex(limits.topicNamePattern).default(brokerDefaults.traceTopic),
     logLevel: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
     /** For tests of the start-up probes: a pause after each recovery step, to watch a recovery in progress. */
     recoveryStepPauseMs: z.number().int().min(0).max(60_000).optional(),

@@ -12,12 +12,14 @@
  * - flush latency: the bus's "store.flushed" (duration of each background flush + checkpoint);
  * - consumer lag per group / topic / queue, store size, disk use, flush lag, connections,
  *   long-poll holds, pop in-flight, scheduled messages pending: read at scrape time;
- * - scheduled messages delivered and their due lag: the scheduler's fire listener.
+ * - scheduled messages delivered and their due lag: the scheduler's fire listener;
+ * - trace hops written, dropped and queued: the trace writer's own counts, read at scrape time.
  */
 
 import type { BrokerContext } from "../broker/broker-context.ts";
 import type { PopService } from "../broker/pop-service.ts";
 import { scheduledMessageJobKind } from "../broker/scheduled-message-job.ts";
+import { TraceWriter } from "../broker/trace-writer.ts";
 import { type Metric, MetricsRegistry } from "./metrics-registry.ts";
 
 /** Due-lag buckets: milliseconds when the broker keeps up, minutes to hours after a downtime. */
@@ -71,6 +73,7 @@ export class BrokerMetrics {
       );
       this.storeGauges(broker);
       this.scheduledMetrics(broker);
+      this.traceMetrics(broker);
       // TCP pulls and sends report through the broker's stats hooks (REST counts its own).
       broker.stats.hooks = {
         delivered: (topic, messages, bytes) => this.delivered(topic, "tcp", messages, bytes),
@@ -107,6 +110,24 @@ export class BrokerMetrics {
   close(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.unsubscribe.length = 0;
+  }
+
+  /** Message trace: hops the broker's trace writer wrote, dropped (its queue full, or the append refused) and holds. */
+  private traceMetrics(broker: BrokerContext): void {
+    const registry = this.registry;
+    const counted = (name: string, help: string, value: (writer: TraceWriter) => number): void => {
+      // A counter read from the writer's own count when scraped: nothing added to the hot path.
+      registry.counter(name, help).collect = (metric) => {
+        const writer = TraceWriter.of(broker);
+        if (writer !== undefined) metric.set({}, value(writer));
+      };
+    };
+    counted("mq_trace_hops_written_total", "Trace hops the broker wrote to its trace topic since start", (writer) => writer.counters.written);
+    counted("mq_trace_hops_dropped_total", "Trace hops the broker dropped since start (its trace queue was full, or the trace topic refused them); no send fails for them", (writer) => writer.counters.dropped);
+    registry.gauge("mq_trace_hops_queued", "Trace hops waiting to be written", (metric) => {
+      const writer = TraceWriter.of(broker);
+      if (writer !== undefined) metric.set({}, writer.pending);
+    });
   }
 
   /** Scheduled messages: pending now, delivered since start, and how late each fired. */

@@ -25,6 +25,8 @@ import { ScheduledMessages } from "../broker/scheduled-messages.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
 import { type DeadLetterListOptions, type DeadLetterView, formatDeadLetterCursor, parseDeadLetterCursor, type RedriveOptions, type RedriveResult } from "../client/dead-letter-listing.ts";
 import { redriveMessagesMax } from "../common/limits.ts";
+import { findTrace } from "../broker/trace-query.ts";
+import type { TraceHop } from "../protocol/trace-record.ts";
 import type { ClusterBroker, ClusterView, GroupSummary, MqBackend, NackOptions, OutgoingMessage, QueuePage, ReceiveRequest, ReceivedEntry, ResetTarget, SendAnswer, TopicDescription } from "./mq-backend.ts";
 
 /** Who the local broker is, as it registers with NameServers (its settings). */
@@ -149,6 +151,10 @@ export class LocalBackend implements MqBackend {
 
   messagesByKey(topic: string, key: string, max: number): ReceivedMessage[] {
     return this.broker.messages.findRecordsByKey({ topic, key, max }).map((record) => this.received(decodeRecord(record)));
+  }
+
+  trace(id: string, options: { topic?: string }): TraceHop[] {
+    return findTrace(this.broker, { id, ...options });
   }
 
   listGroups(): GroupSummary[] {

@@ -11,6 +11,7 @@
  */
 
 import type { StoredAnswer, UnroutedMessage } from "../broker/message-service.ts";
+import type { TraceHop } from "../protocol/trace-record.ts";
 import type { ReceivedMessage } from "../client/message.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ScheduledListOptions } from "../client/scheduled-listing.ts";
@@ -104,6 +105,8 @@ export interface MqBackend {
   /** MESSAGE_NOT_FOUND when no broker has it. */
   messageById(id: string): Answer<ReceivedMessage>;
   messagesByKey(topic: string, key: string, max: number): Answer<ReceivedMessage[]>;
+  /** A message's trace hops (by msgId, offsetMsgId or key), oldest first; `topic` a trace topic to search besides the brokers'. */
+  trace(id: string, options: { topic?: string }): Answer<TraceHop[]>;
   listGroups(): Answer<GroupSummary[]>;
   group(group: string): Answer<GroupDetail & { queues: Array<GroupDetail["queues"][number] & { brokerName?: string }> }>;
   resetOffset(group: string, topic: string, to: ResetTarget): Answer<{ queues: Array<{ topic: string; queueId: number; queueOffset: QueueOffset; brokerName?: string }> }>;

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { errorCatalog } from "../common/errors.ts";
 import { clusterInfoSchema } from "../protocol/responses.ts";
+import { traceHopSchema } from "../protocol/trace-record.ts";
 import * as schemas from "./schemas.ts";
 
 type JsonSchema = Record<string, unknown>;
@@ -20,7 +21,15 @@ interface Operation {
   readonly rawBody?: boolean;
   readonly query?: z.ZodObject;
   readonly response?: z.ZodType;
+  /** Path parameters that differ from the shared ones below. */
+  readonly pathParameters?: Record<string, z.ZodType>;
 }
+
+/** GET /api/v1/messages/{id}/trace: the hops of a message's trace, oldest first (the console draws its timeline from it). */
+const traceView = z.object({
+  id: z.string().meta({ description: "The id asked for: msgId, offsetMsgId or message key" }),
+  hops: z.array(traceHopSchema.meta({ id: "TraceHop", description: "One thing that happened to one message, recorded by an SDK client or a broker" })),
+});
 
 /** GET /api/v1/cluster: GET_CLUSTER_INFO's brokers, plus where the view comes from. */
 const clusterView = z.object({
@@ -99,6 +108,15 @@ const operations: readonly Operation[] = [
   },
   { method: "get", path: "/api/v1/messages/{id}", summary: "A message by msgId or offsetMsgId", tag: "messages", query: schemas.encodingQuery },
   { method: "get", path: "/api/v1/messages", summary: "Messages of a topic carrying a key, newest first", tag: "messages", query: schemas.messageQuery },
+  {
+    method: "get",
+    path: "/api/v1/messages/{id}/trace",
+    summary: "A message's trace by msgId, offsetMsgId or key: every hop (publish, stored, scheduled, delivered, retried, dead-lettered, redriven, popped, acked, consume-before, consume-after, transaction-end) with host, time, cost and status, oldest first",
+    tag: "messages",
+    query: schemas.traceQuery,
+    pathParameters: { id: schemas.traceIdPath.shape.id },
+    response: traceView,
+  },
   { method: "get", path: "/api/v1/groups", summary: "Consumer groups with their total lag", tag: "groups" },
   { method: "get", path: "/api/v1/groups/{group}", summary: "A group's members, subscriptions and per-queue offsets and lag", tag: "groups" },
   { method: "get", path: "/api/v1/groups/{group}/config", summary: "A group's configuration: maxReconsumeTimes, back-off, consumeEnable, orderly (the defaults if nobody set it)", tag: "groups", response: schemas.groupConfigView },
@@ -202,7 +220,7 @@ export function openApiDocument(version: string): JsonSchema {
     const parameters: unknown[] = [];
     for (const name of operation.path.match(/\{(\w+)\}/g) ?? []) {
       const key = name.slice(1, -1);
-      parameters.push({ name: key, in: "path", required: true, schema: jsonSchema(pathParameters[key]!) });
+      parameters.push({ name: key, in: "path", required: true, schema: jsonSchema(operation.pathParameters?.[key] ?? pathParameters[key]!) });
     }
     if (operation.query !== undefined) {
       const shape = jsonSchema(operation.query) as { properties?: Record<string, unknown>; required?: string[] };

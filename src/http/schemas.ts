@@ -118,6 +118,10 @@ export const browseQuery = encodingQuery.extend({
 
 export const messageIdPath = z.object({ id: messageIdText });
 
+/** A trace is asked for by msgId, offsetMsgId or message key. */
+export const traceIdPath = z.object({ id: z.string().min(1).max(messageKeyLengthMax).meta({ description: "msgId, offsetMsgId or message key" }) });
+export const traceQuery = z.object({ topic: topicName.optional().meta({ description: "A trace topic to search besides the brokers' own (where SDK clients were told to write)" }) });
+
 export const messageQuery = encodingQuery.extend({
   topic: topicName,
   key: z.string().min(1).max(messageKeyLengthMax),

@@ -17,6 +17,7 @@
  */
 
 import { Admin } from "../client/admin.ts";
+import type { TraceHop } from "../protocol/trace-record.ts";
 import type { ClientOptions } from "../client/client-context.ts";
 import type { BatchMessage, ReceivedMessage } from "../client/message.ts";
 import { decodeReceiptHandle } from "../client/popped-message.ts";
@@ -150,6 +151,10 @@ export class SdkBackend implements MqBackend {
 
   messagesByKey(topic: string, key: string, max: number): Promise<ReceivedMessage[]> {
     return this.admin.queryByKey(topic, key, { maxResults: max });
+  }
+
+  trace(id: string, options: { topic?: string }): Promise<TraceHop[]> {
+    return this.admin.trace(id, options);
   }
 
   listGroups(): Promise<GroupSummary[]> {

@@ -69,6 +69,9 @@ export const RequestCode = {
   LIST_TRANSACTIONS: 90,
 
   // Broker → client (sent by the server on a client's connection)
+  /** The trace hops a broker holds about a message (by msgId, offsetMsgId or key), oldest first. */
+  QUERY_MESSAGE_TRACE: 110,
+
   CHECK_TRANSACTION_STATE: 60,
   NOTIFY_CONSUMER_IDS_CHANGED: 61,
   /** After RESET_OFFSET: the group's clients drop what they hold and re-read their offsets. */
@@ -125,6 +128,7 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   LIST_DEAD_LETTERS: "client→broker",
   REDRIVE_DEAD_LETTERS: "client→broker",
   LIST_TRANSACTIONS: "client→broker",
+  QUERY_MESSAGE_TRACE: "client→broker",
   CHECK_TRANSACTION_STATE: "broker→client",
   NOTIFY_CONSUMER_IDS_CHANGED: "broker→client",
   RESET_CONSUMER_CLIENT_OFFSET: "broker→client",

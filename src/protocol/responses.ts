@@ -373,3 +373,5 @@ export const transactionListingSchema = z.object({
   next: offsetMsgId.optional(),
 });
 export type TransactionListing = z.infer<typeof transactionListingSchema>;
+/** QUERY_MESSAGE_TRACE: `count` hops, JSON in the body (an array of trace hops, trace-record.ts). */
+export const traceFoundSchema = z.object({ count: z.int().min(0) });

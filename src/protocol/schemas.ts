@@ -191,6 +191,12 @@ export const queryMessageByKeySchema = z.object({
   endTimestampMs: timestampMs.optional(),
 });
 
+/** QUERY_MESSAGE_TRACE: `id` a msgId, an offsetMsgId or a message key; `topic` a trace topic to search besides the broker's. */
+export const queryMessageTraceSchema = z.object({
+  id: z.string().min(1).max(limits.messageKeyLengthMax),
+  topic: topic.optional(),
+});
+
 /** LIST_SCHEDULED_MESSAGES: pending in [fromMs, toMs), one page after (afterDeliverAtMs, afterMsgId). */
 export const listScheduledMessagesSchema = z
   .object({
@@ -345,6 +351,7 @@ export const requestSchemas = {
   [RequestCode.CANCEL_SCHEDULED_MESSAGE]: cancelScheduledMessageSchema,
   [RequestCode.LIST_DEAD_LETTERS]: listDeadLettersSchema,
   [RequestCode.REDRIVE_DEAD_LETTERS]: redriveDeadLettersSchema,
+  [RequestCode.QUERY_MESSAGE_TRACE]: queryMessageTraceSchema,
   [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
   [RequestCode.LIST_TRANSACTIONS]: listTransactionsSchema,
   [RequestCode.NOTIFY_CONSUMER_IDS_CHANGED]: consumerGroupOnly,

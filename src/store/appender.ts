@@ -169,7 +169,18 @@ export class Appender {
   private stored(input: PutMessageInput, result: PutOk): void {
     this.messagesPut += 1;
     this.bytesPut += result.size;
-    this.context.options.bus?.emit("message.stored", { topic: input.topic, queueId: input.queueId, queueOffset: result.queueOffset, physicalOffset: result.physicalOffset, storeTimestampMs: result.storeTimestampMs });
+    this.context.options.bus?.emit("message.stored", {
+      topic: input.topic,
+      queueId: input.queueId,
+      queueOffset: result.queueOffset,
+      physicalOffset: result.physicalOffset,
+      storeTimestampMs: result.storeTimestampMs,
+      msgId: input.msgId,
+      keys: input.keys,
+      tags: input.tags,
+      properties: input.properties,
+      reconsumeTimes: input.reconsumeTimes,
+    });
   }
 }
 

@@ -22,7 +22,23 @@ export type FlushMode = "async" | "sync";
 
 /** Events the store publishes on the in-process bus. */
 export type StoreEvents = {
-  "message.stored": { topic: string; queueId: number; queueOffset: QueueOffset; physicalOffset: PhysicalOffset; storeTimestampMs: number };
+  /**
+   * After each record is appended (live only, not replayed). msgId, keys, properties and
+   * reconsumeTimes are the writer's own objects, handed on without a copy (the trace writer
+   * reads them): listeners must not change them.
+   */
+  "message.stored": {
+    topic: string;
+    queueId: number;
+    queueOffset: QueueOffset;
+    physicalOffset: PhysicalOffset;
+    storeTimestampMs: number;
+    msgId: string | undefined;
+    keys: readonly string[] | undefined;
+    tags: string | undefined;
+    properties: Readonly<Record<string, string>> | undefined;
+    reconsumeTimes: number | undefined;
+  };
   /** After each background flush + checkpoint; durationMs is how long the whole run took. */
   "store.flushed": { commitLogFlushed: number; durationMs: number };
 };

@@ -39,6 +39,8 @@ export interface TestBrokerOptions {
   readonly logger?: Logger;
   /** The message service's transforms (message-transform.ts). */
   readonly transforms?: readonly MessageTransform[];
+  /** The broker's trace queue bound (default traceQueueHopsMax). */
+  readonly traceQueueHopsMax?: number;
 }
 
 export interface TestBroker {
@@ -103,7 +105,7 @@ async function startParts(options: TestBrokerOptions, dataDir: string, port: num
     throw error;
   }
   try {
-    const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", config: options.config, transforms: options.transforms, clock: options.clock, logger });
+    const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", config: options.config, transforms: options.transforms, clock: options.clock, logger, traceQueueHopsMax: options.traceQueueHopsMax });
     return { store, server, broker };
   } catch (error) {
     await server.close();

@@ -17,7 +17,7 @@ import { compileTagExpression } from "../../protocol/filter/tag-expression.ts";
 import type { ApiContext } from "../api-context.ts";
 import type { OutgoingMessage } from "../mq-backend.ts";
 import { type MessageView, messageView } from "../message-view.ts";
-import { browsePath, browseQuery, encodingQuery, type MessageInput, messageBatchInput, messageIdPath, messageInput, messageQuery, topicPath } from "../schemas.ts";
+import { browsePath, browseQuery, encodingQuery, type MessageInput, messageBatchInput, messageIdPath, messageInput, messageQuery, topicPath, traceIdPath, traceQuery } from "../schemas.ts";
 import { parseParams, parseQuery, parseWith, readJson } from "../validation.ts";
 import { acceptMessageInput } from "../message-input-check.ts";
 import { batchMessagesMax } from "../../common/limits.ts";
@@ -63,6 +63,12 @@ export function messageRoutes(api: ApiContext): Hono {
     const { id } = parseParams(context, messageIdPath);
     const { encoding } = parseQuery(context, encodingQuery);
     return context.json(views(api, [await api.backend.messageById(id)], encoding)[0]!);
+  });
+
+  routes.get("/messages/:id/trace", async (context) => {
+    const { id } = parseParams(context, traceIdPath);
+    const { topic } = parseQuery(context, traceQuery);
+    return context.json({ id, hops: await api.backend.trace(id, topic === undefined ? {} : { topic }) });
   });
 
   routes.get("/messages", async (context) => {

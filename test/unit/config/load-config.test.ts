@@ -186,6 +186,8 @@ describe("loadConfig: precedence", () => {
         MQ_DEDUP_WINDOW_MS: "600000",
         MQ_TRANSACTION_TIMEOUT_MS: "500",
         MQ_TRANSACTION_CHECK_MAX: "3",
+        MQ_TRACE_ENABLED: "false",
+        MQ_TRACE_TOPIC: "AppTrace",
         MQ_LOG_LEVEL: "silent",
         MQ_NAMESRV: "10.0.0.2:9876;10.0.0.3:9876",
         MQ_CLUSTER_NAME: "c1",
@@ -242,6 +244,8 @@ describe("loadConfig: precedence", () => {
       dedupWindowMs: 600_000,
       transactionTimeoutMs: 500,
       transactionCheckMax: 3,
+      traceEnabled: false,
+      traceTopic: "AppTrace",
       logLevel: "silent",
     });
   });

@@ -1,0 +1,158 @@
+/**
+ * The SDK's side of message trace (issue 13): a client records the hops only it sees — publish
+ * (producer group, send cost, status), consume-before and consume-after (consumer group, client,
+ * cost, success or failure, retry), transaction end — and writes them to the trace topic
+ * (RMQ_SYS_TRACE_TOPIC, or `trace.topic`), many hops per trace message (trace-record.ts).
+ *
+ * On unless `trace: false`. Never in a send's way: `record` only queues a small object, bounded
+ * by `trace.queueHopsMax` (default traceQueueHopsMax); a full queue drops the hop and counts it
+ * (`counters.dropped`). A timer writes the queue `traceFlushIntervalMs` later with at most
+ * `traceSendsInFlightMax` trace sends outstanding; a trace send that fails (no route, a broker
+ * refusing) drops its hops and counts them, and never retries or reports to the application.
+ * Shutdown writes what is queued and waits for it (bounded by the send timeout).
+ */
+
+import type { TimerHandle } from "../common/clock.ts";
+import { MqError } from "../common/errors.ts";
+import type { MsgIdGenerator } from "../common/ids.ts";
+import { traceFlushIntervalMs, traceHopsPerFlushMax, traceHopsPerMessageMax, traceQueueHopsMax, topicNamePattern } from "../common/limits.ts";
+import { systemTopics } from "../common/system-topics.ts";
+import { type TraceHop, isTraceOff, packTraceHops, traceMessageProperties, traceparentProperty } from "../protocol/trace-record.ts";
+import { type ClientContext, checkPositiveInteger } from "./client-context.ts";
+import { createMsgIdGenerator } from "./client-identity.ts";
+import type { PreparedMessage, ReceivedMessage, SendResult } from "./message.ts";
+
+/** `trace` of the client options: false turns it off; an object chooses the topic and the queue bound. */
+export type TraceSetting = boolean | { readonly enabled?: boolean; readonly topic?: string; readonly queueHopsMax?: number };
+
+/** Trace sends one client has outstanding at most; past it hops wait in the queue. */
+export const traceSendsInFlightMax = 4;
+/** The producer group trace messages are sent under. */
+export const traceProducerGroup = "MQ_TRACE_PRODUCER";
+const traceSendTimeoutMs = 3_000;
+
+export class TraceDispatcher {
+  readonly counters = { recorded: 0, written: 0, dropped: 0 };
+  readonly topic: string;
+  private queue: TraceHop[] = [];
+  private timer: TimerHandle | undefined;
+  private inFlight = new Set<Promise<void>>();
+  private readonly msgIds: MsgIdGenerator;
+  private nextQueue = 0;
+
+  private readonly queueHopsMax: number;
+
+  private constructor(
+    private readonly context: ClientContext,
+    settings: { topic: string; queueHopsMax: number },
+  ) {
+    this.topic = settings.topic;
+    this.queueHopsMax = settings.queueHopsMax;
+    this.msgIds = createMsgIdGenerator(context.identity);
+  }
+
+  /** The dispatcher a client's `trace` setting asks for; undefined when it is off. */
+  static create(setting: TraceSetting | undefined, context: ClientContext): TraceDispatcher | undefined {
+    if (setting === false) return undefined;
+    const options = typeof setting === "object" ? setting : {};
+    if (options.enabled === false) return undefined;
+    const topic = options.topic ?? systemTopics.trace;
+    if (!topicNamePattern.test(topic)) throw new MqError("INVALID_FIELD", { field: "trace.topic", reason: `must match ${topicNamePattern.source}, got "${topic}"` });
+    return new TraceDispatcher(context, { topic, queueHopsMax: checkPositiveInteger(options.queueHopsMax, "trace.queueHopsMax", traceQueueHopsMax) });
+  }
+
+  /** This client's host as hops name it. */
+  get host(): string {
+    return this.context.identity.clientId;
+  }
+
+  /** Queues a hop, unless the queue is full (then it is dropped and counted) or the message turned tracing off. */
+  record(hop: TraceHop, properties?: Readonly<Record<string, string>>): void {
+    if (isTraceOff(properties)) return;
+    if (this.queue.length >= this.queueHopsMax) {
+      this.counters.dropped += 1;
+      return;
+    }
+    const traceparent = properties?.[traceparentProperty];
+    this.queue.push(traceparent === undefined ? hop : { ...hop, traceparent });
+    this.counters.recorded += 1;
+    this.timer ??= this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
+  }
+
+  /** A send's publish hop: `result` when it was stored, else the error it failed with. */
+  published(sent: { readonly message: PreparedMessage; readonly msgId: string; readonly group: string; readonly startedMs: number; readonly result?: SendResult; readonly error?: unknown }): void {
+    const { message, result } = sent;
+    const nowMs = this.context.clock.nowMs();
+    const where = result === undefined ? {} : { offsetMsgId: result.offsetMsgId, queueId: result.queueId, queueOffset: result.queueOffset };
+    const failure = sent.error === undefined ? {} : { detail: sent.error instanceof Error ? sent.error.message : String(sent.error) };
+    this.record(
+      { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: nowMs - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group, clientId: this.host, ...optional(message.keys, message.tags), ...where, ...failure },
+      message.properties,
+    );
+  }
+
+  /** A consumer's handler starts on `message` (consume-before); the returned function records how it ended (consume-after). */
+  consuming(message: ReceivedMessage, group: string): (outcome: { readonly error?: unknown }) => void {
+    const startedMs = this.context.clock.nowMs();
+    const base = { msgId: message.msgId, topic: message.originTopic, host: this.host, group, clientId: this.host, ...optional(message.keys, message.tags), ...(message.reconsumeTimes === 0 ? {} : { reconsumeTimes: message.reconsumeTimes }) };
+    this.record({ ...base, hop: "consume-before", timeMs: startedMs, status: "ok", offsetMsgId: message.offsetMsgId, queueId: message.queueId, queueOffset: message.queueOffset, storeTimeMs: message.storeTimestampMs }, message.properties);
+    return (outcome) => {
+      const nowMs = this.context.clock.nowMs();
+      const failure = outcome.error === undefined ? {} : { detail: `failed, to be retried: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}` };
+      this.record({ ...base, hop: "consume-after", timeMs: nowMs, costMs: nowMs - startedMs, status: outcome.error === undefined ? "ok" : "failed", ...failure }, message.properties);
+    };
+  }
+
+  /** Writes what is queued and waits for the trace sends to finish (each bounded by its timeout). */
+  async shutdown(): Promise<void> {
+    this.timer?.cancel();
+    this.timer = undefined;
+    for (let rounds = 0; this.queue.length > 0 && rounds < traceQueueHopsMax; rounds++) {
+      this.flush();
+      await Promise.allSettled([...this.inFlight]);
+    }
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (this.queue.length === 0) return;
+    if (this.inFlight.size >= traceSendsInFlightMax) {
+      this.timer = this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
+      return;
+    }
+    const hops = this.queue.splice(0, traceHopsPerFlushMax);
+    if (this.queue.length > 0) this.timer = this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
+    const sending = this.send(hops).then(
+      (written) => {
+        this.counters.written += written;
+        this.counters.dropped += hops.length - written;
+      },
+      () => {
+        this.counters.dropped += hops.length;
+      },
+    );
+    this.inFlight.add(sending);
+    void sending.finally(() => this.inFlight.delete(sending));
+  }
+
+  /** Sends the hops as trace messages; how many were stored. */
+  private async send(hops: readonly TraceHop[]): Promise<number> {
+    const route = await this.context.routes.topicRoute(this.topic).catch(() => this.context.routes.creationRoute(this.topic));
+    const queues = route.writeQueues;
+    if (queues.length === 0) return 0;
+    const sends = packTraceHops(hops, traceHopsPerMessageMax).map(async (packed) => {
+      this.nextQueue = (this.nextQueue + 1) % queues.length;
+      const queue = queues[this.nextQueue]!;
+      const fields = { producerGroup: traceProducerGroup, topic: this.topic, queueId: queue.queueId, msgId: this.msgIds.next(), keys: packed.keys, properties: traceMessageProperties, bornTimestampMs: this.context.clock.nowMs() };
+      await this.context.broker.sendMessage(this.context.routes.brokerAddress(queue.brokerName), fields, packed.body, { timeoutMs: traceSendTimeoutMs });
+      return packed.hops;
+    });
+    const results = await Promise.allSettled(sends);
+    return results.reduce((sum, result) => sum + (result.status === "fulfilled" ? result.value : 0), 0);
+  }
+}
+
+function optional(keys: readonly string[] | undefined, tags: string | undefined): { keys?: string[]; tags?: string } {
+  return { ...(keys === undefined || keys.length === 0 ? {} : { keys: [...keys] }), ...(tags === undefined ? {} : { tags }) };
+}

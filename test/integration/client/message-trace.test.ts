@@ -1,0 +1,155 @@
+/**
+ * Message trace (issue 13): the hops of a message sent by the SDK and by a raw-protocol client
+ * (another language's, in effect), each found by Admin.trace with stored + consumed; traces
+ * found by offsetMsgId and key; a W3C traceparent carried into the hops; tracing that cannot
+ * write (a trace queue of one hop, a trace topic no broker takes) never fails or slows a send.
+ */
+
+import { describe, expect, test } from "bun:test";
+import { Admin } from "../../../src/client/admin.ts";
+import { Producer } from "../../../src/client/producer.ts";
+import type { TraceHop } from "../../../src/protocol/trace-record.ts";
+import { RequestCode } from "../../../src/protocol/request-codes.ts";
+import { encodeFrame } from "../../../src/protocol/frame.ts";
+import { splitRecords } from "../../../src/protocol/record-stream.ts";
+import { TraceWriter } from "../../../src/broker/trace-writer.ts";
+import { MsgIdGenerator } from "../../../src/common/ids.ts";
+import { startTestBroker } from "../../helpers/broker.ts";
+import { connectRawPeer } from "../../helpers/raw-peer.ts";
+import { consumer, createTopic, startProducer, track, uniqueName, waitFor } from "./helpers.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
+
+const hopNames = (hops: readonly TraceHop[]): string[] => hops.map((hop) => hop.hop);
+
+async function traceUntil(admin: Admin, id: string, wanted: readonly string[]): Promise<TraceHop[]> {
+  let hops: TraceHop[] = [];
+  await waitUntil(`trace of ${id} to hold ${wanted.join(", ")}`, async () => {
+    hops = await admin.trace(id);
+    const names = hopNames(hops);
+    return wanted.every((name) => names.includes(name));
+  }, 10_000, 20);
+  return hops;
+}
+
+describe("message trace", () => {
+  test("a message sent and consumed by the SDK: publish, stored, consume-before, consume-after, found by msgId, offsetMsgId and key", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("traced");
+    await createTopic(broker.address, topic, 2);
+    const producer = await startProducer(broker.address, { group: "TracedProducer" });
+    const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    const sent = await producer.send({ topic, body: "traced", keys: ["order-42"], properties: { traceparent } });
+    const group = uniqueName("g");
+    const push = consumer(broker.address, { group, consumeFromWhere: "first" }).subscribe(topic);
+    let consumed = 0;
+    await push.start(() => void consumed++);
+    await waitFor("the message", () => consumed === 1);
+
+    const admin = track(new Admin({ broker: broker.address }));
+    const hops = await traceUntil(admin, sent.msgId, ["publish", "stored", "consume-before", "consume-after"]);
+    expect(hopNames(hops)).toEqual(["publish", "stored", "consume-before", "consume-after"]);
+    const [publish, stored, before, after] = hops as [TraceHop, TraceHop, TraceHop, TraceHop];
+    expect(publish).toMatchObject({ msgId: sent.msgId, topic, status: "ok", group: "TracedProducer", offsetMsgId: sent.offsetMsgId, keys: ["order-42"], traceparent });
+    expect(publish.costMs).toBeGreaterThanOrEqual(0);
+    expect(stored).toMatchObject({ topic, queueId: sent.queueId, queueOffset: sent.queueOffset, host: `${"127.0.0.1"}:${broker.port}`, status: "ok", traceparent });
+    expect(stored.storeTimeMs).toBeGreaterThan(0);
+    expect(before).toMatchObject({ group, clientId: push.clientId, status: "ok" });
+    expect(after).toMatchObject({ group, clientId: push.clientId, status: "ok" });
+    expect(after.costMs).toBeGreaterThanOrEqual(0);
+
+    expect(hopNames(await admin.trace(sent.offsetMsgId))).toContain("stored");
+    expect(hopNames(await admin.trace("order-42"))).toEqual(["publish", "stored", "consume-before", "consume-after"]);
+    expect(await admin.trace("no-such-key")).toEqual([]);
+  });
+
+  test("a failed handler records consume-after failed, then the retry the broker scheduled and delivered", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("retried");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startProducer(broker.address);
+    const sent = await producer.send({ topic, body: "fails once" });
+    const group = uniqueName("g");
+    await broker.broker.context.groupConfigs.update({ group, maxReconsumeTimes: 3, backoff: { kind: "exponential", initialMs: 20, factor: 2, maxMs: 100, jitter: 0 } });
+    let attempts = 0;
+    const push = consumer(broker.address, { group, consumeFromWhere: "first" }).subscribe(topic);
+    await push.start(() => {
+      attempts++;
+      if (attempts === 1) throw new Error("first attempt fails");
+    });
+    const admin = track(new Admin({ broker: broker.address }));
+    const hops = await traceUntil(admin, sent.msgId, ["retried", "delivered"]);
+    const names = hopNames(hops);
+    expect(names.slice(0, 4)).toEqual(["publish", "stored", "consume-before", "consume-after"]);
+    expect(hops[3]).toMatchObject({ status: "failed" });
+    expect(hops.find((hop) => hop.hop === "retried")).toMatchObject({ group, reconsumeTimes: 1, topic });
+    expect(hops.find((hop) => hop.hop === "delivered")).toMatchObject({ group, topic: `%RETRY%${group}` });
+  });
+
+  test("a message sent and popped by a raw-protocol client has its broker-side trace: stored, popped, acked", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("raw");
+    await createTopic(broker.address, topic, 1);
+    const peer = await connectRawPeer(broker.port);
+    try {
+      const msgId = new MsgIdGenerator({ ip: "10.1.2.3", pid: 77, instanceHash: 5 }).next();
+      peer.socket.write(encodeFrame({ code: RequestCode.SEND_MESSAGE, opaque: 1, fields: { producerGroup: "foreign", topic, queueId: 0, msgId, bornTimestampMs: Date.now(), keys: ["raw-key"] }, body: new TextEncoder().encode("from elsewhere") }));
+      await waitFor("the send's answer", () => peer.frames().length === 1);
+      expect(peer.frames()[0]!.code).toBe(0);
+      peer.socket.write(encodeFrame({ code: RequestCode.POP_MESSAGE, opaque: 2, fields: { consumerGroup: "foreign-group", topic, maxMessages: 1, invisibleTimeMs: 30_000 } }));
+      await waitFor("the pop's answer", () => peer.frames().length === 2);
+      const popped = peer.frames()[1]!;
+      expect(splitRecords(popped.body).map((record) => record.msgId)).toEqual([msgId]);
+      const handle = (popped.header as { receiptHandles: string[] }).receiptHandles[0]!;
+      peer.socket.write(encodeFrame({ code: RequestCode.ACK_MESSAGE, opaque: 3, fields: { consumerGroup: "foreign-group", topic, receiptHandle: handle } }));
+      await waitFor("the ack's answer", () => peer.frames().length === 3);
+      expect(peer.frames()[2]!.code).toBe(0);
+
+      const admin = track(new Admin({ broker: broker.address }));
+      const hops = await traceUntil(admin, msgId, ["stored", "popped", "acked"]);
+      expect(hopNames(hops)).toEqual(["stored", "popped", "acked"]);
+      expect(hops[1]).toMatchObject({ group: "foreign-group", topic, queueOffset: 0 });
+      expect(hopNames(await admin.trace("raw-key"))).toEqual(["stored", "popped", "acked"]);
+    } finally {
+      peer.socket.destroy();
+    }
+  });
+
+  test("a client with trace off records nothing; the broker still records what it sees", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("untraced");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startProducer(broker.address, { trace: false });
+    expect(producer.traceCounters).toBeUndefined();
+    const sent = await producer.send({ topic, body: "x" });
+    const admin = track(new Admin({ broker: broker.address }));
+    expect(hopNames(await traceUntil(admin, sent.msgId, ["stored"]))).toEqual(["stored"]);
+  });
+
+  test("a message with TRACE_ON=false is traced by neither its SDK nor the broker", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("off");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startProducer(broker.address);
+    const quiet = await producer.send({ topic, body: "quiet", properties: { TRACE_ON: "false" } });
+    const loud = await producer.send({ topic, body: "loud" });
+    const admin = track(new Admin({ broker: broker.address }));
+    await traceUntil(admin, loud.msgId, ["publish", "stored"]);
+    expect(await admin.trace(quiet.msgId)).toEqual([]);
+  });
+
+  test("tracing that cannot keep up or cannot write never fails a send, and counts what it dropped", async () => {
+    const broker = await startTestBroker({ traceQueueHopsMax: 1, config: { autoCreateTopics: false } });
+    const topic = uniqueName("full");
+    await createTopic(broker.address, topic, 1);
+    // The SDK's queue holds one hop, and its trace topic does not exist (and is not created on a send).
+    const producer = track(new Producer({ broker: broker.address, trace: { topic: "NoSuchTraceTopic", queueHopsMax: 1 } }));
+    await producer.start();
+    const results = await Promise.all(Array.from({ length: 200 }, (_, index) => producer.send({ topic, body: `m${index}` })));
+    expect(results.map((result) => result.topic)).toEqual(Array.from({ length: 200 }, () => topic));
+    const writer = TraceWriter.of(broker.broker.context)!;
+    expect(writer.counters.dropped).toBeGreaterThan(0);
+    expect(writer.counters.dropped + writer.counters.recorded).toBe(200);
+    await producer.shutdown();
+    expect(producer.traceCounters).toMatchObject({ written: 0, dropped: 200 });
+  });
+});
