@@ -16,6 +16,7 @@
  */
 
 import type { TimerHandle } from "../common/clock.ts";
+import { isMqError } from "../common/errors.ts";
 import { traceFlushIntervalMs, traceHopsPerFlushMax, traceHopsPerMessageMax, traceQueueHopsMax } from "../common/limits.ts";
 import { deadLetterPropertyNames, propertyNames } from "../common/message-properties.ts";
 import { deadLetterTopicPrefix, retryTopicPrefix, systemTopics } from "../common/system-topics.ts";
@@ -86,6 +87,10 @@ export class TraceWriter {
     if (this.queue.length > 0) this.schedule();
     if (hops.length === 0) return;
     const config = this.traceTopic();
+    if (config === undefined) {
+      this.counters.dropped += hops.length;
+      return;
+    }
     const store = this.context.store;
     const nowMs = this.context.clock.nowMs();
     for (const packed of packTraceHops(hops, traceHopsPerMessageMax)) {
@@ -96,11 +101,19 @@ export class TraceWriter {
     }
   }
 
-  private traceTopic(): { writeQueues: number } {
+  /** The trace topic, made on first use; undefined when it cannot be made (the topic limit): the hops are dropped. */
+  private traceTopic(): { writeQueues: number } | undefined {
     const existing = this.context.topics.get(this.topic);
     if (existing !== undefined) return existing;
-    this.context.logger.info(`Created trace topic "${this.topic}"`);
-    return this.context.topics.create({ topic: this.topic, readQueues: 1, writeQueues: 1, perm: Perm.read | Perm.write, order: false });
+    try {
+      const created = this.context.topics.create({ topic: this.topic, readQueues: 1, writeQueues: 1, perm: Perm.read | Perm.write, order: false });
+      this.context.logger.info(`Created trace topic "${this.topic}"`);
+      return created;
+    } catch (error) {
+      if (!isMqError(error)) throw error;
+      if (this.counters.dropped === 0) this.context.logger.warn(`Trace hops are dropped: ${error.message}`);
+      return undefined;
+    }
   }
 
   private record(hop: TraceHop): void {

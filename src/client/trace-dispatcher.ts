@@ -107,7 +107,9 @@ export class TraceDispatcher {
   async shutdown(): Promise<void> {
     this.timer?.cancel();
     this.timer = undefined;
-    for (let rounds = 0; this.queue.length > 0 && rounds < traceQueueHopsMax; rounds++) {
+    // Each round sends up to traceHopsPerFlushMax hops (or waits for a send slot): the queue empties within this many.
+    const roundsMax = 2 * Math.ceil(this.queueHopsMax / traceHopsPerFlushMax) + 2;
+    for (let rounds = 0; this.queue.length > 0 && rounds < roundsMax; rounds++) {
       this.flush();
       await Promise.allSettled([...this.inFlight]);
     }

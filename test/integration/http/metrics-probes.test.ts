@@ -106,6 +106,7 @@ describe("/api/v1/openapi.json", () => {
       "/api/v1/groups/{group}/receive",
       "/api/v1/messages",
       "/api/v1/messages/{id}",
+      "/api/v1/messages/{id}/trace",
       "/api/v1/metrics/series",
       "/api/v1/timers",
       "/api/v1/timers/{msgId}",

@@ -1,0 +1,185 @@
+/**
+ * Benchmark of message trace (issue 13 target: produce + consume with tracing on, 128 B, at
+ * ≥ 90 % of the untraced rate in the same run). Not a test.
+ *
+ * Each round starts a broker in a child process (so the clients here do not share its event
+ * loop), with a fresh data dir, and runs one workload twice over — untraced (broker
+ * `traceEnabled: false`, clients `trace: false`) and traced (both on, the defaults) — in
+ * alternating order over `--rounds` rounds:
+ *
+ *   produce `--count` messages of 128 B (`--window` sends in flight), then consume them with a
+ *   PushConsumer from the first offset (concurrency 64, pulls of 64), timed from the first
+ *   send to the last message handled.
+ *
+ * The rate of a run is messages / (produce seconds + consume seconds); the ratio compares the
+ * best traced run with the best untraced run (the best of each discards rounds slowed by other
+ * work on the machine). A traced run also checks its trace: a sampled message's hops (publish,
+ * stored, consume-before, consume-after) and the broker's written and dropped counts.
+ * Prints each run, the baseline (untraced) and the ratio against the target; the last line is
+ * one JSON object. `--quick` runs a fifth of the count.
+ */
+
+import { rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { hasFlag, intFlag } from "./bench-args.ts";
+
+const bodyBytes = 128;
+const topic = "bench-trace";
+const targetRatio = 0.9;
+
+if (process.argv[2] === "serve") await serve(process.argv[3] === "traced");
+else await drive();
+
+/** The broker: prints its port, then on stdin's end its trace counters as one JSON line, and exits. */
+async function serve(traced: boolean): Promise<void> {
+  const { EventBus } = await import("../src/common/bus.ts");
+  const { silentLogger } = await import("../src/common/logger.ts");
+  const { Server } = await import("../src/net/server.ts");
+  const { MessageStore } = await import("../src/store/message-store.ts");
+  const { Broker } = await import("../src/broker/broker.ts");
+  const { TraceWriter } = await import("../src/broker/trace-writer.ts");
+  const dataDir = join(tmpdir(), `mq-bench-trace-${process.pid}`);
+  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
+  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
+  const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", logger: silentLogger, config: { traceEnabled: traced } });
+  console.log(server.port);
+  process.stdin.on("data", () => {});
+  process.stdin.on("end", () => {
+    void (async () => {
+      const counters = TraceWriter.of(broker.context)?.counters;
+      await broker.stop(); // writes the hops still queued: the counts below are final
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      console.log(JSON.stringify(counters ?? {}));
+      process.exit(0);
+    })();
+  });
+}
+
+interface Run {
+  traced: boolean;
+  produceSeconds: number;
+  consumeSeconds: number;
+  produceRate: number;
+  consumeRate: number;
+  rate: number;
+  hopsWritten?: number;
+  hopsDropped?: number;
+  sampleHops?: string[];
+}
+
+async function drive(): Promise<void> {
+  const quick = hasFlag("quick");
+  const count = Math.round(intFlag("count", 100_000) / (quick ? 5 : 1));
+  const window = intFlag("window", 1_000);
+  const rounds = intFlag("rounds", quick ? 1 : 3);
+  const runs: Run[] = [];
+  for (let round = 0; round < rounds; round++) {
+    // Alternate which goes first, so warm-up and machine drift do not favour one side.
+    const order = round % 2 === 0 ? [false, true] : [true, false];
+    for (const traced of order) {
+      const run = await runOnce({ traced, count, window });
+      runs.push(run);
+      const trace = traced ? `; trace: ${run.hopsWritten} hops written, ${run.hopsDropped} dropped, sample ${run.sampleHops?.join(" → ")}` : "";
+      console.log(`round ${round + 1} ${traced ? "traced  " : "untraced"}: produce ${fmt(run.produceRate)} msgs/s, consume ${fmt(run.consumeRate)} msgs/s, produce + consume ${fmt(run.rate)} msgs/s${trace}`);
+    }
+  }
+  const best = (traced: boolean): Run => runs.filter((run) => run.traced === traced).sort((a, b) => b.rate - a.rate)[0]!;
+  const untraced = best(false);
+  const traced = best(true);
+  const ratio = traced.rate / untraced.rate;
+  console.log(`baseline (untraced, best of ${rounds}): ${fmt(untraced.rate)} msgs/s produce + consume (${fmt(untraced.produceRate)} produce, ${fmt(untraced.consumeRate)} consume)`);
+  console.log(`traced (best of ${rounds}):            ${fmt(traced.rate)} msgs/s produce + consume (${fmt(traced.produceRate)} produce, ${fmt(traced.consumeRate)} consume)`);
+  console.log(`ratio ${(ratio * 100).toFixed(1)} % — target ≥ ${targetRatio * 100} %: ${ratio >= targetRatio ? "met" : "MISSED"}`);
+  console.log(
+    JSON.stringify({
+      bench: "trace",
+      size: bodyBytes,
+      count,
+      window,
+      rounds,
+      untraced_msgs_s: Math.round(untraced.rate),
+      traced_msgs_s: Math.round(traced.rate),
+      untraced_produce_msgs_s: Math.round(untraced.produceRate),
+      traced_produce_msgs_s: Math.round(traced.produceRate),
+      untraced_consume_msgs_s: Math.round(untraced.consumeRate),
+      traced_consume_msgs_s: Math.round(traced.consumeRate),
+      ratio: Number(ratio.toFixed(3)),
+      target: targetRatio,
+      met: ratio >= targetRatio,
+      trace_hops_written: traced.hopsWritten,
+      trace_hops_dropped: traced.hopsDropped,
+    }),
+  );
+}
+
+async function runOnce(settings: { traced: boolean; count: number; window: number }): Promise<Run> {
+  const { Admin, Producer, PushConsumer } = await import("../src/client/index.ts");
+  const child = Bun.spawn([process.execPath, import.meta.path, "serve", settings.traced ? "traced" : "untraced"], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const reader = child.stdout.getReader();
+  const port = Number(new TextDecoder().decode((await reader.read()).value).trim());
+  const target = { broker: `127.0.0.1:${port}` };
+  const trace = settings.traced ? {} : { trace: false as const };
+  const admin = new Admin(target);
+  await admin.createTopic(topic, { queues: 8 });
+
+  const producer = new Producer({ ...target, ...trace, maxInFlight: settings.window });
+  await producer.start();
+  const body = new Uint8Array(bodyBytes).fill(0x61);
+  let started = 0;
+  let sampleMsgId = "";
+  const produceStart = performance.now();
+  await Promise.all(
+    Array.from({ length: settings.window }, async () => {
+      while (started < settings.count) {
+        started += 1;
+        const result = await producer.send({ topic, body });
+        if (sampleMsgId === "") sampleMsgId = result.msgId;
+      }
+    }),
+  );
+  const produceSeconds = (performance.now() - produceStart) / 1000;
+  await producer.shutdown();
+
+  const consumer = new PushConsumer({ ...target, ...trace, group: "bench-trace-group", consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
+  consumer.subscribe(topic);
+  let received = 0;
+  let finish: () => void = () => {};
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const consumeStart = performance.now();
+  await consumer.start(() => {
+    received += 1;
+    if (received === settings.count) finish();
+  });
+  await done;
+  const consumeSeconds = (performance.now() - consumeStart) / 1000;
+  await consumer.shutdown();
+
+  let sampleHops: string[] | undefined;
+  if (settings.traced) {
+    for (let attempt = 0; attempt < 100 && (sampleHops === undefined || sampleHops.length < 4); attempt++) {
+      sampleHops = (await admin.trace(sampleMsgId)).map((hop) => hop.hop);
+      if (sampleHops.length < 4) await Bun.sleep(20);
+    }
+  }
+  await admin.close();
+  child.stdin.end();
+  const countersLine = new TextDecoder().decode((await reader.read()).value).trim().split("\n").pop() ?? "{}";
+  await child.exited;
+  const counters = JSON.parse(countersLine) as { written?: number; dropped?: number };
+  const seconds = produceSeconds + consumeSeconds;
+  return {
+    traced: settings.traced,
+    produceSeconds,
+    consumeSeconds,
+    produceRate: settings.count / produceSeconds,
+    consumeRate: settings.count / consumeSeconds,
+    rate: settings.count / seconds,
+    ...(settings.traced ? { hopsWritten: counters.written, hopsDropped: counters.dropped, sampleHops } : {}),
+  };
+}
+
+function fmt(value: number): string {
+  return Math.round(value).toLocaleString("en-US");
+}
