@@ -7,6 +7,7 @@
 
 import type { QueueOffset } from "../common/offsets.ts";
 import type { StoreEvents } from "../store/store-options.ts";
+import type { TransactionEvents } from "./transaction-events.ts";
 
 export type BrokerEvents = {
   /** A pop handed a message out (first delivery or a re-delivery). */
@@ -28,4 +29,4 @@ export type BrokerEvents = {
 };
 
 /** The bus a broker publishes and listens on. */
-export type BrokerBusEvents = StoreEvents & BrokerEvents;
+export type BrokerBusEvents = StoreEvents & BrokerEvents & TransactionEvents;

@@ -30,6 +30,7 @@ import { checkMessage } from "../protocol/message-check.ts";
 import type { MessageStore } from "../store/message-store.ts";
 import { type PutMessageInput, type PutOk, type PutResult, putStatusError } from "../store/put-message.ts";
 import { isSystemTopic, restProducerGroup, systemTopics } from "../common/system-topics.ts";
+import { isTraceOff } from "../protocol/trace-record.ts";
 import type { Clock } from "../common/clock.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import type { DedupService } from "./dedup-service.ts";
@@ -284,11 +285,13 @@ export class MessageService {
     return records;
   }
 
-  /** Validation, and the refusal of the system topics (their records are written by transforms and the broker only). */
+  /** Validation, and the refusal of the system topics (their records are written by transforms and the broker only; the trace topic takes trace messages). */
   private admit(message: OutgoingRecord): void {
     checkMessage(message);
     // Timer records are written by the scheduled-delivery transform only: one sent there directly would never be delivered.
     if (message.topic === systemTopics.wheelTimer) throw new MqError("TOPIC_INVALID", { topic: message.topic, reason: "it is the system topic of scheduled messages; send with a delay or a delivery time instead" });
+    // The trace topic takes trace messages (TRACE_ON=false, trace-record.ts): SDK clients record their hops there.
+    if (message.topic === systemTopics.trace && isTraceOff(message.properties)) return;
     if (isSystemTopic(message.topic)) throw new MqError("TOPIC_INVALID", { topic: message.topic, reason: "it is a system topic of the broker; send to your own topic (with the transaction flag for a half message)" });
   }
 

@@ -5,7 +5,8 @@
  * Hops come from bus events only, so no send path changes: the store's "message.stored" says
  * stored (a message in its topic), scheduled (a timer record), retried (a timer record bound for
  * a %RETRY% topic), delivered (a due timer's copy) and dead-lettered (a %DLQ% record); the
- * broker's events (broker-events.ts) say popped, acked and redriven.
+ * broker's events (broker-events.ts) say popped, acked and redriven, and "transaction.ended"
+ * (transaction-events.ts) a transaction's end: commit or rollback, by whom.
  *
  * Never in a send's way: a listener only builds a small object and queues it (bounded by
  * `traceQueueHopsMax`; a full queue drops the hop and counts it in `counters.dropped`, the
@@ -24,6 +25,7 @@ import { type TraceHop, isTraceOff, packTraceHops, traceMessageProperties, trace
 import type { StoreEvents } from "../store/store-options.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { BrokerEvents } from "./broker-events.ts";
+import type { TransactionEvents } from "./transaction-events.ts";
 import { Perm } from "./topic-config-manager.ts";
 
 type Stored = StoreEvents["message.stored"];
@@ -57,6 +59,7 @@ export class TraceWriter {
       bus.on("message.popped", (event) => writer.onPopped(event)),
       bus.on("message.acked", (event) => writer.onAcked(event)),
       bus.on("message.redriven", (event) => writer.onRedriven(event)),
+      bus.on("transaction.ended", (event) => writer.onTransactionEnded(event)),
     );
     writers.set(context, writer);
     return writer;
@@ -146,6 +149,11 @@ export class TraceWriter {
       }
       return;
     }
+    if (topic === systemTopics.transactionHalf) {
+      const realTopic = properties?.[propertyNames.realTopic] ?? topic;
+      this.record({ ...base, hop: "stored", topic: realTopic, storeTimeMs: event.storeTimestampMs, offsetMsgId: this.context.messages.offsetMsgId(event.physicalOffset), detail: "half message: invisible until its transaction is committed" });
+      return;
+    }
     if (topic.startsWith(deadLetterTopicPrefix)) {
       this.record({ ...base, hop: "dead-lettered", topic: properties?.[deadLetterPropertyNames.originTopic] ?? topic, group: topic.slice(deadLetterTopicPrefix.length), ...reconsumeTimes, ...errorTextOf(properties) });
       return;
@@ -169,6 +177,12 @@ export class TraceWriter {
 
   private onRedriven(event: BrokerEvents["message.redriven"]): void {
     this.record({ hop: "redriven", msgId: event.msgId, topic: event.topic, host: this.host, timeMs: this.context.clock.nowMs(), status: "ok", group: event.group, detail: `resent to "${event.topic}" as ${event.newMsgId}` });
+  }
+
+  private onTransactionEnded(event: TransactionEvents["transaction.ended"]): void {
+    const checks = event.checks === 0 ? "" : ` after ${event.checks} check-back${event.checks === 1 ? "" : "s"}`;
+    const committed = event.committed === undefined ? {} : { queueId: event.committed.queueId, offsetMsgId: event.committed.offsetMsgId };
+    this.record({ hop: "transaction-end", msgId: event.msgId, topic: event.topic, host: this.host, timeMs: event.endedMs, status: "ok", group: event.producerGroup, ...committed, detail: `${event.resolution} by ${event.by}${checks}` });
   }
 }
 

@@ -86,7 +86,7 @@ export class Producer {
   private state: State = "new";
   private heartbeatTimer: { cancel(): void } | undefined;
   /** Message trace: publish hops (trace-dispatcher.ts); undefined when off. */
-  private readonly trace: TraceDispatcher | undefined;
+  protected readonly trace: TraceDispatcher | undefined;
 
   constructor(options: ProducerOptions = {}) {
     this.group = options.group ?? producerGroupDefault;
@@ -164,13 +164,19 @@ export class Producer {
     const prepared = prepareMessage(message);
     const msgId = this.msgIds.next();
     await this.inFlight.acquire(options.signal);
+    const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
     try {
-      return await this.withRetries(prepared.topic, message, options, async (address, queue) => {
+      const sent = await this.withRetries(prepared.topic, message, options, async (address, queue) => {
         const fields = this.sendFields(prepared, queue, msgId);
         fields.transactionPrepared = true;
         const result = await this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
         return { result, address };
       });
+      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, result: sent.result });
+      return sent;
+    } catch (error) {
+      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, error });
+      throw error;
     } finally {
       this.inFlight.release();
     }

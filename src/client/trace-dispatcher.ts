@@ -20,7 +20,7 @@ import { systemTopics } from "../common/system-topics.ts";
 import { type TraceHop, isTraceOff, packTraceHops, traceMessageProperties, traceparentProperty } from "../protocol/trace-record.ts";
 import { type ClientContext, checkPositiveInteger } from "./client-context.ts";
 import { createMsgIdGenerator } from "./client-identity.ts";
-import type { PreparedMessage, ReceivedMessage, SendResult } from "./message.ts";
+import type { PreparedMessage, ProducerMessage, ReceivedMessage, SendResult } from "./message.ts";
 
 /** `trace` of the client options: false turns it off; an object chooses the topic and the queue bound. */
 export type TraceSetting = boolean | { readonly enabled?: boolean; readonly topic?: string; readonly queueHopsMax?: number };
@@ -88,6 +88,16 @@ export class TraceDispatcher {
     this.record(
       { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: nowMs - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group, clientId: this.host, ...optional(message.keys, message.tags), ...where, ...failure },
       message.properties,
+    );
+  }
+
+  /** A transaction this producer ended (sendInTransaction): its outcome, or the error that left it to check-back. */
+  transactionEnded(ended: { readonly message: ProducerMessage; readonly msgId: string; readonly group: string; readonly resolution: string; readonly startedMs: number; readonly state?: string; readonly error?: unknown }): void {
+    const nowMs = this.context.clock.nowMs();
+    const outcome = ended.error === undefined ? `${ended.resolution}: ${ended.state ?? ""}` : `${ended.resolution} not delivered, left to check-back: ${ended.error instanceof Error ? ended.error.message : String(ended.error)}`;
+    this.record(
+      { hop: "transaction-end", msgId: ended.msgId, topic: ended.message.topic, host: this.host, timeMs: ended.startedMs, costMs: nowMs - ended.startedMs, status: ended.error === undefined ? "ok" : "failed", group: ended.group, detail: outcome },
+      ended.message.properties,
     );
   }
 

@@ -129,10 +129,13 @@ export class TransactionProducer extends Producer {
       resolution = "unknown";
     }
     if (resolution === "unknown") return { ...sent, resolution, state: "pending" };
+    const endedAt = { message, msgId: result.msgId, group: this.group, resolution, startedMs: this.context.clock.nowMs() };
     try {
       const ended = await this.context.broker.endTransaction(address, { transactionId, resolution, producerGroup: this.group, msgId: result.msgId }, { signal: options.signal });
+      this.trace?.transactionEnded({ ...endedAt, state: ended.state });
       return { ...sent, resolution, state: ended.state, ...(ended.committed === undefined ? {} : { committed: ended.committed }) };
     } catch (error) {
+      this.trace?.transactionEnded({ ...endedAt, error });
       if (isMqError(error, "TRANSACTION_ALREADY_ENDED")) throw error;
       this.context.logger.warn(`Cannot end transaction "${transactionId}" (${resolution}): ${(error as Error).message}; the broker's check-back will ask`);
       return { ...sent, resolution, state: "pending" };

@@ -1,6 +1,7 @@
 /**
  * Message trace (issue 13): the hops of a message sent by the SDK and by a raw-protocol client
- * (another language's, in effect), each found by Admin.trace with stored + consumed; traces
+ * (another language's, in effect), each found by Admin.trace with stored + consumed; a
+ * transaction's end recorded by the SDK and by the broker; traces
  * found by offsetMsgId and key; a W3C traceparent carried into the hops; tracing that cannot
  * write (a trace queue of one hop, a trace topic no broker takes) never fails or slows a send.
  */
@@ -8,6 +9,8 @@
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../../src/client/admin.ts";
 import { Producer } from "../../../src/client/producer.ts";
+import { TransactionProducer } from "../../../src/client/transaction-producer.ts";
+import { isMqError } from "../../../src/common/errors.ts";
 import type { TraceHop } from "../../../src/protocol/trace-record.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { encodeFrame } from "../../../src/protocol/frame.ts";
@@ -114,6 +117,31 @@ describe("message trace", () => {
     }
   });
 
+  test("a transaction's trace: the half's publish and store, its end by the SDK and by the broker, the committed message stored; a rollback ends it too", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("tx");
+    await createTopic(broker.address, topic, 1);
+    const group = uniqueName("txg");
+    const producer = track(new TransactionProducer({ broker: broker.address, group, checkListener: () => "unknown" }));
+    await producer.start();
+    const committed = await producer.sendInTransaction({ topic, body: "paid" }, () => "commit");
+    const rolledBack = await producer.sendInTransaction({ topic, body: "cancelled" }, () => "rollback");
+    const admin = track(new Admin({ broker: broker.address }));
+    const hops = await traceUntil(admin, committed.msgId, ["publish", "transaction-end"]);
+    await waitUntil("both ends and the committed copy", async () => (await admin.trace(committed.msgId)).filter((hop) => hop.hop === "transaction-end" || hop.hop === "stored").length === 4, 10_000, 20);
+    const all = await admin.trace(committed.msgId);
+    expect(hops[0]).toMatchObject({ hop: "publish", group, status: "ok" });
+    const stored = all.filter((hop) => hop.hop === "stored");
+    expect(stored.map((hop) => hop.detail ?? "visible")).toEqual(["half message: invisible until its transaction is committed", "visible"]);
+    expect(stored.every((hop) => hop.topic === topic)).toBe(true);
+    const ends = all.filter((hop) => hop.hop === "transaction-end");
+    expect(ends.map((hop) => hop.detail).sort()).toEqual(["commit by producer", "commit: committed"]);
+    const rollback = await traceUntil(admin, rolledBack.msgId, ["transaction-end"]);
+    await waitUntil("both ends of the rollback", async () => (await admin.trace(rolledBack.msgId)).filter((hop) => hop.hop === "transaction-end").length === 2, 10_000, 20);
+    expect((await admin.trace(rolledBack.msgId)).filter((hop) => hop.hop === "transaction-end").map((hop) => hop.detail).sort()).toEqual(["rollback by producer", "rollback: rolled_back"]);
+    expect(rollback.filter((hop) => hop.hop === "stored").length).toBe(1);
+  });
+
   test("a client with trace off records nothing; the broker still records what it sees", async () => {
     const broker = await startTestBroker();
     const topic = uniqueName("untraced");
@@ -135,6 +163,9 @@ describe("message trace", () => {
     const admin = track(new Admin({ broker: broker.address }));
     await traceUntil(admin, loud.msgId, ["publish", "stored"]);
     expect(await admin.trace(quiet.msgId)).toEqual([]);
+    // The trace topic takes trace messages only.
+    const refused = await producer.send({ topic: "RMQ_SYS_TRACE_TOPIC", body: "not a trace" }).catch((error: unknown) => error);
+    expect(isMqError(refused, "TOPIC_INVALID")).toBe(true);
   });
 
   test("tracing that cannot keep up or cannot write never fails a send, and counts what it dropped", async () => {
