@@ -144,9 +144,12 @@ export function hopMatches(hop: TraceHop, id: string): boolean {
   return hop.msgId.toUpperCase() === upper || hop.offsetMsgId?.toUpperCase() === upper || (hop.keys?.includes(id) ?? false);
 }
 
+/** The order of a message's path, for hops recorded in the same millisecond: a failed consume comes before the retry it caused. */
+const pathOrder: readonly TraceHopName[] = ["publish", "stored", "scheduled", "delivered", "popped", "consume-before", "consume-after", "acked", "retried", "dead-lettered", "redriven", "transaction-end"];
+
 /** A timeline: by time, then in the order a message's path runs (a hop and the next may share a millisecond). */
 export function sortTimeline(hops: TraceHop[]): TraceHop[] {
-  return hops.sort((a, b) => a.timeMs - b.timeMs || traceHopNames.indexOf(a.hop) - traceHopNames.indexOf(b.hop));
+  return hops.sort((a, b) => a.timeMs - b.timeMs || pathOrder.indexOf(a.hop) - pathOrder.indexOf(b.hop));
 }
 
 /** The same hop found twice (two trace topics, two brokers asked) counts once. */
