@@ -3,7 +3,9 @@
  * and redrive them — resend through the message service (validated and stored like any send,
  * keeping body, keys, tags and user properties; the origin msgId kept in ORIGIN_MESSAGE_ID) to
  * their origin topic or a chosen one, at a chosen rate, answering one result per entry. The
- * redrive ledger (redrive-ledger.ts) makes a repeated redrive resend nothing unless forced.
+ * redrive ledger (redrive-ledger.ts) makes a repeated redrive resend nothing unless forced, and
+ * an entry another redrive is resending right now is not resent again by a concurrent one
+ * (forced or not): each check and claim happens before the request's next await.
  *
  * Admin reads go to the store directly: the DLQ's permission (none for clients) refuses client
  * pulls, not this path. Entries are read queue by queue, oldest first, at most
@@ -69,6 +71,9 @@ export type RedriveAnswer = {
 const readChunk = 64;
 
 export class DeadLetters {
+  /** Entries (`group|CommitLog offset`) a redrive is resending now. */
+  private readonly resending = new Set<string>();
+
   constructor(
     private readonly store: MessageStore,
     private readonly messages: MessageService,
@@ -104,6 +109,11 @@ export class DeadLetters {
       }
       const origin = message.properties[deadLetterPropertyNames.originMsgId] ?? message.msgId;
       const base = { id, ...(origin === undefined ? {} : { originMsgId: origin }) };
+      const claim = `${group}|${message.physicalOffset}`;
+      if (this.resending.has(claim)) {
+        results.push({ ...base, status: "failed", reason: "another redrive is resending it now" });
+        continue;
+      }
       if (request.force !== true && this.ledger.has(group, message.physicalOffset)) {
         results.push({ ...base, status: "failed", reason: "already redriven: force resends it" });
         continue;
@@ -113,9 +123,14 @@ export class DeadLetters {
         results.push({ ...base, status: "failed", reason: "the entry names no origin topic: choose a topic" });
         continue;
       }
-      await this.pace(nextAtMs);
-      nextAtMs = Math.max(nextAtMs, this.clock.monotonicMs()) + intervalMs;
-      results.push({ ...base, ...(await this.resendOne(group, message, topic, origin)) });
+      this.resending.add(claim);
+      try {
+        await this.pace(nextAtMs);
+        nextAtMs = Math.max(nextAtMs, this.clock.monotonicMs()) + intervalMs;
+        results.push({ ...base, ...(await this.resendOne(group, message, topic, origin)) });
+      } finally {
+        this.resending.delete(claim);
+      }
     }
     const missing = wanted === undefined ? [] : [...wanted].filter((name) => !found.has(name));
     return { results, missing };

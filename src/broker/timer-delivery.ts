@@ -84,8 +84,8 @@ export class TimerDelivery implements ScheduleSink {
     return lowest;
   }
 
-  sync(): void {
-    this.context.scheduler.sync();
+  sync(): Promise<void> {
+    return this.context.scheduler.sync();
   }
 
   private deliver(job: Job): "done" | "held" {

@@ -9,6 +9,7 @@
  *   latency is store time to delivery; `--fail-rate 0.01` runs the same messages twice in one
  *   invocation, without failures and then with that fraction failing once (sent back, retried
  *   after 100 ms), and prints both rates;
+ * - pipe: Web Streams, consume → transform → produce, against plain produce (bench-pipe.ts);
  * - latency: a producer and a consumer in one process; one send in flight (or `--rate` per
  *   second), each message carrying its send time; reports the send round trip and the end-to-end
  *   time through a long-polling consumer.
@@ -18,6 +19,7 @@ import { Admin, Producer, PushConsumer } from "../client/index.ts";
 import type { ReceivedMessage } from "../client/message.ts";
 import { isMqError, MqError } from "../common/errors.ts";
 import { hash32 } from "../common/hash.ts";
+import { benchPipe, pipeSettingsOf } from "./bench-pipe.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
 import { type ClientTarget, clientTarget, integerOption, lastString } from "./options.ts";
 import { nounCommand } from "./subcommands.ts";
@@ -154,8 +156,12 @@ async function benchProduce(settings: Settings): Promise<void> {
   }
 }
 
-/** One consume pass of `count` messages by `group`; `fails` says which first deliveries throw. */
-async function consumePass(settings: Settings, group: string, label: string, fails: (message: ReceivedMessage) => boolean): Promise<{ received: number; bytes: number; seconds: number; latency: LatencyRecorder; failed: number }> {
+/**
+ * One consume pass of `count` messages by `group`; `fails` says which first deliveries are
+ * picked, and they throw when `failPicked` is set. Both passes of a --fail-rate run pick, so the
+ * handlers do the same work and the two differ only in what a failure costs.
+ */
+async function consumePass(settings: Settings, group: string, label: string, fails: (message: ReceivedMessage) => boolean, failPicked: boolean): Promise<{ received: number; bytes: number; seconds: number; latency: LatencyRecorder; failed: number }> {
   const consumer = new PushConsumer({ ...settings.target, group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
   consumer.subscribe(settings.topic);
   const latency = new LatencyRecorder();
@@ -166,7 +172,7 @@ async function consumePass(settings: Settings, group: string, label: string, fai
   const done = new Promise<void>((resolve) => (finish = resolve));
   const progress = new Progress(label, settings.count, () => received);
   await consumer.start((message) => {
-    if (message.reconsumeTimes === 0 && fails(message)) {
+    if (message.reconsumeTimes === 0 && fails(message) && failPicked) {
       failed += 1;
       throw new Error("bench: failing this message once");
     }
@@ -183,14 +189,16 @@ async function consumePass(settings: Settings, group: string, label: string, fai
 
 async function benchConsume(settings: Settings, failRate: number): Promise<void> {
   if (failRate === 0) {
-    const pass = await consumePass(settings, settings.group, "consume", () => false);
+    const pass = await consumePass(settings, settings.group, "consume", () => false, false);
     summary("consume", { ...settings, size: pass.received === 0 ? 0 : pass.bytes / pass.received }, pass.received, pass.seconds, pass.latency, { e2e_latency_from: 1 });
     return;
   }
   // The same messages twice in one run: a group whose handler never fails, then one failing a
   // fraction of first deliveries (chosen by msgId hash), retried through %RETRY% after a short
   // exponential back-off so the retries, not the default 10 s first level, are what is measured.
-  const plain = await consumePass(settings, `${settings.group}-plain`, "consume (no failures)", () => false);
+  const threshold = Math.round(failRate * failBuckets);
+  const picked = (message: ReceivedMessage) => hash32(message.msgId) % failBuckets < threshold;
+  const plain = await consumePass(settings, `${settings.group}-plain`, "consume (no failures)", picked, false);
   const failingGroup = `${settings.group}-failing`;
   const admin = new Admin(settings.target);
   try {
@@ -198,8 +206,7 @@ async function benchConsume(settings: Settings, failRate: number): Promise<void>
   } finally {
     await admin.close();
   }
-  const threshold = Math.round(failRate * failBuckets);
-  const failing = await consumePass(settings, failingGroup, `consume (fail rate ${failRate})`, (message) => hash32(message.msgId) % failBuckets < threshold);
+  const failing = await consumePass(settings, failingGroup, `consume (fail rate ${failRate})`, picked, true);
   const plainRate = plain.received / plain.seconds;
   const failingRate = failing.received / failing.seconds;
   process.stdout.write(`no failures: ${Math.round(plainRate).toLocaleString("en-US")} msgs/s; ${failing.failed} failed once (retry after ${benchRetryBackoffMs} ms): ${Math.round(failingRate).toLocaleString("en-US")} msgs/s (${((failingRate / plainRate) * 100).toFixed(1)} %)\n`);
@@ -266,7 +273,7 @@ async function benchLatency(settings: Settings): Promise<void> {
 
 export const benchCommand = nounCommand({
   name: "bench",
-  summary: "Load generator: mq bench produce|consume|latency",
+  summary: "Load generator: mq bench produce|consume|latency|pipe",
   define(cli) {
     const common = (command: ReturnType<typeof cli.command>) =>
       command
@@ -287,5 +294,14 @@ export const benchCommand = nounCommand({
       .option("--rate <n>", "Messages per second (default 0: one send in flight)", { type: [String] })
       .option("--group <group>", "Consumer group prefix (default BenchGroup)", { type: [String] })
       .action((options: Options) => benchLatency(settingsOf(options)));
+    cli
+      .command("pipe", "Web Streams: consume → transform → produce, against plain produce in the same run")
+      .option("--topic <topic>", "Source topic (default BenchPipe; the copies go to TOPIC-piped; both created with --queues if missing)", { type: [String] })
+      .option("--size <bytes>", "Message body size (default 128)", { type: [String] })
+      .option("--count <n>", "Messages (default 1000000)", { type: [String] })
+      .option("--queues <n>", "Queues of a topic the bench creates (default 8)", { type: [String] })
+      .option("--high-water-mark <n>", "The readable's highWaterMark (default 256)", { type: [String] })
+      .option("--in-flight <n>", "The writable's inFlight, and the plain produce's sends in flight (default 64)", { type: [String] })
+      .action((options: Options) => benchPipe(pipeSettingsOf(options)));
   },
 });

@@ -402,7 +402,7 @@ export class MessageStore {
     const dispatched = this.commitLog.writePosition;
     await this.commitLog.flush();
     await Promise.all([...this.queues.all().map((queue) => queue.flush()), this.index.flush()]);
-    this.schedule.sync();
+    await this.schedule.sync();
     this.transactions.sync();
     this.options.faults.check("checkpoint", this.options.dataDir);
     await this.checkpoint.write({ commitLogFlushed: this.commitLog.flushedPosition, dispatchFlushed: dispatched, timestampMs: this.options.clock.nowMs() });

@@ -22,6 +22,7 @@
  */
 
 import { closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, renameSync, writeSync } from "node:fs";
+import { open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
@@ -322,6 +323,28 @@ export class ScheduleJournal {
     if (!this.unsynced) return;
     this.unsynced = false;
     fdatasyncSync(this.fd);
+  }
+
+  /**
+   * The same off the event loop (an fdatasync can take tens of ms on a busy disk, and the broker
+   * serves nothing meanwhile). It syncs through a descriptor of its own, opened on the path now:
+   * compaction may replace the file and close `fd` while this runs, and what it replaced was
+   * fsynced by compaction itself.
+   */
+  async syncInBackground(): Promise<void> {
+    if (!this.unsynced) return;
+    this.unsynced = false;
+    try {
+      const handle = await open(this.path, "r");
+      try {
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      this.unsynced = true;
+      throw new MqError("STORE_IO", { operation: "sync", path: this.path, reason: (error as Error).message });
+    }
   }
 
   /**

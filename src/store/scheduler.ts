@@ -208,7 +208,7 @@ export class Scheduler<M extends JobKindMap> {
     this.running = true;
     this.openAtOpen = undefined;
     const { clock } = this.options;
-    this.intervals.push(clock.setInterval(() => this.journal.sync(), limits.scheduleSyncIntervalMs));
+    this.intervals.push(clock.setInterval(() => void this.sync().catch((error: Error) => this.options.logger.error(`Scheduler: ${error.message}`)), limits.scheduleSyncIntervalMs));
     this.intervals.push(clock.setInterval(() => this.compactIfWorthIt(), limits.scheduleCompactIntervalMs));
     this.arm();
   }
@@ -311,9 +311,9 @@ export class Scheduler<M extends JobKindMap> {
     return [...open.values()];
   }
 
-  /** Makes every journal record written so far durable (fdatasync); the store calls it before a checkpoint. */
-  sync(): void {
-    if (!this.closed) this.journal.sync();
+  /** Makes every journal record written so far durable (fdatasync, off the event loop); the store awaits it before a checkpoint. */
+  sync(): Promise<void> {
+    return this.closed ? Promise.resolve() : this.journal.syncInBackground();
   }
 
   /**

@@ -41,8 +41,8 @@ export interface ScheduleSink {
   scheduled(record: ScheduledRecord): void;
   /** The lowest CommitLog offset a pending timer still needs; undefined: none pending. */
   keepFrom(): number | undefined;
-  /** Makes the jobs it took durable: called before the store's checkpoint moves past their records. */
-  sync(): void;
+  /** Makes the jobs it took durable: awaited before the store's checkpoint moves past their records. */
+  sync(): Promise<void>;
 }
 
 export class ScheduleDispatcher implements Dispatcher {
@@ -93,8 +93,8 @@ export class ScheduleDispatcher implements Dispatcher {
   }
 
   /** Before a checkpoint: the jobs of every record dispatched so far are made durable first. */
-  sync(): void {
-    this.sink?.sync();
+  async sync(): Promise<void> {
+    await this.sink?.sync();
   }
 
   get attached(): boolean {

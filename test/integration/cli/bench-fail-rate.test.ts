@@ -1,12 +1,14 @@
 /**
  * `mq bench consume --fail-rate`: one invocation consumes the same messages without failures and
  * then with a fraction failing once (sent back and retried), and its last line is one JSON
- * object with both rates.
+ * object with both rates. `mq bench pipe`: plain produce, then the same messages through the Web
+ * Streams pipe into TOPIC-piped, both rates and the RSS figures printed.
  */
 
 import { describe, expect, test } from "bun:test";
 import { benchCommand } from "../../../src/cli/bench-command.ts";
 import { Producer } from "../../../src/client/producer.ts";
+import { queueOffset } from "../../../src/common/offsets.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
 
 async function captureStdout(run: () => Promise<number>): Promise<{ code: number; stdout: string }> {
@@ -44,6 +46,20 @@ describe("mq bench consume --fail-rate", () => {
     expect(figures.failed_once).toBeGreaterThan(0);
     expect(figures.no_failure_msgs_s).toBeGreaterThan(0);
     expect(figures.ratio).toBeGreaterThan(0);
+  }, 30_000);
+
+  test("bench pipe: plain produce, then every message piped into TOPIC-piped; last line one JSON object", async () => {
+    const broker = await startTestBroker();
+    const { code, stdout } = await captureStdout(() => benchCommand.run(["pipe", "--broker", broker.address, "--topic", "BenchPipeTest", "--count", "300", "--queues", "2", "--high-water-mark", "16", "--in-flight", "8"]));
+    expect(code).toBe(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines.some((line) => line.startsWith("pipe (readable → transform → writable): "))).toBe(true);
+    const figures = JSON.parse(lines.at(-1)!) as Record<string, number>;
+    expect(figures).toMatchObject({ mode: "pipe", msgs: 300, size: 128, high_water_mark: 16, in_flight: 8, rss_bound_mb: 50 });
+    expect(figures.pipe_msgs_s).toBeGreaterThan(0);
+    expect(figures.produce_msgs_s).toBeGreaterThan(0);
+    const piped = broker.store.getMessages({ topic: "BenchPipeTest-piped", queueId: 0, offset: queueOffset(0), maxCount: 1_000 }).messages.length + broker.store.getMessages({ topic: "BenchPipeTest-piped", queueId: 1, offset: queueOffset(0), maxCount: 1_000 }).messages.length;
+    expect(piped).toBe(300);
   }, 30_000);
 
   test("refuses a fail rate outside 0..1", async () => {

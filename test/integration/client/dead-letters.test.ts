@@ -136,6 +136,17 @@ describe("Admin: dead letters", () => {
     expect(performance.now() - startedMs).toBeGreaterThanOrEqual(140);
   });
 
+  test("two redrives at once resend each entry once: the second is told another is resending it", async () => {
+    const { admin, group, topic } = await brokerWithDeadLetters(3);
+    const before = (await admin.topicOffsets(topic)).reduce((sum, queue) => sum + Number(queue.maxOffset), 0);
+    const [first, second] = await Promise.all([admin.redrive(group, { all: true, ratePerSecond: 50 }), admin.redrive(group, { all: true, ratePerSecond: 50 })]);
+    const outcomes = [...first, ...second].map((result) => (result.status === "resent" ? "resent" : result.reason));
+    expect(outcomes.filter((outcome) => outcome === "resent")).toHaveLength(3);
+    for (const outcome of outcomes.filter((outcome) => outcome !== "resent")) expect(outcome).toMatch(/^(another redrive is resending it now|already redriven: force resends it)$/);
+    const after = (await admin.topicOffsets(topic)).reduce((sum, queue) => sum + Number(queue.maxOffset), 0);
+    expect(after - before).toBe(3);
+  });
+
   test("refuses a redrive that names no entries, ids, range or all", async () => {
     const { admin, group } = await brokerWithDeadLetters(1);
     await expect(admin.redrive(group, {})).rejects.toThrow('field "ids" is required');
