@@ -43,6 +43,7 @@ interface Handoff {
 
 export class MessageReadable {
   readonly stream: ReadableStream<StreamMessage>;
+  readonly highWaterMark: number;
   private readonly slots: Semaphore;
   private readonly closing = new AbortController();
   private readonly manualAck: boolean;
@@ -65,6 +66,7 @@ export class MessageReadable {
     if (!Number.isInteger(highWaterMark) || highWaterMark < 1 || highWaterMark > streamHighWaterMarkMessagesMax) {
       throw new MqError("INVALID_FIELD", { field: "highWaterMark", reason: `must be an integer in 1..${streamHighWaterMarkMessagesMax}, got ${highWaterMark}` });
     }
+    this.highWaterMark = highWaterMark;
     this.slots = new Semaphore(highWaterMark);
     this.manualAck = options.manualAck ?? false;
     this.stream = new ReadableStream<StreamMessage>(

@@ -60,7 +60,8 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
           topic,
           queueId,
           queueOffset: queue.nextOffset,
-          maxMessages: context.pullBatchSize,
+          // No more than the room left: unfinished messages never pass the queue's capacity.
+          maxMessages: Math.max(1, Math.min(context.pullBatchSize, queue.capacity - queue.unfinished.size)),
           filter: requestFilter,
           suspendTimeoutMs: context.suspendTimeoutMs,
         },

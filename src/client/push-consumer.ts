@@ -131,6 +131,8 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   private iterator: MessageIterator | undefined;
   private readableSource: MessageReadable | undefined;
   private retryTopicRequested = false;
+  /** Set by `readable()`: messages pulled and unfinished per queue, and per pull, at most (unless given as options). */
+  private pullAheadMax: number | undefined;
   readonly metrics: ConsumeFailureMetrics = { failed: 0, sentToRetry: 0, sentToDeadLetter: 0, sendBackErrors: 0 };
   private stopping: Promise<void> | undefined;
   /** Message trace: consume-before and consume-after hops (trace-dispatcher.ts); undefined when off. */
@@ -211,11 +213,14 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
 
   /**
    * The consumer as a ReadableStream (message-readable.ts): starts the consumer; `cancel()` shuts
-   * it down. At most `highWaterMark` messages are handed over and not yet acknowledged.
+   * it down. At most `highWaterMark` messages are handed over and not yet acknowledged, and —
+   * unless `queueCapacity` / `pullBatchSize` were given — the consumer pulls at most
+   * `highWaterMark` ahead per owned queue, so what it holds in memory follows the stream's bound.
    */
   readable(options: ReadableOptions = {}): ReadableStream<StreamMessage> {
     if (this.iterator !== undefined || this.readableSource !== undefined) throw new MqError("BAD_REQUEST", { reason: "consumer can be read only once" });
     this.readableSource = new MessageReadable(options, (handler) => this.start(handler), () => this.shutdown());
+    this.pullAheadMax = this.readableSource.highWaterMark;
     return this.readableSource.stream;
   }
 
@@ -244,7 +249,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       group: this.group,
       clock: context.clock,
       logger: context.logger,
-      pullBatchSize: options.pullBatchSize ?? pullBatchSizeDefault,
+      pullBatchSize: options.pullBatchSize ?? Math.min(pullBatchSizeDefault, this.pullAheadMax ?? pullBatchSizeDefault),
       suspendTimeoutMs: options.suspendTimeoutMs ?? suspendTimeoutMsDefault,
       dispatcher,
       filterFor: (topic: string) => this.filterFor(topic),
@@ -258,7 +263,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       clientId: this.clientId,
       offsets,
       lockQueues: clustering,
-      capacity: options.queueCapacity ?? queueCapacityDefault,
+      capacity: options.queueCapacity ?? this.pullAheadMax ?? queueCapacityDefault,
       startOffset: (queue) => this.startOffset(queue),
       startPulling: (pq) => void runPullLoop(pq, pullContext).catch((error: Error) => context.logger.error(`Pull loop of ${pq.key} ended: ${error.stack ?? error.message}`)),
     });

@@ -66,6 +66,33 @@ describe("Broker: CONSUMER_SEND_BACK", () => {
     expect(copy!.properties.FIRST_FAILURE_MS).toBe(copy!.properties.LAST_FAILURE_MS);
   });
 
+  test("the default policy on the ManualClock: 16 retries waiting delay levels 3 … 18 (10 s … 2 h), then the DLQ", async () => {
+    const clock = new ManualClock();
+    const { broker, connection } = await start(clock);
+    const sent = await send(connection, topic, "pay");
+    let failing = { offsetMsgId: sent.offsetMsgId, msgId: sent.msgId };
+    const waits: number[] = [];
+    for (let delivery = 1; delivery <= 17; delivery++) {
+      const answer = await sendBack(connection, failing);
+      if (answer.outcome === "dead-letter") {
+        expect({ delivery, reconsumeTimes: answer.reconsumeTimes }).toEqual({ delivery: 17, reconsumeTimes: 17 });
+        break;
+      }
+      const waitMs = (answer.deliverAtMs as number) - clock.nowMs();
+      waits.push(waitMs);
+      clock.advance(waitMs - 1);
+      expect(stored(broker, `%RETRY%${group}`)).toHaveLength(delivery - 1);
+      clock.advance(1);
+      const copies = stored(broker, `%RETRY%${group}`);
+      expect(copies).toHaveLength(delivery);
+      failing = { offsetMsgId: broker.broker.context.messages.offsetMsgId(copies.at(-1)!.physicalOffset), msgId: sent.msgId };
+    }
+    const second = 1_000;
+    const minute = 60 * second;
+    expect(waits).toEqual([10 * second, 30 * second, minute, 2 * minute, 3 * minute, 4 * minute, 5 * minute, 6 * minute, 7 * minute, 8 * minute, 9 * minute, 10 * minute, 20 * minute, 30 * minute, 60 * minute, 120 * minute]);
+    expect(stored(broker, `%DLQ%${group}`)).toHaveLength(1);
+  });
+
   test("past the max: the copy goes to %DLQ%<group> (perm 0) with every DLQ property, after exactly 1 + max deliveries", async () => {
     const clock = new ManualClock();
     const { broker, connection } = await start(clock);
