@@ -99,7 +99,7 @@ describe.skipIf("reason" in chromium)("web console in Chromium", () => {
     await browser.page.locator('[data-stat="messages"]').getByText("2").waitFor();
   });
 
-  test("Messages: a test message sent from the topic page is found by its key, its body shown as JSON and hex", async () => {
+  test("Messages: a test message sent from the topic page is found by its key, its body shown as JSON and hex, its trace as a timeline", async () => {
     await open("#/topics/orders");
     const form = browser.page.getByRole("form", { name: "Send a test message" });
     await form.getByRole("textbox", { name: "Body" }).fill('{"order":42,"total":9.5}');
@@ -118,6 +118,7 @@ describe.skipIf("reason" in chromium)("web console in Chromium", () => {
     await rows.nth(1).click();
     const detail = browser.page.getByRole("complementary", { name: "Message" });
     expect(await detail.locator(".body-view").textContent()).toBe(JSON.stringify({ order: 42, total: 9.5 }, null, 2));
+    await detail.getByRole("list", { name: "Trace" }).getByText("stored", { exact: true }).waitFor();
     await shoot("messages");
     await detail.getByRole("tab", { name: "HEX" }).click();
     expect(await detail.locator(".body-view").textContent()).toContain("7b 22 6f 72 64 65 72 22");

@@ -1,11 +1,12 @@
 /**
  * One message: its body as pretty JSON, text or hex (bytes decoded from the API's utf8 or base64
- * form), its ids, times, hosts, tags, keys and user properties.
+ * form), its ids, times, hosts, tags, keys and user properties, and its trace timeline.
  */
 
 import { useState } from "preact/hooks";
 import type { MessageView } from "../api.ts";
 import { formatTime, html } from "../ui.ts";
+import { TraceTimeline } from "./trace-timeline.ts";
 
 type BodyMode = "json" | "text" | "hex";
 
@@ -44,6 +45,7 @@ export function MessageDetail(props: { message: MessageView; onClose: () => void
       ${(["json", "text", "hex"] as const).map((each) => html`<button type="button" role="tab" aria-selected=${mode === each} class=${mode === each ? "tab active" : "tab"} onClick=${() => setMode(each)}>${each.toUpperCase()}</button>`)}
     </div>
     <pre class="body-view" data-mode=${mode}>${shown}</pre>
+    <${TraceTimeline} key=${message.msgId} msgId=${message.msgId} />
   </aside>`;
 }
 
