@@ -224,6 +224,7 @@ export class Broker {
       locks.stop();
       await this.options.server.close();
       TraceWriter.of(this.context)?.stop(); // the store is still open: queued hops are written
+      Transactions.of(this.context).stop(); // unjournaled check-backs into the journal while it is open
       scheduler.close(); // synced: what is scheduled waits in the journal for the next start
       await consumerOffsets.stop();
       await topics.flush();

@@ -22,10 +22,20 @@
  * found outcome is completed, not repeated. A half whose job was lost with the journal's tail is
  * handed back by replay (transaction-dispatcher.ts).
  *
+ * Journal. Most transactions end within milliseconds, so a half's check job is not written to
+ * the scheduler's journal when it is stored: it is written, with every other half still
+ * unresolved, in one write when the store next checkpoints (`sync`, before the checkpoint moves
+ * past the half), and a half that ended before then never touches the journal. Until then a
+ * kill -9 loses nothing: the half lies past the checkpoint, so recovery replays it (and its
+ * outcome, if any) and it is scheduled again. A half still unjournaled when its first check-back
+ * falls due (a transactionTimeoutMs shorter than the checkpoint interval) is journaled then, by
+ * one timer armed at the earliest such due time, and its check-back fires at once.
+ *
  * Retention keeps the CommitLog from the earliest unresolved half on.
  */
 
 import type { EventBus } from "../common/bus.ts";
+import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import { decodeOffsetMsgId } from "../common/ids.ts";
 import { transactionEndedRememberedMax, transactionStateRecordBodyBytesMax } from "../common/limits.ts";
@@ -49,6 +59,8 @@ export interface TransactionEntry {
   dueMs: number;
   /** Open before this run: its outcome may be partly written (see the file header). */
   recovered: boolean;
+  /** Its job is in the scheduler's journal (see "Journal" in the file header); false: in memory only, for now. */
+  journaled: boolean;
   /** A check-back is waiting for a producer's answer. */
   checking: boolean;
 }
@@ -90,6 +102,10 @@ export class Transactions implements TransactionSink {
   private readonly entries = new Map<number, TransactionEntry>();
   /** Outcomes written in this run, newest last (bounded): a repeated end is answered without a lookup. */
   private readonly ended = new Map<number, TransactionResolution>();
+  /** Unresolved halves whose job is not journaled yet: written at the next checkpoint (see "Journal"). */
+  private readonly unjournaled = new Set<TransactionEntry>();
+  /** Fires when the earliest unjournaled half falls due, journaling it (and the rest) so its check-back fires. */
+  private journalTimer: { readonly dueMs: number; readonly handle: TimerHandle } | undefined;
   private attached = false;
   private readonly bus: EventBus<TransactionEvents> | undefined;
 
@@ -103,7 +119,7 @@ export class Transactions implements TransactionSink {
     services.set(context, transactions);
     for (const kind of [transactionCheckJobKind, transactionExhaustedJobKind] as const) {
       for (const job of context.scheduler.openOf(kind)) {
-        transactions.entries.set(job.payload.halfOffset, { job: job.payload, kind, dueMs: job.dueMs, recovered: true, checking: false });
+        transactions.entries.set(job.payload.halfOffset, { job: job.payload, kind, dueMs: job.dueMs, recovered: true, checking: false, journaled: true });
       }
     }
     const handed = context.store.attachTransactions(transactions);
@@ -124,9 +140,20 @@ export class Transactions implements TransactionSink {
     const { config, scheduler } = this.context;
     const job: TransactionJob = { halfOffset: record.physicalOffset, msgId: record.msgId, producerGroup: record.producerGroup, topic: record.realTopic, storedMs: record.storeTimestampMs, checks: 0 };
     const dueMs = record.storeTimestampMs + (record.checkImmunityMs ?? config.transactionTimeoutMs);
-    scheduler.schedule({ kind: transactionCheckJobKind, id: transactionJobId(record.physicalOffset), dueMs, payload: job });
-    this.entries.set(record.physicalOffset, { job, kind: transactionCheckJobKind, dueMs, recovered: !this.attached, checking: false });
+    const entry: TransactionEntry = { job, kind: transactionCheckJobKind, dueMs, recovered: !this.attached, checking: false, journaled: false };
+    this.unjournaled.add(entry);
+    // Due before a checkpoint journals it (a small transactionTimeoutMs): the timer journals it in time.
+    if (this.journalTimer === undefined || dueMs < this.journalTimer.dueMs) {
+      this.journalTimer?.handle.cancel();
+      this.journalTimer = { dueMs, handle: this.context.clock.setTimeout(() => this.journalPending(), Math.max(0, dueMs - this.context.clock.nowMs())) };
+    }
+    this.entries.set(record.physicalOffset, entry);
     this.counters.prepared += 1;
+  }
+
+  private journal(entry: TransactionEntry): void {
+    this.context.scheduler.schedule({ kind: transactionCheckJobKind, id: transactionJobId(entry.job.halfOffset), dueMs: entry.dueMs, payload: entry.job });
+    entry.journaled = true;
   }
 
   keepFrom(): number | undefined {
@@ -135,8 +162,27 @@ export class Transactions implements TransactionSink {
     return lowest;
   }
 
+  /** Before a checkpoint: every half still unresolved gets its job journaled (one write), then the journal is synced. */
   sync(): void {
+    this.journalPending();
     this.context.scheduler.sync();
+  }
+
+  /** At broker stop, before the scheduler closes: what is unjournaled is journaled, so a clean restart needs no replay for it. */
+  stop(): void {
+    this.journalPending();
+  }
+
+  /** Journals the job of every unresolved half not journaled yet, in one write. */
+  private journalPending(): void {
+    this.journalTimer?.handle.cancel();
+    this.journalTimer = undefined;
+    if (this.unjournaled.size === 0) return;
+    const pending = [...this.unjournaled];
+    this.unjournaled.clear();
+    this.context.scheduler.batch(() => {
+      for (const entry of pending) if (this.entries.get(entry.job.halfOffset) === entry) this.journal(entry);
+    });
   }
 
   /** Unresolved transactions right now. */
@@ -206,23 +252,30 @@ export class Transactions implements TransactionSink {
 
   /** Closes the open job and opens the next check-back of `entry` (one journal write). */
   reschedule(entry: TransactionEntry, dueMs: number, checks: number): void {
-    const job = { ...entry.job, checks };
-    this.context.scheduler.reschedule({ kind: entry.kind, id: transactionJobId(job.halfOffset), dueMs: entry.dueMs }, { kind: transactionCheckJobKind, id: transactionJobId(job.halfOffset), dueMs, payload: job });
-    entry.job = job;
-    entry.kind = transactionCheckJobKind;
-    entry.dueMs = dueMs;
+    this.replaceJob(entry, transactionCheckJobKind, dueMs, checks);
   }
 
   /** Moves `entry` to the exhausted list after its last check-back (one journal write). */
   exhaust(entry: TransactionEntry, checks: number): void {
+    this.replaceJob(entry, transactionExhaustedJobKind, exhaustedDueMs, checks);
+    this.counters.exhausted += 1;
+    const { job } = entry;
+    this.context.logger.warn(`Transaction "${this.transactionId(job.halfOffset)}" of group "${job.producerGroup}" (topic "${job.topic}") is exhausted after ${checks} check-backs; commit or roll it back by id`);
+  }
+
+  private replaceJob(entry: TransactionEntry, kind: JobKind, dueMs: number, checks: number): void {
     const job = { ...entry.job, checks };
     const id = transactionJobId(job.halfOffset);
-    this.context.scheduler.reschedule({ kind: entry.kind, id, dueMs: entry.dueMs }, { kind: transactionExhaustedJobKind, id, dueMs: exhaustedDueMs, payload: job });
+    const next = { kind, id, dueMs, payload: job };
+    if (entry.journaled) this.context.scheduler.reschedule({ kind: entry.kind, id, dueMs: entry.dueMs }, next);
+    else {
+      this.unjournaled.delete(entry);
+      this.context.scheduler.schedule(next);
+      entry.journaled = true;
+    }
     entry.job = job;
-    entry.kind = transactionExhaustedJobKind;
-    entry.dueMs = exhaustedDueMs;
-    this.counters.exhausted += 1;
-    this.context.logger.warn(`Transaction "${this.transactionId(job.halfOffset)}" of group "${job.producerGroup}" (topic "${job.topic}") is exhausted after ${checks} check-backs; commit or roll it back by id`);
+    entry.kind = kind;
+    entry.dueMs = dueMs;
   }
 
   /**
@@ -267,7 +320,8 @@ export class Transactions implements TransactionSink {
       this.entries.set(halfOffset, entry);
       throw error;
     }
-    this.context.scheduler.complete({ kind: entry.kind, id: transactionJobId(halfOffset), dueMs: entry.dueMs });
+    if (entry.journaled) this.context.scheduler.complete({ kind: entry.kind, id: transactionJobId(halfOffset), dueMs: entry.dueMs });
+    else this.unjournaled.delete(entry);
     this.remember(halfOffset, resolution);
     if (resolution === "commit") this.counters.committed += 1;
     else this.counters.rolledBack += 1;
