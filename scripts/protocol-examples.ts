@@ -268,6 +268,19 @@ export const frameExamples: readonly FrameExample[] = [
     { fields: { resolution: "commit" }, schema: responses.checkTransactionAnswerSchema },
   ),
   ...exchange(
+    "END_TRANSACTION_BATCH",
+    { fields: { transactionIds: [exampleOffsetMsgId, encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset: toPhysicalOffset(4352) })], resolutions: ["commit", "rollback"], producerGroup: "shop" } },
+    {
+      fields: {
+        results: [
+          { transactionId: exampleOffsetMsgId, msgId: exampleMsgId, state: "committed", already: false, committed: { queueId: 1, queueOffset: 8, offsetMsgId: encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset: toPhysicalOffset(8192) }) } },
+          { transactionId: encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset: toPhysicalOffset(4352) }), error: { code: 3041, message: "Cannot roll back transaction \"0A00000100002A9F0000000000001100\": it was already committed" } },
+        ],
+      },
+      schema: responses.endTransactionBatchResultSchema,
+    },
+  ),
+  ...exchange(
     "LIST_TRANSACTIONS",
     { fields: { state: "pending", limit: 1 } },
     {

@@ -299,6 +299,7 @@ export class Broker {
     server.handle(RequestCode.CANCEL_SCHEDULED_MESSAGE, (request) => scheduled.cancelScheduledMessage(context, request));
     server.handle(RequestCode.END_TRANSACTION, (request) => transactions.endTransaction(context, request));
     server.handle(RequestCode.LIST_TRANSACTIONS, (request) => transactions.listTransactions(context, request));
+    server.handle(RequestCode.END_TRANSACTION_BATCH, (request) => transactions.endTransactionBatch(context, request));
     server.handle(RequestCode.LIST_DEAD_LETTERS, (request) => deadLetters.listDeadLetters(context, request));
     server.handle(RequestCode.REDRIVE_DEAD_LETTERS, (request) => deadLetters.redriveDeadLetters(context, request));
     server.handle(RequestCode.QUERY_MESSAGE_TRACE, (request) => query.queryMessageTrace(context, request));

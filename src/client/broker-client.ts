@@ -203,6 +203,10 @@ export class BrokerClient {
     return (await this.call(address, RequestCode.END_TRANSACTION, fields, responses.endTransactionResultSchema, options)).fields;
   }
 
+  async endTransactionBatch(address: string, fields: Fields<typeof RequestCode.END_TRANSACTION_BATCH>, options: CallOptions = {}): Promise<responses.EndTransactionBatchResult> {
+    return (await this.call(address, RequestCode.END_TRANSACTION_BATCH, fields, responses.endTransactionBatchResultSchema, options)).fields;
+  }
+
   async listTransactions(address: string, fields: Fields<typeof RequestCode.LIST_TRANSACTIONS>): Promise<responses.TransactionListing> {
     return (await this.call(address, RequestCode.LIST_TRANSACTIONS, fields, responses.transactionListingSchema)).fields;
   }

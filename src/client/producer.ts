@@ -83,6 +83,8 @@ export class Producer {
   private readonly msgIds: MsgIdGenerator;
   private readonly faults: LatencyFaultTolerance | undefined;
   private readonly accumulator: SendAccumulator;
+  /** Half messages of transactions batch apart from plain sends: a SEND_BATCH is all halves or none. */
+  private readonly halfAccumulator: SendAccumulator;
   private state: State = "new";
   private heartbeatTimer: { cancel(): void } | undefined;
   /** Message trace: publish hops (trace-dispatcher.ts); undefined when off. */
@@ -105,6 +107,7 @@ export class Producer {
       throw new MqError("INVALID_FIELD", { field: "lingerMs", reason: `must be an integer in 0..${lingerMsMax}, got ${options.lingerMs}` });
     }
     this.accumulator = new SendAccumulator({ sendOne: (address, queue, send) => this.sendOne(address, queue, send), sendMany: (address, queue, sends) => this.sendMany(address, queue, sends) }, lingerMs);
+    this.halfAccumulator = new SendAccumulator({ sendOne: (address, queue, send) => this.sendOne(address, queue, send, true), sendMany: (address, queue, sends) => this.sendMany(address, queue, sends, true) }, lingerMs);
     this.trace = TraceDispatcher.create(options.trace, this.context);
   }
 
@@ -156,21 +159,23 @@ export class Producer {
   }
 
   /**
-   * One half message of a transaction (transaction-producer.ts), alone in its request and
-   * retried as `send` is; answers with the broker that stored it, where it is ended.
+   * One half message of a transaction (transaction-producer.ts), retried as `send` is; half
+   * messages started in one event-loop turn travel as one SEND_BATCH of halves. Answers with
+   * the broker that stored it, where it is ended.
    */
   protected async sendHalfTo(message: ProducerMessage, options: SendOptions): Promise<{ result: SendResult; address: string }> {
     this.checkRunning();
     const prepared = prepareMessage(message);
+    if (prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0) throw new MqError("BAD_REQUEST", { reason: "a transactional message cannot also be delayed or scheduled" });
     const msgId = this.msgIds.next();
     await this.inFlight.acquire(options.signal);
     const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
     try {
       const sent = await this.withRetries(prepared.topic, message, options, async (address, queue) => {
+        if (options.signal === undefined) return { result: await this.halfAccumulator.add(address, queue, prepared, msgId), address };
         const fields = this.sendFields(prepared, queue, msgId);
         fields.transactionPrepared = true;
-        const result = await this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
-        return { result, address };
+        return { result: await this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal }), address };
       });
       this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, result: sent.result });
       return sent;
@@ -263,15 +268,17 @@ export class Producer {
     await this.context.pool.close();
   }
 
-  private sendOne(address: string, queue: MessageQueue, send: AccumulatedSend): Promise<SendResult> {
-    return this.context.broker.sendMessage(address, this.sendFields(send.prepared, queue, send.msgId), send.prepared.body, { timeoutMs: this.sendTimeoutMs });
+  private sendOne(address: string, queue: MessageQueue, send: AccumulatedSend, transactional = false): Promise<SendResult> {
+    const fields = this.sendFields(send.prepared, queue, send.msgId);
+    if (transactional) fields.transactionPrepared = true;
+    return this.context.broker.sendMessage(address, fields, send.prepared.body, { timeoutMs: this.sendTimeoutMs });
   }
 
   /** Sends of one queue as one SEND_BATCH; the entries carry what sendFields carries per message. */
-  private sendMany(address: string, queue: MessageQueue, sends: readonly AccumulatedSend[]): Promise<SendResult[]> {
+  private sendMany(address: string, queue: MessageQueue, sends: readonly AccumulatedSend[], transactional = false): Promise<SendResult[]> {
     const msgIds = sends.map((send) => send.msgId);
     const body = encodeBatchBody(sends.map(({ prepared, msgId }) => ({ msgId, tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, dedupKey: prepared.dedupKey, body: prepared.body })));
-    const fields: Fields<typeof RequestCode.SEND_BATCH> = { producerGroup: this.group, topic: queue.topic, queueId: queue.queueId, messageCount: sends.length, bornTimestampMs: this.context.clock.nowMs() };
+    const fields: Fields<typeof RequestCode.SEND_BATCH> = { producerGroup: this.group, topic: queue.topic, queueId: queue.queueId, messageCount: sends.length, bornTimestampMs: this.context.clock.nowMs(), ...(transactional ? { transactionPrepared: true } : {}) };
     return this.context.broker.sendBatch(address, fields, body, msgIds, { timeoutMs: this.sendTimeoutMs });
   }
 

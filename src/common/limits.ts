@@ -258,6 +258,8 @@ export const transactionCheckAnswerMs = 3_000;
 export const transactionStateRecordBodyBytesMax = 64;
 /** Outcomes of transactions ended in this run kept in memory, so a repeated end needs no lookup. */
 export const transactionEndedRememberedMax = 65_536;
+/** Transactions one END_TRANSACTION_BATCH ends at most. */
+export const transactionEndBatchMax = 1_024;
 /** Pending or exhausted transactions one listing page returns at most, and by default. */
 export const transactionListPageMax = 1_000;
 export const transactionListPageDefault = 100;

@@ -67,6 +67,8 @@ export const RequestCode = {
   // Transactions (admin → broker); END_TRANSACTION (14) also ends one by id for an operator
   /** Pending or exhausted transactions (producer group, topic, age, check-backs): one page. */
   LIST_TRANSACTIONS: 90,
+  /** END_TRANSACTION for many transactions of one broker: one result each. */
+  END_TRANSACTION_BATCH: 91,
 
   // Broker → client (sent by the server on a client's connection)
   /** The trace hops a broker holds about a message (by msgId, offsetMsgId or key), oldest first. */
@@ -129,6 +131,7 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   REDRIVE_DEAD_LETTERS: "client→broker",
   LIST_TRANSACTIONS: "client→broker",
   QUERY_MESSAGE_TRACE: "client→broker",
+  END_TRANSACTION_BATCH: "client→broker",
   CHECK_TRANSACTION_STATE: "broker→client",
   NOTIFY_CONSUMER_IDS_CHANGED: "broker→client",
   RESET_CONSUMER_CLIENT_OFFSET: "broker→client",

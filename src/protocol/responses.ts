@@ -375,3 +375,14 @@ export const transactionListingSchema = z.object({
 export type TransactionListing = z.infer<typeof transactionListingSchema>;
 /** QUERY_MESSAGE_TRACE: `count` hops, JSON in the body (an array of trace hops, trace-record.ts). */
 export const traceFoundSchema = z.object({ count: z.int().min(0) });
+
+/** One END_TRANSACTION_BATCH entry's result: END_TRANSACTION's answer, or the catalogue error that refused it. */
+export const endTransactionBatchResultSchema = z.object({
+  results: z.array(
+    z.union([
+      endTransactionResultSchema,
+      z.object({ transactionId: offsetMsgId, error: z.object({ code: z.int(), message: z.string() }) }),
+    ]),
+  ),
+});
+export type EndTransactionBatchResult = z.infer<typeof endTransactionBatchResultSchema>;

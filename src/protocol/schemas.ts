@@ -10,7 +10,7 @@
 
 import { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionCheckMaxLimit, transactionListPageMax } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionCheckMaxLimit, transactionEndBatchMax, transactionListPageMax } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
@@ -79,6 +79,8 @@ export const sendBatchSchema = z.object({
   messageCount: z.int().min(1).max(batchMessagesMax),
   bornTimestampMs: timestampMs,
   bornHost: address.optional(),
+  /** true: every message of the batch is a half message of its own transaction (transaction id: its offsetMsgId). */
+  transactionPrepared: z.boolean().optional(),
 });
 
 export const pullMessageSchema = z.object({
@@ -287,6 +289,18 @@ export const checkTransactionStateSchema = z.object({
   storeTimestampMs: timestampMs,
 });
 
+/**
+ * END_TRANSACTION_BATCH: END_TRANSACTION for many transactions of one broker in one request,
+ * `resolutions[i]` ending `transactionIds[i]`; answered with one result each (in the body).
+ */
+export const endTransactionBatchSchema = z
+  .object({
+    transactionIds: z.array(offsetMsgId).min(1).max(transactionEndBatchMax),
+    resolutions: z.array(z.enum(["commit", "rollback"])).min(1).max(transactionEndBatchMax),
+    producerGroup: group.optional(),
+  })
+  .refine((fields) => fields.transactionIds.length === fields.resolutions.length, { message: "must hold one resolution per transaction id", path: ["resolutions"] });
+
 /** LIST_TRANSACTIONS: one page of the pending or exhausted transactions, oldest first, after a transaction id. */
 export const listTransactionsSchema = z.object({
   state: z.enum(["pending", "exhausted"]),
@@ -354,6 +368,7 @@ export const requestSchemas = {
   [RequestCode.QUERY_MESSAGE_TRACE]: queryMessageTraceSchema,
   [RequestCode.CHECK_TRANSACTION_STATE]: checkTransactionStateSchema,
   [RequestCode.LIST_TRANSACTIONS]: listTransactionsSchema,
+  [RequestCode.END_TRANSACTION_BATCH]: endTransactionBatchSchema,
   [RequestCode.NOTIFY_CONSUMER_IDS_CHANGED]: consumerGroupOnly,
   [RequestCode.RESET_CONSUMER_CLIENT_OFFSET]: resetConsumerClientOffsetSchema,
   [RequestCode.REGISTER_BROKER]: registerBrokerSchema,

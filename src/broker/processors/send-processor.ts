@@ -77,11 +77,18 @@ export function sendBatch(context: BrokerContext, request: IncomingRequest<typeo
   const bornHost = parseHost(fields.bornHost ?? request.channel.address);
   const messages = decodeBatchBody(request.body, fields.messageCount).map((entry, index): OutgoingRecord => {
     const header = checkEntryHeader(entry.header, index);
-    return { ...header, topic: fields.topic, queueId: fields.queueId, body: entry.body, bornTimestampMs: fields.bornTimestampMs, bornHost };
+    const message: OutgoingRecord = { ...header, topic: fields.topic, queueId: fields.queueId, body: entry.body, bornTimestampMs: fields.bornTimestampMs, bornHost };
+    if (fields.transactionPrepared === true) {
+      message.transactionPrepared = true;
+      message.producerGroup = fields.producerGroup;
+    }
+    return message;
   });
   const startMs = performance.now();
   return context.messages.sendBatch(messages).then((results) => {
     context.stats.sendAnswered(startMs);
+    // Half messages take no queue offsets: each is known by its CommitLog offset (its transaction id).
+    if (fields.transactionPrepared === true) return resultReply({ topic: fields.topic, queueId: fields.queueId, firstQueueOffset: 0, storeHost: formatHostPort(context.advertisedHost, context.port), physicalOffsets: results.map((result) => result.physicalOffset) });
     return batchReply(context, fields.topic, fields.queueId, results);
   });
 }

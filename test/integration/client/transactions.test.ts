@@ -93,4 +93,26 @@ describe("client: transactions", () => {
     expect(asked.find((message) => message.transactionId === yes.transactionId)!.tags).toBe("Y");
     expect((await admin.viewMessage(yes.msgId)).text()).toBe("yes");
   });
+
+  test("concurrent transactions travel in batches (halves in SEND_BATCH, ends in END_TRANSACTION_BATCH) and each gets its own answer", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("orders");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startTransactionProducer(broker.address, { group: uniqueName("pg") });
+    const results = await Promise.all(Array.from({ length: 300 }, (_, index) => producer.sendInTransaction({ topic, body: `m${index}` }, () => (index % 3 === 0 ? "rollback" : "commit"))));
+    expect(results.map((result) => result.state)).toEqual(results.map((_, index) => (index % 3 === 0 ? "rolled_back" : "committed")));
+    expect(new Set(results.map((result) => result.transactionId)).size).toBe(300);
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(200);
+    // In one turn: a repeat of a commit, the other outcome of a rollback, and a fresh commit.
+    const fresh = await producer.sendHalf({ topic, body: "fresh" });
+    const [repeat, refused, ended] = await Promise.allSettled([
+      producer.endTransaction(results[1]!.transactionId, "commit"),
+      producer.endTransaction(results[0]!.transactionId, "commit"),
+      producer.endTransaction(fresh.transactionId, "commit"),
+    ]);
+    expect(repeat.status === "fulfilled" && [repeat.value.state, repeat.value.already]).toEqual(["committed", true]);
+    expect(refused.status === "rejected" && isMqError(refused.reason, "TRANSACTION_ALREADY_ENDED")).toBe(true);
+    expect(ended.status === "fulfilled" && [ended.value.state, ended.value.already]).toEqual(["committed", false]);
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(201);
+  });
 });
