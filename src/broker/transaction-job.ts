@@ -6,7 +6,8 @@
  *            "transaction.exhausted": one checked transactionCheckMax times without an answer,
  *            kept (never due) until an operator commits or rolls it back
  *   id       the half's CommitLog offset, 16 hex digits: stable whatever address the broker has
- *   payload  TransactionJob below: a few numbers and names, never the body
+ *   payload  TransactionJob below: the half's offset and the check count, never the body (group,
+ *            topic and msgId are read from the half message when the broker starts)
  *
  * Recording a check is one journal write (the old job closed, the next opened with checks + 1),
  * compacted away with the rest of the journal: the half message itself is never written again.
@@ -20,17 +21,22 @@ export const transactionExhaustedJobKind = "transaction.exhausted";
 /** An exhausted transaction's job is never due: it waits for an operator. */
 export const exhaustedDueMs = Number.MAX_SAFE_INTEGER;
 
+/** The journal's payload: the half's offset and its check count; nothing else is written per check. */
 export interface TransactionJob {
   /** Where the half message is in the CommitLog. */
   readonly halfOffset: PhysicalOffset;
+  /** Check-backs a live producer received so far. */
+  readonly checks: number;
+}
+
+/** What the broker keeps in memory of a transaction: the job, and what it read from the half message. */
+export interface TransactionInfo extends TransactionJob {
   readonly msgId: string;
   readonly producerGroup: string;
   /** The topic it is committed into. */
   readonly topic: string;
   /** When the half was stored, ms since the epoch (its age). */
   readonly storedMs: number;
-  /** Check-backs a live producer received so far. */
-  readonly checks: number;
 }
 
 /** A job's id: the half's offset in 16 hex digits. */

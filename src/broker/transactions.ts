@@ -47,14 +47,14 @@ import type { PreparedRecord, TransactionSink } from "../store/dispatch/transact
 import type { PutMessageInput, PutOk } from "../store/put-message.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { TransactionEndedBy, TransactionEvents, TransactionResolution } from "./transaction-events.ts";
-import { exhaustedDueMs, type TransactionJob, transactionCheckJobKind, transactionExhaustedJobKind, transactionJobId } from "./transaction-job.ts";
+import { exhaustedDueMs, type TransactionInfo, type TransactionJob, transactionCheckJobKind, transactionExhaustedJobKind, transactionJobId } from "./transaction-job.ts";
 
 export type TransactionState = "pending" | "exhausted";
 type JobKind = typeof transactionCheckJobKind | typeof transactionExhaustedJobKind;
 
 /** One unresolved transaction, pending or exhausted: the key of its open job and its payload. */
 export interface TransactionEntry {
-  job: TransactionJob;
+  job: TransactionInfo;
   kind: JobKind;
   dueMs: number;
   /** Open before this run: its outcome may be partly written (see the file header). */
@@ -119,7 +119,7 @@ export class Transactions implements TransactionSink {
     services.set(context, transactions);
     for (const kind of [transactionCheckJobKind, transactionExhaustedJobKind] as const) {
       for (const job of context.scheduler.openOf(kind)) {
-        transactions.entries.set(job.payload.halfOffset, { job: job.payload, kind, dueMs: job.dueMs, recovered: true, checking: false, journaled: true });
+        transactions.entries.set(job.payload.halfOffset, { job: transactions.infoOf(job.payload), kind, dueMs: job.dueMs, recovered: true, checking: false, journaled: true });
       }
     }
     const handed = context.store.attachTransactions(transactions);
@@ -138,7 +138,7 @@ export class Transactions implements TransactionSink {
   prepared(record: PreparedRecord): void {
     if (this.entries.has(record.physicalOffset)) return;
     const { config, scheduler } = this.context;
-    const job: TransactionJob = { halfOffset: record.physicalOffset, msgId: record.msgId, producerGroup: record.producerGroup, topic: record.realTopic, storedMs: record.storeTimestampMs, checks: 0 };
+    const job: TransactionInfo = { halfOffset: record.physicalOffset, msgId: record.msgId, producerGroup: record.producerGroup, topic: record.realTopic, storedMs: record.storeTimestampMs, checks: 0 };
     const dueMs = record.storeTimestampMs + (record.checkImmunityMs ?? config.transactionTimeoutMs);
     const entry: TransactionEntry = { job, kind: transactionCheckJobKind, dueMs, recovered: !this.attached, checking: false, journaled: false };
     this.unjournaled.add(entry);
@@ -152,8 +152,22 @@ export class Transactions implements TransactionSink {
   }
 
   private journal(entry: TransactionEntry): void {
-    this.context.scheduler.schedule({ kind: transactionCheckJobKind, id: transactionJobId(entry.job.halfOffset), dueMs: entry.dueMs, payload: entry.job });
+    this.context.scheduler.schedule({ kind: transactionCheckJobKind, id: transactionJobId(entry.job.halfOffset), dueMs: entry.dueMs, payload: payloadOf(entry.job) });
     entry.journaled = true;
+  }
+
+  /** A journaled job with what its half message says (read once, at start); a half that cannot be read is shown as unknown. */
+  private infoOf(job: TransactionJob): TransactionInfo {
+    const half = this.context.store.getByPhysicalOffset(toPhysicalOffset(job.halfOffset));
+    const properties = half?.properties ?? {};
+    return {
+      halfOffset: job.halfOffset,
+      checks: job.checks,
+      msgId: half?.msgId ?? "0".repeat(32),
+      producerGroup: properties[propertyNames.producerGroup] ?? "unknown",
+      topic: properties[propertyNames.realTopic] ?? "unknown",
+      storedMs: half?.storeTimestampMs ?? 0,
+    };
   }
 
   keepFrom(): number | undefined {
@@ -266,7 +280,7 @@ export class Transactions implements TransactionSink {
   private replaceJob(entry: TransactionEntry, kind: JobKind, dueMs: number, checks: number): void {
     const job = { ...entry.job, checks };
     const id = transactionJobId(job.halfOffset);
-    const next = { kind, id, dueMs, payload: job };
+    const next = { kind, id, dueMs, payload: payloadOf(job) };
     if (entry.journaled) this.context.scheduler.reschedule({ kind: entry.kind, id, dueMs: entry.dueMs }, next);
     else {
       this.unjournaled.delete(entry);
@@ -417,6 +431,10 @@ export class Transactions implements TransactionSink {
     this.ended.set(halfOffset, resolution);
     if (this.ended.size > transactionEndedRememberedMax) this.ended.delete(this.ended.keys().next().value!);
   }
+}
+
+function payloadOf(job: TransactionInfo): TransactionJob {
+  return { halfOffset: job.halfOffset, checks: job.checks };
 }
 
 /** The half offset a transaction id names (its offsetMsgId's offset part); TRANSACTION_NOT_FOUND when it is no such id. */
