@@ -2,6 +2,7 @@
  * Transactions benchmark (`npm run bench:tx`), against the targets of issue 12:
  *
  *   1. throughput: a broker in a child process (its own event loop); this process sends 128 B
+ *      (message trace off in both producers, so each side pays for its own messages only)
  *      messages, window 1,000, fixed seed: plain sends (the baseline), then transactional ones
  *      (send the half, the local transaction answers commit, END_TRANSACTION), twice each,
  *      alternating; transactions per second as a share of plain sends per second.
@@ -127,8 +128,8 @@ async function throughput(): Promise<Record<string, number>> {
     await admin.createTopic("tx-committed", { queues: 8 });
     const random = seeded(seed);
     const payloads = Array.from({ length: 256 }, () => body(bodyBytes, random));
-    const producer = new Producer({ broker: address, maxInFlight: window });
-    const transactional = new TransactionProducer({ broker: address, group: "bench-tx", maxInFlight: window, checkListener: () => "commit" });
+    const producer = new Producer({ broker: address, maxInFlight: window, trace: false });
+    const transactional = new TransactionProducer({ broker: address, group: "bench-tx", maxInFlight: window, trace: false, checkListener: () => "commit" });
     await producer.start();
     await transactional.start();
     log(`\n1. throughput: ${sendCount.toLocaleString("en")} plain sends, then ${sendCount.toLocaleString("en")} transactions (half + commit), twice each`);
@@ -175,7 +176,7 @@ async function checkGrowth(): Promise<Record<string, number>> {
   const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", clock, logger: silentLogger, config: { transactionCheckMax: checkMax } });
   const address = `127.0.0.1:${server.port}`;
   const admin = new Admin({ broker: address });
-  const producer = new TransactionProducer({ broker: address, group: "bench-checks", maxInFlight: window, checkListener: () => "unknown" });
+  const producer = new TransactionProducer({ broker: address, group: "bench-checks", maxInFlight: window, trace: false, checkListener: () => "unknown" });
   try {
     await admin.createTopic("tx-pending", { queues: 8 });
     await producer.start();
