@@ -15,6 +15,7 @@ import { join } from "node:path";
 import { BrokerStats } from "./broker-stats.ts";
 import { type Clock, systemClock } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
+import { acquireHeapValve } from "../common/heap-valve.ts";
 import { type Logger, silentLogger } from "../common/logger.ts";
 import type { Channel } from "../net/channel.ts";
 import type { Reply } from "../net/handlers.ts";
@@ -101,6 +102,8 @@ export class Broker {
   /** Registration with the NameServers; undefined for a standalone broker. */
   readonly registrar: NamesrvRegistrar | undefined;
   private stopping: Promise<void> | undefined;
+  /** Bounds the garbage the heap may hold while the broker runs (common/heap-valve.ts). */
+  private releaseHeapValve: () => void = () => {};
 
   private constructor(
     private readonly options: BrokerOptions,
@@ -207,6 +210,7 @@ export class Broker {
     context.offsets.start();
     context.locks.start();
     this.registrar?.start();
+    this.releaseHeapValve = acquireHeapValve();
   }
 
   get port(): number {
@@ -218,6 +222,7 @@ export class Broker {
     this.stopping ??= (async () => {
       const { longPoll, consumers, offsets: consumerOffsets, topics, scheduler, locks } = this.context;
       await this.registrar?.stop();
+      this.releaseHeapValve();
       longPoll.stop();
       PopService.of(this.context).stop(); // answers held pops (TCP and REST) empty
       consumers.stop();

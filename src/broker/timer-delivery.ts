@@ -91,11 +91,14 @@ export class TimerDelivery implements ScheduleSink {
   private deliver(job: Job): "done" | "held" {
     const { store, topics, scheduler, clock, logger } = this.context;
     const { physicalOffset, realTopic, msgId } = job.payload;
-    if (this.deliveredAlready(msgId, physicalOffset)) {
+    // The crash window's check: a stored copy of this timer record means it was delivered. The
+    // lookup by msgId finds the timer record itself when there is no copy: it is not read twice.
+    const found = store.queryByMsgId(msgId);
+    if (found !== undefined && found.properties[propertyNames.timerSourceOffset] === String(physicalOffset)) {
       this.counters.alreadyDelivered += 1;
       return "done";
     }
-    const timer = store.getByPhysicalOffset(physicalOffset);
+    const timer = found?.physicalOffset === physicalOffset ? found : store.getByPhysicalOffset(physicalOffset);
     if (timer === undefined || timer.msgId?.toUpperCase() !== msgId.toUpperCase()) {
       this.counters.dropped += 1;
       logger.error(`Scheduled delivery: the timer record of message "${msgId}" is not at offset ${physicalOffset}; nothing to deliver`);
@@ -148,11 +151,5 @@ export class TimerDelivery implements ScheduleSink {
       }
     });
     return "held";
-  }
-
-  /** A copy of this timer record already stored in its real topic (the crash window's check). */
-  private deliveredAlready(msgId: string, physicalOffset: number): boolean {
-    const found = this.context.store.queryByMsgId(msgId);
-    return found !== undefined && found.properties[propertyNames.timerSourceOffset] === String(physicalOffset);
   }
 }

@@ -167,6 +167,12 @@ export const scheduledJobRetryDelayMs = 1_000;
  */
 export const scheduleWheelSliceMs = 30_000;
 
+// The heap valve (common/heap-valve.ts)
+/** How often a running broker reads the JavaScript heap's size. */
+export const heapValveCheckIntervalMs = 250;
+/** Heap growth since the last collection past which the valve collects at once. */
+export const heapGrowthBeforeCollectBytes = 64 * MiB;
+
 // Scheduled delivery (broker/scheduled-delivery.ts)
 /** The longest delay a scheduled message may ask for by default (setting timerMaxDelayMs): 40 days. */
 export const timerMaxDelayMsDefault = 40 * 24 * 3_600_000;

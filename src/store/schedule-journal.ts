@@ -45,7 +45,7 @@ export interface JournalRecord {
   readonly kind: string;
   readonly id: string;
   readonly dueMs: number;
-  /** ADD only: the payload's bytes (JSON), a view into the read buffer, valid while the record is visited. */
+  /** ADD only (and not in a scan without payloads): the payload's bytes (JSON), a view into the read buffer, valid while the record is visited. */
   readonly payload: Uint8Array | undefined;
   /** Where the record starts in the file, and its length: compaction copies it from there. */
   readonly position: number;
@@ -111,7 +111,7 @@ function decodeKind(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /** Decodes the record at `offset` of `chunk`; undefined when it is torn, damaged or not a record. */
-function decodeRecord(chunk: Chunk, offset: number, position: number): JournalRecord | undefined {
+function decodeRecord(chunk: Chunk, offset: number, position: number, withPayload = true): JournalRecord | undefined {
   const { bytes, view } = chunk;
   const available = bytes.length - offset;
   if (available < recordHeaderBytes) return undefined;
@@ -131,7 +131,7 @@ function decodeRecord(chunk: Chunk, offset: number, position: number): JournalRe
     id: decoder.decode(bytes.subarray(idStart, idStart + idBytes)),
     dueMs,
     // A view, not a copy: a scan visits a million records; whoever keeps a payload copies it.
-    payload: type === typeAdd ? bytes.subarray(idStart + idBytes, offset + length) : undefined,
+    payload: type === typeAdd && withPayload ? bytes.subarray(idStart + idBytes, offset + length) : undefined,
     position,
     length,
   };
@@ -169,7 +169,8 @@ export class ScheduleJournal {
   }
 
   /**
-   * Opens (or creates) the journal and replays it: `visit` sees every valid record in order.
+   * Opens (or creates) the journal and replays it: `visit` sees every valid record in order
+   * (without payloads: a million-job journal opens without a view per payload).
    * A torn or damaged tail is cut off; a file that is not a journal is refused (STORE_CORRUPT).
    */
   static open(path: string, logger: Logger, visit: (record: JournalRecord) => void): ScheduleJournal {
@@ -182,7 +183,7 @@ export class ScheduleJournal {
       closeSync(journal.fd);
       throw new MqError("STORE_CORRUPT", { what: `schedule journal "${path}"`, reason: `it does not start with the journal header (MQSJ, version ${fileVersion})` });
     }
-    const validEnd = journal.scan(visit);
+    const validEnd = journal.scan(visit, { payloads: false });
     if (validEnd < size) {
       logger.warn(`Schedule journal "${path}": cut ${size - validEnd} bytes after offset ${validEnd} (a torn or damaged tail)`);
       ftruncateSync(journal.fd, validEnd);
@@ -250,7 +251,7 @@ export class ScheduleJournal {
   }
 
   /** Reads every valid record from the start; returns the offset after the last one. */
-  scan(visit: (record: JournalRecord) => void): number {
+  scan(visit: (record: JournalRecord) => void, options: { readonly payloads: boolean } = { payloads: true }): number {
     let position = journalHeaderBytes;
     let records = 0;
     let chunk = chunkOf(new Uint8Array(0));
@@ -265,7 +266,7 @@ export class ScheduleJournal {
         chunk = chunkOf(buffer.subarray(0, readSync(this.fd, buffer, 0, want, position)));
         chunkStart = position;
       }
-      const record = decodeRecord(chunk, position - chunkStart, position);
+      const record = decodeRecord(chunk, position - chunkStart, position, options.payloads);
       if (record === undefined) break;
       visit(record);
       records += 1;

@@ -305,9 +305,12 @@ export class Scheduler<M extends JobKindMap> {
       return refs;
     }
     const open = new Map<string, OpenRef>();
-    this.journal.scan((record) => {
-      if (record.type === "done" || record.kind === kind) applyRecord(open, record, -Infinity);
-    });
+    this.journal.scan(
+      (record) => {
+        if (record.type === "done" || record.kind === kind) applyRecord(open, record, -Infinity);
+      },
+      { payloads: false },
+    );
     return [...open.values()];
   }
 
@@ -324,7 +327,7 @@ export class Scheduler<M extends JobKindMap> {
   compact(): void {
     this.checkOpen();
     const open = new Map<string, OpenRef>();
-    this.journal.scan((record) => applyRecord(open, record, -Infinity));
+    this.journal.scan((record) => applyRecord(open, record, -Infinity), { payloads: false });
     const refs = [...open.values()].sort((a, b) => a.position - b.position);
     this.journal.rewrite(refs);
     const moved: OpenRef[] = [];

@@ -1,0 +1,56 @@
+/**
+ * A bound on the garbage the JavaScript heap may hold. JavaScriptCore collects by its own
+ * heuristics, and a broker allocating fast lets garbage pile up far past what is live: draining a
+ * million scheduled messages due in one second was measured at 3.3 GB of anonymous memory at its
+ * peak, 47 MB after one full collection. So, while a broker runs, the heap's size is read every
+ * `heapValveCheckIntervalMs`, and when it has grown by `heapGrowthBeforeCollectBytes` since the
+ * last collection the valve collects at once (a full, synchronous collection: tens of ms when
+ * little is live, paid only when that much garbage was made).
+ *
+ * The heap is the process's: one valve serves every broker in it (acquired per broker, the last
+ * release stops it). It runs on real time, not the injected Clock — memory is not simulated.
+ */
+
+import { heapGrowthBeforeCollectBytes, heapValveCheckIntervalMs } from "./limits.ts";
+
+let holders = 0;
+let timer: ReturnType<typeof setInterval> | undefined;
+let heapAfterCollectBytes = 0;
+/** Collections the valve made, for tests and diagnostics. */
+export const heapValveCounters = { checks: 0, collections: 0, collectMs: 0 };
+
+/** The heap and the memory outside it that its objects hold (typed arrays' bytes, mapped files among them). */
+function heapBytes(): number {
+  const usage = process.memoryUsage();
+  return usage.heapTotal + usage.external;
+}
+
+/** Collects when the heap grew by more than the bound since the last collection. */
+export function checkHeap(): void {
+  heapValveCounters.checks += 1;
+  if (heapBytes() - heapAfterCollectBytes <= heapGrowthBeforeCollectBytes) return;
+  const startedMs = performance.now();
+  Bun.gc(true);
+  heapValveCounters.collections += 1;
+  heapValveCounters.collectMs += performance.now() - startedMs;
+  heapAfterCollectBytes = heapBytes();
+}
+
+/** Starts the valve (if it is not running); returns the release, which stops it after the last holder. */
+export function acquireHeapValve(): () => void {
+  holders += 1;
+  if (timer === undefined) {
+    heapAfterCollectBytes = heapBytes();
+    timer = setInterval(checkHeap, heapValveCheckIntervalMs);
+    timer.unref();
+  }
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    holders -= 1;
+    if (holders > 0 || timer === undefined) return;
+    clearInterval(timer);
+    timer = undefined;
+  };
+}
