@@ -142,8 +142,12 @@ export const popWaitersMax = 10_000;
 export const popStateSweepIntervalMs = 60_000;
 
 // Scheduler (store/scheduler.ts)
-/** Scheduled jobs kept in memory: the earliest due. The rest wait in the journal on disk. */
-export const scheduledJobsInMemoryMax = 16_384;
+/**
+ * Scheduled jobs kept in memory: the earliest due; the rest wait on disk, filed in the wheel. Small
+ * on purpose: a refill from the wheel reads only what it loads, so a small window costs little
+ * time, and it keeps the live heap (and so each full collection's pause) small.
+ */
+export const scheduledJobsInMemoryMax = 4_096;
 /** Open scheduled jobs of every kind at once; past it a new job is refused with SCHEDULE_FULL. */
 export const scheduledJobsMax = 4_000_000;
 /** A job's id (UTF-8) and kind name. */
