@@ -6,7 +6,7 @@
  */
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ManualClock } from "../../../src/common/clock.ts";
 import { silentLogger } from "../../../src/common/logger.ts";
@@ -81,6 +81,27 @@ describe("Scheduler: the in-memory window", () => {
     expect(scheduler.wheelRefs).toBe(100);
     scheduler.close();
     expect(readdirSync(join(dir, "wheel")).sort()).toEqual([0, 1, 2, 3].map((slice) => String(startMs + slice * scheduleWheelSliceMs).padStart(20, "0")));
+  });
+
+  test("a schedule directory holding only the journal (as the previous build wrote it) or a stale wheel opens with every open job, each firing once", () => {
+    const clock = new ManualClock(startMs);
+    const dir = makeTempDir("mq-sched-window-");
+    const before = openScheduler(dir, clock, { inMemoryMax: 16 });
+    for (let index = 0; index < 100; index++) before.schedule({ kind: "ping", id: `j${index}`, dueMs: startMs + 1_000 + index * 1_000, payload: { n: index } });
+    for (let index = 0; index < 100; index += 4) before.complete({ id: `j${index}`, dueMs: startMs + 1_000 + index * 1_000 });
+    before.close();
+    rmSync(join(dir, "wheel"), { recursive: true, force: true });
+    const reopened = openScheduler(dir, clock, { inMemoryMax: 16 });
+    expect(reopened.open).toBe(75);
+    reopened.close();
+    // A wheel naming jobs the journal no longer holds open is thrown away, not trusted.
+    writeFileSync(join(dir, "wheel", String(startMs).padStart(20, "0")), new Uint8Array(8 * 64).fill(0));
+    const scheduler = openScheduler(dir, clock, { inMemoryMax: 16 });
+    const fired: string[] = [];
+    scheduler.register("ping", (job) => (fired.push(job.id), "done"));
+    scheduler.start();
+    for (let step = 0; step < 200 && scheduler.open > 0; step++) clock.advance(1_000);
+    expect(fired).toEqual(Array.from({ length: 100 }, (_, index) => `j${index}`).filter((_, index) => index % 4 !== 0));
   });
 
   test("jobs cancelled while on disk are remembered within the window's bound, and a compaction forgets them", () => {
