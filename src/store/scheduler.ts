@@ -331,12 +331,17 @@ export class Scheduler<M extends JobKindMap> {
     const refs = [...open.values()].sort((a, b) => a.position - b.position);
     this.journal.rewrite(refs);
     const moved: OpenRef[] = [];
+    // The new horizon is the job that was the first at or after the old one, at its new position.
+    let horizonBefore: OpenRef | undefined;
     let horizon = unbounded;
     let position = journalHeaderBytes;
     for (const ref of refs) {
       const entry = this.memory.get(ref);
       if (entry !== undefined && entry.position === ref.position) entry.position = position;
-      if (compareWheelKeys(ref, this.horizon) >= 0 && compareWheelKeys(ref, horizon) < 0) horizon = { dueMs: ref.dueMs, position };
+      if (compareWheelKeys(ref, this.horizon) >= 0 && (horizonBefore === undefined || compareWheelKeys(ref, horizonBefore) < 0)) {
+        horizonBefore = ref;
+        horizon = { dueMs: ref.dueMs, position };
+      }
       moved.push({ ...ref, position });
       position += ref.length;
     }
