@@ -138,4 +138,25 @@ describe("transaction check-back", () => {
     expect(events.map((event) => event.by)).toEqual(["producer"]);
     expect(broker.store.maxOffset("Orders", 0) as number).toBe(1);
   });
+
+  test("a message's own CHECK_IMMUNITY_TIME_IN_SECONDS delays its first check-back instead of transactionTimeoutMs", async () => {
+    const clock = new ManualClock(Date.now());
+    const broker = await startTestBroker({ clock, config: { transactionTimeoutMs: 6_000 } });
+    await track(new Admin({ broker: broker.address })).createTopic("Orders", { queues: 1 });
+    const asked: string[] = [];
+    const producer = await producerOf(broker, uniqueName("pg"), (message) => {
+      asked.push(new TextDecoder().decode(message.body));
+      return "commit";
+    });
+    await producer.sendHalf({ topic: "Orders", body: "default" });
+    await producer.sendHalf({ topic: "Orders", body: "immune", properties: { CHECK_IMMUNITY_TIME_IN_SECONDS: "60" } });
+    clock.advance(10_000);
+    await waitFor("the default one checked", () => asked.length === 1);
+    expect(asked).toEqual(["default"]);
+    const transactions = Transactions.of(broker.broker.context);
+    expect(transactions.unresolved).toBe(1);
+    clock.advance(55_000);
+    await waitFor("the immune one checked", () => transactions.unresolved === 0);
+    expect(asked).toEqual(["default", "immune"]);
+  });
 });
