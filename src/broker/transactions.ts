@@ -89,10 +89,12 @@ export interface TransactionEndAnswer {
 }
 
 const services = new WeakMap<BrokerContext, Transactions>();
+/** An offset as offsetMsgIds end: 16 hex digits, below 2^53. */
+const hexOffsetPattern = /^[0-9A-Fa-f]{16}$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Half properties that the committed message does not carry. */
-const halfOnlyProperties = [propertyNames.realTopic, propertyNames.realQueueId, propertyNames.tags, propertyNames.keys, propertyNames.msgId];
+const halfOnlyProperties: ReadonlySet<string> = new Set([propertyNames.realTopic, propertyNames.realQueueId, propertyNames.tags, propertyNames.keys, propertyNames.msgId]);
 /** Copies of one msgId read to find a committed one. */
 const copiesLookupMax = 8;
 
@@ -107,6 +109,8 @@ export class Transactions implements TransactionSink {
   /** Fires when the earliest unjournaled half falls due, journaling it (and the rest) so its check-back fires. */
   private journalTimer: { readonly dueMs: number; readonly handle: TimerHandle } | undefined;
   private attached = false;
+  /** This broker's offsetMsgId prefix (its address), as transaction ids start. */
+  private idPrefix: string | undefined;
   private readonly bus: EventBus<TransactionEvents> | undefined;
 
   private constructor(readonly context: BrokerContext) {
@@ -209,6 +213,21 @@ export class Transactions implements TransactionSink {
     return this.entries.get(halfOffset);
   }
 
+  /**
+   * The half offset of one of this broker's transaction ids (its offsetMsgId prefix, then 16 hex
+   * digits of offset); TRANSACTION_NOT_FOUND for any other id: another broker's offset means nothing here.
+   */
+  private ownHalfOffset(transactionId: string): number {
+    this.idPrefix ??= this.transactionId(0).slice(0, -16);
+    const prefix = this.idPrefix;
+    const offsetHex = transactionId.slice(prefix.length);
+    if (transactionId.length !== prefix.length + 16 || transactionId.slice(0, prefix.length).toUpperCase() !== prefix || !hexOffsetPattern.test(offsetHex)) {
+      halfOffsetOf(transactionId); // a malformed id says why
+      throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "it is not a transaction id of this broker" });
+    }
+    return Number.parseInt(offsetHex, 16);
+  }
+
   /** The transaction id of the half at `halfOffset`: its offsetMsgId on this broker. */
   transactionId(halfOffset: number): string {
     return this.context.messages.offsetMsgId(toPhysicalOffset(halfOffset));
@@ -221,9 +240,7 @@ export class Transactions implements TransactionSink {
    */
   end(transactionId: string, resolution: TransactionResolution, by: TransactionEndedBy): TransactionEndAnswer | Promise<TransactionEndAnswer> {
     this.context.assertWritable();
-    const halfOffset = halfOffsetOf(transactionId);
-    // Only this broker's ids: another broker's offset means nothing here.
-    if (this.transactionId(halfOffset) !== transactionId.toUpperCase()) throw new MqError("TRANSACTION_NOT_FOUND", { id: transactionId, reason: "it is not a transaction id of this broker" });
+    const halfOffset = this.ownHalfOffset(transactionId);
     const entry = this.entries.get(halfOffset);
     if (entry === undefined) return this.endedAnswer(halfOffset, transactionId, resolution);
     // Open before this run: an outcome may be written already, and is completed rather than contradicted.
@@ -379,8 +396,8 @@ export class Transactions implements TransactionSink {
     }
     const config = this.context.topics.get(topic);
     if (config === undefined) throw new MqError("TOPIC_NOT_FOUND", { topic });
-    const properties: Record<string, string> = { ...half.properties };
-    for (const name of halfOnlyProperties) delete properties[name];
+    const properties: Record<string, string> = {};
+    for (const name in half.properties) if (!halfOnlyProperties.has(name)) properties[name] = half.properties[name]!;
     return {
       topic,
       queueId: Number(half.properties[propertyNames.realQueueId] ?? 0) % config.writeQueues,
