@@ -3,9 +3,9 @@
  * heuristics, and a broker allocating fast lets garbage pile up far past what is live: draining a
  * million scheduled messages due in one second was measured at 3.3 GB of anonymous memory at its
  * peak, 47 MB after one full collection. So, while a broker runs, the heap's size is read every
- * `heapValveCheckIntervalMs`, and when it has grown by `heapGrowthBeforeCollectBytes` since the
- * last collection the valve collects at once (a full, synchronous collection: tens of ms when
- * little is live, paid only when that much garbage was made).
+ * `heapValveCheckIntervalMs`; once it has grown by `heapGrowthBeforeCollectBytes` since the last
+ * collection (or the lowest size seen since), the valve collects at once: a full, synchronous
+ * collection, tens of ms when little is live, paid only when that much garbage was made.
  *
  * The heap is the process's: one valve serves every broker in it (acquired per broker, the last
  * release stops it). It runs on real time, not the injected Clock — memory is not simulated.
@@ -28,7 +28,10 @@ function heapBytes(): number {
 /** Collects when the heap grew by more than the bound since the last collection. */
 export function checkHeap(): void {
   heapValveCounters.checks += 1;
-  if (heapBytes() - heapAfterCollectBytes <= heapGrowthBeforeCollectBytes) return;
+  const bytes = heapBytes();
+  // The runtime collects on its own too: growth counts from the lowest size seen since.
+  if (bytes < heapAfterCollectBytes) heapAfterCollectBytes = bytes;
+  if (bytes - heapAfterCollectBytes <= heapGrowthBeforeCollectBytes) return;
   const startedMs = performance.now();
   Bun.gc(true);
   heapValveCounters.collections += 1;

@@ -362,7 +362,7 @@ export class Scheduler<M extends JobKindMap> {
     this.running = false;
     this.timer?.cancel();
     for (const interval of this.intervals.splice(0)) interval.cancel();
-    this.wheel.flush();
+    // The wheel is not flushed: it is rebuilt from the journal at the next open.
     this.journal.close();
   }
 

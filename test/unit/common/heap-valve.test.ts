@@ -12,7 +12,7 @@ describe("Heap valve", () => {
     const release = acquireHeapValve();
     try {
       Bun.gc(true);
-      checkHeap(); // sets the baseline if the acquire's was stale
+      checkHeap(); // the heap is at its lowest now: growth counts from here
       const before = heapValveCounters.collections;
       let garbage: Uint8Array[] = [];
       for (let made = 0; made <= 2 * heapGrowthBeforeCollectBytes; made += 1024 * 1024) garbage.push(new Uint8Array(1024 * 1024).fill(1));
