@@ -53,8 +53,13 @@ export class TransactionChecks {
     const checks = new TransactionChecks(context, transactions);
     services.set(context, checks);
     context.scheduler.register(transactionCheckJobKind, (job) => checks.fire(job));
-    // Never due (exhaustedDueMs); registered so the scheduler never reports it unhandled.
-    context.scheduler.register(transactionExhaustedJobKind, () => "held");
+    // Due only to be renewed: it stays exhausted until an operator ends it.
+    context.scheduler.register(transactionExhaustedJobKind, (job) => {
+      const entry = transactions.entry(job.payload.halfOffset);
+      if (entry === undefined || entry.kind !== transactionExhaustedJobKind || entry.dueMs !== job.dueMs) return "done";
+      transactions.renewExhausted(entry);
+      return "held";
+    });
     return checks;
   }
 

@@ -4,7 +4,9 @@
  *
  *   kind     "transaction.check": a half message waiting for its outcome, due at its next check-back;
  *            "transaction.exhausted": one checked transactionCheckMax times without an answer,
- *            kept (never due) until an operator commits or rolls it back
+ *            kept until an operator commits or rolls it back; due every
+ *            transactionExhaustedRenewMs only to be renewed (a timer must stay within what
+ *            setTimeout can wait: a later one fires at once)
  *   id       the half's CommitLog offset, 16 hex digits: stable whatever address the broker has
  *   payload  TransactionJob below: the half's offset and the check count, never the body (group,
  *            topic and msgId are read from the half message when the broker starts)
@@ -18,8 +20,6 @@ import type { PhysicalOffset } from "../common/offsets.ts";
 
 export const transactionCheckJobKind = "transaction.check";
 export const transactionExhaustedJobKind = "transaction.exhausted";
-/** An exhausted transaction's job is never due: it waits for an operator. */
-export const exhaustedDueMs = Number.MAX_SAFE_INTEGER;
 
 /** The journal's payload: the half's offset and its check count; nothing else is written per check. */
 export interface TransactionJob {

@@ -38,7 +38,7 @@ import type { EventBus } from "../common/bus.ts";
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import { decodeOffsetMsgId } from "../common/ids.ts";
-import { transactionEndedRememberedMax, transactionStateRecordBodyBytesMax } from "../common/limits.ts";
+import { transactionEndedRememberedMax, transactionExhaustedRenewMs, transactionStateRecordBodyBytesMax } from "../common/limits.ts";
 import { sysFlag, type StoredMessage } from "../common/message-record.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { physicalOffset as toPhysicalOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
@@ -47,7 +47,7 @@ import type { PreparedRecord, TransactionSink } from "../store/dispatch/transact
 import type { PutMessageInput, PutOk } from "../store/put-message.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { TransactionEndedBy, TransactionEvents, TransactionResolution } from "./transaction-events.ts";
-import { exhaustedDueMs, type TransactionInfo, type TransactionJob, transactionCheckJobKind, transactionExhaustedJobKind, transactionJobId } from "./transaction-job.ts";
+import { type TransactionInfo, type TransactionJob, transactionCheckJobKind, transactionExhaustedJobKind, transactionJobId } from "./transaction-job.ts";
 
 export type TransactionState = "pending" | "exhausted";
 type JobKind = typeof transactionCheckJobKind | typeof transactionExhaustedJobKind;
@@ -288,10 +288,15 @@ export class Transactions implements TransactionSink {
 
   /** Moves `entry` to the exhausted list after its last check-back (one journal write). */
   exhaust(entry: TransactionEntry, checks: number): void {
-    this.replaceJob(entry, transactionExhaustedJobKind, exhaustedDueMs, checks);
+    this.replaceJob(entry, transactionExhaustedJobKind, this.context.clock.nowMs() + transactionExhaustedRenewMs, checks);
     this.counters.exhausted += 1;
     const { job } = entry;
     this.context.logger.warn(`Transaction "${this.transactionId(job.halfOffset)}" of group "${job.producerGroup}" (topic "${job.topic}") is exhausted after ${checks} check-backs; commit or roll it back by id`);
+  }
+
+  /** An exhausted transaction's job fell due: it is renewed, still exhausted (one journal write). */
+  renewExhausted(entry: TransactionEntry): void {
+    this.replaceJob(entry, transactionExhaustedJobKind, this.context.clock.nowMs() + transactionExhaustedRenewMs, entry.job.checks);
   }
 
   private replaceJob(entry: TransactionEntry, kind: JobKind, dueMs: number, checks: number): void {

@@ -268,6 +268,11 @@ export const transactionCheckAnswerMs = 3_000;
 export const transactionStateRecordBodyBytesMax = 64;
 /** Outcomes of transactions ended in this run kept in memory, so a repeated end needs no lookup. */
 export const transactionEndedRememberedMax = 65_536;
+/**
+ * An exhausted transaction's job falls due this often, only to be renewed: it waits for an
+ * operator, and a timer further out than setTimeout's 2^31 - 1 ms would fire at once.
+ */
+export const transactionExhaustedRenewMs = 20 * 24 * 3_600_000;
 /** Transactions one END_TRANSACTION_BATCH ends at most. */
 export const transactionEndBatchMax = 1_024;
 /** Pending or exhausted transactions one listing page returns at most, and by default. */
@@ -305,3 +310,4 @@ assertRelation(scheduledJobsInMemoryMax >= 16 && scheduledJobsInMemoryMax <= sch
 assertRelation(dedupWindowMsDefault <= dedupWindowMsMax, "the default dedup window within the maximum");
 assertRelation(dedupGenerationSlotsMin >= 64 && dedupGenerationSlotsMin <= dedupGenerationSlotsMax, "dedup tables to start small and within their maximum");
 assertRelation(transactionTimeoutMsDefault * transactionCheckBackoffFactors[0] <= transactionCheckIntervalMsMax, "the first check-back wait to be within the longest");
+assertRelation(transactionExhaustedRenewMs < 2 ** 31, "an exhausted transaction's renewal to fit a timer");
