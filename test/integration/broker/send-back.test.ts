@@ -93,7 +93,7 @@ describe("Broker: CONSUMER_SEND_BACK", () => {
     expect(stored(broker, `%DLQ%${group}`)).toHaveLength(1);
   });
 
-  test("past the max: the copy goes to %DLQ%<group> (perm 0) with every DLQ property, after exactly 1 + max deliveries", async () => {
+  test("past the max: the copy goes to %DLQ%<group> (perm 0 until an admin changes it) with every DLQ property, after exactly 1 + max deliveries", async () => {
     const clock = new ManualClock();
     const { broker, connection } = await start(clock);
     await call(connection, RequestCode.UPDATE_GROUP_CONFIG, { group, maxReconsumeTimes: 2, backoff: { kind: "exponential", initialMs: 100, factor: 2, maxMs: 1_000, jitter: 0 } });
@@ -125,6 +125,10 @@ describe("Broker: CONSUMER_SEND_BACK", () => {
     // perm 0: clients can neither pull nor send to it until an admin changes it.
     expect((await rejection(call(connection, RequestCode.PULL_MESSAGE, { consumerGroup: group, topic: `%DLQ%${group}`, queueId: 0, queueOffset: 0, maxMessages: 1 }))).errorName).toBe("TOPIC_NOT_READABLE");
     expect((await rejection(send(connection, `%DLQ%${group}`, "x"))).errorName).toBe("TOPIC_NOT_WRITABLE");
+    // An admin changes the DLQ's perm: now it can be read like any topic.
+    await call(connection, RequestCode.UPDATE_TOPIC, { topic: `%DLQ%${group}`, readQueues: 1, writeQueues: 1, perm: 4 });
+    const pulled = await call(connection, RequestCode.PULL_MESSAGE, { consumerGroup: group, topic: `%DLQ%${group}`, queueId: 0, queueOffset: 0, maxMessages: 1 });
+    expect(pulled.status).toBe("found");
   });
 
   test("a repeated send-back (same group, offset and reconsume count) is stored once and answered as a duplicate", async () => {
