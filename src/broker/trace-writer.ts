@@ -136,6 +136,10 @@ export class TraceWriter {
   private onStored(event: Stored): void {
     const { msgId, properties, topic } = event;
     if (msgId === undefined || topic === this.topic || topic === systemTopics.trace || isTraceOff(properties)) return;
+    if (topic !== systemTopics.wheelTimer && topic !== systemTopics.transactionHalf && !topic.startsWith(deadLetterTopicPrefix)) {
+      this.record(this.storedHop(event, msgId));
+      return;
+    }
     const base = { msgId, host: this.host, timeMs: event.storeTimestampMs, status: "ok" as const, ...optionalKeys(event.keys), ...(event.tags === undefined ? {} : { tags: event.tags }), ...traceparentOf(properties) };
     const reconsumeTimes = event.reconsumeTimes === undefined || event.reconsumeTimes === 0 ? {} : { reconsumeTimes: event.reconsumeTimes };
     if (topic === systemTopics.wheelTimer) {
@@ -156,12 +160,31 @@ export class TraceWriter {
     }
     if (topic.startsWith(deadLetterTopicPrefix)) {
       this.record({ ...base, hop: "dead-lettered", topic: properties?.[deadLetterPropertyNames.originTopic] ?? topic, group: topic.slice(deadLetterTopicPrefix.length), ...reconsumeTimes, ...errorTextOf(properties) });
-      return;
     }
-    const where = { topic, queueId: event.queueId, queueOffset: event.queueOffset, storeTimeMs: event.storeTimestampMs, offsetMsgId: this.context.messages.offsetMsgId(event.physicalOffset) };
-    const retryGroup = topic.startsWith(retryTopicPrefix) ? { group: topic.slice(retryTopicPrefix.length) } : {};
-    const hop = properties?.[propertyNames.timerSourceOffset] === undefined ? "stored" : "delivered";
-    this.record({ ...base, hop, ...where, ...retryGroup, ...reconsumeTimes });
+  }
+
+  /** The hop of a message stored in its topic (or a delayed one delivered there): built field by field, it is one per send. */
+  private storedHop(event: Stored, msgId: string): TraceHop {
+    const { topic, properties } = event;
+    const hop: TraceHop = {
+      hop: properties?.[propertyNames.timerSourceOffset] === undefined ? "stored" : "delivered",
+      msgId,
+      topic,
+      host: this.host,
+      timeMs: event.storeTimestampMs,
+      status: "ok",
+      queueId: event.queueId,
+      queueOffset: event.queueOffset,
+      storeTimeMs: event.storeTimestampMs,
+      offsetMsgId: this.context.messages.offsetMsgId(event.physicalOffset),
+    };
+    if (event.keys !== undefined && event.keys.length > 0) hop.keys = [...event.keys];
+    if (event.tags !== undefined) hop.tags = event.tags;
+    if (event.reconsumeTimes !== undefined && event.reconsumeTimes !== 0) hop.reconsumeTimes = event.reconsumeTimes;
+    if (topic.startsWith(retryTopicPrefix)) hop.group = topic.slice(retryTopicPrefix.length);
+    const traceparent = properties?.[traceparentProperty];
+    if (traceparent !== undefined) hop.traceparent = traceparent;
+    return hop;
   }
 
   private onPopped(event: BrokerEvents["message.popped"]): void {

@@ -17,7 +17,8 @@ import { MqError } from "../common/errors.ts";
 import type { MsgIdGenerator } from "../common/ids.ts";
 import { traceFlushIntervalMs, traceHopsPerFlushMax, traceHopsPerMessageMax, traceQueueHopsMax, topicNamePattern } from "../common/limits.ts";
 import { systemTopics } from "../common/system-topics.ts";
-import { type TraceHop, isTraceOff, packTraceHops, traceMessageProperties, traceparentProperty } from "../protocol/trace-record.ts";
+import { type BatchEntry, encodeBatchBody } from "../protocol/batch-body.ts";
+import { type RecordedHop, isTraceOff, packTraceHops, traceMessageProperties, traceparentProperty } from "../protocol/trace-record.ts";
 import { type ClientContext, checkPositiveInteger } from "./client-context.ts";
 import { createMsgIdGenerator } from "./client-identity.ts";
 import type { PreparedMessage, ProducerMessage, ReceivedMessage, SendResult } from "./message.ts";
@@ -34,7 +35,7 @@ const traceSendTimeoutMs = 3_000;
 export class TraceDispatcher {
   readonly counters = { recorded: 0, written: 0, dropped: 0 };
   readonly topic: string;
-  private queue: TraceHop[] = [];
+  private queue: RecordedHop[] = [];
   private timer: TimerHandle | undefined;
   private inFlight = new Set<Promise<void>>();
   private readonly msgIds: MsgIdGenerator;
@@ -67,7 +68,7 @@ export class TraceDispatcher {
   }
 
   /** Queues a hop, unless the queue is full (then it is dropped and counted) or the message turned tracing off. */
-  record(hop: TraceHop, properties?: Readonly<Record<string, string>>): void {
+  record(hop: RecordedHop, properties?: Readonly<Record<string, string>>): void {
     if (isTraceOff(properties)) return;
     if (this.queue.length >= this.queueHopsMax) {
       this.counters.dropped += 1;
@@ -86,7 +87,7 @@ export class TraceDispatcher {
     const where = result === undefined ? {} : { offsetMsgId: result.offsetMsgId, queueId: result.queueId, queueOffset: result.queueOffset };
     const failure = sent.error === undefined ? {} : { detail: sent.error instanceof Error ? sent.error.message : String(sent.error) };
     this.record(
-      { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: nowMs - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group, clientId: this.host, ...optional(message.keys, message.tags), ...where, ...failure },
+      { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: nowMs - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group, ...optional(message.keys, message.tags), ...where, ...failure },
       message.properties,
     );
   }
@@ -101,15 +102,23 @@ export class TraceDispatcher {
     );
   }
 
-  /** A consumer's handler starts on `message` (consume-before); the returned function records how it ended (consume-after). */
+  /**
+   * A consumer's handler starts on `message`; the returned function records how it ended. One
+   * record holds both: the consume-after hop with the start time, read back as consume-before
+   * and consume-after (trace-record.ts), so a consumption costs one hop's write.
+   */
   consuming(message: ReceivedMessage, group: string): (outcome: { readonly error?: unknown }) => void {
-    const startedMs = this.context.clock.nowMs();
-    const base = { msgId: message.msgId, topic: message.originTopic, host: this.host, group, clientId: this.host, ...optional(message.keys, message.tags), ...(message.reconsumeTimes === 0 ? {} : { reconsumeTimes: message.reconsumeTimes }) };
-    this.record({ ...base, hop: "consume-before", timeMs: startedMs, status: "ok", offsetMsgId: message.offsetMsgId, queueId: message.queueId, queueOffset: message.queueOffset, storeTimeMs: message.storeTimestampMs }, message.properties);
+    const beforeMs = this.context.clock.nowMs();
     return (outcome) => {
       const nowMs = this.context.clock.nowMs();
-      const failure = outcome.error === undefined ? {} : { detail: `failed, to be retried: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}` };
-      this.record({ ...base, hop: "consume-after", timeMs: nowMs, costMs: nowMs - startedMs, status: outcome.error === undefined ? "ok" : "failed", ...failure }, message.properties);
+      const hop: RecordedHop = { hop: "consume-after", msgId: message.msgId, topic: message.originTopic, host: this.host, timeMs: nowMs, costMs: nowMs - beforeMs, status: "ok", group, queueId: message.queueId, queueOffset: message.queueOffset, beforeMs };
+      if (message.keys.length > 0) hop.keys = [...message.keys];
+      if (message.reconsumeTimes !== 0) hop.reconsumeTimes = message.reconsumeTimes;
+      if (outcome.error !== undefined) {
+        hop.status = "failed";
+        hop.detail = `failed, to be retried: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`;
+      }
+      this.record(hop, message.properties);
     };
   }
 
@@ -148,20 +157,18 @@ export class TraceDispatcher {
     void sending.finally(() => this.inFlight.delete(sending));
   }
 
-  /** Sends the hops as trace messages; how many were stored. */
-  private async send(hops: readonly TraceHop[]): Promise<number> {
+  /** Sends the hops as trace messages, all in one SEND_BATCH; how many were stored. */
+  private async send(hops: readonly RecordedHop[]): Promise<number> {
     const route = await this.context.routes.topicRoute(this.topic).catch(() => this.context.routes.creationRoute(this.topic));
     const queues = route.writeQueues;
     if (queues.length === 0) return 0;
-    const sends = packTraceHops(hops, traceHopsPerMessageMax).map(async (packed) => {
-      this.nextQueue = (this.nextQueue + 1) % queues.length;
-      const queue = queues[this.nextQueue]!;
-      const fields = { producerGroup: traceProducerGroup, topic: this.topic, queueId: queue.queueId, msgId: this.msgIds.next(), keys: packed.keys, properties: traceMessageProperties, bornTimestampMs: this.context.clock.nowMs() };
-      await this.context.broker.sendMessage(this.context.routes.brokerAddress(queue.brokerName), fields, packed.body, { timeoutMs: traceSendTimeoutMs });
-      return packed.hops;
-    });
-    const results = await Promise.allSettled(sends);
-    return results.reduce((sum, result) => sum + (result.status === "fulfilled" ? result.value : 0), 0);
+    this.nextQueue = (this.nextQueue + 1) % queues.length;
+    const queue = queues[this.nextQueue]!;
+    const packed = packTraceHops(hops, traceHopsPerMessageMax);
+    const entries: BatchEntry[] = packed.map((message) => ({ msgId: this.msgIds.next(), keys: message.keys, properties: { ...traceMessageProperties }, body: message.body }));
+    const fields = { producerGroup: traceProducerGroup, topic: this.topic, queueId: queue.queueId, messageCount: entries.length, bornTimestampMs: this.context.clock.nowMs() };
+    await this.context.broker.sendBatch(this.context.routes.brokerAddress(queue.brokerName), fields, encodeBatchBody(entries), entries.map((entry) => entry.msgId), { timeoutMs: traceSendTimeoutMs });
+    return hops.length;
   }
 }
 

@@ -5,8 +5,8 @@
  * A hop is one thing that happened to one message (its producer msgId): published by an SDK,
  * stored, scheduled, delivered, retried, dead-lettered, redriven, popped, acked by the broker,
  * consumed (before / after the handler) by an SDK consumer, a transaction ended. Hops are written
- * in batches: one trace message holds many hops, JSON in its body (`{"v":1,"hops":[...]}`),
- * and its KEYS are the traced msgIds and user keys of those hops, so the store's key index
+ * in batches: one trace message holds many hops, JSON in its body (`{"v":1,"common":{...},
+ * "hops":[...]}`, fields all its hops share written once in `common`), and its KEYS are the traced msgIds and user keys of those hops, so the store's key index
  * finds every trace message about a message by its msgId (or key) without a scan. A trace
  * message carries `TRACE_ON=false`, so nothing records hops about trace messages themselves.
  *
@@ -87,37 +87,62 @@ export interface PackedTrace {
   readonly hops: number;
 }
 
+/**
+ * What a client records for one consumption: its consume-after hop with the time the handler
+ * started (`beforeMs`), written once and read back as two hops, consume-before and consume-after.
+ */
+export type RecordedHop = TraceHop & { beforeMs?: number };
+
+/** Fields that are often the same for every hop of a trace message (one recorder, one topic): written once. */
+const hoistedFields = ["host", "group", "topic"] as const;
+
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
 /**
  * Packs hops into trace messages of at most `messageKeysMax` distinct keys (the limit any
- * producer's message has) and `hopsPerMessageMax` hops each, in order.
+ * producer's message has) and `hopsPerMessageMax` hops each, in order. A message's body is
+ * `{"v":1,"common":{...},"hops":[...]}`: a field every hop of it shares (host, group, topic) is
+ * written once in `common`.
  */
-export function packTraceHops(hops: readonly TraceHop[], hopsPerMessageMax: number): PackedTrace[] {
+export function packTraceHops(hops: readonly RecordedHop[], hopsPerMessageMax: number): PackedTrace[] {
   const packed: PackedTrace[] = [];
-  let current: TraceHop[] = [];
+  let start = 0;
   let keys = new Set<string>();
-  const close = (): void => {
-    if (current.length === 0) return;
-    packed.push({ body: textEncoder.encode(JSON.stringify({ v: 1, hops: current })), keys: [...keys], hops: current.length });
-    current = [];
+  const close = (end: number): void => {
+    if (end === start) return;
+    packed.push({ body: encodeTraceBody(hops.slice(start, end)), keys: [...keys], hops: end - start });
+    start = end;
     keys = new Set();
   };
-  for (const hop of hops) {
-    const added = indexKeysOf(hop).filter((key) => !keys.has(key));
-    if (current.length >= hopsPerMessageMax || keys.size + added.length > messageKeysMax) close();
-    for (const key of indexKeysOf(hop)) keys.add(key);
-    current.push(hop);
+  for (let index = 0; index < hops.length; index++) {
+    const hop = hops[index]!;
+    const hopKeys = hop.keys;
+    const added = (keys.has(hop.msgId) ? 0 : 1) + (hopKeys === undefined ? 0 : hopKeys.filter((key) => !keys.has(key)).length);
+    if (index - start >= hopsPerMessageMax || keys.size + added > messageKeysMax) close(index);
+    keys.add(hop.msgId);
+    if (hopKeys !== undefined) for (const key of hopKeys) if (keys.size < messageKeysMax) keys.add(key);
   }
-  close();
+  close(hops.length);
   return packed;
 }
 
-/** The keys a hop is found by: its msgId, then its message's keys (as many as fit one trace message). */
-function indexKeysOf(hop: TraceHop): string[] {
-  if (hop.keys === undefined || hop.keys.length === 0) return [hop.msgId];
-  return [hop.msgId, ...hop.keys.filter((key) => key !== hop.msgId)].slice(0, messageKeysMax);
+function encodeTraceBody(hops: readonly RecordedHop[]): Uint8Array {
+  const first = hops[0]!;
+  const common: Record<string, string> = {};
+  for (const field of hoistedFields) {
+    const value = first[field];
+    if (value !== undefined && hops.every((hop) => hop[field] === value)) common[field] = value;
+  }
+  const hoisted = Object.keys(common);
+  const written = hoisted.length === 0 ? hops : hops.map((hop) => withoutFields(hop, hoisted));
+  return textEncoder.encode(JSON.stringify({ v: 1, common, hops: written }));
+}
+
+function withoutFields(hop: RecordedHop, fields: readonly string[]): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const name in hop) if (!fields.includes(name)) copy[name] = hop[name as keyof RecordedHop];
+  return copy;
 }
 
 /** The hops of a stored trace message; a body that is not one yields none (a user wrote there). */
@@ -130,12 +155,23 @@ export function unpackTraceHops(body: Uint8Array): TraceHop[] {
   }
   const hops = (parsed as { hops?: unknown } | null)?.hops;
   if (!Array.isArray(hops)) return [];
+  const common = (parsed as { common?: unknown }).common;
+  const shared = typeof common === "object" && common !== null ? common : {};
   const out: TraceHop[] = [];
   for (const hop of hops) {
-    const checked = traceHopSchema.safeParse(hop);
-    if (checked.success) out.push(checked.data);
+    const { beforeMs, ...fields } = { ...shared, ...(hop as Record<string, unknown>) };
+    const checked = traceHopSchema.safeParse(fields);
+    if (!checked.success) continue;
+    if (checked.data.hop === "consume-after" && typeof beforeMs === "number") out.push(consumeBefore(checked.data, beforeMs));
+    out.push(checked.data);
   }
   return out;
+}
+
+/** The consume-before hop a consumption's record holds: when the handler started. */
+function consumeBefore(after: TraceHop, beforeMs: number): TraceHop {
+  const { costMs: _cost, detail: _detail, ...before } = after;
+  return { ...before, hop: "consume-before", timeMs: beforeMs, status: "ok" };
 }
 
 /** Whether a hop is about the message an id names (its msgId, offsetMsgId, or one of its keys). */

@@ -56,8 +56,9 @@ describe("message trace", () => {
     expect(publish.costMs).toBeGreaterThanOrEqual(0);
     expect(stored).toMatchObject({ topic, queueId: sent.queueId, queueOffset: sent.queueOffset, host: `${"127.0.0.1"}:${broker.port}`, status: "ok", traceparent });
     expect(stored.storeTimeMs).toBeGreaterThan(0);
-    expect(before).toMatchObject({ group, clientId: push.clientId, status: "ok" });
-    expect(after).toMatchObject({ group, clientId: push.clientId, status: "ok" });
+    expect(before).toMatchObject({ group, host: push.clientId, status: "ok", queueId: sent.queueId, queueOffset: sent.queueOffset });
+    expect(after).toMatchObject({ group, host: push.clientId, status: "ok" });
+    expect(before.timeMs).toBeLessThanOrEqual(after.timeMs);
     expect(after.costMs).toBeGreaterThanOrEqual(0);
 
     expect(hopNames(await admin.trace(sent.offsetMsgId))).toContain("stored");

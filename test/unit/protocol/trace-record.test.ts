@@ -27,6 +27,19 @@ describe("trace records", () => {
     expect(packTraceHops(sameMessage, 4).map((message) => message.hops)).toEqual([4, 4, 2]);
   });
 
+  test("fields every hop of a trace message shares are written once; a consumption's one record reads back as consume-before and consume-after", () => {
+    const hops = [hop(1, { group: "g" }), hop(2, { group: "g" })];
+    const [packed] = packTraceHops(hops, 128);
+    const body = JSON.parse(new TextDecoder().decode(packed!.body));
+    expect(body.common).toEqual({ host: "127.0.0.1:10911", group: "g", topic: "T" });
+    expect(body.hops[0]).toEqual({ hop: "stored", msgId: msgId(1), timeMs: 1_001, status: "ok" });
+    expect(unpackTraceHops(packed!.body)).toEqual(hops);
+    const consumed = { ...hop(3, { hop: "consume-after", costMs: 4, status: "failed", detail: "boom", group: "g" }), beforeMs: 1_000 };
+    const [before, after] = unpackTraceHops(packTraceHops([consumed], 128)[0]!.body);
+    expect(before).toEqual({ hop: "consume-before", msgId: msgId(3), topic: "T", host: "127.0.0.1:10911", timeMs: 1_000, status: "ok", group: "g" });
+    expect(after).toEqual({ hop: "consume-after", msgId: msgId(3), topic: "T", host: "127.0.0.1:10911", timeMs: 1_003, costMs: 4, status: "failed", detail: "boom", group: "g" });
+  });
+
   test("a body that is not a trace message yields no hops; a hop of the wrong shape is skipped", () => {
     expect(unpackTraceHops(new TextEncoder().encode("not json"))).toEqual([]);
     expect(unpackTraceHops(new TextEncoder().encode('{"hops":7}'))).toEqual([]);
