@@ -96,9 +96,11 @@ export function decodeBatchBody(body: Uint8Array, expectedCount: number): { head
   return entries;
 }
 
-/** `{ msgId: <32-byte string> }` in msgpack: fixmap of 1, fixstr "msgId", str8 of 32. */
-const msgIdOnlyLead = [0x81, 0xa5, 0x6d, 0x73, 0x67, 0x49, 0x64, 0xd9, 0x20];
-const msgIdOnlyBytes = msgIdOnlyLead.length + 32;
+/** `msgId`, then a str8 of 32 bytes, after a map header of one entry (fixmap, or map16 as msgpackr writes it). */
+const msgIdKeyAndLength = [0xa5, 0x6d, 0x73, 0x67, 0x49, 0x64, 0xd9, 0x20];
+const msgIdBytes = 32;
+/** ASCII bytes only (checked first), so latin1 gives the same text as UTF-8, in one call. */
+const asciiDecoder = new TextDecoder("latin1");
 
 /**
  * The header of a plain message in a producer's automatic batch holds only its msgId: read
@@ -106,17 +108,21 @@ const msgIdOnlyBytes = msgIdOnlyLead.length + 32;
  * returns undefined and is unpacked.
  */
 function msgIdOnlyHeader(body: Uint8Array, start: number, length: number): { msgId: string } | undefined {
-  if (length !== msgIdOnlyBytes) return undefined;
-  for (let index = 0; index < msgIdOnlyLead.length; index++) {
-    if (body[start + index] !== msgIdOnlyLead[index]) return undefined;
+  const mapHeaderBytes = length - msgIdKeyAndLength.length - msgIdBytes;
+  if (mapHeaderBytes === 1) {
+    if (body[start] !== 0x81) return undefined;
+  } else if (mapHeaderBytes === 3) {
+    if (body[start] !== 0xde || body[start + 1] !== 0 || body[start + 2] !== 1) return undefined;
+  } else return undefined;
+  const keyStart = start + mapHeaderBytes;
+  for (let index = 0; index < msgIdKeyAndLength.length; index++) {
+    if (body[keyStart + index] !== msgIdKeyAndLength[index]) return undefined;
   }
-  let msgId = "";
-  for (let index = start + msgIdOnlyLead.length; index < start + msgIdOnlyBytes; index++) {
-    const byte = body[index]!;
-    if (byte >= 0x80) return undefined; // not ASCII: let msgpack decode the UTF-8
-    msgId += String.fromCharCode(byte);
+  const idStart = keyStart + msgIdKeyAndLength.length;
+  for (let index = idStart; index < idStart + msgIdBytes; index++) {
+    if (body[index]! >= 0x80) return undefined; // not ASCII: let msgpack decode the UTF-8
   }
-  return { msgId };
+  return { msgId: asciiDecoder.decode(body.subarray(idStart, idStart + msgIdBytes)) };
 }
 
 function invalid(reason: string): MqError {

@@ -184,9 +184,17 @@ export class Appender {
   }
 }
 
+const msgIdPropertyLead = `${propertyNames.msgId}\u0001`;
+const separatorPattern = /[\u0001\u0002]/;
+
 function encodeProperties(input: PutMessageInput): Uint8Array | string {
   const user = input.properties;
-  if (user === undefined && input.tags === undefined && input.keys === undefined && input.msgId === undefined) return emptyBytes;
+  if (user === undefined && input.tags === undefined && input.keys === undefined) {
+    if (input.msgId === undefined) return emptyBytes;
+    // The common case (a plain message with only its msgId): one string, no map.
+    if (separatorPattern.test(input.msgId)) return propertyNames.msgId;
+    return textEncoder.encode(msgIdPropertyLead + input.msgId + "\u0002");
+  }
   const properties: Record<string, string> = { ...user };
   if (input.tags !== undefined) properties[propertyNames.tags] = input.tags;
   if (input.keys !== undefined && input.keys.length > 0) properties[propertyNames.keys] = input.keys.join(" ");

@@ -28,4 +28,13 @@ describe("batch body", () => {
       expect(decodeBatchBody(body, 1)[0]!.header).toEqual({ msgId: id });
     }
   });
+
+  test("a msgId-only header as a fixmap (other msgpack writers) reads the same", () => {
+    const header = new Uint8Array([0x81, 0xa5, ...new TextEncoder().encode("msgId"), 0xd9, 0x20, ...new TextEncoder().encode(msgId)]);
+    const body = new Uint8Array(8 + header.length);
+    new DataView(body.buffer).setUint32(0, 4 + header.length);
+    new DataView(body.buffer).setUint32(4, header.length);
+    body.set(header, 8);
+    expect(decodeBatchBody(body, 1)[0]!.header).toEqual({ msgId });
+  });
 });
