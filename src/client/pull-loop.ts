@@ -4,6 +4,10 @@
  * stored, so a push consumer sees new messages within a round trip without polling. The client
  * timeout is the hold plus a margin, so a held pull is never mistaken for a lost one.
  *
+ * Pull sizes adapt: a pull that comes back full doubles the next one (up to pullMessagesMax and
+ * the room left in the ProcessQueue), so a backlog drains in few large answers; one that comes
+ * back short returns to `pullBatchSize`, so a caught-up queue keeps small, quick pulls.
+ *
  * The loop waits for room in the ProcessQueue before each pull (bounded memory), and ends when
  * the queue is released (its AbortSignal also cancels the pull in flight). A failed pull is
  * retried after `pullRetryDelayMs`; only a release stops the loop.
@@ -12,6 +16,7 @@
 import type { Clock } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import { unreachable } from "../common/assert.ts";
+import { pullMessagesMax } from "../common/limits.ts";
 import { laterQueueOffset } from "../common/offsets.ts";
 import type { BrokerClient } from "./broker-client.ts";
 import type { Dispatcher } from "./dispatcher.ts";
@@ -47,10 +52,14 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
   const filter = context.filterFor(topic);
   const requestFilter = wireFilter(filter.broker);
   const address = context.routes.brokerAddress(queue.queue.brokerName);
+  let adaptiveSize = context.pullBatchSize;
   while (!queue.released) {
     await queue.waitForRoom();
     if (queue.released) break;
     const startedMs = context.clock.monotonicMs();
+    // No more than the room left: unfinished messages never pass the queue's capacity.
+    const room = queue.capacity - queue.unfinished.size;
+    const maxMessages = Math.max(1, Math.min(adaptiveSize, room, pullMessagesMax));
     let result;
     try {
       result = await context.broker.pull(
@@ -60,8 +69,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
           topic,
           queueId,
           queueOffset: queue.nextOffset,
-          // No more than the room left: unfinished messages never pass the queue's capacity.
-          maxMessages: Math.max(1, Math.min(context.pullBatchSize, queue.capacity - queue.unfinished.size)),
+          maxMessages,
           filter: requestFilter,
           suspendTimeoutMs: context.suspendTimeoutMs,
         },
@@ -76,6 +84,7 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
     if (queue.released) break;
     switch (result.status) {
       case "found": {
+        adaptiveSize = result.messages.length >= maxMessages ? maxMessages * 2 : context.pullBatchSize;
         const messages: ReceivedMessage[] = [];
         for (const stored of result.messages) {
           // Offsets below nextOffset were handed out already (a broker must not resend them).

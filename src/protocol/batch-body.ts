@@ -30,6 +30,11 @@ const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
   const headers = entries.map((entry) => {
+    const plain = entry.tags === undefined && (entry.keys === undefined || entry.keys.length === 0) && entry.properties === undefined && !entry.flag && entry.deliverAtMs === undefined && entry.delayMs === undefined && !entry.delayLevel && entry.dedupKey === undefined;
+    if (plain) {
+      const header = msgIdOnlyHeaderBytes(entry.msgId);
+      if (header !== undefined) return header;
+    }
     const header: Record<string, unknown> = { msgId: entry.msgId };
     if (entry.tags !== undefined) header.tags = entry.tags;
     if (entry.keys !== undefined && entry.keys.length > 0) header.keys = entry.keys;
@@ -101,6 +106,21 @@ const msgIdKeyAndLength = [0xa5, 0x6d, 0x73, 0x67, 0x49, 0x64, 0xd9, 0x20];
 const msgIdBytes = 32;
 /** ASCII bytes only (checked first), so latin1 gives the same text as UTF-8, in one call. */
 const asciiDecoder = new TextDecoder("latin1");
+
+/** `{ msgId }` written directly as a fixmap (standard msgpack), for a 32-character ASCII msgId; else undefined. */
+function msgIdOnlyHeaderBytes(msgId: string): Uint8Array | undefined {
+  if (msgId.length !== msgIdBytes) return undefined;
+  const header = new Uint8Array(1 + msgIdKeyAndLength.length + msgIdBytes);
+  header[0] = 0x81;
+  header.set(msgIdKeyAndLength, 1);
+  const idStart = 1 + msgIdKeyAndLength.length;
+  for (let index = 0; index < msgIdBytes; index++) {
+    const code = msgId.charCodeAt(index);
+    if (code >= 0x80) return undefined;
+    header[idStart + index] = code;
+  }
+  return header;
+}
 
 /**
  * The header of a plain message in a producer's automatic batch holds only its msgId: read

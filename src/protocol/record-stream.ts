@@ -14,7 +14,7 @@ export function splitRecords(body: Uint8Array): StoredMessage[] {
     if (position + 8 > body.length) throw invalid(position, "record header is cut short");
     const size = view.getUint32(position + 4);
     if (size < recordFixedBytes || position + size > body.length) throw invalid(position, `record claims ${size} bytes`);
-    messages.push(decodeRecord(body.subarray(position, position + size)));
+    messages.push(decodeRecord(body, position, view)); // one DataView for the whole body
     position += size;
   }
   return messages;
