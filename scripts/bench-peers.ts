@@ -288,6 +288,8 @@ function report(figures: { roundTrip: Figures; nats: Record<string, Figures>; re
     console.log(`| ${row.workload} | ${row.peer} | ${format(row.peerValue)} ${row.unit} | ${format(row.mqValue)} ${row.unit} | ${row.ratio.toFixed(2)} | ${row.target} | ${row.met ? "yes" : "no"} |`);
   }
   console.log(`loopback TCP round trip p50 ${loopbackP50} µs, p99 ${roundTrip.p99_us} µs; mq one in flight p99 ${mq.latency!.send_p99_us} µs, NATS ${nats.latency!.p99_us} µs; end to end p50 mq ${mq.endToEnd!.p50_us} µs, NATS ${nats.endToEnd!.p50_us} µs`);
+  const stalls = Object.entries({ ...mq, syncFlush }).map(([name, run]) => `${name} ${run.loop_stalls ?? "?"} (longest ${run.loop_stall_max_ms ?? "?"} ms)`);
+  console.log(`mq load generators' event-loop stalls ≥ 10 ms (GC pauses show up here): ${stalls.join(", ")}`);
   const json: Record<string, unknown> = { loopback_rtt_p50_us: loopbackP50, nats, redis, mq: { ...mq, syncFlush } };
   for (const row of rows) json[row.workload] = { peer: row.peerValue, mq: row.mqValue, ratio: Number(row.ratio.toFixed(3)), met: row.met };
   console.log(JSON.stringify(json));

@@ -1,7 +1,8 @@
 /**
  * `mq bench produce|consume|latency`: a client-side load generator against a running broker.
  * Prints a progress line each second and a summary; the last line is one JSON object
- * (`msgs_s`, `mb_s`, `p50_us`, `p99_us`, `p999_us`, ...) so two runs compare by machine.
+ * (`msgs_s`, `mb_s`, `p50_us`, `p99_us`, `p999_us`, ...) so two runs compare by machine, with the
+ * load generator's event-loop stalls (GC pauses show up there: loop-stall-monitor.ts).
  *
  * - produce: `--count` messages of `--size` bytes, `--window` sends in flight, `--batch` per send,
  *   `--producers` producers (connections) sharing the window;
@@ -21,6 +22,7 @@ import { isMqError, MqError } from "../common/errors.ts";
 import { hash32 } from "../common/hash.ts";
 import { benchPipe, pipeSettingsOf } from "./bench-pipe.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
+import { LoopStallMonitor, stallFigures } from "./loop-stall-monitor.ts";
 import { type ClientTarget, clientTarget, integerOption, lastString } from "./options.ts";
 import { nounCommand } from "./subcommands.ts";
 
@@ -135,6 +137,7 @@ async function benchProduce(settings: Settings): Promise<void> {
   let sent = 0;
   let started = 0;
   const progress = new Progress("produce", settings.count, () => sent);
+  const stalls = new LoopStallMonitor();
   const sendOne = async (_: unknown, index: number): Promise<void> => {
     const producer = producers[index % producers.length]!;
     while (started < settings.count) {
@@ -152,7 +155,7 @@ async function benchProduce(settings: Settings): Promise<void> {
   } finally {
     const seconds = progress.finish();
     await Promise.all(producers.map((producer) => producer.shutdown()));
-    summary("produce", settings, sent, seconds, latency, { producers: settings.producers });
+    summary("produce", settings, sent, seconds, latency, { producers: settings.producers, ...stallFigures(stalls.stop()) });
   }
 }
 
@@ -161,7 +164,7 @@ async function benchProduce(settings: Settings): Promise<void> {
  * picked, and they throw when `failPicked` is set. Both passes of a --fail-rate run pick, so the
  * handlers do the same work and the two differ only in what a failure costs.
  */
-async function consumePass(settings: Settings, group: string, label: string, fails: (message: ReceivedMessage) => boolean, failPicked: boolean): Promise<{ received: number; bytes: number; seconds: number; latency: LatencyRecorder; failed: number }> {
+async function consumePass(settings: Settings, group: string, label: string, fails: (message: ReceivedMessage) => boolean, failPicked: boolean): Promise<{ received: number; bytes: number; seconds: number; latency: LatencyRecorder; failed: number; stalls: Record<string, number> }> {
   const consumer = new PushConsumer({ ...settings.target, group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
   consumer.subscribe(settings.topic);
   const latency = new LatencyRecorder();
@@ -171,6 +174,7 @@ async function consumePass(settings: Settings, group: string, label: string, fai
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
   const progress = new Progress(label, settings.count, () => received);
+  const stalls = new LoopStallMonitor();
   await consumer.start((message) => {
     if (message.reconsumeTimes === 0 && fails(message) && failPicked) {
       failed += 1;
@@ -183,14 +187,15 @@ async function consumePass(settings: Settings, group: string, label: string, fai
   });
   await done;
   const seconds = progress.finish();
+  const stallCounts = stallFigures(stalls.stop());
   await consumer.shutdown();
-  return { received, bytes, seconds, latency, failed };
+  return { received, bytes, seconds, latency, failed, stalls: stallCounts };
 }
 
 async function benchConsume(settings: Settings, failRate: number): Promise<void> {
   if (failRate === 0) {
     const pass = await consumePass(settings, settings.group, "consume", () => false, false);
-    summary("consume", { ...settings, size: pass.received === 0 ? 0 : pass.bytes / pass.received }, pass.received, pass.seconds, pass.latency, { e2e_latency_from: 1 });
+    summary("consume", { ...settings, size: pass.received === 0 ? 0 : pass.bytes / pass.received }, pass.received, pass.seconds, pass.latency, { e2e_latency_from: 1, ...pass.stalls });
     return;
   }
   // The same messages twice in one run: a group whose handler never fails, then one failing a
@@ -239,6 +244,7 @@ async function benchLatency(settings: Settings): Promise<void> {
   });
   await Bun.sleep(500); // let the consumer take its queues before the first send
   const progress = new Progress("latency", settings.count, () => received);
+  const stalls = new LoopStallMonitor();
   const intervalMs = settings.rate > 0 ? 1000 / settings.rate : 0;
   const startMs = performance.now();
   const inFlight: Promise<void>[] = [];
@@ -264,11 +270,12 @@ async function benchLatency(settings: Settings): Promise<void> {
   await Promise.race([done, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 10_000)))]);
   clearTimeout(giveUp);
   const seconds = progress.finish();
+  const stallCounts = stallFigures(stalls.stop());
   await consumer.shutdown();
   await producer.shutdown();
   const [sendP50, sendP99] = roundTrip.percentiles(0.5, 0.99);
   process.stdout.write(`send round trip: p50 ${Math.round(sendP50!)} µs, p99 ${Math.round(sendP99!)} µs (${settings.rate > 0 ? `${settings.rate} msgs/s` : "one in flight"})\n`);
-  summary("latency (end to end)", settings, received, seconds, endToEnd, { send_p50_us: Math.round(sendP50!), send_p99_us: Math.round(sendP99!), rate: settings.rate });
+  summary("latency (end to end)", settings, received, seconds, endToEnd, { send_p50_us: Math.round(sendP50!), send_p99_us: Math.round(sendP99!), rate: settings.rate, ...stallCounts });
 }
 
 export const benchCommand = nounCommand({
