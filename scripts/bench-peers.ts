@@ -17,11 +17,13 @@
  * What is missing is installed first (Debian packages through apt-get, as root): nats-server,
  * redis-server, golang-go and golang-github-nats-io-go-nats-dev; the Go client is built offline
  * against Debian's Go source tree (GO111MODULE=off). `dist/mq` is built when missing.
- * Every server is stopped by its PID. Flags: --quick (a tenth of the counts), --binary=PATH.
+ * CPU time per message (server from /proc, load generator from its rusage) is printed beside the
+ * rates: other processes' load stretches wall time but hardly CPU time, so on a shared machine
+ * its ratio is the steadier comparison. Every server is stopped by its PID. Flags: --quick (a tenth of the counts), --binary=PATH.
  * The last line printed is one JSON object of the figures.
  */
 
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { flagValue, hasFlag } from "./bench-args.ts";
@@ -44,6 +46,8 @@ const syncProducers = 64;
 const syncWindowPerProducer = 16;
 const serverReadyTimeoutMs = 30_000;
 const workloadTimeoutMs = 300_000;
+/** USER_HZ of /proc/<pid>/stat times: 100 on every Linux this runs on. */
+const clockTicksPerSecond = 100;
 
 type Figures = Record<string, number | string>;
 
@@ -96,16 +100,34 @@ function run(argv: string[], options: { cwd?: string; env?: Record<string, strin
   if (child.exitCode !== 0) throw new Error(`${argv.join(" ")} exited with ${child.exitCode}`);
 }
 
-/** Runs a load generator to completion; its last stdout line is its JSON figures. */
-async function measure(label: string, argv: string[]): Promise<Figures> {
+/** CPU time (user + system) a process has used so far, in µs, from /proc (Linux). */
+function processCpuUs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicksPerSecond;
+}
+
+/**
+ * Runs a load generator to completion; its last stdout line is its JSON figures. With `server`
+ * and `messages`, the CPU time the server and the load generator spent per message is added
+ * (`server_cpu_us`, `client_cpu_us`): on a shared machine that is steadier than a rate, since
+ * other processes' load stretches wall time, not CPU time.
+ */
+async function measure(label: string, argv: string[], cost?: { server: Started; messages: number }): Promise<Figures> {
   console.error(`bench:peers: ${label}`);
+  const serverStartUs = cost === undefined ? 0 : processCpuUs(cost.server.child.pid);
   const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), workloadTimeoutMs);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   clearTimeout(timer);
   const lines = stdout.trim().split("\n");
   if (exitCode !== 0) throw new Error(`${label}: ${argv.join(" ")} exited with ${exitCode}\n${stdout}${stderr}`);
-  return JSON.parse(lines[lines.length - 1]!) as Figures;
+  const figures = JSON.parse(lines[lines.length - 1]!) as Figures;
+  if (cost === undefined) return figures;
+  const usage = child.resourceUsage();
+  const clientUs = usage === undefined ? Number.NaN : Number(usage.cpuTime.user + usage.cpuTime.system);
+  figures.server_cpu_us = Number(((processCpuUs(cost.server.child.pid) - serverStartUs) / cost.messages).toFixed(2));
+  figures.client_cpu_us = Number((clientUs / cost.messages).toFixed(2));
+  return figures;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,9 +207,9 @@ async function natsWorkloads(client: string): Promise<Record<string, Figures>> {
   const go = (mode: string, ...flags: (string | number)[]) => [client, mode, "-url", url, ...flags.map(String)];
   try {
     return {
-      produce128: await measure("NATS produce 128 B", go("produce", "-stream", "P128", "-size", 128, "-count", count.produce, "-window", 4096)),
-      produce1KiB: await measure("NATS produce 1 KiB", go("produce", "-stream", "P1K", "-size", 1024, "-count", count.produce1KiB, "-window", 4096)),
-      consume: await measure("NATS consume", go("consume", "-stream", "P128", "-count", count.produce, "-fetch", 1000)),
+      produce128: await measure("NATS produce 128 B", go("produce", "-stream", "P128", "-size", 128, "-count", count.produce, "-window", 4096), { server: nats, messages: count.produce }),
+      produce1KiB: await measure("NATS produce 1 KiB", go("produce", "-stream", "P1K", "-size", 1024, "-count", count.produce1KiB, "-window", 4096), { server: nats, messages: count.produce1KiB }),
+      consume: await measure("NATS consume", go("consume", "-stream", "P128", "-count", count.produce, "-fetch", 1000), { server: nats, messages: count.produce }),
       latency: await measure("NATS one in flight", go("latency", "-stream", "LAT", "-size", 128, "-count", count.latency)),
       endToEnd: await measure("NATS end to end", go("e2e", "-stream", "E2E", "-size", 128, "-count", count.endToEnd, "-rate", endToEndRatePerSecond)),
     };
@@ -202,7 +224,7 @@ async function redisWorkload(client: string): Promise<Figures> {
   const redis = await startServer("redis-server", argv, async () => ((await canConnect(port)) ? port : undefined));
   try {
     const flags = ["-addr", `127.0.0.1:${port}`, "-size", "1024", "-count", String(count.syncFlush), "-producers", String(syncProducers), "-window", String(syncWindowPerProducer)];
-    return await measure("Redis XADD, appendfsync always", [client, "xadd", ...flags]);
+    return await measure("Redis XADD, appendfsync always", [client, "xadd", ...flags], { server: redis, messages: count.syncFlush });
   } finally {
     await stop(redis);
   }
@@ -221,10 +243,10 @@ async function mqWorkloads(): Promise<Record<string, Figures>> {
   const bench = (mode: string, ...flags: (string | number)[]) => [binary, "bench", mode, "--broker", `127.0.0.1:${mq.port}`, ...flags.map(String)];
   try {
     return {
-      produce128: await measure("mq produce 128 B", bench("produce", "--topic", "P128", "--size", 128, "--count", count.produce, "--window", 1000)),
-      produce1KiB: await measure("mq produce 1 KiB", bench("produce", "--topic", "P1K", "--size", 1024, "--count", count.produce1KiB, "--window", 1000)),
-      batch64: await measure("mq sendBatch 64", bench("produce", "--topic", "PB64", "--size", 128, "--count", count.batch, "--batch", 64, "--window", 16)),
-      consume: await measure("mq consume", bench("consume", "--topic", "P128", "--group", "peers", "--count", count.produce)),
+      produce128: await measure("mq produce 128 B", bench("produce", "--topic", "P128", "--size", 128, "--count", count.produce, "--window", 1000), { server: mq, messages: count.produce }),
+      produce1KiB: await measure("mq produce 1 KiB", bench("produce", "--topic", "P1K", "--size", 1024, "--count", count.produce1KiB, "--window", 1000), { server: mq, messages: count.produce1KiB }),
+      batch64: await measure("mq sendBatch 64", bench("produce", "--topic", "PB64", "--size", 128, "--count", count.batch, "--batch", 64, "--window", 16), { server: mq, messages: count.batch }),
+      consume: await measure("mq consume", bench("consume", "--topic", "P128", "--group", "peers", "--count", count.produce), { server: mq, messages: count.produce }),
       latency: await measure("mq one in flight", bench("latency", "--topic", "LAT", "--size", 128, "--count", count.latency)),
       endToEnd: await measure("mq end to end", bench("latency", "--topic", "E2E", "--size", 128, "--count", count.endToEnd, "--rate", endToEndRatePerSecond)),
     };
@@ -237,7 +259,7 @@ async function mqSyncFlush(): Promise<Figures> {
   const mq = await startMq("sync");
   try {
     const flags = ["--topic", "SYNC", "--size", "1024", "--count", String(count.syncFlush), "--producers", String(syncProducers), "--window", String(syncProducers * syncWindowPerProducer)];
-    return await measure("mq sync flush 1 KiB", [binary, "bench", "produce", "--broker", `127.0.0.1:${mq.port}`, ...flags]);
+    return await measure("mq sync flush 1 KiB", [binary, "bench", "produce", "--broker", `127.0.0.1:${mq.port}`, ...flags], { server: mq, messages: count.syncFlush });
   } finally {
     await stop(mq);
   }
@@ -288,6 +310,20 @@ function report(figures: { roundTrip: Figures; nats: Record<string, Figures>; re
     console.log(`| ${row.workload} | ${row.peer} | ${format(row.peerValue)} ${row.unit} | ${format(row.mqValue)} ${row.unit} | ${row.ratio.toFixed(2)} | ${row.target} | ${row.met ? "yes" : "no"} |`);
   }
   console.log(`loopback TCP round trip p50 ${loopbackP50} µs, p99 ${roundTrip.p99_us} µs; mq one in flight p99 ${mq.latency!.send_p99_us} µs, NATS ${nats.latency!.p99_us} µs; end to end p50 mq ${mq.endToEnd!.p50_us} µs, NATS ${nats.endToEnd!.p50_us} µs`);
+  const cpu = (figures: Figures | undefined) => Number(figures?.server_cpu_us ?? Number.NaN) + Number(figures?.client_cpu_us ?? Number.NaN);
+  const cpuRows: Array<[string, Figures, Figures]> = [
+    ["produce 128 B", nats.produce128!, mq.produce128!],
+    ["produce 1 KiB", nats.produce1KiB!, mq.produce1KiB!],
+    ["produce 128 B, mq sendBatch 64", nats.produce128!, mq.batch64!],
+    ["consume 128 B", nats.consume!, mq.consume!],
+    ["sync flush 1 KiB (peer: Redis)", redis, syncFlush],
+  ];
+  console.log("\nCPU per message, server + load generator (steadier than rates on a shared machine; ratio above 1 means mq spends less)");
+  console.log("| workload | peer server + client µs | mq server + client µs | peer / mq |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const [name, peer, ours] of cpuRows) {
+    console.log(`| ${name} | ${peer.server_cpu_us} + ${peer.client_cpu_us} | ${ours.server_cpu_us} + ${ours.client_cpu_us} | ${(cpu(peer) / cpu(ours)).toFixed(2)} |`);
+  }
   const stalls = Object.entries({ ...mq, syncFlush }).map(([name, run]) => `${name} ${run.loop_stalls ?? "?"} (longest ${run.loop_stall_max_ms ?? "?"} ms)`);
   console.log(`mq load generators' event-loop stalls ≥ 10 ms (GC pauses show up here): ${stalls.join(", ")}`);
   const json: Record<string, unknown> = { loopback_rtt_p50_us: loopbackP50, nats, redis, mq: { ...mq, syncFlush } };
