@@ -204,26 +204,6 @@ export interface StoredMessage {
 
 const textDecoder = new TextDecoder();
 
-/** The last topic decoded: the records of one pull (or one batch) share theirs, so most decodes compare bytes instead of making a string. */
-let lastTopic = "";
-let lastTopicBytes = new Uint8Array(0);
-
-function decodeTopic(bytes: Uint8Array, start: number, length: number): string {
-  if (length === lastTopicBytes.length) {
-    let same = true;
-    for (let index = 0; index < length; index++) {
-      if (bytes[start + index] !== lastTopicBytes[index]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return lastTopic;
-  }
-  lastTopicBytes = bytes.slice(start, start + length);
-  lastTopic = textDecoder.decode(lastTopicBytes);
-  return lastTopic;
-}
-
 /** Decodes a record already checked (checkRecord) or received whole from a trusted peer. */
 export function decodeRecord(bytes: Uint8Array, position = 0, view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)): StoredMessage {
   const totalSize = view.getUint32(position + 4);
@@ -237,7 +217,7 @@ export function decodeRecord(bytes: Uint8Array, position = 0, view = new DataVie
   if (propertiesStart + propertiesLength > position + totalSize) throw new RangeError(`Record at ${position} claims more than its ${totalSize} bytes`);
   const properties = decodePropertiesText(textDecoder.decode(bytes.subarray(propertiesStart, propertiesStart + propertiesLength)));
   return {
-    topic: decodeTopic(bytes, topicStart, topicLength),
+    topic: textDecoder.decode(bytes.subarray(topicStart, topicStart + topicLength)),
     queueId: view.getUint32(position + 12),
     flag: view.getUint32(position + 16),
     queueOffset: toQueueOffset(getUint64(view, position + 20)),
