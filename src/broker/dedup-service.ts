@@ -47,14 +47,14 @@ export interface DedupServiceOptions {
   readonly windowMs: number;
 }
 
-type DedupId = { readonly kind: "msgId" | "dedupKey"; readonly value: string };
-
 const ownTopics: ReadonlySet<string> = new Set(Object.values(systemTopics));
 
 export class DedupService implements Dispatcher {
   readonly accepts = "visible";
   private window: DedupWindow | undefined;
   private longestWindowMs = 0;
+  /** The id `originalOf` hashed last, so the dispatch of its append does not hash it again. */
+  private last: { readonly topic: string; readonly value: string; readonly fingerprint: number } | undefined;
 
   constructor(private readonly options: DedupServiceOptions) {
     this.resize();
@@ -78,11 +78,15 @@ export class DedupService implements Dispatcher {
     if (window === undefined || message.transactionPrepared === true || hasDeliveryTime(message)) return undefined;
     const windowMs = this.windowOf(message.topic);
     if (windowMs === 0) return undefined;
-    const id = idOfMessage(message);
-    if (id === undefined) return undefined;
+    const byKey = message.dedupKey !== undefined;
+    const value = message.dedupKey ?? message.msgId;
+    if (value === undefined) return undefined;
+    const fingerprint = fingerprintOf(message.topic, byKey, value);
+    // The append that follows in the same step dispatches this id: its fingerprint is kept for it.
+    this.last = { topic: message.topic, value, fingerprint };
+    if (!window.mayContain(fingerprint)) return undefined;
     const sinceMs = this.options.clock.nowMs() - windowMs;
-    if (!window.mayContain(fingerprintOf(message.topic, id), sinceMs)) return undefined;
-    return this.options.store.queryDedupOriginal({ topic: message.topic, id, sinceMs });
+    return this.options.store.queryDedupOriginal({ topic: message.topic, id: { kind: byKey ? "dedupKey" : "msgId", value }, sinceMs });
   }
 
   /**
@@ -92,15 +96,19 @@ export class DedupService implements Dispatcher {
    */
   originalsOf(messages: readonly OutgoingRecord[]): (StoredMessage | number | undefined)[] | undefined {
     if (this.window === undefined || messages.length === 0 || this.windowOf(messages[0]!.topic) === 0) return undefined;
-    const firstIndexOf = new Map<string, number>();
+    // Earlier entries by fingerprint; an equal fingerprint is a repeat only when the ids are equal.
+    const firstIndexOf = new Map<number, number[]>();
     return messages.map((message, index) => {
-      const id = idOfMessage(message);
-      if (id === undefined || message.transactionPrepared === true || hasDeliveryTime(message)) return undefined;
-      const seen = `${id.kind}:${id.kind === "msgId" ? id.value.toUpperCase() : id.value}`;
-      const earlier = firstIndexOf.get(seen);
-      if (earlier !== undefined) return earlier;
-      firstIndexOf.set(seen, index);
-      return this.originalOf(message);
+      const original = this.originalOf(message);
+      const value = message.dedupKey ?? message.msgId;
+      if (original !== undefined || value === undefined || message.transactionPrepared === true || hasDeliveryTime(message)) return original;
+      const fingerprint = this.last!.fingerprint;
+      const earlier = firstIndexOf.get(fingerprint);
+      const repeated = earlier?.find((other) => sameId(messages[other]!, message));
+      if (repeated !== undefined) return repeated;
+      if (earlier === undefined) firstIndexOf.set(fingerprint, [index]);
+      else earlier.push(index);
+      return undefined;
     });
   }
 
@@ -111,9 +119,12 @@ export class DedupService implements Dispatcher {
     // A delivered scheduled message was not deduplicated when sent (see the header).
     if (record.properties?.[propertyNames.timerSourceOffset] !== undefined) return;
     const dedupKey = record.properties?.[propertyNames.dedupKey];
-    const id: DedupId | undefined = dedupKey !== undefined ? { kind: "dedupKey", value: dedupKey } : record.msgId !== undefined ? { kind: "msgId", value: record.msgId } : undefined;
-    if (id === undefined) return;
-    window.add(fingerprintOf(record.topic, id), record.storeTimestampMs, this.options.clock.nowMs());
+    const value = dedupKey ?? record.msgId;
+    if (value === undefined) return;
+    const last = this.last;
+    const fingerprint = last !== undefined && last.value === value && last.topic === record.topic ? last.fingerprint : fingerprintOf(record.topic, dedupKey !== undefined, value);
+    // The record's store time stands for now: it is now for a live append, and a replay expires by the records it meets.
+    window.add(fingerprint, record.storeTimestampMs, record.storeTimestampMs);
   }
 
   /** Nothing to undo: a fingerprint left by an undone append is a false positive, which confirmation rejects. */
@@ -158,21 +169,20 @@ function hasDeliveryTime(message: OutgoingRecord): boolean {
   return message.deliverAtMs !== undefined || message.delayMs !== undefined || (message.delayLevel !== undefined && message.delayLevel > 0);
 }
 
-function idOfMessage(message: OutgoingRecord): DedupId | undefined {
-  if (message.dedupKey !== undefined) return { kind: "dedupKey", value: message.dedupKey };
-  return message.msgId === undefined ? undefined : { kind: "msgId", value: message.msgId };
+function sameId(a: OutgoingRecord, b: OutgoingRecord): boolean {
+  if (a.dedupKey !== undefined || b.dedupKey !== undefined) return a.dedupKey === b.dedupKey;
+  return a.msgId !== undefined && b.msgId !== undefined && a.msgId.toUpperCase() === b.msgId.toUpperCase();
 }
 
 /**
  * A 32-bit hash of (kind, topic, id): FNV-1a over the UTF-16 units, a msgId's hex digits folded
  * to upper case (msgIds compare case-insensitively), then murmur3's fmix32. No string is built.
  */
-function fingerprintOf(topic: string, id: DedupId): number {
-  let hash = id.kind === "msgId" ? 0x811c9dc5 : 0x050c5d1f;
+export function fingerprintOf(topic: string, byDedupKey: boolean, value: string): number {
+  let hash = byDedupKey ? 0x050c5d1f : 0x811c9dc5;
   for (let index = 0; index < topic.length; index++) hash = Math.imul(hash ^ topic.charCodeAt(index), 0x01000193);
   hash = Math.imul(hash ^ 0xffff, 0x01000193);
-  const value = id.value;
-  const fold = id.kind === "msgId";
+  const fold = !byDedupKey;
   for (let index = 0; index < value.length; index++) {
     let unit = value.charCodeAt(index);
     if (fold && unit >= 0x61 && unit <= 0x66) unit -= 0x20;

@@ -3,7 +3,7 @@
  * that 10,000,000 ids fit in 64 MiB. Strings, or even 8-byte hashes with offsets in a Map, would
  * cost ten times that, so an id is kept only as a 32-bit fingerprint:
  *
- *   generations   one per time slice (`sliceMs`, an eighth of the longest window), oldest
+ *   generations   one per time slice (`sliceMs`, a quarter of the longest window), oldest
  *                 first; a generation is dropped whole once its newest id is older than the
  *                 window, so expiry costs nothing per id (and at most one slice is held past it)
  *   table         per generation, an open-addressed Uint32Array (linear probing, 0 = empty)
@@ -37,6 +37,8 @@ interface Generation {
 const loadFactorMax = 0.8;
 /** Growth step: small, so a table is never much emptier than loadFactorMax (the memory budget). */
 const growthFactor = 1.25;
+/** A new generation is made for the last one's ids at this fill: the same traffic again ends it below loadFactorMax. */
+const presizeLoadFactor = 0.72;
 
 export class DedupWindow {
   private generations: Generation[] = [];
@@ -59,13 +61,17 @@ export class DedupWindow {
     this.sliceMs = sliceOf(windowMs);
   }
 
-  /** True when an id with this fingerprint (a 32-bit hash) may have been added at or after `sinceMs`. */
-  mayContain(fingerprintHash: number, sinceMs: number): boolean {
+  /**
+   * True when an id with this fingerprint (a 32-bit hash) may have been added to a generation
+   * still held. Time is the caller's to check (on the record a hit names): asking the clock
+   * here would cost every send a call for what expiry in `add` mostly settles.
+   */
+  mayContain(fingerprintHash: number): boolean {
     const fingerprint = nonZero(fingerprintHash);
-    for (let index = this.generations.length - 1; index >= 0; index--) {
-      const generation = this.generations[index]!;
-      if (generation.newestMs < sinceMs) break; // older ones are older still
-      if (generation.table[probe(generation.table, fingerprint)] === fingerprint) return true;
+    const generations = this.generations;
+    for (let index = generations.length - 1; index >= 0; index--) {
+      const table = generations[index]!.table;
+      if (table[probe(table, fingerprint)] === fingerprint) return true;
     }
     return false;
   }
@@ -76,7 +82,9 @@ export class DedupWindow {
     const fingerprint = nonZero(fingerprintHash);
     let current = this.generations[this.generations.length - 1];
     if (current === undefined || storedMs >= current.startMs + this.sliceMs || (current.count + 1 > current.table.length * loadFactorMax && current.table.length >= this.slotsMax)) {
-      current = { startMs: storedMs, newestMs: storedMs, table: new Uint32Array(dedupGenerationSlotsMin), count: 0 };
+      // Traffic changes slowly: a table sized for the last slice's ids rarely grows (growing rehashes every id).
+      const slots = current === undefined ? dedupGenerationSlotsMin : Math.min(this.slotsMax, Math.max(dedupGenerationSlotsMin, Math.ceil(current.count / presizeLoadFactor)));
+      current = { startMs: storedMs, newestMs: storedMs, table: new Uint32Array(slots), count: 0 };
       this.generations.push(current);
     }
     if (current.count + 1 > current.table.length * loadFactorMax) current.table = grown(current.table, Math.min(this.slotsMax, Math.ceil((current.table.length * growthFactor) / 64) * 64));

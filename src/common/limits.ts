@@ -198,7 +198,7 @@ export const dedupWindowMsMax = 24 * 3_600_000;
 /** A dedup key (what the window is keyed by instead of the msgId), in UTF-16 units. */
 export const dedupKeyLengthMax = 255;
 /** The window's fingerprints are kept in this many generations per window length (expired whole). */
-export const dedupGenerationsPerWindow = 8;
+export const dedupGenerationsPerWindow = 4;
 /** A generation's table starts at this many slots (4 bytes each) and grows by a quarter as it fills... */
 export const dedupGenerationSlotsMin = 1_024;
 /** ...up to this many (32 MiB); a burst past it starts the next generation. */
