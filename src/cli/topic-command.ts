@@ -1,6 +1,7 @@
 /** `mq topic create|list|describe|route|delete`. */
 
 import { Admin } from "../client/index.ts";
+import { dedupWindowMsMax } from "../common/limits.ts";
 import { brokerRoleOf } from "../protocol/broker-role.ts";
 import { allStrings, clientTarget, integerOption, lastString } from "./options.ts";
 import { createOutput, formatTable } from "./output.ts";
@@ -30,13 +31,15 @@ export const topicCommand = nounCommand({
       .option("--queues <n>", "Read and write queue count (default 8)", { type: [String] })
       .option("--perm <bits>", "Permission bits: read 4, write 2, inherit 1 (default 6)", { type: [String] })
       .option("--order", "Mark the topic as ordered")
+      .option("--dedup-window-ms <ms>", "The topic's own dedup window (exactly-once produce), up to 86400000; 0: none even when the broker has one", { type: [String] })
       .option("--broker-name <names>", "With --namesrv: only on these brokers, comma separated or repeated (default: every broker of the cluster)", { type: [String] })
       .action((topic: string, options: Options) =>
         withAdmin(options, async (admin) => {
           const queues = integerOption("queues", options.queues, { min: 1, max: 1024, fallback: 8 });
           const perm = integerOption("perm", options.perm, { min: 0, max: 7, fallback: 6 });
+          const dedupWindowMs = options.dedupWindowMs === undefined ? undefined : integerOption("dedup-window-ms", options.dedupWindowMs, { min: 0, max: dedupWindowMsMax, fallback: 0 });
           const brokerNames = allStrings(options.brokerName).flatMap((entry) => entry.split(",")).map((name) => name.trim()).filter((name) => name.length > 0);
-          await admin.createTopic(String(topic), { queues, perm, order: options.order === true, ...(brokerNames.length === 0 ? {} : { brokerNames }) });
+          await admin.createTopic(String(topic), { queues, perm, order: options.order === true, ...(dedupWindowMs === undefined ? {} : { dedupWindowMs }), ...(brokerNames.length === 0 ? {} : { brokerNames }) });
           const out = createOutput(options.json === true);
           const where = brokerNames.length === 0 ? "" : ` on ${brokerNames.join(", ")}`;
           out.result({ topic: String(topic), queues, perm, order: options.order === true, ...(brokerNames.length === 0 ? {} : { brokerNames }) }, () => `Created topic "${topic}" with ${queues} queues (${permText(perm)})${where}`);

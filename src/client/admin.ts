@@ -37,6 +37,8 @@ export interface TopicOptions {
   /** Read 4, write 2, inherit 1; default 6. */
   readonly perm?: number;
   readonly order?: boolean;
+  /** The topic's own dedup window in ms (exactly-once produce); 0: none even when the broker has one; absent: the broker's. */
+  readonly dedupWindowMs?: number;
   /** Cluster mode: create on these broker groups only (default: every master of the cluster). */
   readonly brokerNames?: readonly string[];
 }
@@ -392,5 +394,6 @@ function topicFields(topic: string, options: TopicOptions) {
     writeQueues: options.writeQueues ?? queues,
     perm: options.perm,
     order: options.order,
+    ...(options.dedupWindowMs === undefined ? {} : { dedupWindowMs: options.dedupWindowMs }),
   };
 }

@@ -87,9 +87,9 @@ export class LocalBackend implements MqBackend {
     return this.broker.topics.list().map((config) => ({ ...config }));
   }
 
-  createTopic(input: { topic: string; queues?: number; perm: number; order: boolean }): TopicDescription {
+  createTopic(input: { topic: string; queues?: number; perm: number; order: boolean; dedupWindowMs?: number }): TopicDescription {
     const queues = input.queues ?? this.broker.config.defaultTopicQueues;
-    admin.createTopicConfig(this.broker, { topic: input.topic, readQueues: queues, writeQueues: queues, perm: input.perm, order: input.order });
+    admin.createTopicConfig(this.broker, { topic: input.topic, readQueues: queues, writeQueues: queues, perm: input.perm, order: input.order, ...(input.dedupWindowMs === undefined ? {} : { dedupWindowMs: input.dedupWindowMs }) });
     return this.describeTopic(input.topic);
   }
 

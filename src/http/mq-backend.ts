@@ -91,7 +91,7 @@ export interface MqBackend {
   cluster(): Answer<ClusterView>;
   listTopics(): Answer<TopicConfig[]>;
   /** `queues` absent: the broker's default. */
-  createTopic(input: { topic: string; queues?: number; perm: number; order: boolean }): Answer<TopicDescription>;
+  createTopic(input: { topic: string; queues?: number; perm: number; order: boolean; dedupWindowMs?: number }): Answer<TopicDescription>;
   describeTopic(topic: string): Answer<TopicDescription>;
   deleteTopic(topic: string): Answer<void>;
   /** Changes queue counts (read and write alike) and permission; fields left out keep their value. TOPIC_NOT_FOUND when absent. */

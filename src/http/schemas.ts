@@ -10,7 +10,7 @@
  */
 
 import { z } from "zod";
-import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionListPageMax } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, dedupWindowMsMax, deadLetterPageMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionListPageMax } from "../common/limits.ts";
 import { delayLevelMax, filterExpressionLengthMax, messageKeyLengthMax, messageKeysMax, propertyNameLengthMax } from "../protocol/limits.ts";
 import * as limits from "./limits.ts";
 import { groupConfigSchema, groupConfigUpdateSchema } from "../protocol/group-config.ts";
@@ -46,6 +46,12 @@ export const createTopicBody = z
     queues: z.int().min(1).max(queuesPerTopicMax).optional().meta({ description: "Read and write queues; default the broker's defaultTopicQueues" }),
     perm: z.int().min(0).max(7).default(6).meta({ description: "Permission bits: read 4, write 2, inherit 1" }),
     order: z.boolean().default(false),
+    dedupWindowMs: z
+      .int()
+      .min(0)
+      .max(dedupWindowMsMax)
+      .optional()
+      .meta({ description: "The topic's own dedup window (exactly-once produce) in ms, at most 24 h; 0: none even when the broker has one; absent: the broker's" }),
   })
   .meta({ id: "CreateTopic" });
 

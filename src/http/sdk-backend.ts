@@ -83,8 +83,8 @@ export class SdkBackend implements MqBackend {
     return this.admin.listTopics();
   }
 
-  async createTopic(input: { topic: string; queues?: number; perm: number; order: boolean }): Promise<TopicDescription> {
-    await this.admin.createTopic(input.topic, { queues: input.queues ?? this.options.defaultTopicQueues, perm: input.perm, order: input.order });
+  async createTopic(input: { topic: string; queues?: number; perm: number; order: boolean; dedupWindowMs?: number }): Promise<TopicDescription> {
+    await this.admin.createTopic(input.topic, { queues: input.queues ?? this.options.defaultTopicQueues, perm: input.perm, order: input.order, ...(input.dedupWindowMs === undefined ? {} : { dedupWindowMs: input.dedupWindowMs }) });
     if (this.options.namesrv !== undefined) await this.untilRouted(input.topic);
     return this.describeTopic(input.topic);
   }

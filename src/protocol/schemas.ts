@@ -10,7 +10,7 @@
 
 import { z } from "zod";
 import { MqError } from "../common/errors.ts";
-import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionCheckMaxLimit, transactionEndBatchMax, transactionListPageMax } from "../common/limits.ts";
+import { batchMessagesMax, consumeErrorTextBytesMax, dedupKeyLengthMax, dedupWindowMsMax, deadLetterPageMax, pullMessagesMax, queuesPerTopicMax, redriveMessagesMax, redriveRatePerSecondMax, scheduledListBucketMsMin, scheduledListPageMax, tagLengthMax, topicNamePattern, transactionCheckMaxLimit, transactionEndBatchMax, transactionListPageMax } from "../common/limits.ts";
 import * as limits from "./limits.ts";
 import { type RequestCode as RequestCodeValue, RequestCode } from "./request-codes.ts";
 import { hotRequestChecks } from "./hot-request-checks.ts";
@@ -269,6 +269,8 @@ export const topicConfigSchema = z.object({
   /** Read 4, write 2, inherit 1. */
   perm: perm.default(6),
   order: z.boolean().default(false),
+  /** The topic's own dedup window (exactly-once produce), ms; 0: none even when the broker has one; absent: the broker's. */
+  dedupWindowMs: z.int().min(0).max(dedupWindowMsMax).optional(),
 });
 
 /**

@@ -11,6 +11,7 @@ import { propertyNames } from "../../../src/common/message-properties.ts";
 import type { Channel } from "../../../src/net/channel.ts";
 import { type BatchEntry, encodeBatchBody } from "../../../src/protocol/batch-body.ts";
 import { RequestCode } from "../../../src/protocol/request-codes.ts";
+import { Admin } from "../../../src/client/admin.ts";
 import { Producer } from "../../../src/client/producer.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
 import { removeTempDirs } from "../../helpers/temp-dir.ts";
@@ -218,5 +219,20 @@ describe("Dedup window over TCP", () => {
       await producer.shutdown();
     }
     expect(await storedCount(broker)).toBe(4);
+  });
+
+  test("the Admin SDK creates a topic with its own window (CREATE_TOPIC dedupWindowMs)", async () => {
+    const broker = await startTestBroker();
+    const admin = new Admin({ broker: broker.address });
+    try {
+      await admin.createTopic("once", { queues: 1, dedupWindowMs: 30_000 });
+    } finally {
+      await admin.close();
+    }
+    expect(broker.broker.context.topics.get("once")?.dedupWindowMs).toBe(30_000);
+    const client = await connectTo(broker);
+    const msgId = nextMsgId();
+    await sendOne(client, { topic: "once", msgId });
+    expect((await sendOne(client, { topic: "once", msgId })).duplicate).toBe(true);
   });
 });

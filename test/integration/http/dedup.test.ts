@@ -59,4 +59,13 @@ describe("REST: the dedup window", () => {
     expect(got.json.properties.DEDUP_KEY).toBe("k");
     expect(await stored(h, "t")).toBe(2);
   });
+
+  test("a topic created with its own dedupWindowMs deduplicates on a broker without the setting", async () => {
+    const h = await startHttpBroker();
+    expect((await h.call("POST", "/api/v1/topics", { topic: "once", queues: 2, dedupWindowMs: 60_000 })).status).toBe(201);
+    const first = await h.call("POST", "/api/v1/topics/once/messages", { body: "x", dedupKey: "k" });
+    const again = await h.call("POST", "/api/v1/topics/once/messages", { body: "x", dedupKey: "k" });
+    expect(again.json).toEqual({ ...first.json, duplicate: true });
+    expect((await h.call("POST", "/api/v1/topics", { topic: "toolong", dedupWindowMs: 24 * 3_600_000 + 1 })).status).toBe(400);
+  });
 });
