@@ -112,6 +112,8 @@ function simulateRebalance(random: SeededRandom): void {
     }
     // Quiet: every running member heartbeats and re-balances every 20 s; the paused ones die.
     for (const member of members) if (member.state === "paused") member.state = "dead";
+    // The quiet group still has a member: when the last one alive was paused, a new one joins.
+    if (!members.some((member) => member.state === "running")) join();
     for (let round = 0; round < 12; round++) {
       for (const member of members) if (member.state === "running") (heartbeat(member), rebalance(member));
       clock.advance(20_000);
