@@ -25,10 +25,9 @@ function heapBytes(): number {
   return usage.heapTotal + usage.external;
 }
 
-/** Collects when the heap grew by more than the bound since the last collection. */
-export function checkHeap(): void {
+/** Collects when the heap (`bytes`, read now unless given) grew by more than the bound since the last collection. */
+export function checkHeap(bytes = heapBytes()): void {
   heapValveCounters.checks += 1;
-  const bytes = heapBytes();
   // The runtime collects on its own too: growth counts from the lowest size seen since.
   if (bytes < heapAfterCollectBytes) heapAfterCollectBytes = bytes;
   if (bytes - heapAfterCollectBytes <= heapGrowthBeforeCollectBytes) return;
