@@ -54,7 +54,7 @@ import type { BrokerBusEvents } from "./broker-events.ts";
 import { parseDelayLevels } from "../common/delay-levels.ts";
 import { groupConfigsMax } from "../common/limits.ts";
 import type { NamesrvLink } from "./namesrv-link.ts";
-import { NamesrvRegistrar, type RegistrarIdentity } from "./namesrv-registrar.ts";
+import { NamesrvRegistrar, type RegistrarDiskUse, type RegistrarIdentity } from "./namesrv-registrar.ts";
 import * as admin from "./processors/admin-processor.ts";
 import * as clients from "./processors/client-processor.ts";
 import * as offsets from "./processors/offset-processor.ts";
@@ -114,7 +114,7 @@ export class Broker {
     this.registrar =
       registration === undefined || registration.links.length === 0
         ? undefined
-        : new NamesrvRegistrar({ ...registration, topics: context.topics, clock: context.clock, logger: context.logger.child("registrar") });
+        : new NamesrvRegistrar({ ...registration, topics: context.topics, clock: context.clock, logger: context.logger.child("registrar"), diskUse: () => diskUseOf(context) });
   }
 
   static async start(options: BrokerOptions): Promise<Broker> {
@@ -323,4 +323,10 @@ function offsetResetNotifier(consumers: ConsumerManager, logger: Logger): Broker
       }
     }
   };
+}
+
+/** What a registration reports of the store: its size and its disk's used share (clamped: a probe may overshoot). */
+function diskUseOf(context: BrokerContext): RegistrarDiskUse {
+  const stats = context.store.stats();
+  return { storeBytes: Math.max(0, stats.commitLogMaxOffset - stats.commitLogMinOffset), diskUsedRatio: Math.min(1, Math.max(0, stats.diskUsedRatio)) };
 }

@@ -16,6 +16,7 @@ import type { Clock, TimerHandle } from "../common/clock.ts";
 import type { Logger } from "../common/logger.ts";
 import type { Channel } from "../net/channel.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
+import type { GroupMember } from "../protocol/responses.ts";
 import type { RequestFields } from "../protocol/schemas.ts";
 
 type HeartbeatFields = RequestFields<typeof RequestCode.HEARTBEAT>;
@@ -26,6 +27,8 @@ export interface ConsumerMember {
   readonly clientId: string;
   channel: Channel;
   settings: ConsumerSettings;
+  /** The client's mq version from its last heartbeat; undefined for clients that send none. */
+  version: string | undefined;
   lastHeartbeatMs: number;
   readonly joinedMs: number;
 }
@@ -91,10 +94,11 @@ export class ConsumerManager {
       if (member !== undefined) {
         member.channel = channel;
         member.settings = settings;
+        member.version = fields.version;
         member.lastHeartbeatMs = now;
         continue;
       }
-      members.set(fields.clientId, { clientId: fields.clientId, channel, settings, lastHeartbeatMs: now, joinedMs: now });
+      members.set(fields.clientId, { clientId: fields.clientId, channel, settings, version: fields.version, lastHeartbeatMs: now, joinedMs: now });
       this.options.logger.info(`Client "${fields.clientId}" joined consumer group "${settings.consumerGroup}" (${members.size} members)`);
       this.changed({ group: settings.consumerGroup, joined: [fields.clientId], left: [] });
     }
@@ -139,6 +143,17 @@ export class ConsumerManager {
 
   groups(): string[] {
     return [...this.consumers.keys()];
+  }
+
+  /** Live members described for operators (client id, address, version, subscriptions), by client id. */
+  memberViews(group: string): GroupMember[] {
+    const members = [...(this.consumers.get(group)?.values() ?? [])].sort((a, b) => a.clientId.localeCompare(b.clientId));
+    return members.map((member) => ({
+      clientId: member.clientId,
+      host: member.channel.address,
+      ...(member.version === undefined ? {} : { version: member.version }),
+      subscriptions: member.settings.subscriptions.map(({ topic, expressionType, expression }) => ({ topic, expressionType, expression })),
+    }));
   }
 
   /** A producer group's live channel, for broker→producer requests (transaction check-back). */

@@ -1,8 +1,8 @@
 /**
  * Keeps a broker registered with every NameServer it knows (DESIGN.md §7): it registers at
  * start, whenever the topic table changes, and on every heartbeat (`heartbeatIntervalMs`,
- * 30 s), each time with the broker's identity, addresses, version, the table's dataVersion and
- * all topic configs; it unregisters on graceful shutdown.
+ * 30 s), each time with the broker's identity, addresses, version, the table's dataVersion,
+ * its store size and disk use, and all topic configs; it unregisters on graceful shutdown.
  *
  * Each NameServer is worked independently through its `NamesrvLink`: one that is down fails its
  * own attempt (bounded by the link's timeout) and is retried on the next beat, while the others
@@ -23,8 +23,16 @@ export interface RegistrarIdentity extends BrokerIdentity {
   readonly version: string;
 }
 
+/** The store's size and disk use, reported with each registration so a cluster view shows every broker's. */
+export interface RegistrarDiskUse {
+  readonly storeBytes: number;
+  readonly diskUsedRatio: number;
+}
+
 export interface NamesrvRegistrarOptions {
   readonly identity: RegistrarIdentity;
+  /** Sampled at each registration; without it the registration carries no disk figures. */
+  readonly diskUse?: () => RegistrarDiskUse;
   readonly links: readonly NamesrvLink[];
   readonly topics: TopicConfigManager;
   readonly heartbeatIntervalMs: number;
@@ -200,6 +208,7 @@ export class NamesrvRegistrar {
       ...(identity.haAddr === undefined ? {} : { haAddr: identity.haAddr }),
       version: identity.version,
       dataVersion: topics.dataVersion,
+      ...this.options.diskUse?.(),
       topicConfigs: topics.list(),
     };
   }

@@ -41,8 +41,18 @@ export class TcpNamesrvLink implements NamesrvLink {
   }
 
   async register(registration: BrokerRegistration): Promise<void> {
-    const { clusterName, brokerName, brokerId, brokerAddr, haAddr, version, dataVersion } = registration;
-    const fields = { clusterName, brokerName, brokerId, brokerAddr, ...(haAddr === undefined ? {} : { haAddr }), version, dataVersion };
+    const { clusterName, brokerName, brokerId, brokerAddr, haAddr, version, dataVersion, storeBytes, diskUsedRatio } = registration;
+    const fields = {
+      clusterName,
+      brokerName,
+      brokerId,
+      brokerAddr,
+      ...(haAddr === undefined ? {} : { haAddr }),
+      version,
+      dataVersion,
+      ...(storeBytes === undefined ? {} : { storeBytes }),
+      ...(diskUsedRatio === undefined ? {} : { diskUsedRatio }),
+    };
     const body = encodeRegisterBrokerBody(registration.topicConfigs);
     await this.send((connection, timeoutMs) => connection.request({ code: RequestCode.REGISTER_BROKER, fields, body, timeoutMs }));
   }

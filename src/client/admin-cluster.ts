@@ -119,12 +119,21 @@ export function mergeGroupDetails(answers: ReadonlyArray<{ target: BrokerTarget;
     messageModel: answers.find(({ value }) => value.messageModel !== undefined)?.value.messageModel,
     clients: clientIds.length,
     clientIds,
+    ...mergeMembers(answers.map(({ value }) => value.members)),
     subscriptions: uniqueSubscriptions(answers.flatMap(({ value }) => value.subscriptions)),
     totalLag: sum(answers.map(({ value }) => value.totalLag)),
     ...answers.reduce<{ inFlight?: number }>((total, { value }) => addInFlight(total.inFlight, value.inFlight), {}),
     ...(conflict === undefined ? {} : { subscriptionConflict: conflict }),
     queues: answers.flatMap(({ target, value }) => value.queues.map((queue) => (named ? { ...queue, brokerName: target.brokerName } : queue))),
   };
+}
+
+/** A client connected to several brokers is one member: the first broker's view of it stands; absent when no broker lists members. */
+function mergeMembers(lists: ReadonlyArray<GroupDetail["members"]>): Pick<GroupDetail, "members"> {
+  if (lists.every((list) => list === undefined)) return {};
+  const byClientId = new Map<string, NonNullable<GroupDetail["members"]>[number]>();
+  for (const list of lists) for (const member of list ?? []) if (!byClientId.has(member.clientId)) byClientId.set(member.clientId, member);
+  return { members: [...byClientId.values()].sort((a, b) => a.clientId.localeCompare(b.clientId)) };
 }
 
 /** In-flight counts add up; absent (a broker without pop) stays absent unless another has one. */

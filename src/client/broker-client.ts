@@ -20,6 +20,7 @@ import * as responses from "../protocol/responses.ts";
 import type { GroupConfig } from "../protocol/group-config.ts";
 import { type RequestFieldsInput, validateFields } from "../protocol/schemas.ts";
 import type { ConnectionPool } from "./connection-pool.ts";
+import { mqVersion } from "../version.ts";
 import { type TraceHop, traceHopsSchema } from "../protocol/trace-record.ts";
 
 export interface CallOptions {
@@ -153,8 +154,9 @@ export class BrokerClient {
     return (await this.call(address, RequestCode.RESET_OFFSET, fields, responses.resetOffsetResultSchema)).fields.queues;
   }
 
+  /** Every heartbeat names this SDK's version, which the broker shows with the group's members. */
   async heartbeat(address: string, fields: Fields<typeof RequestCode.HEARTBEAT>): Promise<void> {
-    await this.call(address, RequestCode.HEARTBEAT, fields, responses.emptyResultSchema);
+    await this.call(address, RequestCode.HEARTBEAT, { version: mqVersion, ...fields }, responses.emptyResultSchema);
   }
 
   async unregisterClient(address: string, fields: Fields<typeof RequestCode.UNREGISTER_CLIENT>): Promise<void> {

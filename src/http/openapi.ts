@@ -6,7 +6,7 @@
 
 import { z } from "zod";
 import { errorCatalog } from "../common/errors.ts";
-import { clusterInfoSchema } from "../protocol/responses.ts";
+import { clusterInfoSchema, groupDetailSchema, groupMemberSchema } from "../protocol/responses.ts";
 import { traceHopSchema } from "../protocol/trace-record.ts";
 import * as schemas from "./schemas.ts";
 
@@ -31,14 +31,23 @@ const traceView = z.object({
   hops: z.array(traceHopSchema.meta({ id: "TraceHop", description: "One thing that happened to one message, recorded by an SDK client or a broker" })),
 });
 
+/** GET /api/v1/groups/{group}: GET_GROUP's answer (queues name their broker in cluster mode). */
+const groupView = groupDetailSchema.extend({
+  members: z
+    .array(groupMemberSchema.extend({ version: z.string().optional().meta({ description: "The client's mq version; absent for clients whose heartbeat carries none" }) }))
+    .optional()
+    .meta({ description: "Live members: client id, connection address, version and subscriptions; absent from older brokers" }),
+  queues: z.array(groupDetailSchema.shape.queues.element.extend({ brokerName: z.string().optional().meta({ description: "Cluster mode: the broker group holding the queue" }) })),
+});
+
 /** GET /api/v1/cluster: GET_CLUSTER_INFO's brokers, plus where the view comes from. */
 const clusterView = z.object({
   source: z.enum(["namesrv", "local", "broker"]).meta({ description: "namesrv: a NameServer's route table; local: the broker in this process alone; broker: the one broker of --broker" }),
   brokers: z.array(
     clusterInfoSchema.shape.brokers.element.extend({
       lastHeartbeatAgeMs: z.int().min(0).optional().meta({ description: "Ms since a NameServer last heard from the broker; absent when none has" }),
-      storeBytes: z.int().min(0).optional().meta({ description: "The broker in this process: bytes its CommitLog holds" }),
-      diskUsedRatio: z.number().min(0).max(1).optional().meta({ description: "The broker in this process: fraction of its data dir's disk in use" }),
+      storeBytes: z.int().min(0).optional().meta({ description: "Bytes the broker's store holds: measured for the broker in this process, else as its last NameServer registration reported; absent when unreported" }),
+      diskUsedRatio: z.number().min(0).max(1).optional().meta({ description: "Fraction of the broker's data dir's disk in use: measured for the broker in this process, else as its last NameServer registration reported; absent when unreported" }),
     }),
   ),
   nameServers: z.array(z.string()).meta({ description: "NameServer addresses this process knows: its own and those given by --namesrv" }),
@@ -118,7 +127,7 @@ const operations: readonly Operation[] = [
     response: traceView,
   },
   { method: "get", path: "/api/v1/groups", summary: "Consumer groups with their total lag", tag: "groups" },
-  { method: "get", path: "/api/v1/groups/{group}", summary: "A group's members, subscriptions and per-queue offsets and lag", tag: "groups" },
+  { method: "get", path: "/api/v1/groups/{group}", summary: "A group's members (client id, host, version, subscriptions), subscriptions and per-queue offsets and lag", tag: "groups", response: groupView },
   { method: "get", path: "/api/v1/groups/{group}/config", summary: "A group's configuration: maxReconsumeTimes, back-off, consumeEnable, orderly (the defaults if nobody set it)", tag: "groups", response: schemas.groupConfigView },
   {
     method: "put",

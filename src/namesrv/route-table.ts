@@ -7,7 +7,8 @@
  *   topics:  topic → brokerName → queue data (read/write queue counts, perm, order)
  *   groups:  brokerName → cluster + member addresses by brokerId (0 = master, any other a slave:
  *            routes and cluster info name each member's role, broker-role.ts)
- *   brokers: brokerAddr → identity, haAddr, version, dataVersion, last heartbeat, topic count
+ *   brokers: brokerAddr → identity, haAddr, version, dataVersion, last heartbeat, topic count,
+ *            store size and disk use (as last reported)
  *
  * A group's queue data comes from its master's registration (a slave's only while the group has
  * no master), and is replaced whole when the dataVersion changes: a topic missing from the new
@@ -38,6 +39,9 @@ interface LiveBroker {
   haAddr: string | undefined;
   version: string;
   dataVersion: number;
+  /** As the last registration reported; undefined from brokers that report none. */
+  storeBytes: number | undefined;
+  diskUsedRatio: number | undefined;
   /** Monotonic ms of the last registration. */
   lastHeartbeatMs: number;
   topicCount: number;
@@ -99,11 +103,15 @@ export class RouteTable {
       haAddr: undefined,
       version: registration.version,
       dataVersion: registration.dataVersion,
+      storeBytes: undefined,
+      diskUsedRatio: undefined,
       lastHeartbeatMs: now,
       topicCount: 0,
     };
     broker.haAddr = registration.haAddr;
     broker.version = registration.version;
+    broker.storeBytes = registration.storeBytes;
+    broker.diskUsedRatio = registration.diskUsedRatio;
     broker.lastHeartbeatMs = now;
     if (changed) {
       broker.dataVersion = registration.dataVersion;
@@ -168,6 +176,8 @@ export class RouteTable {
         version: broker.version,
         lastHeartbeatAgeMs: Math.max(0, Math.round(now - broker.lastHeartbeatMs)),
         topics: broker.topicCount,
+        ...(broker.storeBytes === undefined ? {} : { storeBytes: broker.storeBytes }),
+        ...(broker.diskUsedRatio === undefined ? {} : { diskUsedRatio: broker.diskUsedRatio }),
       }));
     return { brokers };
   }

@@ -125,8 +125,21 @@ export const consumerOffsetSchema = z.object({ queueOffset: committedOffset });
 /** GET_MIN_OFFSET, GET_MAX_OFFSET, SEARCH_OFFSET_BY_TIMESTAMP. */
 export const queueOffsetSchema = z.object({ queueOffset });
 
-/** GET_CONSUMER_LIST: the client ids of the group's live members, sorted. */
-export const consumerListSchema = z.object({ clientIds: z.array(z.string()) });
+export const subscriptionSchema = z.object({ topic, expressionType: z.enum(["TAG", "SQL92"]), expression: z.string() });
+
+/** One live member of a consumer group: who it is, where it connects from, what it runs and reads. */
+export const groupMemberSchema = z.object({
+  clientId: z.string(),
+  /** The member's connection address as the broker sees it ("host:port"). */
+  host: z.string(),
+  /** The client's mq version; absent when the client's heartbeat carries none (older clients). */
+  version: z.string().optional(),
+  subscriptions: z.array(subscriptionSchema),
+});
+export type GroupMember = z.infer<typeof groupMemberSchema>;
+
+/** GET_CONSUMER_LIST: the client ids of the group's live members, sorted; members: the same, described (absent from older brokers). */
+export const consumerListSchema = z.object({ clientIds: z.array(z.string()), members: z.array(groupMemberSchema).optional() });
 
 /** LOCK_BATCH_MQ: the queues now held by the caller (a subset of those asked for). */
 export const lockBatchResultSchema = z.object({ locked: z.array(z.object({ topic, queueId: z.int().min(0) })) });
@@ -152,8 +165,6 @@ export type TopicDetail = z.infer<typeof topicDetailSchema>;
 /** LIST_TOPICS. */
 export const topicListSchema = z.object({ topics: z.array(topicConfigResultSchema) });
 
-export const subscriptionSchema = z.object({ topic, expressionType: z.enum(["TAG", "SQL92"]), expression: z.string() });
-
 /** LIST_GROUPS. */
 export const groupSummarySchema = z.object({
   group: z.string(),
@@ -170,6 +181,8 @@ export const groupListSchema = z.object({ groups: z.array(groupSummarySchema) })
 /** GET_GROUP: members, subscriptions and, per queue, the broker's max offset, the group's offset and the lag. */
 export const groupDetailSchema = groupSummarySchema.extend({
   clientIds: z.array(z.string()),
+  /** The live members in client-id order; absent from older brokers. */
+  members: z.array(groupMemberSchema).optional(),
   /** Set when members subscribe differently: reported, never silently overwritten. */
   subscriptionConflict: z.string().optional(),
   queues: z.array(
@@ -245,6 +258,10 @@ export const clusterInfoSchema = z.object({
       /** Milliseconds since the NameServer last heard from it. */
       lastHeartbeatAgeMs: z.int().min(0),
       topics: z.int().min(0),
+      /** Bytes its store holds, from its last registration; absent when the broker does not report it. */
+      storeBytes: z.int().min(0).optional(),
+      /** Used share (0..1) of its store's disk, from its last registration; absent when unreported. */
+      diskUsedRatio: z.number().min(0).max(1).optional(),
     }),
   ),
 });

@@ -243,6 +243,8 @@ export const redriveDeadLettersSchema = z
 
 export const heartbeatSchema = z.object({
   clientId,
+  /** The client's mq version, shown with the group's members; absent from older clients. */
+  version: z.string().max(64).optional(),
   producerGroups: z.array(group).max(limits.heartbeatGroupsMax).default([]),
   consumers: z
     .array(
@@ -324,6 +326,10 @@ export const registerBrokerSchema = brokerIdentitySchema.extend({
   version: z.string().max(64).default("unknown"),
   /** Bumped whenever the topic table changes, so the NameServer skips unchanged tables. */
   dataVersion: z.int().min(0),
+  /** Bytes the broker's store holds on disk; absent from older brokers. */
+  storeBytes: z.int().min(0).optional(),
+  /** Used share (0..1) of the disk holding the store; absent from older brokers or when unknown. */
+  diskUsedRatio: z.number().min(0).max(1).optional(),
 });
 
 /** REGISTER_BROKER's body: msgpack of this map (a topic table can outgrow a header). */

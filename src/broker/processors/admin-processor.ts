@@ -90,7 +90,7 @@ export function listGroups(context: BrokerContext): Reply {
 export function groupSummaries(context: BrokerContext) {
   const names = new Set([...context.consumers.groups(), ...context.offsets.groups()]);
   return [...names].sort().map((group) => {
-    const { queues: _queues, clientIds: _clientIds, subscriptionConflict: _conflict, ...summary } = groupDetail(context, group);
+    const { queues: _queues, clientIds: _clientIds, members: _members, subscriptionConflict: _conflict, ...summary } = groupDetail(context, group);
     return summary;
   });
 }
@@ -131,6 +131,7 @@ function groupDetail(context: BrokerContext, group: string) {
     totalLag: queues.reduce((sum, queue) => sum + queue.lag, 0),
     inFlight: PopService.existing(context)?.inFlight(group) ?? 0,
     clientIds: description.members.map((member) => member.clientId).sort(),
+    members: context.consumers.memberViews(group),
     ...(description.subscriptionConflict === undefined ? {} : { subscriptionConflict: description.subscriptionConflict }),
     queues,
   };

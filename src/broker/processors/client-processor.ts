@@ -48,7 +48,8 @@ export function unregisterClient(context: BrokerContext, request: IncomingReques
 }
 
 export function getConsumerList(context: BrokerContext, request: IncomingRequest<typeof RequestCode.GET_CONSUMER_LIST>): Reply {
-  return resultReply({ clientIds: context.consumers.clientIds(request.fields.consumerGroup) });
+  const group = request.fields.consumerGroup;
+  return resultReply({ clientIds: context.consumers.clientIds(group), members: context.consumers.memberViews(group) });
 }
 
 export function lockBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.LOCK_BATCH_MQ>): Reply {

@@ -148,8 +148,18 @@ export interface GroupSummary {
   inFlight?: number;
 }
 
+export interface GroupMember {
+  clientId: string;
+  host: string;
+  /** Absent for clients whose heartbeat names no version (older SDKs). */
+  version?: string;
+  subscriptions: Array<{ topic: string; expressionType: string; expression: string }>;
+}
+
 export interface GroupDetail extends GroupSummary {
   clientIds: string[];
+  /** Absent from older brokers: then only client ids are known. */
+  members?: GroupMember[];
   subscriptionConflict?: string;
   queues: Array<{ topic: string; queueId: number; brokerOffset: number; consumerOffset: number; lag: number; lockedBy?: string; brokerName?: string }>;
 }

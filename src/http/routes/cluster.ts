@@ -1,8 +1,8 @@
 /**
  * `GET /cluster`: the brokers as the backend sees them (mq-backend.ts), the NameServers this
  * process knows (its own and those it was given), and for the broker running in this process
- * its store size and disk use — what the console's overview shows. Brokers elsewhere report no
- * disk figures over the protocol yet, so theirs are absent.
+ * its store size and disk use measured now — what the console's overview shows. Other brokers'
+ * figures are those their last NameServer registration reported (absent from brokers that do not).
  */
 
 import { Hono } from "hono";

@@ -38,6 +38,20 @@ describe("Broker: consumer groups", () => {
     expect(await clientIds(a, "nobody")).toEqual([]);
   });
 
+  test("GET_CONSUMER_LIST and GET_GROUP describe each member: client id, connection address, version from its heartbeat (none from an older client), subscriptions", async () => {
+    const broker = await startTestBroker();
+    const [a, b] = [await connectTo(broker), await connectTo(broker)];
+    await call(a, RequestCode.HEARTBEAT, { clientId: "client-a", version: "9.8.7", consumers: [consumerOf("g", "red")] });
+    await join(b, "client-b", "g", "red");
+    const members = (await call(a, RequestCode.GET_CONSUMER_LIST, { consumerGroup: "g" })).members as Array<Record<string, unknown>>;
+    expect(members).toEqual([
+      { clientId: "client-a", host: expect.stringMatching(/^127\.0\.0\.1:\d+$/), version: "9.8.7", subscriptions: [{ topic: "t", expressionType: "TAG", expression: "red" }] },
+      { clientId: "client-b", host: expect.stringMatching(/^127\.0\.0\.1:\d+$/), subscriptions: [{ topic: "t", expressionType: "TAG", expression: "red" }] },
+    ]);
+    expect(members[0]!.host).not.toBe(members[1]!.host);
+    expect((await call(a, RequestCode.GET_GROUP, { consumerGroup: "g" })).members).toEqual(members);
+  });
+
   test("members are notified when one joins and when one's connection closes", async () => {
     const broker = await startTestBroker();
     const a = await connectTo(broker);

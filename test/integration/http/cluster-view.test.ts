@@ -40,6 +40,10 @@ describe("REST cluster view", () => {
       // The NameServer's own view agrees on who the broker is.
       const seen = (await admin.clusterInfo()).brokers.find((entry) => entry.brokerAddr === broker.address);
       expect(seen).toMatchObject({ clusterName: "Payments", brokerName: "broker-x", brokerId: 3, role: "slave" });
+      // Its disk figures travel in its registration (REGISTER_BROKER over TCP), so a NameServer's view has them too.
+      expect(seen?.storeBytes).toBeGreaterThanOrEqual(0);
+      expect(seen?.diskUsedRatio).toBeGreaterThan(0);
+      expect(seen?.diskUsedRatio).toBeLessThanOrEqual(1);
     } finally {
       await admin.close();
       await broker.stop();

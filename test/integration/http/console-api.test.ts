@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { PushConsumer } from "../../../src/client/push-consumer.ts";
+import { mqVersion } from "../../../src/version.ts";
 import { startHttpBroker } from "./helpers.ts";
 
 describe("REST: what the console uses", () => {
@@ -17,6 +19,27 @@ describe("REST: what the console uses", () => {
     const assets = [...page.text.matchAll(/(?:src|href)="(\/[^"]+\.(?:js|css))"/g)].map((match) => match[1]!);
     expect(assets.length).toBe(2);
     for (const asset of assets) expect({ asset, status: (await h.text(asset)).status }).toEqual({ asset, status: 200 });
+  });
+
+  test("GET /groups/{group} lists each member with its host, the SDK version its heartbeat names, and its subscriptions", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "orders", queues: 1 });
+    const consumer = new PushConsumer({ broker: h.broker.address, group: "billing", trace: false });
+    try {
+      consumer.subscribe("orders", "paid");
+      await consumer.start(() => undefined);
+      const { status, json } = await h.call("GET", "/api/v1/groups/billing");
+      expect(status).toBe(200);
+      // Besides "orders", the SDK subscribes to the group's retry topic.
+      expect(json.members).toEqual([
+        { clientId: json.clientIds[0], host: expect.stringMatching(/^127\.0\.0\.1:\d+$/), version: mqVersion, subscriptions: expect.arrayContaining([{ topic: "orders", expressionType: "TAG", expression: "paid" }]) },
+      ]);
+      const openapi = (await h.call("GET", "/api/v1/openapi.json")).json;
+      const member = openapi.paths["/api/v1/groups/{group}"].get.responses["200"].content["application/json"].schema.properties.members.items;
+      expect(Object.keys(member.properties).sort()).toEqual(["clientId", "host", "subscriptions", "version"]);
+    } finally {
+      await consumer.shutdown();
+    }
   });
 
   test("PUT /topics/{topic} changes queues and perm, keeping what is left out", async () => {

@@ -6,7 +6,7 @@
 
 import { afterAll, describe, expect, test } from "bun:test";
 import type { NamesrvLink } from "../../../src/broker/namesrv-link.ts";
-import { NamesrvRegistrar } from "../../../src/broker/namesrv-registrar.ts";
+import { NamesrvRegistrar, type RegistrarDiskUse } from "../../../src/broker/namesrv-registrar.ts";
 import { TopicConfigManager } from "../../../src/broker/topic-config-manager.ts";
 import { ManualClock } from "../../../src/common/clock.ts";
 import { MqError } from "../../../src/common/errors.ts";
@@ -50,7 +50,7 @@ class FakeLink implements NamesrvLink {
   close(): void {}
 }
 
-function setup(links: FakeLink[]) {
+function setup(links: FakeLink[], diskUse?: () => RegistrarDiskUse) {
   const clock = new ManualClock(0);
   const topics = new TopicConfigManager({ dataDir: makeTempDir("mq-registrar-"), autoCreateTopics: true, defaultTopicQueues: 4, topicsMax: 10_000, logger: silentLogger });
   const registrar = new NamesrvRegistrar({
@@ -60,6 +60,7 @@ function setup(links: FakeLink[]) {
     heartbeatIntervalMs: 30_000,
     clock,
     logger: silentLogger,
+    ...(diskUse === undefined ? {} : { diskUse }),
   });
   return { clock, topics, registrar };
 }
@@ -83,6 +84,20 @@ describe("NamesrvRegistrar", () => {
       dataVersion: topics.dataVersion,
       topicConfigs: [{ topic: "Orders", readQueues: 4, writeQueues: 4, perm: 6, order: false }],
     });
+    await registrar.stop();
+  });
+
+  test("each registration reports the store size and disk use sampled at that moment", async () => {
+    const link = new FakeLink("ns1");
+    let storeBytes = 100;
+    const { registrar } = setup([link], () => ({ storeBytes, diskUsedRatio: 0.125 }));
+    registrar.start();
+    await registrar.registerNow();
+    storeBytes = 200;
+    await registrar.registerNow();
+    const reported = link.registrations.map((registration) => [registration.storeBytes, registration.diskUsedRatio]);
+    expect(reported[0]).toEqual([100, 0.125]);
+    expect(reported.at(-1)).toEqual([200, 0.125]);
     await registrar.stop();
   });
 

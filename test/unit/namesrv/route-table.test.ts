@@ -124,6 +124,19 @@ describe("RouteTable: registration", () => {
     ]);
   });
 
+  test("cluster info carries each broker's store size and disk use as its last registration reported, and none for a broker that reports none", () => {
+    const { table, step } = setup();
+    step(() => table.register(registration({ brokerName: "broker-a", storeBytes: 1_000, diskUsedRatio: 0.25 })));
+    step(() => table.register(registration({ brokerName: "broker-b" })));
+    // A heartbeat with the same dataVersion still refreshes the figures.
+    step(() => table.register(registration({ brokerName: "broker-a", storeBytes: 4_096, diskUsedRatio: 0.5 })));
+    const brokers = table.clusterInfo().brokers;
+    expect(brokers[0]).toMatchObject({ brokerName: "broker-a", storeBytes: 4_096, diskUsedRatio: 0.5 });
+    expect(brokers[1]!.brokerName).toBe("broker-b");
+    expect(brokers[1]!.storeBytes).toBeUndefined();
+    expect(brokers[1]!.diskUsedRatio).toBeUndefined();
+  });
+
   test("a broker id re-registering from a new address replaces the old address", () => {
     const { table, step } = setup();
     step(() => table.register(registration({ brokerName: "broker-a", topicConfigs: [topicConfig("Orders")] })));

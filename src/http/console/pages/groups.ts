@@ -1,12 +1,12 @@
 /**
- * Consumer groups: the list with members, subscriptions and total lag; per group its members,
- * per-queue broker offset, group offset and lag (largest lag first), a reset of its offsets on a
- * topic to the first or last message or to a time, and "skip backlog" (every topic to its last
- * message) — each after a confirmation.
+ * Consumer groups: the list with members, subscriptions and total lag; per group its members (client
+ * id, host, version, subscriptions), per-queue broker offset, group offset and lag (largest lag
+ * first), a reset of its offsets on a topic to the first or last message or to a time, and "skip
+ * backlog" (every topic to its last message) — each after a confirmation.
  */
 
 import { useState } from "preact/hooks";
-import { enc, get, type GroupDetail, type GroupSummary, mutate } from "../api.ts";
+import { enc, get, type GroupDetail, type GroupMember, type GroupSummary, mutate } from "../api.ts";
 import { link, type PageProps } from "../router.ts";
 import { ErrorBanner, formatNumber, html, inputValue, localTimeMs, useConfirm, usePoll } from "../ui.ts";
 
@@ -94,8 +94,13 @@ function GroupView(props: PageProps & { group: string }) {
           <h2>Members</h2>
           ${data.clientIds.length === 0
             ? html`<p class="muted">No consumer of this group is connected.</p>`
-            : html`<table class="grid" aria-label="Members"><thead><tr><th>Client id</th><th>Host</th></tr></thead>
-                <tbody>${data.clientIds.map((clientId) => html`<tr><td class="mono">${clientId}</td><td class="mono">${clientId.split("@")[0]}</td></tr>`)}</tbody></table>`}
+            : html`<table class="grid" aria-label="Members"><thead><tr><th>Client id</th><th>Host</th><th>Version</th><th>Subscriptions</th></tr></thead>
+                <tbody>${membersOf(data).map(
+                  (member) => html`<tr>
+                    <td class="mono">${member.clientId}</td><td class="mono">${member.host}</td><td>${member.version ?? "unknown"}</td>
+                    <td class="mono small">${member.subscriptions.length === 0 ? "—" : member.subscriptions.map((subscription) => `${subscription.topic} ${subscription.expressionType} ${subscription.expression}`).join(", ")}</td>
+                  </tr>`,
+                )}</tbody></table>`}
           <h2>Subscriptions</h2>
           ${data.subscriptions.length === 0
             ? html`<p class="muted">None registered (a group consuming over HTTP or by pull subscribes per request).</p>`
@@ -117,4 +122,9 @@ function GroupView(props: PageProps & { group: string }) {
                   <button type="button" class="danger" onClick=${skipBacklog}>Skip backlog</button>
                 </form>`}`}
     ${dialog}`;
+}
+
+/** The members as the broker describes them; from an older broker, only ids (the host is the id's IP part). */
+function membersOf(data: GroupDetail): GroupMember[] {
+  return data.members ?? data.clientIds.map((clientId) => ({ clientId, host: clientId.split("@")[0] ?? clientId, subscriptions: [] }));
 }
