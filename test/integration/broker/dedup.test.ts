@@ -173,8 +173,10 @@ describe("Dedup window over TCP", () => {
     const client = await connectTo(broker);
     const msgId = nextMsgId();
     const [first, second] = await Promise.all([sendOne(client, { msgId }), sendOne(client, { msgId })]);
-    expect(second).toMatchObject({ offsetMsgId: first.offsetMsgId, duplicate: true });
-    expect(broker.store.commitLog.flushedPosition).toBe(broker.store.commitLog.writePosition);
+    expect(second.offsetMsgId).toBe(first.offsetMsgId);
+    expect([first.duplicate, second.duplicate].filter((duplicate) => duplicate === true).length).toBe(1);
+    const original = broker.store.getByOffsetMsgId(first.offsetMsgId as string)!;
+    expect(broker.store.commitLog.flushedPosition).toBeGreaterThanOrEqual(original.physicalOffset + original.storeSize);
   });
 
   test("a topic's own window wins over the broker's: 0 turns it off, a number turns it on", async () => {
