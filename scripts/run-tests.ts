@@ -3,7 +3,12 @@ export {};
 // (`, N skipped` when any), which `bun test` does not print itself. Its exit status is kept.
 // Extra arguments go to `bun test` (a path filter, `--timeout`, ...).
 
-const args = ["test", ...process.argv.slice(2)];
+// bun test 1.4 does not read bunfig's [test] timeout (a test without its own timeout got 5 s and,
+// on a loaded machine, timed out and had its servers killed under the tests after it), so the
+// suite's default goes on the command line unless the caller gives one.
+const callerArgs = process.argv.slice(2);
+const timeoutArgs = callerArgs.some((arg) => arg.startsWith("--timeout")) ? [] : ["--timeout", "60000"];
+const args = ["test", ...timeoutArgs, ...callerArgs];
 const child = Bun.spawn([process.execPath, ...args], {
   stdout: "inherit",
   stderr: "pipe",
