@@ -26,6 +26,7 @@
  */
 
 import type { Clock } from "../common/clock.ts";
+import { fmix32 } from "../common/hash.ts";
 import type { Logger } from "../common/logger.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import type { StoredMessage } from "../common/message-record.ts";
@@ -188,10 +189,5 @@ export function fingerprintOf(topic: string, byDedupKey: boolean, value: string)
     if (fold && unit >= 0x61 && unit <= 0x66) unit -= 0x20;
     hash = Math.imul(hash ^ unit, 0x01000193);
   }
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return hash >>> 0;
+  return fmix32(hash);
 }

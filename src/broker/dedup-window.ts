@@ -23,6 +23,7 @@
  */
 
 import { assert } from "../common/assert.ts";
+import { fmix32 } from "../common/hash.ts";
 import { dedupGenerationSlotsMax, dedupGenerationSlotsMin, dedupGenerationsPerWindow } from "../common/limits.ts";
 
 interface Generation {
@@ -141,8 +142,8 @@ function nonZero(hash: number): number {
  */
 function probe(table: Uint32Array, fingerprint: number): number {
   const length = table.length;
-  // The mixed fingerprint scaled to [0, length): no power-of-two length needed.
-  let slot = Math.floor((slotOf(fingerprint) * length) / 4_294_967_296);
+  // The fingerprint's bits mixed again so nearby values spread, scaled to [0, length): no power-of-two length needed.
+  let slot = Math.floor((fmix32(fingerprint) * length) / 4_294_967_296);
   for (;;) {
     const held = table[slot]!;
     if (held === 0 || held === fingerprint) return slot;
@@ -159,15 +160,4 @@ function grown(table: Uint32Array, length: number): Uint32Array {
     if (fingerprint !== 0) next[probe(next, fingerprint)] = fingerprint;
   }
   return next;
-}
-
-/** Where a fingerprint's probe starts: its bits mixed (murmur3's fmix32), so nearby values spread. */
-function slotOf(fingerprint: number): number {
-  let hash = fingerprint;
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return hash >>> 0;
 }

@@ -10,6 +10,12 @@ export function hash32(text: string): number {
     hash ^= text.charCodeAt(index);
     hash = Math.imul(hash, 0x01000193);
   }
+  return fmix32(hash);
+}
+
+/** murmur3's final avalanche: every input bit flips about half the output bits, so nearby values spread. */
+export function fmix32(value: number): number {
+  let hash = value;
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;
