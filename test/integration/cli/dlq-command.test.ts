@@ -8,29 +8,11 @@ import { describe, expect, test } from "bun:test";
 import { dlqCommand } from "../../../src/cli/dlq-command.ts";
 import { Admin } from "../../../src/client/admin.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
+import { type CliRun, runCli } from "../../helpers/run-cli.ts";
 import { appendDeadLetter, originId } from "../../helpers/dead-letters.ts";
 
-/** Runs `mq dlq ...`; the exit code and what it printed to stdout and stderr. */
-async function mqDlq(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const write = process.stdout.write.bind(process.stdout);
-  const error = console.error;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  console.error = (...parts: unknown[]) => void (stderr += parts.join(" ") + "\n");
-  try {
-    const code = await dlqCommand.run(argv).catch((thrown: unknown) => {
-      stderr += `${(thrown as Error).message}\n`;
-      return 1;
-    });
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = write;
-    console.error = error;
-  }
+function mqDlq(...argv: string[]): Promise<CliRun> {
+  return runCli(dlqCommand, argv);
 }
 
 async function brokerWithEntries(count: number) {

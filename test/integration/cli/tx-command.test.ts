@@ -9,27 +9,10 @@ import { txCommand } from "../../../src/cli/tx-command.ts";
 import { Admin } from "../../../src/client/admin.ts";
 import { TransactionProducer } from "../../../src/client/transaction-producer.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
+import { type CliRun, runCli } from "../../helpers/run-cli.ts";
 
-async function mqTx(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const write = process.stdout.write.bind(process.stdout);
-  const error = console.error;
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    stdout += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk);
-    return true;
-  }) as typeof process.stdout.write;
-  console.error = (...parts: unknown[]) => void (stderr += parts.join(" ") + "\n");
-  try {
-    const code = await txCommand.run(argv).catch((thrown: unknown) => {
-      stderr += `${(thrown as Error).message}\n`;
-      return 1;
-    });
-    return { code, stdout, stderr };
-  } finally {
-    process.stdout.write = write;
-    console.error = error;
-  }
+function mqTx(...argv: string[]): Promise<CliRun> {
+  return runCli(txCommand, argv);
 }
 
 describe("CLI: mq tx", () => {
