@@ -11,6 +11,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Admin, Producer } from "../../src/client/index.ts";
 import type { BatchMessage } from "../../src/client/message.ts";
 import { spawnBrokerProcess } from "../helpers/broker.ts";
+import { untilValue } from "../helpers/wait-for.ts";
 
 const topic = "Reminders";
 const queues = 4;
@@ -21,20 +22,6 @@ const clients: Array<{ shutdown(): Promise<void> } | { close(): Promise<void> }>
 afterEach(async () => {
   for (const client of clients.splice(0)) await ("shutdown" in client ? client.shutdown() : client.close()).catch(() => undefined);
 });
-
-async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what}: ${(error as Error).message}`);
-    }
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 async function deliveredCount(admin: Admin): Promise<number> {
   let total = 0;
@@ -81,7 +68,7 @@ describe("scheduled delivery across kill -9", () => {
       }
     }
     expect(dueByMsgId.size).toBe(timers);
-    await until("1,000 timers delivered before the kill", 30_000, async () => ((await deliveredCount(admin)) >= 1_000 ? true : undefined));
+    await untilValue("1,000 timers delivered before the kill", 30_000, async () => ((await deliveredCount(admin)) >= 1_000 ? true : undefined));
     await first.kill();
     await producer.shutdown();
     await admin.close();
@@ -93,7 +80,7 @@ describe("scheduled delivery across kill -9", () => {
     const second = await spawnBrokerProcess({ dataDir: first.dataDir, port: first.port, args: ["--flush", "sync"] });
     const after = new Admin({ broker: second.address });
     clients.push(after);
-    await until("all 10,000 timers delivered after the restart", 60_000, async () => ((await deliveredCount(after)) >= timers ? true : undefined));
+    await untilValue("all 10,000 timers delivered after the restart", 60_000, async () => ((await deliveredCount(after)) >= timers ? true : undefined));
     const copies = await readAll(after);
     expect(copies.size).toBe(timers);
     let duplicates = 0;

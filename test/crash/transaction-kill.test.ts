@@ -14,6 +14,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { Admin, TransactionProducer } from "../../src/client/index.ts";
 import { spawnBrokerProcess, type BrokerProcess } from "../helpers/broker.ts";
 import { seededRandom } from "../helpers/seeded-random.ts";
+import { untilValue } from "../helpers/wait-for.ts";
 
 const topic = "Payments";
 const queues = 2;
@@ -24,20 +25,6 @@ const clients: Array<{ shutdown(): Promise<void> } | { close(): Promise<void> }>
 afterEach(async () => {
   for (const client of clients.splice(0)) await ("shutdown" in client ? client.shutdown() : client.close()).catch(() => undefined);
 });
-
-async function until<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    try {
-      const value = await attempt();
-      if (value !== undefined) return value;
-    } catch (error) {
-      if (performance.now() > deadline) throw new Error(`${what}: ${(error as Error).message}`);
-    }
-    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
 
 /** The producer's local database: msgId → what its local transaction decided. */
 type Decisions = Map<string, "commit" | "rollback">;
@@ -98,7 +85,7 @@ describe("transactions across kill -9", () => {
       const stop = { now: false };
       const running = runTransactions(producer, decisions, () => random.next(), stop);
       const before = decisions.size;
-      await until(`500 decisions in round ${round + 1}`, 30_000, async () => (decisions.size >= before + 500 ? true : undefined));
+      await untilValue(`500 decisions in round ${round + 1}`, 30_000, async () => (decisions.size >= before + 500 ? true : undefined));
       await broker.kill();
       stop.now = true;
       await running;
@@ -109,7 +96,7 @@ describe("transactions across kill -9", () => {
     await last.start();
     const after = new Admin({ broker: broker.address });
     clients.push(after);
-    await until("no transaction pending", 60_000, async () => ((await after.listTransactions()).total === 0 ? true : undefined));
+    await untilValue("no transaction pending", 60_000, async () => ((await after.listTransactions()).total === 0 ? true : undefined));
     expect((await after.listTransactions({ state: "exhausted" })).total).toBe(0);
     const copies = await readTopic(after);
     const committed = [...decisions].filter(([, decision]) => decision === "commit").map(([msgId]) => msgId);

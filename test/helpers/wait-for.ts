@@ -19,3 +19,21 @@ export async function untilServing<T>(what: string, attempt: () => Promise<T>, t
     }
   }
 }
+
+/**
+ * Retries `attempt` every 50 ms until it returns a value; errors count as "not yet" (a restarting
+ * broker refuses connections). Fails after `timeoutMs` naming `what`, with the last error if any.
+ */
+export async function untilValue<T>(what: string, timeoutMs: number, attempt: () => Promise<T | undefined>): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+    } catch (error) {
+      if (performance.now() > deadline) throw new Error(`${what}: ${(error as Error).message}`);
+    }
+    if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
