@@ -5,27 +5,16 @@
  * a cancel by (kind, id) is durable, so a job cancelled before a crash never fires after it.
  */
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/common/clock.ts";
-import { silentLogger } from "../../../src/common/logger.ts";
-import { Scheduler } from "../../../src/store/scheduler.ts";
 import { withSeed } from "../../helpers/seeded-random.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
+import { schedulerOpener } from "../../helpers/test-scheduler.ts";
 
 type Kinds = { ping: { n: number; topic: string }; other: { text: string } };
 
 const startMs = Date.UTC(2026, 0, 1);
-const open: Scheduler<Kinds>[] = [];
-
-afterEach(() => {
-  for (const scheduler of open.splice(0)) scheduler.close();
-});
-
-function openScheduler(dir: string, clock: ManualClock, options: { inMemoryMax?: number } = {}): Scheduler<Kinds> {
-  const scheduler = Scheduler.open<Kinds>({ dir, clock, logger: silentLogger, ...options });
-  open.push(scheduler);
-  return scheduler;
-}
+const openScheduler = schedulerOpener<Kinds>();
 
 function ping(id: string, dueMs: number, topic = "t") {
   return { kind: "ping" as const, id, dueMs, payload: { n: 0, topic } };

@@ -5,27 +5,16 @@
  * bounded turns so a job that falls due meanwhile, earlier than the rest, is not made to wait.
  */
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { ManualClock } from "../../../src/common/clock.ts";
-import { silentLogger } from "../../../src/common/logger.ts";
-import { Scheduler } from "../../../src/store/scheduler.ts";
 import { withSeed } from "../../helpers/seeded-random.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
+import { schedulerOpener } from "../../helpers/test-scheduler.ts";
 
 type Kinds = { ping: { n: number } };
 
 const startMs = Date.UTC(2026, 0, 1);
-const open: Scheduler<Kinds>[] = [];
-
-afterEach(() => {
-  for (const scheduler of open.splice(0)) scheduler.close();
-});
-
-function openScheduler(dir: string, clock: ManualClock, options: { inMemoryMax?: number; jobsPerTurnMax?: number } = {}): Scheduler<Kinds> {
-  const scheduler = Scheduler.open<Kinds>({ dir, clock, logger: silentLogger, ...options });
-  open.push(scheduler);
-  return scheduler;
-}
+const openScheduler = schedulerOpener<Kinds>();
 
 describe("Scheduler: a hot second", () => {
   test("3,000 jobs sharing one due time (and 1,000 more around it) never hold more than the window, and each fires once, none early", () => {

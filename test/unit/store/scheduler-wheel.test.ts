@@ -5,30 +5,20 @@
  * restarts, checked against a model on the ManualClock.
  */
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ManualClock } from "../../../src/common/clock.ts";
-import { silentLogger } from "../../../src/common/logger.ts";
 import { scheduleWheelSliceMs } from "../../../src/common/limits.ts";
-import { Scheduler } from "../../../src/store/scheduler.ts";
+import type { Scheduler } from "../../../src/store/scheduler.ts";
 import { withSeed } from "../../helpers/seeded-random.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
+import { schedulerOpener } from "../../helpers/test-scheduler.ts";
 
 type Kinds = { ping: { n: number } };
 
 const startMs = Date.UTC(2026, 0, 1);
-const open: Scheduler<Kinds>[] = [];
-
-afterEach(() => {
-  for (const scheduler of open.splice(0)) scheduler.close();
-});
-
-function openScheduler(dir: string, clock: ManualClock, options: { inMemoryMax?: number; jobsPerTurnMax?: number } = {}): Scheduler<Kinds> {
-  const scheduler = Scheduler.open<Kinds>({ dir, clock, logger: silentLogger, ...options });
-  open.push(scheduler);
-  return scheduler;
-}
+const openScheduler = schedulerOpener<Kinds>();
 
 describe("Scheduler: the in-memory window", () => {
   test("200,000 pending jobs (half of them due in the same millisecond) never put more than the window in memory, before or after a restart, and each fires once, none early", () => {

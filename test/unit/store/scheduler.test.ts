@@ -5,7 +5,7 @@
  * every job whose DONE was not written and none whose DONE was.
  */
 
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { appendFileSync, readFileSync, statSync, truncateSync } from "node:fs";
 import { join } from "node:path";
 import { ManualClock } from "../../../src/common/clock.ts";
@@ -14,21 +14,12 @@ import { silentLogger } from "../../../src/common/logger.ts";
 import { type JobOutcome, type ScheduledJob, Scheduler } from "../../../src/store/scheduler.ts";
 import { withSeed } from "../../helpers/seeded-random.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
+import { schedulerOpener } from "../../helpers/test-scheduler.ts";
 
 type Kinds = { ping: { n: number }; other: { text: string } };
 
 const startMs = Date.UTC(2026, 0, 1);
-const open: Scheduler<Kinds>[] = [];
-
-afterEach(() => {
-  for (const scheduler of open.splice(0)) scheduler.close();
-});
-
-function openScheduler(dir: string, clock: ManualClock, options: { inMemoryMax?: number; jobsMax?: number } = {}): Scheduler<Kinds> {
-  const scheduler = Scheduler.open<Kinds>({ dir, clock, logger: silentLogger, ...options });
-  open.push(scheduler);
-  return scheduler;
-}
+const openScheduler = schedulerOpener<Kinds>();
 
 /** A handler recording what fired, in order. */
 function recorder(outcome: JobOutcome = "done") {
