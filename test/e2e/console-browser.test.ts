@@ -10,6 +10,8 @@
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { PushConsumer } from "../../src/client/push-consumer.ts";
+import { mqVersion } from "../../src/version.ts";
 import { makeTempDir, removeTempDirs } from "../helpers/temp-dir.ts";
 import { type Browser, findChromium, launchBrowser } from "./browser.ts";
 import { buildBinaryCopy, buildTimeoutMs, MqProcesses, type RunningMq, startMq, stopMq, writeConfig } from "./helpers.ts";
@@ -176,6 +178,21 @@ describe.skipIf("reason" in chromium)("web console in Chromium", () => {
     await browser.page.getByRole("status").getByText("Reset 2 queues of orders").waitFor();
     await browser.page.locator('[data-stat="lag"]').getByText("4", { exact: true }).waitFor();
     await shoot("groups");
+  });
+
+  test("Groups: a member connected over TCP shows its host, SDK version and subscriptions", async () => {
+    const consumer = new PushConsumer({ broker: mq.broker, group: "shipping", trace: false });
+    try {
+      consumer.subscribe("orders", "paid");
+      await consumer.start(() => undefined);
+      await open("#/groups/shipping");
+      const members = browser.page.getByRole("table", { name: "Members" });
+      await members.getByRole("cell", { name: mqVersion, exact: true }).waitFor();
+      await members.getByRole("cell", { name: /^127\.0\.0\.1:\d+$/ }).waitFor();
+      await members.getByText("orders TAG paid").waitFor();
+    } finally {
+      await consumer.shutdown();
+    }
   });
 
   test("Dead letters: an entry is listed with its error and redriven from the page, with its result", async () => {
