@@ -20,6 +20,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readyLine, seededRandom, startBenchBroker } from "./bench-broker.ts";
 
 const quick = process.argv.includes("--quick");
 const scale = quick ? 0.1 : 1;
@@ -38,31 +39,12 @@ else await drive();
 // --- The broker (child process) ----------------------------------------------------------------
 
 async function serve(dataDir: string): Promise<void> {
-  const { EventBus } = await import("../src/common/bus.ts");
-  const { silentLogger } = await import("../src/common/logger.ts");
-  const { Server } = await import("../src/net/server.ts");
-  const { MessageStore } = await import("../src/store/message-store.ts");
-  const { Broker } = await import("../src/broker/broker.ts");
-  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
-  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
-  await Broker.start({ store, server, advertisedHost: "127.0.0.1", logger: silentLogger });
+  const { server } = await startBenchBroker({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024 });
   console.log(JSON.stringify({ port: server.port }));
   process.stdin.on("data", () => {});
 }
 
 // --- The driver ----------------------------------------------------------------------------------
-
-/** A small seeded generator (mulberry32), so every run evaluates the same values. */
-function seededRandom(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = state;
-    mixed = Math.imul(mixed ^ (mixed >>> 15), mixed | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return ((mixed ^ (mixed >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface EvaluationFigures {
   bytesPerSecond: number;
@@ -112,15 +94,7 @@ type Child = ReturnType<typeof Bun.spawn<"pipe", "pipe", "inherit">>;
 
 async function startBroker(dataDir: string): Promise<{ child: Child; port: number }> {
   const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the broker child exited before it was ready");
-    text += new TextDecoder().decode(value);
-  }
-  reader.releaseLock();
-  return { child, port: (JSON.parse(text.slice(0, text.indexOf("\n"))) as { port: number }).port };
+  return { child, port: (await readyLine<{ port: number }>(child.stdout)).port };
 }
 
 interface ScanFigures {

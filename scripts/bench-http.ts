@@ -14,6 +14,7 @@
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { startBenchBroker } from "./bench-broker.ts";
 
 const quick = process.argv.includes("--quick");
 const scale = quick ? 0.1 : 1;
@@ -25,16 +26,9 @@ if (process.argv[2] === "serve") await serve();
 else await drive();
 
 async function serve(): Promise<void> {
-  const { EventBus } = await import("../src/common/bus.ts");
-  const { silentLogger } = await import("../src/common/logger.ts");
-  const { Server } = await import("../src/net/server.ts");
-  const { MessageStore } = await import("../src/store/message-store.ts");
-  const { Broker } = await import("../src/broker/broker.ts");
   const { startHttp } = await import("../src/http/start-http.ts");
   const dataDir = join(tmpdir(), `mq-bench-http-${process.pid}`);
-  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
-  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
-  const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", logger: silentLogger });
+  const { server, store, broker } = await startBenchBroker({ dataDir, commitLogFileBytes: 256 * 1024 * 1024 });
   const http = startHttp({ hostname: "127.0.0.1", port: 0, version: "bench", readiness: () => [], broker: broker.context });
   console.log(http.port);
   process.stdin.on("data", () => {});

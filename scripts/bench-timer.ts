@@ -24,6 +24,7 @@ import { rmSync } from "node:fs";
 import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readyLine, seededRandom, startBenchBroker, windowed } from "./bench-broker.ts";
 
 const quick = process.argv.includes("--quick");
 const scale = quick ? 0.1 : 1;
@@ -56,18 +57,8 @@ else await drive();
 
 async function serve(dataDir: string): Promise<void> {
   const startedMs = performance.now();
-  const { EventBus } = await import("../src/common/bus.ts");
-  const { silentLogger } = await import("../src/common/logger.ts");
-  const { Server } = await import("../src/net/server.ts");
-  const { MessageStore } = await import("../src/store/message-store.ts");
-  const { Broker } = await import("../src/broker/broker.ts");
-  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
-  const storeStartMs = performance.now();
-  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
-  const brokerStartMs = performance.now();
-  await Broker.start({ store, server, advertisedHost: "127.0.0.1", logger: silentLogger });
-  const doneMs = performance.now();
-  console.log(JSON.stringify({ port: server.port, openMs: Math.round(doneMs - startedMs), storeOpenMs: Math.round(brokerStartMs - storeStartMs), brokerStartMs: Math.round(doneMs - brokerStartMs) }));
+  const { server, storeOpenMs, brokerStartMs } = await startBenchBroker({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024 });
+  console.log(JSON.stringify({ port: server.port, openMs: Math.round(performance.now() - startedMs), storeOpenMs: Math.round(storeOpenMs), brokerStartMs: Math.round(brokerStartMs) }));
   process.stdin.on("data", () => {});
 }
 
@@ -87,14 +78,7 @@ interface Running {
 async function startBroker(dataDir: string): Promise<Running> {
   const spawnedMs = performance.now();
   const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
-  const reader = child.stdout.getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error("the broker child exited before it was ready");
-    text += new TextDecoder().decode(value);
-  }
-  const line = JSON.parse(text.slice(0, text.indexOf("\n"))) as { port: number; openMs: number; storeOpenMs: number; brokerStartMs: number };
+  const line = await readyLine<{ port: number; openMs: number; storeOpenMs: number; brokerStartMs: number }>(child.stdout);
   return { child, address: `127.0.0.1:${line.port}`, readyMs: performance.now() - spawnedMs, openMs: line.openMs, storeOpenMs: line.storeOpenMs, brokerStartMs: line.brokerStartMs };
 }
 
@@ -106,39 +90,6 @@ function rssMB(pid: number, field: "RssAnon" | "VmRSS" = "RssAnon"): number {
 
 function log(line: string): void {
   console.log(line);
-}
-
-/** A seeded generator (mulberry32): the same delays every run. */
-function seeded(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
-/** Runs `total` operations with at most `window` in flight, printing progress each second. */
-async function windowed(label: string, total: number, operation: (index: number) => Promise<unknown>): Promise<number> {
-  const startMs = performance.now();
-  let next = 0;
-  let done = 0;
-  const progress = setInterval(() => log(`  ${label}: ${done.toLocaleString("en")} / ${total.toLocaleString("en")}`), 1_000);
-  const worker = async (): Promise<void> => {
-    while (next < total) {
-      const index = next++;
-      await operation(index);
-      done += 1;
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
-  } finally {
-    clearInterval(progress);
-  }
-  return (performance.now() - startMs) / 1000;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -153,7 +104,7 @@ function verdict(ok: boolean): string {
 async function drive(): Promise<void> {
   const { Admin, Producer } = await import("../src/client/index.ts");
   const dataDir = join(tmpdir(), `mq-bench-timer-${process.pid}`);
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const body = new Uint8Array(bodyBytes).fill(0x61);
   const figures: Record<string, number | boolean> = { quick };
   log(`bench:timer — broker in a child process, window ${window}, ${bodyBytes} B bodies, seed ${seed}${quick ? ", --quick (a tenth of the counts)" : ""}`);
@@ -168,7 +119,7 @@ async function drive(): Promise<void> {
     // 1. Lateness at 10,000 timers/s due.
     log(`\n1. lateness: ${latenessCount.toLocaleString("en")} messages due evenly over ${latenessWindowMs / 1000} s`);
     const windowStartMs = Date.now() + 25_000;
-    const latenessSendS = await windowed("sent", latenessCount, (index) => producer.send({ topic: "timer-lateness", body, deliverAt: windowStartMs + Math.floor((index * latenessWindowMs) / latenessCount) }));
+    const latenessSendS = await windowed({ label: "sent", total: latenessCount, window }, (index) => producer.send({ topic: "timer-lateness", body, deliverAt: windowStartMs + Math.floor((index * latenessWindowMs) / latenessCount) }));
     if (Date.now() > windowStartMs) log(`  (the sends took ${latenessSendS.toFixed(1)} s and ran into the due window: early ones were due before they were sent)`);
     await waitDelivered(admin, "timer-lateness", latenessCount, windowStartMs + latenessWindowMs + 60_000);
     const lateness = (await readAll(admin, "timer-lateness")).map((message) => message.storeTimestampMs - Number(message.properties.TIMER_OUT_MS)).sort((a, b) => a - b);
@@ -186,7 +137,7 @@ async function drive(): Promise<void> {
     const rssBeforeSends = rssMB(broker.child.pid);
     // Far enough ahead for the sends at the rate phase 1 saw, with a third to spare.
     const hotSecondMs = Math.ceil((Date.now() + ((hotCount / latenessCount) * latenessSendS * 1000 * 4) / 3 + 10_000) / 1000) * 1000;
-    const hotSendS = await windowed("sent", hotCount, (index) => producer.send({ topic: "timer-hot", body, deliverAt: hotSecondMs + Math.floor(random() * 1000) }));
+    const hotSendS = await windowed({ label: "sent", total: hotCount, window }, (index) => producer.send({ topic: "timer-hot", body, deliverAt: hotSecondMs + Math.floor(random() * 1000) }));
     figures.hotSendMsgsPerSecond = Math.round(hotCount / hotSendS);
     const rssBeforeSecond = rssMB(broker.child.pid);
     if (Date.now() > hotSecondMs) log("  (the sends ran past the hot second: the drain figure is not meaningful)");
@@ -220,7 +171,7 @@ async function drive(): Promise<void> {
     // 3. Restart with a million pending.
     log(`\n3. restart: ${restartCount.toLocaleString("en")} messages pending (due in a day), SIGKILL, restart`);
     const dayLaterMs = Date.now() + 86_400_000;
-    await windowed("sent", restartCount, (index) => producer.send({ topic: "timer-pending", body, deliverAt: dayLaterMs + index }));
+    await windowed({ label: "sent", total: restartCount, window }, (index) => producer.send({ topic: "timer-pending", body, deliverAt: dayLaterMs + index }));
     await producer.shutdown();
     await admin.close();
     broker.child.kill(9);
@@ -241,8 +192,8 @@ async function drive(): Promise<void> {
 
     // 4. Sends accepted, plain against scheduled, same run, same broker.
     log(`\n4. sends: ${sendCount.toLocaleString("en")} plain, then ${sendCount.toLocaleString("en")} scheduled (random delays in the next 60 s)`);
-    const plainS = await windowed("plain", sendCount, () => producer.send({ topic: "timer-plain", body }));
-    const scheduledS = await windowed("scheduled", sendCount, () => producer.send({ topic: "timer-scheduled", body, delayMs: 1 + Math.floor(random() * 60_000) }));
+    const plainS = await windowed({ label: "plain", total: sendCount, window }, () => producer.send({ topic: "timer-plain", body }));
+    const scheduledS = await windowed({ label: "scheduled", total: sendCount, window }, () => producer.send({ topic: "timer-scheduled", body, delayMs: 1 + Math.floor(random() * 60_000) }));
     figures.plainMsgsPerSecond = Math.round(sendCount / plainS);
     figures.scheduledMsgsPerSecond = Math.round(sendCount / scheduledS);
     figures.scheduledSendRatio = Math.round((figures.scheduledMsgsPerSecond / figures.plainMsgsPerSecond) * 100) / 100;

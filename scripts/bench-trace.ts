@@ -23,6 +23,7 @@ import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { hasFlag, intFlag } from "./bench-args.ts";
+import { startBenchBroker } from "./bench-broker.ts";
 
 const bodyBytes = 128;
 const topic = "bench-trace";
@@ -33,16 +34,9 @@ else await drive();
 
 /** The broker: prints its port, then on stdin's end its trace counters as one JSON line, and exits. */
 async function serve(traced: boolean): Promise<void> {
-  const { EventBus } = await import("../src/common/bus.ts");
-  const { silentLogger } = await import("../src/common/logger.ts");
-  const { Server } = await import("../src/net/server.ts");
-  const { MessageStore } = await import("../src/store/message-store.ts");
-  const { Broker } = await import("../src/broker/broker.ts");
   const { TraceWriter } = await import("../src/broker/trace-writer.ts");
   const dataDir = join(tmpdir(), `mq-bench-trace-${process.pid}`);
-  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
-  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
-  const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", logger: silentLogger, config: { traceEnabled: traced } });
+  const { server, store, broker } = await startBenchBroker({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, config: { traceEnabled: traced } });
   console.log(server.port);
   process.stdin.on("data", () => {});
   process.stdin.on("end", () => {

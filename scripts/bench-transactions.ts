@@ -23,6 +23,7 @@
 import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readyLine, seededRandom, startBenchBroker, windowed } from "./bench-broker.ts";
 
 const quick = process.argv.includes("--quick");
 const scale = quick ? 0.1 : 1;
@@ -42,14 +43,7 @@ else await drive();
 // --- The broker of part 1 (child process) ---------------------------------------------------------
 
 async function serve(dataDir: string): Promise<void> {
-  const { EventBus } = await import("../src/common/bus.ts");
-  const { silentLogger } = await import("../src/common/logger.ts");
-  const { Server } = await import("../src/net/server.ts");
-  const { MessageStore } = await import("../src/store/message-store.ts");
-  const { Broker } = await import("../src/broker/broker.ts");
-  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
-  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
-  await Broker.start({ store, server, advertisedHost: "127.0.0.1", logger: silentLogger, config: { traceEnabled: false } });
+  const { server } = await startBenchBroker({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024, config: { traceEnabled: false } });
   console.log(JSON.stringify({ port: server.port }));
   process.stdin.on("data", () => {});
 }
@@ -64,43 +58,10 @@ function verdict(ok: boolean): string {
   return ok ? "meets" : "MISSES";
 }
 
-/** A seeded generator (mulberry32): the same bodies every run. */
-function seeded(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function body(bytes: number, random: () => number): Uint8Array {
   const out = new Uint8Array(bytes);
   for (let index = 0; index < bytes; index++) out[index] = 0x61 + Math.floor(random() * 26);
   return out;
-}
-
-/** Runs `total` operations with at most `window` in flight, printing progress each second; seconds taken. */
-async function windowed(label: string, total: number, operation: (index: number) => Promise<unknown>): Promise<number> {
-  const startMs = performance.now();
-  let next = 0;
-  let done = 0;
-  const progress = setInterval(() => log(`  ${label}: ${done.toLocaleString("en")} / ${total.toLocaleString("en")}`), 1_000);
-  const worker = async (): Promise<void> => {
-    while (next < total) {
-      const index = next++;
-      await operation(index);
-      done += 1;
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(window, total) }, worker));
-  } finally {
-    clearInterval(progress);
-  }
-  return (performance.now() - startMs) / 1000;
 }
 
 async function drive(): Promise<void> {
@@ -116,18 +77,11 @@ async function throughput(): Promise<Record<string, number>> {
   const dataDir = join(tmpdir(), `mq-bench-tx-${process.pid}`);
   const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   try {
-    const reader = child.stdout.getReader();
-    let text = "";
-    while (!text.includes("\n")) {
-      const { value, done } = await reader.read();
-      if (done) throw new Error("the broker child exited before it was ready");
-      text += new TextDecoder().decode(value);
-    }
-    const address = `127.0.0.1:${(JSON.parse(text.slice(0, text.indexOf("\n"))) as { port: number }).port}`;
+    const address = `127.0.0.1:${(await readyLine<{ port: number }>(child.stdout)).port}`;
     const admin = new Admin({ broker: address });
     await admin.createTopic("tx-plain", { queues: 8 });
     await admin.createTopic("tx-committed", { queues: 8 });
-    const random = seeded(seed);
+    const random = seededRandom(seed);
     const payloads = Array.from({ length: 256 }, () => body(bodyBytes, random));
     const producer = new Producer({ broker: address, maxInFlight: window, trace: false });
     const transactional = new TransactionProducer({ broker: address, group: "bench-tx", maxInFlight: window, trace: false, checkListener: () => "commit" });
@@ -137,8 +91,8 @@ async function throughput(): Promise<Record<string, number>> {
     let plainSeconds = 0;
     let transactionSeconds = 0;
     for (let round = 1; round <= 2; round++) {
-      const plainS = await windowed(`plain, round ${round}`, sendCount, (index) => producer.send({ topic: "tx-plain", body: payloads[index % payloads.length]! }));
-      const transactionS = await windowed(`transactions, round ${round}`, sendCount, (index) => transactional.sendInTransaction({ topic: "tx-committed", body: payloads[index % payloads.length]! }, () => "commit"));
+      const plainS = await windowed({ label: `plain, round ${round}`, total: sendCount, window }, (index) => producer.send({ topic: "tx-plain", body: payloads[index % payloads.length]! }));
+      const transactionS = await windowed({ label: `transactions, round ${round}`, total: sendCount, window }, (index) => transactional.sendInTransaction({ topic: "tx-committed", body: payloads[index % payloads.length]! }, () => "commit"));
       log(`  round ${round}: plain ${Math.round(sendCount / plainS).toLocaleString("en")} msgs/s, transactions ${Math.round(sendCount / transactionS).toLocaleString("en")} /s`);
       plainSeconds += plainS;
       transactionSeconds += transactionS;
@@ -161,20 +115,13 @@ async function throughput(): Promise<Record<string, number>> {
 }
 
 async function checkGrowth(): Promise<Record<string, number>> {
-  const { EventBus } = await import("../src/common/bus.ts");
   const { ManualClock } = await import("../src/common/clock.ts");
-  const { silentLogger } = await import("../src/common/logger.ts");
-  const { Server } = await import("../src/net/server.ts");
-  const { MessageStore } = await import("../src/store/message-store.ts");
-  const { Broker } = await import("../src/broker/broker.ts");
   const { Transactions } = await import("../src/broker/transactions.ts");
   const { TransactionChecks } = await import("../src/broker/transaction-check.ts");
   const { Admin, TransactionProducer } = await import("../src/client/index.ts");
   const dataDir = join(tmpdir(), `mq-bench-tx-checks-${process.pid}`);
   const clock = new ManualClock(Date.now());
-  const server = await Server.listen({ host: "127.0.0.1", port: 0, logger: silentLogger });
-  const store = await MessageStore.open({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, logger: silentLogger, storeHost: { ip: "127.0.0.1", port: server.port }, bus: new EventBus() });
-  const broker = await Broker.start({ store, server, advertisedHost: "127.0.0.1", clock, logger: silentLogger, config: { transactionCheckMax: checkMax, traceEnabled: false } });
+  const { server, store, broker } = await startBenchBroker({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, clock, config: { transactionCheckMax: checkMax, traceEnabled: false } });
   const address = `127.0.0.1:${server.port}`;
   const admin = new Admin({ broker: address });
   const producer = new TransactionProducer({ broker: address, group: "bench-checks", maxInFlight: window, trace: false, checkListener: () => "unknown" });
@@ -182,9 +129,9 @@ async function checkGrowth(): Promise<Record<string, number>> {
     await admin.createTopic("tx-pending", { queues: 8 });
     await producer.start();
     log(`\n2. store growth: ${halfCount.toLocaleString("en")} pending halves of ${halfBodyBytes} B, each checked back ${checkMax} times ("unknown")`);
-    const random = seeded(seed + 1);
+    const random = seededRandom(seed + 1);
     const payloads = Array.from({ length: 64 }, () => body(halfBodyBytes, random));
-    await windowed("halves stored", halfCount, (index) => producer.sendHalf({ topic: "tx-pending", body: payloads[index % payloads.length]! }));
+    await windowed({ label: "halves stored", total: halfCount, window }, (index) => producer.sendHalf({ topic: "tx-pending", body: payloads[index % payloads.length]! }));
     const { scheduler } = broker.context;
     const transactions = Transactions.of(broker.context);
     const checks = TransactionChecks.of(broker.context);
