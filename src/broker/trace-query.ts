@@ -1,8 +1,10 @@
 /**
  * A message's trace on this broker (issue 13): the hops in its trace topics about the message an
- * id names — a producer msgId, this broker's offsetMsgId, or a message key. Trace messages are
- * indexed by the traced msgIds and keys (trace-record.ts), so each id costs one index lookup per
- * trace topic, never a scan. An offsetMsgId of this broker is first read back to its msgId.
+ * id names — a producer msgId, this broker's offsetMsgId, or a message key — and its stored hop,
+ * built from the message's own record (stored-hop.ts: it is not written). Trace messages are
+ * indexed by the traced msgIds and keys (trace-record.ts), the stored messages by msgId and by
+ * topic and key, so each id costs index lookups, never a scan. An offsetMsgId of this broker is
+ * first read back to its msgId; a key is looked up in each user topic.
  *
  * Searched: the broker's `traceTopic`, RMQ_SYS_TRACE_TOPIC, and a topic the asker names (where
  * its SDK clients were told to write).
@@ -15,10 +17,12 @@ import { traceKeyMessagesMax, traceQueryHopsMax, traceQueryMessagesMax } from ".
 import { systemTopics } from "../common/system-topics.ts";
 import { type TraceHop, hopMatches, sortTimeline, uniqueHops, unpackTraceHops } from "../protocol/trace-record.ts";
 import type { BrokerContext } from "./broker-context.ts";
+import { isBuiltStoredHop, storedHopOf } from "./stored-hop.ts";
 
 export function findTrace(context: BrokerContext, query: { readonly id: string; readonly topic?: string }): TraceHop[] {
   const { store } = context;
-  const stored = new Set(store.topics().map((info) => info.topic));
+  const topicNames = store.topics().map((info) => info.topic);
+  const stored = new Set(topicNames);
   const topics = [...new Set([context.config.traceTopic, systemTopics.trace, ...(query.topic === undefined ? [] : [query.topic])])].filter((topic) => stored.has(topic));
   const ids = new Set([query.id]);
   if (isMessageIdShape(query.id)) {
@@ -35,11 +39,42 @@ export function findTrace(context: BrokerContext, query: { readonly id: string; 
     }
   };
   for (const id of ids) search(id, (hop) => hopMatches(hop, id));
-  // A key finds the hops that name it; the messages carrying it have hops that do not (an ack names no keys).
+  // A key finds the hops that name it and the stored messages carrying it; their other hops do not name it (an ack names no keys).
   const msgIds = new Set(hops.map((hop) => hop.msgId.toUpperCase()));
+  for (const msgId of msgIdsOfKey(context, topicNames, query.id)) msgIds.add(msgId.toUpperCase());
   for (const id of ids) msgIds.delete(id.toUpperCase());
-  for (const msgId of [...msgIds].slice(0, traceKeyMessagesMax)) search(msgId, (hop) => hop.msgId.toUpperCase() === msgId);
+  const followed = [...msgIds].slice(0, traceKeyMessagesMax);
+  for (const msgId of followed) search(msgId, (hop) => hop.msgId.toUpperCase() === msgId);
+  hops.push(...storedHops(context, [...ids, ...followed]));
   return sortTimeline(uniqueHops(hops)).slice(0, traceQueryHopsMax);
+}
+
+/** The stored hops of the messages these ids name, built from their records (stored-hop.ts); each record once. */
+function storedHops(context: BrokerContext, ids: readonly string[]): TraceHop[] {
+  const seen = new Set<number>();
+  const hops: TraceHop[] = [];
+  for (const id of new Set(ids.map((each) => each.toUpperCase()))) {
+    for (const message of context.store.queryAllByMsgId(id, traceQueryMessagesMax)) {
+      if (seen.has(message.physicalOffset)) continue;
+      seen.add(message.physicalOffset);
+      const hop = storedHopOf(context, message);
+      if (hop !== undefined) hops.push(hop);
+    }
+  }
+  return hops;
+}
+
+/** The msgIds of messages in the users' topics that carry `key`, at most `traceKeyMessagesMax`: one index lookup per topic. */
+function msgIdsOfKey(context: BrokerContext, topicNames: readonly string[], key: string): string[] {
+  const msgIds: string[] = [];
+  for (const topic of topicNames) {
+    if (msgIds.length >= traceKeyMessagesMax) break;
+    if (!isBuiltStoredHop({ topic, properties: undefined })) continue;
+    for (const message of context.store.queryByKey(topic, key, traceKeyMessagesMax - msgIds.length)) {
+      if (message.msgId !== undefined) msgIds.push(message.msgId);
+    }
+  }
+  return msgIds;
 }
 
 /** The msgId of the message an id names on this broker (its offsetMsgId, or the msgId itself), if stored here. */

@@ -3,8 +3,10 @@
  * whatever sent it (SDK, REST, a client in another language), written to the trace topic.
  *
  * Hops come from bus events only, so no send path changes: the store's "message.stored" says
- * stored (a message in its topic), scheduled (a timer record), retried (a timer record bound for
- * a %RETRY% topic), delivered (a due timer's copy) and dead-lettered (a %DLQ% record); the
+ * scheduled (a timer record), retried (a timer record bound for a %RETRY% topic), delivered (a
+ * due timer's copy), stored for a half message or a %RETRY% copy, and dead-lettered (a %DLQ%
+ * record). The plain stored hop of a message in its topic is not written: the message's own
+ * record says all it would, so a trace query builds it from there (stored-hop.ts); the
  * broker's events (broker-events.ts) say popped, acked and redriven, and "transaction.ended"
  * (transaction-events.ts) a transaction's end: commit or rollback, by whom.
  *
@@ -25,6 +27,7 @@ import { type TraceHop, isTraceOff, packTraceHops, traceMessageProperties, trace
 import type { StoreEvents } from "../store/store-options.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { BrokerEvents } from "./broker-events.ts";
+import { brokerTraceHost, isBuiltStoredHop } from "./stored-hop.ts";
 import type { TransactionEvents } from "./transaction-events.ts";
 import { Perm } from "./topic-config-manager.ts";
 
@@ -45,7 +48,7 @@ export class TraceWriter {
     private readonly context: BrokerContext,
     private readonly queueHopsMax: number,
   ) {
-    this.host = `${context.advertisedHost.includes(":") ? `[${context.advertisedHost}]` : context.advertisedHost}:${context.port}`;
+    this.host = brokerTraceHost(context);
     this.topic = context.config.traceTopic;
   }
 
@@ -137,6 +140,7 @@ export class TraceWriter {
     const { msgId, properties, topic } = event;
     if (msgId === undefined || topic === this.topic || topic === systemTopics.trace || isTraceOff(properties)) return;
     if (topic !== systemTopics.wheelTimer && topic !== systemTopics.transactionHalf && !topic.startsWith(deadLetterTopicPrefix)) {
+      if (isBuiltStoredHop(event)) return; // a trace query builds it from the record itself (stored-hop.ts)
       this.record(this.storedHop(event, msgId));
       return;
     }
@@ -163,7 +167,7 @@ export class TraceWriter {
     }
   }
 
-  /** The hop of a message stored in its topic (or a delayed one delivered there): built field by field, it is one per send. */
+  /** The hop of a delayed message delivered to its topic, or of a copy stored in a %RETRY% topic: built field by field. */
   private storedHop(event: Stored, msgId: string): TraceHop {
     const { topic, properties } = event;
     const hop: TraceHop = {

@@ -10,6 +10,9 @@
  * finds every trace message about a message by its msgId (or key) without a scan. A trace
  * message carries `TRACE_ON=false`, so nothing records hops about trace messages themselves.
  *
+ * The broker's stored hop of a message in its topic is never written: a trace query builds it
+ * from the message's own record (broker/stored-hop.ts), in the same shape.
+ *
  * Encoding is lazy: a hop is a plain object until its batch is written.
  */
 

@@ -176,7 +176,8 @@ describe("message trace", () => {
     // The SDK's queue holds one hop, and its trace topic does not exist (and is not created on a send).
     const producer = track(new Producer({ broker: broker.address, trace: { topic: "NoSuchTraceTopic", queueHopsMax: 1 } }));
     await producer.start();
-    const results = await Promise.all(Array.from({ length: 200 }, (_, index) => producer.send({ topic, body: `m${index}` })));
+    // Delayed an hour, so each send gives the broker a hop to write (scheduled); a plain send's stored hop is built at query time.
+    const results = await Promise.all(Array.from({ length: 200 }, (_, index) => producer.send({ topic, body: `m${index}`, delayMs: 3_600_000 })));
     expect(results.map((result) => result.topic)).toEqual(Array.from({ length: 200 }, () => topic));
     const writer = TraceWriter.of(broker.broker.context)!;
     expect(writer.counters.dropped).toBeGreaterThan(0);
