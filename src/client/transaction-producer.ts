@@ -21,25 +21,17 @@ import { decodeOffsetMsgId } from "../common/ids.ts";
 import { formatHostPort } from "../common/ip-address.ts";
 import { RequestCode } from "../protocol/request-codes.ts";
 import type { EndTransactionResult, TransactionResolutionAnswer } from "../protocol/responses.ts";
-import type { ProducerMessage, SendResult } from "./message.ts";
+import type { ProducerMessage, ReceivedMessage, SendResult } from "./message.ts";
 import { Producer, type ProducerOptions, type SendOptions, sendTimeoutMsDefault } from "./producer.ts";
 import { TransactionEndBatcher } from "./transaction-end-batcher.ts";
 
 export type TransactionResolution = TransactionResolutionAnswer;
 
-/** A half message the broker asks about. */
-export interface TransactionCheckMessage {
+/** A half message the broker asks about: the fields it shares with a received message, plus its transaction's. */
+export interface TransactionCheckMessage extends Pick<ReceivedMessage, "msgId" | "topic" | "body" | "tags" | "keys" | "properties" | "storeTimestampMs"> {
   readonly transactionId: string;
-  readonly msgId: string;
-  readonly topic: string;
-  readonly body: Uint8Array;
-  readonly tags: string | undefined;
-  readonly keys: readonly string[];
-  readonly properties: Readonly<Record<string, string>>;
   /** Check-backs producers of the group received before this one. */
   readonly checkTimes: number;
-  /** When the broker stored the half message (ms since the epoch). */
-  readonly storeTimestampMs: number;
 }
 
 export type TransactionCheckListener = (message: TransactionCheckMessage) => TransactionResolution | Promise<TransactionResolution>;
