@@ -19,6 +19,7 @@ import {
   type RecordInput, type RecordPlacement,
 } from "../common/message-record.ts";
 import { physicalOffset as toPhysicalOffset, type PhysicalOffset } from "../common/offsets.ts";
+import { CommitLogRemovals } from "./commit-log-removals.ts";
 import type { FaultPoints } from "./fault-points.ts";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
 import type { FileStorage, MappedFile } from "./mapped-file.ts";
@@ -50,6 +51,7 @@ export class CommitLog {
   private readonly storage: FileStorage;
   private readonly faults: FaultPoints;
   private readonly logger: Logger;
+  private readonly removals: CommitLogRemovals;
   private files: MappedFile[] = [];
   private bases: number[] = [];
   private current: MappedFile | undefined;
@@ -72,6 +74,7 @@ export class CommitLog {
     this.storage = options.storage;
     this.faults = options.faults;
     this.logger = options.logger;
+    this.removals = new CommitLogRemovals(options.storage, options.logger);
     this.warmAheadBytesMax = Math.max(pageBytes, options.warmAheadBytes);
     this.warmAheadBytes = Math.min(this.warmAheadBytesMax, 8 * MiB);
   }
@@ -157,7 +160,7 @@ export class CommitLog {
       const file = this.files.pop()!;
       this.bases.pop();
       file.close();
-      this.storage.removeFile(file.path);
+      this.removals.remove(file.path);
     }
   }
 
@@ -286,6 +289,7 @@ export class CommitLog {
     const path = join(this.dir, offsetFileName(base));
     this.preparedWarmBytes = Math.min(this.fileBytes, this.warmAheadBytes);
     const file = this.storage.prepareFile(path, this.fileBytes, this.preparedWarmBytes);
+    this.removals.trackAllocation(path, file);
     this.prepared = { base, file };
     file.then(
       (mapped) => {
@@ -409,7 +413,7 @@ export class CommitLog {
     this.files.shift();
     this.bases.shift();
     file.close();
-    this.storage.removeFile(file.path);
+    this.removals.remove(file.path);
     return base;
   }
 
@@ -424,6 +428,7 @@ export class CommitLog {
     }
     for (const mapped of this.preparedReady.values()) if (!this.files.includes(mapped)) mapped.close();
     this.preparedReady.clear();
+    await this.removals.done();
     for (const file of this.files) file.close();
     this.files = [];
     this.bases = [];
