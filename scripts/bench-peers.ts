@@ -16,7 +16,8 @@
  *
  * What is missing is installed first (Debian packages through apt-get, as root): nats-server,
  * redis-server, golang-go and golang-github-nats-io-go-nats-dev; the Go client is built offline
- * against Debian's Go source tree (GO111MODULE=off). `dist/mq` is built when missing.
+ * against Debian's Go source tree (GO111MODULE=off). `dist/mq` is rebuilt from the checkout first
+ * (a stale binary measures old code) unless --binary names one.
  * CPU time per message (server from /proc, load generator from its rusage) is printed beside the
  * rates: other processes' load stretches wall time but hardly CPU time, so on a shared machine
  * its ratio is the steadier comparison. Every server is stopped by its PID. Flags: --quick (a tenth of the counts), --binary=PATH.
@@ -61,7 +62,7 @@ try {
 async function main(): Promise<void> {
   installMissing();
   const client = buildGoClient();
-  if (!existsSync(binary)) run(["npm", "run", "build"], { cwd: root });
+  if (flagValue("binary") === undefined) run(["npm", "run", "build"], { cwd: root });
 
   const roundTrip = await loopbackRoundTrip(client);
   const nats = await natsWorkloads(client);
