@@ -213,7 +213,7 @@ describe("MessageStore: crash", () => {
       expect(acks.length).toBeGreaterThan(0);
       await verifyStore(dir, acks);
     });
-  }, 60_000);
+  }, 120_000);
 
   test("keeps every acknowledged message after SIGKILL of a freshly created store", async () => {
     await withSeed("fresh dir", async (random) => {

@@ -47,7 +47,7 @@ describe("deleted topics across kill -9", () => {
     });
     // And the trace topic the broker made for the sends' stored hops, so the listing below is the same every run.
     const onDisk = () => tableOnDisk(first);
-    await waitUntil("the deletion and the trace topic to reach topics.json", () => onDisk().deleted?.includes("Doomed") === true && onDisk().topics.some((config) => config.topic === systemTopics.trace), 10_000);
+    await waitUntil("the deletion and the trace topic to reach topics.json", () => onDisk().deleted?.includes("Doomed") === true && onDisk().topics.some((config) => config.topic === systemTopics.trace));
     expect(await first.kill()).not.toBe(0);
 
     const second = await spawnBrokerProcess({ dataDir: first.dataDir, port: first.port });

@@ -1,5 +1,13 @@
+/**
+ * How long a wait for something that takes milliseconds may take before the test fails: a bound
+ * for a hang, not a measure of speed. Generous, because on a loaded two-core machine a process
+ * can be descheduled for seconds; well inside the suite's 60 s per-test timeout, so a failure
+ * names what it waited for.
+ */
+export const waitTimeoutMs = 30_000;
+
 /** Polls `condition` (sync or async) every `pollMs` until it holds; fails after `timeoutMs` naming `what`. */
-export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs: number, pollMs = 5): Promise<void> {
+export async function waitUntil(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = waitTimeoutMs, pollMs = 5): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   while (!(await condition())) {
     if (performance.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);

@@ -166,7 +166,7 @@ describe("Broker: bad input", () => {
     peer.socket.pause(); // never reads
     const pullFrame = (opaque: number) => encodeFrame({ code: RequestCode.PULL_MESSAGE, opaque, fields: { consumerGroup: "g", topic: "big", queueId: 0, queueOffset: 0, maxMessages: 4 } });
     for (let opaque = 1; opaque <= 64; opaque++) peer.socket.write(pullFrame(opaque));
-    await waitFor("the broker to stop reading from the non-reader", () => [...broker.server.connections].some((channel) => channel.readingPaused), 10_000);
+    await waitFor("the broker to stop reading from the non-reader", () => [...broker.server.connections].some((channel) => channel.readingPaused));
     await expectUnharmed(broker, good);
     const pendingBytes = Math.max(...[...broker.server.connections].map((channel) => channel.outputBytesPending));
     expect(pendingBytes).toBeLessThan(64 * 4 * 1024 * 1024); // bounded: not every pull was answered into memory

@@ -110,7 +110,7 @@ describe.skipIf(skipReason !== undefined)("mq start: a disk filling fast (tmpfs)
       return answer.status === 200;
     }, 15_000, 20);
     expect(refusedMeanwhile.filter((status) => status !== 507)).toEqual([]);
-    await waitUntil("/ready to answer 200 again", async () => (await fetch(`${base}/ready`)).status === 200, 15_000, 50);
+    await waitUntil("/ready to answer 200 again", async () => (await fetch(`${base}/ready`)).status === 200, undefined, 50);
     child.kill("SIGTERM");
     expect(await child.exited).toBe(0);
   }, 120_000);

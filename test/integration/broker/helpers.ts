@@ -15,7 +15,7 @@ import { RequestCode } from "../../../src/protocol/request-codes.ts";
 import { readResult } from "../../../src/protocol/response-body.ts";
 import type { RequestFieldsInput } from "../../../src/protocol/schemas.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
-import { waitUntil } from "../../helpers/wait-for.ts";
+import { waitTimeoutMs, waitUntil } from "../../helpers/wait-for.ts";
 
 const cleanups: Array<() => void> = [];
 
@@ -30,7 +30,7 @@ export async function connectTo(broker: { port: number }): Promise<Connection> {
 }
 
 /** Polls `condition` until it holds; fails after `timeoutMs` naming `what`. */
-export function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+export function waitFor(what: string, condition: () => boolean, timeoutMs = waitTimeoutMs): Promise<void> {
   return waitUntil(what, condition, timeoutMs, 2);
 }
 

@@ -90,7 +90,7 @@ describe("Scheduled delivery (ManualClock)", () => {
     expect((await broker.broker.context.messages.send(message)).delivery?.scheduled).toBe(true);
     expect(delivered(broker).size).toBe(0);
     clock.advance(1_000);
-    await waitUntil("the delivered copy's job to complete", () => broker.broker.context.scheduler.openOf(scheduledMessageJobKind).length === 0, 5_000);
+    await waitUntil("the delivered copy's job to complete", () => broker.broker.context.scheduler.openOf(scheduledMessageJobKind).length === 0);
     clock.advance(60_000);
     expect([...delivered(broker)].map(([msgId, seen]) => [msgId, seen.count, seen.outMs])).toEqual([[message.msgId!, 1, dueMs]]);
   });

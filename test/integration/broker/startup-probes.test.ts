@@ -58,7 +58,7 @@ describe("mq start: probes during recovery", () => {
     const base = `http://127.0.0.1:${httpPort}`;
 
     let health: { status: number; json: any } | undefined;
-    await waitUntil("/health to answer", async () => (health = await get(`${base}/health`)) !== undefined, 20_000, 20);
+    await waitUntil("/health to answer", async () => (health = await get(`${base}/health`)) !== undefined, undefined, 20);
     expect(health!.status).toBe(200);
     const details: string[] = [];
     const recovering = async (): Promise<number | undefined> => {
@@ -69,7 +69,7 @@ describe("mq start: probes during recovery", () => {
       const match = /verified (\d+) of (\d+) bytes/.exec(detail);
       return match === null ? undefined : Number(match[1]);
     };
-    await waitUntil("/ready to show bytes verified", async () => ((await recovering()) ?? 0) > 0, 20_000, 50);
+    await waitUntil("/ready to show bytes verified", async () => ((await recovering()) ?? 0) > 0, undefined, 50);
     const api = await get(`${base}/api/v1/topics`);
     expect(api?.status).toBe(503);
     expect(api?.json.code).toBe(5006); // STORE_NOT_READY

@@ -39,7 +39,7 @@ describe("client: consumer retry and dead letters", () => {
       deliveries.set(message.originMsgId, [...(deliveries.get(message.originMsgId) ?? []), message]);
       throw new Error(`cannot handle ${message.text()} (try ${message.reconsumeTimes})`);
     });
-    await waitFor("every message in the DLQ", () => push.metrics.sentToDeadLetter === 5, 20_000);
+    await waitFor("every message in the DLQ", () => push.metrics.sentToDeadLetter === 5);
 
     expect(push.metrics).toEqual({ failed: 15, sentToRetry: 10, sentToDeadLetter: 5, sendBackErrors: 0 });
     for (const { msgId } of sent) {

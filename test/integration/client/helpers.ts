@@ -8,7 +8,7 @@ import { Admin } from "../../../src/client/admin.ts";
 import { Producer, type ProducerOptions } from "../../../src/client/producer.ts";
 import { PushConsumer, type PushConsumerOptions } from "../../../src/client/push-consumer.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
-import { waitUntil } from "../../helpers/wait-for.ts";
+import { waitTimeoutMs, waitUntil } from "../../helpers/wait-for.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -42,7 +42,7 @@ export async function createTopic(broker: string, topic: string, queues = 8): Pr
 }
 
 /** Polls `condition` until it holds; fails after `timeoutMs` naming `what`. */
-export function waitFor(what: string, condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+export function waitFor(what: string, condition: () => boolean, timeoutMs = waitTimeoutMs): Promise<void> {
   return waitUntil(what, condition, timeoutMs, 5);
 }
 

@@ -129,7 +129,7 @@ describe("message trace", () => {
     const rolledBack = await producer.sendInTransaction({ topic, body: "cancelled" }, () => "rollback");
     const admin = track(new Admin({ broker: broker.address }));
     const hops = await traceUntil(admin, committed.msgId, ["publish", "transaction-end"]);
-    await waitUntil("both ends and the committed copy", async () => (await admin.trace(committed.msgId)).filter((hop) => hop.hop === "transaction-end" || hop.hop === "stored").length === 4, 10_000, 20);
+    await waitUntil("both ends and the committed copy", async () => (await admin.trace(committed.msgId)).filter((hop) => hop.hop === "transaction-end" || hop.hop === "stored").length === 4, undefined, 20);
     const all = await admin.trace(committed.msgId);
     expect(hops[0]).toMatchObject({ hop: "publish", group, status: "ok" });
     const stored = all.filter((hop) => hop.hop === "stored");
@@ -138,7 +138,7 @@ describe("message trace", () => {
     const ends = all.filter((hop) => hop.hop === "transaction-end");
     expect(ends.map((hop) => hop.detail).sort()).toEqual(["commit by producer", "commit: committed"]);
     const rollback = await traceUntil(admin, rolledBack.msgId, ["transaction-end"]);
-    await waitUntil("both ends of the rollback", async () => (await admin.trace(rolledBack.msgId)).filter((hop) => hop.hop === "transaction-end").length === 2, 10_000, 20);
+    await waitUntil("both ends of the rollback", async () => (await admin.trace(rolledBack.msgId)).filter((hop) => hop.hop === "transaction-end").length === 2, undefined, 20);
     expect((await admin.trace(rolledBack.msgId)).filter((hop) => hop.hop === "transaction-end").map((hop) => hop.detail).sort()).toEqual(["rollback by producer", "rollback: rolled_back"]);
     expect(rollback.filter((hop) => hop.hop === "stored").length).toBe(1);
   });

@@ -84,7 +84,7 @@ describe("client: SQL92 subscriptions", () => {
     await second.start((message) => void seen.push(`${message.text()}@${message.reconsumeTimes}`));
     clock.advance(1_000); // the retries are due
     await waitFor("both retries stored", () => broker.store.maxOffset(retryTopic, 0) === 2);
-    await waitFor("the retry topic consumed past both", () => broker.broker.context.offsets.query(group, retryTopic, 0) === queueOffset(2), 15_000);
+    await waitFor("the retry topic consumed past both", () => broker.broker.context.offsets.query(group, retryTopic, 0) === queueOffset(2));
     expect(seen).toEqual(["eu@1"]);
   });
 });

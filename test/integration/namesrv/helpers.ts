@@ -11,7 +11,7 @@ import { type Connection, connect } from "../../../src/net/connection.ts";
 import { Server } from "../../../src/net/server.ts";
 import type { NamesrvBusEvents } from "../../../src/protocol/broker-registration.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
-import { waitUntil } from "../../helpers/wait-for.ts";
+import { waitTimeoutMs, waitUntil } from "../../helpers/wait-for.ts";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 
@@ -50,6 +50,6 @@ export async function connectTo(port: number): Promise<Connection> {
 }
 
 /** Polls `condition` until it holds; fails after `timeoutMs` naming `what`. */
-export function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = waitTimeoutMs): Promise<void> {
   return waitUntil(what, condition, timeoutMs, 10);
 }

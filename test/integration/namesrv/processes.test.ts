@@ -56,7 +56,7 @@ describe("mq start: NameServer and brokers as separate processes", () => {
         expect(await brokersOf(client)).toEqual([`broker-b@${b.address}`]);
 
         await b.kill();
-        await waitFor("broker-b to expire", async () => (await brokersOf(client)).length === 0, 10_000);
+        await waitFor("broker-b to expire", async () => (await brokersOf(client)).length === 0);
         expect(await routeOf(client, "Orders")).toBeUndefined();
       } finally {
         await Promise.all([a.kill(), b.kill()]);

@@ -9,7 +9,7 @@ import { MqError } from "../../../src/common/errors.ts";
 import { type Connection, type ConnectOptions, connect } from "../../../src/net/connection.ts";
 import { Server, type ServerOptions } from "../../../src/net/server.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
-import { waitUntil } from "../../helpers/wait-for.ts";
+import { waitTimeoutMs, waitUntil } from "../../helpers/wait-for.ts";
 
 const cleanups: Array<() => Promise<void> | void> = [];
 
@@ -30,7 +30,7 @@ export async function connectTo(server: Server, options: Partial<ConnectOptions>
 }
 
 /** Polls `condition` until it holds; fails after `timeoutMs` naming `what`. */
-export function waitFor(what: string, condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+export function waitFor(what: string, condition: () => boolean, timeoutMs = waitTimeoutMs): Promise<void> {
   return waitUntil(what, condition, timeoutMs, 2);
 }
 

@@ -182,7 +182,7 @@ describe("src/protocol/README.md", () => {
       view.setUint32(4, headerLength);
       peer.socket.write(frame);
       peer.socket.write(encodeFrame({ code: RequestCode.GET_MAX_OFFSET, opaque: 7, fields: { topic: "Orders", queueId: 0 } }));
-      await waitUntil("both answers", () => peer.frames().length === 2, 5_000);
+      await waitUntil("both answers", () => peer.frames().length === 2);
       const [tooLarge, next] = peer.frames();
       expect([tooLarge!.code, tooLarge!.opaque, tooLarge!.header.errorName]).toEqual([1001, 0, "MALFORMED_FRAME"]);
       expect(tooLarge!.header.remark).toBe(`Cannot decode frame: header is ${headerLength} bytes, limit is ${frameHeaderBytesMax}`);
