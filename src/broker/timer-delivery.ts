@@ -40,8 +40,18 @@ export class TimerDelivery implements ScheduleSink {
   private floor: { offset: number | undefined; readAtMs: number } | undefined;
   /** While attaching: keys of cancelled messages' markers, so replay does not schedule them again. */
   private cancelledAtAttach: Set<string> | undefined;
+  /**
+   * Where the CommitLog ended when this run attached: a timer record at or after it was appended
+   * in this run, so a copy of it can only have been stored by this run's delivery of it, which
+   * closes its job in the same turn. Its delivery skips the lookup for a copy, unless an attempt
+   * of this run failed (`attemptsFailed`: a failed append may have stored it anyway).
+   */
+  private readonly appendedFrom: number;
+  private readonly attemptsFailed = new Set<string>();
 
-  private constructor(private readonly context: BrokerContext) {}
+  private constructor(private readonly context: BrokerContext) {
+    this.appendedFrom = context.store.commitLog.writePosition;
+  }
 
   /** Registers the job kind and attaches to the store (before the scheduler starts). */
   static start(context: BrokerContext): TimerDelivery {
@@ -63,7 +73,8 @@ export class TimerDelivery implements ScheduleSink {
       if (this.context.scheduler.openBeforeStart(scheduledMessageJobKind, key) || this.cancelledAtAttach.has(`${key.dueMs}|${key.id}`)) return;
     }
     const payload: ScheduledMessageJob = { physicalOffset: record.physicalOffset, realTopic: record.realTopic, realQueueId: record.realQueueId, msgId: record.msgId, ...(record.tags === undefined ? {} : { tags: record.tags }) };
-    this.context.scheduler.schedule({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload });
+    // Held for the turn's one write: a job lost to a kill -9 is derived again by replay (schedule-dispatcher.ts).
+    this.context.scheduler.scheduleSoon({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload });
     this.counters.scheduled += 1;
     if (this.floor !== undefined && this.floor.offset === undefined) this.floor.offset = record.physicalOffset;
   }
@@ -93,9 +104,11 @@ export class TimerDelivery implements ScheduleSink {
     const { physicalOffset, realTopic, msgId } = job.payload;
     // The crash window's check: a stored copy of this timer record means it was delivered. The
     // lookup by msgId finds the timer record itself when there is no copy: it is not read twice.
-    const found = store.queryByMsgId(msgId);
+    const mayHaveCopy = physicalOffset < this.appendedFrom || this.attemptsFailed.has(msgId);
+    const found = mayHaveCopy ? store.queryByMsgId(msgId) : undefined;
     if (found !== undefined && found.properties[propertyNames.timerSourceOffset] === String(physicalOffset)) {
       this.counters.alreadyDelivered += 1;
+      this.attemptsFailed.delete(msgId);
       return "done";
     }
     const timer = found?.physicalOffset === physicalOffset ? found : store.getByPhysicalOffset(physicalOffset);
@@ -131,18 +144,27 @@ export class TimerDelivery implements ScheduleSink {
       bornHost: timer.bornHost,
       reconsumeTimes: timer.reconsumeTimes,
     };
-    const stored = this.context.messages.appendAndAwait(input);
+    let stored: ReturnType<typeof this.context.messages.appendAndAwait>;
+    try {
+      stored = this.context.messages.appendAndAwait(input);
+    } catch (error) {
+      this.attemptsFailed.add(msgId);
+      throw error;
+    }
     if (!(stored instanceof Promise)) {
       this.counters.delivered += 1;
+      if (mayHaveCopy) this.attemptsFailed.delete(msgId);
       return "done";
     }
     // Sync flush: DONE only once the copy is durable; the job stays open (held) until then.
     void stored.then(
       () => {
         this.counters.delivered += 1;
+        this.attemptsFailed.delete(msgId);
         scheduler.complete(job);
       },
     ).catch((error: unknown) => {
+      this.attemptsFailed.add(msgId);
       logger.error(`Scheduled delivery of message "${msgId}" failed: ${error instanceof MqError ? error.message : String(error)}; retrying`);
       try {
         scheduler.reschedule(job, { ...job, dueMs: job.dueMs + 1 });

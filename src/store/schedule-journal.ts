@@ -35,7 +35,14 @@ const recordHeaderBytes = 22;
 const recordBytesMax = recordHeaderBytes + 2 * scheduledJobIdBytesMax + scheduledJobPayloadBytesMax;
 const scanChunkBytes = 1024 * 1024;
 /** Bytes read past the last record a span starts (most records are far smaller). */
-const recordGuessBytes = 4 * 1024;
+const recordGuessBytes = 1024;
+/**
+ * Records further apart than this are read by reads of their own: reading the gap costs more
+ * than a read. Jobs due together are often far apart in the journal (a hot second's jobs were
+ * written among everything else), and reading all that lies between them read the journal whole
+ * for every refill.
+ */
+const spanGapBytesMax = 16 * 1024;
 
 const typeAdd = 1;
 const typeDone = 2;
@@ -70,8 +77,10 @@ function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: num
   if (payload.length > scheduledJobPayloadBytesMax) throw new MqError("INVALID_FIELD", { field: "job.payload", reason: `must be at most ${scheduledJobPayloadBytesMax} bytes, got ${payload.length}` });
   if (!Number.isSafeInteger(dueMs) || dueMs < 0) throw new MqError("INVALID_FIELD", { field: "job.dueMs", reason: `must be a non-negative integer, got ${dueMs}` });
   const length = recordHeaderBytes + kind.length + id.length + payload.length;
-  const bytes = new Uint8Array(length);
-  const view = new DataView(bytes.buffer);
+  // Views over a fresh ArrayBuffer: asking a small Uint8Array for its .buffer costs more than the record.
+  const buffer = new ArrayBuffer(length);
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
   view.setUint32(0, length, true);
   view.setUint8(8, type);
   view.setUint16(10, kind.length, true);
@@ -152,7 +161,11 @@ export class ScheduleJournal {
   records = 0;
   private unsynced = false;
   private batchDepth = 0;
-  private readonly batched: Uint8Array[] = [];
+  private batched: Uint8Array[] = [];
+  private writeQueued = false;
+  private closed = false;
+  /** The buffer readRecordsAt reads spans into, kept between refills. */
+  private spanBuffer: Uint8Array | undefined;
   private batchedCount = 0;
   private batchedBytes = 0;
 
@@ -200,20 +213,55 @@ export class ScheduleJournal {
   }
 
   /**
-   * Appends whole records with one write (or, inside a batch, with the batch's one write).
-   * Returns where the first of them starts (inside a batch: where it will, the batch's parts
-   * being written in order).
+   * Appends whole records with one write (or, inside a batch, with the batch's one write; with
+   * records held by `appendSoon`, in the same write as them). Returns where the first of them
+   * starts (inside a batch: where it will, the batch's parts being written in order).
    */
   append(records: Uint8Array, count: number): number {
-    if (this.batchDepth > 0) {
-      const position = this.end + this.batchedBytes;
-      this.batched.push(records);
-      this.batchedCount += count;
-      this.batchedBytes += records.length;
-      return position;
+    const position = this.hold(records, count);
+    if (this.batchDepth > 0) return position;
+    try {
+      this.writeBatched();
+    } catch (error) {
+      // Not written: this caller is told so, and the records held before it stay held.
+      this.batched.pop();
+      this.batchedCount -= count;
+      this.batchedBytes -= records.length;
+      throw error;
     }
-    const position = this.end;
-    this.write(records, count);
+    return position;
+  }
+
+  /**
+   * Appends records that need not be on disk when this returns: they are written with the next
+   * write, before anything reads the journal or syncs it, and at the latest in a write of their
+   * own once the current event-loop turn's work is done (so the records of many sends served in
+   * one turn cost one write). A record held here and lost to a kill -9 was never synced: the
+   * caller must be able to derive it again (the schedule dispatcher's replay does).
+   */
+  appendSoon(records: Uint8Array, count: number): number {
+    const position = this.hold(records, count);
+    if (this.batchDepth === 0 && !this.writeQueued) {
+      this.writeQueued = true;
+      setImmediate(() => {
+        this.writeQueued = false;
+        if (this.batchDepth > 0 || this.closed) return;
+        try {
+          this.writeBatched();
+        } catch (error) {
+          // Still held: the next write or sync tries again, and a sync fails until one succeeds.
+          this.logger.error(`Schedule journal "${this.path}": ${(error as Error).message}`);
+        }
+      });
+    }
+    return position;
+  }
+
+  private hold(records: Uint8Array, count: number): number {
+    const position = this.end + this.batchedBytes;
+    this.batched.push(records);
+    this.batchedCount += count;
+    this.batchedBytes += records.length;
     return position;
   }
 
@@ -227,21 +275,23 @@ export class ScheduleJournal {
     if (this.batchDepth === 0) this.writeBatched();
   }
 
-  /** Writes what the open batch holds so far (before its records are read back), in one write. */
+  /** Writes what is held so far (an open batch's records, records appended soon), in one write; kept when the write fails. */
   writeBatched(): void {
     if (this.batched.length === 0) return;
-    const parts = this.batched.splice(0);
-    const count = this.batchedCount;
+    const parts = this.batched;
+    let bytes = parts[0]!;
+    if (parts.length > 1) {
+      bytes = new Uint8Array(new ArrayBuffer(this.batchedBytes));
+      let offset = 0;
+      for (const part of parts) {
+        bytes.set(part, offset);
+        offset += part.length;
+      }
+    }
+    this.write(bytes, this.batchedCount);
+    this.batched = [];
     this.batchedCount = 0;
     this.batchedBytes = 0;
-    if (parts.length === 1) return this.write(parts[0]!, count);
-    const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      bytes.set(part, offset);
-      offset += part.length;
-    }
-    this.write(bytes, count);
   }
 
   private write(records: Uint8Array, count: number): void {
@@ -254,6 +304,7 @@ export class ScheduleJournal {
 
   /** Reads every valid record from the start; returns the offset after the last one. */
   scan(visit: (record: JournalRecord) => void, options: { readonly payloads: boolean } = { payloads: true }): number {
+    this.writeBatched();
     let position = journalHeaderBytes;
     let records = 0;
     let chunk = chunkOf(new Uint8Array(0));
@@ -291,11 +342,13 @@ export class ScheduleJournal {
    * of jobs costs few syscalls; a record not whole in its span is read again on its own.
    */
   readRecordsAt(positions: readonly number[], visit: (record: JournalRecord) => void): void {
-    const buffer = new Uint8Array(scanChunkBytes + recordGuessBytes);
+    this.writeBatched();
+    this.spanBuffer ??= new Uint8Array(new ArrayBuffer(scanChunkBytes + recordGuessBytes));
+    const buffer = this.spanBuffer;
     for (let first = 0; first < positions.length; ) {
       const start = positions[first]!;
       let last = first;
-      while (last + 1 < positions.length && positions[last + 1]! - start < scanChunkBytes) last += 1;
+      while (last + 1 < positions.length && positions[last + 1]! - start < scanChunkBytes && positions[last + 1]! - positions[last]! <= spanGapBytesMax) last += 1;
       const want = Math.min(positions[last]! - start + recordGuessBytes, this.end - start);
       const chunk = chunkOf(buffer.subarray(0, readSync(this.fd, buffer, 0, want, start)));
       for (let index = first; index <= last; index++) {
@@ -316,13 +369,15 @@ export class ScheduleJournal {
 
   /** One record's bytes, as written (compaction copies them). */
   read(position: number, length: number): Uint8Array {
-    const bytes = new Uint8Array(length);
+    this.writeBatched();
+    const bytes = new Uint8Array(new ArrayBuffer(length));
     readSync(this.fd, bytes, 0, length, position);
     return bytes;
   }
 
   /** fdatasync when something was written since the last one. */
   sync(): void {
+    this.writeBatched();
     if (!this.unsynced) return;
     this.unsynced = false;
     fdatasyncSync(this.fd);
@@ -335,6 +390,7 @@ export class ScheduleJournal {
    * fsynced by compaction itself.
    */
   async syncInBackground(): Promise<void> {
+    this.writeBatched();
     if (!this.unsynced) return;
     this.unsynced = false;
     try {
@@ -356,6 +412,7 @@ export class ScheduleJournal {
    * new file.
    */
   rewrite(records: readonly RecordRef[]): void {
+    this.writeBatched();
     const temporary = `${this.path}.compact`;
     const fd = openSync(temporary, "w");
     let position = 0;
@@ -403,6 +460,7 @@ export class ScheduleJournal {
 
   close(): void {
     this.sync();
+    this.closed = true;
     closeSync(this.fd);
   }
 }

@@ -215,10 +215,24 @@ export class Scheduler<M extends JobKindMap> {
 
   /** Makes a job open: durable when this returns (to a kill -9), due at `job.dueMs`. */
   schedule(job: AnyJob<M>): void {
+    this.openJob(job, false);
+  }
+
+  /**
+   * Makes a job open, due at `job.dueMs`, durable at the latest by the next `sync` (its ADD goes
+   * out with the next write, or once the event loop's current turn is done): for owners that
+   * derive a job lost to a kill -9 again, as scheduled delivery does from the CommitLog, whose
+   * checkpoint waits for `sync`. A million sends served in few turns cost few writes.
+   */
+  scheduleSoon(job: AnyJob<M>): void {
+    this.openJob(job, true);
+  }
+
+  private openJob(job: AnyJob<M>, soon: boolean): void {
     this.checkOpen();
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
     const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
-    const position = this.journal.append(add, 1);
+    const position = soon ? this.journal.appendSoon(add, 1) : this.journal.append(add, 1);
     this.opened(job, { dueMs: job.dueMs, position, length: add.length });
   }
 

@@ -233,6 +233,29 @@ describe("Scheduler: crashes and the journal", () => {
     expect(reopened.openOf("ping").map((job) => job.id)).toEqual(["b1", "b2", "b3"]);
   });
 
+  test("jobs scheduled soon go out in one write after the turn, or with the next write, read or sync, before it; in order with the others", async () => {
+    const dir = makeTempDir("mq-sched-");
+    const scheduler = openScheduler(dir, new ManualClock(startMs));
+    const bytesBefore = scheduler.journalBytes;
+    scheduler.scheduleSoon(ping("s1", startMs + 10));
+    scheduler.scheduleSoon(ping("s2", startMs + 20));
+    // Held: a kill -9 now loses both (their owner derives them again), nothing is half written.
+    expect(scheduler.journalBytes).toBe(bytesBefore);
+    expect(openScheduler(dir, new ManualClock(startMs)).open).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    const afterTurn = scheduler.journalBytes;
+    expect(afterTurn).toBeGreaterThan(bytesBefore);
+    expect(openScheduler(dir, new ManualClock(startMs)).openOf("ping").map((job) => job.id)).toEqual(["s1", "s2"]);
+    // Held, then an immediate write (a completion) takes them along first: positions stay in order.
+    scheduler.scheduleSoon(ping("s3", startMs + 30));
+    scheduler.complete({ kind: "ping", id: "s1", dueMs: startMs + 10 });
+    scheduler.scheduleSoon(ping("s4", startMs + 40));
+    expect(scheduler.findOpen("ping", "s4")?.id).toBe("s4"); // a read writes what is held first
+    await scheduler.sync();
+    const reopened = openScheduler(dir, new ManualClock(startMs));
+    expect(reopened.openOf("ping").map((job) => job.id)).toEqual(["s2", "s3", "s4"]);
+  });
+
   test("a torn last record is cut at open; every whole record before it is kept", () => {
     const dir = makeTempDir("mq-sched-");
     const first = openScheduler(dir, new ManualClock(startMs));
