@@ -7,20 +7,18 @@ import { connectTo, pull, send, text, waitFor } from "./helpers.ts";
 afterAll(removeTempDirs);
 
 describe("Broker: long polling", () => {
-  test("a held pull is answered within a few ms of a send to its queue", async () => {
-    const broker = await startTestBroker();
+  test("a held pull is answered by a send to its queue", async () => {
+    // The broker's clock stands still: the hold never runs out, so only the send can answer it.
+    const broker = await startTestBroker({ clock: new ManualClock() });
     const consumer = await connectTo(broker);
     const producer = await connectTo(broker);
     await send(producer, "t", "before");
     const held = pull(consumer, "t", { queueOffset: 1, suspendTimeoutMs: 15_000 });
     await waitFor("the pull to be held", () => broker.broker.context.longPoll.size === 1);
-    const sentAt = performance.now();
     await send(producer, "t", "wake");
     const pulled = await held;
-    const latencyMs = performance.now() - sentAt;
     expect(pulled.status).toBe("found");
     expect(pulled.messages.map((message) => text(message.body))).toEqual(["wake"]);
-    expect(latencyMs).toBeLessThan(1_000); // answered by the store event, not the 15 s timeout
     expect(broker.broker.context.longPoll.size).toBe(0);
   });
 

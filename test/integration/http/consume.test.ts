@@ -97,15 +97,14 @@ describe("REST: pop-style consumption", () => {
   });
 
   test("a held receive is answered as soon as a message is sent", async () => {
-    const h = await startHttpBroker();
+    // The broker's clock stands still: the wait never runs out, so only the send can answer it.
+    const h = await startHttpBroker({ clock: new ManualClock() });
     await h.call("POST", "/api/v1/topics", { topic: "t", queues: 2 });
-    const startMs = performance.now();
     const pending = receive(h, "g", { topic: "t", waitMs: 10_000 });
     await untilHeld(h, 1);
     await h.call("POST", "/api/v1/topics/t/messages", { body: "wake" });
     const got = await pending;
     expect(got.map((message) => message.body)).toEqual(["wake"]);
-    expect(performance.now() - startMs).toBeLessThan(5_000);
   });
 
   test("a held receive is answered when an in-flight message's invisible time and back-off pass", async () => {
