@@ -15,8 +15,8 @@ export const repoRoot = resolve(import.meta.dir, "../..");
 const builtBinary = join(repoRoot, "dist", "mq");
 
 export const buildTimeoutMs = 120_000;
-export const startTimeoutMs = 15_000;
-export const exitTimeoutMs = 15_000;
+export const startTimeoutMs = 30_000;
+export const exitTimeoutMs = 30_000;
 const pollIntervalMs = 20;
 
 /** The parent's environment without MQ_* settings, so a developer's shell cannot change the outcome. */

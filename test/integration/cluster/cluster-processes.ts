@@ -8,6 +8,7 @@
 import { Admin } from "../../../src/client/index.ts";
 import { afterEachTest } from "../../helpers/cleanup-hooks.ts";
 import { type BrokerClusterProcess, type ClusterProcess, startBrokerProcess, startNamesrvProcess } from "../../helpers/cluster.ts";
+import { waitTimeoutMs } from "../../helpers/wait-for.ts";
 
 export interface TestCluster {
   readonly namesrvs: readonly ClusterProcess[];
@@ -43,7 +44,7 @@ export async function startTestCluster(options: { brokerExpiryMs?: number } = {}
 }
 
 /** Polls an async condition every 20 ms until it holds; fails after `timeoutMs`. */
-export async function waitUntil(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 15_000): Promise<void> {
+export async function waitUntil(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = waitTimeoutMs): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   let lastError: unknown;
   for (;;) {

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { PushConsumer } from "../../../src/client/push-consumer.ts";
 import { mqVersion } from "../../../src/version.ts";
 import { startHttpBroker } from "./helpers.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 describe("REST: what the console uses", () => {
   test("GET /console/settings names the version, read-only and a CSRF token", async () => {
@@ -96,12 +97,10 @@ describe("REST: what the console uses", () => {
     const h = await startHttpBroker();
     await h.call("POST", "/api/v1/topics/orders/messages", [{ body: "a" }, { body: "b" }, { body: "c" }]);
     let samples: Array<{ timeMs: number; inPerSecond: number; sendLatencyMsMean?: number; storeBytes?: number }> = [];
-    const deadline = performance.now() + 10_000;
-    while (performance.now() < deadline) {
+    await waitUntil("a sample with the sends", async () => {
       samples = (await h.call("GET", "/api/v1/metrics/series")).json.samples;
-      if (samples.some((sample) => sample.inPerSecond > 0)) break;
-      await Bun.sleep(100);
-    }
+      return samples.some((sample) => sample.inPerSecond > 0);
+    }, undefined, 100);
     const busy = samples.find((sample) => sample.inPerSecond > 0)!;
     expect(busy.inPerSecond).toBeGreaterThan(0);
     expect(busy.sendLatencyMsMean).toBeGreaterThan(0);

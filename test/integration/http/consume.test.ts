@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { PopService } from "../../../src/broker/pop-service.ts";
 import { ManualClock } from "../../../src/common/clock.ts";
 import { startHttpBroker, type HttpBroker } from "./helpers.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 async function sendMany(h: HttpBroker, topic: string, count: number): Promise<void> {
   const batch = Array.from({ length: count }, (_, index) => ({ body: `m${index}` }));
@@ -11,7 +12,7 @@ async function sendMany(h: HttpBroker, topic: string, count: number): Promise<vo
 /** Resolves once the broker holds `count` receives (the request reached it and found nothing). */
 async function untilHeld(h: HttpBroker, count: number): Promise<void> {
   const pop = PopService.of(h.broker.broker.context);
-  while (pop.waiting < count) await Bun.sleep(1);
+  await waitUntil(`${count} receives to be held`, () => pop.waiting >= count, undefined, 1);
 }
 
 type Received = { body: string; receiptHandle: string; deliveryAttempt: number; queueId: number; queueOffset: number };

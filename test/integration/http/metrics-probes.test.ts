@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { parsePrometheusText } from "../../unit/http/prometheus-text.ts";
 import { Producer, PushConsumer } from "../../../src/client/index.ts";
 import { startHttpBroker } from "./helpers.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 describe("HTTP probes", () => {
   test("/health answers ok while the process runs", async () => {
@@ -62,9 +63,7 @@ describe("/metrics", () => {
       consumer.subscribe("tcpflow");
       let received = 0;
       await consumer.start(() => void (received += 1));
-      const deadline = Date.now() + 10_000;
-      while (received < 3 && Date.now() < deadline) await Bun.sleep(5);
-      expect(received).toBe(3);
+      await waitUntil("the 3 messages", () => received === 3);
       const samples = parsePrometheusText((await h.text("/metrics")).text);
       const value = (name: string, labels: Record<string, string>) =>
         samples.find((sample) => sample.name === name && Object.entries(labels).every(([key, text]) => sample.labels[key] === text))?.value ?? 0;
@@ -81,8 +80,7 @@ describe("/metrics", () => {
     const h = await startHttpBroker({ store: { flushIntervalMs: 5 } });
     await h.call("POST", "/api/v1/topics/t/messages", { body: "x" });
     const count = async () => parsePrometheusText((await h.text("/metrics")).text).find((sample) => sample.name === "mq_store_flush_latency_seconds_count")?.value ?? 0;
-    while ((await count()) === 0) await Bun.sleep(5);
-    expect(await count()).toBeGreaterThan(0);
+    await waitUntil("a background flush to be observed", async () => (await count()) > 0);
   });
 });
 

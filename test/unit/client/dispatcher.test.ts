@@ -6,6 +6,7 @@ import type { ReceivedMessage } from "../../../src/client/message.ts";
 import { ProcessQueue } from "../../../src/client/process-queue.ts";
 import { queueOffset as toQueueOffset } from "../../../src/common/offsets.ts";
 import { seededRandom } from "../../helpers/seeded-random.ts";
+import { waitUntil } from "../../helpers/wait-for.ts";
 
 function message(queueId: number, queueOffset: number): ReceivedMessage {
   const body = new Uint8Array(0);
@@ -133,8 +134,7 @@ describe("OrderlyDispatcher", () => {
         dispatcher.submit(pq, batch);
       }
     }
-    const deadline = Date.now() + 5_000;
-    while (queues.some((pq) => pq.unfinished.size > 0) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await waitUntil("every queue's messages to finish", () => queues.every((pq) => pq.unfinished.size === 0));
     for (const pq of queues) expect(seen.get(pq.queue.queueId)).toEqual(Array.from({ length: 20 }, (_, index) => index));
   });
 });
