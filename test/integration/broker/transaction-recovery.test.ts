@@ -67,7 +67,8 @@ describe("transactions across a restart", () => {
   });
 
   test("an outcome whose job stayed open is closed from its state record after the restart, nobody asked", async () => {
-    const broker = await startTestBroker({ config: { transactionTimeoutMs: 100 } });
+    // No check-back may come due while the rollback travels, however slowly: nobody is to be asked.
+    const broker = await startTestBroker({ config: { transactionTimeoutMs: 60_000 } });
     await track(new Admin({ broker: broker.address })).createTopic("Orders", { queues: 1 });
     const asked: string[] = [];
     const producer = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: (message) => (asked.push(message.transactionId), "commit") }));

@@ -174,7 +174,7 @@ describe("client: send APIs", () => {
     const broker = await startTestBroker();
     const topic = uniqueName("down");
     await createTopic(broker.address, topic, 2);
-    const producer = await startProducer(broker.address, { retries: 1, sendTimeoutMs: 500 });
+    const producer = await startProducer(broker.address, { retries: 1, sendTimeoutMs: 2_000 });
     await producer.send({ topic, body: "warm" });
     await broker.stop();
     const error = await producer.send({ topic, body: "x" }).then(() => undefined, (caught: unknown) => caught);

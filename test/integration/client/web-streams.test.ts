@@ -8,7 +8,8 @@
 import { describe, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startTestBroker } from "../../helpers/broker.ts";
+import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
+import { MsgIdGenerator } from "../../../src/common/ids.ts";
 import { makeTempDir } from "../../helpers/temp-dir.ts";
 import { Admin } from "../../../src/client/admin.ts";
 import { consumer, createTopic, startProducer, track, uniqueName, waitFor } from "./helpers.ts";
@@ -81,19 +82,20 @@ async function totalMessages(broker: string, topic: string): Promise<number> {
   return (await admin.topicOffsets(topic)).reduce((sum, queue) => sum + Number(queue.maxOffset) - Number(queue.minOffset), 0);
 }
 
-/** Messages "m0" … "m<count-1>" in batches, four batches in flight. */
-async function produce(broker: string, topic: string, count: number): Promise<void> {
-  const producer = await startProducer(broker);
-  const batchSize = 1000;
-  let next = 0;
-  const produceSome = async () => {
-    while (next < count) {
-      const first = next;
-      next = Math.min(count, first + batchSize);
-      await producer.sendBatch(topic, Array.from({ length: next - first }, (_, offset) => ({ body: `m${first + offset}` })));
-    }
-  };
-  await Promise.all([produceSome(), produceSome(), produceSome(), produceSome()]);
+/**
+ * Messages "m0" … "m<count-1>", queue by queue, stored by the broker's own message service: the
+ * pipe is under test here, not the producer (other tests send over TCP), and a million sends over
+ * TCP cost this file ten seconds per runtime.
+ */
+async function seed(broker: TestBroker, topic: string, queues: number, count: number): Promise<void> {
+  const msgIds = new MsgIdGenerator({ ip: "127.0.0.1", pid: process.pid, instanceHash: 1 }, () => Date.now());
+  const encoder = new TextEncoder();
+  const batchSize = 1_000;
+  for (let first = 0; first < count; first += batchSize) {
+    const queueId = (first / batchSize) % queues;
+    const batch = Array.from({ length: Math.min(batchSize, count - first) }, (_, offset) => ({ topic, queueId, body: encoder.encode(`m${first + offset}`), msgId: msgIds.next() }));
+    await broker.broker.context.messages.sendBatch(batch);
+  }
 }
 
 function mebibytes(bytes: number): string {
@@ -111,7 +113,7 @@ describe("client: Web Streams", () => {
         const destination = uniqueName("pipe-out");
         await createTopic(broker.address, source, 4);
         await createTopic(broker.address, destination, 4);
-        await produce(broker.address, source, pipedMessages);
+        await seed(broker, source, 4, pipedMessages);
         const command = runtime === "bun" ? [process.execPath] : ["node", "--expose-gc"];
         const child = Bun.spawn([...command, join(dir, "pipe.mjs"), broker.address, source, destination, uniqueName("g"), String(pipedMessages)], { cwd: dir, stdout: "pipe", stderr: "pipe" });
         const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
