@@ -21,8 +21,7 @@
  * until the message is delivered again or acked). At start the service rebuilds its pending
  * messages, handles and attempts from the open jobs, so after a kill -9 a popped, un-acked
  * message stays invisible until its deadline and is then delivered again, and its receipt
- * handle still acks it. `next` restarts past the highest pending offset: an offset below it
- * that is no longer pending was acked. What a crash can still repeat: messages acked above every
+ * handle still acks it (pop-restore.ts). What a crash can still repeat: messages acked above every
  * pending one within the last offset-persist interval (at-least-once, as for pulls).
  *
  * Invariants: a message is in flight for at most one handle at a time, and every decision —
@@ -38,7 +37,6 @@
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import { unreachable } from "../common/assert.ts";
-import { laterQueueOffset, queueOffsetPlus, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import { filterScanEntriesPerRequestMax, popInFlightMax, popStateSweepIntervalMs, popWaitersMax } from "../common/limits.ts";
 import type { StoredMessage } from "../common/message-record.ts";
 import { decodeRecord } from "../common/message-record.ts";
@@ -46,13 +44,14 @@ import { type FilterExpression, type MessageFilter, compileFilter } from "../pro
 import type { ScheduledJob } from "../store/scheduler.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { PopRedeliveryJob } from "./job-kinds.ts";
+import { restorePopInFlight } from "./pop-restore.ts";
+import { popJobId, popJobKind, popJobPayload, popStateKey, type GroupTopic, type HandleTarget, type InFlight, type QueueCursor } from "./pop-state.ts";
 import { PopWaiters } from "./pop-waiters.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { SendBackService } from "./send-back-service.ts";
 
 export { popInFlightMax, popWaitersMax };
 
-const jobKind = "pop.redeliver";
 /** Entries a filtered receive examines per queue at least, however many queues share its bound. */
 const popScanEntriesPerQueueMin = 1_024;
 
@@ -82,58 +81,13 @@ export interface NackDetails {
   readonly errorText?: string;
 }
 
-interface InFlight {
-  readonly queueId: number;
-  readonly queueOffset: QueueOffset;
-  readonly physicalOffset: PhysicalOffset;
-  handle: string;
-  /** The deadline of its open job: (jobId, deadlineMs) is the job's key. */
-  deadlineMs: number;
-  attempt: number;
-  /** Its deadline passed: it waits in `ready` for the next receive. */
-  visible: boolean;
-  settled: boolean;
-  /** Its delivery failed (deadline passed un-acked): the deadline now ends the group's back-off. */
-  backingOff: boolean;
-  /** Its deadline was set by the consumer (change of invisible time, nack): no back-off is added when it passes. */
-  deadlineChosen: boolean;
-  firstFailureMs?: number;
-  /** The last nack's error text, the reason its DLQ entry gives. */
-  errorText?: string;
-  /** The message's msgId, known once handed out (the ack's trace hop names it). */
-  msgId?: string;
-}
-
-interface QueueCursor {
-  next: QueueOffset;
-  /** The offset this service last committed (or found stored); -1 when none. */
-  committed: QueueOffset | -1;
-  /** In-flight entries by queue offset; inserted in ascending order, so the first is the lowest. */
-  readonly pending: Map<QueueOffset, InFlight>;
-}
-
-interface GroupTopic {
-  readonly group: string;
-  readonly topic: string;
-  readonly queues: Map<number, QueueCursor>;
-  /** Entries visible again, oldest deadline first (skipped when no longer visible). */
-  ready: InFlight[];
-  inFlight: number;
-  nextQueue: number;
-  /** The last receive's filter stopped at its scan bound with entries left unexamined. */
-  filteredBacklog: boolean;
-}
 
 const services = new WeakMap<BrokerContext, PopService>();
-
-function stateKey(group: string, topic: string): string {
-  return `${topic}@${group}`;
-}
 
 export class PopService {
   readonly counters = { delivered: 0, redelivered: 0, acked: 0, invisibleTimeChanged: 0, restored: 0, statesSwept: 0, deadLettered: 0 };
   private readonly states = new Map<string, GroupTopic>();
-  private readonly handles = new Map<string, { state: GroupTopic; entry: InFlight }>();
+  private readonly handles = new Map<string, HandleTarget>();
   private readonly waiters: PopWaiters<PopRequest, PoppedMessage>;
   private handleSequence = 0;
   /** Makes handles of another run (or another broker) unknown here rather than ambiguous. */
@@ -147,8 +101,9 @@ export class PopService {
     const bus = context.store.options.bus;
     this.unsubscribe = bus === undefined ? () => {} : bus.on("message.stored", (event) => this.waiters.wakeSoon(event.topic));
     this.sweep = context.clock.setInterval(() => this.sweepStates(), popStateSweepIntervalMs);
-    context.scheduler.register(jobKind, (job) => this.onDeadline(job));
-    this.restore();
+    context.scheduler.register(popJobKind, (job) => this.onDeadline(job));
+    this.counters.restored = restorePopInFlight(context, { state: (group, topic) => this.state(group, topic), handles: this.handles });
+    if (this.counters.restored > 0) context.logger.info(`Pop: ${this.counters.restored} un-acked messages restored from the scheduler, each invisible until its deadline`);
   }
 
   /**
@@ -234,7 +189,7 @@ export class PopService {
     const first = this.tryReceive(request);
     const waitMs = Math.min(request.waitMs ?? 0, this.context.config.longPollMsMax);
     // A filter that stopped at its scan bound answers empty now: the next receive continues past it.
-    if (first.length > 0 || waitMs <= 0 || this.states.get(stateKey(request.group, request.topic))?.filteredBacklog === true || this.stopped || this.waiters.full || request.signal?.aborted === true) return Promise.resolve(first);
+    if (first.length > 0 || waitMs <= 0 || this.states.get(popStateKey(request.group, request.topic))?.filteredBacklog === true || this.stopped || this.waiters.full || request.signal?.aborted === true) return Promise.resolve(first);
     return this.waiters.hold(request, waitMs);
   }
 
@@ -281,7 +236,7 @@ export class PopService {
   }
 
   /** A handle names its topic itself; a caller that also names one must name the same. */
-  private lookup(group: string, topic: string | undefined, receiptHandle: string): { state: GroupTopic; entry: InFlight } {
+  private lookup(group: string, topic: string | undefined, receiptHandle: string): HandleTarget {
     const found = this.handles.get(receiptHandle);
     if (found === undefined || found.state.group !== group || (topic !== undefined && found.state.topic !== topic) || found.entry.settled) {
       throw new MqError("RECEIPT_HANDLE_INVALID", { handle: receiptHandle.slice(0, 64) });
@@ -293,7 +248,7 @@ export class PopService {
   }
 
   private state(group: string, topic: string): GroupTopic {
-    const key = stateKey(group, topic);
+    const key = popStateKey(group, topic);
     let state = this.states.get(key);
     if (state === undefined) {
       state = { group, topic, queues: new Map(), ready: [], inFlight: 0, nextQueue: 0, filteredBacklog: false };
@@ -374,30 +329,14 @@ export class PopService {
 
   /** A new deadline (and, unless `keepHandle`, a new handle: the old one stops working). */
   private reschedule(state: GroupTopic, entry: InFlight, deadlineMs: number, keepHandle = false): void {
-    const previous = entry.deadlineMs < 0 ? undefined : { id: jobId(state, entry), dueMs: entry.deadlineMs };
+    const previous = entry.deadlineMs < 0 ? undefined : { id: popJobId(state, entry), dueMs: entry.deadlineMs };
     if (entry.handle !== "") this.handles.delete(entry.handle);
     if (!keepHandle || entry.handle === "") entry.handle = this.nextHandle(entry);
     entry.deadlineMs = deadlineMs;
-    const job = { kind: jobKind, id: jobId(state, entry), dueMs: deadlineMs, payload: this.payload(state, entry) } as const;
+    const job = { kind: popJobKind, id: popJobId(state, entry), dueMs: deadlineMs, payload: popJobPayload(state, entry) } as const;
     if (previous === undefined) this.context.scheduler.schedule(job);
     else this.context.scheduler.reschedule(previous, job);
     this.handles.set(entry.handle, { state, entry });
-  }
-
-  private payload(state: GroupTopic, entry: InFlight): PopRedeliveryJob {
-    return {
-      group: state.group,
-      topic: state.topic,
-      queueId: entry.queueId,
-      queueOffset: entry.queueOffset,
-      physicalOffset: entry.physicalOffset,
-      attempt: entry.attempt,
-      handle: entry.handle,
-      ...(entry.backingOff ? { backingOff: true } : {}),
-      ...(entry.deadlineChosen ? { deadlineChosen: true } : {}),
-      ...(entry.firstFailureMs === undefined ? {} : { firstFailureMs: entry.firstFailureMs }),
-      ...(entry.errorText === undefined ? {} : { errorText: entry.errorText }),
-    };
   }
 
   private nextHandle(entry: InFlight): string {
@@ -412,9 +351,9 @@ export class PopService {
    * (changed the invisible time, nacked with a delay), which then was the wait. After that it is
    * visible again; its job stays open until it is delivered again or acked.
    */
-  private onDeadline(job: ScheduledJob<"pop.redeliver", PopRedeliveryJob>): "done" | "held" {
+  private onDeadline(job: ScheduledJob<typeof popJobKind, PopRedeliveryJob>): "done" | "held" {
     const { group, topic, queueId, queueOffset } = job.payload;
-    const state = this.states.get(stateKey(group, topic));
+    const state = this.states.get(popStateKey(group, topic));
     const entry = state?.queues.get(queueId)?.pending.get(queueOffset);
     if (state === undefined || entry === undefined || entry.settled || entry.deadlineMs !== job.dueMs) return "done"; // stale: nothing waits for it
     if (!entry.backingOff && !entry.visible) {
@@ -475,7 +414,7 @@ export class PopService {
     entry.settled = true;
     this.handles.delete(entry.handle);
     state.inFlight -= 1;
-    if (entry.deadlineMs >= 0) this.context.scheduler.complete({ kind: "pop.redeliver", id: jobId(state, entry), dueMs: entry.deadlineMs });
+    if (entry.deadlineMs >= 0) this.context.scheduler.complete({ kind: popJobKind, id: popJobId(state, entry), dueMs: entry.deadlineMs });
   }
 
   /** Commits the lowest un-acked offset (or `next`) when it moved. */
@@ -486,42 +425,4 @@ export class PopService {
     this.context.offsets.commit(state.group, state.topic, queueId, offset);
     cursor.committed = offset;
   }
-
-  /** Rebuilds pending messages from the open "pop.redeliver" jobs (see Durability above). */
-  private restore(): void {
-    const byQueue = new Map<string, ScheduledJob<"pop.redeliver", PopRedeliveryJob>[]>();
-    for (const job of this.context.scheduler.openOf(jobKind)) {
-      const key = `${job.payload.topic}@${job.payload.group}\u0000${job.payload.queueId}`;
-      const jobs = byQueue.get(key) ?? [];
-      jobs.push(job);
-      byQueue.set(key, jobs);
-    }
-    for (const jobs of byQueue.values()) {
-      const { group, topic, queueId } = jobs[0]!.payload;
-      const state = this.state(group, topic);
-      const stored = this.context.offsets.query(group, topic, queueId);
-      const cursor: QueueCursor = { next: stored === -1 ? this.context.store.minOffset(topic, queueId) : stored, committed: stored, pending: new Map() };
-      state.queues.set(queueId, cursor);
-      jobs.sort((a, b) => a.payload.queueOffset - b.payload.queueOffset || b.dueMs - a.dueMs);
-      for (const job of jobs) {
-        const { queueOffset, physicalOffset, attempt, handle, backingOff, deadlineChosen, firstFailureMs, errorText } = job.payload;
-        // Below the stored offset (an admin reset moved past it) or a second job of one offset: stale.
-        if (queueOffset < stored || cursor.pending.has(queueOffset)) {
-          this.context.scheduler.complete(job);
-          continue;
-        }
-        const entry: InFlight = { queueId, queueOffset, physicalOffset, handle, deadlineMs: job.dueMs, attempt, visible: false, settled: false, backingOff: backingOff === true, deadlineChosen: deadlineChosen === true, firstFailureMs, errorText };
-        cursor.pending.set(queueOffset, entry);
-        this.handles.set(handle, { state, entry });
-        state.inFlight += 1;
-        cursor.next = laterQueueOffset(cursor.next, queueOffsetPlus(queueOffset, 1));
-        this.counters.restored += 1;
-      }
-    }
-    if (this.counters.restored > 0) this.context.logger.info(`Pop: ${this.counters.restored} un-acked messages restored from the scheduler, each invisible until its deadline`);
-  }
-}
-
-function jobId(state: GroupTopic, entry: InFlight): string {
-  return `${state.topic}@${state.group}/${entry.queueId}/${entry.queueOffset}`;
 }
