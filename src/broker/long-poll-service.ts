@@ -93,6 +93,7 @@ export class LongPollService<R> {
   }
 
   private onStored(topic: string, queueId: number): void {
+    if (this.count === 0) return; // runs per stored message: no key string while nothing waits
     const key = queueKey(topic, queueId);
     if (!this.held.has(key)) return;
     this.woken.add(key);

@@ -2,7 +2,7 @@
  * `mq bench produce|consume|latency`: a client-side load generator against a running broker.
  * Prints a progress line each second and a summary; the last line is one JSON object
  * (`msgs_s`, `mb_s`, `p50_us`, `p99_us`, `p999_us`, ...) so two runs compare by machine, with the
- * load generator's event-loop stalls (GC pauses show up there: loop-stall-monitor.ts).
+ * load generator's event-loop stalls (GC pauses show up there: common/loop-stall-monitor.ts).
  *
  * - produce: `--count` messages of `--size` bytes, `--window` sends in flight, `--batch` per send,
  *   `--producers` producers (connections) sharing the window;
@@ -22,7 +22,9 @@ import { isMqError, MqError } from "../common/errors.ts";
 import { hash32 } from "../common/hash.ts";
 import { benchPipe, pipeSettingsOf } from "./bench-pipe.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
-import { LoopStallMonitor, stallFigures } from "./loop-stall-monitor.ts";
+import { loopStallTickBenchMs } from "../common/limits.ts";
+import { LoopStallMonitor } from "../common/loop-stall-monitor.ts";
+import { stallFigures } from "./loop-stall-figures.ts";
 import { type ClientTarget, clientTarget, integerOption, lastString } from "./options.ts";
 import { nounCommand } from "./subcommands.ts";
 
@@ -137,7 +139,7 @@ async function benchProduce(settings: Settings): Promise<void> {
   let sent = 0;
   let started = 0;
   const progress = new Progress("produce", settings.count, () => sent);
-  const stalls = new LoopStallMonitor();
+  const stalls = new LoopStallMonitor(loopStallTickBenchMs);
   const sendOne = async (_: unknown, index: number): Promise<void> => {
     const producer = producers[index % producers.length]!;
     while (started < settings.count) {
@@ -174,7 +176,7 @@ async function consumePass(settings: Settings, group: string, label: string, fai
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
   const progress = new Progress(label, settings.count, () => received);
-  const stalls = new LoopStallMonitor();
+  const stalls = new LoopStallMonitor(loopStallTickBenchMs);
   await consumer.start((message) => {
     if (message.reconsumeTimes === 0 && fails(message) && failPicked) {
       failed += 1;
@@ -244,7 +246,7 @@ async function benchLatency(settings: Settings): Promise<void> {
   });
   await Bun.sleep(500); // let the consumer take its queues before the first send
   const progress = new Progress("latency", settings.count, () => received);
-  const stalls = new LoopStallMonitor();
+  const stalls = new LoopStallMonitor(loopStallTickBenchMs);
   const intervalMs = settings.rate > 0 ? 1000 / settings.rate : 0;
   const startMs = performance.now();
   const inFlight: Promise<void>[] = [];

@@ -177,6 +177,14 @@ export const heapValveCheckIntervalMs = 250;
 /** Heap growth since the last collection past which the valve collects at once. */
 export const heapGrowthBeforeCollectBytes = 64 * MiB;
 
+// Event-loop stalls (common/loop-stall-monitor.ts): GC pauses show up as stalls
+/** A timer waking this much later than due counts as a stall. */
+export const loopStallMinMs = 10;
+/** The tick of `mq bench`'s monitor of its load generator. */
+export const loopStallTickBenchMs = 2;
+/** The tick of a broker's own monitor (its metrics): coarser, it runs all the time. */
+export const loopStallTickBrokerMs = 5;
+
 // Scheduled delivery (broker/scheduled-delivery.ts)
 /** The longest delay a scheduled message may ask for by default (setting timerMaxDelayMs): 40 days. */
 export const timerMaxDelayMsDefault = 40 * 24 * 3_600_000;

@@ -13,11 +13,16 @@
  * - consumer lag per group / topic / queue, store size, disk use, flush lag, connections,
  *   long-poll holds, pop in-flight, scheduled messages pending: read at scrape time;
  * - scheduled messages delivered and their due lag: the scheduler's fire listener;
- * - trace hops written, dropped and queued: the trace writer's own counts, read at scrape time.
+ * - trace hops written, dropped and queued: the trace writer's own counts, read at scrape time;
+ * - the process: event-loop stalls (GC pauses show up there; a monitor ticks while metrics
+ *   exist), the JS heap in use, and the heap valve's forced collections, read at scrape time.
  */
 
 import type { BrokerContext } from "../broker/broker-context.ts";
 import type { PopService } from "../broker/pop-service.ts";
+import { heapValveCounters } from "../common/heap-valve.ts";
+import { loopStallTickBrokerMs } from "../common/limits.ts";
+import { LoopStallMonitor } from "../common/loop-stall-monitor.ts";
 import { scheduledMessageJobKind } from "../broker/scheduled-message-job.ts";
 import { TraceWriter } from "../broker/trace-writer.ts";
 import { type Metric, MetricsRegistry } from "./metrics-registry.ts";
@@ -33,6 +38,8 @@ export interface BrokerMetricsOptions {
   readonly connections?: () => number;
   /** REST requests being served right now (Bun.serve's pendingRequests). */
   readonly httpRequests?: () => number;
+  /** Watch the event loop for stalls (a timer ticking until `close`): the serving process does. */
+  readonly watchEventLoop?: boolean;
 }
 
 export type Transport = "http" | "tcp";
@@ -83,6 +90,7 @@ export class BrokerMetrics {
         broker.stats.hooks = {};
       });
     }
+    this.processMetrics(options.watchEventLoop === true);
     registry.gauge("mq_connections", "Open client connections, per transport", (metric) => {
       if (options.connections !== undefined) metric.set({ transport: "tcp" }, options.connections());
       if (options.httpRequests !== undefined) metric.set({ transport: "http" }, options.httpRequests());
@@ -110,6 +118,20 @@ export class BrokerMetrics {
   close(): void {
     for (const unsubscribe of this.unsubscribe) unsubscribe();
     this.unsubscribe.length = 0;
+  }
+
+  /** The process's pauses and heap: what a benchmark of the broker shows beside its rates. */
+  private processMetrics(watchEventLoop: boolean): void {
+    const registry = this.registry;
+    registry.gauge("mq_heap_used_bytes", "JavaScript heap in use", (metric) => metric.set({}, process.memoryUsage().heapUsed));
+    registry.counter("mq_heap_forced_collections_total", "Full collections the heap valve forced since start (the heap grew past its bound)").collect = (metric) => metric.set({}, heapValveCounters.collections);
+    registry.counter("mq_heap_forced_collection_seconds_total", "Time those forced collections took: the event loop waits for each").collect = (metric) => metric.set({}, heapValveCounters.collectMs / 1000);
+    if (!watchEventLoop) return;
+    const stalls = new LoopStallMonitor(loopStallTickBrokerMs);
+    this.unsubscribe.push(() => void stalls.stop());
+    registry.counter("mq_event_loop_stalls_total", "Event-loop stalls of 10 ms or more since start (GC pauses show up here)").collect = (metric) => metric.set({}, stalls.snapshot().stalls);
+    registry.counter("mq_event_loop_stalled_seconds_total", "Time the event loop was stalled, summed over those stalls").collect = (metric) => metric.set({}, stalls.snapshot().stalledMs / 1000);
+    registry.gauge("mq_event_loop_stall_max_seconds", "The longest event-loop stall since start", (metric) => metric.set({}, stalls.snapshot().stallMaxMs / 1000));
   }
 
   /** Message trace: hops the broker's trace writer wrote, dropped (its queue full, or the append refused) and holds. */

@@ -38,7 +38,7 @@ export function startHttp(options: StartHttpOptions): RunningHttp {
   const backend = chooseBackend(dependencies);
   const pop = backend instanceof LocalBackend ? backend.pop : undefined;
   let server: ReturnType<typeof Bun.serve> | undefined;
-  const metrics = new BrokerMetrics({ broker: dependencies.broker, pop, version: dependencies.version, connections: dependencies.connections, httpRequests: () => server?.pendingRequests ?? 0 });
+  const metrics = new BrokerMetrics({ broker: dependencies.broker, pop, version: dependencies.version, connections: dependencies.connections, httpRequests: () => server?.pendingRequests ?? 0, watchEventLoop: true });
   const series = new MetricsSeries(metrics);
   const app = createHttpApp({ ...dependencies, backend, metrics, series });
   // The console: one HTML route whose scripts and styles Bun bundles (at build time in dist/mq)

@@ -15,7 +15,7 @@
  * - On close every awaiting request fails with CONNECTION_CLOSED, once, and close listeners run.
  */
 
-import type { Socket } from "node:net";
+import type { ByteSocket } from "./byte-socket.ts";
 import type { Clock, TimerHandle } from "../common/clock.ts";
 import { MqError, isMqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
@@ -30,7 +30,7 @@ import { PendingRequests } from "./pending-requests.ts";
 import { httpAnsweredError, looksLikeHttp } from "./wrong-service.ts";
 
 export interface ChannelOptions {
-  readonly socket: Socket;
+  readonly socket: ByteSocket;
   /** `host:port` of the peer, used in error messages and logs. */
   readonly address: string;
   /** Handlers shared with other channels (a server's); this channel's own come first. */
@@ -67,7 +67,7 @@ export type CloseListener = (channel: Channel, reason: Error | undefined) => voi
 
 export class Channel {
   readonly address: string;
-  private readonly socket: Socket;
+  private readonly socket: ByteSocket;
   private readonly options: ChannelOptions;
   private readonly handlers: HandlerRegistry;
   private readonly decoder: FrameDecoder;

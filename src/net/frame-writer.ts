@@ -15,7 +15,7 @@
  * channel compares against its high water mark to stop reading from the peer.
  */
 
-import type { Socket } from "node:net";
+import type { ByteSocket } from "./byte-socket.ts";
 import { coalesceChunkBytesMax } from "../protocol/limits.ts";
 
 export class FrameWriter {
@@ -32,7 +32,7 @@ export class FrameWriter {
 
   /** `onOutputChange` runs after each flush and drain, so the owner can resume reading. */
   constructor(
-    private readonly socket: Socket,
+    private readonly socket: ByteSocket,
     private readonly onOutputChange: () => void,
   ) {
     socket.on("drain", () => {

@@ -1,5 +1,5 @@
 /**
- * One hash-index file: maps hash(topic#key) to CommitLog offsets, RocketMQ's IndexFile. A
+ * One hash-index file: maps the CRC32 of a key (index-keys.ts) to CommitLog offsets, RocketMQ's IndexFile. A
  * fixed size, memory-mapped, so memory stays bounded however many keys arrive.
  *
  *   header   40 bytes: beginTimestamp (8), endTimestamp (8), beginPhysicalOffset (8),
@@ -22,10 +22,6 @@ const timeDiffMax = 0xffff_ffff;
 
 export function indexFileBytes(slotCount: number, entryCount: number): number {
   return indexHeaderBytes + slotCount * 4 + (entryCount + 1) * indexEntryBytes;
-}
-
-export function indexKeyHash(key: string): number {
-  return Bun.hash.crc32(key) >>> 0;
 }
 
 export class IndexFile {

@@ -6,7 +6,8 @@
 
 import { basename, dirname, join } from "node:path";
 import { offsetFileName, parseOffsetFileName } from "./file-names.ts";
-import { IndexFile, indexFileBytes, indexKeyHash } from "./index-file.ts";
+import { IndexFile, indexFileBytes } from "./index-file.ts";
+import type { IndexKey } from "./index-keys.ts";
 import type { PhysicalOffset } from "../common/offsets.ts";
 import type { FaultPoints } from "./fault-points.ts";
 import type { FileStorage } from "./mapped-file.ts";
@@ -17,24 +18,6 @@ export interface IndexServiceOptions {
   entriesPerFile: number;
   storage: FileStorage;
   faults: FaultPoints;
-}
-
-export function keyIndexKey(topic: string, key: string): string {
-  return `${topic}#${key}`;
-}
-
-export function msgIdIndexKey(msgId: string): string {
-  return `#msgId#${msgId.toUpperCase()}`;
-}
-
-/** A dedup key is per topic, like a key, but apart from the user's keys. */
-export function dedupKeyIndexKey(topic: string, dedupKey: string): string {
-  return `#dedup#${topic}#${dedupKey}`;
-}
-
-/** The index key of a send-back copy (its SEND_BACK_KEY property). */
-export function sendBackIndexKey(sendBackKey: string): string {
-  return `#sendBack#${sendBackKey}`;
 }
 
 export class IndexService {
@@ -85,7 +68,7 @@ export class IndexService {
     return indexFileBytes(this.options.slotsPerFile, this.options.entriesPerFile);
   }
 
-  put(key: string, physicalOffset: PhysicalOffset, timestampMs: number): void {
+  put(key: IndexKey, physicalOffset: PhysicalOffset, timestampMs: number): void {
     let last = this.files[this.files.length - 1];
     if (last === undefined || last.index.isFull() || !last.index.acceptsTime(timestampMs)) {
       const sequence = (last?.sequence ?? 0) + 1;
@@ -96,17 +79,16 @@ export class IndexService {
       last = { sequence, index: new IndexFile(file, this.options.slotsPerFile, this.options.entriesPerFile) };
       this.files.push(last);
     }
-    last.index.put(indexKeyHash(key), physicalOffset, timestampMs);
+    last.index.put(key, physicalOffset, timestampMs);
   }
 
   /** Candidate offsets for `key`, newest first, deduplicated; callers verify each record. */
-  lookup(key: string, limit: number, beginMs = 0, endMs = Number.MAX_SAFE_INTEGER): PhysicalOffset[] {
-    const hash = indexKeyHash(key);
+  lookup(key: IndexKey, limit: number, beginMs = 0, endMs = Number.MAX_SAFE_INTEGER): PhysicalOffset[] {
     const found: PhysicalOffset[] = [];
     for (let index = this.files.length - 1; index >= 0 && found.length < limit; index--) {
       const file = this.files[index]!.index;
       if (file.entryCount === 0 || file.endTimestampMs < beginMs || file.beginTimestampMs > endMs) continue;
-      file.lookup(hash, beginMs, endMs, limit, found);
+      file.lookup(key, beginMs, endMs, limit, found);
     }
     return [...new Set(found)].slice(0, limit);
   }

@@ -13,7 +13,8 @@ import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
 import type { ConsumeQueues } from "./consume-queues.ts";
 import { propertyNames } from "../common/message-properties.ts";
-import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey, sendBackIndexKey, type IndexService } from "./index-service.ts";
+import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey, sendBackIndexKey } from "./index-keys.ts";
+import type { IndexService } from "./index-service.ts";
 import type { TopicTombstones } from "./topic-tombstones.ts";
 
 export interface LookupContext {

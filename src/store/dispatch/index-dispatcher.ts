@@ -8,7 +8,7 @@
 
 import type { IndexService } from "../index-service.ts";
 import { propertyNames } from "../../common/message-properties.ts";
-import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey, sendBackIndexKey } from "../index-service.ts";
+import { dedupKeyIndexKey, keyIndexKey, msgIdIndexKey, sendBackIndexKey } from "../index-keys.ts";
 import type { DispatchRecord } from "./dispatch-record.ts";
 import type { Dispatcher } from "./record-dispatch.ts";
 
