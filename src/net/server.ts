@@ -88,7 +88,10 @@ export class Server {
       });
     } catch (error) {
       server.idleSweep?.cancel();
-      const reason = error instanceof Error ? error.message : String(error);
+      // Bun's message names no cause ("Failed to listen at ..."); its code does (EADDRINUSE).
+      const code = (error as { code?: unknown }).code;
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = typeof code === "string" ? `${code}: ${message}` : message;
       return Promise.reject(new MqError("CONNECT_FAILED", { address: `${host}:${options.port}`, reason: `cannot listen: ${reason}` }));
     }
     server.boundPort = server.listener.port;
