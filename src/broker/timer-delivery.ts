@@ -20,7 +20,6 @@
  */
 
 import { MqError } from "../common/errors.ts";
-import { timerRetentionFloorReuseMs } from "../common/limits.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import type { ScheduleSink, ScheduledRecord } from "../store/dispatch/schedule-dispatcher.ts";
 import type { PutMessageInput } from "../store/put-message.ts";
@@ -36,8 +35,6 @@ const timerOnlyProperties = [propertyNames.realTopic, propertyNames.realQueueId,
 
 export class TimerDelivery implements ScheduleSink {
   readonly counters = { scheduled: 0, delivered: 0, alreadyDelivered: 0, dropped: 0 };
-  /** The lowest record offset pending timers need, and when it was read (see keepFrom). */
-  private floor: { offset: number | undefined; readAtMs: number } | undefined;
   /** While attaching: keys of cancelled messages' markers, so replay does not schedule them again. */
   private cancelledAtAttach: Set<string> | undefined;
   /**
@@ -74,25 +71,17 @@ export class TimerDelivery implements ScheduleSink {
     }
     const payload: ScheduledMessageJob = { physicalOffset: record.physicalOffset, realTopic: record.realTopic, realQueueId: record.realQueueId, msgId: record.msgId, ...(record.tags === undefined ? {} : { tags: record.tags }) };
     // Held for the turn's one write: a job lost to a kill -9 is derived again by replay (schedule-dispatcher.ts).
-    this.context.scheduler.scheduleSoon({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload });
+    this.context.scheduler.scheduleSoon({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload, floor: record.physicalOffset });
     this.counters.scheduled += 1;
-    if (this.floor !== undefined && this.floor.offset === undefined) this.floor.offset = record.physicalOffset;
   }
 
   /**
-   * The lowest CommitLog offset of a pending timer record. It reads every open job's payload, so
-   * it is reused for `timerRetentionFloorReuseMs`: it can only grow meanwhile (timers complete,
-   * new ones are appended later), so a reused value keeps at most more than needed, never less.
+   * The lowest CommitLog offset of a pending timer record: each job carries its record's offset
+   * as its floor, and the scheduler keeps the lowest per slice of due time (schedule-floors.ts),
+   * so no job is read. It may be lower than needed until the next compaction, never higher.
    */
   keepFrom(): number | undefined {
-    const nowMs = this.context.clock.monotonicMs();
-    if (this.floor !== undefined && nowMs - this.floor.readAtMs < timerRetentionFloorReuseMs) return this.floor.offset;
-    let lowest: number | undefined;
-    for (const job of this.context.scheduler.openOf(scheduledMessageJobKind)) {
-      if (lowest === undefined || job.payload.physicalOffset < lowest) lowest = job.payload.physicalOffset;
-    }
-    this.floor = { offset: lowest, readAtMs: nowMs };
-    return lowest;
+    return this.context.scheduler.lowestFloor();
   }
 
   sync(): Promise<void> {

@@ -190,11 +190,6 @@ export const loopStallTickBrokerMs = 5;
 export const timerMaxDelayMsDefault = 40 * 24 * 3_600_000;
 /** The highest timerMaxDelayMs setting: one year. */
 export const timerMaxDelayMsLimit = 366 * 24 * 3_600_000;
-/**
- * How long retention reuses the lowest CommitLog offset pending timers need before reading the
- * journal again. Safe to reuse: that offset only grows (new timers are appended later).
- */
-export const timerRetentionFloorReuseMs = 60_000;
 /** RocketMQ's 18 delay levels (setting messageDelayLevel): level n waits the n-th duration. */
 export const messageDelayLevelDefault = "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h";
 

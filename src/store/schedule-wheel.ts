@@ -85,9 +85,36 @@ export class ScheduleWheel {
 
   /** Replaces the whole wheel with `refs` (the open jobs, after an open or a compaction). */
   rebuild(refs: Iterable<WheelKey>): void {
+    this.rebuildWith((take) => {
+      for (const ref of refs) take(ref.dueMs, ref.position);
+    });
+  }
+
+  /**
+   * The same, from `forEach`, which hands every ref to `take` (and is called twice: to count each
+   * slice's refs, then to fill them). Each slice is written sorted, in one write.
+   */
+  rebuildWith(forEach: (take: (dueMs: number, position: number) => void) => void): void {
     this.clear();
-    for (const ref of refs) this.add(ref);
-    this.flush();
+    const counts = new Map<number, number>();
+    forEach((dueMs, position) => {
+      if (position >= positionLimit) throw new MqError("INTERNAL", { reason: `the schedule journal passed ${positionLimit} bytes, the most its wheel can address` });
+      const start = sliceStart(dueMs);
+      counts.set(start, (counts.get(start) ?? 0) + 1);
+    });
+    const filled = new Map<number, { refs: Float64Array; next: number }>();
+    for (const [start, count] of counts) filled.set(start, { refs: new Float64Array(count), next: 0 });
+    forEach((dueMs, position) => {
+      const start = sliceStart(dueMs);
+      const slice = filled.get(start)!;
+      slice.refs[slice.next++] = pack(start, dueMs, position);
+    });
+    for (const [start, { refs }] of filled) {
+      refs.sort();
+      writeFileSync(this.path(start), new Uint8Array(refs.buffer, refs.byteOffset, refs.byteLength));
+      this.slices.set(start, { refs: refs.length, sorted: refs.length });
+    }
+    this.sortedStarts = undefined;
   }
 
   /** The `count` earliest refs at or after `from`, in order, and the one after them. */

@@ -12,6 +12,12 @@ import type { OpenJobBucket } from "./schedule-query.ts";
 export interface ScheduledJob<K extends string = string, P = unknown> extends JobKey {
   readonly kind: K;
   readonly payload: P;
+  /**
+   * A number the owner wants the lowest of over the open jobs (`Scheduler.lowestFloor`), kept in
+   * the ADD's header so a restart knows it without reading payloads: scheduled delivery's is the
+   * CommitLog offset of the timer record, which retention must keep.
+   */
+  readonly floor?: number;
 }
 
 /** A job's key with its kind, when the caller knows it (per-kind counts stay exact). */

@@ -43,9 +43,11 @@ import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
 import { encodeAdd, encodeDone, journalHeaderBytes, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+import { SliceFloors } from "./schedule-floors.ts";
+import { OpenJobs } from "./schedule-open-jobs.ts";
 import { ClosedAhead } from "./schedule-closed-ahead.ts";
 import { type MemoryJob, ScheduleMemory, wheelKeyOf } from "./schedule-memory.ts";
-import { applyRecord, type JobKey, keyOf, type OpenRef } from "./schedule-keys.ts";
+import type { JobKey } from "./schedule-keys.ts";
 import { findOpenJob, findOpenJobs, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
 import { compareWheelKeys, ScheduleWheel, type WheelKey } from "./schedule-wheel.ts";
 
@@ -78,8 +80,10 @@ export class Scheduler<M extends JobKindMap> {
   /** Jobs closed that a later selection from the wheel could still meet (schedule-closed-ahead.ts). */
   private readonly closedAhead: ClosedAhead;
   /** Every open job, from the opening scan and kept up to date until start(): owners rebuilding their state read it instead of the journal. */
-  private openAtOpen: Map<string, OpenRef> | undefined;
+  private openAtOpen: OpenJobs | undefined;
   private openJobs = 0;
+  /** The lowest floor of the jobs opened per slice of due time (schedule-floors.ts). */
+  private readonly floors = new SliceFloors();
   /** Set when closedAhead outgrows the window: the next compaction check compacts. */
   private compactWanted = false;
   private timer: TimerHandle | undefined;
@@ -89,17 +93,18 @@ export class Scheduler<M extends JobKindMap> {
   private firing = false;
   private closed = false;
 
-  private constructor(private readonly options: SchedulerOptions, initial: Map<string, OpenRef>, journal: ScheduleJournal) {
+  private constructor(private readonly options: SchedulerOptions, initial: OpenJobs, journal: ScheduleJournal) {
     this.journal = journal;
     this.inMemoryMax = options.inMemoryMax ?? limits.scheduledJobsInMemoryMax;
     this.jobsMax = options.jobsMax ?? limits.scheduledJobsMax;
     this.compactRecordsMin = options.compactRecordsMin ?? limits.scheduleCompactRecordsMin;
     this.jobsPerTurnMax = options.jobsPerTurnMax ?? limits.scheduledJobsPerTurnMax;
     this.closedAhead = new ClosedAhead(this.inMemoryMax);
-    this.openJobs = initial.size;
-    this.countKinds(initial.values());
+    this.openJobs = initial.count;
+    for (const [kind, count] of initial.countsByKind()) this.openByKind.set(kind, count);
     this.wheel = new ScheduleWheel(join(options.dir, "wheel"));
-    this.wheel.rebuild(initial.values());
+    this.wheel.rebuildWith((take) => initial.forEach((_kind, dueMs, position) => take(dueMs, position)));
+    initial.forEach((_kind, dueMs, _position, _length, floor) => this.floors.note(dueMs, floor));
     this.horizon = { dueMs: -Infinity, position: -Infinity };
     this.load();
     this.openAtOpen = initial;
@@ -107,10 +112,10 @@ export class Scheduler<M extends JobKindMap> {
 
   /** Opens the journal in `options.dir` (creating it), and loads the earliest open jobs. */
   static open<M extends JobKindMap>(options: SchedulerOptions): Scheduler<M> {
-    const open = new Map<string, OpenRef>();
-    const journal = ScheduleJournal.open(join(options.dir, "journal"), options.logger, (record) => applyRecord(open, record, -Infinity));
+    const open = new OpenJobs();
+    const journal = ScheduleJournal.open(join(options.dir, "journal"), options.logger, (key) => open.apply(key));
     const scheduler = new Scheduler<M>(options, open, journal);
-    options.logger.info(`Scheduler: ${open.size} open jobs in the journal (${journal.bytes} bytes), ${scheduler.memory.size} in memory`);
+    options.logger.info(`Scheduler: ${open.count} open jobs in the journal (${journal.bytes} bytes), ${scheduler.memory.size} in memory`);
     return scheduler;
   }
 
@@ -195,6 +200,18 @@ export class Scheduler<M extends JobKindMap> {
     return job;
   }
 
+  /**
+   * The lowest floor of the open jobs that have one (undefined: none), from the slice summaries:
+   * no job is read, only the in-memory window, for the earliest open job. Jobs handed to their
+   * handler and held count no more (scheduled delivery's are stored by then), nor do jobs of a
+   * kind without a handler, which leave memory unfired.
+   */
+  lowestFloor(): number | undefined {
+    let earliestMs = this.horizon.dueMs;
+    for (const entry of this.memory.values()) if (entry.job.dueMs < earliestMs) earliestMs = entry.job.dueMs;
+    return this.floors.lowest(earliestMs);
+  }
+
   /** Registers the handler of a kind; jobs of a kind with no handler stay open and wait for one. */
   register<K extends keyof M & string>(kind: K, handler: JobHandler<K, M[K]>): void {
     if (this.handlers.has(kind)) throw new MqError("INTERNAL", { reason: `job kind "${kind}" is registered twice` });
@@ -231,7 +248,7 @@ export class Scheduler<M extends JobKindMap> {
   private openJob(job: AnyJob<M>, soon: boolean): void {
     this.checkOpen();
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job.floor);
     const position = soon ? this.journal.appendSoon(add, 1) : this.journal.append(add, 1);
     this.opened(job, { dueMs: job.dueMs, position, length: add.length });
   }
@@ -248,7 +265,7 @@ export class Scheduler<M extends JobKindMap> {
   reschedule(previous: KindedJobKey, job: AnyJob<M>): void {
     this.checkOpen();
     const done = encodeDone(previous.id, previous.dueMs);
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)));
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job.floor);
     const both = new Uint8Array(done.length + add.length);
     both.set(done, 0);
     both.set(add, done.length);
@@ -309,23 +326,20 @@ export class Scheduler<M extends JobKindMap> {
    */
   openBeforeStart(kind: keyof M & string, key: JobKey): boolean {
     if (this.openAtOpen === undefined) throw new MqError("INTERNAL", { reason: "the scheduler answers openBeforeStart only before it starts" });
-    return this.openAtOpen.get(keyOf(key))?.kind === kind;
+    return this.openAtOpen.has(kind, key);
   }
 
-  private openRefsOf(kind: string): OpenRef[] {
-    if (this.openAtOpen !== undefined) {
-      const refs: OpenRef[] = [];
-      for (const ref of this.openAtOpen.values()) if (ref.kind === kind) refs.push(ref);
-      return refs;
-    }
-    const open = new Map<string, OpenRef>();
-    this.journal.scan(
-      (record) => {
-        if (record.type === "done" || record.kind === kind) applyRecord(open, record, -Infinity);
-      },
-      { payloads: false },
-    );
-    return [...open.values()];
+  private openRefsOf(kind: string): Array<{ readonly position: number; readonly length: number }> {
+    const refs: Array<{ readonly position: number; readonly length: number }> = [];
+    (this.openAtOpen ?? this.scanOpen()).forEach((_kind, _dueMs, position, length) => refs.push({ position, length }), kind);
+    return refs;
+  }
+
+  /** The open jobs, from one pass over the journal's record keys. */
+  private scanOpen(): OpenJobs {
+    const open = new OpenJobs();
+    this.journal.scanKeys((key) => open.apply(key));
+    return open;
   }
 
   /** Makes every journal record written so far durable (fdatasync, off the event loop); the store awaits it before a checkpoint. */
@@ -340,32 +354,42 @@ export class Scheduler<M extends JobKindMap> {
    */
   compact(): void {
     this.checkOpen();
-    const open = new Map<string, OpenRef>();
-    this.journal.scan((record) => applyRecord(open, record, -Infinity), { payloads: false });
-    const refs = [...open.values()].sort((a, b) => a.position - b.position);
+    const open = this.scanOpen();
+    const refs: Array<{ readonly position: number; readonly length: number }> = [];
+    open.forEach((_kind, _dueMs, position, length) => refs.push({ position, length }));
     this.journal.rewrite(refs);
-    const moved: OpenRef[] = [];
-    // The new horizon is the job that was the first at or after the old one, at its new position.
-    let horizonBefore: OpenRef | undefined;
+    // Memory and the horizon move to the new positions (records keep their order). The new
+    // horizon is the job that was the first at or after the old one, at its new position.
+    const inMemory = new Map<number, MemoryJob>();
+    for (const entry of this.memory.values()) inMemory.set(entry.position, entry);
+    let horizonBefore: WheelKey | undefined;
     let horizon = unbounded;
     let position = journalHeaderBytes;
-    for (const ref of refs) {
-      const entry = this.memory.get(ref);
-      if (entry !== undefined && entry.position === ref.position) entry.position = position;
-      if (compareWheelKeys(ref, this.horizon) >= 0 && (horizonBefore === undefined || compareWheelKeys(ref, horizonBefore) < 0)) {
-        horizonBefore = ref;
-        horizon = { dueMs: ref.dueMs, position };
+    open.forEach((_kind, dueMs, oldPosition, length) => {
+      const entry = inMemory.get(oldPosition);
+      if (entry !== undefined) entry.position = position;
+      const old = { dueMs, position: oldPosition };
+      if (compareWheelKeys(old, this.horizon) >= 0 && (horizonBefore === undefined || compareWheelKeys(old, horizonBefore) < 0)) {
+        horizonBefore = old;
+        horizon = { dueMs, position };
       }
-      moved.push({ ...ref, position });
-      position += ref.length;
-    }
+      position += length;
+    });
     this.horizon = horizon;
-    this.wheel.rebuild(moved);
-    if (this.openAtOpen !== undefined) this.openAtOpen = new Map(moved.map((ref) => [keyOf(ref), ref]));
+    this.wheel.rebuildWith((take) => {
+      let moved = journalHeaderBytes;
+      open.forEach((_kind, dueMs, _oldPosition, length) => {
+        take(dueMs, moved);
+        moved += length;
+      });
+    });
+    if (this.openAtOpen !== undefined) this.openAtOpen = this.scanOpen();
     this.closedAhead.clear();
-    this.openJobs = open.size;
+    this.openJobs = open.count;
     this.openByKind.clear();
-    this.countKinds(open.values());
+    for (const [kind, count] of open.countsByKind()) this.openByKind.set(kind, count);
+    this.floors.clear();
+    open.forEach((_kind, dueMs, _position, _length, floor) => this.floors.note(dueMs, floor));
     this.counters.compactions += 1;
   }
 
@@ -409,13 +433,13 @@ export class Scheduler<M extends JobKindMap> {
 
   private opened(job: ScheduledJob, ref: WheelKey & { readonly length: number }): void {
     this.counters.scheduled += 1;
-    const key = keyOf(job);
     if (this.memory.get(job) === undefined) {
       this.openJobs += 1;
       this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
     }
     this.wheel.add(ref);
-    this.openAtOpen?.set(key, { kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length });
+    this.openAtOpen?.opened({ kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length, ...(job.floor === undefined ? {} : { floor: job.floor }) });
+    this.floors.note(job.dueMs, job.floor ?? Number.NaN);
     if (compareWheelKeys(ref, this.horizon) < 0) {
       this.remember(job, job.dueMs, ref.position);
       if (this.memory.size > this.inMemoryMax) this.evict();
@@ -434,12 +458,8 @@ export class Scheduler<M extends JobKindMap> {
     if (ahead || key.dueMs > this.options.clock.nowMs()) this.closedAhead.add(key, donePosition);
     if (this.closedAhead.overfull) this.compactWanted = true;
     this.forget(key);
-    this.openAtOpen?.delete(keyOf(key));
+    this.openAtOpen?.closed(key);
     this.openJobs = Math.max(0, this.openJobs - 1);
-  }
-
-  private countKinds(refs: Iterable<OpenRef>): void {
-    for (const ref of refs) this.openByKind.set(ref.kind, (this.openByKind.get(ref.kind) ?? 0) + 1);
   }
 
   private remember(job: ScheduledJob, fireAtMs: number, position: number): void {
@@ -538,5 +558,6 @@ export class Scheduler<M extends JobKindMap> {
 }
 
 function jobOf(record: JournalRecord): ScheduledJob {
-  return { kind: record.kind, id: record.id, dueMs: record.dueMs, payload: JSON.parse(decoder.decode(record.payload)) as unknown };
+  const payload = JSON.parse(decoder.decode(record.payload)) as unknown;
+  return record.floor === undefined ? { kind: record.kind, id: record.id, dueMs: record.dueMs, payload } : { kind: record.kind, id: record.id, dueMs: record.dueMs, payload, floor: record.floor };
 }

@@ -256,6 +256,36 @@ describe("Scheduler: crashes and the journal", () => {
     expect(reopened.openOf("ping").map((job) => job.id)).toEqual(["s2", "s3", "s4"]);
   });
 
+  test("the lowest floor of the open jobs comes from slice summaries, rises as slices are done, and survives a reopen and a compaction", () => {
+    const dir = makeTempDir("mq-sched-");
+    const clock = new ManualClock(startMs);
+    const scheduler = openScheduler(dir, clock);
+    const { handler } = recorder();
+    scheduler.register("ping", handler(clock));
+    scheduler.start();
+    expect(scheduler.lowestFloor()).toBeUndefined();
+    // Three slices of due time (30 s each); floors not in due order; one job without a floor.
+    scheduler.schedule({ ...ping("a", startMs + 1_000), floor: 500 });
+    scheduler.schedule({ ...ping("b", startMs + 40_000), floor: 100 });
+    scheduler.schedule({ ...ping("c", startMs + 70_000), floor: 300 });
+    scheduler.schedule(ping("d", startMs + 70_001));
+    expect(scheduler.lowestFloor()).toBe(100);
+    clock.advance(45_000); // a and b fired: their slices hold nothing open
+    expect(scheduler.lowestFloor()).toBe(300);
+    scheduler.close();
+    const reopened = openScheduler(dir, new ManualClock(startMs + 45_000));
+    expect(reopened.lowestFloor()).toBe(300); // from the ADDs' headers, no payload read
+    expect(reopened.openOf("ping").map((job) => [job.id, job.floor])).toEqual([
+      ["c", 300],
+      ["d", undefined],
+    ]);
+    reopened.compact();
+    expect(reopened.lowestFloor()).toBe(300);
+    reopened.cancel("ping", "c");
+    reopened.compact(); // a closed job's floor counts until the next rebuild
+    expect(reopened.lowestFloor()).toBeUndefined();
+  });
+
   test("a torn last record is cut at open; every whole record before it is kept", () => {
     const dir = makeTempDir("mq-sched-");
     const first = openScheduler(dir, new ManualClock(startMs));
