@@ -6,6 +6,8 @@
  *   id       the message's msgId (UNIQ_KEY): one pending timer per msgId
  *   dueMs    the delivery time, ms since the epoch
  *   payload  ScheduledMessageJob below
+ *   floor    the timer record's CommitLog offset (retention keeps from the lowest)
+ *   group    the real topic (listings count and filter by it without reading payloads)
  *
  * The timer record itself (topic rmq_sys_wheel_timer, REAL_TOPIC / REAL_QID / TIMER_DELIVER_MS)
  * stays in the CommitLog at `physicalOffset`; the job never copies the body.

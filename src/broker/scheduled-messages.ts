@@ -4,8 +4,9 @@
  * processor), REST and the CLI all come here.
  *
  * A pending scheduled message is an open scheduler job of kind `scheduled-message`
- * (scheduled-message-job.ts): its id is the msgId, its due time the delivery time. Listing reads
- * the scheduler (memory and journal), never the CommitLog.
+ * (scheduled-message-job.ts): its id is the msgId, its due time the delivery time, its group the
+ * real topic. Listing reads the scheduler (its counts per slice of due time, and one page of jobs
+ * from its wheel), never the CommitLog.
  *
  * A cancel answers one of three:
  *   cancelled          the job was open and is closed now, durably (written before the answer),
@@ -67,7 +68,7 @@ export class ScheduledMessages {
     const limit = Math.min(limits.scheduledListPageMax, query.limit ?? limits.scheduledListPageDefault);
     const topic = query.topic;
     const answer = this.scheduler.openBetween(
-      { kind: scheduledMessageJobKind, fromMs, toMs: query.toMs ?? Number.MAX_SAFE_INTEGER, match: topic === undefined ? undefined : (payload) => payload.realTopic === topic },
+      { kind: scheduledMessageJobKind, fromMs, toMs: query.toMs ?? Number.MAX_SAFE_INTEGER, ...(topic === undefined ? {} : { group: topic }) },
       { after: query.after === undefined ? undefined : { dueMs: query.after.deliverAtMs, id: query.after.msgId }, limit: limit + 1, bucketMs },
     );
     const messages = answer.jobs.slice(0, limit).map(view);

@@ -9,6 +9,7 @@
  */
 
 import { scheduleWheelSliceMs } from "../common/limits.ts";
+import { sliceStartOf } from "./schedule-counts.ts";
 
 export class SliceFloors {
   private readonly lowestBySlice = new Map<number, number>();
@@ -16,7 +17,7 @@ export class SliceFloors {
   /** A job due at `dueMs` with `floor` (NaN: none) was opened. */
   note(dueMs: number, floor: number): void {
     if (Number.isNaN(floor)) return;
-    const start = Math.floor(dueMs / scheduleWheelSliceMs) * scheduleWheelSliceMs;
+    const start = sliceStartOf(dueMs);
     const lowest = this.lowestBySlice.get(start);
     if (lowest === undefined || floor < lowest) this.lowestBySlice.set(start, floor);
   }

@@ -5,17 +5,19 @@
  *     0   4  length of the whole record
  *     4   4  crc32 of bytes [8, length)
  *     8   1  type: 1 ADD, 2 DONE
- *     9   1  flags: bit 0 set, an ADD carries a floor (below)
+ *     9   1  flags (ADD only): bit 0, a floor follows the header; bit 1, a group follows it
  *    10   2  kind bytes (0 for DONE)
  *    12   2  id bytes
  *    14   8  dueMs (f64: an integer number of ms since the epoch)
- *    22   8  (ADD with the floor flag only) the floor, f64: a number its owner wants the lowest
- *            of over the open jobs (scheduled delivery: its timer record's CommitLog offset)
- *     …      kind, id, then (ADD only) the payload, JSON in UTF-8
+ *    22   …  the floor (f64), if flagged: a number its owner wants the lowest of over the open
+ *            jobs (scheduled delivery: its timer record's CommitLog offset); then the group, if
+ *            flagged: u16 length and UTF-8 bytes, a label open jobs are counted by
+ *            (scheduled delivery: the real topic); then kind, id and (ADD only) the payload,
+ *            JSON in UTF-8
  *
  * Besides whole records, a scan can decode a record's key only (`decodeRecordKey`): its type,
- * kind, due time, place, and two 32-bit hashes of its id bytes instead of the id — what the
- * opening scan folds a million records with, without a string or an object per record.
+ * kind, group, floor, due time, place, and two 32-bit hashes of its id bytes instead of the id —
+ * what the opening scan folds a million records with, without a string or an object per record.
  */
 
 import { MqError } from "../common/errors.ts";
@@ -27,14 +29,16 @@ export const recordBytesMax = recordHeaderBytes + 2 * scheduledJobIdBytesMax + s
 const typeAdd = 1;
 const typeDone = 2;
 const flagFloor = 1;
+const flagGroup = 2;
 
 export interface JournalRecord {
   readonly type: "add" | "done";
   readonly kind: string;
   readonly id: string;
   readonly dueMs: number;
-  /** ADD only: its floor, when it has one. */
+  /** ADD only: its floor and its group, when it has them. */
   readonly floor: number | undefined;
+  readonly group: string | undefined;
   /** ADD only (and not in a scan without payloads): the payload's bytes (JSON), a view into the read buffer, valid while the record is visited. */
   readonly payload: Uint8Array | undefined;
   /** Where the record starts in the file, and its length: compaction copies it from there. */
@@ -47,23 +51,32 @@ const decoder = new TextDecoder();
 let scratch = new Uint8Array(new ArrayBuffer(4 * 1024));
 let scratchView = new DataView(scratch.buffer);
 
-export function encodeAdd(kind: string, id: string, dueMs: number, payload: Uint8Array, floor?: number): Uint8Array {
-  return encodeRecord(typeAdd, encoder.encode(kind), encoder.encode(id), dueMs, payload, floor);
+/** What an ADD may carry besides its key and payload (see the layout above). */
+export interface AddExtras {
+  readonly floor?: number;
+  readonly group?: string;
+}
+
+export function encodeAdd(kind: string, id: string, dueMs: number, payload: Uint8Array, extras: AddExtras = {}): Uint8Array {
+  return encodeRecord(typeAdd, encoder.encode(kind), encoder.encode(id), dueMs, payload, extras);
 }
 
 export function encodeDone(id: string, dueMs: number): Uint8Array {
-  return encodeRecord(typeDone, new Uint8Array(0), encoder.encode(id), dueMs, new Uint8Array(0));
+  return encodeRecord(typeDone, new Uint8Array(0), encoder.encode(id), dueMs, new Uint8Array(0), {});
 }
 
-function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: number, payload: Uint8Array, floor?: number): Uint8Array {
+function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: number, payload: Uint8Array, extras: AddExtras): Uint8Array {
   if (id.length === 0 || id.length > scheduledJobIdBytesMax || kind.length > scheduledJobIdBytesMax) {
     throw new MqError("INVALID_FIELD", { field: "job.id", reason: `must be 1..${scheduledJobIdBytesMax} bytes, got ${id.length} (kind ${kind.length})` });
   }
   if (payload.length > scheduledJobPayloadBytesMax) throw new MqError("INVALID_FIELD", { field: "job.payload", reason: `must be at most ${scheduledJobPayloadBytesMax} bytes, got ${payload.length}` });
   if (!Number.isSafeInteger(dueMs) || dueMs < 0) throw new MqError("INVALID_FIELD", { field: "job.dueMs", reason: `must be a non-negative integer, got ${dueMs}` });
+  const { floor } = extras;
   if (floor !== undefined && !Number.isFinite(floor)) throw new MqError("INVALID_FIELD", { field: "job.floor", reason: `must be a finite number, got ${floor}` });
-  const floorBytes = floor === undefined ? 0 : 8;
-  const length = recordHeaderBytes + floorBytes + kind.length + id.length + payload.length;
+  const group = extras.group === undefined ? undefined : encoder.encode(extras.group);
+  if (group !== undefined && group.length > scheduledJobIdBytesMax) throw new MqError("INVALID_FIELD", { field: "job.group", reason: `must be at most ${scheduledJobIdBytesMax} bytes, got ${group.length}` });
+  const extraBytes = (floor === undefined ? 0 : 8) + (group === undefined ? 0 : 2 + group.length);
+  const length = recordHeaderBytes + extraBytes + kind.length + id.length + payload.length;
   // Encoded in a scratch buffer and copied out: a fresh ArrayBuffer per record (to view it with a
   // DataView) costs more than the record, and counts against the heap valve as memory outside the heap.
   if (scratch.length < length) {
@@ -75,15 +88,23 @@ function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: num
   const view = scratchView;
   view.setUint32(0, length, true);
   view.setUint8(8, type);
-  view.setUint8(9, floor === undefined ? 0 : flagFloor);
+  view.setUint8(9, (floor === undefined ? 0 : flagFloor) | (group === undefined ? 0 : flagGroup));
   view.setUint16(10, kind.length, true);
   view.setUint16(12, id.length, true);
   view.setFloat64(14, dueMs, true);
-  if (floor !== undefined) view.setFloat64(recordHeaderBytes, floor, true);
-  const kindStart = recordHeaderBytes + floorBytes;
-  bytes.set(kind, kindStart);
-  bytes.set(id, kindStart + kind.length);
-  bytes.set(payload, kindStart + kind.length + id.length);
+  let at = recordHeaderBytes;
+  if (floor !== undefined) {
+    view.setFloat64(at, floor, true);
+    at += 8;
+  }
+  if (group !== undefined) {
+    view.setUint16(at, group.length, true);
+    bytes.set(group, at + 2);
+    at += 2 + group.length;
+  }
+  bytes.set(kind, at);
+  bytes.set(id, at + kind.length);
+  bytes.set(payload, at + kind.length + id.length);
   view.setUint32(4, Bun.hash.crc32(bytes.subarray(8, length)) >>> 0, true);
   return bytes.slice(0, length);
 }
@@ -100,48 +121,84 @@ export function chunkOf(bytes: Uint8Array): Chunk {
   return { bytes, view: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength), text: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
 }
 
-/** Kind names repeat on every record: the last one decoded is reused when its bytes match. */
-let lastKindBytes = new Uint8Array(0);
-let lastKind = "";
+/** Names that repeat on every record (kinds, groups): the last one decoded is reused when its bytes match. */
+class NameCache {
+  private lastBytes = new Uint8Array(0);
+  private last = "";
 
-function decodeKind(bytes: Uint8Array, start: number, end: number): string {
-  const length = end - start;
-  if (length === lastKindBytes.length) {
-    let same = true;
-    for (let index = 0; index < length && same; index++) same = bytes[start + index] === lastKindBytes[index];
-    if (same) return lastKind;
+  decode(bytes: Uint8Array, start: number, end: number): string {
+    const length = end - start;
+    if (length === this.lastBytes.length) {
+      let same = true;
+      for (let index = 0; index < length && same; index++) same = bytes[start + index] === this.lastBytes[index];
+      if (same) return this.last;
+    }
+    this.lastBytes = bytes.slice(start, end);
+    this.last = decoder.decode(this.lastBytes);
+    return this.last;
   }
-  lastKindBytes = bytes.slice(start, end);
-  lastKind = decoder.decode(lastKindBytes);
-  return lastKind;
+}
+
+const kinds = new NameCache();
+const groups = new NameCache();
+
+/** Where the parts of the record last parsed are (one object for every record: nothing allocated per record). */
+const layout = { type: 0, length: 0, dueMs: 0, floor: Number.NaN, group: undefined as string | undefined, kind: "", idStart: 0, idEnd: 0 };
+
+/** Parses the record at `offset` of `chunk` into `layout`; false when it is torn, damaged or not a record. */
+function parse(chunk: Chunk, offset: number): boolean {
+  const { bytes, view } = chunk;
+  const available = bytes.length - offset;
+  if (available < recordHeaderBytes) return false;
+  const length = view.getUint32(offset, true);
+  if (length < recordHeaderBytes || length > available) return false;
+  if ((Bun.hash.crc32(bytes.subarray(offset + 8, offset + length)) >>> 0) !== view.getUint32(offset + 4, true)) return false;
+  const type = view.getUint8(offset + 8);
+  if (type !== typeAdd && type !== typeDone) return false;
+  const flags = type === typeAdd ? view.getUint8(offset + 9) : 0;
+  const end = offset + length;
+  let at = offset + recordHeaderBytes;
+  layout.floor = Number.NaN;
+  if ((flags & flagFloor) !== 0) {
+    if (at + 8 > end) return false;
+    layout.floor = view.getFloat64(at, true);
+    at += 8;
+  }
+  layout.group = undefined;
+  if ((flags & flagGroup) !== 0) {
+    if (at + 2 > end) return false;
+    const groupBytes = view.getUint16(at, true);
+    if (at + 2 + groupBytes > end) return false;
+    layout.group = groups.decode(bytes, at + 2, at + 2 + groupBytes);
+    at += 2 + groupBytes;
+  }
+  const kindBytes = view.getUint16(offset + 10, true);
+  const idBytes = view.getUint16(offset + 12, true);
+  if (at + kindBytes + idBytes > end) return false;
+  layout.type = type;
+  layout.length = length;
+  layout.dueMs = view.getFloat64(offset + 14, true);
+  layout.kind = kindBytes === 0 ? "" : kinds.decode(bytes, at, at + kindBytes);
+  layout.idStart = at + kindBytes;
+  layout.idEnd = layout.idStart + idBytes;
+  return true;
 }
 
 /** Decodes the record at `offset` of `chunk`; undefined when it is torn, damaged or not a record. */
 export function decodeRecord(chunk: Chunk, offset: number, position: number, withPayload = true): JournalRecord | undefined {
-  const { bytes, view } = chunk;
-  const available = bytes.length - offset;
-  if (available < recordHeaderBytes) return undefined;
-  const length = view.getUint32(offset, true);
-  if (length < recordHeaderBytes || length > available) return undefined;
-  if ((Bun.hash.crc32(bytes.subarray(offset + 8, offset + length)) >>> 0) !== view.getUint32(offset + 4, true)) return undefined;
-  const type = view.getUint8(offset + 8);
-  const floorBytes = type === typeAdd && (view.getUint8(offset + 9) & flagFloor) !== 0 ? 8 : 0;
-  const kindBytes = view.getUint16(offset + 10, true);
-  const idBytes = view.getUint16(offset + 12, true);
-  const dueMs = view.getFloat64(offset + 14, true);
-  if ((type !== typeAdd && type !== typeDone) || recordHeaderBytes + floorBytes + kindBytes + idBytes > length) return undefined;
-  const kindStart = offset + recordHeaderBytes + floorBytes;
-  const idStart = kindStart + kindBytes;
+  if (!parse(chunk, offset)) return undefined;
+  const add = layout.type === typeAdd;
   return {
-    type: type === typeAdd ? "add" : "done",
-    kind: kindBytes === 0 ? "" : decodeKind(bytes, kindStart, idStart),
-    id: chunk.text.toString("utf8", idStart, idStart + idBytes),
-    dueMs,
-    floor: floorBytes === 0 ? undefined : view.getFloat64(offset + recordHeaderBytes, true),
+    type: add ? "add" : "done",
+    kind: layout.kind,
+    id: chunk.text.toString("utf8", layout.idStart, layout.idEnd),
+    dueMs: layout.dueMs,
+    floor: Number.isNaN(layout.floor) ? undefined : layout.floor,
+    group: layout.group,
     // A view, not a copy: a scan visits a million records; whoever keeps a payload copies it.
-    payload: type === typeAdd && withPayload ? bytes.subarray(idStart + idBytes, offset + length) : undefined,
+    payload: add && withPayload ? chunk.bytes.subarray(layout.idEnd, offset + layout.length) : undefined,
     position,
-    length,
+    length: layout.length,
   };
 }
 
@@ -153,38 +210,28 @@ export interface RecordKey {
   /** Two 32-bit hashes of the id's UTF-8 bytes (idHashes): equal ids have equal hashes. */
   idHashA: number;
   idHashB: number;
-  /** The ADD's floor; NaN without one. */
+  /** The ADD's floor (NaN without one) and group. */
   floor: number;
+  group: string | undefined;
   position: number;
   length: number;
 }
 
 export function newRecordKey(): RecordKey {
-  return { type: "add", kind: "", dueMs: 0, idHashA: 0, idHashB: 0, floor: Number.NaN, position: 0, length: 0 };
+  return { type: "add", kind: "", dueMs: 0, idHashA: 0, idHashB: 0, floor: Number.NaN, group: undefined, position: 0, length: 0 };
 }
 
 /** Decodes the key of the record at `offset` of `chunk` into `key`; false when it is torn, damaged or not a record. */
 export function decodeRecordKey(chunk: Chunk, offset: number, position: number, key: RecordKey): boolean {
-  const { bytes, view } = chunk;
-  const available = bytes.length - offset;
-  if (available < recordHeaderBytes) return false;
-  const length = view.getUint32(offset, true);
-  if (length < recordHeaderBytes || length > available) return false;
-  if ((Bun.hash.crc32(bytes.subarray(offset + 8, offset + length)) >>> 0) !== view.getUint32(offset + 4, true)) return false;
-  const type = view.getUint8(offset + 8);
-  const floorBytes = type === typeAdd && (view.getUint8(offset + 9) & flagFloor) !== 0 ? 8 : 0;
-  const kindBytes = view.getUint16(offset + 10, true);
-  const idBytes = view.getUint16(offset + 12, true);
-  if ((type !== typeAdd && type !== typeDone) || recordHeaderBytes + floorBytes + kindBytes + idBytes > length) return false;
-  const kindStart = offset + recordHeaderBytes + floorBytes;
-  const idStart = kindStart + kindBytes;
-  key.type = type === typeAdd ? "add" : "done";
-  key.kind = kindBytes === 0 ? "" : decodeKind(bytes, kindStart, idStart);
-  key.dueMs = view.getFloat64(offset + 14, true);
-  key.floor = floorBytes === 0 ? Number.NaN : view.getFloat64(offset + recordHeaderBytes, true);
-  hashIdBytes(bytes, idStart, idStart + idBytes, key);
+  if (!parse(chunk, offset)) return false;
+  key.type = layout.type === typeAdd ? "add" : "done";
+  key.kind = layout.kind;
+  key.group = layout.group;
+  key.dueMs = layout.dueMs;
+  key.floor = layout.floor;
+  hashIdBytes(chunk.bytes, layout.idStart, layout.idEnd, key);
   key.position = position;
-  key.length = length;
+  key.length = layout.length;
   return true;
 }
 

@@ -20,7 +20,7 @@ import { MqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { type Chunk, chunkOf, decodeRecord, decodeRecordKey, type JournalRecord, newRecordKey, type RecordKey, recordBytesMax, recordHeaderBytes } from "./schedule-journal-records.ts";
 
-export { encodeAdd, encodeDone, type JournalRecord, type RecordKey } from "./schedule-journal-records.ts";
+export { type AddExtras, encodeAdd, encodeDone, type JournalRecord, type RecordKey } from "./schedule-journal-records.ts";
 
 const fileMagic = 0x4a53514d; // "MQSJ" read as a little-endian u32
 const fileVersion = 1;

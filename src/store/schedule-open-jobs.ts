@@ -18,6 +18,17 @@ import { idHashes, type RecordKey } from "./schedule-journal-records.ts";
 import type { JobKey, OpenRef } from "./schedule-keys.ts";
 
 const initialEntries = 1_024;
+
+/** One open job as `forEach` visits it: an object reused for every job of the pass. */
+export interface OpenJobHeader {
+  readonly kind: string;
+  readonly group: string | undefined;
+  readonly dueMs: number;
+  /** NaN: none. */
+  readonly floor: number;
+  readonly position: number;
+  readonly length: number;
+}
 const emptySlot = -1;
 
 export class OpenJobs {
@@ -27,13 +38,16 @@ export class OpenJobs {
   private dues = new Float64Array(initialEntries);
   private floors = new Float64Array(initialEntries);
   private lengths = new Uint32Array(initialEntries);
-  private kindIndexes = new Uint16Array(initialEntries);
+  private kindIndexes = new Uint32Array(initialEntries);
+  /** Index into the names + 1; 0: no group. */
+  private groupIndexes = new Uint32Array(initialEntries);
   private hashesA = new Uint32Array(initialEntries);
   private hashesB = new Uint32Array(initialEntries);
   private isOpen = new Uint8Array(initialEntries);
   private slots = new Int32Array(4 * initialEntries).fill(emptySlot);
-  private readonly kindNames: string[] = [];
-  private readonly kindIndexByName = new Map<string, number>();
+  /** Kinds and groups, numbered as they are met. */
+  private readonly names: string[] = [];
+  private readonly indexByName = new Map<string, number>();
   private openCount = 0;
 
   /** Open jobs now. */
@@ -43,14 +57,14 @@ export class OpenJobs {
 
   /** Folds one record's key in. */
   apply(key: RecordKey): void {
-    if (key.type === "add") this.add(key.kind, key.dueMs, key.idHashA, key.idHashB, key.floor, key.position, key.length);
+    if (key.type === "add") this.add(key.kind, key.group, key.dueMs, key.idHashA, key.idHashB, key.floor, key.position, key.length);
     else this.close(key.dueMs, key.idHashA, key.idHashB);
   }
 
   /** A job opened after the scan (its ADD at `position`). */
-  opened(ref: OpenRef & { readonly floor?: number }): void {
+  opened(ref: OpenRef & { readonly floor?: number; readonly group?: string }): void {
     const { idHashA, idHashB } = idHashes(ref.id);
-    this.add(ref.kind, ref.dueMs, idHashA, idHashB, ref.floor ?? Number.NaN, ref.position, ref.length);
+    this.add(ref.kind, ref.group, ref.dueMs, idHashA, idHashB, ref.floor ?? Number.NaN, ref.position, ref.length);
   }
 
   /** A job closed after the scan. */
@@ -63,7 +77,7 @@ export class OpenJobs {
   has(kind: string, key: JobKey): boolean {
     const { idHashA, idHashB } = idHashes(key.id);
     const entry = this.slots[this.find(key.dueMs, idHashA, idHashB)]!;
-    return entry !== emptySlot && this.isOpen[entry] === 1 && this.kindNames[this.kindIndexes[entry]!] === kind;
+    return entry !== emptySlot && this.isOpen[entry] === 1 && this.names[this.kindIndexes[entry]!] === kind;
   }
 
   /** Open jobs per kind. */
@@ -71,23 +85,31 @@ export class OpenJobs {
     const counts = new Map<string, number>();
     for (let entry = 0; entry < this.size; entry++) {
       if (this.isOpen[entry] === 0) continue;
-      const kind = this.kindNames[this.kindIndexes[entry]!]!;
+      const kind = this.names[this.kindIndexes[entry]!]!;
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
     return counts;
   }
 
-  /** Visits each open job (of `kind`, when given) by ascending position: its kind, due time, place, length and floor (NaN: none). */
-  forEach(visit: (kind: string, dueMs: number, position: number, length: number, floor: number) => void, kind?: string): void {
-    const only = kind === undefined ? -1 : (this.kindIndexByName.get(kind) ?? -2);
+  /** Visits each open job (of `kind`, when given) by ascending position: what its ADD's header says, and where it is. */
+  forEach(visit: (job: OpenJobHeader) => void, kind?: string): void {
+    const only = kind === undefined ? -1 : (this.indexByName.get(kind) ?? -2);
     if (only === -2) return;
+    const job = { kind: "", group: undefined as string | undefined, dueMs: 0, floor: 0, position: 0, length: 0 };
     for (let entry = 0; entry < this.size; entry++) {
       if (this.isOpen[entry] === 0 || (only >= 0 && this.kindIndexes[entry] !== only)) continue;
-      visit(this.kindNames[this.kindIndexes[entry]!]!, this.dues[entry]!, this.positions[entry]!, this.lengths[entry]!, this.floors[entry]!);
+      job.kind = this.names[this.kindIndexes[entry]!]!;
+      const group = this.groupIndexes[entry]!;
+      job.group = group === 0 ? undefined : this.names[group - 1];
+      job.dueMs = this.dues[entry]!;
+      job.floor = this.floors[entry]!;
+      job.position = this.positions[entry]!;
+      job.length = this.lengths[entry]!;
+      visit(job);
     }
   }
 
-  private add(kind: string, dueMs: number, idHashA: number, idHashB: number, floor: number, position: number, length: number): void {
+  private add(kind: string, group: string | undefined, dueMs: number, idHashA: number, idHashB: number, floor: number, position: number, length: number): void {
     if (this.size === this.capacity) this.grow();
     const slot = this.find(dueMs, idHashA, idHashB);
     const previous = this.slots[slot]!;
@@ -100,7 +122,8 @@ export class OpenJobs {
     this.dues[entry] = dueMs;
     this.floors[entry] = floor;
     this.lengths[entry] = length;
-    this.kindIndexes[entry] = this.kindIndexOf(kind);
+    this.kindIndexes[entry] = this.nameIndexOf(kind);
+    this.groupIndexes[entry] = group === undefined ? 0 : this.nameIndexOf(group) + 1;
     this.hashesA[entry] = idHashA;
     this.hashesB[entry] = idHashB;
     this.isOpen[entry] = 1;
@@ -126,12 +149,12 @@ export class OpenJobs {
     }
   }
 
-  private kindIndexOf(kind: string): number {
-    let index = this.kindIndexByName.get(kind);
+  private nameIndexOf(name: string): number {
+    let index = this.indexByName.get(name);
     if (index === undefined) {
-      index = this.kindNames.length;
-      this.kindNames.push(kind);
-      this.kindIndexByName.set(kind, index);
+      index = this.names.length;
+      this.names.push(name);
+      this.indexByName.set(name, index);
     }
     return index;
   }
@@ -143,7 +166,8 @@ export class OpenJobs {
     this.dues = grown(this.dues, new Float64Array(this.capacity));
     this.floors = grown(this.floors, new Float64Array(this.capacity));
     this.lengths = grown(this.lengths, new Uint32Array(this.capacity));
-    this.kindIndexes = grown(this.kindIndexes, new Uint16Array(this.capacity));
+    this.kindIndexes = grown(this.kindIndexes, new Uint32Array(this.capacity));
+    this.groupIndexes = grown(this.groupIndexes, new Uint32Array(this.capacity));
     this.hashesA = grown(this.hashesA, new Uint32Array(this.capacity));
     this.hashesB = grown(this.hashesB, new Uint32Array(this.capacity));
     this.isOpen = grown(this.isOpen, new Uint8Array(this.capacity));
@@ -153,7 +177,7 @@ export class OpenJobs {
   }
 }
 
-function grown<T extends Float64Array | Uint32Array | Uint16Array | Uint8Array>(from: T, to: T): T {
+function grown<T extends Float64Array | Uint32Array | Uint8Array>(from: T, to: T): T {
   to.set(from);
   return to;
 }

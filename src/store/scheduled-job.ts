@@ -18,11 +18,15 @@ export interface ScheduledJob<K extends string = string, P = unknown> extends Jo
    * CommitLog offset of the timer record, which retention must keep.
    */
   readonly floor?: number;
+  /** A label the scheduler counts open jobs by, per slice of due time (scheduled delivery's: the real topic); kept in the ADD's header. */
+  readonly group?: string;
 }
 
 /** A job's key with its kind, when the caller knows it (per-kind counts stay exact). */
 export interface KindedJobKey extends JobKey {
   readonly kind?: string;
+  /** Its group, when it has one: the counts per group stay exact. */
+  readonly group?: string;
 }
 
 export type JobOutcome = "done" | "held";

@@ -42,13 +42,14 @@ import { join } from "node:path";
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
-import { encodeAdd, encodeDone, journalHeaderBytes, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+import { type AddExtras, encodeAdd, encodeDone, journalHeaderBytes, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+import { SliceCounts } from "./schedule-counts.ts";
 import { SliceFloors } from "./schedule-floors.ts";
 import { OpenJobs } from "./schedule-open-jobs.ts";
 import { ClosedAhead } from "./schedule-closed-ahead.ts";
 import { type MemoryJob, ScheduleMemory, wheelKeyOf } from "./schedule-memory.ts";
 import type { JobKey } from "./schedule-keys.ts";
-import { findOpenJob, findOpenJobs, type OpenJobPage, type OpenJobRange } from "./schedule-query.ts";
+import { countOpenJobs, findOpenJob, type OpenJobPage, type OpenJobRange, pageOpenJobs, type QuerySource } from "./schedule-query.ts";
 import { compareWheelKeys, ScheduleWheel, type WheelKey } from "./schedule-wheel.ts";
 
 export type { JobKey } from "./schedule-keys.ts";
@@ -82,8 +83,9 @@ export class Scheduler<M extends JobKindMap> {
   /** Every open job, from the opening scan and kept up to date until start(): owners rebuilding their state read it instead of the journal. */
   private openAtOpen: OpenJobs | undefined;
   private openJobs = 0;
-  /** The lowest floor of the jobs opened per slice of due time (schedule-floors.ts). */
+  /** The lowest floor of the jobs opened, and the open jobs per kind and group, per slice of due time (schedule-floors.ts, schedule-counts.ts). */
   private readonly floors = new SliceFloors();
+  private readonly counts = new SliceCounts();
   /** Set when closedAhead outgrows the window: the next compaction check compacts. */
   private compactWanted = false;
   private timer: TimerHandle | undefined;
@@ -100,11 +102,9 @@ export class Scheduler<M extends JobKindMap> {
     this.compactRecordsMin = options.compactRecordsMin ?? limits.scheduleCompactRecordsMin;
     this.jobsPerTurnMax = options.jobsPerTurnMax ?? limits.scheduledJobsPerTurnMax;
     this.closedAhead = new ClosedAhead(this.inMemoryMax);
-    this.openJobs = initial.count;
-    for (const [kind, count] of initial.countsByKind()) this.openByKind.set(kind, count);
     this.wheel = new ScheduleWheel(join(options.dir, "wheel"));
-    this.wheel.rebuildWith((take) => initial.forEach((_kind, dueMs, position) => take(dueMs, position)));
-    initial.forEach((_kind, dueMs, _position, _length, floor) => this.floors.note(dueMs, floor));
+    this.wheel.rebuildWith((take) => initial.forEach((job) => take(job.dueMs, job.position)));
+    this.recount(initial);
     this.horizon = { dueMs: -Infinity, position: -Infinity };
     this.load();
     this.openAtOpen = initial;
@@ -168,15 +168,30 @@ export class Scheduler<M extends JobKindMap> {
   }
 
   /**
-   * The open jobs of a kind due in [fromMs, toMs), counted per bucket, and one page of them in
-   * (dueMs, id) order. Reads the journal once (schedule-query.ts): memory use is bounded by the
-   * matches, the cost by the journal's size.
+   * The open jobs of a kind (and group) due in [fromMs, toMs), counted per bucket, and one page of
+   * them in (dueMs, id) order: counts from the slice summaries, the page walked from the wheel
+   * (schedule-query.ts), so the cost is the page's, not the journal's.
    */
-  openBetween<K extends keyof M & string>(range: OpenJobRange<M[K]> & { kind: K }, page: OpenJobPage): OpenJobsAnswer<ScheduledJob<K, M[K]>> {
+  openBetween<K extends keyof M & string>(range: OpenJobRange & { kind: K }, page: OpenJobPage): OpenJobsAnswer<ScheduledJob<K, M[K]>> {
     this.checkOpen();
-    const found = findOpenJobs(this.journal, range as OpenJobRange<unknown>, page);
-    const jobs = found.refs.map((ref) => this.jobAt(ref) as ScheduledJob<K, M[K]>);
-    return { total: found.total, buckets: found.buckets, jobs };
+    const source = this.querySource();
+    const buckets = countOpenJobs(source, range, page.bucketMs);
+    const jobs = pageOpenJobs(source, range, page, (record) => jobOf(record) as ScheduledJob<K, M[K]>);
+    return { total: buckets.reduce((sum, bucket) => sum + bucket.count, 0), buckets, jobs };
+  }
+
+  /** What a query reads, and which jobs the wheel names are open: below the horizon, those in memory; at or after it, those no DONE closed. */
+  private querySource(): QuerySource {
+    const inMemory = new Set<number>();
+    for (const entry of this.memory.values()) inMemory.add(entry.position);
+    const horizon = this.horizon;
+    return {
+      wheel: this.wheel,
+      journal: this.journal,
+      counts: this.counts,
+      openRef: (ref) => (compareWheelKeys(ref, horizon) < 0 ? inMemory.has(ref.position) : undefined),
+      openAt: (key, position) => !this.closedAhead.closes(key, position),
+    };
   }
 
   /** The open job of `kind` with `id`, from memory when it is there, else from the journal. */
@@ -248,7 +263,7 @@ export class Scheduler<M extends JobKindMap> {
   private openJob(job: AnyJob<M>, soon: boolean): void {
     this.checkOpen();
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job.floor);
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), extrasOf(job));
     const position = soon ? this.journal.appendSoon(add, 1) : this.journal.append(add, 1);
     this.opened(job, { dueMs: job.dueMs, position, length: add.length });
   }
@@ -265,7 +280,7 @@ export class Scheduler<M extends JobKindMap> {
   reschedule(previous: KindedJobKey, job: AnyJob<M>): void {
     this.checkOpen();
     const done = encodeDone(previous.id, previous.dueMs);
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job.floor);
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), extrasOf(job));
     const both = new Uint8Array(done.length + add.length);
     both.set(done, 0);
     both.set(add, done.length);
@@ -331,7 +346,7 @@ export class Scheduler<M extends JobKindMap> {
 
   private openRefsOf(kind: string): Array<{ readonly position: number; readonly length: number }> {
     const refs: Array<{ readonly position: number; readonly length: number }> = [];
-    (this.openAtOpen ?? this.scanOpen()).forEach((_kind, _dueMs, position, length) => refs.push({ position, length }), kind);
+    (this.openAtOpen ?? this.scanOpen()).forEach((job) => refs.push({ position: job.position, length: job.length }), kind);
     return refs;
   }
 
@@ -356,7 +371,7 @@ export class Scheduler<M extends JobKindMap> {
     this.checkOpen();
     const open = this.scanOpen();
     const refs: Array<{ readonly position: number; readonly length: number }> = [];
-    open.forEach((_kind, _dueMs, position, length) => refs.push({ position, length }));
+    open.forEach((job) => refs.push({ position: job.position, length: job.length }));
     this.journal.rewrite(refs);
     // Memory and the horizon move to the new positions (records keep their order). The new
     // horizon is the job that was the first at or after the old one, at its new position.
@@ -365,31 +380,27 @@ export class Scheduler<M extends JobKindMap> {
     let horizonBefore: WheelKey | undefined;
     let horizon = unbounded;
     let position = journalHeaderBytes;
-    open.forEach((_kind, dueMs, oldPosition, length) => {
-      const entry = inMemory.get(oldPosition);
+    open.forEach((job) => {
+      const entry = inMemory.get(job.position);
       if (entry !== undefined) entry.position = position;
-      const old = { dueMs, position: oldPosition };
+      const old = { dueMs: job.dueMs, position: job.position };
       if (compareWheelKeys(old, this.horizon) >= 0 && (horizonBefore === undefined || compareWheelKeys(old, horizonBefore) < 0)) {
         horizonBefore = old;
-        horizon = { dueMs, position };
+        horizon = { dueMs: job.dueMs, position };
       }
-      position += length;
+      position += job.length;
     });
     this.horizon = horizon;
     this.wheel.rebuildWith((take) => {
       let moved = journalHeaderBytes;
-      open.forEach((_kind, dueMs, _oldPosition, length) => {
-        take(dueMs, moved);
-        moved += length;
+      open.forEach((job) => {
+        take(job.dueMs, moved);
+        moved += job.length;
       });
     });
     if (this.openAtOpen !== undefined) this.openAtOpen = this.scanOpen();
     this.closedAhead.clear();
-    this.openJobs = open.count;
-    this.openByKind.clear();
-    for (const [kind, count] of open.countsByKind()) this.openByKind.set(kind, count);
-    this.floors.clear();
-    open.forEach((_kind, dueMs, _position, _length, floor) => this.floors.note(dueMs, floor));
+    this.recount(open);
     this.counters.compactions += 1;
   }
 
@@ -402,6 +413,19 @@ export class Scheduler<M extends JobKindMap> {
     for (const interval of this.intervals.splice(0)) interval.cancel();
     // The wheel is not flushed: it is rebuilt from the journal at the next open.
     this.journal.close();
+  }
+
+  /** The open-job counts (per kind, per kind, group and slice) and the floors, from a fold of the journal. */
+  private recount(open: OpenJobs): void {
+    this.openJobs = open.count;
+    this.openByKind.clear();
+    for (const [kind, count] of open.countsByKind()) this.openByKind.set(kind, count);
+    this.floors.clear();
+    this.counts.clear();
+    open.forEach((job) => {
+      this.floors.note(job.dueMs, job.floor);
+      this.counts.add(job.kind, job.group, job.dueMs, 1);
+    });
   }
 
   private fire(entry: MemoryJob, nowMs: number): void {
@@ -436,9 +460,10 @@ export class Scheduler<M extends JobKindMap> {
     if (this.memory.get(job) === undefined) {
       this.openJobs += 1;
       this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
+      this.counts.add(job.kind, job.group, job.dueMs, 1);
     }
     this.wheel.add(ref);
-    this.openAtOpen?.opened({ kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length, ...(job.floor === undefined ? {} : { floor: job.floor }) });
+    this.openAtOpen?.opened({ kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length, ...extrasOf(job) });
     this.floors.note(job.dueMs, job.floor ?? Number.NaN);
     if (compareWheelKeys(ref, this.horizon) < 0) {
       this.remember(job, job.dueMs, ref.position);
@@ -451,7 +476,10 @@ export class Scheduler<M extends JobKindMap> {
     this.counters.completed += 1;
     const entry = this.memory.get(key);
     const kind = entry?.job.kind ?? key.kind;
-    if (kind !== undefined) this.openByKind.set(kind, Math.max(0, (this.openByKind.get(kind) ?? 0) - 1));
+    if (kind !== undefined) {
+      this.openByKind.set(kind, Math.max(0, (this.openByKind.get(kind) ?? 0) - 1));
+      this.counts.add(kind, entry?.job.group ?? key.group, key.dueMs, -1);
+    }
     // A selection from the wheel may meet this job again unless it is below the horizon for good
     // (schedule-closed-ahead.ts). Its position is known only in memory.
     const ahead = entry === undefined ? key.dueMs >= this.horizon.dueMs : compareWheelKeys({ dueMs: key.dueMs, position: entry.position }, this.horizon) >= 0;
@@ -559,5 +587,12 @@ export class Scheduler<M extends JobKindMap> {
 
 function jobOf(record: JournalRecord): ScheduledJob {
   const payload = JSON.parse(decoder.decode(record.payload)) as unknown;
-  return record.floor === undefined ? { kind: record.kind, id: record.id, dueMs: record.dueMs, payload } : { kind: record.kind, id: record.id, dueMs: record.dueMs, payload, floor: record.floor };
+  const job = { kind: record.kind, id: record.id, dueMs: record.dueMs, payload };
+  if (record.floor === undefined && record.group === undefined) return job;
+  return { ...job, ...(record.floor === undefined ? {} : { floor: record.floor }), ...(record.group === undefined ? {} : { group: record.group }) };
+}
+
+function extrasOf(job: ScheduledJob): AddExtras {
+  if (job.floor === undefined && job.group === undefined) return {};
+  return { ...(job.floor === undefined ? {} : { floor: job.floor }), ...(job.group === undefined ? {} : { group: job.group }) };
 }

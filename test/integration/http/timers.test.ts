@@ -23,7 +23,7 @@ function schedulePending(server: HttpBroker, count: number, options: { topic: (i
   for (let index = 0; index < count; index++) {
     const msgId = hexId(index);
     const payload: ScheduledMessageJob = { physicalOffset: physicalOffset(0), realTopic: options.topic(index), realQueueId: index % 4, msgId, tags: "t", bodyBytes: 10 };
-    server.broker.broker.context.scheduler.schedule({ kind: "scheduled-message", id: msgId, dueMs: options.baseMs + index * 60_000, payload });
+    server.broker.broker.context.scheduler.schedule({ kind: "scheduled-message", id: msgId, dueMs: options.baseMs + index * 60_000, payload, floor: payload.physicalOffset, group: payload.realTopic });
     ids.push(msgId);
   }
   return ids;

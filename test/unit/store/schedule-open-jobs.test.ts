@@ -33,10 +33,10 @@ describe("OpenJobs", () => {
       }
       expect(open.count).toBe(model.size);
       const seen: Array<{ kind: string; dueMs: number; position: number }> = [];
-      open.forEach((kind, dueMs, at) => seen.push({ kind, dueMs, position: at }));
+      open.forEach((job) => seen.push({ kind: job.kind, dueMs: job.dueMs, position: job.position }));
       expect(seen).toEqual([...model.values()].sort((a, b) => a.position - b.position));
       const pings: number[] = [];
-      open.forEach((_kind, _dueMs, at) => pings.push(at), "ping");
+      open.forEach((job) => pings.push(job.position), "ping");
       expect(pings).toEqual(seen.filter((job) => job.kind === "ping").map((job) => job.position));
       expect(Object.fromEntries(open.countsByKind())).toEqual(Object.fromEntries(["ping", "other"].map((kind) => [kind, seen.filter((job) => job.kind === kind).length]).filter(([, count]) => count !== 0)));
       for (const [key, job] of model) {

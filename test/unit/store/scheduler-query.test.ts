@@ -1,7 +1,8 @@
 /**
  * Looking into and cancelling the scheduler's jobs on a ManualClock with real journal files:
- * range queries by due time see jobs in memory and on disk alike, count them per bucket and page
- * through them; per-kind counts follow schedules, completions, firings, restarts and compaction;
+ * range queries by due time see jobs in memory and on disk alike, count them per bucket (from
+ * the slice summaries, and one by one in slices a bucket edge or the range cuts) and page through
+ * them, the same after a restart and a compaction, never listing a closed job the wheel still names; per-kind counts follow schedules, completions, firings, restarts and compaction;
  * a cancel by (kind, id) is durable, so a job cancelled before a crash never fires after it.
  */
 
@@ -17,7 +18,7 @@ const startMs = Date.UTC(2026, 0, 1);
 const openScheduler = schedulerOpener<Kinds>();
 
 function ping(id: string, dueMs: number, topic = "t") {
-  return { kind: "ping" as const, id, dueMs, payload: { n: 0, topic } };
+  return { kind: "ping" as const, id, dueMs, payload: { n: 0, topic }, group: topic };
 }
 
 describe("Scheduler: range queries", () => {
@@ -42,7 +43,7 @@ describe("Scheduler: range queries", () => {
         .slice(50)
         .filter((job) => job.topic === "a" && job.dueMs >= fromMs && job.dueMs < toMs)
         .sort((x, y) => x.dueMs - y.dueMs || (x.id < y.id ? -1 : 1));
-      const range = { kind: "ping" as const, fromMs, toMs, match: (payload: { topic: string }) => payload.topic === "a" };
+      const range = { kind: "ping" as const, fromMs, toMs, group: "a" };
       const seen: string[] = [];
       let after: { dueMs: number; id: string } | undefined;
       for (let pageIndex = 0; pageIndex < 100; pageIndex++) {
@@ -72,6 +73,83 @@ describe("Scheduler: range queries", () => {
     const answer = scheduler.openBetween({ kind: "ping", fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }, { limit: 10, bucketMs: 1_000 });
     expect(answer.jobs.map((job) => job.id)).toEqual(["late"]);
     expect(answer.buckets).toEqual([{ startMs: startMs + 5_000, count: 1 }]);
+  });
+});
+
+describe("Scheduler: range queries across restarts, compaction and firing", () => {
+  /** Pages through the whole range; every page's counts checked against the expected jobs. */
+  function listAll(scheduler: ReturnType<typeof openScheduler>, range: { kind: "ping"; fromMs: number; toMs: number; group?: string }, bucketMs: number, expected: Array<{ id: string; dueMs: number }>): string[] {
+    const seen: string[] = [];
+    let after: { dueMs: number; id: string } | undefined;
+    const buckets = new Map<number, number>();
+    for (const job of expected) {
+      const startMs = range.fromMs + Math.floor((job.dueMs - range.fromMs) / bucketMs) * bucketMs;
+      buckets.set(startMs, (buckets.get(startMs) ?? 0) + 1);
+    }
+    for (let pageIndex = 0; pageIndex < 1_000; pageIndex++) {
+      const answer = scheduler.openBetween(range, { after, limit: 13, bucketMs });
+      expect(answer.total).toBe(expected.length);
+      expect(answer.buckets).toEqual([...buckets].sort((a, b) => a[0] - b[0]).map(([startMs, count]) => ({ startMs, count })));
+      if (answer.jobs.length === 0) break;
+      seen.push(...answer.jobs.map((job) => job.id));
+      const last = answer.jobs.at(-1)!;
+      after = { dueMs: last.dueMs, id: last.id };
+    }
+    return seen;
+  }
+
+  test("jobs sharing due times, several topics, fired and cancelled ones: the same listing live, after a restart and after a compaction", () => {
+    withSeed((random) => {
+      const dir = makeTempDir("mq-sched-q-");
+      const clock = new ManualClock(startMs);
+      const scheduler = openScheduler(dir, clock, { inMemoryMax: 32 });
+      scheduler.register("ping", () => "done");
+      scheduler.start();
+      const jobs: Array<{ id: string; dueMs: number; topic: string }> = [];
+      for (let index = 0; index < 600; index++) {
+        // Few distinct due times (many jobs share one), spread over four 30 s slices.
+        const job = { id: `m${random.int(1_000_000)}-${index}`, dueMs: startMs + 1_000 + 7_000 * random.int(18), topic: ["a", "b", "c"][random.int(3)]! };
+        jobs.push(job);
+        scheduler.schedule(ping(job.id, job.dueMs, job.topic));
+      }
+      const cancelled = new Set(jobs.filter(() => random.int(5) === 0).map((job) => job.id));
+      for (const id of cancelled) scheduler.cancel("ping", id);
+      clock.advance(15_000); // the earliest due times fire
+      const nowMs = clock.nowMs();
+      const open = jobs.filter((job) => !cancelled.has(job.id) && job.dueMs > nowMs).sort((x, y) => x.dueMs - y.dueMs || (x.id < y.id ? -1 : 1));
+      const check = (subject: ReturnType<typeof openScheduler>) => {
+        // Whole range, aligned buckets (summaries only), and a cut range with 10 s buckets (slices walked).
+        expect(listAll(subject, { kind: "ping", fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }, 60_000, open)).toEqual(open.map((job) => job.id));
+        const fromMs = startMs + 20_000;
+        const toMs = startMs + 100_000;
+        const cut = open.filter((job) => job.topic === "b" && job.dueMs >= fromMs && job.dueMs < toMs);
+        expect(listAll(subject, { kind: "ping", fromMs, toMs, group: "b" }, 10_000, cut)).toEqual(cut.map((job) => job.id));
+      };
+      check(scheduler);
+      scheduler.close();
+      const reopened = openScheduler(dir, clock, { inMemoryMax: 32 });
+      reopened.register("ping", () => "done");
+      reopened.start();
+      check(reopened);
+      reopened.compact();
+      check(reopened);
+    });
+  });
+
+  test("a page never splits a due time's jobs wrongly: after (dueMs, id) it goes on with the next id of that due time", () => {
+    const scheduler = openScheduler(makeTempDir("mq-sched-q-"), new ManualClock(startMs), { inMemoryMax: 16 });
+    scheduler.start();
+    const ids = ["e", "a", "d", "b", "c"];
+    for (const id of ids) scheduler.schedule(ping(id, startMs + 5_000));
+    scheduler.schedule(ping("z", startMs + 4_000));
+    const first = scheduler.openBetween({ kind: "ping", fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }, { limit: 3, bucketMs: 1_000 });
+    expect(first.jobs.map((job) => job.id)).toEqual(["z", "a", "b"]);
+    const second = scheduler.openBetween({ kind: "ping", fromMs: 0, toMs: Number.MAX_SAFE_INTEGER }, { after: { dueMs: startMs + 5_000, id: "b" }, limit: 3, bucketMs: 1_000 });
+    expect(second.jobs.map((job) => job.id)).toEqual(["c", "d", "e"]);
+    expect(second.buckets).toEqual([
+      { startMs: startMs + 4_000, count: 1 },
+      { startMs: startMs + 5_000, count: 5 },
+    ]);
   });
 });
 
