@@ -32,6 +32,8 @@ type Job = ScheduledJob<typeof scheduledMessageJobKind, ScheduledMessageJob>;
 
 /** Properties of the timer record that the delivered copy does not carry. */
 const timerOnlyProperties = [propertyNames.realTopic, propertyNames.realQueueId, propertyNames.timerDeliverMs, propertyNames.deliverAtMs, propertyNames.timerDelayMs];
+/** ...nor these, which the copy's own fields carry (tags, keys, msgId). */
+const notCopied = new Set<string>([...timerOnlyProperties, propertyNames.tags, propertyNames.keys, propertyNames.msgId]);
 
 export class TimerDelivery implements ScheduleSink {
   readonly counters = { scheduled: 0, delivered: 0, alreadyDelivered: 0, dropped: 0 };
@@ -112,11 +114,10 @@ export class TimerDelivery implements ScheduleSink {
       logger.warn(`Scheduled delivery: topic "${realTopic}" of message "${msgId}" no longer exists; the message is dropped`);
       return "done";
     }
-    const properties: Record<string, string> = { ...timer.properties };
-    for (const name of timerOnlyProperties) delete properties[name];
-    delete properties[propertyNames.tags];
-    delete properties[propertyNames.keys];
-    delete properties[propertyNames.msgId];
+    // A copy without what the copy does not carry (built, not deleted from: an object deleted
+    // from turns slow, and a hot second makes a million of them).
+    const properties: Record<string, string> = {};
+    for (const name in timer.properties) if (!notCopied.has(name)) properties[name] = timer.properties[name]!;
     properties[propertyNames.timerOutMs] = String(job.dueMs);
     properties[propertyNames.timerDeliveredMs] = String(clock.nowMs());
     properties[propertyNames.timerSourceOffset] = String(physicalOffset);

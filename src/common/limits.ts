@@ -175,7 +175,7 @@ export const scheduleWheelSliceMs = 30_000;
 /** How often a running broker reads the JavaScript heap's size. */
 export const heapValveCheckIntervalMs = 250;
 /** Heap growth since the last collection past which the valve collects at once. */
-export const heapGrowthBeforeCollectBytes = 64 * MiB;
+export const heapGrowthBeforeCollectBytes = 32 * MiB;
 
 // Event-loop stalls (common/loop-stall-monitor.ts): GC pauses show up as stalls
 /** A timer waking this much later than due counts as a stall. */

@@ -22,6 +22,7 @@
 
 import { MqError } from "../common/errors.ts";
 import { scheduledJobIdBytesMax, scheduledJobPayloadBytesMax } from "../common/limits.ts";
+import type { ScheduledJob } from "./scheduled-job.ts";
 
 export const recordHeaderBytes = 22;
 export const recordBytesMax = recordHeaderBytes + 2 * scheduledJobIdBytesMax + scheduledJobPayloadBytesMax;
@@ -58,7 +59,21 @@ export interface AddExtras {
 }
 
 export function encodeAdd(kind: string, id: string, dueMs: number, payload: Uint8Array, extras: AddExtras = {}): Uint8Array {
-  return encodeRecord(typeAdd, encoder.encode(kind), encoder.encode(id), dueMs, payload, extras);
+  return encodeRecord(typeAdd, nameBytes(kind), encoder.encode(id), dueMs, payload, extras);
+}
+
+/** Encoded kinds and groups, which repeat on every record (cleared past `nameBytesCached` names). */
+const encodedNames = new Map<string, Uint8Array>();
+const nameBytesCached = 1_024;
+
+function nameBytes(name: string): Uint8Array {
+  let bytes = encodedNames.get(name);
+  if (bytes === undefined) {
+    if (encodedNames.size >= nameBytesCached) encodedNames.clear();
+    bytes = encoder.encode(name);
+    encodedNames.set(name, bytes);
+  }
+  return bytes;
 }
 
 export function encodeDone(id: string, dueMs: number): Uint8Array {
@@ -73,7 +88,7 @@ function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: num
   if (!Number.isSafeInteger(dueMs) || dueMs < 0) throw new MqError("INVALID_FIELD", { field: "job.dueMs", reason: `must be a non-negative integer, got ${dueMs}` });
   const { floor } = extras;
   if (floor !== undefined && !Number.isFinite(floor)) throw new MqError("INVALID_FIELD", { field: "job.floor", reason: `must be a finite number, got ${floor}` });
-  const group = extras.group === undefined ? undefined : encoder.encode(extras.group);
+  const group = extras.group === undefined ? undefined : nameBytes(extras.group);
   if (group !== undefined && group.length > scheduledJobIdBytesMax) throw new MqError("INVALID_FIELD", { field: "job.group", reason: `must be at most ${scheduledJobIdBytesMax} bytes, got ${group.length}` });
   const extraBytes = (floor === undefined ? 0 : 8) + (group === undefined ? 0 : 2 + group.length);
   const length = recordHeaderBytes + extraBytes + kind.length + id.length + payload.length;
@@ -255,4 +270,12 @@ function hashIdBytes(bytes: Uint8Array, start: number, end: number, into: { idHa
   }
   into.idHashA = a >>> 0;
   into.idHashB = b >>> 0;
+}
+
+/** The job a record holds (an ADD read with its payload). */
+export function jobOfRecord(record: JournalRecord): ScheduledJob {
+  const payload = JSON.parse(decoder.decode(record.payload)) as unknown;
+  const { kind, id, dueMs, floor, group } = record;
+  if (floor === undefined) return group === undefined ? { kind, id, dueMs, payload } : { kind, id, dueMs, payload, group };
+  return group === undefined ? { kind, id, dueMs, payload, floor } : { kind, id, dueMs, payload, floor, group };
 }

@@ -6,7 +6,7 @@
  */
 
 import { DeadlineHeap } from "../common/deadline-heap.ts";
-import { type JobKey, keyOf } from "./schedule-keys.ts";
+import type { JobKey } from "./schedule-keys.ts";
 import type { ScheduledJob } from "./scheduled-job.ts";
 import { compareWheelKeys, type WheelKey } from "./schedule-wheel.ts";
 
@@ -27,41 +27,99 @@ interface HeapNode {
 const staleNodesSlack = 1_024;
 
 export class ScheduleMemory {
-  private readonly byKey = new Map<string, MemoryJob>();
+  /**
+   * Entries by id, and by due time among the few that share an id: found without building a
+   * "dueMs|id" string per lookup (a hot second makes millions of lookups).
+   */
+  private readonly byId = new Map<string, MemoryJob | MemoryJob[]>();
+  private count = 0;
   private readonly heap = new DeadlineHeap<HeapNode>();
 
   get size(): number {
-    return this.byKey.size;
+    return this.count;
   }
 
   get(key: JobKey): MemoryJob | undefined {
-    return this.byKey.get(keyOf(key));
+    const found = this.byId.get(key.id);
+    if (found === undefined) return undefined;
+    if (!Array.isArray(found)) return found.job.dueMs === key.dueMs ? found : undefined;
+    return found.find((entry) => entry.job.dueMs === key.dueMs);
   }
 
-  values(): IterableIterator<MemoryJob> {
-    return this.byKey.values();
+  *values(): IterableIterator<MemoryJob> {
+    for (const found of this.byId.values()) {
+      if (Array.isArray(found)) yield* found;
+      else yield found;
+    }
+  }
+
+  /** Where the entries' ADDs are in the journal. */
+  positions(): Set<number> {
+    const positions = new Set<number>();
+    for (const entry of this.values()) positions.add(entry.position);
+    return positions;
+  }
+
+  /** The earliest due time of an entry (Infinity: none). */
+  earliestDueMs(): number {
+    let earliestMs = Infinity;
+    for (const entry of this.values()) if (entry.job.dueMs < earliestMs) earliestMs = entry.job.dueMs;
+    return earliestMs;
   }
 
   /** Keeps `job` (replacing an entry with its key), to fire at `fireAtMs`. */
   remember(job: ScheduledJob, fireAtMs: number, position: number): void {
     const entry: MemoryJob = { job, position, fireAtMs, live: true };
-    const key = keyOf(job);
-    const previous = this.byKey.get(key);
-    if (previous !== undefined) previous.live = false;
-    this.byKey.set(key, entry);
+    this.put(entry);
     this.heap.push({ deadlineMs: fireAtMs, entry });
-    if (this.heap.size > 2 * this.byKey.size + staleNodesSlack) {
+    if (this.heap.size > 2 * this.count + staleNodesSlack) {
       this.heap.clear();
-      for (const live of this.byKey.values()) this.heap.push({ deadlineMs: live.fireAtMs, entry: live });
+      for (const live of this.values()) this.heap.push({ deadlineMs: live.fireAtMs, entry: live });
     }
   }
 
   forget(key: JobKey): void {
-    const mapKey = keyOf(key);
-    const entry = this.byKey.get(mapKey);
-    if (entry === undefined) return;
-    entry.live = false;
-    this.byKey.delete(mapKey);
+    const found = this.byId.get(key.id);
+    if (found === undefined) return;
+    if (!Array.isArray(found)) {
+      if (found.job.dueMs !== key.dueMs) return;
+      found.live = false;
+      this.byId.delete(key.id);
+      this.count -= 1;
+      return;
+    }
+    const index = found.findIndex((entry) => entry.job.dueMs === key.dueMs);
+    if (index < 0) return;
+    found[index]!.live = false;
+    found.splice(index, 1);
+    this.count -= 1;
+    if (found.length === 1) this.byId.set(key.id, found[0]!);
+  }
+
+  private put(entry: MemoryJob): void {
+    const { id, dueMs } = entry.job;
+    const found = this.byId.get(id);
+    if (found === undefined) {
+      this.byId.set(id, entry);
+      this.count += 1;
+    } else if (!Array.isArray(found)) {
+      if (found.job.dueMs === dueMs) {
+        found.live = false;
+        this.byId.set(id, entry);
+      } else {
+        this.byId.set(id, [found, entry]);
+        this.count += 1;
+      }
+    } else {
+      const index = found.findIndex((other) => other.job.dueMs === dueMs);
+      if (index >= 0) {
+        found[index]!.live = false;
+        found[index] = entry;
+      } else {
+        found.push(entry);
+        this.count += 1;
+      }
+    }
   }
 
   /** When the earliest entry is to fire (Infinity: none). */
@@ -79,7 +137,7 @@ export class ScheduleMemory {
 
   /** The entries due after `nowMs` (none of them can fire yet), latest first by (dueMs, position). */
   notDueLatestFirst(nowMs: number): MemoryJob[] {
-    return [...this.byKey.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => compareWheelKeys(wheelKeyOf(b), wheelKeyOf(a)));
+    return [...this.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => compareWheelKeys(wheelKeyOf(b), wheelKeyOf(a)));
   }
 
   private liveTop(): HeapNode | undefined {

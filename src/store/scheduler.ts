@@ -27,8 +27,11 @@
  * selected from the wheel's next slices (never the whole journal; at most about twice the
  * window at once) and read from the journal; adding an earlier job to a full memory evicts the
  * latest (they stay on disk) and lowers the horizon. Jobs closed that the wheel still names are
- * told apart by schedule-closed-ahead.ts. Opening and compaction keep a transient map of every
- * open key, bounded by `jobsMax` (scheduledJobsMax), the cap on open jobs.
+ * told apart by schedule-closed-ahead.ts. Opening and compaction fold the journal's record keys
+ * into typed arrays (schedule-open-jobs.ts; about 50 bytes per open job, while they run), bounded
+ * by `jobsMax` (scheduledJobsMax), the cap on open jobs. Per slice of due time the scheduler
+ * keeps the open jobs' counts per kind and group and their lowest floor (schedule-counts.ts,
+ * schedule-floors.ts): listings and retention read those, not the jobs.
  *
  * Fairness. One turn fires at most `scheduledJobsPerTurnMax` jobs, then yields to the event
  * loop (the next turn is a 0 ms timer): a hot second of a million jobs is drained in turns
@@ -42,7 +45,9 @@ import { join } from "node:path";
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
-import { type AddExtras, encodeAdd, encodeDone, journalHeaderBytes, type JournalRecord, ScheduleJournal } from "./schedule-journal.ts";
+import { encodeAdd, encodeDone, ScheduleJournal } from "./schedule-journal.ts";
+import { jobOfRecord as jobOf } from "./schedule-journal-records.ts";
+import { compactJournal, scanOpenJobs } from "./schedule-compaction.ts";
 import { SliceCounts } from "./schedule-counts.ts";
 import { SliceFloors } from "./schedule-floors.ts";
 import { OpenJobs } from "./schedule-open-jobs.ts";
@@ -60,7 +65,6 @@ import type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJo
 const unbounded: WheelKey = { dueMs: Infinity, position: Infinity };
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export class Scheduler<M extends JobKindMap> {
   readonly counters = { scheduled: 0, completed: 0, fired: 0, held: 0, failed: 0, loaded: 0, evicted: 0, compactions: 0 };
@@ -182,16 +186,10 @@ export class Scheduler<M extends JobKindMap> {
 
   /** What a query reads, and which jobs the wheel names are open: below the horizon, those in memory; at or after it, those no DONE closed. */
   private querySource(): QuerySource {
-    const inMemory = new Set<number>();
-    for (const entry of this.memory.values()) inMemory.add(entry.position);
+    const inMemory = this.memory.positions();
     const horizon = this.horizon;
-    return {
-      wheel: this.wheel,
-      journal: this.journal,
-      counts: this.counts,
-      openRef: (ref) => (compareWheelKeys(ref, horizon) < 0 ? inMemory.has(ref.position) : undefined),
-      openAt: (key, position) => !this.closedAhead.closes(key, position),
-    };
+    const openRef = (ref: WheelKey) => (compareWheelKeys(ref, horizon) < 0 ? inMemory.has(ref.position) : undefined);
+    return { wheel: this.wheel, journal: this.journal, counts: this.counts, openRef, openAt: (key, position) => !this.closedAhead.closes(key, position) };
   }
 
   /** The open job of `kind` with `id`, from memory when it is there, else from the journal. */
@@ -222,9 +220,7 @@ export class Scheduler<M extends JobKindMap> {
    * kind without a handler, which leave memory unfired.
    */
   lowestFloor(): number | undefined {
-    let earliestMs = this.horizon.dueMs;
-    for (const entry of this.memory.values()) if (entry.job.dueMs < earliestMs) earliestMs = entry.job.dueMs;
-    return this.floors.lowest(earliestMs);
+    return this.floors.lowest(Math.min(this.horizon.dueMs, this.memory.earliestDueMs()));
   }
 
   /** Registers the handler of a kind; jobs of a kind with no handler stay open and wait for one. */
@@ -263,7 +259,7 @@ export class Scheduler<M extends JobKindMap> {
   private openJob(job: AnyJob<M>, soon: boolean): void {
     this.checkOpen();
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), extrasOf(job));
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job);
     const position = soon ? this.journal.appendSoon(add, 1) : this.journal.append(add, 1);
     this.opened(job, { dueMs: job.dueMs, position, length: add.length });
   }
@@ -280,7 +276,7 @@ export class Scheduler<M extends JobKindMap> {
   reschedule(previous: KindedJobKey, job: AnyJob<M>): void {
     this.checkOpen();
     const done = encodeDone(previous.id, previous.dueMs);
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), extrasOf(job));
+    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job);
     const both = new Uint8Array(done.length + add.length);
     both.set(done, 0);
     both.set(add, done.length);
@@ -346,15 +342,8 @@ export class Scheduler<M extends JobKindMap> {
 
   private openRefsOf(kind: string): Array<{ readonly position: number; readonly length: number }> {
     const refs: Array<{ readonly position: number; readonly length: number }> = [];
-    (this.openAtOpen ?? this.scanOpen()).forEach((job) => refs.push({ position: job.position, length: job.length }), kind);
+    (this.openAtOpen ?? scanOpenJobs(this.journal)).forEach((job) => refs.push({ position: job.position, length: job.length }), kind);
     return refs;
-  }
-
-  /** The open jobs, from one pass over the journal's record keys. */
-  private scanOpen(): OpenJobs {
-    const open = new OpenJobs();
-    this.journal.scanKeys((key) => open.apply(key));
-    return open;
   }
 
   /** Makes every journal record written so far durable (fdatasync, off the event loop); the store awaits it before a checkpoint. */
@@ -362,43 +351,12 @@ export class Scheduler<M extends JobKindMap> {
     return this.closed ? Promise.resolve() : this.journal.syncInBackground();
   }
 
-  /**
-   * Rewrites the journal with the open jobs only, and the wheel with them. Records keep their
-   * order, so each job keeps its place in the (dueMs, position) order: memory and the horizon
-   * move to the new positions.
-   */
+  /** Rewrites the journal with the open jobs only, and the wheel with them (schedule-compaction.ts). */
   compact(): void {
     this.checkOpen();
-    const open = this.scanOpen();
-    const refs: Array<{ readonly position: number; readonly length: number }> = [];
-    open.forEach((job) => refs.push({ position: job.position, length: job.length }));
-    this.journal.rewrite(refs);
-    // Memory and the horizon move to the new positions (records keep their order). The new
-    // horizon is the job that was the first at or after the old one, at its new position.
-    const inMemory = new Map<number, MemoryJob>();
-    for (const entry of this.memory.values()) inMemory.set(entry.position, entry);
-    let horizonBefore: WheelKey | undefined;
-    let horizon = unbounded;
-    let position = journalHeaderBytes;
-    open.forEach((job) => {
-      const entry = inMemory.get(job.position);
-      if (entry !== undefined) entry.position = position;
-      const old = { dueMs: job.dueMs, position: job.position };
-      if (compareWheelKeys(old, this.horizon) >= 0 && (horizonBefore === undefined || compareWheelKeys(old, horizonBefore) < 0)) {
-        horizonBefore = old;
-        horizon = { dueMs: job.dueMs, position };
-      }
-      position += job.length;
-    });
+    const { open, horizon } = compactJournal(this.journal, this.wheel, this.memory.values(), this.horizon);
     this.horizon = horizon;
-    this.wheel.rebuildWith((take) => {
-      let moved = journalHeaderBytes;
-      open.forEach((job) => {
-        take(job.dueMs, moved);
-        moved += job.length;
-      });
-    });
-    if (this.openAtOpen !== undefined) this.openAtOpen = this.scanOpen();
+    if (this.openAtOpen !== undefined) this.openAtOpen = scanOpenJobs(this.journal);
     this.closedAhead.clear();
     this.recount(open);
     this.counters.compactions += 1;
@@ -431,7 +389,7 @@ export class Scheduler<M extends JobKindMap> {
   private fire(entry: MemoryJob, nowMs: number): void {
     const job = entry.job;
     const handler = this.handlers.get(job.kind);
-    this.forget(job);
+    this.memory.forget(job);
     if (handler === undefined) {
       // Kept open on disk: a later start with a handler for the kind runs it.
       if (!this.unhandledKinds.has(job.kind)) this.options.logger.warn(`Scheduler: no handler for job kind "${job.kind}"; its jobs wait until one is registered`);
@@ -444,7 +402,7 @@ export class Scheduler<M extends JobKindMap> {
     } catch (error) {
       this.counters.failed += 1;
       this.options.logger.error(`Scheduler: job "${job.id}" (${job.kind}) failed: ${(error as Error).message}; retrying in ${limits.scheduledJobRetryDelayMs} ms`);
-      this.remember(job, nowMs + limits.scheduledJobRetryDelayMs, entry.position);
+      this.memory.remember(job, nowMs + limits.scheduledJobRetryDelayMs, entry.position);
       return;
     }
     this.counters.fired += 1;
@@ -463,10 +421,10 @@ export class Scheduler<M extends JobKindMap> {
       this.counts.add(job.kind, job.group, job.dueMs, 1);
     }
     this.wheel.add(ref);
-    this.openAtOpen?.opened({ kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length, ...extrasOf(job) });
+    this.openAtOpen?.opened({ kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length, ...(job.floor === undefined ? {} : { floor: job.floor }), ...(job.group === undefined ? {} : { group: job.group }) });
     this.floors.note(job.dueMs, job.floor ?? Number.NaN);
     if (compareWheelKeys(ref, this.horizon) < 0) {
-      this.remember(job, job.dueMs, ref.position);
+      this.memory.remember(job, job.dueMs, ref.position);
       if (this.memory.size > this.inMemoryMax) this.evict();
     }
     if (job.dueMs < this.timerDueMs) this.arm();
@@ -485,17 +443,9 @@ export class Scheduler<M extends JobKindMap> {
     const ahead = entry === undefined ? key.dueMs >= this.horizon.dueMs : compareWheelKeys({ dueMs: key.dueMs, position: entry.position }, this.horizon) >= 0;
     if (ahead || key.dueMs > this.options.clock.nowMs()) this.closedAhead.add(key, donePosition);
     if (this.closedAhead.overfull) this.compactWanted = true;
-    this.forget(key);
+    this.memory.forget(key);
     this.openAtOpen?.closed(key);
     this.openJobs = Math.max(0, this.openJobs - 1);
-  }
-
-  private remember(job: ScheduledJob, fireAtMs: number, position: number): void {
-    this.memory.remember(job, fireAtMs, position);
-  }
-
-  private forget(key: JobKey): void {
-    this.memory.forget(key);
   }
 
   /** Drops the latest quarter of memory (it is all on disk, none of it due) and lowers the horizon to them. */
@@ -505,7 +455,7 @@ export class Scheduler<M extends JobKindMap> {
     const target = Math.floor((this.inMemoryMax * 3) / 4);
     for (let index = 0; this.memory.size > target && index < entries.length; index++) {
       const entry = entries[index]!;
-      this.forget(entry.job);
+      this.memory.forget(entry.job);
       this.counters.evicted += 1;
       if (compareWheelKeys(wheelKeyOf(entry), this.horizon) < 0) this.horizon = wheelKeyOf(entry);
     }
@@ -530,7 +480,7 @@ export class Scheduler<M extends JobKindMap> {
     this.journal.readRecordsAt(positions, (record) => {
       if (this.closedAhead.closes(record, record.position)) return;
       if (this.memory.get(record)?.position === record.position) return;
-      this.remember(jobOf(record), record.dueMs, record.position);
+      this.memory.remember(jobOf(record), record.dueMs, record.position);
       this.counters.loaded += 1;
     });
     this.horizon = next ?? unbounded;
@@ -583,16 +533,4 @@ export class Scheduler<M extends JobKindMap> {
   private checkOpen(): void {
     if (this.closed) throw new MqError("STORE_CLOSED", { state: "closed (scheduler)" });
   }
-}
-
-function jobOf(record: JournalRecord): ScheduledJob {
-  const payload = JSON.parse(decoder.decode(record.payload)) as unknown;
-  const job = { kind: record.kind, id: record.id, dueMs: record.dueMs, payload };
-  if (record.floor === undefined && record.group === undefined) return job;
-  return { ...job, ...(record.floor === undefined ? {} : { floor: record.floor }), ...(record.group === undefined ? {} : { group: record.group }) };
-}
-
-function extrasOf(job: ScheduledJob): AddExtras {
-  if (job.floor === undefined && job.group === undefined) return {};
-  return { ...(job.floor === undefined ? {} : { floor: job.floor }), ...(job.group === undefined ? {} : { group: job.group }) };
 }
