@@ -20,7 +20,9 @@
  * (a stale binary measures old code) unless --binary names one.
  * CPU time per message (server from /proc, load generator from its rusage) is printed beside the
  * rates: other processes' load stretches wall time but hardly CPU time, so on a shared machine
- * its ratio is the steadier comparison. Every server is stopped by its PID. Flags: --quick (a tenth of the counts), --binary=PATH.
+ * its ratio is the steadier comparison. So are the mq broker's pauses per workload (its event-loop
+ * stalls, its heap valve's forced collections, its heap: from its /metrics, before and after).
+ * Every server is stopped by its PID. Flags: --quick (a tenth of the counts), --binary=PATH.
  * The last line printed is one JSON object of the figures.
  */
 
@@ -116,6 +118,7 @@ function processCpuUs(pid: number): number {
 async function measure(label: string, argv: string[], cost?: { server: Started; messages: number }): Promise<Figures> {
   console.error(`bench:peers: ${label}`);
   const serverStartUs = cost === undefined ? 0 : processCpuUs(cost.server.child.pid);
+  const serverStart = cost?.server.metricsPort === undefined ? undefined : await scrape(cost.server.metricsPort);
   const child = Bun.spawn(argv, { stdout: "pipe", stderr: "pipe" });
   const timer = setTimeout(() => child.kill("SIGKILL"), workloadTimeoutMs);
   const [stdout, stderr, exitCode] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
@@ -124,11 +127,39 @@ async function measure(label: string, argv: string[], cost?: { server: Started; 
   if (exitCode !== 0) throw new Error(`${label}: ${argv.join(" ")} exited with ${exitCode}\n${stdout}${stderr}`);
   const figures = JSON.parse(lines[lines.length - 1]!) as Figures;
   if (cost === undefined) return figures;
+  if (cost.server.metricsPort !== undefined) Object.assign(figures, brokerPauses(serverStart!, await scrape(cost.server.metricsPort)));
   const usage = child.resourceUsage();
   const clientUs = usage === undefined ? Number.NaN : Number(usage.cpuTime.user + usage.cpuTime.system);
   figures.server_cpu_us = Number(((processCpuUs(cost.server.child.pid) - serverStartUs) / cost.messages).toFixed(2));
   figures.client_cpu_us = Number((clientUs / cost.messages).toFixed(2));
   return figures;
+}
+
+/** The broker's own figures from its /metrics (Prometheus text): unlabelled samples by name. */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const samples = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    const match = /^(mq_[a-z_]+) (\S+)$/.exec(line);
+    if (match) samples.set(match[1]!, Number(match[2]));
+  }
+  return samples;
+}
+
+/**
+ * The broker's pauses during one workload: its event-loop stalls of 10 ms or more (GC pauses show
+ * up there), the collections its heap valve forced, and its JS heap at the end.
+ */
+function brokerPauses(before: Map<string, number>, after: Map<string, number>): Figures {
+  const grown = (name: string) => (after.get(name) ?? Number.NaN) - (before.get(name) ?? Number.NaN);
+  return {
+    broker_loop_stalls: grown("mq_event_loop_stalls_total"),
+    broker_loop_stalled_ms: Math.round(grown("mq_event_loop_stalled_seconds_total") * 1000),
+    broker_loop_stall_max_ms: Math.round((after.get("mq_event_loop_stall_max_seconds") ?? Number.NaN) * 1000),
+    broker_forced_gcs: grown("mq_heap_forced_collections_total"),
+    broker_forced_gc_ms: Math.round(grown("mq_heap_forced_collection_seconds_total") * 1000),
+    broker_heap_used_mib: Number(((after.get("mq_heap_used_bytes") ?? Number.NaN) / 2 ** 20).toFixed(1)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -138,6 +169,8 @@ interface Started {
   child: ReturnType<typeof Bun.spawn>;
   port: number;
   stderr: () => string;
+  /** The HTTP port serving /metrics (mq only). */
+  metricsPort?: number;
 }
 
 function freePort(): number {
@@ -236,10 +269,12 @@ async function startMq(flush: "async" | "sync"): Promise<Started> {
   // A shared machine's disk may be past the 75 % at which retention deletes the oldest files,
   // which would take the messages the consume workload reads: the benchmark's broker waits longer.
   const env = { MQ_DISK_MAX_USED_SPACE_RATIO: "0.98", MQ_DISK_FULL_RATIO: "0.99" };
-  return startServer(`mq (${flush} flush)`, argv, async (output) => {
+  const mq = await startServer(`mq (${flush} flush)`, argv, async (output) => {
     const match = /mq ready in .* at 127\.0\.0\.1:(\d+)/.exec(output);
     return match ? Number(match[1]) : undefined;
   }, env);
+  const http = /HTTP on 127\.0\.0\.1:(\d+)/.exec(mq.stderr());
+  return { ...mq, ...(http ? { metricsPort: Number(http[1]) } : {}) };
 }
 
 async function mqWorkloads(): Promise<Record<string, Figures>> {
@@ -330,6 +365,9 @@ function report(figures: { roundTrip: Figures; nats: Record<string, Figures>; re
   }
   const stalls = Object.entries({ ...mq, syncFlush }).map(([name, run]) => `${name} ${run.loop_stalls ?? "?"} (longest ${run.loop_stall_max_ms ?? "?"} ms)`);
   console.log(`mq load generators' event-loop stalls ≥ 10 ms (GC pauses show up here): ${stalls.join(", ")}`);
+  const brokerRuns = Object.entries({ ...mq, syncFlush }).filter(([, run]) => run.broker_loop_stalls !== undefined);
+  const broker = brokerRuns.map(([name, run]) => `${name} ${run.broker_loop_stalls} (${run.broker_loop_stalled_ms} ms in all), forced GCs ${run.broker_forced_gcs} (${run.broker_forced_gc_ms} ms), heap ${run.broker_heap_used_mib} MiB`);
+  console.log(`mq broker's event-loop stalls ≥ 10 ms per workload (GC pauses show up here), the heap valve's forced collections and its JS heap after: ${broker.length > 0 ? broker.join("; ") : "not reported (no /metrics)"}`);
   const json: Record<string, unknown> = { loopback_rtt_p50_us: loopbackP50, nats, redis, mq: { ...mq, syncFlush } };
   for (const row of rows) json[row.workload] = { peer: row.peerValue, mq: row.mqValue, ratio: Number(row.ratio.toFixed(3)), met: row.met };
   console.log(JSON.stringify(json));

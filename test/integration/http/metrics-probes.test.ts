@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { parsePrometheusText } from "../../unit/http/prometheus-text.ts";
 import { Producer, PushConsumer } from "../../../src/client/index.ts";
+import { checkHeap } from "../../../src/common/heap-valve.ts";
 import { startHttpBroker } from "./helpers.ts";
 import { waitUntil } from "../../helpers/wait-for.ts";
 
@@ -74,6 +75,20 @@ describe("/metrics", () => {
       await consumer.shutdown();
       await producer.shutdown();
     }
+  });
+
+  test("reports the process's pauses: a blocked event loop as a stall, a forced collection, the heap in use", async () => {
+    const h = await startHttpBroker();
+    const value = async (name: string) => parsePrometheusText((await h.text("/metrics")).text).find((sample) => sample.name === name)?.value;
+    const stallsBefore = (await value("mq_event_loop_stalls_total")) ?? Number.NaN;
+    const forcedBefore = (await value("mq_heap_forced_collections_total")) ?? Number.NaN;
+    const blockedUntil = performance.now() + 50; // holds the loop the way a GC pause does
+    while (performance.now() < blockedUntil) {}
+    checkHeap(Number.MAX_SAFE_INTEGER); // as if the heap had grown past the valve's bound
+    await waitUntil("the stall to be counted", async () => ((await value("mq_event_loop_stalls_total")) ?? 0) > stallsBefore);
+    expect((await value("mq_event_loop_stall_max_seconds")) ?? 0).toBeGreaterThanOrEqual(0.01);
+    expect(await value("mq_heap_forced_collections_total")).toBe(forcedBefore + 1);
+    expect((await value("mq_heap_used_bytes")) ?? 0).toBeGreaterThan(0);
   });
 
   test("flush latency is observed after each background flush", async () => {
