@@ -11,12 +11,16 @@
  *   PushConsumer from the first offset (concurrency 64, pulls of 64), timed from the first
  *   send to the last message handled.
  *
+ * Before the rounds, one short warm-up run of each kind (a tenth of the count, not counted) gets
+ * the driver's code compiled for both paths, so the first measured run is not the cold one.
  * The rate of a run is messages / (produce seconds + consume seconds); the ratio compares the
- * best traced run with the best untraced run (the best of each discards rounds slowed by other
- * work on the machine). A traced run also checks its trace: a sampled message's hops (publish,
- * stored, consume-before, consume-after) and the broker's written and dropped counts.
- * Prints each run, the baseline (untraced) and the ratio against the target; the last line is
- * one JSON object. `--quick` runs a fifth of the count.
+ * median traced run with the median untraced run (the median of `--rounds`, default 5, 3 with
+ * `--quick`, discards rounds slowed by other work on the machine without picking each side's
+ * luckiest one). A traced run also checks its trace: a sampled message's hops (publish, stored,
+ * consume-before, consume-after) and the broker's written and dropped counts.
+ * Each run also takes the CPU time of driver and broker per message (a steadier figure than the
+ * rate on a busy machine). Prints each run, each round's ratio, the medians and their ratio
+ * against the target; the last line is one JSON object. `--quick` runs a fifth of the count.
  */
 
 import { rmSync } from "node:fs";
@@ -32,20 +36,28 @@ const targetRatio = 0.9;
 if (process.argv[2] === "serve") await serve(process.argv[3] === "traced");
 else await drive();
 
-/** The broker: prints its port, then on stdin's end its trace counters as one JSON line, and exits. */
+/**
+ * The broker: prints its port; each line on stdin marks the start, then the end, of the measured
+ * work (its CPU time is taken between the two); on stdin's end it prints its trace counters and
+ * that CPU time as one JSON line, and exits.
+ */
 async function serve(traced: boolean): Promise<void> {
   const { TraceWriter } = await import("../src/broker/trace-writer.ts");
   const dataDir = join(tmpdir(), `mq-bench-trace-${process.pid}`);
   const { server, store, broker } = await startBenchBroker({ dataDir, commitLogFileBytes: 256 * 1024 * 1024, config: { traceEnabled: traced } });
   console.log(server.port);
-  process.stdin.on("data", () => {});
+  const marks: NodeJS.CpuUsage[] = [];
+  process.stdin.on("data", (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 0x0a) marks.push(process.cpuUsage());
+  });
   process.stdin.on("end", () => {
     void (async () => {
       const counters = TraceWriter.of(broker.context)?.counters;
       await broker.stop(); // writes the hops still queued: the counts below are final
       await store.close();
       rmSync(dataDir, { recursive: true, force: true });
-      console.log(JSON.stringify(counters ?? {}));
+      const cpuMicros = marks.length < 2 ? undefined : marks[1]!.user - marks[0]!.user + marks[1]!.system - marks[0]!.system;
+      console.log(JSON.stringify({ ...counters, cpuMicros }));
       process.exit(0);
     })();
   });
@@ -58,6 +70,8 @@ interface Run {
   produceRate: number;
   consumeRate: number;
   rate: number;
+  /** CPU time of the driver and the broker over the run's produce and consume (shutdowns, so trace flushes, included), µs per message. */
+  cpuMicrosPerMessage: number;
   hopsWritten?: number;
   hopsDropped?: number;
   sampleHops?: string[];
@@ -67,24 +81,32 @@ async function drive(): Promise<void> {
   const quick = hasFlag("quick");
   const count = Math.round(intFlag("count", 100_000) / (quick ? 5 : 1));
   const window = intFlag("window", 1_000);
-  const rounds = intFlag("rounds", quick ? 1 : 3);
+  const rounds = intFlag("rounds", quick ? 3 : 5);
+  const warmUp = Math.max(1_000, Math.round(count / 10));
+  for (const traced of [false, true]) await runOnce({ traced, count: warmUp, window });
   const runs: Run[] = [];
   for (let round = 0; round < rounds; round++) {
-    // Alternate which goes first, so warm-up and machine drift do not favour one side.
+    // Alternate which goes first, so machine drift within a round does not favour one side.
     const order = round % 2 === 0 ? [false, true] : [true, false];
+    const pair: Run[] = [];
     for (const traced of order) {
       const run = await runOnce({ traced, count, window });
       runs.push(run);
+      pair.push(run);
       const trace = traced ? `; trace: ${run.hopsWritten} hops written, ${run.hopsDropped} dropped, sample ${run.sampleHops?.join(" → ")}` : "";
-      console.log(`round ${round + 1} ${traced ? "traced  " : "untraced"}: produce ${fmt(run.produceRate)} msgs/s, consume ${fmt(run.consumeRate)} msgs/s, produce + consume ${fmt(run.rate)} msgs/s${trace}`);
+      console.log(`round ${round + 1} ${traced ? "traced  " : "untraced"}: produce ${fmt(run.produceRate)} msgs/s, consume ${fmt(run.consumeRate)} msgs/s, produce + consume ${fmt(run.rate)} msgs/s, CPU ${run.cpuMicrosPerMessage.toFixed(1)} µs/msg${trace}`);
     }
+    const [tracedRun, untracedRun] = pair[0]!.traced ? [pair[0]!, pair[1]!] : [pair[1]!, pair[0]!];
+    console.log(`round ${round + 1} ratio ${((tracedRun.rate / untracedRun.rate) * 100).toFixed(1)} % (CPU per message traced / untraced ${(tracedRun.cpuMicrosPerMessage / untracedRun.cpuMicrosPerMessage).toFixed(2)})`);
   }
-  const best = (traced: boolean): Run => runs.filter((run) => run.traced === traced).sort((a, b) => b.rate - a.rate)[0]!;
-  const untraced = best(false);
-  const traced = best(true);
+  const untraced = median(runs.filter((run) => !run.traced));
+  const traced = median(runs.filter((run) => run.traced));
   const ratio = traced.rate / untraced.rate;
-  console.log(`baseline (untraced, best of ${rounds}): ${fmt(untraced.rate)} msgs/s produce + consume (${fmt(untraced.produceRate)} produce, ${fmt(untraced.consumeRate)} consume)`);
-  console.log(`traced (best of ${rounds}):            ${fmt(traced.rate)} msgs/s produce + consume (${fmt(traced.produceRate)} produce, ${fmt(traced.consumeRate)} consume)`);
+  console.log(`baseline (untraced, median of ${rounds}): ${fmt(untraced.rate)} msgs/s produce + consume (${fmt(untraced.produceRate)} produce, ${fmt(untraced.consumeRate)} consume)`);
+  console.log(`traced (median of ${rounds}):            ${fmt(traced.rate)} msgs/s produce + consume (${fmt(traced.produceRate)} produce, ${fmt(traced.consumeRate)} consume)`);
+  const cpuOf = (traced: boolean): number => medianOf(runs.filter((run) => run.traced === traced).map((run) => run.cpuMicrosPerMessage));
+  const cpuRatio = cpuOf(true) / cpuOf(false);
+  console.log(`CPU (driver + broker, median): ${cpuOf(false).toFixed(1)} µs/msg untraced, ${cpuOf(true).toFixed(1)} µs/msg traced: ×${cpuRatio.toFixed(2)}`);
   console.log(`ratio ${(ratio * 100).toFixed(1)} % — target ≥ ${targetRatio * 100} %: ${ratio >= targetRatio ? "met" : "MISSED"}`);
   console.log(
     JSON.stringify({
@@ -100,6 +122,9 @@ async function drive(): Promise<void> {
       untraced_consume_msgs_s: Math.round(untraced.consumeRate),
       traced_consume_msgs_s: Math.round(traced.consumeRate),
       ratio: Number(ratio.toFixed(3)),
+      untraced_cpu_us_per_msg: Number(cpuOf(false).toFixed(2)),
+      traced_cpu_us_per_msg: Number(cpuOf(true).toFixed(2)),
+      cpu_ratio: Number(cpuRatio.toFixed(3)),
       target: targetRatio,
       met: ratio >= targetRatio,
       trace_hops_written: traced.hopsWritten,
@@ -123,6 +148,9 @@ async function runOnce(settings: { traced: boolean; count: number; window: numbe
   const body = new Uint8Array(bodyBytes).fill(0x61);
   let started = 0;
   let sampleMsgId = "";
+  child.stdin.write("start\n");
+  child.stdin.flush();
+  const cpuStart = process.cpuUsage();
   const produceStart = performance.now();
   await Promise.all(
     Array.from({ length: settings.window }, async () => {
@@ -149,6 +177,9 @@ async function runOnce(settings: { traced: boolean; count: number; window: numbe
   await done;
   const consumeSeconds = (performance.now() - consumeStart) / 1000;
   await consumer.shutdown();
+  const driverCpu = process.cpuUsage(cpuStart);
+  child.stdin.write("end\n");
+  child.stdin.flush();
 
   let sampleHops: string[] | undefined;
   if (settings.traced) {
@@ -161,7 +192,7 @@ async function runOnce(settings: { traced: boolean; count: number; window: numbe
   child.stdin.end();
   const countersLine = new TextDecoder().decode((await reader.read()).value).trim().split("\n").pop() ?? "{}";
   await child.exited;
-  const counters = JSON.parse(countersLine) as { written?: number; dropped?: number };
+  const counters = JSON.parse(countersLine) as { written?: number; dropped?: number; cpuMicros?: number };
   const seconds = produceSeconds + consumeSeconds;
   return {
     traced: settings.traced,
@@ -170,8 +201,18 @@ async function runOnce(settings: { traced: boolean; count: number; window: numbe
     produceRate: settings.count / produceSeconds,
     consumeRate: settings.count / consumeSeconds,
     rate: settings.count / seconds,
+    cpuMicrosPerMessage: (driverCpu.user + driverCpu.system + (counters.cpuMicros ?? Number.NaN)) / settings.count,
     ...(settings.traced ? { hopsWritten: counters.written, hopsDropped: counters.dropped, sampleHops } : {}),
   };
+}
+
+/** The run of median rate (the upper middle of an even count). */
+function median(runs: readonly Run[]): Run {
+  return [...runs].sort((a, b) => a.rate - b.rate)[Math.floor(runs.length / 2)]!;
+}
+
+function medianOf(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 }
 
 function fmt(value: number): string {

@@ -2,7 +2,7 @@
  * A message's trace on this broker (issue 13): the hops in its trace topics about the message an
  * id names — a producer msgId, this broker's offsetMsgId, or a message key — and its stored hop,
  * built from the message's own record (stored-hop.ts: it is not written). Trace messages are
- * indexed by the traced msgIds and keys (trace-record.ts), the stored messages by msgId and by
+ * indexed by the traced msgIds' index keys and by keys (trace-record.ts), the stored messages by msgId and by
  * topic and key, so each id costs index lookups, never a scan. An offsetMsgId of this broker is
  * first read back to its msgId; a key is looked up in each user topic.
  *
@@ -15,7 +15,7 @@ import { isMessageIdShape } from "../common/ids.ts";
 import { decodeRecord } from "../common/message-record.ts";
 import { traceKeyMessagesMax, traceQueryHopsMax, traceQueryMessagesMax } from "../common/limits.ts";
 import { systemTopics } from "../common/system-topics.ts";
-import { type TraceHop, hopMatches, sortTimeline, uniqueHops, unpackTraceHops } from "../protocol/trace-record.ts";
+import { type TraceHop, hopMatches, sortTimeline, traceIndexKey, uniqueHops, unpackTraceHops } from "../protocol/trace-record.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import { isBuiltStoredHop, storedHopOf } from "./stored-hop.ts";
 
@@ -31,10 +31,18 @@ export function findTrace(context: BrokerContext, query: { readonly id: string; 
     if (msgId !== undefined) ids.add(msgId);
   }
   const hops: TraceHop[] = [];
+  // A trace message is indexed by its msgIds' index keys (one per client and millisecond) and by
+  // user keys; older ones by each msgId: look up both, keep the hops that name the id.
   const search = (id: string, matches: (hop: TraceHop) => boolean): void => {
+    const indexKey = traceIndexKey(id);
     for (const topic of topics) {
-      for (const message of store.queryByKey(topic, id, traceQueryMessagesMax)) {
-        for (const hop of unpackTraceHops(message.body)) if (matches(hop)) hops.push(hop);
+      const seen = new Set<number>();
+      for (const key of indexKey === id ? [id] : [id, indexKey]) {
+        for (const message of store.queryByKey(topic, key, traceQueryMessagesMax)) {
+          if (seen.has(message.physicalOffset)) continue;
+          seen.add(message.physicalOffset);
+          for (const hop of unpackTraceHops(message.body)) if (matches(hop)) hops.push(hop);
+        }
       }
     }
   };

@@ -80,16 +80,19 @@ export class TraceDispatcher {
     this.timer ??= this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
   }
 
-  /** A send's publish hop: `result` when it was stored, else the error it failed with. */
+  /** A send's publish hop: `result` when it was stored, else the error it failed with. Built field by field: it runs on every send. */
   published(sent: { readonly message: PreparedMessage; readonly msgId: string; readonly group: string; readonly startedMs: number; readonly result?: SendResult; readonly error?: unknown }): void {
     const { message, result } = sent;
-    const nowMs = this.context.clock.nowMs();
-    const where = result === undefined ? {} : { offsetMsgId: result.offsetMsgId, queueId: result.queueId, queueOffset: result.queueOffset };
-    const failure = sent.error === undefined ? {} : { detail: sent.error instanceof Error ? sent.error.message : String(sent.error) };
-    this.record(
-      { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: nowMs - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group, ...optional(message.keys, message.tags), ...where, ...failure },
-      message.properties,
-    );
+    const hop: RecordedHop = { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: this.context.clock.nowMs() - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group };
+    if (message.keys !== undefined && message.keys.length > 0) hop.keys = [...message.keys];
+    if (message.tags !== undefined) hop.tags = message.tags;
+    if (result !== undefined) {
+      hop.offsetMsgId = result.offsetMsgId;
+      hop.queueId = result.queueId;
+      hop.queueOffset = result.queueOffset;
+    }
+    if (sent.error !== undefined) hop.detail = sent.error instanceof Error ? sent.error.message : String(sent.error);
+    this.record(hop, message.properties);
   }
 
   /** A transaction this producer ended (sendInTransaction): its outcome, or the error that left it to check-back. */
@@ -170,8 +173,4 @@ export class TraceDispatcher {
     await this.context.broker.sendBatch(this.context.routes.brokerAddress(queue.brokerName), fields, encodeBatchBody(entries), entries.map((entry) => entry.msgId), { timeoutMs: traceSendTimeoutMs });
     return hops.length;
   }
-}
-
-function optional(keys: readonly string[] | undefined, tags: string | undefined): { keys?: string[]; tags?: string } {
-  return { ...(keys === undefined || keys.length === 0 ? {} : { keys: [...keys] }), ...(tags === undefined ? {} : { tags }) };
 }

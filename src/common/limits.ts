@@ -288,6 +288,8 @@ export const traceQueueHopsMax = 65_536;
 export const traceHopsPerMessageMax = 128;
 /** Hops written per run of a trace writer at most; the rest wait for the next run. */
 export const traceHopsPerFlushMax = 8_192;
+/** Characters of one text field of a trace hop (an error text, a traceparent, a key) kept at most; the rest is cut. */
+export const traceTextCharsMax = 16_000;
 /** How long a hop waits at most before its batch is written. */
 export const traceFlushIntervalMs = 20;
 /** Hops one trace query answers at most (oldest first). */

@@ -5,10 +5,12 @@
  * A hop is one thing that happened to one message (its producer msgId): published by an SDK,
  * stored, scheduled, delivered, retried, dead-lettered, redriven, popped, acked by the broker,
  * consumed (before / after the handler) by an SDK consumer, a transaction ended. Hops are written
- * in batches: one trace message holds many hops, JSON in its body (`{"v":1,"common":{...},
- * "hops":[...]}`, fields all its hops share written once in `common`), and its KEYS are the traced msgIds and user keys of those hops, so the store's key index
- * finds every trace message about a message by its msgId (or key) without a scan. A trace
- * message carries `TRACE_ON=false`, so nothing records hops about trace messages themselves.
+ * in batches: one trace message holds many hops in a compact binary body (trace-codec.ts; JSON
+ * bodies, as a client in another language may write, are read too), and its KEYS are the index
+ * keys of the traced msgIds (traceIndexKey: one per client and millisecond) and the hops' user
+ * keys, so the store's key index finds every trace message about a message by its msgId (or key)
+ * without a scan. A trace message carries `TRACE_ON=false`, so nothing records hops about trace
+ * messages themselves.
  *
  * The broker's stored hop of a message in its topic is never written: a trace query builds it
  * from the message's own record (broker/stored-hop.ts), in the same shape.
@@ -19,6 +21,7 @@
 import { z } from "zod";
 import { propertyNames } from "../common/message-properties.ts";
 import { messageKeysMax } from "./limits.ts";
+import { decodeTraceHops, encodeTraceHops, traceBinaryFormat } from "./trace-codec.ts";
 
 export const traceHopNames = [
   "publish",
@@ -96,17 +99,24 @@ export interface PackedTrace {
  */
 export type RecordedHop = TraceHop & { beforeMs?: number };
 
-/** Fields that are often the same for every hop of a trace message (one recorder, one topic): written once. */
-const hoistedFields = ["host", "group", "topic"] as const;
-
-const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
 
 /**
- * Packs hops into trace messages of at most `messageKeysMax` distinct keys (the limit any
+ * The index key a hop is found by: a producer msgId (32 hex digits: client ip, pid, instance,
+ * milliseconds, counter) without its counter, so every message one client made in one millisecond
+ * shares a key — a trace message of 128 hops of a busy client is indexed by a few keys, not 128
+ * (an index entry costs the broker as much as the hop's whole write). Other ids are their own key.
+ * A query looks up an id and its key (trace-query.ts) and keeps the hops naming the id.
+ */
+export function traceIndexKey(msgId: string): string {
+  return msgId.length === 32 ? msgId.slice(0, traceIndexKeyChars) : msgId;
+}
+const traceIndexKeyChars = 28;
+
+/**
+ * Packs hops into trace messages of at most `messageKeysMax` distinct index keys (the limit any
  * producer's message has) and `hopsPerMessageMax` hops each, in order. A message's body is
- * `{"v":1,"common":{...},"hops":[...]}`: a field every hop of it shares (host, group, topic) is
- * written once in `common`.
+ * binary (trace-codec.ts); its keys are its hops' index keys (traceIndexKey) and user keys.
  */
 export function packTraceHops(hops: readonly RecordedHop[], hopsPerMessageMax: number): PackedTrace[] {
   const packed: PackedTrace[] = [];
@@ -114,42 +124,55 @@ export function packTraceHops(hops: readonly RecordedHop[], hopsPerMessageMax: n
   let keys = new Set<string>();
   const close = (end: number): void => {
     if (end === start) return;
-    packed.push({ body: encodeTraceBody(hops.slice(start, end)), keys: [...keys], hops: end - start });
+    packed.push({ body: encodeTraceHops(hops, start, end), keys: [...keys], hops: end - start });
     start = end;
     keys = new Set();
   };
   for (let index = 0; index < hops.length; index++) {
     const hop = hops[index]!;
+    const key = traceIndexKey(hop.msgId);
     const hopKeys = hop.keys;
-    const added = (keys.has(hop.msgId) ? 0 : 1) + (hopKeys === undefined ? 0 : hopKeys.filter((key) => !keys.has(key)).length);
+    if (hopKeys === undefined && keys.has(key)) {
+      if (index - start >= hopsPerMessageMax) close(index);
+      keys.add(key);
+      continue;
+    }
+    const added = (keys.has(key) ? 0 : 1) + (hopKeys === undefined ? 0 : hopKeys.filter((each) => !keys.has(each)).length);
     if (index - start >= hopsPerMessageMax || keys.size + added > messageKeysMax) close(index);
-    keys.add(hop.msgId);
-    if (hopKeys !== undefined) for (const key of hopKeys) if (keys.size < messageKeysMax) keys.add(key);
+    keys.add(key);
+    if (hopKeys !== undefined) for (const each of hopKeys) if (keys.size < messageKeysMax) keys.add(each);
   }
   close(hops.length);
   return packed;
 }
 
-function encodeTraceBody(hops: readonly RecordedHop[]): Uint8Array {
-  const first = hops[0]!;
-  const common: Record<string, string> = {};
-  for (const field of hoistedFields) {
-    const value = first[field];
-    if (value !== undefined && hops.every((hop) => hop[field] === value)) common[field] = value;
-  }
-  const hoisted = Object.keys(common);
-  const written = hoisted.length === 0 ? hops : hops.map((hop) => withoutFields(hop, hoisted));
-  return textEncoder.encode(JSON.stringify({ v: 1, common, hops: written }));
-}
-
-function withoutFields(hop: RecordedHop, fields: readonly string[]): Record<string, unknown> {
-  const copy: Record<string, unknown> = {};
-  for (const name in hop) if (!fields.includes(name)) copy[name] = hop[name as keyof RecordedHop];
-  return copy;
-}
-
-/** The hops of a stored trace message; a body that is not one yields none (a user wrote there). */
+/**
+ * The hops of a stored trace message: binary (trace-codec.ts), or JSON as a client in another
+ * language may write it (`{"v":1,"common":{...},"hops":[...]}`). A body that is neither yields
+ * none (a user wrote there); a hop of the wrong shape is skipped.
+ */
 export function unpackTraceHops(body: Uint8Array): TraceHop[] {
+  const recorded = body[0] === traceBinaryFormat ? decodeBinary(body) : decodeJson(body);
+  const out: TraceHop[] = [];
+  for (const { beforeMs, ...fields } of recorded) {
+    const checked = traceHopSchema.safeParse(fields);
+    if (!checked.success) continue;
+    if (checked.data.hop === "consume-after" && typeof beforeMs === "number") out.push(consumeBefore(checked.data, beforeMs));
+    out.push(checked.data);
+  }
+  return out;
+}
+
+function decodeBinary(body: Uint8Array): Array<Record<string, unknown>> {
+  try {
+    return decodeTraceHops(body);
+  } catch (error) {
+    if (error instanceof RangeError) return [];
+    throw error;
+  }
+}
+
+function decodeJson(body: Uint8Array): Array<Record<string, unknown>> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(textDecoder.decode(body));
@@ -160,15 +183,7 @@ export function unpackTraceHops(body: Uint8Array): TraceHop[] {
   if (!Array.isArray(hops)) return [];
   const common = (parsed as { common?: unknown }).common;
   const shared = typeof common === "object" && common !== null ? common : {};
-  const out: TraceHop[] = [];
-  for (const hop of hops) {
-    const { beforeMs, ...fields } = { ...shared, ...(hop as Record<string, unknown>) };
-    const checked = traceHopSchema.safeParse(fields);
-    if (!checked.success) continue;
-    if (checked.data.hop === "consume-after" && typeof beforeMs === "number") out.push(consumeBefore(checked.data, beforeMs));
-    out.push(checked.data);
-  }
-  return out;
+  return hops.map((hop) => ({ ...shared, ...(typeof hop === "object" && hop !== null ? hop : {}) }));
 }
 
 /** The consume-before hop a consumption's record holds: when the handler started. */

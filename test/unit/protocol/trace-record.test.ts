@@ -2,48 +2,76 @@
 
 import { describe, expect, test } from "bun:test";
 import { messageKeysMax } from "../../../src/protocol/limits.ts";
-import { type TraceHop, hopMatches, packTraceHops, sortTimeline, uniqueHops, unpackTraceHops } from "../../../src/protocol/trace-record.ts";
+import { traceBinaryFormat } from "../../../src/protocol/trace-codec.ts";
+import { type TraceHop, hopMatches, packTraceHops, sortTimeline, traceHopNames, traceIndexKey, uniqueHops, unpackTraceHops } from "../../../src/protocol/trace-record.ts";
 
-const msgId = (index: number): string => index.toString(16).toUpperCase().padStart(32, "0");
+/** A producer msgId: one client's prefix, the millisecond `index >> 4`, the counter `index`. */
+const msgId = (index: number): string => `0A00000512349ABCDEF0${(index >> 4).toString(16).toUpperCase().padStart(8, "0")}${index.toString(16).toUpperCase().padStart(4, "0")}`;
 const hop = (index: number, fields: Partial<TraceHop> = {}): TraceHop => ({ hop: "stored", msgId: msgId(index), topic: "T", host: "127.0.0.1:10911", timeMs: 1_000 + index, status: "ok", ...fields });
 
 describe("trace records", () => {
-  test("hops round-trip through a trace message, keyed by their msgIds and keys", () => {
-    const hops = [hop(1, { keys: ["order-1"] }), hop(1, { hop: "acked", group: "g" }), hop(2)];
+  test("hops round-trip through a trace message, keyed by their msgIds' index keys and their keys", () => {
+    const hops = [hop(1, { keys: ["order-1"] }), hop(1, { hop: "acked", group: "g" }), hop(2), hop(16)];
     const [packed, ...rest] = packTraceHops(hops, 128);
     expect(rest).toEqual([]);
-    expect(packed!.keys).toEqual([msgId(1), "order-1", msgId(2)]);
-    expect(packed!.hops).toBe(3);
+    expect(packed!.keys).toEqual([traceIndexKey(msgId(1)), "order-1", traceIndexKey(msgId(16))]);
+    expect(packed!.hops).toBe(4);
     expect(unpackTraceHops(packed!.body)).toEqual(hops);
   });
 
+  test("one client's msgIds of one millisecond share an index key; other ids are their own", () => {
+    expect(traceIndexKey(msgId(1))).toBe(traceIndexKey(msgId(15)));
+    expect(traceIndexKey(msgId(1))).not.toBe(traceIndexKey(msgId(16)));
+    expect(msgId(1).startsWith(traceIndexKey(msgId(1)))).toBe(true);
+    expect(traceIndexKey("order-7")).toBe("order-7");
+  });
+
   test("a trace message holds at most messageKeysMax keys and hopsPerMessageMax hops", () => {
-    const many = Array.from({ length: 100 }, (_, index) => hop(index));
+    const many = Array.from({ length: 100 }, (_, index) => hop(index * 16));
     const packed = packTraceHops(many, 128);
     expect(packed.map((message) => message.keys.length)).toEqual([32, 32, 32, 4]);
     expect(packed.every((message) => message.keys.length <= messageKeysMax)).toBe(true);
     expect(packed.flatMap((message) => unpackTraceHops(message.body))).toEqual(many);
+    const oneMillisecond = Array.from({ length: 100 }, (_, index) => hop(index >> 3));
+    expect(packTraceHops(oneMillisecond, 128).map((message) => message.keys.length)).toEqual([1]);
     const sameMessage = Array.from({ length: 10 }, (_, index) => hop(7, { timeMs: index }));
     expect(packTraceHops(sameMessage, 4).map((message) => message.hops)).toEqual([4, 4, 2]);
   });
 
-  test("fields every hop of a trace message shares are written once; a consumption's one record reads back as consume-before and consume-after", () => {
+  test("the body is binary with the strings hops share written once; every field and hop name round-trips", () => {
     const hops = [hop(1, { group: "g" }), hop(2, { group: "g" })];
     const [packed] = packTraceHops(hops, 128);
-    const body = JSON.parse(new TextDecoder().decode(packed!.body));
-    expect(body.common).toEqual({ host: "127.0.0.1:10911", group: "g", topic: "T" });
-    expect(body.hops[0]).toEqual({ hop: "stored", msgId: msgId(1), timeMs: 1_001, status: "ok" });
+    expect(packed!.body[0]).toBe(traceBinaryFormat);
+    const text = new TextDecoder("latin1").decode(packed!.body);
+    expect(text.split("127.0.0.1:10911").length - 1).toBe(1);
     expect(unpackTraceHops(packed!.body)).toEqual(hops);
+    const full: TraceHop = { ...hop(3), costMs: 1.5, keys: ["a", "ключ"], tags: "t", group: "g", clientId: "c", offsetMsgId: "7F00000100002A9F0000000000001000", queueId: 3, queueOffset: 2 ** 40, storeTimeMs: 5, reconsumeTimes: 2, deliverAtMs: 9, traceparent: "00-abc-def-01", detail: "ошибка: boom" };
+    const named = traceHopNames.filter((name) => name !== "consume-after").map((name, index) => hop(index, { hop: name, status: index % 2 === 0 ? "ok" : "failed" }));
+    expect(unpackTraceHops(packTraceHops([full, ...named], 128)[0]!.body)).toEqual([full, ...named]);
+  });
+
+  test("a consumption's one record reads back as consume-before and consume-after", () => {
     const consumed = { ...hop(3, { hop: "consume-after", costMs: 4, status: "failed", detail: "boom", group: "g" }), beforeMs: 1_000 };
     const [before, after] = unpackTraceHops(packTraceHops([consumed], 128)[0]!.body);
     expect(before).toEqual({ hop: "consume-before", msgId: msgId(3), topic: "T", host: "127.0.0.1:10911", timeMs: 1_000, status: "ok", group: "g" });
     expect(after).toEqual({ hop: "consume-after", msgId: msgId(3), topic: "T", host: "127.0.0.1:10911", timeMs: 1_003, costMs: 4, status: "failed", detail: "boom", group: "g" });
   });
 
+  test("a JSON trace body, as a client in another language writes it, reads back with its common fields", () => {
+    const body = { v: 1, common: { host: "10.0.0.9:7", group: "g", topic: "T" }, hops: [{ hop: "consume-after", msgId: msgId(4), timeMs: 20, costMs: 5, status: "ok", beforeMs: 15 }] };
+    expect(unpackTraceHops(new TextEncoder().encode(JSON.stringify(body))).map((each) => [each.hop, each.timeMs, each.host, each.group])).toEqual([
+      ["consume-before", 15, "10.0.0.9:7", "g"],
+      ["consume-after", 20, "10.0.0.9:7", "g"],
+    ]);
+  });
+
   test("a body that is not a trace message yields no hops; a hop of the wrong shape is skipped", () => {
     expect(unpackTraceHops(new TextEncoder().encode("not json"))).toEqual([]);
     expect(unpackTraceHops(new TextEncoder().encode('{"hops":7}'))).toEqual([]);
     expect(unpackTraceHops(new TextEncoder().encode(JSON.stringify({ v: 1, hops: [{ hop: "teleported" }, hop(3)] })))).toEqual([hop(3)]);
+    const binary = packTraceHops([hop(1), hop(2)], 128)[0]!.body;
+    expect(unpackTraceHops(binary.subarray(0, binary.length - 3))).toEqual([]);
+    expect(unpackTraceHops(new Uint8Array([traceBinaryFormat, 0]))).toEqual([]);
   });
 
   test("an id matches a hop by msgId (any case), offsetMsgId or key", () => {
