@@ -66,7 +66,7 @@ describe("transaction check-back", () => {
 
   test("with no producer for two hours nothing is counted or discarded; a producer that comes back is asked and ends it", async () => {
     const clock = new ManualClock(Date.now());
-    const broker = await startTestBroker({ clock, config: { transactionTimeoutMs: 6_000, transactionCheckMax: 2 } });
+    const broker = await startTestBroker({ clock, store: { clock }, config: { transactionTimeoutMs: 6_000, transactionCheckMax: 2 } });
     await track(new Admin({ broker: broker.address })).createTopic("Orders", { queues: 1 });
     const group = uniqueName("pg");
     const gone = await producerOf(broker, group, () => "unknown");
@@ -86,7 +86,7 @@ describe("transaction check-back", () => {
 
   test("unknown answers back off (first after the timeout, then 1×, 5× it) and after transactionCheckMax the transaction is exhausted, then ended by an operator", async () => {
     const clock = new ManualClock(Date.now());
-    const broker = await startTestBroker({ clock, config: { transactionTimeoutMs: 1_000, transactionCheckMax: 3 } });
+    const broker = await startTestBroker({ clock, store: { clock }, config: { transactionTimeoutMs: 1_000, transactionCheckMax: 3 } });
     await track(new Admin({ broker: broker.address })).createTopic("Orders", { queues: 1 });
     const checkTimes: number[] = [];
     const producer = await producerOf(broker, uniqueName("pg"), (message) => {
@@ -143,7 +143,7 @@ describe("transaction check-back", () => {
 
   test("a message's own CHECK_IMMUNITY_TIME_IN_SECONDS delays its first check-back instead of transactionTimeoutMs", async () => {
     const clock = new ManualClock(Date.now());
-    const broker = await startTestBroker({ clock, config: { transactionTimeoutMs: 6_000 } });
+    const broker = await startTestBroker({ clock, store: { clock }, config: { transactionTimeoutMs: 6_000 } });
     await track(new Admin({ broker: broker.address })).createTopic("Orders", { queues: 1 });
     const asked: string[] = [];
     const producer = await producerOf(broker, uniqueName("pg"), (message) => {

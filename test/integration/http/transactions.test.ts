@@ -36,7 +36,7 @@ describe("REST: transactions", () => {
 
   test("a REST half left unended is exhausted when its check-back falls due, listed, and rolled back by id; a batch may not hold one", async () => {
     const clock = new ManualClock(Date.now());
-    const server = await startHttpBroker({ clock, config: { transactionTimeoutMs: 6_000 } });
+    const server = await startHttpBroker({ clock, store: { clock }, config: { transactionTimeoutMs: 6_000 } });
     await server.call("POST", "/api/v1/topics", { topic: "Orders", queues: 1 });
     const sent = await server.call("POST", "/api/v1/topics/Orders/messages", { body: "x", transaction: true });
     const transactions = Transactions.of(server.broker.broker.context);
