@@ -7,9 +7,9 @@
  * - produce: `--count` messages of `--size` bytes, `--window` sends in flight, `--batch` per send,
  *   `--producers` producers (connections) sharing the window;
  * - consume: a PushConsumer of `--group` reads `--count` messages from the first offset;
- *   latency is store time to delivery; `--fail-rate 0.01` runs the same messages twice in one
- *   invocation, without failures and then with that fraction failing once (sent back, retried
- *   after 100 ms), and prints both rates;
+ *   latency is store time to delivery; `--fail-rate 0.01` compares, in one invocation, the same
+ *   messages consumed with that fraction failing once (sent back, retried after 100 ms) and
+ *   without failures, over alternated rounds (bench-consume.ts says what a rate counts);
  * - pipe: Web Streams, consume → transform → produce, against plain produce (bench-pipe.ts);
  * - latency: a producer and a consumer in one process; one send in flight (or `--rate` per
  *   second), each message carrying its send time; reports the send round trip and the end-to-end
@@ -17,9 +17,8 @@
  */
 
 import { Admin, Producer, PushConsumer } from "../client/index.ts";
-import type { ReceivedMessage } from "../client/message.ts";
 import { isMqError, MqError } from "../common/errors.ts";
-import { hash32 } from "../common/hash.ts";
+import { benchRetryBackoffMs, compareFailRate, consumePass, median, rate } from "./bench-consume.ts";
 import { benchPipe, pipeSettingsOf } from "./bench-pipe.ts";
 import { LatencyRecorder } from "./latency-recorder.ts";
 import { loopStallTickBenchMs } from "../common/limits.ts";
@@ -41,12 +40,8 @@ interface Settings {
   rate: number;
   queues: number;
   producers: number;
+  rounds: number;
 }
-
-/** Resolution of --fail-rate: messages are picked by msgId hash modulo this. */
-const failBuckets = 1_000_000;
-/** The failing group's retry delay in `--fail-rate` runs. */
-const benchRetryBackoffMs = 100;
 
 function failRateOption(value: unknown): number {
   const text = lastString(value);
@@ -68,6 +63,7 @@ function settingsOf(options: Options): Settings {
     rate: integerOption("rate", options.rate, { min: 0, max: 10_000_000, fallback: 0 }),
     queues: integerOption("queues", options.queues, { min: 1, max: 1024, fallback: 8 }),
     producers: integerOption("producers", options.producers, { min: 1, max: 1024, fallback: 1 }),
+    rounds: integerOption("rounds", options.rounds, { min: 1, max: 99, fallback: 3 }),
   };
 }
 
@@ -161,68 +157,32 @@ async function benchProduce(settings: Settings): Promise<void> {
   }
 }
 
-/**
- * One consume pass of `count` messages by `group`; `fails` says which first deliveries are
- * picked, and they throw when `failPicked` is set. Both passes of a --fail-rate run pick, so the
- * handlers do the same work and the two differ only in what a failure costs.
- */
-async function consumePass(settings: Settings, group: string, label: string, fails: (message: ReceivedMessage) => boolean, failPicked: boolean): Promise<{ received: number; bytes: number; seconds: number; latency: LatencyRecorder; failed: number; stalls: Record<string, number> }> {
-  const consumer = new PushConsumer({ ...settings.target, group, consumeFromWhere: "first", concurrency: 64, pullBatchSize: 64 });
-  consumer.subscribe(settings.topic);
-  const latency = new LatencyRecorder();
-  let received = 0;
-  let bytes = 0;
-  let failed = 0;
-  let finish: () => void = () => {};
-  const done = new Promise<void>((resolve) => (finish = resolve));
-  const progress = new Progress(label, settings.count, () => received);
-  const stalls = new LoopStallMonitor(loopStallTickBenchMs);
-  await consumer.start((message) => {
-    if (message.reconsumeTimes === 0 && fails(message) && failPicked) {
-      failed += 1;
-      throw new Error("bench: failing this message once");
-    }
-    received += 1;
-    bytes += message.body.length;
-    latency.record(Math.max(0, Date.now() - message.storeTimestampMs) * 1000);
-    if (received >= settings.count) finish();
-  });
-  await done;
-  const seconds = progress.finish();
-  const stallCounts = stallFigures(stalls.stop());
-  await consumer.shutdown();
-  return { received, bytes, seconds, latency, failed, stalls: stallCounts };
-}
-
 async function benchConsume(settings: Settings, failRate: number): Promise<void> {
+  const consumeSettings = { target: settings.target, topic: settings.topic, count: settings.count, group: settings.group, rounds: settings.rounds };
   if (failRate === 0) {
-    const pass = await consumePass(settings, settings.group, "consume", () => false, false);
-    summary("consume", { ...settings, size: pass.received === 0 ? 0 : pass.bytes / pass.received }, pass.received, pass.seconds, pass.latency, { e2e_latency_from: 1, ...pass.stalls });
+    const pass = await consumePass(consumeSettings, settings.group, "consume", () => false, false);
+    summary("consume", { ...settings, size: pass.handled === 0 ? 0 : pass.bytes / pass.handled }, pass.handled, pass.seconds, pass.latency, { e2e_latency_from: 1, ...stallFigures(pass.stalls) });
     return;
   }
-  // The same messages twice in one run: a group whose handler never fails, then one failing a
-  // fraction of first deliveries (chosen by msgId hash), retried through %RETRY% after a short
-  // exponential back-off so the retries, not the default 10 s first level, are what is measured.
-  const threshold = Math.round(failRate * failBuckets);
-  const picked = (message: ReceivedMessage) => hash32(message.msgId) % failBuckets < threshold;
-  const plain = await consumePass(settings, `${settings.group}-plain`, "consume (no failures)", picked, false);
-  const failingGroup = `${settings.group}-failing`;
-  const admin = new Admin(settings.target);
-  try {
-    await admin.updateGroupConfig(failingGroup, { backoff: { kind: "exponential", initialMs: benchRetryBackoffMs, factor: 1, maxMs: benchRetryBackoffMs } });
-  } finally {
-    await admin.close();
-  }
-  const failing = await consumePass(settings, failingGroup, `consume (fail rate ${failRate})`, picked, true);
-  const plainRate = plain.received / plain.seconds;
-  const failingRate = failing.received / failing.seconds;
-  process.stdout.write(`no failures: ${Math.round(plainRate).toLocaleString("en-US")} msgs/s; ${failing.failed} failed once (retry after ${benchRetryBackoffMs} ms): ${Math.round(failingRate).toLocaleString("en-US")} msgs/s (${((failingRate / plainRate) * 100).toFixed(1)} %)\n`);
-  summary("consume (fail rate)", { ...settings, size: failing.received === 0 ? 0 : failing.bytes / failing.received }, failing.received, failing.seconds, failing.latency, {
+  const { plain, failing } = await compareFailRate(consumeSettings, failRate);
+  const plainRate = median(plain.map(rate));
+  const failingRate = median(failing.map(rate));
+  const ratios = failing.map((pass, index) => rate(pass) / rate(plain[index]!));
+  const middle = failing.find((pass) => rate(pass) === failingRate) ?? failing[0]!;
+  process.stdout.write(
+    `median of ${settings.rounds} rounds: no failures ${Math.round(plainRate).toLocaleString("en-US")} msgs/s; ${middle.failed} failed once (retried after ${benchRetryBackoffMs} ms) ${Math.round(failingRate).toLocaleString("en-US")} msgs/s (${((failingRate / plainRate) * 100).toFixed(1)} %); rate = messages / time until each was handled once (consumed, or failed and sent back)\n`,
+  );
+  summary("consume (fail rate)", { ...settings, size: middle.handled === 0 ? 0 : middle.bytes / middle.handled }, middle.handled, middle.handled / failingRate, middle.latency, {
     e2e_latency_from: 1,
     fail_rate: failRate,
-    failed_once: failing.failed,
+    failed_once: middle.failed,
+    rounds: settings.rounds,
     no_failure_msgs_s: Math.round(plainRate),
     ratio: Number((failingRate / plainRate).toFixed(3)),
+    ratio_min: Number(Math.min(...ratios).toFixed(3)),
+    ratio_max: Number(Math.max(...ratios).toFixed(3)),
+    retry_drain_ms: Math.round(middle.retryDrainMs),
+    ...stallFigures(middle.stalls),
   });
 }
 
@@ -297,7 +257,8 @@ export const benchCommand = nounCommand({
       .action((options: Options) => benchProduce(settingsOf(options)));
     common(cli.command("consume", "Consume stored messages with one PushConsumer"))
       .option("--group <group>", "Consumer group (default BenchGroup; a new group starts at the first message)", { type: [String] })
-      .option("--fail-rate <fraction>", "Fail this fraction of messages once (0..1), and first run the same messages without failures to compare (groups GROUP-plain, GROUP-failing)", { type: [String] })
+      .option("--fail-rate <fraction>", "Fail this fraction of messages once (0..1), against the same messages without failures (a warm-up pass, then --rounds alternated pairs; medians)", { type: [String] })
+      .option("--rounds <n>", "With --fail-rate: pairs of passes, one of each kind, the order alternating (default 3)", { type: [String] })
       .action((options: Options) => benchConsume(settingsOf(options), failRateOption(options.failRate)));
     common(cli.command("latency", "Send round trip and end-to-end latency through a consumer"))
       .option("--rate <n>", "Messages per second (default 0: one send in flight)", { type: [String] })

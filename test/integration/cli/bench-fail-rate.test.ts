@@ -36,12 +36,15 @@ describe("mq bench consume --fail-rate", () => {
     for (let index = 0; index < 200; index++) await producer.send({ topic: "BenchFail", body: `m${index}` });
     await producer.shutdown();
 
-    const { code, stdout } = await captureStdout(() => benchCommand.run(["consume", "--broker", broker.address, "--topic", "BenchFail", "--count", "200", "--fail-rate", "0.05", "--group", "bench"]));
+    const { code, stdout } = await captureStdout(() => benchCommand.run(["consume", "--broker", broker.address, "--topic", "BenchFail", "--count", "200", "--fail-rate", "0.05", "--group", "bench", "--rounds", "2"]));
     expect(code).toBe(0);
     const lines = stdout.trim().split("\n");
-    expect(lines.some((line) => line.startsWith("no failures: "))).toBe(true);
+    expect(lines.filter((line) => /^round \d: no failures /.test(line))).toHaveLength(2);
+    expect(lines.some((line) => line.startsWith("median of 2 rounds: "))).toBe(true);
     const figures = JSON.parse(lines.at(-1)!) as Record<string, number>;
     expect(figures.msgs).toBe(200);
+    expect(figures.rounds).toBe(2);
+    expect(figures.retry_drain_ms).toBeGreaterThanOrEqual(0);
     expect(figures.fail_rate).toBe(0.05);
     expect(figures.failed_once).toBeGreaterThan(0);
     expect(figures.no_failure_msgs_s).toBeGreaterThan(0);
