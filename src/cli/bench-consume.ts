@@ -186,5 +186,3 @@ export function median(values: readonly number[]): number {
 function format(value: number): string {
   return Math.round(value).toLocaleString("en-US");
 }
-
-
