@@ -143,21 +143,12 @@ export function prepareMessage(message: ProducerMessage | BatchMessage, topic = 
 }
 
 /**
- * The message handed to users, built from a decoded record. A class rather than an object
- * literal so `text()` is shared and the offsetMsgId (hex encoding) is computed only when read:
- * this runs once per consumed message.
+ * The message handed to users, built from a decoded record. A class of getters over the record
+ * rather than an object literal: the record is read lazily (protocol/record-view.ts), so what the
+ * application never reads — properties, tags, keys, the offsetMsgId's hex — is never decoded,
+ * and `text()` is shared. This runs once per consumed message.
  */
 export class ConsumedMessage implements ReceivedMessage {
-  readonly topic: string;
-  readonly queueId: number;
-  readonly queueOffset: QueueOffset;
-  readonly body: Uint8Array;
-  readonly tags: string | undefined;
-  readonly keys: readonly string[];
-  readonly properties: Readonly<Record<string, string>>;
-  readonly bornTimestampMs: number;
-  readonly storeTimestampMs: number;
-  readonly reconsumeTimes: number;
   readonly brokerName: string | undefined;
   private readonly stored: StoredMessage;
   /** "host:port" the message was pulled from: the id host of a record whose store host is 0.0.0.0 (an IPv6 broker). */
@@ -168,16 +159,46 @@ export class ConsumedMessage implements ReceivedMessage {
     this.stored = stored;
     this.brokerName = pulledFrom?.brokerName;
     this.brokerAddress = pulledFrom?.brokerAddress;
-    this.topic = stored.topic;
-    this.queueId = stored.queueId;
-    this.queueOffset = stored.queueOffset;
-    this.body = stored.body;
-    this.tags = stored.tags;
-    this.keys = stored.keys;
-    this.properties = stored.properties;
-    this.bornTimestampMs = stored.bornTimestampMs;
-    this.storeTimestampMs = stored.storeTimestampMs;
-    this.reconsumeTimes = stored.reconsumeTimes;
+  }
+
+  get topic(): string {
+    return this.stored.topic;
+  }
+
+  get queueId(): number {
+    return this.stored.queueId;
+  }
+
+  get queueOffset(): QueueOffset {
+    return this.stored.queueOffset;
+  }
+
+  get body(): Uint8Array {
+    return this.stored.body;
+  }
+
+  get tags(): string | undefined {
+    return this.stored.tags;
+  }
+
+  get keys(): readonly string[] {
+    return this.stored.keys;
+  }
+
+  get properties(): Readonly<Record<string, string>> {
+    return this.stored.properties;
+  }
+
+  get bornTimestampMs(): number {
+    return this.stored.bornTimestampMs;
+  }
+
+  get storeTimestampMs(): number {
+    return this.stored.storeTimestampMs;
+  }
+
+  get reconsumeTimes(): number {
+    return this.stored.reconsumeTimes;
   }
 
   get bornHost(): string {

@@ -23,7 +23,7 @@ import type { Dispatcher } from "./dispatcher.ts";
 import { type ReceivedMessage, toPulledMessage } from "./message.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import type { RouteResolver } from "./route-resolver.ts";
-import type { MessageFilter } from "../protocol/filter/filter-expression.ts";
+import { acceptsEveryMessage, type MessageFilter } from "../protocol/filter/filter-expression.ts";
 import { wireFilter } from "./subscription.ts";
 
 export const suspendTimeoutMsDefault = 15_000;
@@ -86,10 +86,11 @@ export async function runPullLoop(queue: ProcessQueue, context: PullLoopContext)
       case "found": {
         adaptiveSize = result.messages.length >= maxMessages ? maxMessages * 2 : context.pullBatchSize;
         const messages: ReceivedMessage[] = [];
+        const checkEach = !acceptsEveryMessage(filter.client);
         for (const stored of result.messages) {
           // Offsets below nextOffset were handed out already (a broker must not resend them).
           if (stored.queueOffset < queue.nextOffset) continue;
-          if (filter.client.matches(stored.tags, stored.properties)) messages.push(toPulledMessage(stored, { brokerName: queue.queue.brokerName, brokerAddress: address }));
+          if (!checkEach || filter.client.matches(stored.tags, stored.properties)) messages.push(toPulledMessage(stored, { brokerName: queue.queue.brokerName, brokerAddress: address }));
         }
         queue.nextOffset = laterQueueOffset(queue.nextOffset, result.nextOffset);
         if (messages.length > 0) {

@@ -27,7 +27,7 @@ import { pullMessagesMax } from "../common/limits.ts";
 import { invisibleTimeMsMax, longPollMsDefault, longPollMsMax, requestTimeoutMsDefault } from "../protocol/limits.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, createClientContext } from "./client-context.ts";
 import { PoppedMessage, type SimpleMessage, decodeReceiptHandle, encodeReceiptHandle } from "./popped-message.ts";
-import type { MessageFilter } from "../protocol/filter/filter-expression.ts";
+import { acceptsEveryMessage, type MessageFilter } from "../protocol/filter/filter-expression.ts";
 import { type SubscriptionExpression, compileSubscription, wireFilter } from "./subscription.ts";
 
 export interface SimpleConsumerOptions extends ClientOptions {
@@ -199,7 +199,7 @@ export class SimpleConsumer {
     const messages: PoppedMessage[] = [];
     for (const { message, receiptHandle, deliveryAttempt } of answer.messages) {
       const handle = encodeReceiptHandle({ topic: target.topic, brokerName: target.brokerName, brokerHandle: receiptHandle });
-      if (target.filter.matches(message.tags, message.properties)) {
+      if (acceptsEveryMessage(target.filter) || target.filter.matches(message.tags, message.properties)) {
         messages.push(new PoppedMessage(message, { receiptHandle: handle, invisibleUntilMs: answer.invisibleUntilMs, deliveryAttempt, brokerName: target.brokerName, brokerAddress: address }));
       } else {
         this.inBackground(this.ack(handle)); // its tag only shares a hash with ours: not for this group's filter

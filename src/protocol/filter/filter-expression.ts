@@ -70,6 +70,14 @@ class SqlFilter implements MessageFilter {
   }
 }
 
+/**
+ * True when `filter` takes every message whatever its tags and properties (a TAG filter of
+ * `*`): the client's re-check then skips the message's properties, which stay undecoded.
+ */
+export function acceptsEveryMessage(filter: MessageFilter): boolean {
+  return filter.expressionType === "TAG" && filter.tagHashes === undefined;
+}
+
 const tagFilters = new WeakMap<TagExpression, MessageFilter>();
 const sqlFilters = new WeakMap<SqlExpression, MessageFilter>();
 

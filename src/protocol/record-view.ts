@@ -1,0 +1,151 @@
+/**
+ * A stored message record read in place (layout: src/common/message-record.ts, README §7.2):
+ * what a pull, pop or lookup answer hands the client, one per record of the response body.
+ *
+ * Lazy: constructing one costs an object and nothing else. The fixed fields are read from the
+ * body when asked; the topic, the body view and the properties (and tags, keys, msgId, which
+ * live in the properties) are decoded on first access and kept. A consumer that reads only the
+ * body and the offsets of a message never decodes its properties; one that reads nothing of a
+ * message it skips pays for nothing.
+ *
+ * The record's lengths were checked by `splitRecords` before the view was made (each region
+ * inside the record, the regions adding up to its size), so no getter can read past it. The CRC
+ * is not checked again here: every record the broker sends was written by the running broker,
+ * verified by its recovery, or verified as the broker read it; TCP guards the bytes in between.
+ */
+
+import type { HostAddress, StoredMessage } from "../common/message-record.ts";
+import { decodePropertiesText, propertyNames, splitKeys, type Properties } from "../common/message-properties.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
+
+/** Where the body's length sits in a record; the body follows it. */
+const bodyLengthAt = 84;
+const bodyAt = 88;
+
+const textDecoder = new TextDecoder();
+
+/**
+ * The last topic decoded from one response body, shared by its views: the records of a pull
+ * are of one queue, so each after the first finds its topic's bytes equal to the cached ones
+ * and reuses the string instead of decoding it again.
+ */
+export class TopicCache {
+  start = -1;
+  length = 0;
+  text = "";
+}
+
+export class RecordView implements StoredMessage {
+  private topicText: string | undefined;
+  private bodyBytes: Uint8Array | undefined;
+  private propertiesMap: Properties | undefined;
+  private keyList: string[] | undefined;
+
+  /** `position` is the record's start in `bytes`; `view` spans `bytes`; `view` and `topics` are one per response body. */
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly view: DataView,
+    private readonly position: number,
+    private readonly topics: TopicCache,
+  ) {}
+
+  get storeSize(): number {
+    return this.view.getUint32(this.position + 4);
+  }
+  get queueId(): number {
+    return this.view.getUint32(this.position + 12);
+  }
+  get flag(): number {
+    return this.view.getUint32(this.position + 16);
+  }
+  get queueOffset(): QueueOffset {
+    return toQueueOffset(this.uint64(20));
+  }
+  get physicalOffset(): PhysicalOffset {
+    return toPhysicalOffset(this.uint64(28));
+  }
+  get sysFlag(): number {
+    return this.view.getUint32(this.position + 36);
+  }
+  get bornTimestampMs(): number {
+    return this.uint64(40);
+  }
+  get bornHost(): HostAddress {
+    return { ip: this.view.getUint32(this.position + 48), port: this.view.getUint32(this.position + 52) };
+  }
+  get storeTimestampMs(): number {
+    return this.uint64(56);
+  }
+  get storeHost(): HostAddress {
+    return { ip: this.view.getUint32(this.position + 64), port: this.view.getUint32(this.position + 68) };
+  }
+  get reconsumeTimes(): number {
+    return this.view.getUint32(this.position + 72);
+  }
+  get preparedTransactionOffset(): number {
+    return this.uint64(76);
+  }
+
+  /** A view into the response body, as the eager decoder gives. */
+  get body(): Uint8Array {
+    if (this.bodyBytes === undefined) {
+      const start = this.position + bodyAt;
+      this.bodyBytes = this.bytes.subarray(start, start + this.bodyLength());
+    }
+    return this.bodyBytes;
+  }
+
+  get topic(): string {
+    if (this.topicText === undefined) {
+      const lengthAt = this.position + bodyAt + this.bodyLength();
+      this.topicText = this.decodeTopic(lengthAt + 1, this.bytes[lengthAt]!);
+    }
+    return this.topicText;
+  }
+
+  private decodeTopic(start: number, length: number): string {
+    const cache = this.topics;
+    const bytes = this.bytes;
+    if (cache.start >= 0 && cache.length === length) {
+      let index = 0;
+      while (index < length && bytes[start + index] === bytes[cache.start + index]) index++;
+      if (index === length) return cache.text;
+    }
+    cache.start = start;
+    cache.length = length;
+    cache.text = textDecoder.decode(bytes.subarray(start, start + length));
+    return cache.text;
+  }
+
+  get properties(): Properties {
+    if (this.propertiesMap === undefined) {
+      const topicLengthAt = this.position + bodyAt + this.bodyLength();
+      const lengthAt = topicLengthAt + 1 + this.bytes[topicLengthAt]!;
+      const start = lengthAt + 2;
+      const length = this.view.getUint16(lengthAt);
+      this.propertiesMap = length === 0 ? {} : decodePropertiesText(textDecoder.decode(this.bytes.subarray(start, start + length)));
+    }
+    return this.propertiesMap;
+  }
+
+  get tags(): string | undefined {
+    return this.properties[propertyNames.tags];
+  }
+
+  get keys(): string[] {
+    this.keyList ??= splitKeys(this.properties[propertyNames.keys]);
+    return this.keyList;
+  }
+
+  get msgId(): string | undefined {
+    return this.properties[propertyNames.msgId];
+  }
+
+  private bodyLength(): number {
+    return this.view.getUint32(this.position + bodyLengthAt);
+  }
+
+  private uint64(offset: number): number {
+    return this.view.getUint32(this.position + offset) * 4294967296 + this.view.getUint32(this.position + offset + 4);
+  }
+}
