@@ -356,4 +356,21 @@ export const otherExamples: readonly FrameExample[] = [
   },
 ];
 
-export const allExamples: readonly FrameExample[] = [...frameExamples, ...otherExamples];
+/**
+ * The hot codes' requests and answers again with their compact header (README §3.1): the same
+ * fields, by position. The PULL_MESSAGE answer is an empty one, so the record is not shown twice.
+ */
+export const compactExamples: readonly FrameExample[] = (["SEND_MESSAGE", "SEND_BATCH", "PULL_MESSAGE"] as const).flatMap((name) => {
+  const [request, response] = frameExamples.filter((example) => example.request === name && !example.name.includes("("));
+  const opaque = nextOpaque++;
+  const answer: FrameExample =
+    name === "PULL_MESSAGE"
+      ? { ...response!, frame: { ...response!.frame, fields: { status: "no_new_message", nextOffset: 8, minOffset: 0, maxOffset: 8 }, body: undefined }, body: "none" }
+      : response!;
+  return [
+    { ...request!, name: `${name} request (compact)`, frame: { ...request!.frame, opaque, compact: true } },
+    { ...answer, name: `${name} response (compact)`, frame: { ...answer.frame, opaque, compact: true, requestCode: RequestCode[name] } },
+  ];
+});
+
+export const allExamples: readonly FrameExample[] = [...frameExamples, ...otherExamples, ...compactExamples];

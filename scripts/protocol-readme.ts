@@ -17,6 +17,7 @@ import { Packr, Unpackr } from "msgpackr";
 import { errorCatalog, type ErrorName } from "../src/common/errors.ts";
 import { reservedPropertyNames } from "../src/common/message-properties.ts";
 import { getUint64, numberToIpv4 } from "../src/common/message-record.ts";
+import { compactFieldOrders } from "../src/protocol/compact-header.ts";
 import { encodeFrame } from "../src/protocol/frame.ts";
 import { allExamples, type FrameExample } from "./protocol-examples.ts";
 
@@ -62,6 +63,20 @@ function u32(value: number): Uint8Array {
 function mapRows(packed: Uint8Array, label = ""): Row[] {
   const rows = valueRows(new Uint8Array(0), "", label, unpackr.unpack(packed));
   if (!equalBytes(concat(rows.map((row) => row.bytes)), packed)) throw new Error("A msgpack map does not split into its entries: cannot annotate it");
+  return rows;
+}
+
+/** A header: a map entry by entry, or a compact array element by element, each named by its position. */
+function headerRows(packed: Uint8Array): Row[] {
+  const header = unpackr.unpack(packed) as unknown;
+  if (!Array.isArray(header)) return mapRows(packed);
+  const response = ((header[2] as number) & 1) !== 0;
+  const order = compactFieldOrders[(response ? header[3] : header[0]) as number]!;
+  const names = ["code", "opaque", "flags", ...(response ? ["request code"] : []), ...(response ? order.response : order.request)];
+  const items = header.flatMap((item, index) => valueRows(new Uint8Array(0), "  ", `[${index}] ${names[index]}: `, item));
+  const prefix = packed.subarray(0, packed.length - items.reduce((sum, row) => sum + row.bytes.length, 0));
+  const rows = [{ bytes: prefix, comment: `${prefix[0] === 0xdc ? "array16" : "fixarray"}, ${header.length} elements` }, ...items];
+  if (!equalBytes(concat(rows.map((row) => row.bytes)), packed)) throw new Error("A compact header does not split into its elements: cannot annotate it");
   return rows;
 }
 
@@ -175,7 +190,7 @@ export function renderExample(example: FrameExample): string {
   const rows: Row[] = [
     { bytes: u32(totalLength), comment: `total length ${totalLength}` },
     { bytes: u32(headerLength), comment: `header length ${headerLength}` },
-    ...mapRows(frame.subarray(8, 8 + headerLength)),
+    ...headerRows(frame.subarray(8, 8 + headerLength)),
     ...bodyRows(example, frame.subarray(8 + headerLength)),
   ];
   const rendered = renderRows(rows);

@@ -21,6 +21,7 @@ import { MqError, isMqError } from "../common/errors.ts";
 import type { Logger } from "../common/logger.ts";
 import { FrameDecoder, type FrameError } from "../protocol/frame-decoder.ts";
 import { type Frame, type FrameInput, type FrameLimits, FrameFlag, encodeFrameHead, isOneway, isResponse } from "../protocol/frame.ts";
+import { hasCompactHeader } from "../protocol/compact-header.ts";
 import { closeGraceMs } from "../protocol/limits.ts";
 import { ResponseCode, requestCodeName } from "../protocol/request-codes.ts";
 import { type RequestFieldsInput, validateRequest } from "../protocol/schemas.ts";
@@ -137,7 +138,8 @@ export class Channel {
       return Promise.reject(new MqError("TOO_MANY_PENDING_REQUESTS", { pending: this.pending.size, limit: this.options.pendingRequestsMax }));
     }
     const opaque = this.pending.nextOpaque();
-    const head = this.encode({ code: options.code, opaque, fields: options.fields as FrameInput["fields"], body: options.body });
+    // The hot codes travel with a compact header (protocol/compact-header.ts); the rest as maps.
+    const head = this.encode({ code: options.code, opaque, fields: options.fields as FrameInput["fields"], body: options.body, compact: hasCompactHeader(options.code) });
     if (head instanceof MqError) return Promise.reject(head);
     const timeoutMs = options.timeoutMs ?? this.options.requestTimeoutMs;
     const response = this.pending.add({
@@ -158,7 +160,7 @@ export class Channel {
     if (this.isClosed) throw this.closedError();
     // Oneway requests still get an opaque so the peer's logs can name them.
     const opaque = this.pending.nextOpaque();
-    const head = this.encode({ code: options.code, opaque, flags: FrameFlag.oneway, fields: options.fields as FrameInput["fields"], body: options.body });
+    const head = this.encode({ code: options.code, opaque, flags: FrameFlag.oneway, fields: options.fields as FrameInput["fields"], body: options.body, compact: hasCompactHeader(options.code) });
     if (head instanceof MqError) throw head;
     this.writer.enqueue(head, options.body);
     this.afterEnqueue();
@@ -250,6 +252,8 @@ export class Channel {
     }
     const request: IncomingRequest = { code: frame.code, opaque: frame.opaque, oneway, fields: validation.fields, header: frame.header, body: frame.body, channel: this };
     this.handling++;
+    // A compact request is answered with a compact header, a map request with a map.
+    const answering = frame.compact === true ? frame.code : undefined;
     let result: ReturnType<RequestHandler>;
     try {
       result = handler(request);
@@ -262,7 +266,7 @@ export class Channel {
       result.then(
         (reply) => {
           this.handling--;
-          if (!oneway) this.respond(frame.opaque, reply ?? undefined);
+          if (!oneway) this.respond(frame.opaque, reply ?? undefined, answering);
         },
         (error: unknown) => {
           this.handling--;
@@ -271,7 +275,7 @@ export class Channel {
       );
     } else {
       this.handling--;
-      if (!oneway) this.respond(frame.opaque, result ?? undefined);
+      if (!oneway) this.respond(frame.opaque, result ?? undefined, answering);
     }
   }
 
@@ -285,9 +289,10 @@ export class Channel {
     this.respondError(frame.opaque, error);
   }
 
-  private respond(opaque: number, reply: Reply | undefined): void {
+  /** `compactFor`: the code of a request that came with a compact header. */
+  private respond(opaque: number, reply: Reply | undefined, compactFor?: number): void {
     if (this.isClosed) return;
-    const head = this.encode({ code: ResponseCode.SUCCESS, opaque, flags: FrameFlag.response, fields: reply?.fields, body: reply?.body });
+    const head = this.encode({ code: ResponseCode.SUCCESS, opaque, flags: FrameFlag.response, fields: reply?.fields, body: reply?.body, compact: compactFor !== undefined, requestCode: compactFor });
     if (head instanceof MqError) {
       this.respondError(opaque, head);
       return;

@@ -24,6 +24,7 @@ import {
   frameFlagsKnown,
   frameOpaqueMax,
 } from "./frame.ts";
+import { namedHeader } from "./compact-header.ts";
 import { framePrefixBytes } from "./limits.ts";
 
 /** A frame the decoder rejected. `opaque`/`flags` are set when the header got that far. */
@@ -175,7 +176,7 @@ function isUint(value: unknown, max: number): value is number {
   return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= max;
 }
 
-/** Decodes and checks the header map; the frame's bytes are already consumed either way. */
+/** Decodes and checks the header (a map, or a hot code's compact array); the frame's bytes are already consumed either way. */
 export function decodeHeader(headerBytes: Uint8Array, body: Uint8Array): DecodeStep {
   if (headerBytes.byteLength === 0) return malformed("header is empty");
   let header: unknown;
@@ -185,7 +186,13 @@ export function decodeHeader(headerBytes: Uint8Array, body: Uint8Array): DecodeS
     // Bad msgpack, trailing bytes, unknown extensions and nesting deep enough to exhaust the stack.
     return malformed(`header is not msgpack (${error instanceof Error ? error.message : String(error)})`);
   }
-  if (typeof header !== "object" || header === null || Array.isArray(header) || Object.getPrototypeOf(header) !== Object.prototype) {
+  const compact = Array.isArray(header);
+  if (compact) {
+    const array = header as unknown[];
+    const named = namedHeader(array);
+    if (typeof named === "string") return malformed(named, isUint(array[1], frameOpaqueMax) ? array[1] : undefined, isUint(array[2], frameFlagsKnown) ? array[2] : undefined);
+    header = named;
+  } else if (typeof header !== "object" || header === null || Object.getPrototypeOf(header) !== Object.prototype) {
     return malformed("header is not a map");
   }
   const fields = header as Record<string, unknown>;
@@ -197,7 +204,7 @@ export function decodeHeader(headerBytes: Uint8Array, body: Uint8Array): DecodeS
   if (!isUint(fields.code, frameCodeMax)) return malformed(`header field "code" must be a u16, got ${describe(fields.code)}`, opaque, flags);
   if (fields.remark !== undefined && typeof fields.remark !== "string") return malformed(`header field "remark" must be a string, got ${describe(fields.remark)}`, opaque, flags);
   if (fields.errorName !== undefined && typeof fields.errorName !== "string") return malformed(`header field "errorName" must be a string, got ${describe(fields.errorName)}`, opaque, flags);
-  return { status: "frame", frame: { code: fields.code, opaque, flags, header: fields as HeaderFields, body } };
+  return { status: "frame", frame: compact ? { code: fields.code, opaque, flags, header: fields as HeaderFields, body, compact } : { code: fields.code, opaque, flags, header: fields as HeaderFields, body } };
 }
 
 function describe(value: unknown): string {

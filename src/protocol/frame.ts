@@ -3,7 +3,8 @@
  *
  *   offset 0   u32 BE  total length  (bytes after this field: 4 + header length + body length)
  *   offset 4   u32 BE  header length
- *   offset 8   header  a msgpack map: code, opaque, flags, [remark, errorName], request fields
+ *   offset 8   header  a msgpack map: code, opaque, flags, [remark, errorName], request fields;
+ *                      or, for the hot codes only, a msgpack array (compact-header.ts)
  *   offset 8+h body    raw bytes, never re-encoded (message payloads, CommitLog slices)
  *
  * Header keys `code`, `opaque`, `flags`, `remark` and `errorName` are reserved; every other key
@@ -15,6 +16,7 @@
 import { Packr } from "msgpackr";
 import { assert } from "../common/assert.ts";
 import { MqError } from "../common/errors.ts";
+import { compactHeader } from "./compact-header.ts";
 import { frameBytesMax, frameHeaderBytesMax, framePrefixBytes } from "./limits.ts";
 
 export const FrameFlag = {
@@ -41,6 +43,8 @@ export interface Frame {
   /** The whole decoded header map, reserved keys included; validate fields before use. */
   readonly header: HeaderFields;
   readonly body: Uint8Array;
+  /** The header came as a compact array (compact-header.ts): answer in kind. */
+  readonly compact?: boolean;
 }
 
 export interface FrameInput {
@@ -53,6 +57,12 @@ export interface FrameInput {
   /** Responses only: the catalogue name of the error, for readability; clients compare code. */
   errorName?: string;
   body?: Uint8Array;
+  /**
+   * Encode the header as a compact array when the code has one (compact-header.ts) and every
+   * field is in its order; a map otherwise. A response gives `requestCode`, the code it answers.
+   */
+  compact?: boolean;
+  requestCode?: number;
 }
 
 export const emptyBody = new Uint8Array(0);
@@ -70,6 +80,11 @@ const packr = new Packr({ useRecords: false });
 export function encodeFrameHead(input: FrameInput, limits: FrameLimits = defaultFrameLimits): Uint8Array {
   assert(Number.isInteger(input.code) && input.code >= 0 && input.code <= frameCodeMax, `Cannot encode frame: code ${input.code} is not a u16`);
   assert(Number.isInteger(input.opaque) && input.opaque >= 0 && input.opaque <= frameOpaqueMax, `Cannot encode frame: opaque ${input.opaque} is not a u32`);
+  const compact = input.compact === true && input.remark === undefined ? compactHeader(input.code, input.opaque, input.flags ?? 0, input.fields, input.requestCode) : undefined;
+  return frameHead(compact ?? mapHeader(input), input.body?.byteLength ?? 0, limits);
+}
+
+function mapHeader(input: FrameInput): Record<string, unknown> {
   // Reserved keys first, so a reader in any language meets code and opaque before the fields.
   const header: Record<string, unknown> = { code: input.code, opaque: input.opaque, flags: input.flags ?? 0 };
   if (input.remark !== undefined) header.remark = input.remark;
@@ -82,9 +97,12 @@ export function encodeFrameHead(input: FrameInput, limits: FrameLimits = default
     assert(!reservedKeySet.has(key), `Cannot encode frame: field "${key}" is a reserved header key`);
     header[key] = value;
   }
+  return header;
+}
+
+function frameHead(header: unknown, bodyBytes: number, limits: FrameLimits): Uint8Array {
   // pack() returns a view of a buffer it reuses: it is copied into `head` below before the next pack.
   const packed = packr.pack(header);
-  const bodyBytes = input.body?.byteLength ?? 0;
   if (packed.byteLength > limits.headerBytesMax) {
     throw new MqError("FRAME_TOO_LARGE", { bytes: packed.byteLength, limit: limits.headerBytesMax }, {
       message: `Cannot encode frame: header is ${packed.byteLength} bytes, limit is ${limits.headerBytesMax}`,

@@ -40,17 +40,22 @@ const sample: FrameInput[] = [
   { code: 10, opaque: 1, fields: { topic: "orders", queueId: 0 }, body: new TextEncoder().encode("payload") },
   { code: 0, opaque: 1, flags: FrameFlag.response, fields: { queueOffset: 41 } },
   { code: 12, opaque: 2, flags: FrameFlag.oneway, body: new Uint8Array(300).fill(7) },
+  // Compact headers (compact-header.ts): a hot request and its answer, split and mutated like the rest.
+  { code: 10, opaque: 3, fields: { producerGroup: "shop", topic: "orders", queueId: 0, msgId: "0A00000512349ABCDEF0209D9C000000", bornTimestampMs: 1_765_094_400_000, keys: ["k"] }, body: new TextEncoder().encode("x"), compact: true },
+  { code: 0, opaque: 3, flags: FrameFlag.response, fields: { status: "found", nextOffset: 8, minOffset: 0, maxOffset: 8 }, compact: true, requestCode: 12 },
 ];
 const sampleBytes = sample.map((input) => encodeFrame(input));
 const stream = Uint8Array.from(sampleBytes.flatMap((bytes) => [...bytes]));
 
 function expectSample(found: DecodeStep[]): void {
-  expect(found.map((step) => step.status)).toEqual(["frame", "frame", "frame"]);
+  expect(found.map((step) => step.status)).toEqual(["frame", "frame", "frame", "frame", "frame"]);
   const frames = found.map((step) => (step.status === "frame" ? step.frame : undefined));
-  expect(frames.map((frame) => frame?.code)).toEqual([10, 0, 12]);
-  expect(frames.map((frame) => frame?.opaque)).toEqual([1, 1, 2]);
-  expect(frames.map((frame) => frame?.flags)).toEqual([0, 1, 2]);
+  expect(frames.map((frame) => frame?.code)).toEqual([10, 0, 12, 10, 0]);
+  expect(frames.map((frame) => frame?.opaque)).toEqual([1, 1, 2, 3, 3]);
+  expect(frames.map((frame) => frame?.flags)).toEqual([0, 1, 2, 0, 1]);
+  expect(frames.map((frame) => frame?.compact === true)).toEqual([false, false, false, true, true]);
   expect(frames[0]?.header.topic).toBe("orders");
+  expect([frames[3]?.header.topic, frames[3]?.header.keys, frames[4]?.header.status]).toEqual(["orders", ["k"], "found"]);
   expect(new TextDecoder().decode(frames[0]?.body)).toBe("payload");
   expect(frames[2]?.body).toEqual(new Uint8Array(300).fill(7));
 }
@@ -258,7 +263,9 @@ describe("FrameDecoder", () => {
       ["a header that is not msgpack", new Uint8Array([0xc1, 0xc1, 0xc1]), "header is not msgpack", undefined],
       ["a header with trailing bytes", Uint8Array.from([...packr.pack({ code: 1, opaque: 1 }), 0xc0]), "header is not msgpack", undefined],
       ["a truncated header", packr.pack({ code: 1, opaque: 1, topic: "abc" }).subarray(0, 10), "header is not msgpack", undefined],
-      ["a header that is an array", packr.pack([1, 2, 3]), "header is not a map", undefined],
+      ["an array header of a code that has no compact form", packr.pack([1, 2, 0]), "code 1 has no compact header", 2],
+      ["an array header too short for its fixed elements", packr.pack([10, 2]), "compact header has 2 elements, at least 3 needed", 2],
+      ["an array response header that names no request code", packr.pack([0, 2, 1]), "compact header has 3 elements, at least 4 needed", 2],
       ["a header that is a number", packr.pack(5), "header is not a map", undefined],
       ["a header with no opaque", packr.pack({ code: 1 }), 'header field "opaque" must be a u32, got nothing', undefined],
       ["an opaque past u32", packr.pack({ code: 1, opaque: 2 ** 32 }), 'header field "opaque" must be a u32', undefined],
