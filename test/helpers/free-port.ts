@@ -6,13 +6,25 @@
  * local port: between the hand-out and the child's listen (or a broker's restart on the same
  * port after kill -9) one of them could take it, and the child failed with EADDRINUSE. So ports
  * come from below that range, where nothing takes a port by itself, walking forward from a start
- * that differs per process: one process hands a port out again only after 12,768 others.
+ * that differs per process: one process hands a port out again only after every other port of the range.
  */
 
+import { readFileSync } from "node:fs";
+
 const rangeStart = 20_000;
-/** Linux's ephemeral range starts at 32768 by default (net.ipv4.ip_local_port_range). */
-const rangeEnd = 32_768;
+const rangeEnd = ephemeralRangeStart();
 const rangeSize = rangeEnd - rangeStart;
+
+/** Where the kernel's ephemeral range starts (Linux: net.ipv4.ip_local_port_range, 32768 by default). */
+function ephemeralRangeStart(): number {
+  const linuxDefault = 32_768;
+  try {
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low >= rangeStart + 1_000 ? low : linuxDefault;
+  } catch {
+    return linuxDefault;
+  }
+}
 
 let next = rangeStart + ((process.pid * 7_919) % rangeSize);
 
