@@ -272,12 +272,14 @@ export const frameExamples: readonly FrameExample[] = [
     { fields: { transactionIds: [exampleOffsetMsgId, encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset: toPhysicalOffset(4352) })], resolutions: ["commit", "rollback"], producerGroup: "shop" } },
     {
       fields: {
-        results: [
-          { transactionId: exampleOffsetMsgId, msgId: exampleMsgId, state: "committed", already: false, committed: { queueId: 1, queueOffset: 8, offsetMsgId: encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset: toPhysicalOffset(8192) }) } },
-          { transactionId: encodeOffsetMsgId({ ...exampleStoreHost, physicalOffset: toPhysicalOffset(4352) }), error: { code: 3041, message: "Cannot roll back transaction \"0A00000100002A9F0000000000001100\": it was already committed" } },
-        ],
+        states: [responses.transactionEndState.committed, responses.transactionEndState.refused],
+        msgIds: [exampleMsgId, ""],
+        queueIds: [1, 0],
+        queueOffsets: [8, 0],
+        physicalOffsets: [8192, 0],
+        errors: [{ index: 1, code: 3041, message: "Cannot roll back transaction \"0A00000100002A9F0000000000001100\": it was already committed" }],
       },
-      schema: responses.endTransactionBatchResultSchema,
+      schema: responses.endTransactionBatchAnswerSchema,
     },
   ),
   ...exchange(

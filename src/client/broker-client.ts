@@ -211,8 +211,10 @@ export class BrokerClient {
     return (await this.call(address, RequestCode.END_TRANSACTION, fields, responses.endTransactionResultSchema, options)).fields;
   }
 
+  /** One result per transaction id given, in order (the broker answers in columns: responses.ts). */
   async endTransactionBatch(address: string, fields: Fields<typeof RequestCode.END_TRANSACTION_BATCH>, options: CallOptions = {}): Promise<responses.EndTransactionBatchResult> {
-    return (await this.call(address, RequestCode.END_TRANSACTION_BATCH, fields, responses.endTransactionBatchResultSchema, options)).fields;
+    const frame = await this.pool.request(address, { code: RequestCode.END_TRANSACTION_BATCH, fields, timeoutMs: options.timeoutMs, signal: options.signal });
+    return { results: readEndTransactionBatch(readResult(frame), fields.transactionIds) };
   }
 
   async listTransactions(address: string, fields: Fields<typeof RequestCode.LIST_TRANSACTIONS>): Promise<responses.TransactionListing> {
@@ -274,6 +276,53 @@ function checkOffsets(value: unknown, count: number): PhysicalOffset[] {
   if (value.length !== count) throw new MqError("INVALID_FIELD", { field: "response.physicalOffsets", reason: `holds ${value.length} offsets for ${count} messages` });
   for (let index = 0; index < value.length; index++) checkNonNegative(value[index], `response.physicalOffsets[${index}]`);
   return value as PhysicalOffset[];
+}
+
+const endBatchErrorsSchema = responses.endTransactionBatchAnswerSchema.pick({ errors: true });
+
+/** END_TRANSACTION_BATCH's columns, checked by hand (zod per entry costs more than the end), as one result per transaction id. */
+function readEndTransactionBatch(answer: Record<string, unknown>, transactionIds: readonly string[]): responses.EndTransactionBatchResult["results"] {
+  const count = transactionIds.length;
+  const column = (name: string): unknown[] => {
+    const value = answer[name];
+    if (!Array.isArray(value)) throw badResponse(`response.${name}`, value);
+    if (value.length !== count) throw new MqError("INVALID_FIELD", { field: `response.${name}`, reason: `holds ${value.length} entries for ${count} transactions` });
+    return value;
+  };
+  const [states, msgIds, queueIds, queueOffsets, physicalOffsets] = [column("states"), column("msgIds"), column("queueIds"), column("queueOffsets"), column("physicalOffsets")];
+  const checked = validateFields(endBatchErrorsSchema, answer);
+  if (!checked.ok) throw new MqError("INVALID_FIELD", { field: `response.${checked.error.params.field}`, reason: String(checked.error.params.reason) });
+  const errors = new Map((checked.fields.errors ?? []).map((error) => [error.index, error]));
+  const results = new Array<responses.EndTransactionBatchResult["results"][number]>(count);
+  for (let index = 0; index < count; index++) {
+    const transactionId = transactionIds[index]!;
+    const state = states[index];
+    if (state === responses.transactionEndState.refused) {
+      const error = errors.get(index);
+      if (error === undefined) throw badResponse(`response.errors`, `no error for refused entry ${index}`);
+      results[index] = { transactionId, error: { code: error.code, message: error.message } };
+      continue;
+    }
+    const msgId = msgIds[index];
+    if (typeof msgId !== "string" || !messageIdPattern.test(msgId)) throw badResponse(`response.msgIds[${index}]`, msgId);
+    switch (state) {
+      case responses.transactionEndState.committed: {
+        const queueId = checkNonNegative(queueIds[index], `response.queueIds[${index}]`);
+        const queueOffset = checkQueueOffset(queueOffsets[index], `response.queueOffsets[${index}]`);
+        const offsetMsgId = transactionId.slice(0, -16) + offsetHex(checkNonNegative(physicalOffsets[index], `response.physicalOffsets[${index}]`) as PhysicalOffset);
+        results[index] = { transactionId, msgId, state: "committed", already: false, committed: { queueId, queueOffset, offsetMsgId } };
+        break;
+      }
+      case responses.transactionEndState.committedBefore:
+      case responses.transactionEndState.rolledBack:
+      case responses.transactionEndState.rolledBackBefore:
+        results[index] = { transactionId, msgId, state: state === responses.transactionEndState.committedBefore ? "committed" : "rolled_back", already: state !== responses.transactionEndState.rolledBack };
+        break;
+      default:
+        throw badResponse(`response.states[${index}]`, state);
+    }
+  }
+  return results;
 }
 
 function badResponse(field: string, value: unknown): MqError {

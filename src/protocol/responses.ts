@@ -393,7 +393,32 @@ export type TransactionListing = z.infer<typeof transactionListingSchema>;
 /** QUERY_MESSAGE_TRACE: `count` hops, JSON in the body (an array of trace hops, trace-record.ts). */
 export const traceFoundSchema = z.object({ count: z.int().min(0) });
 
-/** One END_TRANSACTION_BATCH entry's result: END_TRANSACTION's answer, or the catalogue error that refused it. */
+/** END_TRANSACTION_BATCH's per-entry states (endTransactionBatchAnswerSchema's `states`). */
+export const transactionEndState = { refused: 0, committed: 1, committedBefore: 2, rolledBack: 3, rolledBackBefore: 4 } as const;
+
+/**
+ * END_TRANSACTION_BATCH (request: schemas.ts). The answer is columns, entry i answering
+ * transactionIds[i] (the sender knows its ids), so a thousand ends cost no map each:
+ *   states[i]       transactionEndState: 1 committed by this request, 2 committed before
+ *                   (`already`), 3 rolled back by this request, 4 rolled back before, 0 refused
+ *   msgIds[i]       the message's msgId ("" for a refused entry)
+ *   queueIds[i], queueOffsets[i], physicalOffsets[i]
+ *                   where the message this request committed is (0 for the others); its
+ *                   offsetMsgId is the transaction id's broker part (all but its last 16 hex
+ *                   digits) followed by physicalOffsets[i] in 16 hex digits
+ *   errors          the refused entries: `index`, and the catalogue error's `code` and `message`
+ */
+export const endTransactionBatchAnswerSchema = z.object({
+  states: z.array(z.int().min(0).max(4)),
+  msgIds: z.array(z.union([messageId, z.literal("")])),
+  queueIds: z.array(z.int().min(0)),
+  queueOffsets: z.array(queueOffset),
+  physicalOffsets: z.array(physicalOffset),
+  errors: z.array(z.object({ index: z.int().min(0), code: z.int(), message: z.string() })).optional(),
+});
+export type EndTransactionBatchAnswer = z.infer<typeof endTransactionBatchAnswerSchema>;
+
+/** One END_TRANSACTION_BATCH entry's result, as the client gives it: END_TRANSACTION's answer, or the catalogue error that refused it. */
 export const endTransactionBatchResultSchema = z.object({
   results: z.array(
     z.union([

@@ -107,6 +107,7 @@ export class Appender {
     const { options, commitLog, queues, storeHost } = this.context;
     const storeTimestampMs = options.clock.nowMs();
     const sysFlag = input.sysFlag ?? 0;
+    const preparedTransactionOffset = input.preparedTransactionOffset ?? 0;
     const visibility = recordVisibility(input.topic, sysFlag, input.properties, storeTimestampMs);
     // A record that is not visible takes no queue offset: it reaches only its own dispatcher.
     const queueOffset = visibility === "visible" ? queues.nextOffset(input.topic, input.queueId) : toQueueOffset(0);
@@ -119,7 +120,7 @@ export class Appender {
         bornTimestampMs: input.bornTimestampMs ?? storeTimestampMs,
         bornHost: input.bornHost ?? storeHost,
         reconsumeTimes: input.reconsumeTimes ?? 0,
-        preparedTransactionOffset: input.preparedTransactionOffset ?? 0,
+        preparedTransactionOffset,
         body: input.body,
         propertiesBytes,
       },
@@ -143,6 +144,7 @@ export class Appender {
       physicalOffset,
       size: appended.size,
       sysFlag,
+      preparedTransactionOffset,
       storeTimestampMs,
       tagHash: consumeQueueTagHash(input.tags),
       keys: input.keys,

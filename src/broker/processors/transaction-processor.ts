@@ -10,7 +10,9 @@ import { resultReply } from "../../protocol/response-body.ts";
 import type { IncomingRequest, Reply } from "../../net/handlers.ts";
 import type { RequestCode } from "../../protocol/request-codes.ts";
 import type { BrokerContext } from "../broker-context.ts";
-import { Transactions, type TransactionEndAnswer } from "../transactions.ts";
+import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../../common/offsets.ts";
+import { type EndTransactionBatchAnswer, transactionEndState } from "../../protocol/responses.ts";
+import { Transactions, type TransactionEndAnswer, type TransactionEnded } from "../transactions.ts";
 
 export function endTransaction(context: BrokerContext, request: IncomingRequest<typeof RequestCode.END_TRANSACTION>): Reply | Promise<Reply> {
   const { transactionId, resolution, producerGroup, msgId } = request.fields;
@@ -28,22 +30,45 @@ export function listTransactions(context: BrokerContext, request: IncomingReques
   return { fields: Transactions.of(context).list({ state, limit: limit ?? transactionListPageDefault, ...(afterTransactionId === undefined ? {} : { afterTransactionId }) }) };
 }
 
-/** Ends each transaction in turn; one result each, an entry refused carrying its error (the others go on). */
-export async function endTransactionBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.END_TRANSACTION_BATCH>): Promise<Reply> {
+/**
+ * Ends each transaction in turn; one answer each, in columns (responses.ts
+ * endTransactionBatchAnswerSchema), an entry refused carrying its error (the others go on).
+ * Under async flush every end is done when the loop is; under sync flush the answer waits for
+ * the flushes.
+ */
+export function endTransactionBatch(context: BrokerContext, request: IncomingRequest<typeof RequestCode.END_TRANSACTION_BATCH>): Reply | Promise<Reply> {
   const { transactionIds, resolutions, producerGroup } = request.fields;
   const transactions = Transactions.of(context);
   const by = producerGroup === undefined ? "operator" : "producer";
-  const results = await Promise.all(
-    transactionIds.map(async (transactionId, index) => {
-      try {
-        return { ...(await transactions.end(transactionId, resolutions[index]!, by)) };
-      } catch (error) {
-        if (!(error instanceof MqError)) throw error;
-        return { transactionId, error: { code: error.code, message: error.message } };
-      }
-    }),
-  );
-  return resultReply({ results });
+  const count = transactionIds.length;
+  const answer: EndTransactionBatchAnswer = { states: new Array<number>(count), msgIds: new Array<string>(count), queueIds: new Array<number>(count), queueOffsets: new Array<QueueOffset>(count), physicalOffsets: new Array<PhysicalOffset>(count) };
+  const errors: NonNullable<EndTransactionBatchAnswer["errors"]> = [];
+  const put = (index: number, ended: TransactionEnded): void => {
+    const committed = ended.committed;
+    answer.states[index] = ended.resolution === "commit" ? (ended.already ? transactionEndState.committedBefore : transactionEndState.committed) : ended.already ? transactionEndState.rolledBackBefore : transactionEndState.rolledBack;
+    answer.msgIds[index] = ended.msgId;
+    answer.queueIds[index] = committed?.queueId ?? 0;
+    answer.queueOffsets[index] = committed?.queueOffset ?? toQueueOffset(0);
+    answer.physicalOffsets[index] = committed?.physicalOffset ?? toPhysicalOffset(0);
+  };
+  const refuse = (index: number, error: unknown): void => {
+    if (!(error instanceof MqError)) throw error;
+    put(index, { msgId: "", resolution: "commit", already: false, committed: undefined });
+    answer.states[index] = transactionEndState.refused;
+    errors.push({ index, code: error.code, message: error.message });
+  };
+  const waits: Promise<void>[] = [];
+  for (let index = 0; index < count; index++) {
+    try {
+      const ended = transactions.endById(transactionIds[index]!, resolutions[index]!, by);
+      if (ended instanceof Promise) waits.push(ended.then((done) => put(index, done), (error: unknown) => refuse(index, error)));
+      else put(index, ended);
+    } catch (error) {
+      refuse(index, error);
+    }
+  }
+  const reply = (): Reply => resultReply(errors.length === 0 ? answer : { ...answer, errors: errors.sort((a, b) => a.index - b.index) });
+  return waits.length === 0 ? reply() : Promise.all(waits).then(reply);
 }
 
 function endReply(answer: TransactionEndAnswer): Reply {

@@ -26,6 +26,8 @@ export interface DispatchRecord {
   readonly physicalOffset: PhysicalOffset;
   readonly size: number;
   readonly sysFlag: number;
+  /** A committed transaction's message: its half's CommitLog offset (the outcome it records); 0 otherwise. */
+  readonly preparedTransactionOffset: number;
   readonly storeTimestampMs: number;
   /** The consume-queue tag field: the hash of the record's tag, 0 without one. */
   readonly tagHash: number;
@@ -53,6 +55,7 @@ export function consumeQueueTagHash(tags: string | undefined): number {
 }
 
 const textDecoder = new TextDecoder();
+const preparedTransactionOffsetAt = 76;
 const bodyLengthAt = 84;
 const bodyAt = 88;
 
@@ -117,6 +120,7 @@ export function readDispatchRecord(bytes: Uint8Array, view: DataView, position: 
     physicalOffset: toPhysicalOffset(getUint64(view, position + 28)),
     size,
     sysFlag,
+    preparedTransactionOffset: getUint64(view, position + preparedTransactionOffsetAt),
     storeTimestampMs,
     tagHash: consumeQueueTagHash(properties?.[propertyNames.tags]),
     keys: keys.length === 0 ? undefined : keys,

@@ -5,11 +5,14 @@
  * appends and recovery replay both come through here.
  *
  * Before a sink is attached (the store recovers before the broker starts), half messages are
- * remembered by offset only, and forgotten again when replay meets their outcome: a state
- * record in RMQ_SYS_TRANS_OP_HALF_TOPIC whose key is the half's CommitLog offset (16 hex
- * digits). What is left was never ended, and `attach`
- * hands it to the sink. So a half whose check job was lost with a torn journal tail is checked
- * again, and an ended one is not.
+ * remembered by offset only, and forgotten again when replay meets their outcome:
+ *   commit    the committed message itself: sysFlag commit, preparedTransactionOffset = the half's
+ *             CommitLog offset (a commit writes nothing else);
+ *   rollback  a state record in RMQ_SYS_TRANS_OP_HALF_TOPIC whose key is the half's CommitLog
+ *             offset (16 hex digits); logs written before commits stopped writing one hold
+ *             such records for commits too, and they count the same.
+ * What is left was never ended, and `attach` hands it to the sink. So a half whose check job was
+ * lost with a torn journal tail is checked again, and an ended one is not.
  *
  * Checkpoint. The store's checkpoint moves past a half only after `sync` has made its job
  * durable: a job lost with the journal's tail is always in the part of the log replay reads.
@@ -18,6 +21,7 @@
  * CommitLog offset to keep (the sink's earliest unresolved half).
  */
 
+import { sysFlag } from "../../common/message-record.ts";
 import { propertyNames } from "../../common/message-properties.ts";
 import { physicalOffset as toPhysicalOffset, type PhysicalOffset } from "../../common/offsets.ts";
 import { systemTopics } from "../../common/system-topics.ts";
@@ -61,8 +65,8 @@ export class TransactionDispatcher implements Dispatcher {
       }
       return;
     }
-    if (this.sink !== undefined || this.replayed.size === 0 || record.topic !== systemTopics.transactionOperations) return;
-    const halfOffset = halfOffsetOfStateRecord(record);
+    if (this.sink !== undefined || this.replayed.size === 0) return;
+    const halfOffset = halfOffsetOfOutcome(record);
     if (halfOffset !== undefined) this.replayed.delete(halfOffset);
   }
 
@@ -110,6 +114,12 @@ export function preparedRecordOf(record: DispatchRecord): PreparedRecord | undef
 }
 
 const stateKeyPattern = /^[0-9A-F]{16}$/;
+
+/** The half whose outcome `record` is: a committed message names it, a state record keys it; undefined for any other record. */
+export function halfOffsetOfOutcome(record: DispatchRecord): number | undefined {
+  if ((record.sysFlag & sysFlag.transactionMask) === sysFlag.transactionCommit) return record.preparedTransactionOffset;
+  return record.topic === systemTopics.transactionOperations ? halfOffsetOfStateRecord(record) : undefined;
+}
 
 /** The half a state record ends: its key is the half's CommitLog offset, 16 hex digits. */
 export function halfOffsetOfStateRecord(record: DispatchRecord): number | undefined {

@@ -1,11 +1,11 @@
 /**
  * Transactions across a restart, at each step of an end (issue 12, item 5), on one data dir:
  * - a half stored and never ended is checked back again after the restart;
- * - a commit whose message was written but whose state record was not (the store's append fault
- *   point fails the second append) is completed from the stored message after the restart —
- *   without asking the producer, without a second copy — and a repeated commit says `already`;
+ * - a commit whose one record (the committed message) cannot be appended leaves the transaction
+ *   pending with nothing written, and the next commit stores it once;
  * - an outcome written whose job stayed open (the job re-opened by hand, as a crash before its
- *   DONE leaves it) is closed from its state record without asking anyone.
+ *   DONE leaves it) is closed from what was written — the committed message, or a rollback's
+ *   state record — without asking anyone, and never written again.
  * The same windows with real processes and kill -9 are in test/crash/transaction-kill.test.ts.
  */
 
@@ -39,31 +39,47 @@ describe("transactions across a restart", () => {
     expect((await track(new Admin({ broker: broker.address })).queryByKey("Orders", "order-1")).map((message) => message.msgId)).toEqual([half.msgId]);
   });
 
-  test("a commit written without its state record is completed from the stored message after the restart, once", async () => {
+  test("a commit whose append fails leaves it pending with nothing written; the next commit stores it once", async () => {
     const faults = new FaultPoints();
     // No trace records: the fault point counts appends, and only the commit's may pass through it.
-    const broker = await startTestBroker({ config: { transactionTimeoutMs: 100, traceEnabled: false }, store: { faults } });
+    const broker = await startTestBroker({ config: { transactionTimeoutMs: 60_000, traceEnabled: false }, store: { faults } });
     const admin = track(new Admin({ broker: broker.address }));
     await admin.createTopic("Orders", { queues: 1 });
     const producer = track(new TransactionProducer({ broker: broker.address, group: "shop", trace: false, checkListener: () => "unknown" }));
     await producer.start();
     const half = await producer.sendHalf({ topic: "Orders", body: "x" });
-    faults.arm("append", 1, 1); // the commit's message is appended, its state record fails
+    faults.arm("append", 1); // the commit's one record
     const failed = await producer.endTransaction(half.transactionId, "commit").catch((error: unknown) => error);
     expect(isMqError(failed, "STORE_IO")).toBe(true);
+    expect(broker.store.maxOffset("Orders", 0) as number).toBe(0);
+    expect((await admin.listTransactions()).transactions.map((view) => view.transactionId)).toEqual([half.transactionId]);
+    const committed = await producer.endTransaction(half.transactionId, "commit");
+    expect([committed.state, committed.already]).toEqual(["committed", false]);
     expect(broker.store.maxOffset("Orders", 0) as number).toBe(1);
-    await producer.shutdown();
-    await broker.restart();
+  });
+
+  test("a commit whose job stayed open is closed from the committed message after the restart: nobody asked, not written again", async () => {
+    const broker = await startTestBroker({ config: { transactionTimeoutMs: 100 } });
+    const admin = track(new Admin({ broker: broker.address }));
+    await admin.createTopic("Orders", { queues: 1 });
     const asked: string[] = [];
-    const next = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: (message) => (asked.push(message.transactionId), "rollback") }));
-    await next.start();
-    await waitFor("the recovered commit to complete", () => Transactions.of(broker.broker.context).unresolved === 0);
-    expect(asked).toEqual([]);
-    expect(broker.store.maxOffset("Orders", 0) as number).toBe(1);
-    const again = await admin.commitTransaction(half.transactionId);
+    const producer = track(new TransactionProducer({ broker: broker.address, group: "shop", checkListener: (message) => (asked.push(message.transactionId), "rollback") }));
+    await producer.start();
+    const committed = await producer.sendInTransaction({ topic: "Orders", body: "x" }, () => "commit");
+    expect(committed.state).toBe("committed");
+    // As a kill -9 between the committed message and the job's DONE leaves it: the job open again.
+    const halfOffset = Number.parseInt(committed.transactionId.slice(16), 16);
+    const { scheduler, clock } = broker.broker.context;
+    scheduler.schedule({ kind: transactionCheckJobKind, id: transactionJobId(halfOffset), dueMs: clock.nowMs() + 60_000, payload: { halfOffset: halfOffset as never, checks: 0 } });
+    await broker.restart();
+    const transactions = Transactions.of(broker.broker.context);
+    expect(transactions.unresolved).toBe(1);
+    const again = await track(new Admin({ broker: broker.address })).commitTransaction(committed.transactionId);
     expect([again.state, again.already]).toEqual(["committed", true]);
-    expect(isMqError(await admin.rollbackTransaction(half.transactionId).catch((error: unknown) => error), "TRANSACTION_ALREADY_ENDED")).toBe(true);
+    expect(transactions.unresolved).toBe(0);
+    expect(isMqError(await admin.rollbackTransaction(committed.transactionId).catch((error: unknown) => error), "TRANSACTION_ALREADY_ENDED")).toBe(true);
     expect(broker.store.maxOffset("Orders", 0) as number).toBe(1);
+    expect(asked).toEqual([]);
   });
 
   test("an outcome whose job stayed open is closed from its state record after the restart, nobody asked", async () => {

@@ -114,5 +114,11 @@ describe("client: transactions", () => {
     expect(refused.status === "rejected" && isMqError(refused.reason, "TRANSACTION_ALREADY_ENDED")).toBe(true);
     expect(ended.status === "fulfilled" && [ended.value.state, ended.value.already]).toEqual(["committed", false]);
     expect<number>(broker.store.maxOffset(topic, 0)).toBe(201);
+    // The batch's answer says where the committed message is: its queue offset and offsetMsgId.
+    const committed = ended.status === "fulfilled" ? ended.value.committed : undefined;
+    expect([committed?.queueId, committed?.queueOffset]).toEqual([0, 200]);
+    const stored = await track(new Admin({ broker: broker.address })).viewMessage(committed!.offsetMsgId);
+    expect([stored.msgId, stored.topic, new TextDecoder().decode(stored.body)]).toEqual([fresh.msgId, topic, "fresh"]);
+    expect(results[1]!.committed?.offsetMsgId).toBe((await track(new Admin({ broker: broker.address })).viewMessage(results[1]!.msgId)).offsetMsgId);
   });
 });
