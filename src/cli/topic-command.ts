@@ -1,4 +1,4 @@
-/** `mq topic create|list|describe|route|delete`. */
+/** `mq topic create|update|list|describe|route|delete`. */
 
 import { Admin } from "../client/index.ts";
 import { dedupWindowMsMax } from "../common/limits.ts";
@@ -16,6 +16,11 @@ async function withAdmin<T>(options: Options, body: (admin: Admin) => Promise<T>
   } finally {
     await admin.close();
   }
+}
+
+function describeLine(detail: { readQueues: number; writeQueues: number; perm: number; order: boolean; dedupWindowMs?: number }): string {
+  const window = detail.dedupWindowMs === undefined ? "" : detail.dedupWindowMs === 0 ? ", no dedup window" : `, dedup window ${detail.dedupWindowMs} ms`;
+  return `${detail.readQueues} read / ${detail.writeQueues} write queues, perm ${permText(detail.perm)}${detail.order ? ", ordered" : ""}${window}`;
 }
 
 function permText(perm: number): string {
@@ -45,6 +50,22 @@ export const topicCommand = nounCommand({
           out.result({ topic: String(topic), queues, perm, order: options.order === true, ...(brokerNames.length === 0 ? {} : { brokerNames }) }, () => `Created topic "${topic}" with ${queues} queues (${permText(perm)})${where}`);
         }),
       );
+    cli
+      .command("update <topic>", "Change a topic's queues, permission or dedup window; options left out keep their value")
+      .option("--queues <n>", "Read and write queue count", { type: [String] })
+      .option("--perm <bits>", "Permission bits: read 4, write 2, inherit 1", { type: [String] })
+      .option("--dedup-window-ms <ms>", "The topic's own dedup window, up to 86400000; 0: none even when the broker has one", { type: [String] })
+      .action((topic: string, options: Options) =>
+        withAdmin(options, async (admin) => {
+          const queues = options.queues === undefined ? undefined : integerOption("queues", options.queues, { min: 1, max: 1024, fallback: 8 });
+          const perm = options.perm === undefined ? undefined : integerOption("perm", options.perm, { min: 0, max: 7, fallback: 6 });
+          const dedupWindowMs = options.dedupWindowMs === undefined ? undefined : integerOption("dedup-window-ms", options.dedupWindowMs, { min: 0, max: dedupWindowMsMax, fallback: 0 });
+          const change = { ...(queues === undefined ? {} : { readQueues: queues, writeQueues: queues }), ...(perm === undefined ? {} : { perm }), ...(dedupWindowMs === undefined ? {} : { dedupWindowMs }) };
+          await admin.updateTopic(String(topic), change);
+          const detail = await admin.getTopic(String(topic));
+          createOutput(options.json === true).result(detail, () => `Updated topic "${topic}": ${describeLine(detail)}`);
+        }),
+      );
     cli.command("list", "List topics").action((options: Options) =>
       withAdmin(options, async (admin) => {
         const topics = await admin.listTopics();
@@ -58,7 +79,7 @@ export const topicCommand = nounCommand({
         const detail = await admin.getTopic(String(topic));
         createOutput(options.json === true).result(detail, () =>
           [
-            `Topic "${detail.topic}": ${detail.readQueues} read / ${detail.writeQueues} write queues, perm ${permText(detail.perm)}${detail.order ? ", ordered" : ""}`,
+            `Topic "${detail.topic}": ${describeLine(detail)}`,
             formatTable(detail.queues.map((queue) => ({ ...(queue.brokerName === undefined ? {} : { broker: queue.brokerName }), queue: queue.queueId, min: queue.minOffset, max: queue.maxOffset, messages: queue.maxOffset - queue.minOffset }))),
           ].join("\n"),
         );

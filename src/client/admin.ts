@@ -90,7 +90,8 @@ export class Admin {
       holders.map(({ target }) => target),
       (target) => {
         const current = holders.find((holder) => holder.target === target)!.value;
-        return this.context.broker.updateTopic(target.address, topicFields(topic, { readQueues: current.readQueues, writeQueues: current.writeQueues, perm: current.perm, order: current.order, ...options }));
+        const kept = { readQueues: current.readQueues, writeQueues: current.writeQueues, perm: current.perm, order: current.order, ...(current.dedupWindowMs === undefined ? {} : { dedupWindowMs: current.dedupWindowMs }) };
+        return this.context.broker.updateTopic(target.address, topicFields(topic, { ...kept, ...options }));
       },
       this.write(),
     );

@@ -110,10 +110,10 @@ export class LocalBackend implements MqBackend {
     admin.removeTopic(this.broker, topic);
   }
 
-  updateTopic(topic: string, update: { queues?: number; perm?: number }): TopicDescription {
+  updateTopic(topic: string, update: { queues?: number; perm?: number; dedupWindowMs?: number }): TopicDescription {
     const current = this.broker.topics.require(topic);
     const queues = update.queues === undefined ? {} : { readQueues: update.queues, writeQueues: update.queues };
-    admin.changeTopicConfig(this.broker, { ...current, ...queues, ...(update.perm === undefined ? {} : { perm: update.perm }) });
+    admin.changeTopicConfig(this.broker, { ...current, ...queues, ...(update.perm === undefined ? {} : { perm: update.perm }), ...(update.dedupWindowMs === undefined ? {} : { dedupWindowMs: update.dedupWindowMs }) });
     return this.describeTopic(topic);
   }
 

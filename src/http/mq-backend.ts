@@ -95,7 +95,7 @@ export interface MqBackend {
   describeTopic(topic: string): Answer<TopicDescription>;
   deleteTopic(topic: string): Answer<void>;
   /** Changes queue counts (read and write alike) and permission; fields left out keep their value. TOPIC_NOT_FOUND when absent. */
-  updateTopic(topic: string, update: { queues?: number; perm?: number }): Answer<TopicDescription>;
+  updateTopic(topic: string, update: { queues?: number; perm?: number; dedupWindowMs?: number }): Answer<TopicDescription>;
   /** Resolves once stored under the broker's flush policy; one answer per message, in order. */
   send(topic: string, messages: readonly OutgoingMessage[]): Answer<SendAnswer[]>;
   /** `brokerName` picks the broker in a cluster where queue ids repeat. */

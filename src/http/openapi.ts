@@ -97,7 +97,7 @@ const operations: readonly Operation[] = [
   { method: "get", path: "/api/v1/topics", summary: "List topics", tag: "topics" },
   { method: "post", path: "/api/v1/topics", summary: "Create a topic", tag: "topics", body: schemas.createTopicBody },
   { method: "get", path: "/api/v1/topics/{topic}", summary: "A topic's settings, route and per-queue min/max offsets", tag: "topics" },
-  { method: "put", path: "/api/v1/topics/{topic}", summary: "Change a topic's queue count (read and write) and permission; fields left out keep their value", tag: "topics", body: schemas.updateTopicBody },
+  { method: "put", path: "/api/v1/topics/{topic}", summary: "Change a topic's queue count (read and write), permission or dedup window; fields left out keep their value", tag: "topics", body: schemas.updateTopicBody },
   { method: "delete", path: "/api/v1/topics/{topic}", summary: "Delete a topic", tag: "topics" },
   {
     method: "post",

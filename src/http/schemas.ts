@@ -37,6 +37,7 @@ export const updateTopicBody = z
   .strictObject({
     queues: z.int().min(1).max(queuesPerTopicMax).optional().meta({ description: "Read and write queues; default unchanged" }),
     perm: z.int().min(0).max(7).optional().meta({ description: "Permission bits: read 4, write 2, inherit 1; default unchanged" }),
+    dedupWindowMs: z.int().min(0).max(dedupWindowMsMax).optional().meta({ description: "The topic's own dedup window in ms, at most 24 h; 0: none even when the broker has one; default unchanged" }),
   })
   .meta({ id: "UpdateTopic" });
 

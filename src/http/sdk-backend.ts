@@ -105,8 +105,9 @@ export class SdkBackend implements MqBackend {
     await this.admin.deleteTopic(topic);
   }
 
-  async updateTopic(topic: string, update: { queues?: number; perm?: number }): Promise<TopicDescription> {
-    await this.admin.updateTopic(topic, { ...(update.queues === undefined ? {} : { readQueues: update.queues, writeQueues: update.queues }), ...(update.perm === undefined ? {} : { perm: update.perm }) });
+  async updateTopic(topic: string, update: { queues?: number; perm?: number; dedupWindowMs?: number }): Promise<TopicDescription> {
+    const queues = update.queues === undefined ? {} : { readQueues: update.queues, writeQueues: update.queues };
+    await this.admin.updateTopic(topic, { ...queues, ...(update.perm === undefined ? {} : { perm: update.perm }), ...(update.dedupWindowMs === undefined ? {} : { dedupWindowMs: update.dedupWindowMs }) });
     return this.describeTopic(topic);
   }
 

@@ -153,6 +153,8 @@ export const topicConfigResultSchema = z.object({
   writeQueues: z.int().min(1),
   perm: z.int().min(0).max(7),
   order: z.boolean(),
+  /** The topic's own dedup window in ms (0: none); absent: the broker's. */
+  dedupWindowMs: z.int().min(0).optional(),
 });
 export type TopicConfig = z.infer<typeof topicConfigResultSchema>;
 

@@ -37,9 +37,13 @@ export function updateTopic(context: BrokerContext, request: TopicRequest): Repl
   return { fields: { ...changeTopicConfig(context, request.fields) } };
 }
 
-/** Creates or changes the topic's settings (UPDATE_TOPIC, REST PUT). */
+/**
+ * Creates or changes the topic's settings (UPDATE_TOPIC, REST PUT). A change that does not name
+ * `dedupWindowMs` keeps the topic's own window: a queue or permission change must not drop it.
+ */
 export function changeTopicConfig(context: BrokerContext, config: TopicConfig): TopicConfig {
-  const updated = context.topics.upsert(config);
+  const window = config.dedupWindowMs ?? context.topics.get(config.topic)?.dedupWindowMs;
+  const updated = context.topics.upsert(window === undefined ? config : { ...config, dedupWindowMs: window });
   context.logger.info(`Updated topic "${updated.topic}": ${updated.readQueues} read / ${updated.writeQueues} write queues, perm ${updated.perm}`);
   return updated;
 }

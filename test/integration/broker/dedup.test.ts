@@ -201,6 +201,19 @@ describe("Dedup window over TCP", () => {
     expect((await sendOne(client, { msgId, delayMs: 60_000 })).duplicate).toBeUndefined();
   });
 
+  test("a half message is not checked against the window; its committed message enters it", async () => {
+    const broker = await startTestBroker({ config: { dedup: true } });
+    const client = await connectTo(broker);
+    const msgId = nextMsgId();
+    const half = (queueId: number) => call(client, RequestCode.SEND_MESSAGE, { producerGroup: "shop", topic: "t", queueId, msgId, bornTimestampMs: Date.now(), transactionPrepared: true }, encoder.encode("x"));
+    const [first, second] = [await half(0), await half(1)];
+    expect([first.duplicate, second.duplicate, first.transactionId === second.transactionId]).toEqual([undefined, undefined, false]);
+    const committed = await call(client, RequestCode.END_TRANSACTION, { transactionId: String(first.transactionId), resolution: "commit", producerGroup: "shop" });
+    expect(committed.state).toBe("committed");
+    expect(await sendOne(client, { msgId, queueId: 2 })).toMatchObject({ msgId, queueId: 0, queueOffset: 0, duplicate: true });
+    expect(await storedCount(broker)).toBe(1);
+  });
+
   test("the SDK: a dedupKey repeated is answered duplicate, in one batch of accumulated sends as well as later", async () => {
     const broker = await startTestBroker({ config: { dedup: true } });
     const producer = new Producer({ broker: broker.address });
@@ -236,5 +249,29 @@ describe("Dedup window over TCP", () => {
     const msgId = nextMsgId();
     await sendOne(client, { topic: "once", msgId });
     expect((await sendOne(client, { topic: "once", msgId })).duplicate).toBe(true);
+  });
+
+  test("a topic change that does not name the window keeps it: Admin.updateTopic, a raw UPDATE_TOPIC, and the window changed by name", async () => {
+    const broker = await startTestBroker();
+    const admin = new Admin({ broker: broker.address });
+    const windowOf = () => broker.broker.context.topics.get("once")?.dedupWindowMs;
+    try {
+      await admin.createTopic("once", { queues: 1, dedupWindowMs: 30_000 });
+      await admin.updateTopic("once", { writeQueues: 2, readQueues: 2 });
+      expect([windowOf(), broker.broker.context.topics.get("once")?.writeQueues]).toEqual([30_000, 2]);
+      expect((await admin.getTopic("once")).dedupWindowMs).toBe(30_000);
+      const client = await connectTo(broker);
+      await call(client, RequestCode.UPDATE_TOPIC, { topic: "once", readQueues: 2, writeQueues: 2, perm: 4 });
+      expect([windowOf(), broker.broker.context.topics.get("once")?.perm]).toEqual([30_000, 4]);
+      await admin.updateTopic("once", { perm: 6 });
+      const msgId = nextMsgId();
+      await sendOne(client, { topic: "once", msgId });
+      expect((await sendOne(client, { topic: "once", msgId })).duplicate).toBe(true);
+      await admin.updateTopic("once", { dedupWindowMs: 0 });
+      expect(windowOf()).toBe(0);
+      expect((await sendOne(client, { topic: "once", msgId })).duplicate).toBeUndefined();
+    } finally {
+      await admin.close();
+    }
   });
 });

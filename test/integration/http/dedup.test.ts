@@ -68,4 +68,17 @@ describe("REST: the dedup window", () => {
     expect(again.json).toEqual({ ...first.json, duplicate: true });
     expect((await h.call("POST", "/api/v1/topics", { topic: "toolong", dedupWindowMs: 24 * 3_600_000 + 1 })).status).toBe(400);
   });
+
+  test("PUT /api/v1/topics/{topic} without dedupWindowMs keeps the topic's window; with it, changes it", async () => {
+    const h = await startHttpBroker();
+    expect((await h.call("POST", "/api/v1/topics", { topic: "once", queues: 2, dedupWindowMs: 60_000 })).status).toBe(201);
+    const changed = await h.call("PUT", "/api/v1/topics/once", { queues: 4 });
+    expect(changed.status).toBe(200);
+    expect([changed.json.writeQueues, changed.json.dedupWindowMs]).toEqual([4, 60_000]);
+    const first = await h.call("POST", "/api/v1/topics/once/messages", { body: "x", dedupKey: "k" });
+    expect((await h.call("POST", "/api/v1/topics/once/messages", { body: "x", dedupKey: "k" })).json).toEqual({ ...first.json, duplicate: true });
+    const off = await h.call("PUT", "/api/v1/topics/once", { dedupWindowMs: 0 });
+    expect([off.status, off.json.dedupWindowMs, off.json.writeQueues]).toEqual([200, 0, 4]);
+    expect((await h.call("POST", "/api/v1/topics/once/messages", { body: "x", dedupKey: "k" })).json.duplicate).toBeUndefined();
+  });
 });
