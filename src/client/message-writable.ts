@@ -151,7 +151,7 @@ function sendingSink(producer: MessageSender, topic: string, inFlight: number, t
         durable?.reject(failure);
         throw failure;
       }
-      await slots.acquire();
+      if (!slots.tryAcquire()) await slots.acquire();
       let message: ProducerMessage;
       try {
         message = toMessage(chunk, topic);
@@ -161,17 +161,19 @@ function sendingSink(producer: MessageSender, topic: string, inFlight: number, t
         durable?.reject(named);
         throw named;
       }
-      void producer
-        .send(message)
-        .then(
-          () => durable?.resolve(),
-          (error: unknown) => {
-            const named = fail(index, error); // not inside `durable?.reject(...)`: a pipe's chunk has no durable promise
-            durable?.reject(named);
-            controller.error(failure);
-          },
-        )
-        .finally(() => slots.release());
+      // One reaction per send; the slot is released after the failure is noted, so close() sees it.
+      void producer.send(message).then(
+        () => {
+          durable?.resolve();
+          slots.release();
+        },
+        (error: unknown) => {
+          const named = fail(index, error); // not inside `durable?.reject(...)`: a pipe's chunk has no durable promise
+          durable?.reject(named);
+          slots.release();
+          controller.error(failure);
+        },
+      );
     },
     async close() {
       await slots.whenIdle();
