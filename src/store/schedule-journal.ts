@@ -5,8 +5,10 @@
  * Layout: an 8-byte file header, "MQSJ" + u32 version (1), then records (their format:
  * schedule-journal-records.ts).
  *
- * Records are written with one write() each (or one for a DONE+ADD pair, so a reschedule is
- * never half done), so a kill -9 keeps everything written; the file is fdatasync'ed on the
+ * Records are written whole, in the order they were appended, by one write() each (or one for
+ * a DONE+ADD pair, so a reschedule is never half done; or one for a batch, or for the records
+ * appended "soon" during an event-loop turn, which wait for its end unless something writes,
+ * reads or syncs first), so a kill -9 keeps everything written; the file is fdatasync'ed on the
  * scheduler's interval and on close, so a power loss keeps a prefix. Opening scans the file
  * and cuts it after the last whole, CRC-valid record: a torn tail is dropped and logged.
  * Compaction (`rewrite`) writes the open records to a temporary file, fsyncs it and renames
