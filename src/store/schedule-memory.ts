@@ -8,7 +8,7 @@
 import { DeadlineHeap } from "../common/deadline-heap.ts";
 import type { JobKey } from "./schedule-keys.ts";
 import type { ScheduledJob } from "./scheduled-job.ts";
-import { compareWheelKeys, type WheelKey } from "./schedule-wheel.ts";
+import type { WheelKey } from "./schedule-wheel.ts";
 
 export interface MemoryJob {
   readonly job: ScheduledJob;
@@ -137,7 +137,7 @@ export class ScheduleMemory {
 
   /** The entries due after `nowMs` (none of them can fire yet), latest first by (dueMs, position). */
   notDueLatestFirst(nowMs: number): MemoryJob[] {
-    return [...this.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => compareWheelKeys(wheelKeyOf(b), wheelKeyOf(a)));
+    return [...this.values()].filter((entry) => entry.job.dueMs > nowMs).sort((a, b) => b.job.dueMs - a.job.dueMs || b.position - a.position);
   }
 
   private liveTop(): HeapNode | undefined {
