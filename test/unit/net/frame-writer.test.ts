@@ -36,14 +36,23 @@ describe("FrameWriter", () => {
   test("writes the first frame of a turn at once and coalesces the rest of the turn into one write", async () => {
     const { socket, writer } = setup();
     for (let index = 0; index < 100; index++) writer.enqueue(new Uint8Array([index]), new Uint8Array([index, index]));
-    // The lone first frame (head and body) went out at once: no turn of latency for one in flight.
-    expect(socket.writes.map((chunk) => [...chunk])).toEqual([[0], [0, 0]]);
+    // The lone first frame went out at once, head and body in one write: no turn of latency for one in flight.
+    expect(socket.writes.map((chunk) => [...chunk])).toEqual([[0, 0, 0]]);
     expect(writer.pendingBytes).toBe(297);
     await nextTurn();
-    expect(socket.writes.length).toBe(3);
-    expect(socket.writes[2]!.byteLength).toBe(297);
-    expect([...socket.writes[2]!.subarray(0, 6)]).toEqual([1, 1, 1, 2, 2, 2]);
+    expect(socket.writes.length).toBe(2);
+    expect(socket.writes[1]!.byteLength).toBe(297);
+    expect([...socket.writes[1]!.subarray(0, 6)]).toEqual([1, 1, 1, 2, 2, 2]);
     expect(writer.pendingBytes).toBe(0);
+  });
+
+  test("a lone frame's large body is written as it is, after its head, never copied", () => {
+    const { socket, writer } = setup();
+    const large = new Uint8Array(100_000).fill(7);
+    writer.enqueue(new Uint8Array([1]), large);
+    expect(socket.writes.length).toBe(2);
+    expect([...socket.writes[0]!]).toEqual([1]);
+    expect(socket.writes[1]).toBe(large);
   });
 
   test("after a turn ends, the next lone frame is again written at once", async () => {
