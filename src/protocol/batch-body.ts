@@ -29,38 +29,49 @@ const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
-  const headers = entries.map((entry) => {
-    const plain = entry.tags === undefined && (entry.keys === undefined || entry.keys.length === 0) && entry.properties === undefined && !entry.flag && entry.deliverAtMs === undefined && entry.delayMs === undefined && !entry.delayLevel && entry.dedupKey === undefined;
-    if (plain) {
-      const header = msgIdOnlyHeaderBytes(entry.msgId);
-      if (header !== undefined) return header;
-    }
-    const header: Record<string, unknown> = { msgId: entry.msgId };
-    if (entry.tags !== undefined) header.tags = entry.tags;
-    if (entry.keys !== undefined && entry.keys.length > 0) header.keys = entry.keys;
-    if (entry.properties !== undefined) header.properties = entry.properties;
-    if (entry.flag !== undefined && entry.flag !== 0) header.flag = entry.flag;
-    if (entry.deliverAtMs !== undefined) header.deliverAtMs = entry.deliverAtMs;
-    if (entry.delayMs !== undefined) header.delayMs = entry.delayMs;
-    if (entry.delayLevel !== undefined && entry.delayLevel !== 0) header.delayLevel = entry.delayLevel;
-    if (entry.dedupKey !== undefined) header.dedupKey = entry.dedupKey;
-    return packr.pack(header).slice(); // pack() reuses its buffer: copy (slice is one memcpy)
-  });
+  // A plain message's header (only its msgId) is written straight into the output below: no
+  // buffer of its own per message. Others are packed here, and copied (pack() reuses its buffer).
+  const headers = new Array<Uint8Array | undefined>(entries.length);
   let total = 0;
-  entries.forEach((entry, index) => (total += 8 + headers[index]!.length + entry.body.length));
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    const header = isPlain(entry) && isAsciiMsgId(entry.msgId) ? undefined : packr.pack(headerMap(entry)).slice();
+    headers[index] = header;
+    total += 8 + (header?.length ?? msgIdOnlyHeaderBytes) + entry.body.length;
+  }
   if (total > batchBytesMax) throw new MqError("BATCH_TOO_LARGE", { bytes: total, messages: entries.length, limit: batchBytesMax });
   const out = new Uint8Array(total);
   let position = 0;
-  entries.forEach((entry, index) => {
-    const header = headers[index]!;
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index]!;
+    const header = headers[index];
+    const headerLength = header?.length ?? msgIdOnlyHeaderBytes;
     // Byte by byte: a DataView needs `out.buffer`, whose first access costs more than the copy.
-    writeUint32(out, position, 4 + header.length + entry.body.length);
-    writeUint32(out, position + 4, header.length);
-    out.set(header, position + 8);
-    out.set(entry.body, position + 8 + header.length);
-    position += 8 + header.length + entry.body.length;
-  });
+    writeUint32(out, position, 4 + headerLength + entry.body.length);
+    writeUint32(out, position + 4, headerLength);
+    if (header === undefined) writeMsgIdOnlyHeader(out, position + 8, entry.msgId);
+    else out.set(header, position + 8);
+    out.set(entry.body, position + 8 + headerLength);
+    position += 8 + headerLength + entry.body.length;
+  }
   return out;
+}
+
+function isPlain(entry: BatchEntry): boolean {
+  return entry.tags === undefined && (entry.keys === undefined || entry.keys.length === 0) && entry.properties === undefined && !entry.flag && entry.deliverAtMs === undefined && entry.delayMs === undefined && !entry.delayLevel && entry.dedupKey === undefined;
+}
+
+function headerMap(entry: BatchEntry): Record<string, unknown> {
+  const header: Record<string, unknown> = { msgId: entry.msgId };
+  if (entry.tags !== undefined) header.tags = entry.tags;
+  if (entry.keys !== undefined && entry.keys.length > 0) header.keys = entry.keys;
+  if (entry.properties !== undefined) header.properties = entry.properties;
+  if (entry.flag !== undefined && entry.flag !== 0) header.flag = entry.flag;
+  if (entry.deliverAtMs !== undefined) header.deliverAtMs = entry.deliverAtMs;
+  if (entry.delayMs !== undefined) header.delayMs = entry.delayMs;
+  if (entry.delayLevel !== undefined && entry.delayLevel !== 0) header.delayLevel = entry.delayLevel;
+  if (entry.dedupKey !== undefined) header.dedupKey = entry.dedupKey;
+  return header;
 }
 
 function writeUint32(bytes: Uint8Array, offset: number, value: number): void {
@@ -102,24 +113,26 @@ export function decodeBatchBody(body: Uint8Array, expectedCount: number): { head
 }
 
 /** `msgId`, then a str8 of 32 bytes, after a map header of one entry (fixmap, or map16 as msgpackr writes it). */
-const msgIdKeyAndLength = [0xa5, 0x6d, 0x73, 0x67, 0x49, 0x64, 0xd9, 0x20];
+const msgIdKeyAndLength = Uint8Array.of(0xa5, 0x6d, 0x73, 0x67, 0x49, 0x64, 0xd9, 0x20);
 const msgIdBytes = 32;
 /** ASCII bytes only (checked first), so latin1 gives the same text as UTF-8, in one call. */
 const asciiDecoder = new TextDecoder("latin1");
 
-/** `{ msgId }` written directly as a fixmap (standard msgpack), for a 32-character ASCII msgId; else undefined. */
-function msgIdOnlyHeaderBytes(msgId: string): Uint8Array | undefined {
-  if (msgId.length !== msgIdBytes) return undefined;
-  const header = new Uint8Array(1 + msgIdKeyAndLength.length + msgIdBytes);
-  header[0] = 0x81;
-  header.set(msgIdKeyAndLength, 1);
-  const idStart = 1 + msgIdKeyAndLength.length;
-  for (let index = 0; index < msgIdBytes; index++) {
-    const code = msgId.charCodeAt(index);
-    if (code >= 0x80) return undefined;
-    header[idStart + index] = code;
-  }
-  return header;
+/** `{ msgId }` as a fixmap: map header, key and str8 length, then the 32 ASCII characters. */
+const msgIdOnlyHeaderBytes = 1 + msgIdKeyAndLength.length + msgIdBytes;
+
+function isAsciiMsgId(msgId: string): boolean {
+  if (msgId.length !== msgIdBytes) return false;
+  for (let index = 0; index < msgIdBytes; index++) if (msgId.charCodeAt(index) >= 0x80) return false;
+  return true;
+}
+
+/** Writes `{ msgId }` (standard msgpack, a fixmap) at `start`; the msgId passed isAsciiMsgId. */
+function writeMsgIdOnlyHeader(out: Uint8Array, start: number, msgId: string): void {
+  out[start] = 0x81;
+  out.set(msgIdKeyAndLength, start + 1);
+  const idStart = start + 1 + msgIdKeyAndLength.length;
+  for (let index = 0; index < msgIdBytes; index++) out[idStart + index] = msgId.charCodeAt(index);
 }
 
 /**
