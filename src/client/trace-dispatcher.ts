@@ -15,7 +15,7 @@
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import type { MsgIdGenerator } from "../common/ids.ts";
-import { traceFlushIntervalMs, traceHopsPerFlushMax, traceHopsPerMessageMax, traceQueueHopsMax, topicNamePattern } from "../common/limits.ts";
+import { traceFlushIntervalMs, traceHopsPerFlushMax, traceHopsPerMessageMax, traceQueueHopsMax, traceSendBytesMax, topicNamePattern } from "../common/limits.ts";
 import { systemTopics } from "../common/system-topics.ts";
 import { type BatchEntry, encodeBatchBody } from "../protocol/batch-body.ts";
 import { type RecordedHop, isTraceOff, packTraceHops, traceMessageProperties, traceparentProperty } from "../protocol/trace-record.ts";
@@ -160,17 +160,39 @@ export class TraceDispatcher {
     void sending.finally(() => this.inFlight.delete(sending));
   }
 
-  /** Sends the hops as trace messages, all in one SEND_BATCH; how many were stored. */
+  /**
+   * Sends the hops as trace messages in SEND_BATCHes of at most traceSendBytesMax each (a larger
+   * body would be written to the socket apart from the sends around it); how many were stored.
+   */
   private async send(hops: readonly RecordedHop[]): Promise<number> {
     const route = await this.context.routes.topicRoute(this.topic).catch(() => this.context.routes.creationRoute(this.topic));
     const queues = route.writeQueues;
     if (queues.length === 0) return 0;
     this.nextQueue = (this.nextQueue + 1) % queues.length;
     const queue = queues[this.nextQueue]!;
-    const packed = packTraceHops(hops, traceHopsPerMessageMax);
-    const entries: BatchEntry[] = packed.map((message) => ({ msgId: this.msgIds.next(), keys: message.keys, properties: { ...traceMessageProperties }, body: message.body }));
-    const fields = { producerGroup: traceProducerGroup, topic: this.topic, queueId: queue.queueId, messageCount: entries.length, bornTimestampMs: this.context.clock.nowMs() };
-    await this.context.broker.sendBatch(this.context.routes.brokerAddress(queue.brokerName), fields, encodeBatchBody(entries), entries.map((entry) => entry.msgId), { timeoutMs: traceSendTimeoutMs });
-    return hops.length;
+    const address = this.context.routes.brokerAddress(queue.brokerName);
+    const sends: Array<Promise<number>> = [];
+    let entries: BatchEntry[] = [];
+    let bytes = 0;
+    let batchHops = 0;
+    const sendEntries = (): void => {
+      if (entries.length === 0) return;
+      const fields = { producerGroup: traceProducerGroup, topic: this.topic, queueId: queue.queueId, messageCount: entries.length, bornTimestampMs: this.context.clock.nowMs() };
+      const stored = batchHops;
+      sends.push(this.context.broker.sendBatch(address, fields, encodeBatchBody(entries), entries.map((entry) => entry.msgId), { timeoutMs: traceSendTimeoutMs }).then(() => stored));
+      entries = [];
+      bytes = 0;
+      batchHops = 0;
+    };
+    for (const message of packTraceHops(hops, traceHopsPerMessageMax)) {
+      if (bytes + message.body.byteLength > traceSendBytesMax) sendEntries();
+      entries.push({ msgId: this.msgIds.next(), keys: message.keys, properties: { ...traceMessageProperties }, body: message.body });
+      bytes += message.body.byteLength;
+      batchHops += message.hops;
+    }
+    sendEntries();
+    let written = 0;
+    for (const outcome of await Promise.allSettled(sends)) if (outcome.status === "fulfilled") written += outcome.value;
+    return written;
   }
 }

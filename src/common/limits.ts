@@ -290,6 +290,11 @@ export const traceHopsPerMessageMax = 128;
 export const traceHopsPerFlushMax = 8_192;
 /** Characters of one text field of a trace hop (an error text, a traceparent, a key) kept at most; the rest is cut. */
 export const traceTextCharsMax = 16_000;
+/**
+ * Bytes of trace messages one SEND_BATCH of an SDK client carries at most: under the socket's
+ * coalescing size (64 KiB), so a trace batch goes out in the same write as the sends around it.
+ */
+export const traceSendBytesMax = 48 * 1024;
 /** How long a hop waits at most before its batch is written. */
 export const traceFlushIntervalMs = 20;
 /** Hops one trace query answers at most (oldest first). */

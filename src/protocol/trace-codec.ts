@@ -1,18 +1,23 @@
 /**
- * The binary body of a trace message (issue 13): many hops, each a few fixed-width fields and a
- * bitmask of the optional ones, with the strings hops share (topic, host, group, client id, tags)
- * written once in a table at the end. Encoding writes straight into one reused buffer — no JSON,
- * no per-hop copies — because every traced message costs a publish and a consume hop: the
- * encoder is on the path of every send and every consumption, and must stay a small fraction of
- * it. Decoding runs only for trace queries.
+ * The binary body of a trace message (issue 13): many hops, each a few bytes of kind and flags,
+ * its ids as bytes (a hex id in half its length), its times as small differences from the
+ * message's first time, its counts as varints, and the strings hops share (topic, host, group,
+ * client id, tags) written once in a table at the end. Every traced message costs a publish and
+ * a consume hop, so the encoder runs for every send and every consumption: it writes straight
+ * into one reused buffer (no JSON, no per-hop copies) and keeps a hop near 40 bytes, so the trace
+ * costs a small fraction of the messages it follows to send and store. Decoding runs only for
+ * trace queries.
  *
- * Layout (big-endian):
- *   u8 format (traceBinaryFormat) · u16 hop count · u32 offset of the string table
- *   per hop: u8 hop (index in traceHopNames) · u8 status (0 ok, 1 failed) · u16 optional-field bits
- *            · str8 msgId · u16 topic (table index) · u16 host (table index) · f64 timeMs
- *            · the optional fields present, in bit order (below)
- *   string table: u16 count, then each as str16
- * where str8 / str16 is a u8 / u16 byte length and UTF-8 bytes.
+ * Layout (big-endian; varint: unsigned LEB128; zigzag: a signed varint):
+ *   u8 format (traceBinaryFormat) · u16 hop count · u32 offset of the string table · f64 base time
+ *   per hop: u8 hop (index in traceHopNames) · u8 flags · u16 optional-field bits · id msgId
+ *            · varint topic · varint host (table indexes) · time timeMs · the optional fields
+ *            present, in bit order (`bit` below)
+ *   string table: varint count, then each as text
+ * where flags are 1 failed, 2 msgId in hex, 4 offsetMsgId in hex, 8 costMs an f64 (else a
+ * varint); an id is a u8 byte length and its bytes (hex digits as bytes when flagged, else
+ * UTF-8); a time is a zigzag of its difference from the base time (ms); text is a varint byte
+ * length and UTF-8.
  */
 
 import { traceTextCharsMax } from "../common/limits.ts";
@@ -22,34 +27,40 @@ import { type RecordedHop, traceHopNames } from "./trace-record.ts";
 /** The first byte of a binary trace body (a JSON body starts with `{`). */
 export const traceBinaryFormat = 2;
 
-
 /** Optional fields, one bit each, written in this order. */
 const bit = { costMs: 1, keys: 2, tags: 4, group: 8, clientId: 16, offsetMsgId: 32, queueId: 64, queueOffset: 128, storeTimeMs: 256, reconsumeTimes: 512, deliverAtMs: 1024, traceparent: 2048, detail: 4096, beforeMs: 8192 } as const;
+const flag = { failed: 1, msgIdHex: 2, offsetMsgIdHex: 4, costFloat: 8 } as const;
+const headerBytes = 15;
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder();
+/** A character code's hex digit value (uppercase digits only, so an id reads back exactly), else -1. */
+const hexValue = new Int8Array(128).fill(-1);
+for (let digit = 0; digit < 16; digit++) hexValue["0123456789ABCDEF".charCodeAt(digit)] = digit;
+const hexDigits = Array.from({ length: 256 }, (_, byte) => byte.toString(16).toUpperCase().padStart(2, "0"));
 
-/** Encodes hops into one reused buffer; `take` copies out one body. Not reentrant (no await inside). */
+/** Encodes hops into one reused buffer; `encode` copies out one body. Not reentrant (no await inside). */
 class TraceEncoder {
   private bytes = new Uint8Array(64 * 1024);
   private view = new DataView(this.bytes.buffer);
   private at = 0;
+  private baseMs = 0;
   private strings = new Map<string, number>();
   private table: string[] = [];
 
   encode(hops: readonly RecordedHop[], start: number, end: number): Uint8Array {
-    this.at = 7;
+    this.at = headerBytes;
+    this.baseMs = Math.round(hops[start]?.timeMs ?? 0);
     this.strings.clear();
     this.table.length = 0;
     for (let index = start; index < end; index++) this.hop(hops[index]!);
     const tableAt = this.at;
-    this.ensure(2);
-    this.view.setUint16(this.at, this.table.length);
-    this.at += 2;
-    for (const text of this.table) this.text(text, 2);
+    this.varint(this.table.length);
+    for (const text of this.table) this.text(text);
     this.bytes[0] = traceBinaryFormat;
     this.view.setUint16(1, end - start);
     this.view.setUint32(3, tableAt);
+    this.view.setFloat64(7, this.baseMs);
     return this.bytes.slice(0, this.at);
   }
 
@@ -69,55 +80,91 @@ class TraceEncoder {
     if (hop.traceparent !== undefined) bits |= bit.traceparent;
     if (hop.detail !== undefined) bits |= bit.detail;
     if (hop.beforeMs !== undefined) bits |= bit.beforeMs;
-    this.ensure(12);
-    const view = this.view;
+    this.ensure(4);
+    const flagsAt = this.at + 1;
     this.bytes[this.at] = traceHopNames.indexOf(hop.hop);
-    this.bytes[this.at + 1] = hop.status === "ok" ? 0 : 1;
-    view.setUint16(this.at + 2, bits);
+    this.view.setUint16(this.at + 2, bits);
     this.at += 4;
-    this.text(hop.msgId, 1);
-    this.ensure(12);
-    view.setUint16(this.at, this.ref(hop.topic));
-    view.setUint16(this.at + 2, this.ref(hop.host));
-    view.setFloat64(this.at + 4, hop.timeMs);
-    this.at += 12;
-    if ((bits & bit.costMs) !== 0) this.number(hop.costMs!);
+    let flags = hop.status === "ok" ? 0 : flag.failed;
+    if (this.id(hop.msgId)) flags |= flag.msgIdHex;
+    this.varint(this.ref(hop.topic));
+    this.varint(this.ref(hop.host));
+    this.time(hop.timeMs);
+    if ((bits & bit.costMs) !== 0) {
+      const cost = hop.costMs!;
+      if (Number.isSafeInteger(cost) && cost >= 0) this.varint(cost);
+      else {
+        flags |= flag.costFloat;
+        this.float(cost);
+      }
+    }
     if ((bits & bit.keys) !== 0) {
       const keys = hop.keys!;
-      this.ensure(1);
-      this.bytes[this.at++] = Math.min(keys.length, 255);
-      for (let index = 0; index < keys.length && index < 255; index++) this.text(keys[index]!, 2);
+      this.varint(keys.length);
+      for (const key of keys) this.text(key);
     }
-    if ((bits & bit.tags) !== 0) this.refOf(hop.tags!);
-    if ((bits & bit.group) !== 0) this.refOf(hop.group!);
-    if ((bits & bit.clientId) !== 0) this.refOf(hop.clientId!);
-    if ((bits & bit.offsetMsgId) !== 0) this.text(hop.offsetMsgId!, 1);
-    if ((bits & bit.queueId) !== 0) this.uint32(hop.queueId!);
-    if ((bits & bit.queueOffset) !== 0) this.number(hop.queueOffset!);
-    if ((bits & bit.storeTimeMs) !== 0) this.number(hop.storeTimeMs!);
-    if ((bits & bit.reconsumeTimes) !== 0) this.uint32(hop.reconsumeTimes!);
-    if ((bits & bit.deliverAtMs) !== 0) this.number(hop.deliverAtMs!);
-    if ((bits & bit.traceparent) !== 0) this.text(hop.traceparent!, 2);
-    if ((bits & bit.detail) !== 0) this.text(hop.detail!, 2);
-    if ((bits & bit.beforeMs) !== 0) this.number(hop.beforeMs!);
+    if ((bits & bit.tags) !== 0) this.varint(this.ref(hop.tags!));
+    if ((bits & bit.group) !== 0) this.varint(this.ref(hop.group!));
+    if ((bits & bit.clientId) !== 0) this.varint(this.ref(hop.clientId!));
+    if ((bits & bit.offsetMsgId) !== 0 && this.id(hop.offsetMsgId!)) flags |= flag.offsetMsgIdHex;
+    if ((bits & bit.queueId) !== 0) this.varint(hop.queueId!);
+    if ((bits & bit.queueOffset) !== 0) this.varint(hop.queueOffset!);
+    if ((bits & bit.storeTimeMs) !== 0) this.time(hop.storeTimeMs!);
+    if ((bits & bit.reconsumeTimes) !== 0) this.varint(hop.reconsumeTimes!);
+    if ((bits & bit.deliverAtMs) !== 0) this.time(hop.deliverAtMs!);
+    if ((bits & bit.traceparent) !== 0) this.text(hop.traceparent!);
+    if ((bits & bit.detail) !== 0) this.text(hop.detail!);
+    if ((bits & bit.beforeMs) !== 0) this.time(hop.beforeMs!);
+    this.bytes[flagsAt] = flags;
   }
 
-  private number(value: number): void {
+  /** An id: as bytes when it is uppercase hex digits (true), else as UTF-8 text of at most 255 bytes. */
+  private id(text: string): boolean {
+    this.ensure(1 + text.length * 3);
+    const bytes = this.bytes;
+    const start = this.at + 1;
+    const length = text.length;
+    let hex = length % 2 === 0 && length <= 510;
+    for (let index = 0; hex && index < length; index += 2) {
+      const high = text.charCodeAt(index);
+      const low = text.charCodeAt(index + 1);
+      const value = high < 128 && low < 128 ? (hexValue[high]! << 4) | hexValue[low]! : -1;
+      if (value < 0) hex = false;
+      else bytes[start + index / 2] = value;
+    }
+    if (hex) {
+      bytes[this.at] = length / 2;
+      this.at = start + length / 2;
+      return true;
+    }
+    const written = Math.min(textEncoder.encodeInto(text, bytes.subarray(start)).written, 255);
+    bytes[this.at] = written;
+    this.at = start + written;
+    return false;
+  }
+
+  /** A time as a zigzag of its difference from the base time (whole milliseconds: hop times are integers). */
+  private time(valueMs: number): void {
+    const delta = Math.round(valueMs) - this.baseMs;
+    this.varint(delta >= 0 ? delta * 2 : -delta * 2 - 1);
+  }
+
+  private float(value: number): void {
     this.ensure(8);
     this.view.setFloat64(this.at, value);
     this.at += 8;
   }
 
-  private uint32(value: number): void {
-    this.ensure(4);
-    this.view.setUint32(this.at, value);
-    this.at += 4;
-  }
-
-  private refOf(text: string): void {
-    this.ensure(2);
-    this.view.setUint16(this.at, this.ref(text));
-    this.at += 2;
+  /** An unsigned LEB128 of a safe integer: 7 bits a byte, low first. */
+  private varint(value: number): void {
+    this.ensure(8);
+    const bytes = this.bytes;
+    let rest = value;
+    while (rest >= 0x80) {
+      bytes[this.at++] = (rest % 0x80) | 0x80;
+      rest = Math.floor(rest / 0x80);
+    }
+    bytes[this.at++] = rest;
   }
 
   /** The string table index of `text`, added on first use. */
@@ -131,12 +178,18 @@ class TraceEncoder {
     return index;
   }
 
-  /** A length-prefixed string: ASCII byte by byte (msgIds, hosts), else through the UTF-8 encoder. */
-  private text(value: string, lengthBytes: 1 | 2): void {
-    const lengthMax = lengthBytes === 1 ? 255 : 65_535;
+  /**
+   * A varint byte length and UTF-8: ASCII byte by byte (hosts, groups), else through the encoder.
+   * The length's bytes are reserved for the longest the text can encode to and written padded
+   * (LEB128 allows 0x85 0x00 for 5), so the text is never moved.
+   */
+  private text(value: string): void {
     const text = value.length > traceTextCharsMax ? value.slice(0, traceTextCharsMax) : value;
-    this.ensure(lengthBytes + text.length * 3);
-    const start = this.at + lengthBytes;
+    const bound = text.length * 3;
+    const lengthBytes = bound < 0x80 ? 1 : bound < 0x4000 ? 2 : 3;
+    this.ensure(lengthBytes + bound);
+    const lengthAt = this.at;
+    const start = lengthAt + lengthBytes;
     const bytes = this.bytes;
     let index = 0;
     for (; index < text.length; index++) {
@@ -146,9 +199,9 @@ class TraceEncoder {
     }
     let length = index;
     if (index < text.length) length = index + textEncoder.encodeInto(text.slice(index), bytes.subarray(start + index)).written;
-    length = Math.min(length, lengthMax);
-    if (lengthBytes === 1) bytes[this.at] = length;
-    else this.view.setUint16(this.at, length);
+    for (let byte = 0; byte < lengthBytes; byte++) {
+      bytes[lengthAt + byte] = ((length >>> (7 * byte)) & 0x7f) | (byte < lengthBytes - 1 ? 0x80 : 0);
+    }
     this.at = start + length;
   }
 
@@ -168,79 +221,116 @@ export function encodeTraceHops(hops: readonly RecordedHop[], start = 0, end = h
   return encoder.encode(hops, start, end);
 }
 
-/** The hops of a binary trace body, a consumption's record as its two hops; throws RangeError on a body cut short. */
-export function decodeTraceHops(body: Uint8Array): RecordedHop[] {
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  let at = view.getUint32(3);
-  const table: string[] = [];
-  const count = view.getUint16(at);
-  at += 2;
-  for (let index = 0; index < count; index++) {
-    const length = view.getUint16(at);
-    table.push(textDecoder.decode(slice(body, at + 2, length)));
-    at += 2 + length;
+/** Reads one binary trace body; every read past its end throws RangeError. */
+class TraceReader {
+  private readonly view: DataView;
+  at = headerBytes;
+  private readonly baseMs: number;
+  private readonly table: string[] = [];
+
+  constructor(private readonly body: Uint8Array) {
+    this.view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+    this.baseMs = this.view.getFloat64(7);
+    this.at = this.view.getUint32(3);
+    for (let count = this.varint(); count > 0; count--) this.table.push(this.text());
+    this.at = headerBytes;
   }
-  const entry = (index: number): string => {
-    const text = table[index];
+
+  get hopCount(): number {
+    return this.view.getUint16(1);
+  }
+
+  byte(): number {
+    return this.view.getUint8(this.at++);
+  }
+
+  uint16(): number {
+    const value = this.view.getUint16(this.at);
+    this.at += 2;
+    return value;
+  }
+
+  float(): number {
+    const value = this.view.getFloat64(this.at);
+    this.at += 8;
+    return value;
+  }
+
+  varint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let shift = 0; shift < 8; shift++) {
+      const byte = this.byte();
+      value += (byte & 0x7f) * scale;
+      if (byte < 0x80) return value;
+      scale *= 0x80;
+    }
+    throw new RangeError("a varint runs past 8 bytes");
+  }
+
+  time(): number {
+    const zigzag = this.varint();
+    return this.baseMs + (zigzag % 2 === 0 ? zigzag / 2 : -(zigzag + 1) / 2);
+  }
+
+  ref(): string {
+    const index = this.varint();
+    const text = this.table[index];
     if (text === undefined) throw new RangeError(`string ${index} is not in the table`);
     return text;
-  };
-  const hops: RecordedHop[] = [];
-  at = 7;
-  const readText = (lengthBytes: 1 | 2): string => {
-    const length = lengthBytes === 1 ? view.getUint8(at) : view.getUint16(at);
-    const text = textDecoder.decode(slice(body, at + lengthBytes, length));
-    at += lengthBytes + length;
+  }
+
+  text(): string {
+    const length = this.varint();
+    return textDecoder.decode(this.take(length));
+  }
+
+  id(hex: boolean): string {
+    const bytes = this.take(this.byte());
+    if (!hex) return textDecoder.decode(bytes);
+    let text = "";
+    for (const byte of bytes) text += hexDigits[byte];
     return text;
-  };
-  const readNumber = (): number => {
-    const value = view.getFloat64(at);
-    at += 8;
-    return value;
-  };
-  const readUint32 = (): number => {
-    const value = view.getUint32(at);
-    at += 4;
-    return value;
-  };
-  const readRef = (): string => {
-    const value = entry(view.getUint16(at));
-    at += 2;
-    return value;
-  };
-  for (let remaining = view.getUint16(1); remaining > 0; remaining--) {
-    const name = traceHopNames[view.getUint8(at)];
-    if (name === undefined) throw new RangeError(`hop ${view.getUint8(at)} is not a hop name`);
-    const status = view.getUint8(at + 1) === 0 ? "ok" : "failed";
-    const bits = view.getUint16(at + 2);
-    at += 4;
-    const msgId = readText(1);
-    const hop: RecordedHop = { hop: name, msgId, topic: readRef(), host: readRef(), timeMs: readNumber(), status };
-    if ((bits & bit.costMs) !== 0) hop.costMs = readNumber();
+  }
+
+  private take(length: number): Uint8Array {
+    if (this.at + length > this.body.length) throw new RangeError("the trace body is cut short");
+    const bytes = this.body.subarray(this.at, this.at + length);
+    this.at += length;
+    return bytes;
+  }
+}
+
+/** The hops of a binary trace body (a consumption's record with its `beforeMs`); throws RangeError on a body cut short. */
+export function decodeTraceHops(body: Uint8Array): RecordedHop[] {
+  const read = new TraceReader(body);
+  const hops: RecordedHop[] = [];
+  for (let remaining = read.hopCount; remaining > 0; remaining--) {
+    const kind = read.byte();
+    const name = traceHopNames[kind];
+    if (name === undefined) throw new RangeError(`hop ${kind} is not a hop name`);
+    const flags = read.byte();
+    const bits = read.uint16();
+    const hop: RecordedHop = { hop: name, msgId: read.id((flags & flag.msgIdHex) !== 0), topic: read.ref(), host: read.ref(), timeMs: read.time(), status: (flags & flag.failed) === 0 ? "ok" : "failed" };
+    if ((bits & bit.costMs) !== 0) hop.costMs = (flags & flag.costFloat) === 0 ? read.varint() : read.float();
     if ((bits & bit.keys) !== 0) {
       const keys: string[] = [];
-      const keyCount = view.getUint8(at++);
-      for (let index = 0; index < keyCount; index++) keys.push(readText(2));
+      for (let count = read.varint(); count > 0; count--) keys.push(read.text());
       hop.keys = keys;
     }
-    if ((bits & bit.tags) !== 0) hop.tags = readRef();
-    if ((bits & bit.group) !== 0) hop.group = readRef();
-    if ((bits & bit.clientId) !== 0) hop.clientId = readRef();
-    if ((bits & bit.offsetMsgId) !== 0) hop.offsetMsgId = readText(1);
-    if ((bits & bit.queueId) !== 0) hop.queueId = readUint32();
-    if ((bits & bit.queueOffset) !== 0) hop.queueOffset = readNumber();
-    if ((bits & bit.storeTimeMs) !== 0) hop.storeTimeMs = readNumber();
-    if ((bits & bit.reconsumeTimes) !== 0) hop.reconsumeTimes = readUint32();
-    if ((bits & bit.deliverAtMs) !== 0) hop.deliverAtMs = readNumber();
-    if ((bits & bit.traceparent) !== 0) hop.traceparent = readText(2);
-    if ((bits & bit.detail) !== 0) hop.detail = readText(2);
-    if ((bits & bit.beforeMs) !== 0) hop.beforeMs = readNumber();
+    if ((bits & bit.tags) !== 0) hop.tags = read.ref();
+    if ((bits & bit.group) !== 0) hop.group = read.ref();
+    if ((bits & bit.clientId) !== 0) hop.clientId = read.ref();
+    if ((bits & bit.offsetMsgId) !== 0) hop.offsetMsgId = read.id((flags & flag.offsetMsgIdHex) !== 0);
+    if ((bits & bit.queueId) !== 0) hop.queueId = read.varint();
+    if ((bits & bit.queueOffset) !== 0) hop.queueOffset = read.varint();
+    if ((bits & bit.storeTimeMs) !== 0) hop.storeTimeMs = read.time();
+    if ((bits & bit.reconsumeTimes) !== 0) hop.reconsumeTimes = read.varint();
+    if ((bits & bit.deliverAtMs) !== 0) hop.deliverAtMs = read.time();
+    if ((bits & bit.traceparent) !== 0) hop.traceparent = read.text();
+    if ((bits & bit.detail) !== 0) hop.detail = read.text();
+    if ((bits & bit.beforeMs) !== 0) hop.beforeMs = read.time();
     hops.push(hop);
   }
   return hops;
-}
-
-function slice(body: Uint8Array, start: number, length: number): Uint8Array {
-  if (start + length > body.length) throw new RangeError("the trace body is cut short");
-  return body.subarray(start, start + length);
 }

@@ -1,6 +1,7 @@
 /** Trace records (trace-record.ts): packing hops into trace messages within the key limit, reading them back, matching and ordering. */
 
 import { describe, expect, test } from "bun:test";
+import { traceTextCharsMax } from "../../../src/common/limits.ts";
 import { messageKeysMax } from "../../../src/protocol/limits.ts";
 import { traceBinaryFormat } from "../../../src/protocol/trace-codec.ts";
 import { type TraceHop, hopMatches, packTraceHops, sortTimeline, traceHopNames, traceIndexKey, uniqueHops, unpackTraceHops } from "../../../src/protocol/trace-record.ts";
@@ -48,6 +49,17 @@ describe("trace records", () => {
     const full: TraceHop = { ...hop(3), costMs: 1.5, keys: ["a", "ключ"], tags: "t", group: "g", clientId: "c", offsetMsgId: "7F00000100002A9F0000000000001000", queueId: 3, queueOffset: 2 ** 40, storeTimeMs: 5, reconsumeTimes: 2, deliverAtMs: 9, traceparent: "00-abc-def-01", detail: "ошибка: boom" };
     const named = traceHopNames.filter((name) => name !== "consume-after").map((name, index) => hop(index, { hop: name, status: index % 2 === 0 ? "ok" : "failed" }));
     expect(unpackTraceHops(packTraceHops([full, ...named], 128)[0]!.body)).toEqual([full, ...named]);
+    const odd = [hop(4, { timeMs: 5_000 }), hop(5, { msgId: "lower-case-and-not-hex-ü", timeMs: 3, storeTimeMs: 9_000_000_000_000, detail: "x".repeat(15_000) })];
+    expect(unpackTraceHops(packTraceHops(odd, 128)[0]!.body)).toEqual(odd);
+    const [long] = unpackTraceHops(packTraceHops([hop(6, { detail: "y".repeat(traceTextCharsMax + 10) })], 128)[0]!.body);
+    expect(long!.detail).toBe("y".repeat(traceTextCharsMax));
+  });
+
+  test("a hop takes a few dozen bytes: ids as bytes, times as differences, counts as varints", () => {
+    const published = Array.from({ length: 128 }, (_, index) => hop(index, { hop: "publish", timeMs: 1_765_000_000_000 + index, costMs: 2, group: "G", offsetMsgId: `7F00000100002A9F${index.toString(16).toUpperCase().padStart(16, "0")}`, queueId: index % 8, queueOffset: 100_000 + index }));
+    const [packed] = packTraceHops(published, 128);
+    expect(packed!.body.length / 128).toBeLessThan(48);
+    expect(unpackTraceHops(packed!.body)).toEqual(published);
   });
 
   test("a consumption's one record reads back as consume-before and consume-after", () => {
