@@ -18,7 +18,9 @@
  *      with all of them open, and reopened (the restart's share that is the scheduler's)
  *
  * Progress each second; figures beside the targets; the last line is one JSON object.
- * Flags: --quick (a tenth of every count; the targets are then only indicative).
+ * Flags: --quick (a tenth of every count; the targets are then only indicative); --hot-only (only
+ * the hot second, phase 2, with the broker's memory by kind each second: anonymous and file-backed
+ * RSS, and its JavaScript heap).
  */
 
 import { rmSync } from "node:fs";
@@ -28,6 +30,7 @@ import { join } from "node:path";
 import { readyLine, seededRandom, startBenchBroker, windowed } from "./bench-broker.ts";
 
 const quick = process.argv.includes("--quick");
+const hotOnly = process.argv.includes("--hot-only");
 const scale = quick ? 0.1 : 1;
 const seed = 20261207;
 const bodyBytes = 128;
@@ -53,16 +56,26 @@ const targets = {
 /** The slowest answer to the delivery polls of the last wait: how long the broker could not answer. */
 let slowestAnswerMs = 0;
 
-if (process.argv[2] === "serve") await serve(process.argv[3]!);
+if (process.argv[2] === "serve") await serve(process.argv[3]!, process.argv[4] === "trace");
 else await drive();
 
 // --- The broker (child process) ----------------------------------------------------------------
 
-async function serve(dataDir: string): Promise<void> {
+async function serve(dataDir: string, traceMemory: boolean): Promise<void> {
   const startedMs = performance.now();
   const { server, storeOpenMs, brokerStartMs } = await startBenchBroker({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024 });
   console.log(JSON.stringify({ port: server.port, openMs: Math.round(performance.now() - startedMs), storeOpenMs: Math.round(storeOpenMs), brokerStartMs: Math.round(brokerStartMs) }));
   process.stdin.on("data", () => {});
+  if (traceMemory) setInterval(() => traceMemoryLine(), 1_000).unref();
+}
+
+/** One line of the broker's memory by kind, on stderr: RSS anonymous and file-backed, and the JavaScript heap. */
+function traceMemoryLine(): void {
+  const status = readFileSync("/proc/self/status", "utf8");
+  const field = (name: string) => Math.round(Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024);
+  const usage = process.memoryUsage();
+  const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+  console.error(`  [broker memory] RssAnon ${field("RssAnon")} MB, RssFile ${field("RssFile")} MB, VmRSS ${field("VmRSS")} MB; heap used ${mb(usage.heapUsed)} of ${mb(usage.heapTotal)} MB, external ${mb(usage.external)} MB (array buffers ${mb(usage.arrayBuffers)} MB)`);
 }
 
 // --- The driver ----------------------------------------------------------------------------------
@@ -80,13 +93,13 @@ interface Running {
 
 async function startBroker(dataDir: string): Promise<Running> {
   const spawnedMs = performance.now();
-  const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir, ...(hotOnly ? ["trace"] : [])], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   const line = await readyLine<{ port: number; openMs: number; storeOpenMs: number; brokerStartMs: number }>(child.stdout);
   return { child, address: `127.0.0.1:${line.port}`, readyMs: performance.now() - spawnedMs, openMs: line.openMs, storeOpenMs: line.storeOpenMs, brokerStartMs: line.brokerStartMs };
 }
 
-/** RssAnon: the process's own memory. VmRSS also counts the mapped CommitLog pages it touched (page cache). */
-function rssMB(pid: number, field: "RssAnon" | "VmRSS" = "RssAnon"): number {
+/** RssAnon: the process's own memory. VmRSS also counts the mapped CommitLog pages it touched (page cache, RssFile). */
+function rssMB(pid: number, field: "RssAnon" | "RssFile" | "VmRSS" = "RssAnon"): number {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match === null ? 0 : Number(match[1]) / 1024;
 }
@@ -119,6 +132,14 @@ async function drive(): Promise<void> {
   try {
     for (const topic of ["timer-lateness", "timer-hot", "timer-pending", "timer-plain", "timer-scheduled"]) await admin.createTopic(topic, { queues: 8 });
 
+    if (hotOnly) {
+      // The hot second is set from the rate of scheduled sends: measured here on a tenth of phase 1's count, due in a day.
+      const calibrationCount = Math.round(latenessCount / 10);
+      const calibrationS = await windowed({ label: "calibration", total: calibrationCount, window }, (index) => producer.send({ topic: "timer-pending", body, deliverAt: Date.now() + 86_400_000 + index }));
+      await hotSecond(broker, producer, admin, body, random, figures, calibrationS * 10);
+      return;
+    }
+
     // 1. Lateness at 10,000 timers/s due.
     log(`\n1. lateness: ${latenessCount.toLocaleString("en")} messages due evenly over ${latenessWindowMs / 1000} s`);
     const windowStartMs = Date.now() + 25_000;
@@ -135,41 +156,7 @@ async function drive(): Promise<void> {
     figures.latenessSlowestAnswerMs = Math.round(slowestAnswerMs);
     log(`  delivered ${lateness.length.toLocaleString("en")}; lateness p50 ${figures.latenessP50Ms} ms (target ≤ ${targets.latenessP50Ms}: ${verdict(figures.latenessP50Ms <= targets.latenessP50Ms)}), p99 ${figures.latenessP99Ms} ms (target ≤ ${targets.latenessP99Ms}: ${verdict(figures.latenessP99Ms <= targets.latenessP99Ms)}), max ${figures.latenessMaxMs} ms; early ${early} (target 0: ${verdict(early === 0)})`);
 
-    // 2. A hot second.
-    log(`\n2. hot second: ${hotCount.toLocaleString("en")} messages due within the same second`);
-    const rssBeforeSends = rssMB(broker.child.pid);
-    // Far enough ahead for the sends at the rate phase 1 saw, with a third to spare.
-    const hotSecondMs = Math.ceil((Date.now() + ((hotCount / latenessCount) * latenessSendS * 1000 * 4) / 3 + 10_000) / 1000) * 1000;
-    const hotSendS = await windowed({ label: "sent", total: hotCount, window }, (index) => producer.send({ topic: "timer-hot", body, deliverAt: hotSecondMs + Math.floor(random() * 1000) }));
-    figures.hotSendMsgsPerSecond = Math.round(hotCount / hotSendS);
-    const rssBeforeSecond = rssMB(broker.child.pid);
-    if (Date.now() > hotSecondMs) log("  (the sends ran past the hot second: the drain figure is not meaningful)");
-    log(`  sent in ${hotSendS.toFixed(1)} s; broker anonymous RSS ${rssBeforeSends.toFixed(0)} MB before the sends, ${rssBeforeSecond.toFixed(0)} MB before the second`);
-    let rssPeak = rssBeforeSecond;
-    let vmRssPeak = rssMB(broker.child.pid, "VmRSS");
-    const pid = broker.child.pid;
-    const sampler = setInterval(() => {
-      try {
-        rssPeak = Math.max(rssPeak, rssMB(pid));
-        vmRssPeak = Math.max(vmRssPeak, rssMB(pid, "VmRSS"));
-      } catch {
-        // the process is gone: the wait below reports it
-      }
-    }, 100);
-    let lastAtMs: number;
-    try {
-      lastAtMs = await waitDelivered(admin, "timer-hot", hotCount, hotSecondMs + 300_000);
-    } finally {
-      clearInterval(sampler);
-    }
-    figures.hotSlowestAnswerMs = Math.round(slowestAnswerMs);
-    figures.hotDrainMs = lastAtMs - hotSecondMs;
-    figures.hotRssBeforeSendsMB = Math.round(rssBeforeSends);
-    figures.hotRssBeforeSecondMB = Math.round(rssBeforeSecond);
-    figures.hotRssPeakMB = Math.round(rssPeak);
-    figures.hotRssGrowthMB = Math.round(rssPeak - rssBeforeSends);
-    figures.hotVmRssPeakMB = Math.round(vmRssPeak);
-    log(`  all delivered ${figures.hotDrainMs} ms after the second began (target ≤ ${targets.hotDrainMs}: ${verdict(figures.hotDrainMs <= targets.hotDrainMs)}); anonymous RSS peak ${figures.hotRssPeakMB} MB (VmRSS with mapped CommitLog pages ${figures.hotVmRssPeakMB} MB), growth ${figures.hotRssGrowthMB} MB over before the sends (target ≤ ${targets.hotRssGrowthMB}: ${verdict(figures.hotRssGrowthMB <= targets.hotRssGrowthMB)}), ${Math.round(rssPeak - rssBeforeSecond)} MB over before the second; slowest answer to a poll during the drain ${figures.hotSlowestAnswerMs} ms`);
+    await hotSecond(broker, producer, admin, body, random, figures, latenessSendS);
 
     // 3. Restart with a million pending.
     log(`\n3. restart: ${restartCount.toLocaleString("en")} messages pending (due in a day), SIGKILL, restart`);
@@ -217,12 +204,62 @@ async function drive(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
+  if (hotOnly) {
+    console.log(JSON.stringify(figures));
+    return;
+  }
+
   // 5. The scheduler alone.
   log(`\n5. scheduler alone: ${schedulerCount.toLocaleString("en")} jobs, compaction, reopen`);
   Object.assign(figures, await schedulerAlone());
   log(`  written ${String(figures.schedulerWriteJobsPerSecond)} jobs/s (journal ${figures.schedulerJournalMB} MB); compaction with all open ${figures.schedulerCompactMs} ms; reopen ${figures.schedulerReopenMs} ms`);
 
   console.log(JSON.stringify(figures));
+}
+
+type Admin = InstanceType<typeof import("../src/client/index.ts").Admin>;
+type Producer = InstanceType<typeof import("../src/client/index.ts").Producer>;
+
+/** Phase 2: `hotCount` messages due in one second, sent at the rate a phase-1 send of `latenessCount` took `latenessSendS` for. */
+async function hotSecond(broker: Running, producer: Producer, admin: Admin, body: Uint8Array, random: () => number, figures: Record<string, number | boolean>, latenessSendS: number): Promise<void> {
+  // 2. A hot second.
+  log(`\n2. hot second: ${hotCount.toLocaleString("en")} messages due within the same second`);
+  const rssBeforeSends = rssMB(broker.child.pid);
+  const vmRssBeforeSends = rssMB(broker.child.pid, "VmRSS");
+  // Far enough ahead for the sends at the rate phase 1 saw, with a third to spare.
+  const hotSecondMs = Math.ceil((Date.now() + ((hotCount / latenessCount) * latenessSendS * 1000 * 4) / 3 + 10_000) / 1000) * 1000;
+  const hotSendS = await windowed({ label: "sent", total: hotCount, window }, (index) => producer.send({ topic: "timer-hot", body, deliverAt: hotSecondMs + Math.floor(random() * 1000) }));
+  figures.hotSendMsgsPerSecond = Math.round(hotCount / hotSendS);
+  const rssBeforeSecond = rssMB(broker.child.pid);
+  if (Date.now() > hotSecondMs) log("  (the sends ran past the hot second: the drain figure is not meaningful)");
+  log(`  sent in ${hotSendS.toFixed(1)} s; broker anonymous RSS ${rssBeforeSends.toFixed(0)} MB before the sends, ${rssBeforeSecond.toFixed(0)} MB before the second`);
+  let rssPeak = rssBeforeSecond;
+  let vmRssPeak = rssMB(broker.child.pid, "VmRSS");
+  const pid = broker.child.pid;
+  const sampler = setInterval(() => {
+    try {
+      rssPeak = Math.max(rssPeak, rssMB(pid));
+      vmRssPeak = Math.max(vmRssPeak, rssMB(pid, "VmRSS"));
+    } catch {
+      // the process is gone: the wait below reports it
+    }
+  }, 100);
+  let lastAtMs: number;
+  try {
+    lastAtMs = await waitDelivered(admin, "timer-hot", hotCount, hotSecondMs + 300_000);
+  } finally {
+    clearInterval(sampler);
+  }
+  figures.hotSlowestAnswerMs = Math.round(slowestAnswerMs);
+  figures.hotDrainMs = lastAtMs - hotSecondMs;
+  figures.hotRssBeforeSendsMB = Math.round(rssBeforeSends);
+  figures.hotRssBeforeSecondMB = Math.round(rssBeforeSecond);
+  figures.hotRssPeakMB = Math.round(rssPeak);
+  figures.hotRssGrowthMB = Math.round(rssPeak - rssBeforeSends);
+  figures.hotVmRssPeakMB = Math.round(vmRssPeak);
+  figures.hotVmRssGrowthMB = Math.round(vmRssPeak - vmRssBeforeSends);
+  log(`  all delivered ${figures.hotDrainMs} ms after the second began (target ≤ ${targets.hotDrainMs}: ${verdict(figures.hotDrainMs <= targets.hotDrainMs)}); anonymous RSS peak ${figures.hotRssPeakMB} MB (VmRSS with mapped CommitLog pages ${figures.hotVmRssPeakMB} MB, growth ${figures.hotVmRssGrowthMB} MB), growth ${figures.hotRssGrowthMB} MB over before the sends (target ≤ ${targets.hotRssGrowthMB}: ${verdict(figures.hotRssGrowthMB <= targets.hotRssGrowthMB)}), ${Math.round(rssPeak - rssBeforeSecond)} MB over before the second; slowest answer to a poll during the drain ${figures.hotSlowestAnswerMs} ms`);
+
 }
 
 /** Waits until `count` messages are in `topic` (polling its queue offsets); returns when the last arrived. */
