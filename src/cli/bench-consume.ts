@@ -116,6 +116,8 @@ export async function consumePass(settings: ConsumeSettings, group: string, labe
       // Both kinds of pass pick (the same work); only a failing pass fails the picked ones.
       if (picked(message) && failPicked) {
         failed += 1;
+        // This may be the last first delivery: the check must run, or nothing ends the pass.
+        check();
         throw new Error("bench: failing this message once");
       }
       consumed += 1;

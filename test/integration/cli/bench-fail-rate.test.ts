@@ -51,6 +51,18 @@ describe("mq bench consume --fail-rate", () => {
     expect(figures.ratio).toBeGreaterThan(0);
   }, 30_000);
 
+  test("a pass whose last first delivery fails still ends (every message failing once)", async () => {
+    const broker = await startTestBroker();
+    const producer = new Producer({ broker: broker.address });
+    await producer.start();
+    for (let index = 0; index < 20; index++) await producer.send({ topic: "BenchAllFail", body: `m${index}` });
+    await producer.shutdown();
+    const { code, stdout } = await captureStdout(() => benchCommand.run(["consume", "--broker", broker.address, "--topic", "BenchAllFail", "--count", "20", "--fail-rate", "1", "--group", "bench-all", "--rounds", "1"]));
+    expect(code).toBe(0);
+    const figures = JSON.parse(stdout.trim().split("\n").at(-1)!) as Record<string, number>;
+    expect([figures.msgs, figures.failed_once]).toEqual([20, 20]);
+  }, 30_000);
+
   test("bench pipe: plain produce, then every message piped into TOPIC-piped; last line one JSON object", async () => {
     const broker = await startTestBroker();
     const { code, stdout } = await captureStdout(() => benchCommand.run(["pipe", "--broker", broker.address, "--topic", "BenchPipeTest", "--count", "300", "--queues", "2", "--high-water-mark", "16", "--in-flight", "8"]));
