@@ -44,7 +44,7 @@ import { MqError } from "../common/errors.ts";
 import { decodeOffsetMsgId } from "../common/ids.ts";
 import { transactionEndedRememberedMax, transactionExhaustedRenewMs, transactionStateRecordBodyBytesMax } from "../common/limits.ts";
 import { sysFlag, type StoredMessage } from "../common/message-record.ts";
-import { propertyNames } from "../common/message-properties.ts";
+import { encodePropertiesText, propertyNames } from "../common/message-properties.ts";
 import { physicalOffset as toPhysicalOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import { systemTopics } from "../common/system-topics.ts";
 import type { PreparedRecord, TransactionSink } from "../store/dispatch/transaction-dispatcher.ts";
@@ -118,7 +118,7 @@ const hexOffsetPattern = /^[0-9A-Fa-f]{16}$/;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 /** Half properties that the committed message does not carry. */
-const halfOnlyProperties: ReadonlySet<string> = new Set([propertyNames.realTopic, propertyNames.realQueueId, propertyNames.tags, propertyNames.keys, propertyNames.msgId]);
+const halfOnlyProperties: ReadonlySet<string> = new Set([propertyNames.realTopic, propertyNames.realQueueId]);
 /** Copies of one msgId read to find a committed one. */
 const copiesLookupMax = 8;
 
@@ -419,10 +419,14 @@ export class Transactions implements TransactionSink {
     else emit(committed.queueId, committed.stored.physicalOffset);
   }
 
-  /** The committed message's store input: the half's message in its real topic and queue. */
+  /**
+   * The committed message's store input: the half's message in its real topic and queue. The half
+   * is read in place (the append copies it at once) and its properties, checked when it was
+   * stored, are encoded here without the half's own; the store takes those bytes as they are.
+   */
   private committedInput(entry: TransactionEntry): PutMessageInput {
     const { halfOffset, topic, msgId } = entry.job;
-    const half = this.context.store.getByPhysicalOffset(toPhysicalOffset(halfOffset));
+    const half = this.context.store.getOwnAt(toPhysicalOffset(halfOffset));
     if (half === undefined || half.msgId?.toUpperCase() !== msgId.toUpperCase()) {
       throw new MqError("TRANSACTION_NOT_FOUND", { id: this.transactionId(halfOffset), reason: `its half message is not at CommitLog offset ${halfOffset}` });
     }
@@ -430,6 +434,8 @@ export class Transactions implements TransactionSink {
     if (config === undefined) throw new MqError("TOPIC_NOT_FOUND", { topic });
     const properties: Record<string, string> = {};
     for (const name in half.properties) if (!halfOnlyProperties.has(name)) properties[name] = half.properties[name]!;
+    // In the half's order, which put TAGS, KEYS and UNIQ_KEY last: the bytes a store encoding of these fields gives.
+    const propertiesBytes = encoder.encode(encodePropertiesText(properties));
     return {
       topic,
       queueId: Number(half.properties[propertyNames.realQueueId] ?? 0) % config.writeQueues,
@@ -438,6 +444,7 @@ export class Transactions implements TransactionSink {
       keys: half.keys.length === 0 ? undefined : half.keys,
       msgId: half.msgId,
       properties,
+      propertiesBytes,
       flag: half.flag,
       sysFlag: sysFlag.transactionCommit,
       bornTimestampMs: half.bornTimestampMs,

@@ -1,12 +1,14 @@
 /**
  * Hand-written twins of the zod schemas of the per-message requests (SEND_MESSAGE,
- * PULL_MESSAGE): STYLE §10 keeps zod at the edges, and these two arrive once per message. Each
+ * PULL_MESSAGE, and END_TRANSACTION_BATCH, which carries an id per transaction): STYLE §10 keeps
+ * zod at the edges, and these arrive once per message. Each
  * accepts exactly what its schema accepts and returns what the schema would output (unknown keys
  * dropped, defaults applied). Anything it does not accept goes to the schema, which then names
  * the field and the reason — so every error stays zod's. A seeded test holds the pairs together.
  */
 
-import { dedupKeyLengthMax, pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern } from "../common/limits.ts";
+import { offsetMsgIdPattern } from "../common/ids.ts";
+import { dedupKeyLengthMax, pullMessagesMax, queuesPerTopicMax, tagLengthMax, topicNamePattern, transactionEndBatchMax } from "../common/limits.ts";
 import { queueOffset as toQueueOffset } from "../common/offsets.ts";
 import * as limits from "./limits.ts";
 import { RequestCode } from "./request-codes.ts";
@@ -85,8 +87,20 @@ function acceptPull(header: Header): Record<string, unknown> | undefined {
   return fields;
 }
 
+function acceptEndTransactionBatch(header: Header): Record<string, unknown> | undefined {
+  const { transactionIds, resolutions, producerGroup } = header;
+  if (!Array.isArray(transactionIds) || !Array.isArray(resolutions)) return undefined;
+  const count = transactionIds.length;
+  if (count < 1 || count > transactionEndBatchMax || resolutions.length !== count) return undefined;
+  for (const id of transactionIds) if (typeof id !== "string" || !offsetMsgIdPattern.test(id)) return undefined;
+  for (const resolution of resolutions) if (resolution !== "commit" && resolution !== "rollback") return undefined;
+  if (producerGroup !== undefined && !isName(producerGroup)) return undefined;
+  return producerGroup === undefined ? { transactionIds, resolutions } : { transactionIds, resolutions, producerGroup };
+}
+
 /** Per request code: the fields as the schema would output them, or undefined to ask the schema. */
 export const hotRequestChecks: Readonly<Partial<Record<number, (header: Header) => Record<string, unknown> | undefined>>> = {
   [RequestCode.SEND_MESSAGE]: acceptSend,
   [RequestCode.PULL_MESSAGE]: acceptPull,
+  [RequestCode.END_TRANSACTION_BATCH]: acceptEndTransactionBatch,
 };

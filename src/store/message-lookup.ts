@@ -7,7 +7,7 @@
 
 import { decodeOffsetMsgId } from "../common/ids.ts";
 import * as limits from "../common/limits.ts";
-import { checkRecord, decodeRecord, readStoreTimestamp, type StoredMessage } from "../common/message-record.ts";
+import { checkedRecordSize, checkRecord, decodeRecord, readStoreTimestamp, type StoredMessage } from "../common/message-record.ts";
 import { queueOffset as toQueueOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
 import type { ConsumeQueue } from "./consume-queue.ts";
@@ -39,6 +39,20 @@ export class MessageLookup {
   byPhysicalOffset(physicalOffset: PhysicalOffset): StoredMessage | undefined {
     const record = this.recordAt(physicalOffset);
     return record === undefined ? undefined : decodeRecord(record);
+  }
+
+  /**
+   * The message at an offset the broker holds for a record it wrote itself (a pending half's): its
+   * structure checked, not its CRC, and decoded in place — its body a view into the mapped file,
+   * valid until the caller's step ends. Undefined when no record is there.
+   */
+  ownAt(physicalOffset: PhysicalOffset): StoredMessage | undefined {
+    const commitLog = this.context.commitLog;
+    const located = physicalOffset < commitLog.writePosition ? commitLog.locate(physicalOffset) : undefined;
+    if (located === undefined) return undefined;
+    const { file, position } = located;
+    if (checkedRecordSize(file.bytes, file.view, position, commitLog.fileBytes, physicalOffset, false) < 0) return undefined;
+    return decodeRecord(file.bytes, position, file.view);
   }
 
   /** A copy of the verified record bytes starting at `physicalOffset`, or undefined. */

@@ -289,6 +289,11 @@ export class MessageStore {
     return this.lookup.byPhysicalOffset(physicalOffset);
   }
 
+  /** `MessageLookup.ownAt`: a record this broker wrote, read in place (no copy, no CRC pass) for use within the caller's step. */
+  getOwnAt(physicalOffset: PhysicalOffset): StoredMessage | undefined {
+    return this.lookup.ownAt(physicalOffset);
+  }
+
   /** A copy of the verified record bytes starting at `physicalOffset` (what pulls and lookups send as is), or undefined. */
   recordAt(physicalOffset: PhysicalOffset): Uint8Array | undefined {
     return this.lookup.recordAt(physicalOffset);
