@@ -66,16 +66,19 @@ async function serve(dataDir: string, traceMemory: boolean): Promise<void> {
   const { server, storeOpenMs, brokerStartMs } = await startBenchBroker({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024 });
   console.log(JSON.stringify({ port: server.port, openMs: Math.round(performance.now() - startedMs), storeOpenMs: Math.round(storeOpenMs), brokerStartMs: Math.round(brokerStartMs) }));
   process.stdin.on("data", () => {});
-  if (traceMemory) setInterval(() => traceMemoryLine(), 1_000).unref();
+  if (traceMemory) {
+    const { heapValveCounters } = await import("../src/common/heap-valve.ts");
+    setInterval(() => traceMemoryLine(heapValveCounters), 1_000).unref();
+  }
 }
 
-/** One line of the broker's memory by kind, on stderr: RSS anonymous and file-backed, and the JavaScript heap. */
-function traceMemoryLine(): void {
+/** One line of the broker's memory by kind, on stderr: RSS anonymous and file-backed, the JavaScript heap, the heap valve's collections so far. */
+function traceMemoryLine(valve: { readonly collections: number; readonly collectMs: number }): void {
   const status = readFileSync("/proc/self/status", "utf8");
   const field = (name: string) => Math.round(Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024);
   const usage = process.memoryUsage();
   const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
-  console.error(`  [broker memory] RssAnon ${field("RssAnon")} MB, RssFile ${field("RssFile")} MB, VmRSS ${field("VmRSS")} MB; heap used ${mb(usage.heapUsed)} of ${mb(usage.heapTotal)} MB, external ${mb(usage.external)} MB (array buffers ${mb(usage.arrayBuffers)} MB)`);
+  console.error(`  [broker memory] RssAnon ${field("RssAnon")} MB, RssFile ${field("RssFile")} MB, VmRSS ${field("VmRSS")} MB; heap used ${mb(usage.heapUsed)} of ${mb(usage.heapTotal)} MB, external ${mb(usage.external)} MB (array buffers ${mb(usage.arrayBuffers)} MB); heap valve collections ${valve.collections} (${Math.round(valve.collectMs)} ms)`);
 }
 
 // --- The driver ----------------------------------------------------------------------------------
