@@ -44,6 +44,7 @@
 import { join } from "node:path";
 import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
+import { checkHeapNow } from "../common/heap-valve.ts";
 import * as limits from "../common/limits.ts";
 import { encodeAdd, encodeDone, ScheduleJournal } from "./schedule-journal.ts";
 import { jobOfRecord as jobOf } from "./schedule-journal-records.ts";
@@ -318,6 +319,8 @@ export class Scheduler<M extends JobKindMap> {
     } finally {
       this.firing = false;
     }
+    // A turn of due jobs makes megabytes of garbage (a delivered copy each): the heap is checked after each.
+    checkHeapNow();
     this.arm();
   }
 

@@ -5,7 +5,7 @@
  */
 
 import { describe, expect, test } from "bun:test";
-import { acquireHeapValve, checkHeap, heapValveCounters } from "../../../src/common/heap-valve.ts";
+import { acquireHeapValve, checkHeap, checkHeapNow, heapValveCounters } from "../../../src/common/heap-valve.ts";
 import { heapGrowthBeforeCollectBytes } from "../../../src/common/limits.ts";
 
 describe("Heap valve", () => {
@@ -18,6 +18,20 @@ describe("Heap valve", () => {
       expect(heapValveCounters.collections).toBe(before);
       checkHeap(heapGrowthBeforeCollectBytes + 1);
       expect(heapValveCounters.collections).toBe(before + 1);
+    } finally {
+      release();
+    }
+  });
+
+  test("a check asked for by work in progress runs only while the valve runs", () => {
+    const idle = heapValveCounters.checks;
+    checkHeapNow();
+    expect(heapValveCounters.checks).toBe(idle);
+    const release = acquireHeapValve();
+    try {
+      const running = heapValveCounters.checks;
+      checkHeapNow();
+      expect(heapValveCounters.checks).toBe(running + 1);
     } finally {
       release();
     }
