@@ -99,7 +99,8 @@ describe("compact header", () => {
     try {
       const fields = { producerGroup: "shop", topic: "CompactOrders", queueId: 0, msgId, bornTimestampMs };
       peer.socket.write(encodeFrame({ code: RequestCode.SEND_MESSAGE, opaque: 1, fields, body: new TextEncoder().encode("a"), compact: true }));
-      peer.socket.write(encodeFrame({ code: RequestCode.SEND_MESSAGE, opaque: 2, fields, body: new TextEncoder().encode("b") }));
+      // Another msgId: the same one again would be answered as the first one's duplicate.
+      peer.socket.write(encodeFrame({ code: RequestCode.SEND_MESSAGE, opaque: 2, fields: { ...fields, msgId: msgId.replace(/.$/, (last) => (last === "0" ? "1" : "0")) }, body: new TextEncoder().encode("b") }));
       await waitUntil("both answers", () => peer.frames().length === 2);
       const byOpaque = new Map(peer.frames().map((frame) => [frame.opaque, frame]));
       expect([byOpaque.get(1)?.code, byOpaque.get(1)?.compact, byOpaque.get(1)?.header.queueOffset]).toEqual([0, true, 0]);
