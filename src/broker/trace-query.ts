@@ -1,7 +1,8 @@
 /**
  * A message's trace on this broker (issue 13): the hops in its trace topics about the message an
- * id names — a producer msgId, this broker's offsetMsgId, or a message key — and its stored hop,
- * built from the message's own record (stored-hop.ts: it is not written). Trace messages are
+ * id names — a producer msgId, this broker's offsetMsgId, or a message key — and its stored and
+ * scheduled hops, built from the message's own record and its timer record (stored-hop.ts,
+ * scheduled-hop.ts: they are not written). Trace messages are
  * indexed by the traced msgIds' index keys and by keys (trace-record.ts), the stored messages by msgId and by
  * topic and key, so each id costs index lookups, never a scan. An offsetMsgId of this broker is
  * first read back to its msgId; a key is looked up in each user topic.
@@ -17,6 +18,7 @@ import { traceKeyMessagesMax, traceQueryHopsMax, traceQueryMessagesMax } from ".
 import { systemTopics } from "../common/system-topics.ts";
 import { type TraceHop, hopMatches, sortTimeline, traceIndexKey, uniqueHops, unpackTraceHops } from "../protocol/trace-record.ts";
 import type { BrokerContext } from "./broker-context.ts";
+import { scheduledHopOf, timerRecordOf } from "./scheduled-hop.ts";
 import { isBuiltStoredHop, storedHopOf } from "./stored-hop.ts";
 
 export function findTrace(context: BrokerContext, query: { readonly id: string; readonly topic?: string }): TraceHop[] {
@@ -57,15 +59,17 @@ export function findTrace(context: BrokerContext, query: { readonly id: string; 
   return sortTimeline(uniqueHops(hops)).slice(0, traceQueryHopsMax);
 }
 
-/** The stored hops of the messages these ids name, built from their records (stored-hop.ts); each record once. */
+/** The stored and scheduled hops of the messages these ids name, built from their records (stored-hop.ts, scheduled-hop.ts); each record once. */
 function storedHops(context: BrokerContext, ids: readonly string[]): TraceHop[] {
   const seen = new Set<number>();
   const hops: TraceHop[] = [];
   for (const id of new Set(ids.map((each) => each.toUpperCase()))) {
-    for (const message of context.store.queryAllByMsgId(id, traceQueryMessagesMax)) {
+    const copies = context.store.queryAllByMsgId(id, traceQueryMessagesMax);
+    const timerRecord = context.config.traceEnabled && isMessageIdShape(id) ? timerRecordOf(context, id, copies) : undefined;
+    for (const message of timerRecord === undefined ? copies : [...copies, timerRecord]) {
       if (seen.has(message.physicalOffset)) continue;
       seen.add(message.physicalOffset);
-      const hop = storedHopOf(context, message);
+      const hop = storedHopOf(context, message) ?? scheduledHopOf(context, message);
       if (hop !== undefined) hops.push(hop);
     }
   }

@@ -3,10 +3,11 @@
  * whatever sent it (SDK, REST, a client in another language), written to the trace topic.
  *
  * Hops come from bus events only, so no send path changes: the store's "message.stored" says
- * scheduled (a timer record), retried (a timer record bound for a %RETRY% topic), delivered (a
- * due timer's copy), stored for a half message or a %RETRY% copy, and dead-lettered (a %DLQ%
- * record). The plain stored hop of a message in its topic is not written: the message's own
- * record says all it would, so a trace query builds it from there (stored-hop.ts); the
+ * retried (a timer record bound for a %RETRY% topic), delivered (a due timer's copy), stored for
+ * a half message or a %RETRY% copy, and dead-lettered (a %DLQ% record). The plain stored hop of
+ * a message in its topic and the scheduled hop of a delayed one are not written: the record
+ * (the message's own, or its timer record) says all they would, so a trace query builds them
+ * from there (stored-hop.ts, scheduled-hop.ts); the
  * broker's events (broker-events.ts) say popped, acked and redriven, and "transaction.ended"
  * (transaction-events.ts) a transaction's end: commit or rollback, by whom.
  *
@@ -27,6 +28,7 @@ import { type TraceHop, isTraceOff, packTraceHops, traceMessageProperties, trace
 import type { StoreEvents } from "../store/store-options.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import type { BrokerEvents } from "./broker-events.ts";
+import { isBuiltScheduledHop } from "./scheduled-hop.ts";
 import { brokerTraceHost, isBuiltStoredHop } from "./stored-hop.ts";
 import type { TransactionEvents } from "./transaction-events.ts";
 import { Perm } from "./topic-config-manager.ts";
@@ -139,6 +141,7 @@ export class TraceWriter {
   private onStored(event: Stored): void {
     const { msgId, properties, topic } = event;
     if (msgId === undefined || topic === this.topic || topic === systemTopics.trace || isTraceOff(properties)) return;
+    if (isBuiltScheduledHop(event)) return; // a trace query builds it from the timer record (scheduled-hop.ts)
     if (topic !== systemTopics.wheelTimer && topic !== systemTopics.transactionHalf && !topic.startsWith(deadLetterTopicPrefix)) {
       if (isBuiltStoredHop(event)) return; // a trace query builds it from the record itself (stored-hop.ts)
       this.record(this.storedHop(event, msgId));
@@ -147,14 +150,11 @@ export class TraceWriter {
     const base = { msgId, host: this.host, timeMs: event.storeTimestampMs, status: "ok" as const, ...optionalKeys(event.keys), ...(event.tags === undefined ? {} : { tags: event.tags }), ...traceparentOf(properties) };
     const reconsumeTimes = event.reconsumeTimes === undefined || event.reconsumeTimes === 0 ? {} : { reconsumeTimes: event.reconsumeTimes };
     if (topic === systemTopics.wheelTimer) {
+      // Only a retry's timer record is left here (bound for a %RETRY% topic): a scheduled send's hop is built.
       const realTopic = properties?.[propertyNames.realTopic] ?? topic;
       const deliverAtMs = numberOf(properties?.[propertyNames.timerDeliverMs]);
       const due = deliverAtMs === undefined ? {} : { deliverAtMs };
-      if (realTopic.startsWith(retryTopicPrefix)) {
-        this.record({ ...base, hop: "retried", topic: properties?.[propertyNames.retryTopic] ?? realTopic, group: realTopic.slice(retryTopicPrefix.length), ...reconsumeTimes, ...due, ...errorTextOf(properties) });
-      } else {
-        this.record({ ...base, hop: "scheduled", topic: realTopic, ...due });
-      }
+      this.record({ ...base, hop: "retried", topic: properties?.[propertyNames.retryTopic] ?? realTopic, group: realTopic.slice(retryTopicPrefix.length), ...reconsumeTimes, ...due, ...errorTextOf(properties) });
       return;
     }
     if (topic === systemTopics.transactionHalf) {

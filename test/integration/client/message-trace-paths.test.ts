@@ -1,11 +1,12 @@
 /**
  * Message trace along the broker's other paths (issue 13): a delayed message is scheduled and
- * delivered; a message failed past its group's maxReconsumeTimes is dead-lettered with the error
+ * delivered (its scheduled hop built from its timer record, before and after delivery); a message failed past its group's maxReconsumeTimes is dead-lettered with the error
  * text, and an admin's redrive records redriven (the resent copy has a trace of its own).
  */
 
 import { describe, expect, test } from "bun:test";
 import { Admin } from "../../../src/client/admin.ts";
+import { TraceWriter } from "../../../src/broker/trace-writer.ts";
 import type { TraceHop } from "../../../src/protocol/trace-record.ts";
 import { startTestBroker } from "../../helpers/broker.ts";
 import { waitUntil } from "../../helpers/wait-for.ts";
@@ -33,6 +34,19 @@ describe("message trace: scheduled, dead-lettered, redriven", () => {
     expect(hops[1]).toMatchObject({ topic, deliverAtMs: sent.deliverAtMs });
     expect(hops[2]).toMatchObject({ topic, queueId: 0, queueOffset: 0 });
     expect(hops[2]!.timeMs).toBeGreaterThanOrEqual(sent.deliverAtMs!);
+  });
+
+  test("a pending delayed message's scheduled hop is built from its timer record: the broker writes no hop for the send", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("pending");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startProducer(broker.address);
+    const sent = await producer.send({ topic, body: "in an hour", keys: ["order-7"], tags: "late", delayMs: 3_600_000 });
+    const admin = track(new Admin({ broker: broker.address }));
+    const hops = await traceUntil(admin, sent.msgId, ["publish", "scheduled"]);
+    expect(hops.map((hop) => hop.hop)).toEqual(["publish", "scheduled"]);
+    expect(hops[1]).toMatchObject({ msgId: sent.msgId, topic, status: "ok", keys: ["order-7"], tags: "late", deliverAtMs: sent.deliverAtMs });
+    expect(TraceWriter.of(broker.broker.context)!.counters.recorded).toBe(0);
   });
 
   test("a message failed past maxReconsumeTimes is dead-lettered with its error; a redrive records redriven", async () => {

@@ -177,10 +177,12 @@ describe("message trace", () => {
     // The SDK's queue holds one hop, and its trace topic does not exist (and is not created on a send).
     const producer = track(new Producer({ broker: broker.address, trace: { topic: "NoSuchTraceTopic", queueHopsMax: 1 } }));
     await producer.start();
-    // Delayed an hour, so each send gives the broker a hop to write (scheduled); a plain send's stored hop is built at query time.
-    const results = await Promise.all(Array.from({ length: 200 }, (_, index) => producer.send({ topic, body: `m${index}`, delayMs: 3_600_000 })));
+    // Delayed a moment, so each message gives the broker a hop to write when it is delivered (delivered); a plain
+    // send's stored hop and a delayed send's scheduled hop are built at query time.
+    const results = await Promise.all(Array.from({ length: 200 }, (_, index) => producer.send({ topic, body: `m${index}`, delayMs: 1 })));
     expect(results.map((result) => result.topic)).toEqual(Array.from({ length: 200 }, () => topic));
     const writer = TraceWriter.of(broker.broker.context)!;
+    await waitFor("the 200 deliveries", () => writer.counters.dropped + writer.counters.recorded >= 200);
     expect(writer.counters.dropped).toBeGreaterThan(0);
     expect(writer.counters.dropped + writer.counters.recorded).toBe(200);
     await producer.shutdown();
