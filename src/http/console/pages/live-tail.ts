@@ -20,6 +20,8 @@ export function LiveTail(props: { topic: string }) {
   const [paused, setPaused] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const [selected, setSelected] = useState<MessageView | undefined>(undefined);
+  /** The first look has read where each queue ends: only from then on is a new message shown. */
+  const [watching, setWatching] = useState(false);
   /** Per queue ("broker/queueId"), the next offset to read. */
   const positions = useRef(new Map<string, number>());
   const pausedRef = useRef(paused);
@@ -46,6 +48,7 @@ export function LiveTail(props: { topic: string }) {
         }
         started = true;
         if (stopped) return;
+        setWatching(true);
         setError(undefined);
         if (fresh.length > 0) {
           fresh.sort((a, b) => b.storeTimestampMs - a.storeTimestampMs);
@@ -70,6 +73,6 @@ export function LiveTail(props: { topic: string }) {
       <button type="button" onClick=${() => setRows([])}>Clear</button>
     </div>
     <${ErrorBanner} error=${error} />
-    ${rows.length === 0 ? html`<p class="muted">Waiting for messages to ${props.topic}…</p>` : html`<${MessageTable} messages=${rows} onSelect=${setSelected} />`}
+    ${rows.length === 0 ? html`<p class="muted">${watching ? `Waiting for messages to ${props.topic}…` : `Opening the tail of ${props.topic}…`}</p>` : html`<${MessageTable} messages=${rows} onSelect=${setSelected} />`}
     ${selected === undefined ? null : html`<${MessageDetail} message=${selected} onClose=${() => setSelected(undefined)} />`}`;
 }
