@@ -25,8 +25,4 @@ export interface ScheduledMessageJob {
   readonly realQueueId: number;
   /** The producer's msgId (UNIQ_KEY); also the job's id. */
   readonly msgId: string;
-  /** The tags of the message, for listing; absent without. */
-  readonly tags?: string;
-  /** The body's size in bytes, for listing. */
-  readonly bodyBytes?: number;
 }

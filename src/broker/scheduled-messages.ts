@@ -6,7 +6,8 @@
  * A pending scheduled message is an open scheduler job of kind `scheduled-message`
  * (scheduled-message-job.ts): its id is the msgId, its due time the delivery time, its group the
  * real topic. Listing reads the scheduler (its counts per slice of due time, and one page of jobs
- * from its wheel), never the CommitLog.
+ * from its wheel); of the CommitLog only the page's own timer records, for their tags and body
+ * sizes (a scheduled send does not write into its job what a listing may never ask).
  *
  * A cancel answers one of three:
  *   cancelled          the job was open and is closed now, durably (written before the answer),
@@ -71,7 +72,7 @@ export class ScheduledMessages {
       { kind: scheduledMessageJobKind, fromMs, toMs: query.toMs ?? Number.MAX_SAFE_INTEGER, ...(topic === undefined ? {} : { group: topic }) },
       { after: query.after === undefined ? undefined : { dueMs: query.after.deliverAtMs, id: query.after.msgId }, limit: limit + 1, bucketMs },
     );
-    const messages = answer.jobs.slice(0, limit).map(view);
+    const messages = answer.jobs.slice(0, limit).map((job) => this.view(job));
     const last = messages.at(-1);
     return {
       total: answer.total,
@@ -100,17 +101,18 @@ export class ScheduledMessages {
     if (this.scheduler.findOpen(cancelledMessageJobKind, msgId) !== undefined || copies.length > 0) return "cancelled";
     return "unknown";
   }
-}
 
-function view(job: ScheduledJob<typeof scheduledMessageJobKind, ScheduledMessageJob>): ScheduledMessageView {
-  const { payload } = job;
-  // No undefined values: the view goes out as msgpack and JSON as is.
-  return {
-    msgId: job.id,
-    topic: payload.realTopic,
-    queueId: payload.realQueueId,
-    deliverAtMs: job.dueMs,
-    ...(payload.tags === undefined ? {} : { tags: payload.tags }),
-    ...(payload.bodyBytes === undefined ? {} : { bodyBytes: payload.bodyBytes }),
-  };
+  private view(job: ScheduledJob<typeof scheduledMessageJobKind, ScheduledMessageJob>): ScheduledMessageView {
+    const { payload } = job;
+    const record = this.store.getByPhysicalOffset(payload.physicalOffset);
+    // No undefined values: the view goes out as msgpack and JSON as is.
+    return {
+      msgId: job.id,
+      topic: payload.realTopic,
+      queueId: payload.realQueueId,
+      deliverAtMs: job.dueMs,
+      ...(record?.tags === undefined ? {} : { tags: record.tags }),
+      ...(record === undefined ? {} : { bodyBytes: record.body.byteLength }),
+    };
+  }
 }

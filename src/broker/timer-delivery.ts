@@ -71,7 +71,7 @@ export class TimerDelivery implements ScheduleSink {
       const key = { id: record.msgId, dueMs: record.deliverMs };
       if (this.context.scheduler.openBeforeStart(scheduledMessageJobKind, key) || this.cancelledAtAttach.has(`${key.dueMs}|${key.id}`)) return;
     }
-    const payload: ScheduledMessageJob = { physicalOffset: record.physicalOffset, realTopic: record.realTopic, realQueueId: record.realQueueId, msgId: record.msgId, ...(record.tags === undefined ? {} : { tags: record.tags }) };
+    const payload: ScheduledMessageJob = { physicalOffset: record.physicalOffset, realTopic: record.realTopic, realQueueId: record.realQueueId, msgId: record.msgId };
     // Held for the turn's one write: a job lost to a kill -9 is derived again by replay (schedule-dispatcher.ts).
     this.context.scheduler.scheduleSoon({ kind: scheduledMessageJobKind, id: record.msgId, dueMs: record.deliverMs, payload, floor: record.physicalOffset, group: record.realTopic });
     this.counters.scheduled += 1;

@@ -33,7 +33,6 @@ export interface ScheduledRecord {
   readonly realQueueId: number;
   /** When it is due, ms since the epoch. */
   readonly deliverMs: number;
-  readonly tags: string | undefined;
 }
 
 export interface ScheduleSink {
@@ -119,5 +118,5 @@ export function scheduledRecordOf(record: DispatchRecord): ScheduledRecord | und
   const realTopic = isTimerRecord ? properties[propertyNames.realTopic] : record.topic;
   const realQueueId = isTimerRecord ? Number(properties[propertyNames.realQueueId]) : record.queueId;
   if (realTopic === undefined || !Number.isInteger(realQueueId) || realQueueId < 0) return undefined;
-  return { physicalOffset: record.physicalOffset, msgId, realTopic, realQueueId, deliverMs, tags: properties[propertyNames.tags] };
+  return { physicalOffset: record.physicalOffset, msgId, realTopic, realQueueId, deliverMs };
 }

@@ -22,7 +22,7 @@ function schedulePending(server: HttpBroker, count: number, options: { topic: (i
   const ids: string[] = [];
   for (let index = 0; index < count; index++) {
     const msgId = hexId(index);
-    const payload: ScheduledMessageJob = { physicalOffset: physicalOffset(0), realTopic: options.topic(index), realQueueId: index % 4, msgId, tags: "t", bodyBytes: 10 };
+    const payload: ScheduledMessageJob = { physicalOffset: physicalOffset(0), realTopic: options.topic(index), realQueueId: index % 4, msgId };
     server.broker.broker.context.scheduler.schedule({ kind: "scheduled-message", id: msgId, dueMs: options.baseMs + index * 60_000, payload, floor: payload.physicalOffset, group: payload.realTopic });
     ids.push(msgId);
   }
@@ -92,6 +92,23 @@ describe("REST: /api/v1/timers", () => {
   });
 });
 
+describe("REST: /api/v1/timers lists what a real scheduled send stored", () => {
+  test("each pending message shows its tags and its body's size, read from its timer record", async () => {
+    const server = await startHttpBroker();
+    await server.call("POST", "/api/v1/topics", { topic: "Orders", queues: 2 });
+    const sent = await server.call("POST", "/api/v1/topics/Orders/messages", { body: "x".repeat(37), tags: "gold", delayMs: hourMs });
+    expect(sent).toMatchObject({ status: 200, json: { scheduled: true } });
+    const plain = await server.call("POST", "/api/v1/topics/Orders/messages", { body: "yy", delayMs: 2 * hourMs });
+    expect(plain.status).toBe(200);
+
+    const listing = await server.call("GET", "/api/v1/timers?topic=Orders");
+    expect(listing.json.messages).toEqual([
+      { msgId: sent.json.msgId, topic: "Orders", queueId: sent.json.queueId, deliverAtMs: sent.json.deliverAtMs, tags: "gold", bodyBytes: 37 },
+      { msgId: plain.json.msgId, topic: "Orders", queueId: plain.json.queueId, deliverAtMs: plain.json.deliverAtMs, bodyBytes: 2 },
+    ]);
+  });
+});
+
 describe("Admin: scheduled messages over TCP", () => {
   test("listScheduled and cancelScheduled give the broker's answers", async () => {
     const server = await startHttpBroker();
@@ -102,7 +119,7 @@ describe("Admin: scheduled messages over TCP", () => {
       const page = await admin.listScheduled({ topic: "Orders", limit: 2 });
       expect(page.total).toBe(5);
       expect(page.messages.map((message) => message.msgId)).toEqual(ids.slice(0, 2));
-      expect(page.messages[0]).toEqual({ msgId: ids[0]!, topic: "Orders", queueId: 0, deliverAtMs: baseMs, tags: "t", bodyBytes: 10 });
+      expect(page.messages[0]).toEqual({ msgId: ids[0]!, topic: "Orders", queueId: 0, deliverAtMs: baseMs });
       const next = await admin.listScheduled({ topic: "Orders", limit: 2, after: page.next });
       expect(next.messages.map((message) => message.msgId)).toEqual(ids.slice(2, 4));
       expect(await admin.cancelScheduled(ids[4]!)).toBe("cancelled");
