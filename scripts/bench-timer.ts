@@ -20,7 +20,8 @@
  * Progress each second; figures beside the targets; the last line is one JSON object.
  * Flags: --quick (a tenth of every count; the targets are then only indicative); --hot-only (only
  * the hot second, phase 2, with the broker's memory by kind each second: anonymous and file-backed
- * RSS, and its JavaScript heap).
+ * RSS, and its JavaScript heap); --sends-only (only phase 4, on a fresh broker: the quick way to
+ * compare the send paths of two builds).
  */
 
 import { rmSync } from "node:fs";
@@ -31,6 +32,7 @@ import { readyLine, seededRandom, startBenchBroker, windowed } from "./bench-bro
 
 const quick = process.argv.includes("--quick");
 const hotOnly = process.argv.includes("--hot-only");
+const sendsOnly = process.argv.includes("--sends-only");
 const scale = quick ? 0.1 : 1;
 const seed = 20261207;
 const bodyBytes = 128;
@@ -39,7 +41,7 @@ const latenessCount = Math.round(100_000 * scale);
 const latenessWindowMs = 10_000;
 const hotCount = Math.round(1_000_000 * scale);
 const restartCount = Math.round(1_000_000 * scale);
-const sendCount = Math.round(50_000 * scale);
+const sendCount = Math.round((sendsOnly ? 200_000 : 50_000) * scale);
 /** Plain and scheduled sends alternate in this many rounds each. */
 const sendRounds = 5;
 const schedulerCount = Math.round(1_000_000 * scale);
@@ -107,6 +109,14 @@ function rssMB(pid: number, field: "RssAnon" | "RssFile" | "VmRSS" = "RssAnon"):
   return match === null ? 0 : Number(match[1]) / 1024;
 }
 
+/** A process's CPU time so far (user + system), from /proc/PID/stat, in seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are the 14th and 15th fields (the 12th and 13th after the command), in clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 function log(line: string): void {
   console.log(line);
 }
@@ -140,6 +150,10 @@ async function drive(): Promise<void> {
       const calibrationCount = Math.round(latenessCount / 10);
       const calibrationS = await windowed({ label: "calibration", total: calibrationCount, window }, (index) => producer.send({ topic: "timer-pending", body, deliverAt: Date.now() + 86_400_000 + index }));
       await hotSecond(broker, producer, admin, body, random, figures, calibrationS * 10);
+      return;
+    }
+    if (sendsOnly) {
+      await sendsAccepted(broker.child.pid, producer, body, random, figures);
       return;
     }
 
@@ -185,20 +199,7 @@ async function drive(): Promise<void> {
     figures.restartPending = listing.total;
     log(`  ready ${figures.restartReadyMs} ms after spawn (broker open ${figures.restartOpenMs} ms: store ${figures.restartStoreOpenMs} ms, broker start with scheduler and timer attach ${figures.restartBrokerStartMs} ms; target ≤ ${targets.restartReadyMs}: ${verdict(figures.restartReadyMs <= targets.restartReadyMs)}); ${listing.total.toLocaleString("en")} pending counted and the first page of 100 listed in ${figures.restartListMs} ms; anonymous RSS ${figures.restartRssMB} MB (VmRSS ${figures.restartVmRssMB} MB)`);
 
-    // 4. Sends accepted, plain against scheduled, same run, same broker: alternating rounds, so
-    // warm-up, the machine's other load and the deliveries of earlier scheduled rounds fall on both.
-    log(`\n4. sends: ${sendCount.toLocaleString("en")} plain and ${sendCount.toLocaleString("en")} scheduled (random delays in the next 60 s), in ${sendRounds} alternating rounds each`);
-    let plainS = 0;
-    let scheduledS = 0;
-    const roundCount = Math.ceil(sendCount / sendRounds);
-    for (let round = 0; round < sendRounds; round++) {
-      plainS += await windowed({ label: `plain ${round + 1}`, total: roundCount, window }, () => producer.send({ topic: "timer-plain", body }));
-      scheduledS += await windowed({ label: `scheduled ${round + 1}`, total: roundCount, window }, () => producer.send({ topic: "timer-scheduled", body, delayMs: 1 + Math.floor(random() * 60_000) }));
-    }
-    figures.plainMsgsPerSecond = Math.round((roundCount * sendRounds) / plainS);
-    figures.scheduledMsgsPerSecond = Math.round((roundCount * sendRounds) / scheduledS);
-    figures.scheduledSendRatio = Math.round((figures.scheduledMsgsPerSecond / figures.plainMsgsPerSecond) * 100) / 100;
-    log(`  plain ${figures.plainMsgsPerSecond.toLocaleString("en")} msgs/s (baseline), scheduled ${figures.scheduledMsgsPerSecond.toLocaleString("en")} msgs/s = ${(figures.scheduledSendRatio * 100).toFixed(0)} % (target ≥ ${targets.scheduledSendRatio * 100} %: ${verdict(figures.scheduledSendRatio >= targets.scheduledSendRatio)})`);
+    await sendsAccepted(broker.child.pid, producer, body, random, figures);
   } finally {
     await producer.shutdown().catch(() => undefined);
     await admin.close().catch(() => undefined);
@@ -207,7 +208,7 @@ async function drive(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  if (hotOnly) {
+  if (hotOnly || sendsOnly) {
     console.log(JSON.stringify(figures));
     return;
   }
@@ -263,6 +264,33 @@ async function hotSecond(broker: Running, producer: Producer, admin: Admin, body
   figures.hotVmRssGrowthMB = Math.round(vmRssPeak - vmRssBeforeSends);
   log(`  all delivered ${figures.hotDrainMs} ms after the second began (target ≤ ${targets.hotDrainMs}: ${verdict(figures.hotDrainMs <= targets.hotDrainMs)}); anonymous RSS peak ${figures.hotRssPeakMB} MB (VmRSS with mapped CommitLog pages ${figures.hotVmRssPeakMB} MB, growth ${figures.hotVmRssGrowthMB} MB), growth ${figures.hotRssGrowthMB} MB over before the sends (target ≤ ${targets.hotRssGrowthMB}: ${verdict(figures.hotRssGrowthMB <= targets.hotRssGrowthMB)}), ${Math.round(rssPeak - rssBeforeSecond)} MB over before the second; slowest answer to a poll during the drain ${figures.hotSlowestAnswerMs} ms`);
 
+}
+
+/** Phase 4: plain against scheduled sends, same run, same broker. */
+async function sendsAccepted(pid: number, producer: Producer, body: Uint8Array, random: () => number, figures: Record<string, number | boolean>): Promise<void> {
+  // 4. Sends accepted, plain against scheduled, same run, same broker: alternating rounds, so
+  // warm-up, the machine's other load and the deliveries of earlier scheduled rounds fall on both.
+  log(`\n4. sends: ${sendCount.toLocaleString("en")} plain and ${sendCount.toLocaleString("en")} scheduled (random delays in the next 60 s), in ${sendRounds} alternating rounds each`);
+  let plainS = 0;
+  let scheduledS = 0;
+  // The broker's CPU per send (user + system, from /proc): less at the mercy of the machine's other load than the rates.
+  let plainCpuS = 0;
+  let scheduledCpuS = 0;
+  const roundCount = Math.ceil(sendCount / sendRounds);
+  for (let round = 0; round < sendRounds; round++) {
+    let cpuBeforeS = cpuSeconds(pid);
+    plainS += await windowed({ label: `plain ${round + 1}`, total: roundCount, window }, () => producer.send({ topic: "timer-plain", body }));
+    plainCpuS += cpuSeconds(pid) - cpuBeforeS;
+    cpuBeforeS = cpuSeconds(pid);
+    scheduledS += await windowed({ label: `scheduled ${round + 1}`, total: roundCount, window }, () => producer.send({ topic: "timer-scheduled", body, delayMs: 1 + Math.floor(random() * 60_000) }));
+    scheduledCpuS += cpuSeconds(pid) - cpuBeforeS;
+  }
+  figures.plainMsgsPerSecond = Math.round((roundCount * sendRounds) / plainS);
+  figures.scheduledMsgsPerSecond = Math.round((roundCount * sendRounds) / scheduledS);
+  figures.scheduledSendRatio = Math.round((figures.scheduledMsgsPerSecond / figures.plainMsgsPerSecond) * 100) / 100;
+  figures.plainBrokerCpuUs = Math.round(((plainCpuS / (roundCount * sendRounds)) * 1e6 * 10)) / 10;
+  figures.scheduledBrokerCpuUs = Math.round(((scheduledCpuS / (roundCount * sendRounds)) * 1e6 * 10)) / 10;
+  log(`  plain ${figures.plainMsgsPerSecond.toLocaleString("en")} msgs/s (baseline), scheduled ${figures.scheduledMsgsPerSecond.toLocaleString("en")} msgs/s = ${(figures.scheduledSendRatio * 100).toFixed(0)} % (target ≥ ${targets.scheduledSendRatio * 100} %: ${verdict(figures.scheduledSendRatio >= targets.scheduledSendRatio)}); broker CPU per send: plain ${figures.plainBrokerCpuUs} µs, scheduled ${figures.scheduledBrokerCpuUs} µs`);
 }
 
 /** Waits until `count` messages are in `topic` (polling its queue offsets); returns when the last arrived. */

@@ -73,6 +73,10 @@ export class BrokerClient {
     const { host, port } = splitHostPort(storeHost)!; // the schema checked its shape
     const prefix = offsetMsgIdPrefix(host, port); // once per batch: parsing the host is the dear part
     const duplicateAt = duplicates === undefined ? undefined : new Map(duplicates.map((duplicate) => [duplicate.index, duplicate]));
+    // Stored entries take consecutive queue offsets. A batch holding a scheduled message is stored
+    // whole as timer records, each taking its queue offset when delivered; one whose delivery
+    // times had all passed is stored in its real topic like a plain batch (all scheduled: false).
+    const timers = deliverAtMs !== undefined && (scheduled === undefined || scheduled.includes(true));
     const results = new Array<responses.SendResult>(msgIds.length);
     let storedIndex = 0;
     for (let index = 0; index < msgIds.length; index++) {
@@ -82,8 +86,7 @@ export class BrokerClient {
         results[index] = { msgId: duplicate.msgId, offsetMsgId, topic, queueId: duplicate.queueId, queueOffset: duplicate.queueOffset, duplicate: true };
         continue;
       }
-      // Stored entries take consecutive queue offsets; a batch holding scheduled messages is stored as timer records, each taking its queue offset when delivered.
-      const queueOffset = deliverAtMs === undefined ? queueOffsetPlus(firstQueueOffset, storedIndex) : toQueueOffset(0);
+      const queueOffset = timers ? toQueueOffset(0) : queueOffsetPlus(firstQueueOffset, storedIndex);
       storedIndex += 1;
       const sent: responses.SendResult = { msgId: msgIds[index]!, offsetMsgId, topic, queueId, queueOffset };
       results[index] = deliverAtMs?.[index] === undefined ? sent : { ...sent, deliverAtMs: deliverAtMs[index], scheduled: scheduled?.[index] ?? true };

@@ -137,9 +137,11 @@ export class Producer {
     this.checkRunning();
     const prepared = prepareMessage(message);
     const msgId = this.msgIds.next();
-    // A cancellable send or a scheduled one travels alone: a batch shares one request's fate and
-    // holds no per-message delivery times.
-    const alone = options.signal !== undefined || prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0;
+    // A cancellable send travels alone: a batch shares one request's fate. A scheduled one is
+    // batched with the scheduled sends of its queue (each entry carries its own delivery time),
+    // never with plain ones: the broker stores a batch in one topic, so a plain message batched
+    // with timers would become a timer due now (message-service.ts), one hop later.
+    const alone = options.signal !== undefined;
     await this.inFlight.acquire(options.signal);
     const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
     try {
@@ -277,7 +279,7 @@ export class Producer {
   /** Sends of one queue as one SEND_BATCH; the entries carry what sendFields carries per message. */
   private sendMany(address: string, queue: MessageQueue, sends: readonly AccumulatedSend[], transactional = false): Promise<SendResult[]> {
     const msgIds = sends.map((send) => send.msgId);
-    const body = encodeBatchBody(sends.map(({ prepared, msgId }) => ({ msgId, tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, dedupKey: prepared.dedupKey, body: prepared.body })));
+    const body = encodeBatchBody(sends.map(({ prepared, msgId }) => ({ msgId, tags: prepared.tags, keys: prepared.keys, properties: prepared.properties, dedupKey: prepared.dedupKey, deliverAtMs: prepared.deliverAtMs, delayMs: prepared.delayMs, delayLevel: prepared.delayLevel, body: prepared.body })));
     const fields: Fields<typeof RequestCode.SEND_BATCH> = { producerGroup: this.group, topic: queue.topic, queueId: queue.queueId, messageCount: sends.length, bornTimestampMs: this.context.clock.nowMs(), ...(transactional ? { transactionPrepared: true } : {}) };
     return this.context.broker.sendBatch(address, fields, body, msgIds, { timeoutMs: this.sendTimeoutMs });
   }

@@ -2,6 +2,8 @@
  * Producer-side batching (Kafka's record accumulator): sends to one queue of one broker that
  * start within one event-loop turn (or within `lingerMs`) travel as one SEND_BATCH request, and
  * each send still gets its own answer. A lone send in its turn goes as SEND_MESSAGE, as before.
+ * Scheduled sends (a delivery time, delay or delay level, carried per entry) are batched apart
+ * from the plain ones of the same queue.
  *
  * Invariants:
  * - Order: the sends of one queue are batched in the order they were added, and batches of a
@@ -59,7 +61,9 @@ export class SendAccumulator {
   /** Adds a send to its queue's open batch; resolves with its own result. */
   add(address: string, queue: MessageQueue, prepared: PreparedMessage, msgId: string): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
-      const key = `${address}\u0000${queue.topic}\u0000${queue.queueId}`;
+      // Scheduled sends have batches of their own (producer.ts says why).
+      const scheduled = prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0;
+      const key = `${address}\u0000${queue.topic}\u0000${queue.queueId}${scheduled ? "\u0000s" : ""}`;
       let batch = this.open.get(key);
       const bodyBytes = prepared.body.byteLength;
       if (batch !== undefined && (batch.sends.length >= producerBatchMessagesMax || batch.bodyBytes + bodyBytes > producerBatchBytesMax)) {

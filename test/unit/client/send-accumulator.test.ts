@@ -60,6 +60,23 @@ describe("SendAccumulator", () => {
     expect((await alone).msgId).toBe("m3");
   });
 
+  test("scheduled sends of a queue travel as a batch of their own, apart from its plain sends", async () => {
+    const transport = new RecordingTransport();
+    const accumulator = new SendAccumulator(transport, 0);
+    const scheduled = (id: string, delay: Partial<Pick<PreparedMessage, "delayMs" | "deliverAtMs" | "delayLevel">>) => accumulator.add("broker:1", queueA, { ...prepared(id), ...delay }, id);
+    await Promise.all([
+      accumulator.add("broker:1", queueA, prepared("p0"), "p0"),
+      scheduled("s0", { delayMs: 1_000 }),
+      accumulator.add("broker:1", queueA, prepared("p1"), "p1"),
+      scheduled("s1", { deliverAtMs: Date.now() + 5_000 }),
+      scheduled("s2", { delayLevel: 3 }),
+    ]);
+    expect(transport.calls).toEqual([
+      { kind: "many", queueId: 0, msgIds: ["p0", "p1"] },
+      { kind: "many", queueId: 0, msgIds: ["s0", "s1", "s2"] },
+    ]);
+  });
+
   test("sends of a later turn form the next batch", async () => {
     const transport = new RecordingTransport();
     const accumulator = new SendAccumulator(transport, 0);
