@@ -2,8 +2,8 @@
  * The body of SEND_BATCH: the messages of one topic, each as
  *   u32 entryLength | u32 headerLength | msgpack header | message body
  * (big-endian; entryLength counts everything after itself). The header is a plain map:
- * `msgId` (32 hex, required), `tags`, `keys` (array), `properties` (map), `flag`. Bodies are
- * carried raw, never re-encoded. One request of at most batchBytesMax bytes.
+ * `msgId` (32 hex, required), `tags`, `keys` (array), `properties` (map), `flag`, `deliverAtMs`,
+ * `delayMs`, `delayLevel`, `dedupKey`. Bodies are carried raw, never re-encoded. One request of at most batchBytesMax bytes.
  */
 
 import { Packr, Unpackr } from "msgpackr";
@@ -35,7 +35,7 @@ export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
   let total = 0;
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index]!;
-    const header = isPlain(entry) && isAsciiMsgId(entry.msgId) ? undefined : packr.pack(headerMap(entry)).slice();
+    const header = isPlain(entry) && isAsciiMsgId(entry.msgId) ? undefined : timedHeader(entry) ?? packr.pack(headerMap(entry)).slice();
     headers[index] = header;
     total += 8 + (header?.length ?? msgIdOnlyHeaderBytes) + entry.body.length;
   }
@@ -97,7 +97,7 @@ export function decodeBatchBody(body: Uint8Array, expectedCount: number): { head
     const headerLength = view.getUint32(position + 4);
     if (entryLength < 4 || position + 4 + entryLength > body.length) throw invalid(`entry ${entries.length} claims ${entryLength} bytes`);
     if (headerLength > entryLength - 4) throw invalid(`entry ${entries.length} header claims ${headerLength} bytes`);
-    let header: unknown = msgIdOnlyHeader(body, position + 8, headerLength);
+    let header: unknown = msgIdOnlyHeader(body, position + 8, headerLength) ?? readTimedHeader(body, position + 8, headerLength);
     if (header === undefined) {
       try {
         header = unpackr.unpack(body.subarray(position + 8, position + 8 + headerLength));
@@ -156,6 +156,103 @@ function msgIdOnlyHeader(body: Uint8Array, start: number, length: number): { msg
     if (body[index]! >= 0x80) return undefined; // not ASCII: let msgpack decode the UTF-8
   }
   return { msgId: asciiDecoder.decode(body.subarray(idStart, idStart + msgIdBytes)) };
+}
+
+/**
+ * A scheduled message in a producer's automatic batch: its msgId and one delivery field
+ * (deliverAtMs, delayMs or delayLevel), a non-negative integer. Written and read without msgpack
+ * as the same map msgpack makes (fixmap of two; the number as msgpackr writes it: a positive
+ * fixint, uint 8/16/32, or a float64 past 32 bits), so either side may be msgpackr.
+ */
+const timedFields = ["deliverAtMs", "delayMs", "delayLevel"] as const;
+type TimedField = (typeof timedFields)[number];
+/** Each field's key as a msgpack fixstr. */
+const timedKeys = timedFields.map((name) => Uint8Array.of(0xa0 | name.length, ...Array.from(name, (char) => char.charCodeAt(0))));
+const timedNumberBytesMax = 9;
+
+function timedHeader(entry: BatchEntry): Uint8Array | undefined {
+  if (entry.tags !== undefined || (entry.keys !== undefined && entry.keys.length > 0) || entry.properties !== undefined || entry.flag || entry.dedupKey !== undefined || !isAsciiMsgId(entry.msgId)) return undefined;
+  const level = entry.delayLevel === 0 ? undefined : entry.delayLevel;
+  const given = (entry.deliverAtMs === undefined ? 0 : 1) + (entry.delayMs === undefined ? 0 : 1) + (level === undefined ? 0 : 1);
+  if (given !== 1) return undefined;
+  const field = entry.deliverAtMs !== undefined ? 0 : entry.delayMs !== undefined ? 1 : 2;
+  const value = entry.deliverAtMs ?? entry.delayMs ?? level!;
+  if (!Number.isSafeInteger(value) || value < 0) return undefined;
+  const key = timedKeys[field]!;
+  const out = new Uint8Array(msgIdOnlyHeaderBytes + key.length + timedNumberBytesMax);
+  writeMsgIdOnlyHeader(out, 0, entry.msgId);
+  out[0] = 0x82;
+  out.set(key, msgIdOnlyHeaderBytes);
+  const length = msgIdOnlyHeaderBytes + key.length + writeUnsigned(out, msgIdOnlyHeaderBytes + key.length, value);
+  return out.subarray(0, length);
+}
+
+/** A non-negative safe integer as msgpackr writes it; the bytes written. */
+function writeUnsigned(out: Uint8Array, at: number, value: number): number {
+  if (value <= 0x7f) {
+    out[at] = value;
+    return 1;
+  }
+  if (value <= 0xff) {
+    out[at] = 0xcc;
+    out[at + 1] = value;
+    return 2;
+  }
+  if (value <= 0xffff) {
+    out[at] = 0xcd;
+    out[at + 1] = value >>> 8;
+    out[at + 2] = value & 0xff;
+    return 3;
+  }
+  if (value <= 0xffffffff) {
+    out[at] = 0xce;
+    writeUint32(out, at + 1, value);
+    return 5;
+  }
+  out[at] = 0xcb;
+  float64View.setFloat64(0, value);
+  out.set(float64Bytes, at + 1);
+  return 9;
+}
+
+/** Eight bytes to turn a float64 into big-endian bytes and back (no DataView per header). */
+const float64Bytes = new Uint8Array(8);
+const float64View = new DataView(float64Bytes.buffer);
+
+/** The header `timedHeader` writes, read back; anything else (or a number in another form) is undefined and left to msgpack. */
+function readTimedHeader(body: Uint8Array, start: number, length: number): Partial<Record<TimedField, number>> & { msgId: string } | undefined {
+  if (body[start] !== 0x82 || length < msgIdOnlyHeaderBytes + 2) return undefined;
+  const idStart = start + 1 + msgIdKeyAndLength.length;
+  for (let index = 0; index < msgIdKeyAndLength.length; index++) if (body[start + 1 + index] !== msgIdKeyAndLength[index]) return undefined;
+  for (let index = idStart; index < idStart + msgIdBytes; index++) if (body[index]! >= 0x80) return undefined;
+  let at = start + msgIdOnlyHeaderBytes;
+  let field = -1;
+  for (let candidate = 0; candidate < timedKeys.length && field < 0; candidate++) {
+    const key = timedKeys[candidate]!;
+    if (at + key.length > start + length) continue;
+    let same = true;
+    for (let index = 0; index < key.length && same; index++) same = body[at + index] === key[index];
+    if (same) field = candidate;
+  }
+  if (field < 0) return undefined;
+  at += timedKeys[field]!.length;
+  const lead = body[at]!;
+  const size = lead <= 0x7f ? 1 : lead === 0xcc ? 2 : lead === 0xcd ? 3 : lead === 0xce ? 5 : lead === 0xcb ? 9 : 0;
+  if (size === 0 || at + size !== start + length) return undefined;
+  let value: number;
+  if (size === 1) value = lead;
+  else if (size === 9) {
+    float64Bytes.set(body.subarray(at + 1, at + 9));
+    value = float64View.getFloat64(0);
+  } else {
+    value = 0;
+    for (let index = at + 1; index < at + size; index++) value = value * 256 + body[index]!;
+  }
+  if (!Number.isSafeInteger(value) || value < 0) return undefined;
+  const msgId = asciiDecoder.decode(body.subarray(idStart, idStart + msgIdBytes));
+  if (field === 0) return { msgId, deliverAtMs: value };
+  if (field === 1) return { msgId, delayMs: value };
+  return { msgId, delayLevel: value };
 }
 
 function invalid(reason: string): MqError {

@@ -12,7 +12,7 @@
 import { unreachable } from "../common/assert.ts";
 import { MqError } from "../common/errors.ts";
 import * as limits from "../common/limits.ts";
-import { encodePropertiesText, findInvalidProperty, propertyNames } from "../common/message-properties.ts";
+import { propertyNames } from "../common/message-properties.ts";
 import { endOfFileMarkerBytes, recordFixedBytes, type HostAddress } from "../common/message-record.ts";
 import { physicalOffset as toPhysicalOffset, queueOffset as toQueueOffset, type PhysicalOffset } from "../common/offsets.ts";
 import type { CommitLog } from "./commit-log.ts";
@@ -197,11 +197,34 @@ function encodeProperties(input: PutMessageInput): Uint8Array | string {
     if (separatorPattern.test(input.msgId)) return propertyNames.msgId;
     return textEncoder.encode(msgIdPropertyLead + input.msgId + "\u0002");
   }
-  const properties: Record<string, string> = { ...user };
-  if (input.tags !== undefined) properties[propertyNames.tags] = input.tags;
-  if (input.keys !== undefined && input.keys.length > 0) properties[propertyNames.keys] = input.keys.join(" ");
-  if (input.msgId !== undefined) properties[propertyNames.msgId] = input.msgId;
-  const invalid = findInvalidProperty(properties);
-  if (invalid !== undefined) return invalid;
-  return textEncoder.encode(encodePropertiesText(properties));
+  // The text is built straight from the user's properties and the fields (as encodePropertiesText
+  // would from their merge), without a merged copy: a scheduled send's timer record carries
+  // properties, and the copy per message was garbage.
+  const tags = input.tags;
+  const keys = input.keys !== undefined && input.keys.length > 0 ? input.keys.join(" ") : undefined;
+  const msgId = input.msgId;
+  let text = "";
+  if (user !== undefined) {
+    for (const name in user) {
+      const value = user[name];
+      if (value === undefined) continue;
+      // A field given wins over a property of the same name.
+      if ((name === propertyNames.tags && tags !== undefined) || (name === propertyNames.keys && keys !== undefined) || (name === propertyNames.msgId && msgId !== undefined)) continue;
+      if (name.length === 0 || separatorPattern.test(name) || separatorPattern.test(value)) return name;
+      text += name + "\u0001" + value + "\u0002";
+    }
+  }
+  if (tags !== undefined) {
+    if (separatorPattern.test(tags)) return propertyNames.tags;
+    text += propertyNames.tags + "\u0001" + tags + "\u0002";
+  }
+  if (keys !== undefined) {
+    if (separatorPattern.test(keys)) return propertyNames.keys;
+    text += propertyNames.keys + "\u0001" + keys + "\u0002";
+  }
+  if (msgId !== undefined) {
+    if (separatorPattern.test(msgId)) return propertyNames.msgId;
+    text += msgIdPropertyLead + msgId + "\u0002";
+  }
+  return textEncoder.encode(text);
 }

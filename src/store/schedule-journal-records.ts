@@ -58,8 +58,9 @@ export interface AddExtras {
   readonly group?: string;
 }
 
-export function encodeAdd(kind: string, id: string, dueMs: number, payload: Uint8Array, extras: AddExtras = {}): Uint8Array {
-  return encodeRecord(typeAdd, nameBytes(kind), encoder.encode(id), dueMs, payload, extras);
+/** An ADD; the payload is its JSON, as text or as UTF-8 bytes. */
+export function encodeAdd(kind: string, id: string, dueMs: number, payload: Uint8Array | string, extras: AddExtras = {}): Uint8Array {
+  return encodeRecord(typeAdd, nameBytes(kind), id, dueMs, payload, extras);
 }
 
 /** Encoded kinds and groups, which repeat on every record (cleared past `nameBytesCached` names). */
@@ -77,36 +78,31 @@ function nameBytes(name: string): Uint8Array {
 }
 
 export function encodeDone(id: string, dueMs: number): Uint8Array {
-  return encodeRecord(typeDone, new Uint8Array(0), encoder.encode(id), dueMs, new Uint8Array(0), {});
+  return encodeRecord(typeDone, new Uint8Array(0), id, dueMs, "", {});
 }
 
-function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: number, payload: Uint8Array, extras: AddExtras): Uint8Array {
-  if (id.length === 0 || id.length > scheduledJobIdBytesMax || kind.length > scheduledJobIdBytesMax) {
-    throw new MqError("INVALID_FIELD", { field: "job.id", reason: `must be 1..${scheduledJobIdBytesMax} bytes, got ${id.length} (kind ${kind.length})` });
-  }
-  if (payload.length > scheduledJobPayloadBytesMax) throw new MqError("INVALID_FIELD", { field: "job.payload", reason: `must be at most ${scheduledJobPayloadBytesMax} bytes, got ${payload.length}` });
+function encodeRecord(type: number, kind: Uint8Array, id: string, dueMs: number, payload: Uint8Array | string, extras: AddExtras): Uint8Array {
   if (!Number.isSafeInteger(dueMs) || dueMs < 0) throw new MqError("INVALID_FIELD", { field: "job.dueMs", reason: `must be a non-negative integer, got ${dueMs}` });
   const { floor } = extras;
   if (floor !== undefined && !Number.isFinite(floor)) throw new MqError("INVALID_FIELD", { field: "job.floor", reason: `must be a finite number, got ${floor}` });
   const group = extras.group === undefined ? undefined : nameBytes(extras.group);
   if (group !== undefined && group.length > scheduledJobIdBytesMax) throw new MqError("INVALID_FIELD", { field: "job.group", reason: `must be at most ${scheduledJobIdBytesMax} bytes, got ${group.length}` });
   const extraBytes = (floor === undefined ? 0 : 8) + (group === undefined ? 0 : 2 + group.length);
-  const length = recordHeaderBytes + extraBytes + kind.length + id.length + payload.length;
+  // Past the limits in UTF-16 units is past them in bytes: refused before the scratch grows for them.
+  if (id.length > scheduledJobIdBytesMax) throw new MqError("INVALID_FIELD", { field: "job.id", reason: `must be 1..${scheduledJobIdBytesMax} bytes, got at least ${id.length}` });
+  if (payload.length > scheduledJobPayloadBytesMax) throw new MqError("INVALID_FIELD", { field: "job.payload", reason: `must be at most ${scheduledJobPayloadBytesMax} bytes, got at least ${payload.length}` });
+  // The id and a payload given as text are UTF-8 encoded straight into the scratch buffer (at
+  // most 3 bytes per UTF-16 unit), not into arrays of their own: one record per scheduled send.
+  const lengthMax = recordHeaderBytes + extraBytes + kind.length + 3 * id.length + (typeof payload === "string" ? 3 * payload.length : payload.length);
   // Encoded in a scratch buffer and copied out: a fresh ArrayBuffer per record (to view it with a
   // DataView) costs more than the record, and counts against the heap valve as memory outside the heap.
-  if (scratch.length < length) {
-    const buffer = new ArrayBuffer(Math.max(length, 2 * scratch.length));
+  if (scratch.length < lengthMax) {
+    const buffer = new ArrayBuffer(Math.max(lengthMax, 2 * scratch.length));
     scratch = new Uint8Array(buffer);
     scratchView = new DataView(buffer);
   }
   const bytes = scratch;
   const view = scratchView;
-  view.setUint32(0, length, true);
-  view.setUint8(8, type);
-  view.setUint8(9, (floor === undefined ? 0 : flagFloor) | (group === undefined ? 0 : flagGroup));
-  view.setUint16(10, kind.length, true);
-  view.setUint16(12, id.length, true);
-  view.setFloat64(14, dueMs, true);
   let at = recordHeaderBytes;
   if (floor !== undefined) {
     view.setFloat64(at, floor, true);
@@ -118,8 +114,26 @@ function encodeRecord(type: number, kind: Uint8Array, id: Uint8Array, dueMs: num
     at += 2 + group.length;
   }
   bytes.set(kind, at);
-  bytes.set(id, at + kind.length);
-  bytes.set(payload, at + kind.length + id.length);
+  at += kind.length;
+  const idBytes = encoder.encodeInto(id, bytes.subarray(at)).written;
+  if (idBytes === 0 || idBytes > scheduledJobIdBytesMax || kind.length > scheduledJobIdBytesMax) {
+    throw new MqError("INVALID_FIELD", { field: "job.id", reason: `must be 1..${scheduledJobIdBytesMax} bytes, got ${idBytes} (kind ${kind.length})` });
+  }
+  at += idBytes;
+  let payloadBytes: number;
+  if (typeof payload === "string") payloadBytes = payload.length === 0 ? 0 : encoder.encodeInto(payload, bytes.subarray(at)).written;
+  else {
+    bytes.set(payload, at);
+    payloadBytes = payload.length;
+  }
+  if (payloadBytes > scheduledJobPayloadBytesMax) throw new MqError("INVALID_FIELD", { field: "job.payload", reason: `must be at most ${scheduledJobPayloadBytesMax} bytes, got ${payloadBytes}` });
+  const length = at + payloadBytes;
+  view.setUint32(0, length, true);
+  view.setUint8(8, type);
+  view.setUint8(9, (floor === undefined ? 0 : flagFloor) | (group === undefined ? 0 : flagGroup));
+  view.setUint16(10, kind.length, true);
+  view.setUint16(12, idBytes, true);
+  view.setFloat64(14, dueMs, true);
   view.setUint32(4, Bun.hash.crc32(bytes.subarray(8, length)) >>> 0, true);
   return bytes.slice(0, length);
 }

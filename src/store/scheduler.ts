@@ -65,8 +65,6 @@ import type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJo
 /** The horizon when every open job is in memory. */
 const unbounded: WheelKey = { dueMs: Infinity, position: Infinity };
 
-const encoder = new TextEncoder();
-
 export class Scheduler<M extends JobKindMap> {
   readonly counters = { scheduled: 0, completed: 0, fired: 0, held: 0, failed: 0, loaded: 0, evicted: 0, compactions: 0 };
   private readonly journal: ScheduleJournal;
@@ -260,7 +258,7 @@ export class Scheduler<M extends JobKindMap> {
   private openJob(job: AnyJob<M>, soon: boolean): void {
     this.checkOpen();
     if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job);
+    const add = encodeAdd(job.kind, job.id, job.dueMs, JSON.stringify(job.payload), job);
     const position = soon ? this.journal.appendSoon(add, 1) : this.journal.append(add, 1);
     this.opened(job, { dueMs: job.dueMs, position, length: add.length });
   }
@@ -277,7 +275,7 @@ export class Scheduler<M extends JobKindMap> {
   reschedule(previous: KindedJobKey, job: AnyJob<M>): void {
     this.checkOpen();
     const done = encodeDone(previous.id, previous.dueMs);
-    const add = encodeAdd(job.kind, job.id, job.dueMs, encoder.encode(JSON.stringify(job.payload)), job);
+    const add = encodeAdd(job.kind, job.id, job.dueMs, JSON.stringify(job.payload), job);
     const both = new Uint8Array(done.length + add.length);
     both.set(done, 0);
     both.set(add, done.length);

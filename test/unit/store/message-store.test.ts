@@ -77,6 +77,16 @@ for (const storage of ["mmap", "memory"] as const) {
       expect<number>(read.nextOffset).toBe(1);
     });
 
+    test("the tags, keys and msgId fields win over user properties of the same names; the rest are kept", async () => {
+      const store = await openStore({ storage: storage === "memory" ? new MemoryStorage() : "mmap" });
+      const msgId = "AC11000100002A9F0000000000000002";
+      expect(store.append({ topic: "Orders", queueId: 0, body: body("x"), tags: "field", keys: ["k1", "k2"], msgId, properties: { TAGS: "property", KEYS: "p", UNIQ_KEY: "other", region: "eu" } }).status).toBe("ok");
+      expect(store.append({ topic: "Orders", queueId: 0, body: body("y"), properties: { TAGS: "only-property", region: "us" } }).status).toBe("ok");
+      const [first, second] = decodeAll(store.getMessages({ topic: "Orders", queueId: 0, offset: asQueueOffset(0), maxCount: 10 }));
+      expect([first?.tags, first?.keys, first?.msgId, first?.properties.region]).toEqual(["field", ["k1", "k2"], msgId, "eu"]);
+      expect([second?.tags, second?.properties.region]).toEqual(["only-property", "us"]);
+    });
+
     test("assigns dense queue offsets per queue and rolls files as they fill", async () => {
       const store = await openStore({ storage: storage === "memory" ? new MemoryStorage() : "mmap" });
       const payload = new Uint8Array(3000);
@@ -191,6 +201,8 @@ describe("MessageStore: limits", () => {
     expect(store.append({ topic: "T", queueId: 0, body: new Uint8Array(70_000) }).status).toBe("message_too_large");
     expect(store.append({ topic: "T", queueId: 0, body: body("x"), properties: { big: "v".repeat(messagePropertiesBytesMax) } }).status).toBe("properties_too_large");
     expect(store.append({ topic: "T", queueId: 0, body: body("x"), properties: { "bad\u0001name": "v" } }).status).toBe("property_invalid");
+    expect(store.append({ topic: "T", queueId: 0, body: body("x"), properties: { good: "bad\u0002value" } }).status).toBe("property_invalid");
+    expect(store.append({ topic: "T", queueId: 0, body: body("x"), tags: "bad\u0002tag" }).status).toBe("property_invalid");
     expect(store.append({ topic: "T", queueId: 0, body: new Uint8Array(0) }).status).toBe("ok");
     expect<number>(store.maxOffset("T", 0)).toBe(1);
   });
