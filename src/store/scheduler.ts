@@ -26,12 +26,13 @@
  * by due time in the wheel (schedule-wheel.ts). When memory runs low the next earliest are
  * selected from the wheel's next slices (never the whole journal; at most about twice the
  * window at once) and read from the journal; adding an earlier job to a full memory evicts the
- * latest (they stay on disk) and lowers the horizon. Jobs closed that the wheel still names are
- * told apart by schedule-closed-ahead.ts. Opening and compaction fold the journal's record keys
- * into typed arrays (schedule-open-jobs.ts; about 50 bytes per open job, while they run), bounded
- * by `jobsMax` (scheduledJobsMax), the cap on open jobs. Per slice of due time the scheduler
- * keeps the open jobs' counts per kind and group and their lowest floor (schedule-counts.ts,
- * schedule-floors.ts): listings and retention read those, not the jobs.
+ * latest (they stay on disk) and lowers the horizon (all of which is schedule-window.ts). Jobs
+ * closed that the wheel still names are told apart by schedule-closed-ahead.ts. Opening and
+ * compaction fold the journal's record keys into typed arrays (schedule-open-jobs.ts; about 50
+ * bytes per open job, while they run), bounded by `jobsMax` (scheduledJobsMax), the cap on open
+ * jobs. What listings, metrics and retention read is counted as jobs open and close
+ * (schedule-tally.ts: counts per kind, group and slice of due time, lowest floors), not read
+ * from the jobs.
  *
  * Fairness. One turn fires at most `scheduledJobsPerTurnMax` jobs, then yields to the event
  * loop (the next turn is a 0 ms timer): a hot second of a million jobs is drained in turns
@@ -49,46 +50,34 @@ import * as limits from "../common/limits.ts";
 import { encodeAdd, encodeDone, ScheduleJournal } from "./schedule-journal.ts";
 import { jobOfRecord as jobOf } from "./schedule-journal-records.ts";
 import { compactJournal, scanOpenJobs } from "./schedule-compaction.ts";
-import { SliceCounts } from "./schedule-counts.ts";
-import { SliceFloors } from "./schedule-floors.ts";
 import { OpenJobs } from "./schedule-open-jobs.ts";
-import { ClosedAhead } from "./schedule-closed-ahead.ts";
-import { type MemoryJob, ScheduleMemory, wheelKeyOf } from "./schedule-memory.ts";
+import type { MemoryJob } from "./schedule-memory.ts";
 import type { JobKey } from "./schedule-keys.ts";
 import { countOpenJobs, findOpenJob, type OpenJobPage, type OpenJobRange, pageOpenJobs, type QuerySource } from "./schedule-query.ts";
-import { compareWheelKeys, ScheduleWheel, type WheelKey } from "./schedule-wheel.ts";
+import { ScheduleTally } from "./schedule-tally.ts";
+import { ScheduleWheel, type WheelKey } from "./schedule-wheel.ts";
+import { ScheduleWindow } from "./schedule-window.ts";
 
 export type { JobKey } from "./schedule-keys.ts";
 export type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
 import type { AnyJob, FireListener, JobHandler, JobKindMap, JobOutcome, KindedJobKey, OpenJobsAnswer, ScheduledJob, SchedulerOptions } from "./scheduled-job.ts";
-
-/** The horizon when every open job is in memory. */
-const unbounded: WheelKey = { dueMs: Infinity, position: Infinity };
 
 export class Scheduler<M extends JobKindMap> {
   readonly counters = { scheduled: 0, completed: 0, fired: 0, held: 0, failed: 0, loaded: 0, evicted: 0, compactions: 0 };
   private readonly journal: ScheduleJournal;
   private readonly wheel: ScheduleWheel;
   private readonly handlers = new Map<string, (job: ScheduledJob) => JobOutcome>();
-  private readonly memory = new ScheduleMemory();
-  private readonly inMemoryMax: number;
+  /** Which open jobs are in memory, and the horizon past which they are on disk only (schedule-window.ts). */
+  private readonly window: ScheduleWindow;
   private readonly jobsMax: number;
   private readonly compactRecordsMin: number;
   private readonly jobsPerTurnMax: number;
   private readonly unhandledKinds = new Set<string>();
-  private readonly openByKind = new Map<string, number>();
-  private readonly firedByKind = new Map<string, number>();
   private readonly fireListeners: FireListener[] = [];
-  /** Open jobs ordered at or after this (dueMs, position) are not all in memory (dueMs Infinity: every open job is). */
-  private horizon: WheelKey = unbounded;
-  /** Jobs closed that a later selection from the wheel could still meet (schedule-closed-ahead.ts). */
-  private readonly closedAhead: ClosedAhead;
   /** Every open job, from the opening scan and kept up to date until start(): owners rebuilding their state read it instead of the journal. */
   private openAtOpen: OpenJobs | undefined;
-  private openJobs = 0;
-  /** The lowest floor of the jobs opened, and the open jobs per kind and group, per slice of due time (schedule-floors.ts, schedule-counts.ts). */
-  private readonly floors = new SliceFloors();
-  private readonly counts = new SliceCounts();
+  /** The open jobs counted (in all, per kind, group and slice), the fired ones per kind, the floors (schedule-tally.ts). */
+  private readonly tally = new ScheduleTally();
   /** Set when closedAhead outgrows the window: the next compaction check compacts. */
   private compactWanted = false;
   private timer: TimerHandle | undefined;
@@ -100,16 +89,14 @@ export class Scheduler<M extends JobKindMap> {
 
   private constructor(private readonly options: SchedulerOptions, initial: OpenJobs, journal: ScheduleJournal) {
     this.journal = journal;
-    this.inMemoryMax = options.inMemoryMax ?? limits.scheduledJobsInMemoryMax;
     this.jobsMax = options.jobsMax ?? limits.scheduledJobsMax;
     this.compactRecordsMin = options.compactRecordsMin ?? limits.scheduleCompactRecordsMin;
     this.jobsPerTurnMax = options.jobsPerTurnMax ?? limits.scheduledJobsPerTurnMax;
-    this.closedAhead = new ClosedAhead(this.inMemoryMax);
     this.wheel = new ScheduleWheel(join(options.dir, "wheel"));
     this.wheel.rebuildWith((take) => initial.forEach((job) => take(job.dueMs, job.position)));
-    this.recount(initial);
-    this.horizon = { dueMs: -Infinity, position: -Infinity };
-    this.load();
+    this.tally.recount(initial);
+    this.window = new ScheduleWindow(options.inMemoryMax ?? limits.scheduledJobsInMemoryMax, this.wheel, journal, options.clock, this.counters);
+    this.window.load();
     this.openAtOpen = initial;
   }
 
@@ -122,6 +109,10 @@ export class Scheduler<M extends JobKindMap> {
     return scheduler;
   }
 
+  private get memory() {
+    return this.window.memory;
+  }
+
   /** Jobs in memory now (at most inMemoryMax, plus ties at the horizon). */
   get inMemory(): number {
     return this.memory.size;
@@ -129,12 +120,12 @@ export class Scheduler<M extends JobKindMap> {
 
   /** Open jobs: in memory, held by their owners, or waiting on disk. */
   get open(): number {
-    return this.openJobs;
+    return this.tally.open;
   }
 
   /** Jobs that can still be scheduled before the cap (SCHEDULE_FULL). */
   get room(): number {
-    return Math.max(0, this.jobsMax - this.openJobs);
+    return Math.max(0, this.jobsMax - this.tally.open);
   }
 
   get journalBytes(): number {
@@ -143,7 +134,7 @@ export class Scheduler<M extends JobKindMap> {
 
   /** Jobs closed ahead of the horizon and remembered until it passes them (bounded by the window). */
   get closedAheadCount(): number {
-    return this.closedAhead.size;
+    return this.window.closedAhead.size;
   }
 
   /** Refs filed in the wheel (open jobs, and closed ones until the next rebuild). */
@@ -153,12 +144,12 @@ export class Scheduler<M extends JobKindMap> {
 
   /** Open jobs of `kind` (exact when every completion names its kind; compaction recounts). */
   openOfKind(kind: keyof M & string): number {
-    return this.openByKind.get(kind) ?? 0;
+    return this.tally.openOfKind(kind);
   }
 
   /** Jobs of `kind` handed to their handler since this scheduler opened. */
   firedOfKind(kind: keyof M & string): number {
-    return this.firedByKind.get(kind) ?? 0;
+    return this.tally.firedOfKind(kind);
   }
 
   /** Calls `listener` after each job a handler took (done or held), with how late it fired; returns the unsubscribe. */
@@ -185,10 +176,8 @@ export class Scheduler<M extends JobKindMap> {
 
   /** What a query reads, and which jobs the wheel names are open: below the horizon, those in memory; at or after it, those no DONE closed. */
   private querySource(): QuerySource {
-    const inMemory = this.memory.positions();
-    const horizon = this.horizon;
-    const openRef = (ref: WheelKey) => (compareWheelKeys(ref, horizon) < 0 ? inMemory.has(ref.position) : undefined);
-    return { wheel: this.wheel, journal: this.journal, counts: this.counts, openRef, openAt: (key, position) => !this.closedAhead.closes(key, position) };
+    const closedAhead = this.window.closedAhead;
+    return { wheel: this.wheel, journal: this.journal, counts: this.tally.counts, openRef: this.window.openRefTest(), openAt: (key, position) => !closedAhead.closes(key, position) };
   }
 
   /** The open job of `kind` with `id`, from memory when it is there, else from the journal. */
@@ -219,7 +208,7 @@ export class Scheduler<M extends JobKindMap> {
    * kind without a handler, which leave memory unfired.
    */
   lowestFloor(): number | undefined {
-    return this.floors.lowest(Math.min(this.horizon.dueMs, this.memory.earliestDueMs()));
+    return this.tally.floors.lowest(Math.min(this.window.horizon.dueMs, this.memory.earliestDueMs()));
   }
 
   /** Registers the handler of a kind; jobs of a kind with no handler stay open and wait for one. */
@@ -257,7 +246,7 @@ export class Scheduler<M extends JobKindMap> {
 
   private openJob(job: AnyJob<M>, soon: boolean): void {
     this.checkOpen();
-    if (this.openJobs >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.openJobs, limit: this.jobsMax });
+    if (this.tally.open >= this.jobsMax) throw new MqError("SCHEDULE_FULL", { id: job.id, jobs: this.tally.open, limit: this.jobsMax });
     const add = encodeAdd(job.kind, job.id, job.dueMs, JSON.stringify(job.payload), job);
     const position = soon ? this.journal.appendSoon(add, 1) : this.journal.append(add, 1);
     this.opened(job, { dueMs: job.dueMs, position, length: add.length });
@@ -268,7 +257,7 @@ export class Scheduler<M extends JobKindMap> {
     this.checkOpen();
     const donePosition = this.journal.append(encodeDone(key.id, key.dueMs), 1);
     this.closedKey(key, donePosition);
-    if (this.memory.size === 0 && this.horizon.dueMs !== Infinity) this.arm();
+    if (this.memory.size === 0 && this.window.horizon.dueMs !== Infinity) this.arm();
   }
 
   /** Closes `previous` and opens `job` with one write: after a crash exactly one of them is open. */
@@ -313,7 +302,7 @@ export class Scheduler<M extends JobKindMap> {
           this.fire(entry, nowMs);
         }
       });
-      this.refillIfLow();
+      this.window.refillIfLow();
     } finally {
       this.firing = false;
     }
@@ -355,11 +344,10 @@ export class Scheduler<M extends JobKindMap> {
   /** Rewrites the journal with the open jobs only, and the wheel with them (schedule-compaction.ts). */
   compact(): void {
     this.checkOpen();
-    const { open, horizon } = compactJournal(this.journal, this.wheel, this.memory.values(), this.horizon);
-    this.horizon = horizon;
+    const { open, horizon } = compactJournal(this.journal, this.wheel, this.memory.values(), this.window.horizon);
+    this.window.compacted(horizon);
     if (this.openAtOpen !== undefined) this.openAtOpen = scanOpenJobs(this.journal);
-    this.closedAhead.clear();
-    this.recount(open);
+    this.tally.recount(open);
     this.counters.compactions += 1;
   }
 
@@ -372,19 +360,6 @@ export class Scheduler<M extends JobKindMap> {
     for (const interval of this.intervals.splice(0)) interval.cancel();
     // The wheel is not flushed: it is rebuilt from the journal at the next open.
     this.journal.close();
-  }
-
-  /** The open-job counts (per kind, per kind, group and slice) and the floors, from a fold of the journal. */
-  private recount(open: OpenJobs): void {
-    this.openJobs = open.count;
-    this.openByKind.clear();
-    for (const [kind, count] of open.countsByKind()) this.openByKind.set(kind, count);
-    this.floors.clear();
-    this.counts.clear();
-    open.forEach((job) => {
-      this.floors.note(job.dueMs, job.floor);
-      this.counts.add(job.kind, job.group, job.dueMs, 1);
-    });
   }
 
   private fire(entry: MemoryJob, nowMs: number): void {
@@ -407,7 +382,7 @@ export class Scheduler<M extends JobKindMap> {
       return;
     }
     this.counters.fired += 1;
-    this.firedByKind.set(job.kind, (this.firedByKind.get(job.kind) ?? 0) + 1);
+    this.tally.fired(job.kind);
     if (outcome === "done") this.complete(job);
     else this.counters.held += 1;
     const lateMs = Math.max(0, nowMs - job.dueMs);
@@ -416,93 +391,27 @@ export class Scheduler<M extends JobKindMap> {
 
   private opened(job: ScheduledJob, ref: WheelKey & { readonly length: number }): void {
     this.counters.scheduled += 1;
-    if (this.memory.get(job) === undefined) {
-      this.openJobs += 1;
-      this.openByKind.set(job.kind, (this.openByKind.get(job.kind) ?? 0) + 1);
-      this.counts.add(job.kind, job.group, job.dueMs, 1);
-    }
+    this.tally.opened(job, this.memory.get(job) === undefined);
     this.wheel.add(ref);
     this.openAtOpen?.opened({ kind: job.kind, id: job.id, dueMs: job.dueMs, position: ref.position, length: ref.length, ...(job.floor === undefined ? {} : { floor: job.floor }), ...(job.group === undefined ? {} : { group: job.group }) });
-    this.floors.note(job.dueMs, job.floor ?? Number.NaN);
-    if (compareWheelKeys(ref, this.horizon) < 0) {
-      this.memory.remember(job, job.dueMs, ref.position);
-      if (this.memory.size > this.inMemoryMax) this.evict();
-    }
+    this.window.opened(job, ref);
     if (job.dueMs < this.timerDueMs) this.arm();
   }
 
   private closedKey(key: KindedJobKey, donePosition: number): void {
     this.counters.completed += 1;
-    const entry = this.memory.get(key);
-    const kind = entry?.job.kind ?? key.kind;
-    if (kind !== undefined) {
-      this.openByKind.set(kind, Math.max(0, (this.openByKind.get(kind) ?? 0) - 1));
-      this.counts.add(kind, entry?.job.group ?? key.group, key.dueMs, -1);
-    }
-    // A selection from the wheel may meet this job again unless it is below the horizon for good
-    // (schedule-closed-ahead.ts). Its position is known only in memory.
-    const ahead = entry === undefined ? key.dueMs >= this.horizon.dueMs : compareWheelKeys({ dueMs: key.dueMs, position: entry.position }, this.horizon) >= 0;
-    if (ahead || key.dueMs > this.options.clock.nowMs()) this.closedAhead.add(key, donePosition);
-    if (this.closedAhead.overfull) this.compactWanted = true;
-    this.memory.forget(key);
+    const entry = this.window.closed(key, donePosition);
+    this.tally.closed(entry?.job.kind ?? key.kind, entry?.job.group ?? key.group, key.dueMs);
+    if (this.window.closedAhead.overfull) this.compactWanted = true;
     this.openAtOpen?.closed(key);
-    this.openJobs = Math.max(0, this.openJobs - 1);
-  }
-
-  /** Drops the latest quarter of memory (it is all on disk, none of it due) and lowers the horizon to them. */
-  private evict(): void {
-    const nowMs = this.options.clock.nowMs();
-    const entries = this.memory.notDueLatestFirst(nowMs);
-    const target = Math.floor((this.inMemoryMax * 3) / 4);
-    for (let index = 0; this.memory.size > target && index < entries.length; index++) {
-      const entry = entries[index]!;
-      this.memory.forget(entry.job);
-      this.counters.evicted += 1;
-      if (compareWheelKeys(wheelKeyOf(entry), this.horizon) < 0) this.horizon = wheelKeyOf(entry);
-    }
-  }
-
-  /** When memory runs low, loads the next earliest jobs from the wheel. */
-  private refillIfLow(): void {
-    if (this.horizon.dueMs === Infinity || this.memory.size > this.inMemoryMax / 4) return;
-    this.load();
-  }
-
-  /**
-   * Moves the earliest open jobs at or after the horizon into memory, up to three quarters of
-   * the window, and sets the horizon to the first one left on disk. The wheel names them; each
-   * is read from the journal, skipping jobs closed since it was filed.
-   */
-  private load(): void {
-    // Jobs added in an open batch are in the wheel already: their records must be on disk to be read.
-    this.journal.writeBatched();
-    const { refs, next } = this.wheel.select(this.horizon, this.loadRoom());
-    const positions = refs.map((ref) => ref.position).sort((a, b) => a - b);
-    this.journal.readRecordsAt(positions, (record) => {
-      if (this.closedAhead.closes(record, record.position)) return;
-      if (this.memory.get(record)?.position === record.position) return;
-      this.memory.remember(jobOf(record), record.dueMs, record.position);
-      this.counters.loaded += 1;
-    });
-    this.horizon = next ?? unbounded;
-    this.closedAhead.prune(this.horizon.dueMs, this.options.clock.nowMs());
-  }
-
-  /**
-   * Room to load into: up to three quarters of the window, so a refill (run when a quarter or
-   * less is left) loads at least half a window per pass over the journal, and a quarter stays
-   * free for earlier jobs scheduled meanwhile before anything is evicted.
-   */
-  private loadRoom(): number {
-    return Math.max(1, Math.floor((this.inMemoryMax * 3) / 4) - this.memory.size);
   }
 
   private arm(): void {
     if (!this.running) return;
     let dueMs = this.memory.nextFireMs();
-    if (dueMs === Infinity && this.horizon.dueMs !== Infinity) {
+    if (dueMs === Infinity && this.window.horizon.dueMs !== Infinity) {
       // Memory emptied by completions, not by firing: bring the next jobs in from disk.
-      this.refillIfLow();
+      this.window.refillIfLow();
       dueMs = this.memory.nextFireMs();
     }
     if (dueMs === this.timerDueMs && this.timer !== undefined) return;
@@ -518,11 +427,11 @@ export class Scheduler<M extends JobKindMap> {
   }
 
   private compactIfWorthIt(): void {
-    if (!this.compactWanted && this.journal.records < this.compactRecordsMin + 2 * this.openJobs) return;
+    if (!this.compactWanted && this.journal.records < this.compactRecordsMin + 2 * this.tally.open) return;
     // Not while jobs are due (a hot second draining): compaction holds the thread for a pass
     // over the journal, which the drain would wait for; it runs once the drain is done.
     const nowMs = this.options.clock.nowMs();
-    if (this.memory.nextFireMs() <= nowMs || this.horizon.dueMs <= nowMs) return;
+    if (this.memory.nextFireMs() <= nowMs || this.window.horizon.dueMs <= nowMs) return;
     this.compactWanted = false;
     this.compact();
   }
