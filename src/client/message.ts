@@ -20,6 +20,7 @@ import type { PhysicalOffset, QueueOffset } from "../common/offsets.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import { delayLevelMax } from "../protocol/limits.ts";
 import { checkMessage } from "../protocol/message-check.ts";
+import { RecordView } from "../protocol/record-view.ts";
 
 export interface ProducerMessage {
   readonly topic: string;
@@ -214,11 +215,24 @@ export class ConsumedMessage implements ReceivedMessage {
   }
 
   get originTopic(): string {
-    return this.properties[propertyNames.retryTopic] ?? this.topic;
+    return this.property(propertyNames.retryTopic) ?? this.topic;
   }
 
   get originMsgId(): string {
-    return this.properties[propertyNames.originMsgId] ?? this.msgId;
+    return this.property(propertyNames.originMsgId) ?? this.msgId;
+  }
+
+  /** One property, read alone from a lazy record (record-view.ts) without decoding the others. */
+  property(name: string): string | undefined {
+    const stored = this.stored;
+    return stored instanceof RecordView ? stored.property(name) : stored.properties[name];
+  }
+
+  /** The values of `names` into `out` at their indexes, in one pass over a lazy record's properties. */
+  readProperties(names: readonly string[], out: Array<string | undefined>): void {
+    const stored = this.stored;
+    if (stored instanceof RecordView) stored.readProperties(names, out);
+    else for (let index = 0; index < names.length; index++) out[index] = stored.properties[names[index]!];
   }
 
   /** The record's CommitLog offset: what a send-back names the failed message by. */

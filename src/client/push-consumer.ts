@@ -331,15 +331,16 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     const local = (this.options.orderly ?? false) || this.messageModel === "broadcasting";
     for (let attempt = 0; ; attempt++) {
       if (this.isStopping()) return false;
-      const consumed = this.trace?.consuming(message, this.group);
+      const trace = this.trace;
+      const beforeMs = trace === undefined ? 0 : trace.nowMs();
       try {
         await handler(message);
-        consumed?.({});
+        trace?.consumed(message, this.group, beforeMs);
         return true;
       } catch (error) {
         // A message abandoned at shutdown (an iterator or stream closing) is not a failure.
         if (this.isStopping() && isMqError(error, "ABORTED")) return false;
-        consumed?.({ error });
+        trace?.consumed(message, this.group, beforeMs, error);
         this.metrics.failed++;
         const outcome = local ? await this.localFailure(message, error, attempt) : await this.sendBack(message, error, this.options.maxReconsumeTimes);
         if (outcome !== "again") return outcome;

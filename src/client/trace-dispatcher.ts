@@ -16,12 +16,13 @@ import type { TimerHandle } from "../common/clock.ts";
 import { MqError } from "../common/errors.ts";
 import type { MsgIdGenerator } from "../common/ids.ts";
 import { traceFlushIntervalMs, traceHopsPerFlushMax, traceHopsPerMessageMax, traceQueueHopsMax, traceSendBytesMax, topicNamePattern } from "../common/limits.ts";
+import { propertyNames, splitKeys } from "../common/message-properties.ts";
 import { systemTopics } from "../common/system-topics.ts";
 import { type BatchEntry, encodeBatchBody } from "../protocol/batch-body.ts";
 import { type RecordedHop, isTraceOff, packTraceHops, traceMessageProperties, traceparentProperty } from "../protocol/trace-record.ts";
 import { type ClientContext, checkPositiveInteger } from "./client-context.ts";
 import { createMsgIdGenerator } from "./client-identity.ts";
-import type { PreparedMessage, ProducerMessage, ReceivedMessage, SendResult } from "./message.ts";
+import { ConsumedMessage, type PreparedMessage, type ProducerMessage, type ReceivedMessage, type SendResult } from "./message.ts";
 
 /** `trace` of the client options: false turns it off; an object chooses the topic and the queue bound. */
 export type TraceSetting = boolean | { readonly enabled?: boolean; readonly topic?: string; readonly queueHopsMax?: number };
@@ -35,7 +36,7 @@ const traceSendTimeoutMs = 3_000;
 export class TraceDispatcher {
   readonly counters = { recorded: 0, written: 0, dropped: 0 };
   readonly topic: string;
-  private queue: RecordedHop[] = [];
+  private queue: Array<RecordedHop | Consumption> = [];
   private timer: TimerHandle | undefined;
   private inFlight = new Set<Promise<void>>();
   private readonly msgIds: MsgIdGenerator;
@@ -84,7 +85,7 @@ export class TraceDispatcher {
   published(sent: { readonly message: PreparedMessage; readonly msgId: string; readonly group: string; readonly startedMs: number; readonly result?: SendResult; readonly error?: unknown }): void {
     const { message, result } = sent;
     const hop: RecordedHop = { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: this.context.clock.nowMs() - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group };
-    if (message.keys !== undefined && message.keys.length > 0) hop.keys = [...message.keys];
+    if (message.keys !== undefined && message.keys.length > 0) hop.keys = message.keys; // the prepared message's own copy
     if (message.tags !== undefined) hop.tags = message.tags;
     if (result !== undefined) {
       hop.offsetMsgId = result.offsetMsgId;
@@ -105,24 +106,28 @@ export class TraceDispatcher {
     );
   }
 
+  /** When a consumption starts, by this client's clock: what `consumed` takes as `beforeMs`. */
+  nowMs(): number {
+    return this.context.clock.nowMs();
+  }
+
   /**
-   * A consumer's handler starts on `message`; the returned function records how it ended. One
-   * record holds both: the consume-after hop with the start time, read back as consume-before
-   * and consume-after (trace-record.ts), so a consumption costs one hop's write.
+   * A consumer's handler ran on `message` from `beforeMs` (nowMs) until now, and failed when
+   * `error` is set. One record holds both hops: the consume-after hop with the start time, read
+   * back as consume-before and consume-after (trace-record.ts), so a consumption costs one hop's
+   * write. What is queued is the message and the two times only: the hop's fields (the msgId and
+   * what else lives in the properties, read alone from the record: record-view.ts) are read when
+   * the batch is written, so tracing a consumption never decodes the message's properties and
+   * costs the handler's path a small object.
    */
-  consuming(message: ReceivedMessage, group: string): (outcome: { readonly error?: unknown }) => void {
-    const beforeMs = this.context.clock.nowMs();
-    return (outcome) => {
-      const nowMs = this.context.clock.nowMs();
-      const hop: RecordedHop = { hop: "consume-after", msgId: message.msgId, topic: message.originTopic, host: this.host, timeMs: nowMs, costMs: nowMs - beforeMs, status: "ok", group, queueId: message.queueId, queueOffset: message.queueOffset, beforeMs };
-      if (message.keys.length > 0) hop.keys = [...message.keys];
-      if (message.reconsumeTimes !== 0) hop.reconsumeTimes = message.reconsumeTimes;
-      if (outcome.error !== undefined) {
-        hop.status = "failed";
-        hop.detail = `failed, to be retried: ${outcome.error instanceof Error ? outcome.error.message : String(outcome.error)}`;
-      }
-      this.record(hop, message.properties);
-    };
+  consumed(message: ReceivedMessage, group: string, beforeMs: number, error?: unknown): void {
+    if (this.queue.length >= this.queueHopsMax) {
+      this.counters.dropped += 1;
+      return;
+    }
+    this.queue.push(new Consumption(message, group, beforeMs, this.context.clock.nowMs(), error));
+    this.counters.recorded += 1;
+    this.timer ??= this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
   }
 
   /** Writes what is queued and waits for the trace sends to finish (each bounded by its timeout). */
@@ -145,7 +150,7 @@ export class TraceDispatcher {
       this.timer = this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
       return;
     }
-    const hops = this.queue.splice(0, traceHopsPerFlushMax);
+    const hops = this.hopsOf(this.queue.splice(0, traceHopsPerFlushMax));
     if (this.queue.length > 0) this.timer = this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
     const sending = this.send(hops).then(
       (written) => {
@@ -158,6 +163,21 @@ export class TraceDispatcher {
     );
     this.inFlight.add(sending);
     void sending.finally(() => this.inFlight.delete(sending));
+  }
+
+  /** The hops of queued records, consumptions made hops here (a message that turned tracing off has none). */
+  private hopsOf(queued: ReadonlyArray<RecordedHop | Consumption>): RecordedHop[] {
+    const hops: RecordedHop[] = [];
+    const host = this.host;
+    for (const entry of queued) {
+      if (!(entry instanceof Consumption)) hops.push(entry);
+      else {
+        const hop = entry.hop(host);
+        if (hop !== undefined) hops.push(hop);
+        else this.counters.recorded -= 1;
+      }
+    }
+    return hops;
   }
 
   /**
@@ -194,5 +214,53 @@ export class TraceDispatcher {
     let written = 0;
     for (const outcome of await Promise.allSettled(sends)) if (outcome.status === "fulfilled") written += outcome.value;
     return written;
+  }
+}
+
+/** What a consumption's hop reads of the message's properties, in one pass (Consumption.hop). */
+const consumedPropertyNames = [propertyNames.msgId, propertyNames.retryTopic, propertyNames.keys, traceparentProperty, propertyNames.traceOn] as const;
+
+/** A consumption as queued: the message and its times; `hop` makes its consume-after hop when the batch is written. */
+class Consumption {
+  constructor(
+    readonly message: ReceivedMessage,
+    readonly group: string,
+    readonly beforeMs: number,
+    readonly afterMs: number,
+    readonly error: unknown,
+  ) {}
+
+  /** The hop, or undefined when the message turned tracing off (TRACE_ON=false). */
+  hop(host: string): RecordedHop | undefined {
+    const { message, afterMs, beforeMs } = this;
+    let msgId: string | undefined;
+    let topic: string | undefined;
+    let keys: readonly string[];
+    let traceparent: string | undefined;
+    if (message instanceof ConsumedMessage) {
+      const values: Array<string | undefined> = [undefined, undefined, undefined, undefined, undefined];
+      message.readProperties(consumedPropertyNames, values);
+      if (values[4] === "false") return undefined;
+      msgId = values[0];
+      topic = values[1];
+      keys = splitKeys(values[2]);
+      traceparent = values[3];
+    } else {
+      if (isTraceOff(message.properties)) return undefined;
+      msgId = message.msgId;
+      topic = message.originTopic;
+      keys = message.keys;
+      traceparent = message.properties[traceparentProperty];
+    }
+    const hop: RecordedHop = { hop: "consume-after", msgId: msgId ?? message.msgId, topic: topic ?? message.topic, host, timeMs: afterMs, costMs: afterMs - beforeMs, status: "ok", group: this.group, queueId: message.queueId, queueOffset: message.queueOffset, beforeMs };
+    if (keys.length > 0) hop.keys = [...keys];
+    const reconsumeTimes = message.reconsumeTimes;
+    if (reconsumeTimes !== 0) hop.reconsumeTimes = reconsumeTimes;
+    if (this.error !== undefined) {
+      hop.status = "failed";
+      hop.detail = `failed, to be retried: ${this.error instanceof Error ? this.error.message : String(this.error)}`;
+    }
+    if (traceparent !== undefined) hop.traceparent = traceparent;
+    return hop;
   }
 }

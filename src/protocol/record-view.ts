@@ -3,10 +3,11 @@
  * what a pull, pop or lookup answer hands the client, one per record of the response body.
  *
  * Lazy: constructing one costs an object and nothing else. The fixed fields are read from the
- * body when asked; the topic, the body view and the properties (and tags, keys, msgId, which
- * live in the properties) are decoded on first access and kept. A consumer that reads only the
- * body and the offsets of a message never decodes its properties; one that reads nothing of a
- * message it skips pays for nothing.
+ * body when asked; the topic, the body view and the properties are decoded on first access and
+ * kept. Tags, keys and msgId live in the properties but are read alone (`property`: a byte scan
+ * that decodes only the value asked for), so a consumer — or the SDK's trace of a consumption —
+ * that reads a message's msgId never decodes its other properties; one that reads only the body
+ * and the offsets decodes none; one that reads nothing of a message it skips pays for nothing.
  *
  * The record's lengths were checked by `splitRecords` before the view was made (each region
  * inside the record, the regions adding up to its size), so no getter can read past it. The CRC
@@ -23,6 +24,9 @@ const bodyLengthAt = 84;
 const bodyAt = 88;
 
 const textDecoder = new TextDecoder();
+/** The separators of the properties' text (message-properties.ts): name \u0001 value \u0002. */
+const nameValueSeparatorByte = 1;
+const pairSeparatorByte = 2;
 
 /**
  * The last topic decoded from one response body, shared by its views: the records of a pull
@@ -119,26 +123,77 @@ export class RecordView implements StoredMessage {
 
   get properties(): Properties {
     if (this.propertiesMap === undefined) {
-      const topicLengthAt = this.position + bodyAt + this.bodyLength();
-      const lengthAt = topicLengthAt + 1 + this.bytes[topicLengthAt]!;
-      const start = lengthAt + 2;
-      const length = this.view.getUint16(lengthAt);
+      const start = this.propertiesStart();
+      const length = this.view.getUint16(start - 2);
       this.propertiesMap = length === 0 ? {} : decodePropertiesText(textDecoder.decode(this.bytes.subarray(start, start + length)));
     }
     return this.propertiesMap;
   }
 
   get tags(): string | undefined {
-    return this.properties[propertyNames.tags];
+    return this.property(propertyNames.tags);
   }
 
   get keys(): string[] {
-    this.keyList ??= splitKeys(this.properties[propertyNames.keys]);
+    this.keyList ??= splitKeys(this.property(propertyNames.keys));
     return this.keyList;
   }
 
+  /** The producer's msgId: one property read from the bytes, so a consumer (or its trace) that needs only it never decodes the rest. */
   get msgId(): string | undefined {
-    return this.properties[propertyNames.msgId];
+    return this.property(propertyNames.msgId);
+  }
+
+  /**
+   * One property's value, read from the record's bytes without decoding the others (or from the
+   * map once it is decoded). A name may repeat: the last pair wins, as in the decoded map.
+   */
+  property(name: string): string | undefined {
+    if (this.propertiesMap !== undefined) return this.propertiesMap[name];
+    const out: Array<string | undefined> = [undefined];
+    this.readProperties([name], out);
+    return out[0];
+  }
+
+  /**
+   * The values of `names` (ASCII, as every property name the SDK reads is) into `out` at their
+   * indexes, in one pass over the properties' bytes: each pair's name is compared in place and only
+   * a matching pair's value is decoded. What a message's trace needs of its properties, at the
+   * price of a byte scan instead of a map of every property.
+   */
+  readProperties(names: readonly string[], out: Array<string | undefined>): void {
+    if (this.propertiesMap !== undefined) {
+      for (let index = 0; index < names.length; index++) out[index] = this.propertiesMap[names[index]!];
+      return;
+    }
+    const bytes = this.bytes;
+    const start = this.propertiesStart();
+    const end = start + this.view.getUint16(start - 2);
+    let pair = start;
+    while (pair < end) {
+      let pairEnd = bytes.indexOf(pairSeparatorByte, pair);
+      if (pairEnd < 0 || pairEnd > end) pairEnd = end;
+      for (let index = 0; index < names.length; index++) {
+        const name = names[index]!;
+        const valueAt = pair + name.length + 1;
+        if (valueAt > pairEnd || bytes[valueAt - 1] !== nameValueSeparatorByte) continue;
+        let same = true;
+        for (let char = 0; char < name.length; char++) {
+          if (bytes[pair + char] !== name.charCodeAt(char)) {
+            same = false;
+            break;
+          }
+        }
+        if (same) out[index] = textDecoder.decode(bytes.subarray(valueAt, pairEnd));
+      }
+      pair = pairEnd + 1;
+    }
+  }
+
+  /** Where the properties' text starts (its u16 length is the two bytes before). */
+  private propertiesStart(): number {
+    const topicLengthAt = this.position + bodyAt + this.bodyLength();
+    return topicLengthAt + 1 + this.bytes[topicLengthAt]! + 2;
   }
 
   private bodyLength(): number {

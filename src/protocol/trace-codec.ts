@@ -29,6 +29,8 @@ export const traceBinaryFormat = 2;
 
 /** Optional fields, one bit each, written in this order. */
 const bit = { costMs: 1, keys: 2, tags: 4, group: 8, clientId: 16, offsetMsgId: 32, queueId: 64, queueOffset: 128, storeTimeMs: 256, reconsumeTimes: 512, deliverAtMs: 1024, traceparent: 2048, detail: 4096, beforeMs: 8192 } as const;
+/** The fields naming a table string, each with its own last-text cache (TraceEncoder.ref). */
+const refSlot = { topic: 0, host: 1, tags: 2, group: 3, clientId: 4 } as const;
 const flag = { failed: 1, msgIdHex: 2, offsetMsgIdHex: 4, costFloat: 8 } as const;
 const headerBytes = 15;
 
@@ -47,12 +49,16 @@ class TraceEncoder {
   private baseMs = 0;
   private strings = new Map<string, number>();
   private table: string[] = [];
+  /** Per field that names a table string (refSlot), the last text and its index. */
+  private readonly lastTexts: Array<string | undefined> = [undefined, undefined, undefined, undefined, undefined];
+  private readonly lastIndexes = [0, 0, 0, 0, 0];
 
   encode(hops: readonly RecordedHop[], start: number, end: number): Uint8Array {
     this.at = headerBytes;
     this.baseMs = Math.round(hops[start]?.timeMs ?? 0);
     this.strings.clear();
     this.table.length = 0;
+    this.lastTexts.fill(undefined);
     for (let index = start; index < end; index++) this.hop(hops[index]!);
     const tableAt = this.at;
     this.varint(this.table.length);
@@ -87,8 +93,8 @@ class TraceEncoder {
     this.at += 4;
     let flags = hop.status === "ok" ? 0 : flag.failed;
     if (this.id(hop.msgId)) flags |= flag.msgIdHex;
-    this.varint(this.ref(hop.topic));
-    this.varint(this.ref(hop.host));
+    this.varint(this.ref(hop.topic, refSlot.topic));
+    this.varint(this.ref(hop.host, refSlot.host));
     this.time(hop.timeMs);
     if ((bits & bit.costMs) !== 0) {
       const cost = hop.costMs!;
@@ -103,9 +109,9 @@ class TraceEncoder {
       this.varint(keys.length);
       for (const key of keys) this.text(key);
     }
-    if ((bits & bit.tags) !== 0) this.varint(this.ref(hop.tags!));
-    if ((bits & bit.group) !== 0) this.varint(this.ref(hop.group!));
-    if ((bits & bit.clientId) !== 0) this.varint(this.ref(hop.clientId!));
+    if ((bits & bit.tags) !== 0) this.varint(this.ref(hop.tags!, refSlot.tags));
+    if ((bits & bit.group) !== 0) this.varint(this.ref(hop.group!, refSlot.group));
+    if ((bits & bit.clientId) !== 0) this.varint(this.ref(hop.clientId!, refSlot.clientId));
     if ((bits & bit.offsetMsgId) !== 0 && this.id(hop.offsetMsgId!)) flags |= flag.offsetMsgIdHex;
     if ((bits & bit.queueId) !== 0) this.varint(hop.queueId!);
     if ((bits & bit.queueOffset) !== 0) this.varint(hop.queueOffset!);
@@ -120,21 +126,22 @@ class TraceEncoder {
 
   /** An id: as bytes when it is uppercase hex digits (true), else as UTF-8 text of at most 255 bytes. */
   private id(text: string): boolean {
-    this.ensure(1 + text.length * 3);
+    const length = text.length;
+    this.ensure(1 + length * 3);
     const bytes = this.bytes;
     const start = this.at + 1;
-    const length = text.length;
-    let hex = length % 2 === 0 && length <= 510;
-    for (let index = 0; hex && index < length; index += 2) {
+    // Integer arithmetic only (`>> 1`, not `/ 2`): this runs for every id of every hop.
+    let hex = (length & 1) === 0 && length <= 510;
+    for (let index = 0, to = start; hex && index < length; index += 2, to++) {
       const high = text.charCodeAt(index);
       const low = text.charCodeAt(index + 1);
-      const value = high < 128 && low < 128 ? (hexValue[high]! << 4) | hexValue[low]! : -1;
+      const value = (high | low) < 128 ? (hexValue[high]! << 4) | hexValue[low]! : -1;
       if (value < 0) hex = false;
-      else bytes[start + index / 2] = value;
+      else bytes[to] = value;
     }
     if (hex) {
-      bytes[this.at] = length / 2;
-      this.at = start + length / 2;
+      bytes[this.at] = length >> 1;
+      this.at = start + (length >> 1);
       return true;
     }
     const written = Math.min(textEncoder.encodeInto(text, bytes.subarray(start)).written, 255);
@@ -167,14 +174,22 @@ class TraceEncoder {
     bytes[this.at++] = rest;
   }
 
-  /** The string table index of `text`, added on first use. */
-  private ref(text: string): number {
+  /**
+   * The string table index of `text`, added on first use. Hops in a row name the same topic, host
+   * and group, mostly as the very same string objects: the last text of the same field (`slot`)
+   * answers without a map lookup (which hashes the text: most of a hop's encoding cost before
+   * this check).
+   */
+  private ref(text: string, slot: number): number {
+    if (text === this.lastTexts[slot]) return this.lastIndexes[slot]!;
     let index = this.strings.get(text);
     if (index === undefined) {
       index = this.table.length;
       this.table.push(text);
       this.strings.set(text, index);
     }
+    this.lastTexts[slot] = text;
+    this.lastIndexes[slot] = index;
     return index;
   }
 
