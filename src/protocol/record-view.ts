@@ -156,14 +156,15 @@ export class RecordView implements StoredMessage {
   }
 
   /**
-   * The values of `names` (ASCII, as every property name the SDK reads is) into `out` at their
-   * indexes, in one pass over the properties' bytes: each pair's name is compared in place and only
-   * a matching pair's value is decoded. What a message's trace needs of its properties, at the
+   * The values of `names` into `out` at their indexes, in one pass over the properties' bytes:
+   * each pair's name is compared in place and only a matching pair's value is decoded (names the
+   * SDK reads are ASCII; a name that is not is looked up in the decoded map). What a message's trace needs of its properties, at the
    * price of a byte scan instead of a map of every property.
    */
   readProperties(names: readonly string[], out: Array<string | undefined>): void {
-    if (this.propertiesMap !== undefined) {
-      for (let index = 0; index < names.length; index++) out[index] = this.propertiesMap[names[index]!];
+    if (this.propertiesMap !== undefined || !names.every(isAscii)) {
+      const properties = this.properties;
+      for (let index = 0; index < names.length; index++) out[index] = properties[names[index]!];
       return;
     }
     const bytes = this.bytes;
@@ -203,4 +204,9 @@ export class RecordView implements StoredMessage {
   private uint64(offset: number): number {
     return this.view.getUint32(this.position + offset) * 4294967296 + this.view.getUint32(this.position + offset + 4);
   }
+}
+
+function isAscii(text: string): boolean {
+  for (let index = 0; index < text.length; index++) if (text.charCodeAt(index) > 0x7f) return false;
+  return true;
 }

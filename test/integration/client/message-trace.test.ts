@@ -66,6 +66,34 @@ describe("message trace", () => {
     expect(await admin.trace("no-such-key")).toEqual([]);
   });
 
+  test("a pulled batch: each message's consume hops, at its own queue offset, found by its msgId and by its offsetMsgId; one that turned tracing off has none", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("batch");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startProducer(broker.address);
+    // One SEND_BATCH: the consumer pulls them as one batch, the hops' index keys shared by msgIds of one millisecond.
+    const sent = await producer.sendBatch(topic, Array.from({ length: 12 }, (_, index) => ({ body: `m${index}`, ...(index === 5 ? { keys: ["batch-key-5"] } : {}), ...(index === 7 ? { properties: { TRACE_ON: "false" } } : {}) })));
+    const group = uniqueName("g");
+    const push = consumer(broker.address, { group, consumeFromWhere: "first" }).subscribe(topic);
+    let consumed = 0;
+    await push.start(() => void consumed++);
+    await waitFor("the batch", () => consumed === sent.length);
+
+    const admin = track(new Admin({ broker: broker.address }));
+    for (const [index, message] of sent.entries()) {
+      if (index === 7) continue;
+      const hops = await traceUntil(admin, message.msgId, ["publish", "stored", "consume-before", "consume-after"]);
+      const after = hops.find((hop) => hop.hop === "consume-after")!;
+      expect(after).toMatchObject({ msgId: message.msgId, topic, group, host: push.clientId, status: "ok", queueId: message.queueId, queueOffset: message.queueOffset });
+      expect(hops.find((hop) => hop.hop === "consume-before")).toMatchObject({ msgId: message.msgId, queueOffset: message.queueOffset });
+      if (index === 5) expect(after.keys).toEqual(["batch-key-5"]);
+      else expect(after.keys).toBeUndefined();
+      expect(hopNames(await admin.trace(message.offsetMsgId))).toEqual(["publish", "stored", "consume-before", "consume-after"]);
+    }
+    await push.shutdown(); // its trace written: the quiet message's absence is final
+    expect(await admin.trace(sent[7]!.msgId)).toEqual([]);
+  });
+
   test("a failed handler records consume-after failed, then the retry the broker scheduled and delivered", async () => {
     const broker = await startTestBroker();
     const topic = uniqueName("retried");

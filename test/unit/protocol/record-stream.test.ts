@@ -63,6 +63,38 @@ describe("splitRecords", () => {
     }
   });
 
+  test("a property read alone from the bytes (tags, keys, msgId, any name, several in one pass) equals the decoded map's, before and after the map is decoded", () => {
+    const properties: Array<Record<string, string>> = [
+      {},
+      { TAGS: "created", KEYS: "k1 k2", UNIQ_KEY: "0A0000071092DEADBEEF000000010000", region: "eu" },
+      // Names that start or end like the ones asked for, an empty value, UTF-8 names and values.
+      { UNIQ: "short", UNIQ_KEYS: "longer", XUNIQ_KEY: "prefixed", UNIQ_KEY: "0A0000071092DEADBEEF000000010003", TAGS: "", "ключ": "значение", traceparent: "00-ab-cd-01" },
+      { KEYS: "only", "a\u00e9": "é" },
+    ];
+    const names = ["UNIQ_KEY", "TAGS", "KEYS", "UNIQ", "region", "traceparent", "TRACE_ON", "ключ", "RETRY_TOPIC"];
+    const body = pulledBody(properties.map((each, index) => input(index, each)));
+    properties.forEach((expected, index) => {
+      const fresh = splitRecords(body)[index]!;
+      expect([fresh.msgId, fresh.tags, fresh.keys]).toEqual([expected["UNIQ_KEY"], expected["TAGS"], expected["KEYS"]?.split(" ") ?? []]);
+      const view = splitRecords(body)[index]! as unknown as { property(name: string): string | undefined; readProperties(names: readonly string[], out: Array<string | undefined>): void; properties: Record<string, string> };
+      const want = names.map((name) => expected[name]);
+      expect(names.map((name) => view.property(name))).toEqual(want);
+      const out: Array<string | undefined> = names.map(() => undefined);
+      view.readProperties(names, out);
+      expect(out).toEqual(want);
+      expect(view.properties).toEqual(expected);
+      expect(names.map((name) => view.property(name))).toEqual(want);
+    });
+  });
+
+  test("a name set twice in the stored text reads as its last value, alone as in the decoded map", () => {
+    const record = input(1, {});
+    record.propertiesBytes = encoder.encode("UNIQ_KEY\u0001first\u0002TAGS\u0001t\u0002UNIQ_KEY\u0001second\u0002");
+    const body = pulledBody([record]);
+    expect(splitRecords(body)[0]!.msgId).toBe("second");
+    expect(splitRecords(body)[0]!.properties).toEqual({ UNIQ_KEY: "second", TAGS: "t" });
+  });
+
   test("a record's body is a view into the answer, not a copy", () => {
     const body = pulledBody([input(3, {})]);
     const [message] = splitRecords(body);
