@@ -150,10 +150,10 @@ export class Producer {
         const fields = this.sendFields(prepared, queue, msgId);
         return this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
       });
-      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, result });
+      this.trace?.published(prepared, msgId, this.group, startedMs, result);
       return result;
     } catch (error) {
-      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, error });
+      this.trace?.published(prepared, msgId, this.group, startedMs, undefined, error);
       throw error;
     } finally {
       this.inFlight.release();
@@ -179,10 +179,10 @@ export class Producer {
         fields.transactionPrepared = true;
         return { result: await this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal }), address };
       });
-      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, result: sent.result });
+      this.trace?.published(prepared, msgId, this.group, startedMs, sent.result);
       return sent;
     } catch (error) {
-      this.trace?.published({ message: prepared, msgId, group: this.group, startedMs, error });
+      this.trace?.published(prepared, msgId, this.group, startedMs, undefined, error);
       throw error;
     } finally {
       this.inFlight.release();
@@ -204,7 +204,7 @@ export class Producer {
     await this.inFlight.acquire(options.signal);
     const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
     const traceAll = (outcome: { results?: readonly SendResult[]; error?: unknown }) =>
-      preparedAll.forEach((message, index) => this.trace?.published({ message, msgId: entries[index]!.msgId, group: this.group, startedMs, result: outcome.results?.[index], error: outcome.error }));
+      preparedAll.forEach((message, index) => this.trace?.published(message, entries[index]!.msgId, this.group, startedMs, outcome.results?.[index], outcome.error));
     try {
       const results = await this.withRetries(topic, routing, options, (address, queue) => {
         const fields: Fields<typeof RequestCode.SEND_BATCH> = {

@@ -71,29 +71,49 @@ export class TraceDispatcher {
   /** Queues a hop, unless the queue is full (then it is dropped and counted) or the message turned tracing off. */
   record(hop: RecordedHop, properties?: Readonly<Record<string, string>>): void {
     if (isTraceOff(properties)) return;
+    const traceparent = properties?.[traceparentProperty];
+    this.enqueue(traceparent === undefined ? hop : { ...hop, traceparent });
+  }
+
+  /** Queues a hop (or a consumption), unless the queue is full: then it is dropped and counted. */
+  private enqueue(entry: RecordedHop | Consumption): void {
     if (this.queue.length >= this.queueHopsMax) {
       this.counters.dropped += 1;
       return;
     }
-    const traceparent = properties?.[traceparentProperty];
-    this.queue.push(traceparent === undefined ? hop : { ...hop, traceparent });
+    this.queue.push(entry);
     this.counters.recorded += 1;
     this.timer ??= this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
   }
 
-  /** A send's publish hop: `result` when it was stored, else the error it failed with. Built field by field: it runs on every send. */
-  published(sent: { readonly message: PreparedMessage; readonly msgId: string; readonly group: string; readonly startedMs: number; readonly result?: SendResult; readonly error?: unknown }): void {
-    const { message, result } = sent;
-    const hop: RecordedHop = { hop: "publish", msgId: sent.msgId, topic: message.topic, host: this.host, timeMs: sent.startedMs, costMs: this.context.clock.nowMs() - sent.startedMs, status: result === undefined ? "failed" : "ok", group: sent.group };
-    if (message.keys !== undefined && message.keys.length > 0) hop.keys = message.keys; // the prepared message's own copy
-    if (message.tags !== undefined) hop.tags = message.tags;
-    if (result !== undefined) {
-      hop.offsetMsgId = result.offsetMsgId;
-      hop.queueId = result.queueId;
-      hop.queueOffset = result.queueOffset;
-    }
-    if (sent.error !== undefined) hop.detail = sent.error instanceof Error ? sent.error.message : String(sent.error);
-    this.record(hop, message.properties);
+  /**
+   * A send's publish hop: `result` when it was stored, else the error it failed with. It runs on
+   * every send: the hop is one object literal with every field (an absent one undefined, which
+   * the encoder skips), so all publish hops share one shape, and the arguments are positional
+   * (no argument object per send).
+   */
+  published(message: PreparedMessage, msgId: string, group: string, startedMs: number, result: SendResult | undefined, error?: unknown): void {
+    const properties = message.properties;
+    if (properties !== undefined && isTraceOff(properties)) return;
+    const keys = message.keys;
+    const hop: RecordedHop = {
+      hop: "publish",
+      msgId,
+      topic: message.topic,
+      host: this.host,
+      timeMs: startedMs,
+      costMs: this.context.clock.nowMs() - startedMs,
+      status: result === undefined ? "failed" : "ok",
+      group,
+      keys: keys !== undefined && keys.length > 0 ? keys : undefined, // the prepared message's own copy
+      tags: message.tags,
+      offsetMsgId: result?.offsetMsgId,
+      queueId: result?.queueId,
+      queueOffset: result?.queueOffset,
+      traceparent: properties?.[traceparentProperty],
+      detail: error === undefined ? undefined : error instanceof Error ? error.message : String(error),
+    };
+    this.enqueue(hop);
   }
 
   /** A transaction this producer ended (sendInTransaction): its outcome, or the error that left it to check-back. */
@@ -125,9 +145,7 @@ export class TraceDispatcher {
       this.counters.dropped += 1;
       return;
     }
-    this.queue.push(new Consumption(message, group, beforeMs, this.context.clock.nowMs(), error));
-    this.counters.recorded += 1;
-    this.timer ??= this.context.clock.setTimeout(() => this.flush(), traceFlushIntervalMs);
+    this.enqueue(new Consumption(message, group, beforeMs, this.context.clock.nowMs(), error));
   }
 
   /** Writes what is queued and waits for the trace sends to finish (each bounded by its timeout). */
@@ -219,6 +237,8 @@ export class TraceDispatcher {
 
 /** What a consumption's hop reads of the message's properties, in one pass (Consumption.hop). */
 const consumedPropertyNames = [propertyNames.msgId, propertyNames.retryTopic, propertyNames.keys, traceparentProperty, propertyNames.traceOn] as const;
+const consumedPropertyValues: Array<string | undefined> = consumedPropertyNames.map(() => undefined);
+const noKeys: readonly string[] = [];
 
 /** A consumption as queued: the message and its times; `hop` makes its consume-after hop when the batch is written. */
 class Consumption {
@@ -238,12 +258,13 @@ class Consumption {
     let keys: readonly string[];
     let traceparent: string | undefined;
     if (message instanceof ConsumedMessage) {
-      const values: Array<string | undefined> = [undefined, undefined, undefined, undefined, undefined];
+      const values = consumedPropertyValues; // synchronous from here to the last read: one array for every hop
+      values.fill(undefined);
       message.readProperties(consumedPropertyNames, values);
       if (values[4] === "false") return undefined;
       msgId = values[0];
       topic = values[1];
-      keys = splitKeys(values[2]);
+      keys = values[2] === undefined ? noKeys : splitKeys(values[2]);
       traceparent = values[3];
     } else {
       if (isTraceOff(message.properties)) return undefined;
@@ -252,15 +273,25 @@ class Consumption {
       keys = message.keys;
       traceparent = message.properties[traceparentProperty];
     }
-    const hop: RecordedHop = { hop: "consume-after", msgId: msgId ?? message.msgId, topic: topic ?? message.topic, host, timeMs: afterMs, costMs: afterMs - beforeMs, status: "ok", group: this.group, queueId: message.queueId, queueOffset: message.queueOffset, beforeMs };
-    if (keys.length > 0) hop.keys = [...keys];
+    const { error } = this;
     const reconsumeTimes = message.reconsumeTimes;
-    if (reconsumeTimes !== 0) hop.reconsumeTimes = reconsumeTimes;
-    if (this.error !== undefined) {
-      hop.status = "failed";
-      hop.detail = `failed, to be retried: ${this.error instanceof Error ? this.error.message : String(this.error)}`;
-    }
-    if (traceparent !== undefined) hop.traceparent = traceparent;
-    return hop;
+    // One literal with every field (absent ones undefined, which the encoder skips): one shape for every consumption's hop.
+    return {
+      hop: "consume-after",
+      msgId: msgId ?? message.msgId,
+      topic: topic ?? message.topic,
+      host,
+      timeMs: afterMs,
+      costMs: afterMs - beforeMs,
+      status: error === undefined ? "ok" : "failed",
+      group: this.group,
+      keys: keys.length > 0 ? [...keys] : undefined,
+      queueId: message.queueId,
+      queueOffset: message.queueOffset,
+      reconsumeTimes: reconsumeTimes === 0 ? undefined : reconsumeTimes,
+      traceparent,
+      detail: error === undefined ? undefined : `failed, to be retried: ${error instanceof Error ? error.message : String(error)}`,
+      beforeMs,
+    };
   }
 }
