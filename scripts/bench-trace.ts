@@ -18,7 +18,7 @@
  * `--quick`, discards rounds slowed by other work on the machine without picking each side's
  * luckiest one). A traced run also checks its trace: a sampled message's hops (publish, stored,
  * consume-before, consume-after) and the broker's written and dropped counts.
- * Each run also takes the CPU time of driver and broker per message (a steadier figure than the
+ * Each run also takes the CPU time of driver and broker per message, and the driver's part (a steadier figure than the
  * rate on a busy machine). Prints each run, each round's ratio, the medians and their ratio
  * against the target; the last line is one JSON object. `--quick` runs a fifth of the count.
  */
@@ -72,6 +72,8 @@ interface Run {
   rate: number;
   /** CPU time of the driver and the broker over the run's produce and consume (shutdowns, so trace flushes, included), µs per message. */
   cpuMicrosPerMessage: number;
+  /** The driver's (clients') part of it, µs per message: the rest is the broker's. */
+  driverCpuMicrosPerMessage: number;
   hopsWritten?: number;
   hopsDropped?: number;
   sampleHops?: string[];
@@ -94,7 +96,7 @@ async function drive(): Promise<void> {
       runs.push(run);
       pair.push(run);
       const trace = traced ? `; trace: ${run.hopsWritten} hops written, ${run.hopsDropped} dropped, sample ${run.sampleHops?.join(" → ")}` : "";
-      console.log(`round ${round + 1} ${traced ? "traced  " : "untraced"}: produce ${fmt(run.produceRate)} msgs/s, consume ${fmt(run.consumeRate)} msgs/s, produce + consume ${fmt(run.rate)} msgs/s, CPU ${run.cpuMicrosPerMessage.toFixed(1)} µs/msg${trace}`);
+      console.log(`round ${round + 1} ${traced ? "traced  " : "untraced"}: produce ${fmt(run.produceRate)} msgs/s, consume ${fmt(run.consumeRate)} msgs/s, produce + consume ${fmt(run.rate)} msgs/s, CPU ${run.cpuMicrosPerMessage.toFixed(1)} µs/msg (clients ${run.driverCpuMicrosPerMessage.toFixed(1)})${trace}`);
     }
     const [tracedRun, untracedRun] = pair[0]!.traced ? [pair[0]!, pair[1]!] : [pair[1]!, pair[0]!];
     console.log(`round ${round + 1} ratio ${((tracedRun.rate / untracedRun.rate) * 100).toFixed(1)} % (CPU per message traced / untraced ${(tracedRun.cpuMicrosPerMessage / untracedRun.cpuMicrosPerMessage).toFixed(2)})`);
@@ -202,6 +204,7 @@ async function runOnce(settings: { traced: boolean; count: number; window: numbe
     consumeRate: settings.count / consumeSeconds,
     rate: settings.count / seconds,
     cpuMicrosPerMessage: (driverCpu.user + driverCpu.system + (counters.cpuMicros ?? Number.NaN)) / settings.count,
+    driverCpuMicrosPerMessage: (driverCpu.user + driverCpu.system) / settings.count,
     ...(settings.traced ? { hopsWritten: counters.written, hopsDropped: counters.dropped, sampleHops } : {}),
   };
 }

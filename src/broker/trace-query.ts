@@ -16,7 +16,7 @@ import { isMessageIdShape } from "../common/ids.ts";
 import { decodeRecord } from "../common/message-record.ts";
 import { traceKeyMessagesMax, traceQueryHopsMax, traceQueryMessagesMax } from "../common/limits.ts";
 import { systemTopics } from "../common/system-topics.ts";
-import { type TraceHop, hopMatches, sortTimeline, traceIndexKey, uniqueHops, unpackTraceHops } from "../protocol/trace-record.ts";
+import { type StoredCopy, type TraceHop, completePublishHops, hopMatches, sortTimeline, traceIndexKey, uniqueHops, unpackTraceHops } from "../protocol/trace-record.ts";
 import type { BrokerContext } from "./broker-context.ts";
 import { scheduledHopOf, timerRecordOf } from "./scheduled-hop.ts";
 import { isBuiltStoredHop, storedHopOf } from "./stored-hop.ts";
@@ -55,12 +55,18 @@ export function findTrace(context: BrokerContext, query: { readonly id: string; 
   for (const id of ids) msgIds.delete(id.toUpperCase());
   const followed = [...msgIds].slice(0, traceKeyMessagesMax);
   for (const msgId of followed) search(msgId, (hop) => hop.msgId.toUpperCase() === msgId);
-  hops.push(...storedHops(context, [...ids, ...followed]));
+  const copies: StoredCopy[] = [];
+  hops.push(...storedHops(context, [...ids, ...followed], copies));
+  completePublishHops(hops, copies);
   return sortTimeline(uniqueHops(hops)).slice(0, traceQueryHopsMax);
 }
 
-/** The stored and scheduled hops of the messages these ids name, built from their records (stored-hop.ts, scheduled-hop.ts); each record once. */
-function storedHops(context: BrokerContext, ids: readonly string[]): TraceHop[] {
+/**
+ * The stored and scheduled hops of the messages these ids name, built from their records
+ * (stored-hop.ts, scheduled-hop.ts); each record once. Every copy found goes to `found`, whether
+ * or not it makes a hop: what names the publish hops' offsetMsgIds.
+ */
+function storedHops(context: BrokerContext, ids: readonly string[], found: StoredCopy[]): TraceHop[] {
   const seen = new Set<number>();
   const hops: TraceHop[] = [];
   for (const id of new Set(ids.map((each) => each.toUpperCase()))) {
@@ -69,6 +75,7 @@ function storedHops(context: BrokerContext, ids: readonly string[]): TraceHop[] 
     for (const message of timerRecord === undefined ? copies : [...copies, timerRecord]) {
       if (seen.has(message.physicalOffset)) continue;
       seen.add(message.physicalOffset);
+      if (message.msgId !== undefined) found.push({ msgId: message.msgId, offsetMsgId: context.messages.offsetMsgId(message.physicalOffset), order: message.physicalOffset });
       const hop = storedHopOf(context, message) ?? scheduledHopOf(context, message);
       if (hop !== undefined) hops.push(hop);
     }

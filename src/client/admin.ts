@@ -13,7 +13,7 @@
 import { MqError } from "../common/errors.ts";
 import { deadLetterPageDefault, redriveAnswerWaitMsMin, redriveMessagesMax, traceQueryHopsMax } from "../common/limits.ts";
 import { messageKeyLengthMax } from "../protocol/limits.ts";
-import { type TraceHop, sortTimeline, uniqueHops } from "../protocol/trace-record.ts";
+import { type TraceHop, completePublishHops, sortTimeline, uniqueHops } from "../protocol/trace-record.ts";
 import { isMessageIdShape } from "../common/ids.ts";
 import type { QueueOffset } from "../common/offsets.ts";
 import type { ClusterInfo, TopicConfig, TopicRouteData } from "../protocol/responses.ts";
@@ -222,7 +222,10 @@ export class Admin {
   async trace(id: string, options: { topic?: string } = {}): Promise<TraceHop[]> {
     if (id.length === 0 || id.length > messageKeyLengthMax) throw new MqError("INVALID_FIELD", { field: "id", reason: `must be 1..${messageKeyLengthMax} characters, got ${id.length}` });
     const answers = await fanOut(await this.targets(), (target) => this.context.broker.queryTrace(target.address, { id, ...(options.topic === undefined ? {} : { topic: options.topic }) }), this.read());
-    return sortTimeline(uniqueHops(answers.flatMap(({ value }) => value))).slice(0, traceQueryHopsMax);
+    const hops = uniqueHops(answers.flatMap(({ value }) => value));
+    // A publish hop read on one broker, its message stored on another: named by that one's stored hop.
+    completePublishHops(hops, hops.flatMap((hop) => (hop.hop === "stored" && hop.offsetMsgId !== undefined ? [{ msgId: hop.msgId, offsetMsgId: hop.offsetMsgId, order: hop.storeTimeMs ?? hop.timeMs }] : [])));
+    return sortTimeline(hops).slice(0, traceQueryHopsMax);
   }
 
   /**

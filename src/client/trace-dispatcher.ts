@@ -107,7 +107,9 @@ export class TraceDispatcher {
       group,
       keys: keys !== undefined && keys.length > 0 ? keys : undefined, // the prepared message's own copy
       tags: message.tags,
-      offsetMsgId: result?.offsetMsgId,
+      // No offsetMsgId: the broker that stored the message names it by its record, where a trace
+      // query reads it back (trace-record.ts completePublishHops); reading the answer's id here
+      // cost every send its hex (a string made lazily for the send) and 17 bytes of trace.
       queueId: result?.queueId,
       queueOffset: result?.queueOffset,
       traceparent: properties?.[traceparentProperty],

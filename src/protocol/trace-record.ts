@@ -207,6 +207,38 @@ function consumeBefore(after: TraceHop, beforeMs: number): TraceHop {
   return { ...before, hop: "consume-before", timeMs: beforeMs, status: "ok" };
 }
 
+/** A stored copy of a message, as a trace query reads it: what names a publish hop's offsetMsgId. */
+export interface StoredCopy {
+  readonly msgId: string;
+  readonly offsetMsgId: string;
+  /** The copy's place in time (a CommitLog offset on one broker, a store time across brokers): the earliest copy of a message is the one its send stored. */
+  readonly order: number;
+}
+
+/**
+ * Gives each publish hop without an offsetMsgId the one of the record its send stored: the
+ * earliest stored copy with its msgId (a later copy is a retry, a dead letter, a scheduled
+ * message's delivery). The SDK writes publish hops without it (trace-dispatcher.ts): the broker's
+ * record names it at no cost to the send. A broker's trace query completes them from the records
+ * it holds, Admin.trace from the stored hops of the others (the trace topic and the message may
+ * live on two brokers). A publish hop that has one (an older SDK's, another
+ * language's) keeps it. Changes the hops in place.
+ */
+export function completePublishHops(hops: readonly TraceHop[], copies: readonly StoredCopy[]): void {
+  if (copies.length === 0) return;
+  const earliest = new Map<string, StoredCopy>();
+  for (const copy of copies) {
+    const msgId = copy.msgId.toUpperCase();
+    const known = earliest.get(msgId);
+    if (known === undefined || copy.order < known.order) earliest.set(msgId, copy);
+  }
+  for (const hop of hops) {
+    if (hop.hop !== "publish" || hop.offsetMsgId !== undefined || hop.status !== "ok") continue;
+    const copy = earliest.get(hop.msgId.toUpperCase());
+    if (copy !== undefined) hop.offsetMsgId = copy.offsetMsgId;
+  }
+}
+
 /** Whether a hop is about the message an id names (its msgId, offsetMsgId, or one of its keys). */
 export function hopMatches(hop: TraceHop, id: string): boolean {
   const upper = id.toUpperCase();

@@ -4,7 +4,7 @@ import { describe, expect, test } from "bun:test";
 import { traceTextCharsMax } from "../../../src/common/limits.ts";
 import { messageKeysMax } from "../../../src/protocol/limits.ts";
 import { traceBinaryFormat } from "../../../src/protocol/trace-codec.ts";
-import { type TraceHop, hopMatches, packTraceHops, sortTimeline, traceHopNames, traceIndexKey, uniqueHops, unpackTraceHops } from "../../../src/protocol/trace-record.ts";
+import { type TraceHop, completePublishHops, hopMatches, packTraceHops, sortTimeline, traceHopNames, traceIndexKey, uniqueHops, unpackTraceHops } from "../../../src/protocol/trace-record.ts";
 
 /** A producer msgId: one client's prefix, the millisecond `index >> 4`, the counter `index`. */
 const msgId = (index: number): string => `0A00000512349ABCDEF0${(index >> 4).toString(16).toUpperCase().padStart(8, "0")}${index.toString(16).toUpperCase().padStart(4, "0")}`;
@@ -99,5 +99,22 @@ describe("trace records", () => {
     const stored = hop(1, { hop: "stored", timeMs: 10 });
     const published = hop(1, { hop: "publish", timeMs: 9 });
     expect(sortTimeline(uniqueHops([consumed, stored, published, { ...stored }])).map((entry) => entry.hop)).toEqual(["publish", "stored", "consume-before"]);
+  });
+
+  test("a publish hop without an offsetMsgId gets the earliest stored copy's (the record its send stored); one with its own, or a failed one, is left alone", () => {
+    const plain = hop(1, { hop: "publish" });
+    const lowerCase = hop(2, { hop: "publish", msgId: msgId(2).toLowerCase() });
+    const named = hop(3, { hop: "publish", offsetMsgId: "7F00000100002A9F00000000000000AA" });
+    const failed = hop(4, { hop: "publish", status: "failed" });
+    const unknown = hop(5, { hop: "publish" });
+    const stored = hop(1);
+    completePublishHops([plain, lowerCase, named, failed, unknown, stored], [
+      { msgId: msgId(1), offsetMsgId: "7F00000100002A9F0000000000000200", order: 512 }, // a retry's copy, stored later
+      { msgId: msgId(1), offsetMsgId: "7F00000100002A9F0000000000000100", order: 256 },
+      { msgId: msgId(2), offsetMsgId: "7F00000100002A9F0000000000000300", order: 768 },
+      { msgId: msgId(3), offsetMsgId: "7F00000100002A9F0000000000000400", order: 1024 },
+      { msgId: msgId(4), offsetMsgId: "7F00000100002A9F0000000000000500", order: 1280 },
+    ]);
+    expect([plain, lowerCase, named, failed, unknown, stored].map((each) => each.offsetMsgId)).toEqual(["7F00000100002A9F0000000000000100", "7F00000100002A9F0000000000000300", "7F00000100002A9F00000000000000AA", undefined, undefined, undefined]);
   });
 });
