@@ -15,9 +15,15 @@
  *            present, in bit order (`bit` below)
  *   string table: varint count, then each as text
  * where flags are 1 failed, 2 msgId in hex, 4 offsetMsgId in hex, 8 costMs an f64 (else a
- * varint); an id is a u8 byte length and its bytes (hex digits as bytes when flagged, else
- * UTF-8); a time is a zigzag of its difference from the base time (ms); text is a varint byte
- * length and UTF-8.
+ * varint), 16 msgId shares its first 20 hex digits with the hop before (format 3); an id is a u8
+ * byte length and its bytes (hex digits as bytes when flagged, else UTF-8); a time is a zigzag
+ * of its difference from the base time (ms); text is a varint byte length and UTF-8.
+ *
+ * A producer msgId is 32 hex digits whose first 20 (ip, pid, instance) are the same for every
+ * message of one client: hops in a row are mostly one client's (a producer's sends, a pulled
+ * batch), so a msgId that starts as the one before it writes only its last 12 digits (6 bytes,
+ * not 16), which also spares reading 20 digits. Format 2 bodies (written before that) read the
+ * same, never flagged.
  */
 
 import { traceTextCharsMax } from "../common/limits.ts";
@@ -25,13 +31,18 @@ import { traceTextCharsMax } from "../common/limits.ts";
 import { type RecordedHop, traceHopNames } from "./trace-record.ts";
 
 /** The first byte of a binary trace body (a JSON body starts with `{`). */
-export const traceBinaryFormat = 2;
+export const traceBinaryFormat = 3;
+/** The format before msgId prefixes were shared (flag 16): still read. */
+export const traceBinaryFormatUnshared = 2;
 
 /** Optional fields, one bit each, written in this order. */
 const bit = { costMs: 1, keys: 2, tags: 4, group: 8, clientId: 16, offsetMsgId: 32, queueId: 64, queueOffset: 128, storeTimeMs: 256, reconsumeTimes: 512, deliverAtMs: 1024, traceparent: 2048, detail: 4096, beforeMs: 8192 } as const;
 /** The fields naming a table string, each with its own last-text cache (TraceEncoder.ref). */
 const refSlot = { topic: 0, host: 1, tags: 2, group: 3, clientId: 4 } as const;
-const flag = { failed: 1, msgIdHex: 2, offsetMsgIdHex: 4, costFloat: 8 } as const;
+const flag = { failed: 1, msgIdHex: 2, offsetMsgIdHex: 4, costFloat: 8, msgIdShared: 16 } as const;
+/** Hex digits of a producer msgId and of its client's prefix (ip, pid, instance): see the layout. */
+const msgIdChars = 32;
+const msgIdPrefixChars = 20;
 const headerBytes = 15;
 
 const textEncoder = new TextEncoder();
@@ -52,6 +63,8 @@ class TraceEncoder {
   /** Per field that names a table string (refSlot), the last text and its index. */
   private readonly lastTexts: Array<string | undefined> = [undefined, undefined, undefined, undefined, undefined];
   private readonly lastIndexes = [0, 0, 0, 0, 0];
+  /** The msgId of the hop before, when it was 32 hex digits (else ""): what the next may share its prefix with. */
+  private lastMsgId = "";
 
   encode(hops: readonly RecordedHop[], start: number, end: number): Uint8Array {
     this.at = headerBytes;
@@ -59,6 +72,7 @@ class TraceEncoder {
     this.strings.clear();
     this.table.length = 0;
     this.lastTexts.fill(undefined);
+    this.lastMsgId = "";
     for (let index = start; index < end; index++) this.hop(hops[index]!);
     const tableAt = this.at;
     this.varint(this.table.length);
@@ -92,7 +106,7 @@ class TraceEncoder {
     this.view.setUint16(this.at + 2, bits);
     this.at += 4;
     let flags = hop.status === "ok" ? 0 : flag.failed;
-    if (this.id(hop.msgId)) flags |= flag.msgIdHex;
+    flags |= this.msgId(hop.msgId);
     this.varint(this.ref(hop.topic, refSlot.topic));
     this.varint(this.ref(hop.host, refSlot.host));
     this.time(hop.timeMs);
@@ -122,6 +136,48 @@ class TraceEncoder {
     if ((bits & bit.detail) !== 0) this.text(hop.detail!);
     if ((bits & bit.beforeMs) !== 0) this.time(hop.beforeMs!);
     this.bytes[flagsAt] = flags;
+  }
+
+  /**
+   * A hop's msgId, and the flags saying how: its last 12 hex digits when its first 20 are the hop
+   * before's, else as an id. The 20 digits are compared as characters with the msgId before
+   * (equal strings share them); only the rest is read as hex.
+   */
+  private msgId(text: string): number {
+    const last = this.lastMsgId;
+    if (text.length === msgIdChars && last.length === msgIdChars) {
+      let same = true;
+      for (let index = msgIdPrefixChars - 1; index >= 0; index--) {
+        if (text.charCodeAt(index) !== last.charCodeAt(index)) {
+          same = false;
+          break;
+        }
+      }
+      if (same && this.hexRange(text, msgIdPrefixChars, msgIdChars)) {
+        this.lastMsgId = text;
+        return flag.msgIdHex | flag.msgIdShared;
+      }
+    }
+    const hex = this.id(text);
+    this.lastMsgId = hex && text.length === msgIdChars ? text : "";
+    return hex ? flag.msgIdHex : 0;
+  }
+
+  /** text[from, to) as an id of hex bytes, when it is uppercase hex digits (true); else writes nothing (false). */
+  private hexRange(text: string, from: number, to: number): boolean {
+    this.ensure(1 + ((to - from) >> 1));
+    const bytes = this.bytes;
+    let at = this.at + 1;
+    for (let index = from; index < to; index += 2, at++) {
+      const high = text.charCodeAt(index);
+      const low = text.charCodeAt(index + 1);
+      const value = (high | low) < 128 ? (hexValue[high]! << 4) | hexValue[low]! : -1;
+      if (value < 0) return false;
+      bytes[at] = value;
+    }
+    bytes[this.at] = (to - from) >> 1;
+    this.at = at;
+    return true;
   }
 
   /** An id: as bytes when it is uppercase hex digits (true), else as UTF-8 text of at most 255 bytes. */
@@ -320,13 +376,20 @@ class TraceReader {
 export function decodeTraceHops(body: Uint8Array): RecordedHop[] {
   const read = new TraceReader(body);
   const hops: RecordedHop[] = [];
+  let lastMsgId = "";
   for (let remaining = read.hopCount; remaining > 0; remaining--) {
     const kind = read.byte();
     const name = traceHopNames[kind];
     if (name === undefined) throw new RangeError(`hop ${kind} is not a hop name`);
     const flags = read.byte();
     const bits = read.uint16();
-    const hop: RecordedHop = { hop: name, msgId: read.id((flags & flag.msgIdHex) !== 0), topic: read.ref(), host: read.ref(), timeMs: read.time(), status: (flags & flag.failed) === 0 ? "ok" : "failed" };
+    let msgId = read.id((flags & flag.msgIdHex) !== 0);
+    if ((flags & flag.msgIdShared) !== 0) {
+      if (lastMsgId === "") throw new RangeError("a msgId shares the prefix of none");
+      msgId = lastMsgId.slice(0, msgIdPrefixChars) + msgId;
+    }
+    lastMsgId = (flags & flag.msgIdHex) !== 0 && msgId.length === msgIdChars ? msgId : "";
+    const hop: RecordedHop = { hop: name, msgId, topic: read.ref(), host: read.ref(), timeMs: read.time(), status: (flags & flag.failed) === 0 ? "ok" : "failed" };
     if ((bits & bit.costMs) !== 0) hop.costMs = (flags & flag.costFloat) === 0 ? read.varint() : read.float();
     if ((bits & bit.keys) !== 0) {
       const keys: string[] = [];

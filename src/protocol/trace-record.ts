@@ -21,7 +21,7 @@
 import { z } from "zod";
 import { propertyNames } from "../common/message-properties.ts";
 import { messageKeysMax } from "./limits.ts";
-import { decodeTraceHops, encodeTraceHops, traceBinaryFormat } from "./trace-codec.ts";
+import { decodeTraceHops, encodeTraceHops, traceBinaryFormat, traceBinaryFormatUnshared } from "./trace-codec.ts";
 
 export const traceHopNames = [
   "publish",
@@ -167,7 +167,7 @@ export function packTraceHops(hops: readonly RecordedHop[], hopsPerMessageMax: n
  * none (a user wrote there); a hop of the wrong shape is skipped.
  */
 export function unpackTraceHops(body: Uint8Array): TraceHop[] {
-  const recorded = body[0] === traceBinaryFormat ? decodeBinary(body) : decodeJson(body);
+  const recorded = body[0] === traceBinaryFormat || body[0] === traceBinaryFormatUnshared ? decodeBinary(body) : decodeJson(body);
   const out: TraceHop[] = [];
   for (const { beforeMs, ...fields } of recorded) {
     const checked = traceHopSchema.safeParse(fields);

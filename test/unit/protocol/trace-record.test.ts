@@ -58,7 +58,7 @@ describe("trace records", () => {
   test("a hop takes a few dozen bytes: ids as bytes, times as differences, counts as varints", () => {
     const published = Array.from({ length: 128 }, (_, index) => hop(index, { hop: "publish", timeMs: 1_765_000_000_000 + index, costMs: 2, group: "G", offsetMsgId: `7F00000100002A9F${index.toString(16).toUpperCase().padStart(16, "0")}`, queueId: index % 8, queueOffset: 100_000 + index }));
     const [packed] = packTraceHops(published, 128);
-    expect(packed!.body.length / 128).toBeLessThan(48);
+    expect(packed!.body.length / 128).toBeLessThan(40);
     expect(unpackTraceHops(packed!.body)).toEqual(published);
   });
 
@@ -116,5 +116,36 @@ describe("trace records", () => {
       { msgId: msgId(4), offsetMsgId: "7F00000100002A9F0000000000000500", order: 1280 },
     ]);
     expect([plain, lowerCase, named, failed, unknown, stored].map((each) => each.offsetMsgId)).toEqual(["7F00000100002A9F0000000000000100", "7F00000100002A9F0000000000000300", "7F00000100002A9F00000000000000AA", undefined, undefined, undefined]);
+  });
+
+  test("a msgId sharing its client's 20-digit prefix with the hop before takes 6 bytes; clients interleaved, odd ids and a format 2 body read back exactly", () => {
+    const other = (index: number): string => `0B0000091111AAAABBBB${msgId(index).slice(20)}`;
+    const mixed: TraceHop[] = [
+      hop(1, { hop: "publish" }),
+      hop(2, { hop: "publish" }), // shares hop 1's prefix
+      hop(3, { hop: "publish", msgId: other(3) }), // another client: written whole
+      hop(4, { hop: "publish", msgId: other(4) }), // shares hop 3's
+      hop(5, { hop: "publish", msgId: "not-a-hex-id" }),
+      hop(6), // after a text id: written whole
+      hop(7, { msgId: msgId(7).toLowerCase() }), // lower case: text, and shares nothing
+      hop(8),
+      hop(9, { msgId: `${msgId(9).slice(0, 20)}ZZZZZZZZZZZZ` }), // the prefix matches, the rest is not hex: text
+      hop(10),
+    ];
+    const [packed] = packTraceHops(mixed, 128);
+    expect(packed!.body[0]).toBe(traceBinaryFormat);
+    expect(unpackTraceHops(packed!.body)).toEqual(mixed);
+
+    const sameClient = Array.from({ length: 128 }, (_, index) => hop(index, { hop: "consume-after", costMs: 1, group: "G", queueId: 1, queueOffset: 5_000 + index }));
+    const alternating = sameClient.map((each, index) => (index % 2 === 0 ? each : { ...each, msgId: other(index) }));
+    const shared = packTraceHops(sameClient, 128)[0]!.body;
+    const unshared = packTraceHops(alternating, 128)[0]!.body;
+    expect(unpackTraceHops(shared)).toEqual(sameClient);
+    expect(unshared.length - shared.length).toBeGreaterThanOrEqual(127 * 10);
+    expect(shared.length / 128).toBeLessThan(24);
+    // A body written before prefixes were shared (format 2): no hop flagged, read the same.
+    const formatTwo = unshared.slice();
+    formatTwo[0] = 2;
+    expect(unpackTraceHops(formatTwo)).toEqual(alternating);
   });
 });
