@@ -61,13 +61,18 @@ export class NamesrvRouteResolver implements RouteResolver {
   }
 
   async topicRoute(topic: string): Promise<TopicRoute> {
-    const cached = this.routes.get(topic);
-    if (cached !== undefined && !cached.stale && this.options.clock.monotonicMs() - cached.fetchedMs < this.routeTtlMs) return cached.route;
+    const cached = this.cachedRoute(topic);
+    if (cached !== undefined) return cached;
     const pending = this.fetching.get(topic);
     if (pending !== undefined) return pending;
     const fetching = this.fetch(topic).finally(() => this.fetching.delete(topic));
     this.fetching.set(topic, fetching);
     return fetching;
+  }
+
+  cachedRoute(topic: string): TopicRoute | undefined {
+    const cached = this.routes.get(topic);
+    return cached !== undefined && !cached.stale && this.options.clock.monotonicMs() - cached.fetchedMs < this.routeTtlMs ? cached.route : undefined;
   }
 
   /** The raw route of a topic as the NameServer gave it (fetched when not cached or expired). */

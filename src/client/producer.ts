@@ -133,15 +133,68 @@ export class Producer {
     this.heartbeatTimer = this.context.clock.setInterval(() => void this.heartbeat(false), producerHeartbeatIntervalMs);
   }
 
-  async send(message: ProducerMessage, options: SendOptions = {}): Promise<SendResult> {
-    this.checkRunning();
-    const prepared = prepareMessage(message);
+  send(message: ProducerMessage, options: SendOptions = {}): Promise<SendResult> {
+    let prepared: PreparedMessage;
+    try {
+      this.checkRunning();
+      prepared = prepareMessage(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const msgId = this.msgIds.next();
     // A cancellable send travels alone: a batch shares one request's fate. A scheduled one is
     // batched with the scheduled sends of its queue (each entry carries its own delivery time),
     // never with plain ones: the broker stores a batch in one topic, so a plain message batched
     // with timers would become a timer due now (message-service.ts), one hop later.
     const alone = options.signal !== undefined;
+    if (!alone && options.selector === undefined && message.shardingKey === undefined) {
+      const fast = this.sendFast(message, prepared, msgId);
+      if (fast !== undefined) return fast;
+    }
+    return this.sendWithRetries(message, prepared, msgId, alone, options);
+  }
+
+  /**
+   * The common send without a hop through the retry loop's awaits: a round-robin send whose
+   * topic route is cached and for which a permit is free picks its queue and joins its batch in
+   * the caller's turn, and settles in one reaction. Only a failure enters the retry loop, at its
+   * second attempt, as if the first had failed there. Undefined when the send cannot take it.
+   */
+  private sendFast(message: ProducerMessage, prepared: PreparedMessage, msgId: string): Promise<SendResult> | undefined {
+    const route = this.context.routes.cachedRoute?.(prepared.topic);
+    if (route === undefined || route.writeQueues.length === 0 || !this.inFlight.tryAcquire()) return undefined;
+    const queue = this.roundRobin.next(route.writeQueues, undefined, this.faults === undefined ? undefined : (brokerName) => this.faults!.isAvailable(brokerName));
+    const clock = this.context.clock;
+    const startedMs = this.trace === undefined ? 0 : clock.nowMs();
+    const sentMs = this.faults === undefined ? 0 : clock.monotonicMs();
+    return this.accumulator.add(this.context.routes.brokerAddress(queue.brokerName), queue, prepared, msgId).then(
+      (result) => {
+        this.faults?.record(queue.brokerName, clock.monotonicMs() - sentMs);
+        this.inFlight.release();
+        this.trace?.published(prepared, msgId, this.group, startedMs, result);
+        return result;
+      },
+      (error: unknown) => {
+        const retried = this.afterFailedAttempt(prepared.topic, error, { queue, startedMs: sentMs }, 0)
+          ? this.withRetries(prepared.topic, message, {}, (address, next) => this.accumulator.add(address, next, prepared, msgId), { from: 1, failedQueue: queue, lastError: error })
+          : Promise.reject(error);
+        return retried.then(
+          (result) => {
+            this.inFlight.release();
+            this.trace?.published(prepared, msgId, this.group, startedMs, result);
+            return result;
+          },
+          (finalError: unknown) => {
+            this.inFlight.release();
+            this.trace?.published(prepared, msgId, this.group, startedMs, undefined, finalError);
+            throw finalError;
+          },
+        );
+      },
+    );
+  }
+
+  private async sendWithRetries(message: ProducerMessage, prepared: PreparedMessage, msgId: string, alone: boolean, options: SendOptions): Promise<SendResult> {
     await this.inFlight.acquire(options.signal);
     const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
     try {
@@ -301,11 +354,17 @@ export class Producer {
     };
   }
 
-  private async withRetries<T>(topic: string, message: ProducerMessage, options: SendOptions, attempt: (address: string, queue: MessageQueue) => Promise<T>): Promise<T> {
+  private async withRetries<T>(
+    topic: string,
+    message: ProducerMessage,
+    options: SendOptions,
+    attempt: (address: string, queue: MessageQueue) => Promise<T>,
+    resumed?: { from: number; failedQueue: MessageQueue; lastError: unknown },
+  ): Promise<T> {
     const pinned = options.selector !== undefined || message.shardingKey !== undefined;
-    let failedQueue: MessageQueue | undefined;
-    let lastError: unknown;
-    for (let attemptIndex = 0; attemptIndex <= this.retries; attemptIndex++) {
+    let failedQueue: MessageQueue | undefined = resumed?.failedQueue;
+    let lastError: unknown = resumed?.lastError;
+    for (let attemptIndex = resumed?.from ?? 0; attemptIndex <= this.retries; attemptIndex++) {
       if (options.signal?.aborted) throw new MqError("ABORTED", { reason: `send to "${topic}" was cancelled` });
       let sent: { queue: MessageQueue; startedMs: number } | undefined;
       try {
@@ -317,18 +376,27 @@ export class Producer {
         return result;
       } catch (error) {
         lastError = error;
-        if (!isRetriable(error)) throw error;
-        if (sent !== undefined) {
-          // A transport failure says the broker may be gone: sit it out, and ask for a fresh route.
-          this.faults?.record(sent.queue.brokerName, Math.max(this.sendTimeoutMs, this.context.clock.monotonicMs() - sent.startedMs));
-          this.context.routes.invalidate(topic);
-        }
-        if (this.state !== "running") throw error;
-        const where = sent === undefined ? "" : ` on broker "${sent.queue.brokerName}"`;
-        this.context.logger.debug(`Send to "${topic}"${where} failed (attempt ${attemptIndex + 1} of ${this.retries + 1}): ${(error as Error).message}`);
+        if (!this.afterFailedAttempt(topic, error, sent, attemptIndex)) throw error;
       }
     }
     throw lastError;
+  }
+
+  /**
+   * What a failed attempt leaves behind: a transport failure says the broker may be gone, so it
+   * is sat out and the route asked again. True when another attempt may follow (the error is
+   * retriable and the producer still runs).
+   */
+  private afterFailedAttempt(topic: string, error: unknown, sent: { queue: MessageQueue; startedMs: number } | undefined, attemptIndex: number): boolean {
+    if (!isRetriable(error)) return false;
+    if (sent !== undefined) {
+      this.faults?.record(sent.queue.brokerName, Math.max(this.sendTimeoutMs, this.context.clock.monotonicMs() - sent.startedMs));
+      this.context.routes.invalidate(topic);
+    }
+    if (this.state !== "running") return false;
+    const where = sent === undefined ? "" : ` on broker "${sent.queue.brokerName}"`;
+    this.context.logger.debug(`Send to "${topic}"${where} failed (attempt ${attemptIndex + 1} of ${this.retries + 1}): ${(error as Error).message}`);
+    return true;
   }
 
   private async chooseQueue(message: ProducerMessage, selector: QueueSelector | undefined, failed: MessageQueue | undefined): Promise<MessageQueue> {

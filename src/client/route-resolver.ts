@@ -28,6 +28,11 @@ export interface TopicRoute {
 
 export interface RouteResolver {
   topicRoute(topic: string): Promise<TopicRoute>;
+  /**
+   * The route `topicRoute` would answer at once from its cache, or undefined (not cached,
+   * expired): lets a send pick its queue without awaiting. Optional for resolvers of one's own.
+   */
+  cachedRoute?(topic: string): TopicRoute | undefined;
   /** The address requests about queues of `brokerName` go to. */
   brokerAddress(brokerName: string): string;
   /** Every broker the client should heartbeat to. */
@@ -65,13 +70,18 @@ export class BrokerRouteResolver implements RouteResolver {
   }
 
   async topicRoute(topic: string): Promise<TopicRoute> {
-    const cached = this.routes.get(topic);
-    if (cached !== undefined && this.clock.monotonicMs() - cached.fetchedMs < this.routeTtlMs) return cached.route;
+    const cached = this.cachedRoute(topic);
+    if (cached !== undefined) return cached;
     const pending = this.fetching.get(topic);
     if (pending !== undefined) return pending;
     const fetching = this.fetch(topic).finally(() => this.fetching.delete(topic));
     this.fetching.set(topic, fetching);
     return fetching;
+  }
+
+  cachedRoute(topic: string): TopicRoute | undefined {
+    const cached = this.routes.get(topic);
+    return cached !== undefined && this.clock.monotonicMs() - cached.fetchedMs < this.routeTtlMs ? cached.route : undefined;
   }
 
   brokerAddress(_brokerName: string): string {

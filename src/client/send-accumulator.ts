@@ -39,18 +39,24 @@ export interface SendTransport {
 interface OpenBatch {
   readonly address: string;
   readonly queue: MessageQueue;
-  readonly sends: AccumulatedSend[];
+  sends: AccumulatedSend[];
   bodyBytes: number;
 }
 
 export class SendAccumulator {
-  private open = new Map<string, OpenBatch>();
+  /**
+   * Open batches by address, topic and queue id: strings the send already holds, so no key is
+   * built per message. `openList` keeps them in the order they opened, for the flush.
+   */
+  private open = new Map<string, Map<string, (OpenBatch | undefined)[]>>();
+  private openList: OpenBatch[] = [];
   private flushScheduled = false;
   private readonly flushAll = (): void => {
     this.flushScheduled = false;
-    const batches = this.open;
+    const batches = this.openList;
     this.open = new Map();
-    for (const batch of batches.values()) this.dispatch(batch);
+    this.openList = [];
+    for (const batch of batches) if (batch.sends.length > 0) this.dispatch(batch);
   };
 
   constructor(
@@ -61,19 +67,32 @@ export class SendAccumulator {
   /** Adds a send to its queue's open batch; resolves with its own result. */
   add(address: string, queue: MessageQueue, prepared: PreparedMessage, msgId: string): Promise<SendResult> {
     return new Promise<SendResult>((resolve, reject) => {
-      // Scheduled sends have batches of their own (producer.ts says why).
+      // Scheduled sends have batches of their own (producer.ts says why): the odd slots.
       const scheduled = prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0;
-      const key = `${address}\u0000${queue.topic}\u0000${queue.queueId}${scheduled ? "\u0000s" : ""}`;
-      let batch = this.open.get(key);
+      const slot = queue.queueId * 2 + (scheduled ? 1 : 0);
+      let byTopic = this.open.get(address);
+      if (byTopic === undefined) {
+        byTopic = new Map();
+        this.open.set(address, byTopic);
+      }
+      let byQueue = byTopic.get(queue.topic);
+      if (byQueue === undefined) {
+        byQueue = [];
+        byTopic.set(queue.topic, byQueue);
+      }
+      let batch = byQueue[slot];
       const bodyBytes = prepared.body.byteLength;
       if (batch !== undefined && (batch.sends.length >= producerBatchMessagesMax || batch.bodyBytes + bodyBytes > producerBatchBytesMax)) {
-        this.open.delete(key);
-        this.dispatch(batch);
+        // Closed now, and emptied for the flush to skip: its sends leave before the next batch's.
+        const closed: OpenBatch = { ...batch, sends: batch.sends };
+        batch.sends = [];
         batch = undefined;
+        this.dispatch(closed);
       }
-      if (batch === undefined) {
+      if (batch === undefined || batch.sends.length === 0) {
         batch = { address, queue, sends: [], bodyBytes: 0 };
-        this.open.set(key, batch);
+        byQueue[slot] = batch;
+        this.openList.push(batch);
       }
       batch.sends.push({ prepared, msgId, resolve, reject });
       batch.bodyBytes += bodyBytes;

@@ -29,13 +29,22 @@ const packr = new Packr({ useRecords: false });
 const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
 
 export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
-  // A plain message's header (only its msgId) is written straight into the output below: no
-  // buffer of its own per message. Others are packed here, and copied (pack() reuses its buffer).
+  return encodeEntries(entries, false) ?? encodeEntries(entries, true)!;
+}
+
+/**
+ * A plain message's header (only its msgId) is written straight into the output: no buffer of
+ * its own per message. Others are packed here, and copied (pack() reuses its buffer). Without
+ * `checkAscii`, a msgId of 32 characters is taken to be ASCII (what every generated one is) and
+ * checked while it is copied: undefined when one was not, and the caller encodes again with it.
+ */
+function encodeEntries(entries: readonly BatchEntry[], checkAscii: boolean): Uint8Array | undefined {
   const headers = new Array<Uint8Array | undefined>(entries.length);
   let total = 0;
   for (let index = 0; index < entries.length; index++) {
     const entry = entries[index]!;
-    const header = isPlain(entry) && isAsciiMsgId(entry.msgId) ? undefined : timedHeader(entry) ?? packr.pack(headerMap(entry)).slice();
+    const inline = isPlain(entry) && (checkAscii ? isAsciiMsgId(entry.msgId) : entry.msgId.length === msgIdBytes);
+    const header = inline ? undefined : timedHeader(entry) ?? packr.pack(headerMap(entry)).slice();
     headers[index] = header;
     total += 8 + (header?.length ?? msgIdOnlyHeaderBytes) + entry.body.length;
   }
@@ -49,8 +58,9 @@ export function encodeBatchBody(entries: readonly BatchEntry[]): Uint8Array {
     // Byte by byte: a DataView needs `out.buffer`, whose first access costs more than the copy.
     writeUint32(out, position, 4 + headerLength + entry.body.length);
     writeUint32(out, position + 4, headerLength);
-    if (header === undefined) writeMsgIdOnlyHeader(out, position + 8, entry.msgId);
-    else out.set(header, position + 8);
+    if (header === undefined) {
+      if (!writeMsgIdOnlyHeader(out, position + 8, entry.msgId)) return undefined;
+    } else out.set(header, position + 8);
     out.set(entry.body, position + 8 + headerLength);
     position += 8 + headerLength + entry.body.length;
   }
@@ -127,12 +137,18 @@ function isAsciiMsgId(msgId: string): boolean {
   return true;
 }
 
-/** Writes `{ msgId }` (standard msgpack, a fixmap) at `start`; the msgId passed isAsciiMsgId. */
-function writeMsgIdOnlyHeader(out: Uint8Array, start: number, msgId: string): void {
+/** Writes `{ msgId }` (standard msgpack, a fixmap) at `start` for a msgId of 32 characters; false if one was not ASCII. */
+function writeMsgIdOnlyHeader(out: Uint8Array, start: number, msgId: string): boolean {
   out[start] = 0x81;
   out.set(msgIdKeyAndLength, start + 1);
   const idStart = start + 1 + msgIdKeyAndLength.length;
-  for (let index = 0; index < msgIdBytes; index++) out[idStart + index] = msgId.charCodeAt(index);
+  let codes = 0;
+  for (let index = 0; index < msgIdBytes; index++) {
+    const code = msgId.charCodeAt(index);
+    codes |= code;
+    out[idStart + index] = code;
+  }
+  return codes < 0x80;
 }
 
 /**

@@ -29,6 +29,14 @@ describe("batch body", () => {
     }
   });
 
+  test("a plain entry whose msgId has 32 characters, one not ASCII, round trips (encoded again through msgpack)", () => {
+    const odd = "é" + "a".repeat(31);
+    const entries = [{ msgId, body: new Uint8Array([1]) }, { msgId: odd, body: new Uint8Array([2]) }];
+    const decoded = decodeBatchBody(encodeBatchBody(entries), 2);
+    expect(decoded.map((entry) => entry.header)).toEqual([{ msgId }, { msgId: odd }]);
+    expect(decoded.map((entry) => [...entry.body])).toEqual([[1], [2]]);
+  });
+
   test("a msgId-only header as a fixmap (other msgpack writers) reads the same", () => {
     const header = new Uint8Array([0x81, 0xa5, ...new TextEncoder().encode("msgId"), 0xd9, 0x20, ...new TextEncoder().encode(msgId)]);
     const body = new Uint8Array(8 + header.length);
