@@ -6,7 +6,9 @@
  *
  * Deadlines are checked by one sweep every `timeoutSweepMs` while anything is pending, not by a
  * timer per request: arming and cancelling a timer cost more than the rest of a small request.
- * A timeout therefore fires up to one sweep late.
+ * A timeout therefore fires up to one sweep late. The sweep stops itself when it finds nothing
+ * pending, not when the last answer arrives: a connection with one request in flight at a time
+ * would otherwise arm and cancel the timer once per request.
  *
  * Opaques run 1..2^32-1 and wrap, skipping any still in use; 0 is never issued, because a peer
  * answers a frame it could not attribute with opaque 0.
@@ -95,6 +97,11 @@ export class PendingRequests {
   }
 
   private sweep(): void {
+    if (this.byOpaque.size === 0) {
+      this.sweeper?.cancel();
+      this.sweeper = undefined;
+      return;
+    }
     const nowMs = this.clock.monotonicMs();
     for (const [opaque, pending] of this.byOpaque) {
       if (pending.deadlineMs <= nowMs) this.fail(opaque, pending.onTimeout());
@@ -106,10 +113,6 @@ export class PendingRequests {
     if (pending === undefined) return undefined;
     this.byOpaque.delete(opaque);
     pending.detachSignal?.();
-    if (this.byOpaque.size === 0) {
-      this.sweeper?.cancel();
-      this.sweeper = undefined;
-    }
     return pending;
   }
 }
