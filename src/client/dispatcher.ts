@@ -13,8 +13,11 @@ import type { ReceivedMessage } from "./message.ts";
 import type { ProcessQueue } from "./process-queue.ts";
 import { Semaphore } from "./semaphore.ts";
 
-/** Runs the handler (and its failure path); false when abandoned because the consumer stops. */
-export type MessageRunner = (message: ReceivedMessage) => Promise<boolean>;
+/**
+ * Runs the handler (and its failure path); false when abandoned because the consumer stops. A
+ * plain boolean says the run ended in the caller's turn (a handler that returned at once).
+ */
+export type MessageRunner = (message: ReceivedMessage) => boolean | Promise<boolean>;
 
 export interface Dispatcher {
   /** Messages just added to `queue` (already in its `unfinished`). */
@@ -31,6 +34,7 @@ interface Item {
 export class ConcurrentDispatcher implements Dispatcher {
   private fifo: Item[] = [];
   private head = 0;
+  private pumping = false;
   running = 0;
 
   constructor(
@@ -44,10 +48,17 @@ export class ConcurrentDispatcher implements Dispatcher {
   }
 
   private pump(): void {
-    while (this.running < this.concurrency && this.head < this.fifo.length) {
-      const item = this.fifo[this.head++]!;
-      if (item.queue.released) continue;
-      this.start(item);
+    // A run that ends at once settles inside this loop, which then carries on: no recursion.
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.running < this.concurrency && this.head < this.fifo.length) {
+        const item = this.fifo[this.head++]!;
+        if (item.queue.released) continue;
+        this.start(item);
+      }
+    } finally {
+      this.pumping = false;
     }
     // Compact once the consumed prefix dominates, so the array does not grow without bound.
     if (this.head > 1024 && this.head * 2 > this.fifo.length) {
@@ -59,12 +70,16 @@ export class ConcurrentDispatcher implements Dispatcher {
   private start({ queue, message }: Item): void {
     this.running++;
     queue.startedHandler();
-    void this.run(message).then((finished) => {
-      if (finished) queue.finish(message.queueOffset);
-      this.running--;
-      queue.endedHandler();
-      this.pump();
-    });
+    const outcome = this.run(message);
+    if (typeof outcome === "boolean") this.settle(queue, message, outcome);
+    else void outcome.then((finished) => this.settle(queue, message, finished));
+  }
+
+  private settle(queue: ProcessQueue, message: ReceivedMessage, finished: boolean): void {
+    if (finished) queue.finish(message.queueOffset);
+    this.running--;
+    queue.endedHandler();
+    this.pump();
   }
 }
 

@@ -325,11 +325,46 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     this.state = "stopped";
   }
 
-  /** Runs the handler and its failure path; false when abandoned because the consumer stops (the message stays unfinished). */
-  private async runHandler(handler: MessageHandler, message: ReceivedMessage): Promise<boolean> {
+  /**
+   * Runs the handler and its failure path; false when abandoned because the consumer stops (the
+   * message stays unfinished). A first attempt that succeeds costs no async frame: a handler that
+   * returns at once is answered with a plain true (the dispatcher settles it in the same turn),
+   * one that returns a promise in one reaction.
+   */
+  private runHandler(handler: MessageHandler, message: ReceivedMessage): boolean | Promise<boolean> {
+    if (this.isStopping()) return false;
+    const trace = this.trace;
+    const beforeMs = trace === undefined ? 0 : trace.nowMs();
+    let returned: Promise<void> | void;
+    try {
+      returned = handler(message);
+    } catch (error) {
+      return this.runHandlerAgain(handler, message, error, beforeMs);
+    }
+    if (returned === undefined || typeof (returned as { then?: unknown }).then !== "function") {
+      trace?.consumed(message, this.group, beforeMs);
+      return true;
+    }
+    return Promise.resolve(returned).then(
+      () => {
+        trace?.consumed(message, this.group, beforeMs);
+        return true;
+      },
+      (error: unknown) => this.runHandlerAgain(handler, message, error, beforeMs),
+    );
+  }
+
+  /** The first attempt (started at `beforeMs`) failed with `error`: its failure path, then the attempts that follow. */
+  private async runHandlerAgain(handler: MessageHandler, message: ReceivedMessage, error: unknown, beforeMs: number): Promise<boolean> {
     // Broadcasting members do not share the group's retry topic: they retry locally, as orderly ones do.
     const local = (this.options.orderly ?? false) || this.messageModel === "broadcasting";
-    for (let attempt = 0; ; attempt++) {
+    // A message abandoned at shutdown (an iterator or stream closing) is not a failure.
+    if (this.isStopping() && isMqError(error, "ABORTED")) return false;
+    this.trace?.consumed(message, this.group, beforeMs, error);
+    this.metrics.failed++;
+    const outcome = local ? await this.localFailure(message, error, 0) : await this.sendBack(message, error, this.options.maxReconsumeTimes);
+    if (outcome !== "again") return outcome;
+    for (let attempt = 1; ; attempt++) {
       if (this.isStopping()) return false;
       const trace = this.trace;
       const beforeMs = trace === undefined ? 0 : trace.nowMs();
