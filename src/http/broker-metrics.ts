@@ -74,7 +74,7 @@ export class BrokerMetrics {
             perTopic.set(event.topic, series);
           }
           series.messages.inc();
-          series.bytes.inc(broker.store.consumeQueue(event.topic, event.queueId)?.get(event.queueOffset)?.size ?? 0);
+          series.bytes.inc(event.size);
         }) ?? (() => {}),
         bus?.on("store.flushed", (event) => flushLatency.observe({}, event.durationMs / 1000)) ?? (() => {}),
       );

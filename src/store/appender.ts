@@ -176,6 +176,7 @@ export class Appender {
       queueId: input.queueId,
       queueOffset: result.queueOffset,
       physicalOffset: result.physicalOffset,
+      size: result.size,
       storeTimestampMs: result.storeTimestampMs,
       msgId: input.msgId,
       keys: input.keys,

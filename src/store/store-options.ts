@@ -32,6 +32,8 @@ export type StoreEvents = {
     queueId: number;
     queueOffset: QueueOffset;
     physicalOffset: PhysicalOffset;
+    /** The whole record's bytes in the CommitLog. */
+    size: number;
     storeTimestampMs: number;
     msgId: string | undefined;
     keys: readonly string[] | undefined;

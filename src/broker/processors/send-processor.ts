@@ -117,20 +117,32 @@ export function sendBatch(context: BrokerContext, request: IncomingRequest<typeo
  */
 function batchReply(context: BrokerContext, topic: string, queueId: number, results: readonly SendOk[]): Reply {
   const storeHost = formatHostPort(context.advertisedHost, context.port);
-  const stored = results.filter((result) => result.duplicate === undefined);
-  const duplicates = results.flatMap((result, index) => (result.duplicate === undefined ? [] : [{ index, msgId: result.duplicate.msgId, queueId: result.duplicate.queueId, queueOffset: result.queueOffset }]));
-  const withDuplicates = duplicates.length === 0 ? {} : { duplicates };
-  const physicalOffsets = results.map((result) => result.physicalOffset);
-  const firstQueueOffset = stored[0]?.queueOffset ?? 0;
-  if (stored[0]?.delivery !== undefined) {
+  // One pass, no array per message: most batches hold no duplicate.
+  const physicalOffsets = new Array<number>(results.length);
+  let duplicates: { index: number; msgId: string; queueId: number; queueOffset: number }[] | undefined;
+  let firstStored: SendOk | undefined;
+  let storedCount = 0;
+  for (let index = 0; index < results.length; index++) {
+    const result = results[index]!;
+    physicalOffsets[index] = result.physicalOffset;
+    if (result.duplicate !== undefined) {
+      (duplicates ??= []).push({ index, msgId: result.duplicate.msgId, queueId: result.duplicate.queueId, queueOffset: result.queueOffset });
+      continue;
+    }
+    firstStored ??= result;
+    if (firstStored.delivery === undefined) {
+      // One synchronous run of appends to one queue: offsets are consecutive by construction.
+      assert(result.queueOffset === firstStored.queueOffset + storedCount, `batch entry ${index} got queue offset ${result.queueOffset}, expected ${firstStored.queueOffset + storedCount}`);
+    }
+    storedCount += 1;
+  }
+  const withDuplicates = duplicates === undefined ? {} : { duplicates };
+  const firstQueueOffset = firstStored?.queueOffset ?? 0;
+  if (firstStored?.delivery !== undefined) {
     const deliverAtMs = results.map((result) => result.delivery?.deliverAtMs ?? 0);
     const scheduled = results.map((result) => result.delivery?.scheduled ?? false);
     return resultReply({ topic, queueId, firstQueueOffset, storeHost, physicalOffsets, deliverAtMs, scheduled, ...withDuplicates });
   }
-  stored.forEach((result, index) => {
-    // One synchronous run of appends to one queue: offsets are consecutive by construction.
-    assert(result.queueOffset === firstQueueOffset + index, `batch entry ${index} got queue offset ${result.queueOffset}, expected ${firstQueueOffset + index}`);
-  });
   return resultReply({ topic, queueId, firstQueueOffset, storeHost, physicalOffsets, ...withDuplicates });
 }
 
@@ -170,7 +182,7 @@ function checkEntryHeader(header: unknown, index: number): EntryHeader {
   if (typeof msgId !== "string" || !isHex32(msgId)) throw invalid(field("msgId"), `must be 32 hex characters, got ${show(msgId)}`);
   // A producer's automatic batch sends plain messages with nothing but their msgId.
   if (tags === undefined && keys === undefined && properties === undefined && flag === undefined && deliverAtMs === undefined && delayMs === undefined && delayLevel === undefined && dedupKey === undefined) {
-    return { msgId, tags: undefined, keys: undefined, properties: undefined, flag: undefined };
+    return header as EntryHeader; // { msgId } only: its absent fields read as undefined, no copy
   }
   if (tags !== undefined && (typeof tags !== "string" || tags.length > tagLengthMax)) throw invalid(field("tags"), `must be a string of at most ${tagLengthMax} characters`);
   if (keys !== undefined) {

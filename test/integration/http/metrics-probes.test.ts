@@ -52,6 +52,16 @@ describe("/metrics", () => {
     expect(value(acked, "mq_consumer_lag_messages", { group: "g", topic: "flow", queue: "0" })).toBe(1);
   });
 
+  test("bytes in count a record that takes no queue offset (a scheduled message's timer record) at its size", async () => {
+    const h = await startHttpBroker();
+    await h.call("POST", "/api/v1/topics", { topic: "later", queues: 1 });
+    await h.call("POST", "/api/v1/topics/later/messages", [{ body: "abc", delayMs: 3_600_000 }]);
+    const samples = parsePrometheusText((await h.text("/metrics")).text);
+    const timerBytes = samples.find((sample) => sample.name === "mq_bytes_in_total" && sample.labels.topic === "rmq_sys_wheel_timer")?.value ?? 0;
+    // A record is its fixed fields, topic, properties and body: more than the 3 body bytes.
+    expect(timerBytes).toBeGreaterThan(3);
+  });
+
   test("TCP sends and pulls move the tcp series of send latency and messages out", async () => {
     const h = await startHttpBroker();
     await h.call("POST", "/api/v1/topics", { topic: "tcpflow", queues: 1 });
