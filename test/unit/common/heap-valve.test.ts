@@ -6,7 +6,7 @@
 
 import { describe, expect, test } from "bun:test";
 import { acquireHeapValve, checkHeap, checkHeapNow, heapValveCounters } from "../../../src/common/heap-valve.ts";
-import { heapGrowthBeforeCollectBytes } from "../../../src/common/limits.ts";
+import { heapGrowthBeforeCollectBytes, heapValveTimeShareMax } from "../../../src/common/limits.ts";
 
 describe("Heap valve", () => {
   test("collects when the heap grew by more than heapGrowthBeforeCollectBytes over the lowest size seen, and not at the bound", () => {
@@ -18,6 +18,29 @@ describe("Heap valve", () => {
       expect(heapValveCounters.collections).toBe(before);
       checkHeap(heapGrowthBeforeCollectBytes + 1);
       expect(heapValveCounters.collections).toBe(before + 1);
+    } finally {
+      release();
+    }
+  });
+
+  test("after a collection the next waits for the valve's pace: a collection of T ms is followed by none for T / heapValveTimeShareMax ms", () => {
+    const release = acquireHeapValve();
+    try {
+      const nowMs = performance.now();
+      checkHeap(0, nowMs);
+      const before = heapValveCounters.collections;
+      const collectMsBefore = heapValveCounters.collectMs;
+      checkHeap(heapGrowthBeforeCollectBytes + 1, nowMs);
+      expect(heapValveCounters.collections).toBe(before + 1);
+      const tookMs = heapValveCounters.collectMs - collectMsBefore;
+      checkHeap(0, nowMs);
+      checkHeap(heapGrowthBeforeCollectBytes + 1, nowMs); // grown past the bound again at once: paced
+      expect(heapValveCounters.collections).toBe(before + 1);
+      checkHeap(heapGrowthBeforeCollectBytes + 1, nowMs + tookMs / heapValveTimeShareMax + 1);
+      expect(heapValveCounters.collections).toBe(before + 2);
+      checkHeap(0, nowMs);
+      checkHeap(heapGrowthBeforeCollectBytes + 1, nowMs, false); // work that asks is not paced
+      expect(heapValveCounters.collections).toBe(before + 3);
     } finally {
       release();
     }
