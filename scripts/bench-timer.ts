@@ -21,7 +21,9 @@
  * Flags: --quick (a tenth of every count; the targets are then only indicative); --hot-only (only
  * the hot second, phase 2, with the broker's memory by kind each second: anonymous and file-backed
  * RSS, and its JavaScript heap); --sends-only (only phase 4, on a fresh broker: the quick way to
- * compare the send paths of two builds).
+ * compare the send paths of two builds); --restart-only (only the restart, phase 3: the pending
+ * messages sent, then `--restarts=N` SIGKILL-and-restart rounds, 1 unless given, ready as the
+ * median); --dedup-off (the broker runs with `dedup: false`, to compare without the dedup window).
  */
 
 import { rmSync } from "node:fs";
@@ -33,6 +35,9 @@ import { readyLine, seededRandom, startBenchBroker, windowed } from "./bench-bro
 const quick = process.argv.includes("--quick");
 const hotOnly = process.argv.includes("--hot-only");
 const sendsOnly = process.argv.includes("--sends-only");
+const restartOnly = process.argv.includes("--restart-only");
+const dedupOff = process.argv.includes("--dedup-off");
+const restarts = Math.max(1, Number(process.argv.find((arg) => arg.startsWith("--restarts="))?.slice("--restarts=".length) ?? 1));
 const scale = quick ? 0.1 : 1;
 const seed = 20261207;
 const bodyBytes = 128;
@@ -58,14 +63,14 @@ const targets = {
 /** The slowest answer to the delivery polls of the last wait: how long the broker could not answer. */
 let slowestAnswerMs = 0;
 
-if (process.argv[2] === "serve") await serve(process.argv[3]!, process.argv[4] === "trace");
+if (process.argv[2] === "serve") await serve(process.argv[3]!, process.argv.includes("trace"), process.argv.includes("dedup-off"));
 else await drive();
 
 // --- The broker (child process) ----------------------------------------------------------------
 
-async function serve(dataDir: string, traceMemory: boolean): Promise<void> {
+async function serve(dataDir: string, traceMemory: boolean, noDedup: boolean): Promise<void> {
   const startedMs = performance.now();
-  const { server, storeOpenMs, brokerStartMs } = await startBenchBroker({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024 });
+  const { server, storeOpenMs, brokerStartMs } = await startBenchBroker({ dataDir, commitLogFileBytes: 1024 * 1024 * 1024, ...(noDedup ? { config: { dedup: false } } : {}) });
   console.log(JSON.stringify({ port: server.port, openMs: Math.round(performance.now() - startedMs), storeOpenMs: Math.round(storeOpenMs), brokerStartMs: Math.round(brokerStartMs) }));
   process.stdin.on("data", () => {});
   if (traceMemory) {
@@ -98,7 +103,7 @@ interface Running {
 
 async function startBroker(dataDir: string): Promise<Running> {
   const spawnedMs = performance.now();
-  const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir, ...(hotOnly ? ["trace"] : [])], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
+  const child = Bun.spawn([process.execPath, import.meta.path, "serve", dataDir, ...(hotOnly ? ["trace"] : []), ...(dedupOff ? ["dedup-off"] : [])], { stdin: "pipe", stdout: "pipe", stderr: "inherit" });
   const line = await readyLine<{ port: number; openMs: number; storeOpenMs: number; brokerStartMs: number }>(child.stdout);
   return { child, address: `127.0.0.1:${line.port}`, readyMs: performance.now() - spawnedMs, openMs: line.openMs, storeOpenMs: line.storeOpenMs, brokerStartMs: line.brokerStartMs };
 }
@@ -136,7 +141,7 @@ async function drive(): Promise<void> {
   const random = seededRandom(seed);
   const body = new Uint8Array(bodyBytes).fill(0x61);
   const figures: Record<string, number | boolean> = { quick };
-  log(`bench:timer — broker in a child process, window ${window}, ${bodyBytes} B bodies, seed ${seed}${quick ? ", --quick (a tenth of the counts)" : ""}`);
+  log(`bench:timer — broker in a child process, window ${window}, ${bodyBytes} B bodies, seed ${seed}${quick ? ", --quick (a tenth of the counts)" : ""}${dedupOff ? ", --dedup-off" : ""}`);
 
   let broker = await startBroker(dataDir);
   let admin = new Admin({ broker: broker.address });
@@ -144,6 +149,11 @@ async function drive(): Promise<void> {
   await producer.start();
   try {
     for (const topic of ["timer-lateness", "timer-hot", "timer-pending", "timer-plain", "timer-scheduled"]) await admin.createTopic(topic, { queues: 8 });
+
+    if (restartOnly) {
+      ({ broker, admin, producer } = await restartPending(broker, producer, admin, dataDir, body, figures));
+      return;
+    }
 
     if (hotOnly) {
       // The hot second is set from the rate of scheduled sends: measured here on a tenth of phase 1's count, due in a day.
@@ -176,28 +186,7 @@ async function drive(): Promise<void> {
     await hotSecond(broker, producer, admin, body, random, figures, latenessSendS);
 
     // 3. Restart with a million pending.
-    log(`\n3. restart: ${restartCount.toLocaleString("en")} messages pending (due in a day), SIGKILL, restart`);
-    const dayLaterMs = Date.now() + 86_400_000;
-    await windowed({ label: "sent", total: restartCount, window }, (index) => producer.send({ topic: "timer-pending", body, deliverAt: dayLaterMs + index }));
-    await producer.shutdown();
-    await admin.close();
-    broker.child.kill(9);
-    await broker.child.exited;
-    broker = await startBroker(dataDir);
-    figures.restartReadyMs = Math.round(broker.readyMs);
-    figures.restartOpenMs = broker.openMs;
-    figures.restartStoreOpenMs = broker.storeOpenMs;
-    figures.restartBrokerStartMs = broker.brokerStartMs;
-    figures.restartRssMB = Math.round(rssMB(broker.child.pid));
-    figures.restartVmRssMB = Math.round(rssMB(broker.child.pid, "VmRSS"));
-    admin = new Admin({ broker: broker.address });
-    producer = new Producer({ broker: broker.address, maxInFlight: window });
-    await producer.start();
-    const listStartMs = performance.now();
-    const listing = await admin.listScheduled({ topic: "timer-pending", limit: 100 });
-    figures.restartListMs = Math.round(performance.now() - listStartMs);
-    figures.restartPending = listing.total;
-    log(`  ready ${figures.restartReadyMs} ms after spawn (broker open ${figures.restartOpenMs} ms: store ${figures.restartStoreOpenMs} ms, broker start with scheduler and timer attach ${figures.restartBrokerStartMs} ms; target ≤ ${targets.restartReadyMs}: ${verdict(figures.restartReadyMs <= targets.restartReadyMs)}); ${listing.total.toLocaleString("en")} pending counted and the first page of 100 listed in ${figures.restartListMs} ms; anonymous RSS ${figures.restartRssMB} MB (VmRSS ${figures.restartVmRssMB} MB)`);
+    ({ broker, admin, producer } = await restartPending(broker, producer, admin, dataDir, body, figures));
 
     await sendsAccepted(broker.child.pid, producer, body, random, figures);
   } finally {
@@ -208,7 +197,7 @@ async function drive(): Promise<void> {
     rmSync(dataDir, { recursive: true, force: true });
   }
 
-  if (hotOnly || sendsOnly) {
+  if (hotOnly || sendsOnly || restartOnly) {
     console.log(JSON.stringify(figures));
     return;
   }
@@ -223,6 +212,43 @@ async function drive(): Promise<void> {
 
 type Admin = InstanceType<typeof import("../src/client/index.ts").Admin>;
 type Producer = InstanceType<typeof import("../src/client/index.ts").Producer>;
+
+/**
+ * Phase 3: `restartCount` messages pending (due in a day), then SIGKILL and restart, `restarts`
+ * times (ready: the median); the restarted broker with a new admin and producer.
+ */
+async function restartPending(running: Running, producer: Producer, admin: Admin, dataDir: string, body: Uint8Array, figures: Record<string, number | boolean>): Promise<{ broker: Running; admin: Admin; producer: Producer }> {
+  const sdk = await import("../src/client/index.ts");
+  log(`\n3. restart: ${restartCount.toLocaleString("en")} messages pending (due in a day), SIGKILL, restart${restarts > 1 ? ` (${restarts} times)` : ""}`);
+  const dayLaterMs = Date.now() + 86_400_000;
+  await windowed({ label: "sent", total: restartCount, window }, (index) => producer.send({ topic: "timer-pending", body, deliverAt: dayLaterMs + index }));
+  await producer.shutdown();
+  await admin.close();
+  let broker = running;
+  const readies: number[] = [];
+  for (let round = 0; round < restarts; round++) {
+    broker.child.kill(9);
+    await broker.child.exited;
+    broker = await startBroker(dataDir);
+    readies.push(broker.readyMs);
+    if (restarts > 1) log(`  restart ${round + 1}: ready ${Math.round(broker.readyMs)} ms (store ${broker.storeOpenMs} ms, broker start ${broker.brokerStartMs} ms)`);
+  }
+  figures.restartReadyMs = Math.round(percentile([...readies].sort((a, b) => a - b), 50));
+  figures.restartOpenMs = broker.openMs;
+  figures.restartStoreOpenMs = broker.storeOpenMs;
+  figures.restartBrokerStartMs = broker.brokerStartMs;
+  figures.restartRssMB = Math.round(rssMB(broker.child.pid));
+  figures.restartVmRssMB = Math.round(rssMB(broker.child.pid, "VmRSS"));
+  const restartedAdmin = new sdk.Admin({ broker: broker.address });
+  const restartedProducer = new sdk.Producer({ broker: broker.address, maxInFlight: window });
+  await restartedProducer.start();
+  const listStartMs = performance.now();
+  const listing = await restartedAdmin.listScheduled({ topic: "timer-pending", limit: 100 });
+  figures.restartListMs = Math.round(performance.now() - listStartMs);
+  figures.restartPending = listing.total;
+  log(`  ready ${figures.restartReadyMs} ms after spawn (broker open ${figures.restartOpenMs} ms: store ${figures.restartStoreOpenMs} ms, broker start with scheduler and timer attach ${figures.restartBrokerStartMs} ms; target ≤ ${targets.restartReadyMs}: ${verdict(figures.restartReadyMs <= targets.restartReadyMs)}); ${listing.total.toLocaleString("en")} pending counted and the first page of 100 listed in ${figures.restartListMs} ms; anonymous RSS ${figures.restartRssMB} MB (VmRSS ${figures.restartVmRssMB} MB)`);
+  return { broker, admin: restartedAdmin, producer: restartedProducer };
+}
 
 /** Phase 2: `hotCount` messages due in one second, sent at the rate a phase-1 send of `latenessCount` took `latenessSendS` for. */
 async function hotSecond(broker: Running, producer: Producer, admin: Admin, body: Uint8Array, random: () => number, figures: Record<string, number | boolean>, latenessSendS: number): Promise<void> {

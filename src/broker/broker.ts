@@ -158,9 +158,9 @@ export class Broker {
     // The transaction transform first: it refuses a half message that also asks for a delivery time.
     const transforms = [transactionHalfTransform, dedupKeyTransform, scheduledDeliveryTransform({ levelsMs: delayLevels.levelsMs, maxDelayMs: config.timerMaxDelayMs, clock }), ...(options.transforms ?? [])];
     const dedup = new DedupService({ store, topics, clock, logger, enabled: config.dedup, windowMs: config.dedupWindowMs });
-    // The window is rebuilt before any send is served, then kept by the dispatcher from every append.
-    await dedup.rebuild();
+    // Kept by the dispatcher from every append from now on; what was stored before is read in the background (dedup-service.ts).
     store.registerDispatcher("dedup", dedup);
+    dedup.startRebuild();
     const messages = new MessageService({ store, topics, advertisedHost: options.advertisedHost, port, assertWritable, transforms, clock, dedup });
     const context: BrokerContext = {
       store,
@@ -228,6 +228,7 @@ export class Broker {
       consumers.stop();
       locks.stop();
       await this.options.server.close();
+      await this.context.dedup.stop(); // its rebuild reads the store, which closes after this
       TraceWriter.of(this.context)?.stop(); // the store is still open: queued hops are written
       Transactions.of(this.context).stop(); // unjournaled check-backs into the journal while it is open
       scheduler.close(); // synced: what is scheduled waits in the journal for the next start

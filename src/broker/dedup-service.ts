@@ -8,9 +8,16 @@
  *             the broker's `dedupWindowMs` when `dedup` is on; never for system, retry and DLQ
  *             topics (the broker writes those itself)
  *   memory    32-bit fingerprints in time-sliced tables (dedup-window.ts), filled by the "dedup"
- *             dispatcher from every visible record of a topic with a window, so live appends
- *             and the start-up rebuild (`rebuild`: the CommitLog since the longest window)
- *             fill it the same way
+ *             dispatcher from every visible record of a topic with a window, and at start from
+ *             the CommitLog since the longest window (`startRebuild`, dedup-rebuild.ts: the ids
+ *             read from the records' bytes, the same ones the dispatcher keeps)
+ *   rebuild   in the background, while the broker already serves: until it is done every send
+ *             with a window is confirmed against the store (below) without asking the window —
+ *             the index knows every stored id, recovered before the broker starts; the window
+ *             only spares the lookups. So a restart is not held up by the log it holds (a
+ *             million records cost a second to decode), and a duplicate sent at once after a
+ *             kill -9 is still found. The records before the start fill a window of their own,
+ *             placed behind the live one when done, so generations stay in time order
  *   confirm   a fingerprint hit is only a candidate: the store reads the record the index names
  *             for the id (message-lookup.ts `byDedupId`) and checks topic, id, store time and
  *             that the topic incarnation is live — so a false positive costs a lookup and never
@@ -26,7 +33,6 @@
  */
 
 import type { Clock } from "../common/clock.ts";
-import { fmix32 } from "../common/hash.ts";
 import type { Logger } from "../common/logger.ts";
 import { propertyNames } from "../common/message-properties.ts";
 import type { StoredMessage } from "../common/message-record.ts";
@@ -34,6 +40,8 @@ import { deadLetterTopicPrefix, retryTopicPrefix, systemTopics } from "../common
 import type { DispatchRecord } from "../store/dispatch/dispatch-record.ts";
 import type { Dispatcher } from "../store/dispatch/record-dispatch.ts";
 import type { MessageStore } from "../store/message-store.ts";
+import { fingerprintOf } from "./dedup-fingerprint.ts";
+import { DedupRebuild } from "./dedup-rebuild.ts";
 import { DedupWindow } from "./dedup-window.ts";
 import type { OutgoingRecord } from "./message-transform.ts";
 import type { TopicConfigManager } from "./topic-config-manager.ts";
@@ -56,6 +64,10 @@ export class DedupService implements Dispatcher {
   private longestWindowMs = 0;
   /** The id `originalOf` hashed last, so the dispatch of its append does not hash it again. */
   private last: { readonly topic: string; readonly value: string; readonly fingerprint: number } | undefined;
+  /** False until the rebuild at start is done (or when it failed): every send with a window is then confirmed against the store. */
+  private filled = true;
+  private stopped = false;
+  private rebuilt: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: DedupServiceOptions) {
     this.resize();
@@ -85,7 +97,7 @@ export class DedupService implements Dispatcher {
     const fingerprint = fingerprintOf(message.topic, byKey, value);
     // The append that follows in the same step dispatches this id: its fingerprint is kept for it.
     this.last = { topic: message.topic, value, fingerprint };
-    if (!window.mayContain(fingerprint)) return undefined;
+    if (this.filled && !window.mayContain(fingerprint)) return undefined;
     const sinceMs = this.options.clock.nowMs() - windowMs;
     return this.options.store.queryDedupOriginal({ topic: message.topic, id: { kind: byKey ? "dedupKey" : "msgId", value }, sinceMs });
   }
@@ -131,13 +143,44 @@ export class DedupService implements Dispatcher {
   /** Nothing to undo: a fingerprint left by an undone append is a false positive, which confirmation rejects. */
   rollback(): void {}
 
-  /** Fills the window from the CommitLog (records stored within the longest window), before sends are served. */
-  async rebuild(): Promise<number> {
-    if (this.window === undefined) return 0;
+  /**
+   * Starts filling the window from the CommitLog: the records stored within the longest window
+   * and before this call (later ones reach `dispatch`). Call it once the dispatcher is registered,
+   * in the same step, so no append falls between. Sends are served meanwhile (see the header).
+   */
+  startRebuild(): void {
+    if (this.window === undefined) return;
     const startMs = performance.now();
-    const replayed = await this.options.store.replaySince(this.options.clock.nowMs() - this.longestWindowMs, (record) => this.dispatch(record));
-    if (replayed > 0) this.options.logger.info(`Dedup window rebuilt from ${replayed} stored records in ${Math.round(performance.now() - startMs)} ms`);
-    return replayed;
+    const past = new DedupWindow(this.longestWindowMs);
+    const rebuild = new DedupRebuild((topic) => this.windowOf(topic), past);
+    this.filled = false;
+    const scan = this.options.store.scanSince(this.options.clock.nowMs() - this.longestWindowMs, (record) => rebuild.visit(record), () => this.stopped);
+    this.rebuilt = scan.then(
+      ({ visited, complete }) => {
+        if (!complete) return;
+        // The window may have been made anew meanwhile (a topic's window changed); none left: nothing to keep.
+        this.window?.placeBehind(past);
+        this.filled = true;
+        if (visited > 0) this.options.logger.info(`Dedup window rebuilt from ${visited} stored records (${rebuild.added} ids) in ${Math.round(performance.now() - startMs)} ms`);
+      },
+      (error: unknown) => this.options.logger.error(`Dedup window not rebuilt: every send with a window is confirmed against the store (${error instanceof Error ? error.message : String(error)})`),
+    );
+  }
+
+  /** True while the rebuild at start runs (or after it failed): sends with a window are confirmed against the store. */
+  get rebuilding(): boolean {
+    return !this.filled;
+  }
+
+  /** Resolves once the rebuild at start has ended (done, failed, or stopped). */
+  whenRebuilt(): Promise<void> {
+    return this.rebuilt;
+  }
+
+  /** Ends the rebuild, before the store closes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.rebuilt;
   }
 
   /** Fingerprints held and their bytes: what the window costs. */
@@ -175,19 +218,4 @@ function sameId(a: OutgoingRecord, b: OutgoingRecord): boolean {
   return a.msgId !== undefined && b.msgId !== undefined && a.msgId.toUpperCase() === b.msgId.toUpperCase();
 }
 
-/**
- * A 32-bit hash of (kind, topic, id): FNV-1a over the UTF-16 units, a msgId's hex digits folded
- * to upper case (msgIds compare case-insensitively), then murmur3's fmix32. No string is built.
- */
-export function fingerprintOf(topic: string, byDedupKey: boolean, value: string): number {
-  let hash = byDedupKey ? 0x050c5d1f : 0x811c9dc5;
-  for (let index = 0; index < topic.length; index++) hash = Math.imul(hash ^ topic.charCodeAt(index), 0x01000193);
-  hash = Math.imul(hash ^ 0xffff, 0x01000193);
-  const fold = !byDedupKey;
-  for (let index = 0; index < value.length; index++) {
-    let unit = value.charCodeAt(index);
-    if (fold && unit >= 0x61 && unit <= 0x66) unit -= 0x20;
-    hash = Math.imul(hash ^ unit, 0x01000193);
-  }
-  return fmix32(hash);
-}
+export { fingerprintOf } from "./dedup-fingerprint.ts";

@@ -104,6 +104,16 @@ export class DedupWindow {
     if (drop > 0) this.generations = this.generations.slice(drop);
   }
 
+  /**
+   * Takes the generations of `older`, a window filled with ids stored before any of this one's
+   * (the rebuild at start, while live appends filled this one), as its oldest: expiry keeps
+   * dropping from the front, in time order.
+   */
+  placeBehind(older: DedupWindow): void {
+    this.generations = [...older.generations, ...this.generations];
+    older.generations = [];
+  }
+
   clear(): void {
     this.generations = [];
   }

@@ -32,8 +32,8 @@ export const brokerDefaults = {
   messageDelayLevel: limits.messageDelayLevelDefault,
   /** The longest delay a scheduled message may ask for; longer is TIMER_DELAY_OUT_OF_RANGE. */
   timerMaxDelayMs: limits.timerMaxDelayMsDefault,
-  /** The dedup window for every topic (exactly-once produce); off: only topics with their own window. */
-  dedup: false,
+  /** The dedup window for every topic (exactly-once produce, as NATS and Kafka default to); off: only topics with their own window. */
+  dedup: true,
   /** Its length: a send whose id was stored this recently is answered with the original. */
   dedupWindowMs: limits.dedupWindowMsDefault,
   /** A half message unresolved this long after it was stored is first checked back with its producer group. */

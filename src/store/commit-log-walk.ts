@@ -47,6 +47,8 @@ export class CommitLogWalk {
     from: number,
     private readonly durableEnd: number,
     private readonly onRecord: RecordVisitor,
+    /** False for a walk over records recovery has verified already (a scan at start): their CRC is not computed again. */
+    private readonly verifyCrc = true,
   ) {
     this.index = commitLog.fileIndexOf(from);
     this.position = from;
@@ -70,7 +72,7 @@ export class CommitLogWalk {
     while (!this.done && this.position < stop) {
       const { file, base } = this.commitLog.fileAt(this.index)!;
       const local = this.position - base;
-      const check = checkRecord(file.bytes, file.view, local, fileBytes, this.position);
+      const check = checkRecord(file.bytes, file.view, local, fileBytes, this.position, this.verifyCrc);
       if (check.kind === "record") {
         this.onRecord(physicalOffset(this.position), file, local, check.totalSize);
         this.position += check.totalSize;

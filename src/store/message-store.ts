@@ -27,7 +27,7 @@ import type { ConsumeQueue } from "./consume-queue.ts";
 import { ConsumeQueues, type TopicInfo } from "./consume-queues.ts";
 import { AbortMarker, DataDirLock } from "./data-dir.ts";
 import { DiskSpaceCheck } from "./disk-space-check.ts";
-import { consumeQueueTagHash, readDispatchRecord, type DispatchRecord } from "./dispatch/dispatch-record.ts";
+import { consumeQueueTagHash, readDispatchRecord, readScannedRecord, RecordTopics, type DispatchRecord, type ScannedRecord } from "./dispatch/dispatch-record.ts";
 import { IndexDispatcher } from "./dispatch/index-dispatcher.ts";
 import { ScheduleDispatcher, type ScheduleSink } from "./dispatch/schedule-dispatcher.ts";
 import { RecordDispatch, type Dispatcher, type DispatcherSlot } from "./dispatch/record-dispatch.ts";
@@ -35,6 +35,7 @@ import { TransactionDispatcher, type TransactionSink } from "./dispatch/transact
 import { IndexService } from "./index-service.ts";
 import { MessageLookup, type DedupQuery } from "./message-lookup.ts";
 import { CommitLogWalk } from "./commit-log-walk.ts";
+import type { MappedFile } from "./mapped-file.ts";
 import type { PutBatchResult, PutFailure, PutMessageInput, PutResult } from "./put-message.ts";
 import { Retention } from "./retention.ts";
 import { recoverStore, type RecoveryReport } from "./store-recovery.ts";
@@ -323,31 +324,48 @@ export class MessageStore {
   }
 
   /**
-   * Hands `visit` every record of a live topic incarnation stored at or after `sinceMs`, in log
-   * order, from the newest CommitLog file that starts before `sinceMs`: what a feature rebuilds
-   * its memory from at start (the dedup window). Yields to the event loop between steps.
+   * Hands `visit` every record of a live topic incarnation stored at or after `sinceMs` and before
+   * the write position at the call, in log order: what a feature rebuilds its memory from at start
+   * (the dedup window), while the broker already serves. Nothing is decoded (`ScannedRecord`: the
+   * topic, known topics not decoded again, and where the properties lie) and no CRC is computed
+   * again — recovery verified every record below the write position; decoding each record made a
+   * scan of a million records take a second. Yields to the event loop every `recoveryStepBytes`,
+   * finding its file anew at each step (retention may delete files meanwhile), and ends early,
+   * incomplete, once `stopped()` or the store closes.
    */
-  async replaySince(sinceMs: number, visit: (record: DispatchRecord) => void): Promise<number> {
-    let startIndex = 0;
-    for (let index = this.commitLog.fileCount - 1; index > 0; index--) {
-      const { file } = this.commitLog.fileAt(index)!;
-      const first = checkRecord(file.bytes, file.view, 0, this.commitLog.fileBytes, this.commitLog.fileAt(index)!.base);
-      if (first.kind === "record" && readStoreTimestamp(file.view, 0) < sinceMs) {
-        startIndex = index;
-        break;
-      }
-    }
-    const start = this.commitLog.fileAt(startIndex);
-    if (start === undefined) return 0;
+  async scanSince(sinceMs: number, visit: (record: ScannedRecord) => void, stopped: () => boolean = () => false): Promise<{ visited: number; complete: boolean }> {
+    const end = this.commitLog.writePosition;
+    const topics = new RecordTopics();
+    const record: ScannedRecord = { topic: "", physicalOffset: 0, storeTimestampMs: 0, bytes: new Uint8Array(0), propertiesStart: 0, propertiesEnd: 0 };
     let visited = 0;
-    const walk = new CommitLogWalk(this.commitLog, Math.max(start.base, this.commitLog.minOffset), this.commitLog.writePosition, (_offset, file, position) => {
-      const record = readDispatchRecord(file.bytes, file.view, position);
-      if (record.storeTimestampMs < sinceMs || this.tombstones.hides(record)) return;
+    const onRecord = (offset: PhysicalOffset, file: MappedFile, position: number): void => {
+      if (offset >= end || readStoreTimestamp(file.view, position) < sinceMs) return;
+      const topic = topics.of(file.bytes, file.view, position).topic;
+      if (this.tombstones.hidesAt(topic, offset)) return;
+      readScannedRecord(record, topic, offset, file.bytes, file.view, position);
       visit(record);
       visited += 1;
-    });
-    while (!walk.step(limits.recoveryStepBytes)) await new Promise<void>((resolve) => setImmediate(resolve));
-    return visited;
+    };
+    let position = this.scanStartBefore(sinceMs);
+    while (position < end) {
+      if (this.state !== "open" || stopped()) return { visited, complete: false };
+      const walk = new CommitLogWalk(this.commitLog, Math.max(position, this.commitLog.minOffset), end, onRecord, false);
+      const done = walk.step(limits.recoveryStepBytes);
+      position = walk.position;
+      if (done) break;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return { visited, complete: true };
+  }
+
+  /** The base of the newest CommitLog file whose first record was stored before `sinceMs` (else the oldest file's). */
+  private scanStartBefore(sinceMs: number): number {
+    for (let index = this.commitLog.fileCount - 1; index > 0; index--) {
+      const { file, base } = this.commitLog.fileAt(index)!;
+      const first = checkRecord(file.bytes, file.view, 0, this.commitLog.fileBytes, base, false);
+      if (first.kind === "record" && readStoreTimestamp(file.view, 0) < sinceMs) return base;
+    }
+    return this.commitLog.minOffset;
   }
 
   /** Messages of `topic` carrying `key`, newest first, optionally within a store-time range. */

@@ -60,6 +60,33 @@ const bodyLengthAt = 84;
 const bodyAt = 88;
 
 /** Reads what dispatch needs from a record already checked (checkRecord) at `position`. */
+/**
+ * A record as a scan at start hands it over (`MessageStore.scanSince`): its topic and where its
+ * properties text lies, nothing decoded. One object serves every record of a scan: read it in
+ * the visit, never keep it.
+ */
+export interface ScannedRecord {
+  topic: string;
+  physicalOffset: number;
+  storeTimestampMs: number;
+  /** The bytes of the record's CommitLog file; the properties text is bytes[propertiesStart, propertiesEnd). */
+  bytes: Uint8Array;
+  propertiesStart: number;
+  propertiesEnd: number;
+}
+
+/** Fills `into` from the record at `position` (checked, of topic `topic`). */
+export function readScannedRecord(into: ScannedRecord, topic: string, physicalOffset: number, bytes: Uint8Array, view: DataView, position: number): void {
+  const topicAt = position + bodyAt + view.getUint32(position + bodyLengthAt);
+  const propertiesAt = topicAt + 1 + view.getUint8(topicAt);
+  into.topic = topic;
+  into.physicalOffset = physicalOffset;
+  into.storeTimestampMs = getUint64(view, position + 56);
+  into.bytes = bytes;
+  into.propertiesStart = propertiesAt + 2;
+  into.propertiesEnd = propertiesAt + 2 + view.getUint16(propertiesAt);
+}
+
 /** A topic as `RecordTopics` knows it, with a mark per queue id for whoever reads the log. */
 export interface KnownTopic {
   readonly topic: string;

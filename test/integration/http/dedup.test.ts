@@ -51,7 +51,7 @@ describe("REST: the dedup window", () => {
   });
 
   test("without a window a repeated dedupKey is stored again (the key is kept on the message)", async () => {
-    const h = await startHttpBroker();
+    const h = await startHttpBroker({ config: { dedup: false } });
     await h.call("POST", "/api/v1/topics/t/messages", { body: "one", dedupKey: "k" });
     const again = await h.call("POST", "/api/v1/topics/t/messages", { body: "one", dedupKey: "k" });
     expect(again.json.duplicate).toBeUndefined();
@@ -61,7 +61,7 @@ describe("REST: the dedup window", () => {
   });
 
   test("a topic created with its own dedupWindowMs deduplicates on a broker without the setting", async () => {
-    const h = await startHttpBroker();
+    const h = await startHttpBroker({ config: { dedup: false } });
     expect((await h.call("POST", "/api/v1/topics", { topic: "once", queues: 2, dedupWindowMs: 60_000 })).status).toBe(201);
     const first = await h.call("POST", "/api/v1/topics/once/messages", { body: "x", dedupKey: "k" });
     const again = await h.call("POST", "/api/v1/topics/once/messages", { body: "x", dedupKey: "k" });
