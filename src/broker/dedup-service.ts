@@ -40,7 +40,7 @@ import { deadLetterTopicPrefix, retryTopicPrefix, systemTopics } from "../common
 import type { DispatchRecord } from "../store/dispatch/dispatch-record.ts";
 import type { Dispatcher } from "../store/dispatch/record-dispatch.ts";
 import type { MessageStore } from "../store/message-store.ts";
-import { fingerprintOf } from "./dedup-fingerprint.ts";
+import { fingerprintFrom, topicSeed } from "./dedup-fingerprint.ts";
 import { DedupRebuild } from "./dedup-rebuild.ts";
 import { DedupWindow } from "./dedup-window.ts";
 import type { OutgoingRecord } from "./message-transform.ts";
@@ -57,13 +57,33 @@ export interface DedupServiceOptions {
 }
 
 const ownTopics: ReadonlySet<string> = new Set(Object.values(systemTopics));
+/** Topics whose entry is kept at most (more, and the table starts again): a broker's topics, retry and DLQ topics included, are fewer. */
+const topicEntriesMax = 4_096;
+
+interface TopicEntry {
+  readonly topic: string;
+  readonly windowMs: number;
+  readonly msgIdSeed: number;
+  readonly dedupKeySeed: number;
+}
 
 export class DedupService implements Dispatcher {
   readonly accepts = "visible";
   private window: DedupWindow | undefined;
   private longestWindowMs = 0;
-  /** The id `originalOf` hashed last, so the dispatch of its append does not hash it again. */
-  private last: { readonly topic: string; readonly value: string; readonly fingerprint: number } | undefined;
+  /**
+   * The ids the last send (or batch) checked, in order, so the dispatch of their appends, which
+   * follows in the same step, does not hash them again: parallel arrays, reused (no allocation
+   * per send), `pendingNext` the next one a dispatch may match.
+   */
+  private readonly pendingTopics: string[] = [];
+  private readonly pendingValues: string[] = [];
+  private readonly pendingFingerprints: number[] = [];
+  private pendingCount = 0;
+  private pendingNext = 0;
+  /** Per topic: its window and hash seeds, worked out once (cleared on every topic change); the last one looked up first. */
+  private readonly topicEntries = new Map<string, TopicEntry>();
+  private lastEntry: TopicEntry | undefined;
   /** False until the rebuild at start is done (or when it failed): every send with a window is then confirmed against the store. */
   private filled = true;
   private stopped = false;
@@ -71,15 +91,16 @@ export class DedupService implements Dispatcher {
 
   constructor(private readonly options: DedupServiceOptions) {
     this.resize();
-    options.topics.onChange(() => this.resize());
+    options.topics.onChange(() => {
+      this.topicEntries.clear();
+      this.lastEntry = undefined;
+      this.resize();
+    });
   }
 
   /** The window of `topic` in ms; 0: sends to it are not deduplicated. */
   windowOf(topic: string): number {
-    if (ownTopics.has(topic) || topic.startsWith(retryTopicPrefix) || topic.startsWith(deadLetterTopicPrefix)) return 0;
-    const own = this.options.topics.get(topic)?.dedupWindowMs;
-    if (own !== undefined) return own;
-    return this.options.enabled ? this.options.windowMs : 0;
+    return this.entryOf(topic).windowMs;
   }
 
   /**
@@ -87,16 +108,27 @@ export class DedupService implements Dispatcher {
    * Runs on every send: without a window, or on a fingerprint miss, it reads nothing.
    */
   originalOf(message: OutgoingRecord): StoredMessage | undefined {
+    this.pendingCount = 0;
+    this.pendingNext = 0;
+    return this.check(message);
+  }
+
+  /** `originalOf` without forgetting the ids checked before (a batch's). */
+  private check(message: OutgoingRecord): StoredMessage | undefined {
     const window = this.window;
     if (window === undefined || message.transactionPrepared === true || hasDeliveryTime(message)) return undefined;
-    const windowMs = this.windowOf(message.topic);
+    const entry = this.entryOf(message.topic);
+    const windowMs = entry.windowMs;
     if (windowMs === 0) return undefined;
     const byKey = message.dedupKey !== undefined;
     const value = message.dedupKey ?? message.msgId;
     if (value === undefined) return undefined;
-    const fingerprint = fingerprintOf(message.topic, byKey, value);
+    const fingerprint = fingerprintFrom(byKey ? entry.dedupKeySeed : entry.msgIdSeed, value, !byKey);
     // The append that follows in the same step dispatches this id: its fingerprint is kept for it.
-    this.last = { topic: message.topic, value, fingerprint };
+    const pending = this.pendingCount++;
+    this.pendingTopics[pending] = message.topic;
+    this.pendingValues[pending] = value;
+    this.pendingFingerprints[pending] = fingerprint;
     if (this.filled && !window.mayContain(fingerprint)) return undefined;
     const sinceMs = this.options.clock.nowMs() - windowMs;
     return this.options.store.queryDedupOriginal({ topic: message.topic, id: { kind: byKey ? "dedupKey" : "msgId", value }, sinceMs });
@@ -109,18 +141,29 @@ export class DedupService implements Dispatcher {
    */
   originalsOf(messages: readonly OutgoingRecord[]): (StoredMessage | number | undefined)[] | undefined {
     if (this.window === undefined || messages.length === 0 || this.windowOf(messages[0]!.topic) === 0) return undefined;
-    // Earlier entries by fingerprint; an equal fingerprint is a repeat only when the ids are equal.
-    const firstIndexOf = new Map<number, number[]>();
+    this.pendingCount = 0;
+    this.pendingNext = 0;
+    // The first entry stored with each fingerprint; an equal fingerprint is a repeat only when the
+    // ids are equal. Entries with a fingerprint an earlier, other id has (rare) are kept aside.
+    const firstIndexOf = new Map<number, number>();
+    let others: Map<number, number[]> | undefined;
     return messages.map((message, index) => {
-      const original = this.originalOf(message);
-      const value = message.dedupKey ?? message.msgId;
-      if (original !== undefined || value === undefined || message.transactionPrepared === true || hasDeliveryTime(message)) return original;
-      const fingerprint = this.last!.fingerprint;
-      const earlier = firstIndexOf.get(fingerprint);
-      const repeated = earlier?.find((other) => sameId(messages[other]!, message));
+      const checked = this.pendingCount;
+      const original = this.check(message);
+      if (original !== undefined || this.pendingCount === checked) return original;
+      const fingerprint = this.pendingFingerprints[checked]!;
+      const first = firstIndexOf.get(fingerprint);
+      if (first === undefined) {
+        firstIndexOf.set(fingerprint, index);
+        return undefined;
+      }
+      if (sameId(messages[first]!, message)) return first;
+      others ??= new Map();
+      const sharing = others.get(fingerprint);
+      const repeated = sharing?.find((other) => sameId(messages[other]!, message));
       if (repeated !== undefined) return repeated;
-      if (earlier === undefined) firstIndexOf.set(fingerprint, [index]);
-      else earlier.push(index);
+      if (sharing === undefined) others.set(fingerprint, [index]);
+      else sharing.push(index);
       return undefined;
     });
   }
@@ -128,14 +171,24 @@ export class DedupService implements Dispatcher {
   /** The "dedup" dispatcher slot: remembers the id of every visible record of a topic with a window. */
   dispatch(record: DispatchRecord): void {
     const window = this.window;
-    if (window === undefined || this.windowOf(record.topic) === 0) return;
+    if (window === undefined) return;
+    const entry = this.entryOf(record.topic);
+    if (entry.windowMs === 0) return;
     // A delivered scheduled message was not deduplicated when sent (see the header).
     if (record.properties?.[propertyNames.timerSourceOffset] !== undefined) return;
     const dedupKey = record.properties?.[propertyNames.dedupKey];
     const value = dedupKey ?? record.msgId;
     if (value === undefined) return;
-    const last = this.last;
-    const fingerprint = last !== undefined && last.value === value && last.topic === record.topic ? last.fingerprint : fingerprintOf(record.topic, dedupKey !== undefined, value);
+    let fingerprint = -1;
+    // The ids checked for this append, in order: a duplicate left out of a batch is skipped over.
+    while (this.pendingNext < this.pendingCount) {
+      const pending = this.pendingNext++;
+      if (this.pendingValues[pending] === value && this.pendingTopics[pending] === record.topic) {
+        fingerprint = this.pendingFingerprints[pending]!;
+        break;
+      }
+    }
+    if (fingerprint < 0) fingerprint = fingerprintFrom(dedupKey !== undefined ? entry.dedupKeySeed : entry.msgIdSeed, value, dedupKey === undefined);
     // The record's store time stands for now: it is now for a live append, and a replay expires by the records it meets.
     window.add(fingerprint, record.storeTimestampMs, record.storeTimestampMs);
   }
@@ -186,6 +239,26 @@ export class DedupService implements Dispatcher {
   /** Fingerprints held and their bytes: what the window costs. */
   stats(): { ids: number; bytes: number } {
     return { ids: this.window?.size ?? 0, bytes: this.window?.bytes ?? 0 };
+  }
+
+  private entryOf(topic: string): TopicEntry {
+    const last = this.lastEntry;
+    if (last !== undefined && last.topic === topic) return last;
+    let entry = this.topicEntries.get(topic);
+    if (entry === undefined) {
+      if (this.topicEntries.size >= topicEntriesMax) this.topicEntries.clear();
+      entry = { topic, windowMs: this.windowOfTopic(topic), msgIdSeed: topicSeed(topic, false), dedupKeySeed: topicSeed(topic, true) };
+      this.topicEntries.set(topic, entry);
+    }
+    this.lastEntry = entry;
+    return entry;
+  }
+
+  private windowOfTopic(topic: string): number {
+    if (ownTopics.has(topic) || topic.startsWith(retryTopicPrefix) || topic.startsWith(deadLetterTopicPrefix)) return 0;
+    const own = this.options.topics.get(topic)?.dedupWindowMs;
+    if (own !== undefined) return own;
+    return this.options.enabled ? this.options.windowMs : 0;
   }
 
   /** Sizes the window for the longest window of any topic (made on first need, dropped when none is left). */
