@@ -329,9 +329,10 @@ export class MessageStore {
    * (the dedup window), while the broker already serves. Nothing is decoded (`ScannedRecord`: the
    * topic, known topics not decoded again, and where the properties lie) and no CRC is computed
    * again — recovery verified every record below the write position; decoding each record made a
-   * scan of a million records take a second. Yields to the event loop every `recoveryStepBytes`,
-   * finding its file anew at each step (retention may delete files meanwhile), and ends early,
-   * incomplete, once `stopped()` or the store closes.
+   * scan of a million records take a second. The call itself only finds where to start and where
+   * the log ends; the records are walked in later turns of the event loop, `recoveryStepBytes` a
+   * turn, each finding its file anew (retention may delete files meanwhile), and the scan ends
+   * early, incomplete, once `stopped()` or the store closes.
    */
   async scanSince(sinceMs: number, visit: (record: ScannedRecord) => void, stopped: () => boolean = () => false): Promise<{ visited: number; complete: boolean }> {
     const end = this.commitLog.writePosition;
@@ -348,12 +349,13 @@ export class MessageStore {
     };
     let position = this.scanStartBefore(sinceMs);
     while (position < end) {
+      // Each step in a turn of its own, the first too: the caller's start is not made longer by it.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.state !== "open" || stopped()) return { visited, complete: false };
       const walk = new CommitLogWalk(this.commitLog, Math.max(position, this.commitLog.minOffset), end, onRecord, false);
       const done = walk.step(limits.recoveryStepBytes);
       position = walk.position;
       if (done) break;
-      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     return { visited, complete: true };
   }
