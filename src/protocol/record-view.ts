@@ -37,7 +37,13 @@ export class TopicCache {
   start = -1;
   length = 0;
   text = "";
+  /** The response body as a Buffer (made on first use, where Buffer exists): property values read as Latin-1 (RecordView.text). */
+  latin1: Buffer | undefined;
 }
+
+/** A character outside ASCII: a value read as Latin-1 that has one was UTF-8 and is decoded again. */
+const nonAscii = /[^\x00-\x7f]/;
+const hasBuffer = typeof Buffer === "function";
 
 export class RecordView implements StoredMessage {
   private topicText: string | undefined;
@@ -185,10 +191,27 @@ export class RecordView implements StoredMessage {
             break;
           }
         }
-        if (same) out[index] = textDecoder.decode(bytes.subarray(valueAt, pairEnd));
+        if (same) out[index] = this.text(valueAt, pairEnd);
       }
       pair = pairEnd + 1;
     }
+  }
+
+  /**
+   * bytes[start, end) as text. A property value is mostly ASCII (a msgId, a topic, a traceparent):
+   * read as Latin-1 through a Buffer view of the whole response (one per response), a native
+   * slice that costs a third of a TextDecoder call on a subarray, and taken when it holds no
+   * character past ASCII (where Latin-1 and UTF-8 agree); else decoded as UTF-8.
+   */
+  private text(start: number, end: number): string {
+    if (hasBuffer) {
+      const cache = this.topics;
+      const bytes = this.bytes;
+      const latin1 = (cache.latin1 ??= Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      const text = latin1.toString("latin1", start, end);
+      if (!nonAscii.test(text)) return text;
+    }
+    return textDecoder.decode(this.bytes.subarray(start, end));
   }
 
   /** Where the properties' text starts (its u16 length is the two bytes before). */
