@@ -201,6 +201,23 @@ export const frameExamples: readonly FrameExample[] = [
     { fields: { outcome: "retry", topic: `%RETRY%${group}`, msgId: exampleMsgId, reconsumeTimes: 1, deliverAtMs: storeTimestampMs + 10_000 }, schema: responses.sendBackResultSchema },
   ),
   ...exchange(
+    "CONSUMER_SEND_BACK_BATCH",
+    {
+      fields: {
+        consumerGroup: group,
+        clientId: exampleClientId,
+        entries: [
+          { physicalOffset: 4096, originMsgId: exampleMsgId, originTopic: topic, errorText: "Error: card declined" },
+          { physicalOffset: 999_999, originMsgId: exampleMsgId, originTopic: topic, errorText: "Error: card declined" },
+        ],
+      },
+    },
+    {
+      fields: { results: [{ outcome: "retry", topic: `%RETRY%${group}`, msgId: exampleMsgId, reconsumeTimes: 1, deliverAtMs: storeTimestampMs + 10_000 }, { error: { code: 3003, message: `Cannot find message "${exampleMsgId} at offset 999999"` } }] },
+      schema: responses.sendBackBatchResultSchema,
+    },
+  ),
+  ...exchange(
     "UPDATE_GROUP_CONFIG",
     { fields: { group, maxReconsumeTimes: 5, backoff: { kind: "exponential", initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0.1 } } },
     { fields: { group, maxReconsumeTimes: 5, backoff: { kind: "exponential", initialMs: 1_000, factor: 2, maxMs: 60_000, jitter: 0.1 }, consumeEnable: true, orderly: false }, schema: responses.groupConfigResultSchema },

@@ -31,7 +31,7 @@ import { ConsumerOffsetManager } from "./consumer-offset-manager.ts";
 import { GroupConfigManager } from "./group-config-manager.ts";
 import { SendBackService } from "./send-back-service.ts";
 import * as groupConfig from "./processors/group-config-processor.ts";
-import { consumerSendBack } from "./processors/send-back-processor.ts";
+import { consumerSendBack, consumerSendBackBatch } from "./processors/send-back-processor.ts";
 import type { BrokerJobKinds } from "./job-kinds.ts";
 import { LongPollService } from "./long-poll-service.ts";
 import { MessageService } from "./message-service.ts";
@@ -301,6 +301,7 @@ export class Broker {
     server.handle(RequestCode.UPDATE_GROUP_CONFIG, (request) => groupConfig.updateGroupConfig(context, request));
     server.handle(RequestCode.GET_GROUP_CONFIG, (request) => groupConfig.getGroupConfig(context, request));
     server.handle(RequestCode.CONSUMER_SEND_BACK, (request) => consumerSendBack(context, request));
+    server.handle(RequestCode.CONSUMER_SEND_BACK_BATCH, (request) => consumerSendBackBatch(context, request));
     server.handle(RequestCode.LIST_SCHEDULED_MESSAGES, (request) => scheduled.listScheduledMessages(context, request));
     server.handle(RequestCode.CANCEL_SCHEDULED_MESSAGE, (request) => scheduled.cancelScheduledMessage(context, request));
     server.handle(RequestCode.END_TRANSACTION, (request) => transactions.endTransaction(context, request));

@@ -132,6 +132,13 @@ export class BrokerClient {
     return (await this.call(address, RequestCode.CONSUMER_SEND_BACK, fields, responses.sendBackResultSchema, options)).fields;
   }
 
+  /** CONSUMER_SEND_BACK for several failed messages of one group: one result (or refusal) per entry, in order. */
+  async consumerSendBackBatch(address: string, fields: Fields<typeof RequestCode.CONSUMER_SEND_BACK_BATCH>, options: CallOptions = {}): Promise<responses.SendBackBatchResult> {
+    const answer = (await this.call(address, RequestCode.CONSUMER_SEND_BACK_BATCH, fields, responses.sendBackBatchResultSchema, options)).fields;
+    if (answer.results.length !== fields.entries.length) throw badResponse("response.results", `${answer.results.length} results for ${fields.entries.length} entries`);
+    return answer;
+  }
+
   /** -1 when the group has never committed an offset for the queue. */
   async queryConsumerOffset(address: string, fields: Fields<typeof RequestCode.QUERY_CONSUMER_OFFSET>): Promise<QueueOffset | -1> {
     return (await this.call(address, RequestCode.QUERY_CONSUMER_OFFSET, fields, responses.consumerOffsetSchema)).fields.queueOffset;

@@ -7,6 +7,13 @@
  * A message whose handler finishes (`run` resolves true) leaves its ProcessQueue; one abandoned
  * at shutdown (`run` resolves false) stays unfinished, so its offset is not committed past it.
  * Nothing starts on a released queue. The FIFO is bounded by the queues' capacities.
+ *
+ * Concurrent mode counts handlers, not failures in transit: a run whose handler failed gives its
+ * slot back (`slots.release()`) while it waits for the broker to take the message back, so the
+ * next messages run meanwhile; the message stays unfinished (and its queue busy, so shutdown
+ * waits for it) until the run settles. Before settling the run takes its slot back at once
+ * (`reclaim`, which the settle gives back); to run the handler again it waits for one
+ * (`acquire`), ahead of the FIFO.
  */
 
 import type { ReceivedMessage } from "./message.ts";
@@ -17,7 +24,17 @@ import { Semaphore } from "./semaphore.ts";
  * Runs the handler (and its failure path); false when abandoned because the consumer stops. A
  * plain boolean says the run ended in the caller's turn (a handler that returned at once).
  */
-export type MessageRunner = (message: ReceivedMessage) => boolean | Promise<boolean>;
+export type MessageRunner = (message: ReceivedMessage, slots?: HandlerSlots) => boolean | Promise<boolean>;
+
+/** A concurrent dispatcher's slots, as a run whose handler failed uses them (see the file header). */
+export interface HandlerSlots {
+  /** The calling run's handler is done for now: its slot may run another message. */
+  release(): void;
+  /** Takes a slot back to run the handler again, waiting for one ahead of the FIFO. */
+  acquire(): Promise<void>;
+  /** Takes a slot back at once (past the limit for the moment): the run settles next, which gives it back. */
+  reclaim(): void;
+}
 
 export interface Dispatcher {
   /** Messages just added to `queue` (already in its `unfinished`). */
@@ -31,10 +48,12 @@ interface Item {
   readonly message: ReceivedMessage;
 }
 
-export class ConcurrentDispatcher implements Dispatcher {
+export class ConcurrentDispatcher implements Dispatcher, HandlerSlots {
   private fifo: Item[] = [];
   private head = 0;
   private pumping = false;
+  /** Runs waiting to take a slot again (served before the FIFO). */
+  private readonly reacquiring: Array<() => void> = [];
   running = 0;
 
   constructor(
@@ -52,6 +71,10 @@ export class ConcurrentDispatcher implements Dispatcher {
     if (this.pumping) return;
     this.pumping = true;
     try {
+      while (this.running < this.concurrency && this.reacquiring.length > 0) {
+        this.running++;
+        this.reacquiring.shift()!();
+      }
       while (this.running < this.concurrency && this.head < this.fifo.length) {
         const item = this.fifo[this.head++]!;
         if (item.queue.released) continue;
@@ -70,9 +93,26 @@ export class ConcurrentDispatcher implements Dispatcher {
   private start({ queue, message }: Item): void {
     this.running++;
     queue.startedHandler();
-    const outcome = this.run(message);
+    const outcome = this.run(message, this);
     if (typeof outcome === "boolean") this.settle(queue, message, outcome);
     else void outcome.then((finished) => this.settle(queue, message, finished));
+  }
+
+  release(): void {
+    this.running--;
+    this.pump();
+  }
+
+  acquire(): Promise<void> {
+    if (this.running < this.concurrency) {
+      this.running++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => this.reacquiring.push(resolve));
+  }
+
+  reclaim(): void {
+    this.running++;
   }
 
   private settle(queue: ProcessQueue, message: ReceivedMessage, finished: boolean): void {

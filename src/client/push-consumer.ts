@@ -32,7 +32,7 @@ import { unreachable } from "../common/assert.ts";
 import { longPollMsMax } from "../protocol/limits.ts";
 import { type AllocationName, allocationStrategies } from "./allocation.ts";
 import { type ClientContext, type ClientOptions, checkGroupName, checkPositiveInteger, createClientContext } from "./client-context.ts";
-import { ConcurrentDispatcher, type Dispatcher, OrderlyDispatcher } from "./dispatcher.ts";
+import { ConcurrentDispatcher, type Dispatcher, type HandlerSlots, OrderlyDispatcher } from "./dispatcher.ts";
 import { LocalOffsetStore, offsetStoreDirDefault } from "./local-offset-store.ts";
 import type { ReceivedMessage } from "./message.ts";
 import { MessageIterator } from "./message-iterator.ts";
@@ -41,7 +41,7 @@ import type { OffsetStore } from "./offset-store.ts";
 import { OwnedQueues } from "./owned-queues.ts";
 import { type ReadableOptions, MessageReadable, type StreamMessage } from "./message-readable.ts";
 import { pause, runPullLoop, suspendTimeoutMsDefault } from "./pull-loop.ts";
-import { sendBack, sendBackPauseMsMax } from "./send-back.ts";
+import { SendBackBatcher, sendBack, sendBackPauseMsMax } from "./send-back.ts";
 import { retryTopicPrefix } from "../common/system-topics.ts";
 import { reconsumeTimesMax } from "../protocol/limits.ts";
 import { suspendCurrentQueueMsMax } from "../common/limits.ts";
@@ -139,6 +139,8 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   private readonly trace: TraceDispatcher | undefined;
   /** Broker addresses that have had a heartbeat since their connection opened. */
   private readonly heartbeated = new Set<string>();
+  /** Sends the failures of one turn together (send-back.ts). */
+  private readonly sendBacks: SendBackBatcher;
 
   constructor(options: PushConsumerOptions) {
     checkGroupName(options.group, "group");
@@ -157,6 +159,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     checkIntegerIn(options.suspendCurrentQueueMs, "suspendCurrentQueueMs", suspendCurrentQueueMsMax);
     this.context = createClientContext(options, `consumer.${options.group}`);
     this.trace = TraceDispatcher.create(options.trace, this.context);
+    this.sendBacks = new SendBackBatcher(this.context.broker);
     options.signal?.addEventListener("abort", () => void this.shutdown(), { once: true });
   }
 
@@ -241,7 +244,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
       ? new RemoteOffsetStore(context.broker, context.routes, this.group)
       : new LocalOffsetStore({ dir: options.offsetStoreDir ?? offsetStoreDirDefault, group: this.group, instance: options.clientId ?? "default" });
     const concurrency = options.concurrency ?? consumeConcurrencyDefault;
-    const run = (message: ReceivedMessage) => this.runHandler(handler, message);
+    const run = (message: ReceivedMessage, slots?: HandlerSlots) => this.runHandler(handler, message, slots);
     const dispatcher: Dispatcher = options.orderly ? new OrderlyDispatcher(concurrency, run) : new ConcurrentDispatcher(concurrency, run);
     const pullContext = {
       broker: context.broker,
@@ -331,7 +334,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
    * returns at once is answered with a plain true (the dispatcher settles it in the same turn),
    * one that returns a promise in one reaction.
    */
-  private runHandler(handler: MessageHandler, message: ReceivedMessage): boolean | Promise<boolean> {
+  private runHandler(handler: MessageHandler, message: ReceivedMessage, slots?: HandlerSlots): boolean | Promise<boolean> {
     if (this.isStopping()) return false;
     const trace = this.trace;
     const beforeMs = trace === undefined ? 0 : trace.nowMs();
@@ -339,7 +342,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
     try {
       returned = handler(message);
     } catch (error) {
-      return this.runHandlerAgain(handler, message, error, beforeMs);
+      return this.runHandlerAgain(handler, message, error, beforeMs, slots);
     }
     if (returned === undefined || typeof (returned as { then?: unknown }).then !== "function") {
       trace?.consumed(message, this.group, beforeMs);
@@ -350,19 +353,19 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
         trace?.consumed(message, this.group, beforeMs);
         return true;
       },
-      (error: unknown) => this.runHandlerAgain(handler, message, error, beforeMs),
+      (error: unknown) => this.runHandlerAgain(handler, message, error, beforeMs, slots),
     );
   }
 
   /** The first attempt (started at `beforeMs`) failed with `error`: its failure path, then the attempts that follow. */
-  private async runHandlerAgain(handler: MessageHandler, message: ReceivedMessage, error: unknown, beforeMs: number): Promise<boolean> {
+  private async runHandlerAgain(handler: MessageHandler, message: ReceivedMessage, error: unknown, beforeMs: number, slots?: HandlerSlots): Promise<boolean> {
     // Broadcasting members do not share the group's retry topic: they retry locally, as orderly ones do.
     const local = (this.options.orderly ?? false) || this.messageModel === "broadcasting";
     // A message abandoned at shutdown (an iterator or stream closing) is not a failure.
     if (this.isStopping() && isMqError(error, "ABORTED")) return false;
     this.trace?.consumed(message, this.group, beforeMs, error);
     this.metrics.failed++;
-    const outcome = local ? await this.localFailure(message, error, 0) : await this.sendBack(message, error, this.options.maxReconsumeTimes);
+    const outcome = local ? await this.localFailure(message, error, 0) : await this.sendBackOffSlot(message, error, slots);
     if (outcome !== "again") return outcome;
     for (let attempt = 1; ; attempt++) {
       if (this.isStopping()) return false;
@@ -377,10 +380,23 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
         if (this.isStopping() && isMqError(error, "ABORTED")) return false;
         trace?.consumed(message, this.group, beforeMs, error);
         this.metrics.failed++;
-        const outcome = local ? await this.localFailure(message, error, attempt) : await this.sendBack(message, error, this.options.maxReconsumeTimes);
+        const outcome = local ? await this.localFailure(message, error, attempt) : await this.sendBackOffSlot(message, error, slots);
         if (outcome !== "again") return outcome;
       }
     }
+  }
+
+  /**
+   * A concurrent consumer's send-back, without the handler's slot: given back while the broker
+   * answers (one slow answer does not hold a handler's place), taken back to settle or, when the
+   * handler must run again, once one is free.
+   */
+  private async sendBackOffSlot(message: ReceivedMessage, error: unknown, slots: HandlerSlots | undefined): Promise<boolean | "again"> {
+    slots?.release();
+    const outcome = await this.sendBack(message, error, this.options.maxReconsumeTimes);
+    if (outcome === "again") await slots?.acquire();
+    else slots?.reclaim();
+    return outcome;
   }
 
   /** Orderly (and broadcasting): retry locally after the suspend pause; past the max, to the DLQ. */
@@ -396,6 +412,7 @@ export class PushConsumer implements AsyncIterable<ReceivedMessage> {
   private async sendBack(message: ReceivedMessage, error: unknown, maxReconsumeTimes: number | undefined): Promise<boolean | "again"> {
     const context = {
       ...this.context,
+      batcher: this.sendBacks,
       group: this.group,
       clientId: this.clientId,
       signal: this.stopController.signal,

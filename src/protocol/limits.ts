@@ -4,7 +4,7 @@
  * to move there. Relations with the message limits are asserted when this module loads.
  */
 
-import { KiB, MiB, batchBytesMax, messageBodyBytesMax, messagePropertiesBytesMax } from "../common/limits.ts";
+import { KiB, MiB, batchBytesMax, consumeErrorTextBytesMax, messageBodyBytesMax, messagePropertiesBytesMax } from "../common/limits.ts";
 
 /** Largest frame on the wire, counting every byte including the leading u32 length. */
 export const frameBytesMax = 16 * MiB;
@@ -62,7 +62,13 @@ export const lockBatchQueuesMax = 256;
 export const heartbeatGroupsMax = 64;
 export const subscriptionsPerGroupMax = 64;
 export const queryResultsMax = 64;
+/** Failed messages one CONSUMER_SEND_BACK_BATCH may hand back; a client with more sends several requests. */
+export const sendBackBatchMax = 32;
 
+assertRelation(
+  sendBackBatchMax * (consumeErrorTextBytesMax + 512) + 1 * KiB <= frameHeaderBytesMax,
+  "a largest send-back batch (each entry with a largest error text) to fit the header",
+);
 assertRelation(
   lockBatchQueuesMax * (127 + 16) + 1 * KiB <= frameHeaderBytesMax,
   "a largest lock batch to fit the header",

@@ -15,6 +15,8 @@ export const RequestCode = {
   PULL_MESSAGE: 12,
   /** A consumer hands back a message it failed to process: it goes to %RETRY% / %DLQ% (RocketMQ's code 36). */
   CONSUMER_SEND_BACK: 13,
+  /** CONSUMER_SEND_BACK for several failed messages of one group at once: one result each. */
+  CONSUMER_SEND_BACK_BATCH: 135,
   /** A transaction producer commits or rolls back a half message. */
   END_TRANSACTION: 14,
   POP_MESSAGE: 15,
@@ -99,6 +101,7 @@ export const requestDirection: Readonly<Record<RequestCodeName, "client→broker
   SEND_BATCH: "client→broker",
   PULL_MESSAGE: "client→broker",
   CONSUMER_SEND_BACK: "client→broker",
+  CONSUMER_SEND_BACK_BATCH: "client→broker",
   END_TRANSACTION: "client→broker",
   POP_MESSAGE: "client→broker",
   ACK_MESSAGE: "client→broker",

@@ -119,6 +119,12 @@ export const sendBackResultSchema = z.object({
 });
 export type SendBackResult = z.infer<typeof sendBackResultSchema>;
 
+/** CONSUMER_SEND_BACK_BATCH: one result per entry, in order — CONSUMER_SEND_BACK's answer, or the catalogue error that refused the entry. */
+export const sendBackBatchResultSchema = z.object({
+  results: z.array(z.union([sendBackResultSchema, z.object({ error: z.object({ code: z.int(), message: z.string() }) })])),
+});
+export type SendBackBatchResult = z.infer<typeof sendBackBatchResultSchema>;
+
 /** QUERY_CONSUMER_OFFSET: -1 when the group has never committed an offset for the queue. */
 export const consumerOffsetSchema = z.object({ queueOffset: committedOffset });
 

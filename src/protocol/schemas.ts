@@ -119,6 +119,21 @@ export const consumerSendBackSchema = z.object({
 });
 
 /**
+ * CONSUMER_SEND_BACK_BATCH: CONSUMER_SEND_BACK for up to sendBackBatchMax failed messages of one
+ * group and client at once (a consumer hands back the failures of one event-loop turn together).
+ * Each entry is handled as its own CONSUMER_SEND_BACK, idempotent the same way; the answer holds
+ * one result per entry, in order.
+ */
+export const consumerSendBackBatchSchema = z.object({
+  consumerGroup: group,
+  clientId,
+  entries: z
+    .array(consumerSendBackSchema.omit({ consumerGroup: true, clientId: true }))
+    .min(1)
+    .max(limits.sendBackBatchMax),
+});
+
+/**
  * END_TRANSACTION: a producer (or an operator) ends a half message by its transaction id (the
  * half's offsetMsgId). "unknown" changes nothing: the broker's check-back asks again later.
  */
@@ -343,6 +358,7 @@ export const requestSchemas = {
   [RequestCode.SEND_BATCH]: sendBatchSchema,
   [RequestCode.PULL_MESSAGE]: pullMessageSchema,
   [RequestCode.CONSUMER_SEND_BACK]: consumerSendBackSchema,
+  [RequestCode.CONSUMER_SEND_BACK_BATCH]: consumerSendBackBatchSchema,
   [RequestCode.END_TRANSACTION]: endTransactionSchema,
   [RequestCode.POP_MESSAGE]: popMessageSchema,
   [RequestCode.ACK_MESSAGE]: ackMessageSchema,

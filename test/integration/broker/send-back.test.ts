@@ -220,4 +220,30 @@ describe("Broker: group configuration", () => {
     expect(await result(after, RequestCode.GET_GROUP_CONFIG, { group })).toEqual(updated);
     expect((await rejection(result(after, RequestCode.UPDATE_GROUP_CONFIG, { group, backoff: { kind: "exponential", initialMs: 500, factor: 3, maxMs: 10 } }))).errorName).toBe("INVALID_FIELD");
   });
+
+  test("CONSUMER_SEND_BACK_BATCH: one result per entry in order; a refused entry refuses only itself; a repeated entry is a duplicate", async () => {
+    const clock = new ManualClock();
+    const { broker, connection } = await start(clock);
+    await result(connection, RequestCode.UPDATE_GROUP_CONFIG, { group, maxReconsumeTimes: 0 });
+    const first = await send(connection, topic, "one");
+    const second = await send(connection, topic, "two");
+    const entry = (sent: { offsetMsgId: string; msgId: string }, errorText: string) => ({ physicalOffset: decodeOffsetMsgId(sent.offsetMsgId).physicalOffset, originMsgId: sent.msgId, originTopic: topic, errorText });
+    const missing = { ...entry(first, "x"), physicalOffset: decodeOffsetMsgId(first.offsetMsgId).physicalOffset + 1_000_000 };
+    const answer = await result(connection, RequestCode.CONSUMER_SEND_BACK_BATCH, { consumerGroup: group, clientId: "client-1", entries: [entry(first, "boom 1"), missing, { ...entry(second, "boom 2"), maxReconsumeTimes: 5 }] });
+    const results = answer.results as Array<Record<string, unknown>>;
+    expect(results).toHaveLength(3);
+    expect(results[0]).toEqual({ outcome: "dead-letter", topic: `%DLQ%${group}`, msgId: first.msgId, reconsumeTimes: 1 });
+    expect((results[1]!.error as { code: number }).code).toBe(3003);
+    expect(results[2]).toMatchObject({ outcome: "retry", topic: `%RETRY%${group}`, msgId: second.msgId, reconsumeTimes: 1 });
+    const dead = stored(broker, `%DLQ%${group}`);
+    expect(dead.map((message) => message.properties.CONSUME_ERROR_TEXT)).toEqual(["boom 1"]);
+    expect(dead[0]!.properties.LAST_CONSUMER_CLIENT_ID).toBe("client-1");
+    // The same failures again (a lost answer): the first answers, nothing stored twice.
+    const again = await result(connection, RequestCode.CONSUMER_SEND_BACK_BATCH, { consumerGroup: group, clientId: "client-1", entries: [entry(first, "boom 1"), { ...entry(second, "boom 2"), maxReconsumeTimes: 5 }] });
+    expect((again.results as Array<Record<string, unknown>>).map((one) => one.duplicate)).toEqual([true, true]);
+    expect(stored(broker, `%DLQ%${group}`)).toHaveLength(1);
+    clock.advance(60 * 60 * 1000);
+    expect(stored(broker, `%RETRY%${group}`)).toHaveLength(1);
+    expect((await rejection(call(connection, RequestCode.CONSUMER_SEND_BACK_BATCH, { consumerGroup: group, clientId: "client-1", entries: [] }))).errorName).toBe("INVALID_FIELD");
+  });
 });

@@ -1,7 +1,7 @@
 /** ProcessQueue and the two dispatchers: commit offsets, bounds, per-queue order, release. */
 
 import { describe, expect, test } from "bun:test";
-import { ConcurrentDispatcher, OrderlyDispatcher } from "../../../src/client/dispatcher.ts";
+import { ConcurrentDispatcher, type HandlerSlots, OrderlyDispatcher } from "../../../src/client/dispatcher.ts";
 import type { ReceivedMessage } from "../../../src/client/message.ts";
 import { ProcessQueue } from "../../../src/client/process-queue.ts";
 import { queueOffset as toQueueOffset } from "../../../src/common/offsets.ts";
@@ -92,6 +92,67 @@ describe("ConcurrentDispatcher", () => {
     await whenIdle;
     expect(calls.length).toBe(1);
     expect(pq.commitOffset()).toBe(toQueueOffset(1));
+  });
+});
+
+describe("ConcurrentDispatcher: a failed message's slot", () => {
+  test("is given back while its send-back is in flight: the next message runs, the failed one stays unfinished, and running it again waits for a slot", async () => {
+    const events: string[] = [];
+    let answerSendBack: (again: boolean) => void = () => {};
+    let finishSecond: () => void = () => {};
+    const run = async (m: ReceivedMessage, slots?: HandlerSlots): Promise<boolean> => {
+      const offset = Number(m.queueOffset);
+      events.push(`start ${offset}`);
+      if (offset === 0) {
+        slots!.release(); // the handler failed: its send-back goes on without the slot
+        const again = await new Promise<boolean>((resolve) => (answerSendBack = resolve));
+        if (again) {
+          await slots!.acquire();
+          events.push("0 runs again");
+        } else slots!.reclaim();
+        return true;
+      }
+      if (offset === 1) await new Promise<void>((resolve) => (finishSecond = resolve));
+      events.push(`end ${offset}`);
+      return true;
+    };
+    const dispatcher = new ConcurrentDispatcher(1, run);
+    const pq = processQueue(0);
+    const messages = [0, 1, 2].map((offset) => message(0, offset));
+    pq.add(messages);
+    pq.nextOffset = toQueueOffset(3);
+    dispatcher.submit(pq, messages);
+    await settle();
+    expect(events).toEqual(["start 0", "start 1"]);
+    expect(pq.commitOffset()).toBe(toQueueOffset(0));
+    let idle = false;
+    void pq.whenIdle().then(() => (idle = true));
+    answerSendBack(true); // the send-back failed for good: the handler must run again, after 1
+    await settle();
+    expect(events).toEqual(["start 0", "start 1"]);
+    finishSecond();
+    await settle();
+    expect(events).toEqual(["start 0", "start 1", "end 1", "0 runs again", "start 2", "end 2"]);
+    expect(pq.commitOffset()).toBe(toQueueOffset(3));
+    expect(idle).toBe(true);
+    expect(dispatcher.running).toBe(0);
+  });
+
+  test("a pull whose every message fails at once is dispatched without recursion", async () => {
+    let started = 0;
+    const dispatcher = new ConcurrentDispatcher(1, async (_m, slots) => {
+      started++;
+      slots!.release();
+      await settle();
+      slots!.reclaim();
+      return true;
+    });
+    const pq = processQueue(0, 0, 100_000);
+    const messages = Array.from({ length: 50_000 }, (_, offset) => message(0, offset));
+    pq.add(messages);
+    dispatcher.submit(pq, messages);
+    expect(started).toBe(50_000);
+    await waitUntil("every message finished", () => pq.unfinished.size === 0);
   });
 });
 
