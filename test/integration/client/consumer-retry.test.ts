@@ -10,6 +10,7 @@ import { decodeRecord, type StoredMessage } from "../../../src/common/message-re
 import { propertyNames } from "../../../src/common/message-properties.ts";
 import { queueOffset } from "../../../src/common/offsets.ts";
 import type { ReceivedMessage } from "../../../src/client/message.ts";
+import { BrokerClient } from "../../../src/client/broker-client.ts";
 import { startTestBroker, type TestBroker } from "../../helpers/broker.ts";
 import { consumer, createTopic, startProducer, uniqueName, waitFor } from "./helpers.ts";
 
@@ -56,6 +57,47 @@ describe("client: consumer retry and dead letters", () => {
       expect(entry.reconsumeTimes).toBe(3);
       expect(entry.properties[propertyNames.consumeErrorText]).toBe(`Error: cannot handle ${new TextDecoder().decode(entry.body)} (try 2)`);
       expect(entry.properties[propertyNames.lastConsumerClientId]).toBe(push.clientId);
+    }
+  });
+
+  test("the failures of one pull are sent back together (CONSUMER_SEND_BACK_BATCH) and each comes back exactly once", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("many");
+    const group = uniqueName("g");
+    await createTopic(broker.address, topic, 1);
+    await groupWithFastRetries(broker, group, 2);
+    const producer = await startProducer(broker.address);
+    await producer.sendBatch(topic, Array.from({ length: 100 }, (_, index) => ({ body: `m${index}` })));
+    const requests = { single: 0, batches: 0, entries: 0 };
+    const single = BrokerClient.prototype.consumerSendBack;
+    const batch = BrokerClient.prototype.consumerSendBackBatch;
+    BrokerClient.prototype.consumerSendBack = function (...args: Parameters<typeof single>) {
+      requests.single++;
+      return single.apply(this, args);
+    };
+    BrokerClient.prototype.consumerSendBackBatch = function (...args: Parameters<typeof batch>) {
+      requests.batches++;
+      requests.entries += args[1].entries.length;
+      return batch.apply(this, args);
+    };
+    try {
+      const seen = new Map<string, number[]>();
+      const push = consumer(broker.address, { group, consumeFromWhere: "first", pullBatchSize: 100, concurrency: 4 }).subscribe(topic);
+      await push.start((message) => {
+        seen.set(message.text(), [...(seen.get(message.text()) ?? []), message.reconsumeTimes]);
+        if (message.reconsumeTimes === 0 && Number(message.text().slice(1)) % 2 === 0) throw new Error("even ones fail once");
+      });
+      await waitFor("every failed message back once", () => [...seen.values()].filter((times) => times.includes(1)).length === 50);
+      await waitFor("nothing more", () => push.metrics.sentToRetry === 50);
+      expect(push.metrics).toEqual({ failed: 50, sentToRetry: 50, sentToDeadLetter: 0, sendBackErrors: 0 });
+      for (let index = 0; index < 100; index++) expect(seen.get(`m${index}`)).toEqual(index % 2 === 0 ? [0, 1] : [0]);
+      expect(requests.single + requests.entries).toBe(50);
+      // One pull of 100 runs in one turn: its 50 failures leave in batches of at most 32, not one request each.
+      expect(requests.batches).toBeGreaterThan(0);
+      expect(requests.single + requests.batches).toBeLessThan(10);
+    } finally {
+      BrokerClient.prototype.consumerSendBack = single;
+      BrokerClient.prototype.consumerSendBackBatch = batch;
     }
   });
 
