@@ -159,15 +159,19 @@ export class Producer {
    * topic route is cached and for which a permit is free picks its queue and joins its batch in
    * the caller's turn, and settles in one reaction. Only a failure enters the retry loop, at its
    * second attempt, as if the first had failed there. Undefined when the send cannot take it.
+   * Half messages take it too, through their own accumulator; `at.address` is then set to the
+   * broker of each attempt, so the answer's is the one that stored the half.
    */
-  private sendFast(message: ProducerMessage, prepared: PreparedMessage, msgId: string): Promise<SendResult> | undefined {
+  private sendFast(message: ProducerMessage, prepared: PreparedMessage, msgId: string, accumulator = this.accumulator, at?: { address: string }): Promise<SendResult> | undefined {
     const route = this.context.routes.cachedRoute?.(prepared.topic);
     if (route === undefined || route.writeQueues.length === 0 || !this.inFlight.tryAcquire()) return undefined;
     const queue = this.roundRobin.next(route.writeQueues, undefined, this.faults === undefined ? undefined : (brokerName) => this.faults!.isAvailable(brokerName));
     const clock = this.context.clock;
     const startedMs = this.trace === undefined ? 0 : clock.nowMs();
     const sentMs = this.faults === undefined ? 0 : clock.monotonicMs();
-    return this.accumulator.add(this.context.routes.brokerAddress(queue.brokerName), queue, prepared, msgId).then(
+    const address = this.context.routes.brokerAddress(queue.brokerName);
+    if (at !== undefined) at.address = address;
+    return accumulator.add(address, queue, prepared, msgId).then(
       (result) => {
         this.faults?.record(queue.brokerName, clock.monotonicMs() - sentMs);
         this.inFlight.release();
@@ -176,7 +180,16 @@ export class Producer {
       },
       (error: unknown) => {
         const retried = this.afterFailedAttempt(prepared.topic, error, { queue, startedMs: sentMs }, 0)
-          ? this.withRetries(prepared.topic, message, {}, (address, next) => this.accumulator.add(address, next, prepared, msgId), { from: 1, failedQueue: queue, lastError: error })
+          ? this.withRetries(
+              prepared.topic,
+              message,
+              {},
+              (next, nextQueue) => {
+                if (at !== undefined) at.address = next;
+                return accumulator.add(next, nextQueue, prepared, msgId);
+              },
+              { from: 1, failedQueue: queue, lastError: error },
+            )
           : Promise.reject(error);
         return retried.then(
           (result) => {
@@ -214,26 +227,40 @@ export class Producer {
   }
 
   /**
-   * One half message of a transaction (transaction-producer.ts), retried as `send` is; half
-   * messages started in one event-loop turn travel as one SEND_BATCH of halves. Answers with
-   * the broker that stored it, where it is ended.
+   * One half message of a transaction (transaction-producer.ts), retried as `send` is, and on
+   * its fast path when `send` would take it: half messages started in one event-loop turn travel
+   * as one SEND_BATCH of halves. `at.address` is set to the broker that stored it, where it is ended.
    */
-  protected async sendHalfTo(message: ProducerMessage, options: SendOptions): Promise<{ result: SendResult; address: string }> {
-    this.checkRunning();
-    const prepared = prepareMessage(message);
-    if (prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0) throw new MqError("BAD_REQUEST", { reason: "a transactional message cannot also be delayed or scheduled" });
+  protected sendHalfTo(message: ProducerMessage, options: SendOptions, at: { address: string }): Promise<SendResult> {
+    let prepared: PreparedMessage;
+    try {
+      this.checkRunning();
+      prepared = prepareMessage(message);
+      if (prepared.deliverAtMs !== undefined || prepared.delayMs !== undefined || (prepared.delayLevel ?? 0) !== 0) throw new MqError("BAD_REQUEST", { reason: "a transactional message cannot also be delayed or scheduled" });
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const msgId = this.msgIds.next();
+    if (options.signal === undefined && options.selector === undefined && message.shardingKey === undefined) {
+      const fast = this.sendFast(message, prepared, msgId, this.halfAccumulator, at);
+      if (fast !== undefined) return fast;
+    }
+    return this.sendHalfWithRetries(message, prepared, msgId, options, at);
+  }
+
+  private async sendHalfWithRetries(message: ProducerMessage, prepared: PreparedMessage, msgId: string, options: SendOptions, at: { address: string }): Promise<SendResult> {
     await this.inFlight.acquire(options.signal);
     const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
     try {
-      const sent = await this.withRetries(prepared.topic, message, options, async (address, queue) => {
-        if (options.signal === undefined) return { result: await this.halfAccumulator.add(address, queue, prepared, msgId), address };
+      const result = await this.withRetries(prepared.topic, message, options, (address, queue) => {
+        at.address = address;
+        if (options.signal === undefined) return this.halfAccumulator.add(address, queue, prepared, msgId);
         const fields = this.sendFields(prepared, queue, msgId);
         fields.transactionPrepared = true;
-        return { result: await this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal }), address };
+        return this.context.broker.sendMessage(address, fields, prepared.body, { timeoutMs: this.sendTimeoutMs, signal: options.signal });
       });
-      this.trace?.published(prepared, msgId, this.group, startedMs, sent.result);
-      return sent;
+      this.trace?.published(prepared, msgId, this.group, startedMs, result);
+      return result;
     } catch (error) {
       this.trace?.published(prepared, msgId, this.group, startedMs, undefined, error);
       throw error;

@@ -27,6 +27,9 @@ import { TransactionEndBatcher } from "./transaction-end-batcher.ts";
 
 export type TransactionResolution = TransactionResolutionAnswer;
 
+/** The local transaction of `sendInTransaction`: runs once the half is stored; its answer ends the transaction. */
+export type LocalTransaction = (sent: SendResult & { readonly transactionId: string }) => TransactionResolution | Promise<TransactionResolution>;
+
 /** A half message the broker asks about: the fields it shares with a received message, plus its transaction's. */
 export interface TransactionCheckMessage extends Pick<ReceivedMessage, "msgId" | "topic" | "body" | "tags" | "keys" | "properties" | "storeTimestampMs"> {
   readonly transactionId: string;
@@ -98,7 +101,7 @@ export class TransactionProducer extends Producer {
    * `sendInTransaction` does both steps around a local transaction.
    */
   async sendHalf(message: ProducerMessage, options: SendOptions = {}): Promise<SendResult & { readonly transactionId: string }> {
-    const { result } = await this.sendHalfTo(message, options);
+    const result = await this.sendHalfTo(message, options, { address: "" });
     return { ...result, transactionId: (result as { transactionId?: string }).transactionId ?? result.offsetMsgId };
   }
 
@@ -116,33 +119,57 @@ export class TransactionProducer extends Producer {
    * its answer. The send's errors reject (nothing was stored, or the send is retried as
    * `send` is); an END_TRANSACTION that cannot be delivered leaves the transaction pending, for
    * the check-back to settle.
+   *
+   * No await between the steps: the half joins its batch in the caller's turn (the producer's
+   * fast path), a local transaction that answers at once is followed by its end in the same
+   * reaction, and that end joins the END_TRANSACTION_BATCH of its turn.
    */
-  async sendInTransaction(message: ProducerMessage, localTransaction: (sent: SendResult & { readonly transactionId: string }) => TransactionResolution | Promise<TransactionResolution>, options: SendOptions = {}): Promise<TransactionSendResult> {
-    const { result, address } = await this.sendHalfTo(message, options);
+  sendInTransaction(message: ProducerMessage, localTransaction: LocalTransaction, options: SendOptions = {}): Promise<TransactionSendResult> {
+    const at = { address: "" };
+    return this.sendHalfTo(message, options, at).then((result) => this.runLocal(message, result, at.address, localTransaction, options));
+  }
+
+  private runLocal(message: ProducerMessage, result: SendResult, address: string, localTransaction: LocalTransaction, options: SendOptions): TransactionSendResult | Promise<TransactionSendResult> {
     const transactionId = (result as { transactionId?: string }).transactionId ?? result.offsetMsgId;
     const sent = { ...result, transactionId };
-    let resolution: TransactionResolution;
+    let answer: TransactionResolution | Promise<TransactionResolution>;
     try {
-      resolution = resolutionOrUnknown(await localTransaction(sent));
+      answer = localTransaction(sent);
     } catch (error) {
-      this.context.logger.warn(`Local transaction of "${transactionId}" failed: ${(error as Error).message}; leaving it to check-back`);
-      resolution = "unknown";
+      return this.end(message, sent, address, this.localFailed(transactionId, error), options);
     }
+    if (typeof (answer as { then?: unknown } | null)?.then !== "function") return this.end(message, sent, address, resolutionOrUnknown(answer), options);
+    return Promise.resolve(answer).then(
+      (resolution) => this.end(message, sent, address, resolutionOrUnknown(resolution), options),
+      (error: unknown) => this.end(message, sent, address, this.localFailed(transactionId, error), options),
+    );
+  }
+
+  private localFailed(transactionId: string, error: unknown): TransactionResolution {
+    this.context.logger.warn(`Local transaction of "${transactionId}" failed: ${(error as Error).message}; leaving it to check-back`);
+    return "unknown";
+  }
+
+  private end(message: ProducerMessage, sent: SendResult & { readonly transactionId: string }, address: string, resolution: TransactionResolution, options: SendOptions): TransactionSendResult | Promise<TransactionSendResult> {
     if (resolution === "unknown") return { ...sent, resolution, state: "pending" };
-    const endedAt = { message, msgId: result.msgId, group: this.group, resolution, startedMs: this.context.clock.nowMs() };
-    try {
-      const ended =
-        options.signal === undefined
-          ? await this.ends.end(address, transactionId, resolution, result.msgId)
-          : await this.context.broker.endTransaction(address, { transactionId, resolution, producerGroup: this.group, msgId: result.msgId }, { signal: options.signal });
-      this.trace?.transactionEnded({ ...endedAt, state: ended.state });
-      return { ...sent, resolution, state: ended.state, ...(ended.committed === undefined ? {} : { committed: ended.committed }) };
-    } catch (error) {
-      this.trace?.transactionEnded({ ...endedAt, error });
-      if (isMqError(error, "TRANSACTION_ALREADY_ENDED")) throw error;
-      this.context.logger.warn(`Cannot end transaction "${transactionId}" (${resolution}): ${(error as Error).message}; the broker's check-back will ask`);
-      return { ...sent, resolution, state: "pending" };
-    }
+    const { transactionId, msgId } = sent;
+    const startedMs = this.trace === undefined ? 0 : this.context.clock.nowMs();
+    const ending =
+      options.signal === undefined
+        ? this.ends.end(address, transactionId, resolution, msgId)
+        : this.context.broker.endTransaction(address, { transactionId, resolution, producerGroup: this.group, msgId }, { signal: options.signal });
+    return ending.then(
+      (ended): TransactionSendResult => {
+        this.trace?.transactionEnded({ message, msgId, group: this.group, resolution, startedMs, state: ended.state });
+        return { ...sent, resolution, state: ended.state, ...(ended.committed === undefined ? {} : { committed: ended.committed }) };
+      },
+      (error: unknown): TransactionSendResult => {
+        this.trace?.transactionEnded({ message, msgId, group: this.group, resolution, startedMs, error });
+        if (isMqError(error, "TRANSACTION_ALREADY_ENDED")) throw error;
+        this.context.logger.warn(`Cannot end transaction "${transactionId}" (${resolution}): ${(error as Error).message}; the broker's check-back will ask`);
+        return { ...sent, resolution, state: "pending" };
+      },
+    );
   }
 }
 

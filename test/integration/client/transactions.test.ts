@@ -121,4 +121,62 @@ describe("client: transactions", () => {
     expect([stored.msgId, stored.topic, new TextDecoder().decode(stored.body)]).toEqual([fresh.msgId, topic, "fresh"]);
     expect(results[1]!.committed?.offsetMsgId).toBe((await track(new Admin({ broker: broker.address })).viewMessage(results[1]!.msgId)).offsetMsgId);
   });
+
+  test("concurrent sendInTransaction calls on a cached route travel as one SEND_BATCH of halves and one END_TRANSACTION_BATCH; each commits to exactly one message", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("orders");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startTransactionProducer(broker.address, { group: uniqueName("pg") });
+    await producer.sendInTransaction({ topic, body: "warm-up" }, () => "commit"); // caches the route: the rest take the fast path
+    // The requests the producer makes, counted at its broker client.
+    const client = (producer as unknown as { context: { broker: Record<string, (...args: unknown[]) => Promise<unknown>> } }).context.broker;
+    const calls: string[] = [];
+    for (const name of ["sendMessage", "sendBatch", "endTransaction", "endTransactionBatch"] as const) {
+      const original = client[name]!.bind(client);
+      client[name] = (...args: unknown[]) => {
+        const fields = args[1] as { topic?: string; messageCount?: number; transactionPrepared?: boolean; transactionIds?: string[] };
+        // The producer's own trace records travel to their topic meanwhile: only this topic's sends count.
+        if (fields.topic === undefined || fields.topic === topic) calls.push(`${name}:${fields.messageCount ?? fields.transactionIds?.length ?? 1}${fields.transactionPrepared === true ? ":half" : ""}`);
+        return original(...args);
+      };
+    }
+    let asyncAnswers = 0;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, index) =>
+        producer.sendInTransaction({ topic, body: `m${index}` }, (sent) => {
+          expect(sent.transactionId).toBe(sent.offsetMsgId);
+          if (index % 2 === 0) return "commit";
+          asyncAnswers += 1;
+          return Promise.resolve("commit" as const); // an async answer ends in the same batch when it settles in the same turn
+        }),
+      ),
+    );
+    expect(asyncAnswers).toBe(25);
+    expect(calls).toEqual(["sendBatch:50:half", "endTransactionBatch:50"]);
+    expect(results.every((result) => result.state === "committed")).toBe(true);
+    expect(new Set(results.map((result) => result.committed!.queueOffset)).size).toBe(50);
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(51);
+    // Every commit repeated, all at once: answered from the first, nothing stored again.
+    const repeats = await Promise.all(results.map((result) => producer.endTransaction(result.transactionId, "commit")));
+    expect(repeats.every((repeat) => repeat.state === "committed" && repeat.already)).toBe(true);
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(51);
+    const admin = track(new Admin({ broker: broker.address }));
+    for (const result of results.slice(0, 5)) expect((await admin.viewMessage(result.msgId)).offsetMsgId).toBe(result.committed!.offsetMsgId);
+  });
+
+  test("a local transaction that throws, synchronously or not, leaves its half pending for check-back", async () => {
+    const broker = await startTestBroker();
+    const topic = uniqueName("orders");
+    await createTopic(broker.address, topic, 1);
+    const producer = await startTransactionProducer(broker.address, { group: uniqueName("pg") });
+    const [thrown, rejected] = await Promise.all([
+      producer.sendInTransaction({ topic, body: "a" }, () => {
+        throw new Error("database down");
+      }),
+      producer.sendInTransaction({ topic, body: "b" }, () => Promise.reject(new Error("database down"))),
+    ]);
+    expect([thrown.state, thrown.resolution, rejected.state, rejected.resolution]).toEqual(["pending", "unknown", "pending", "unknown"]);
+    expect(Transactions.of(broker.broker.context).unresolved).toBe(2);
+    expect<number>(broker.store.maxOffset(topic, 0)).toBe(0);
+  });
 });
