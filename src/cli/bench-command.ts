@@ -13,7 +13,11 @@
  * - pipe: Web Streams, consume → transform → produce, against plain produce (bench-pipe.ts);
  * - latency: a producer and a consumer in one process; one send in flight (or `--rate` per
  *   second), each message carrying its send time; reports the send round trip and the end-to-end
- *   time through a long-polling consumer.
+ *   time through a long-polling consumer. End to end counts from the moment send() was called
+ *   (as NATS's e2e client does), and is split at the broker's store time (millisecond clock) into
+ *   send → stored and stored → handled, so a tail shows which side holds it. With `--rate`, the
+ *   same figure from the intended send time (start + index / rate) is printed beside it: a sender
+ *   late after a stall would otherwise hide that stall (coordinated omission).
  */
 
 import { Admin, Producer, PushConsumer } from "../client/index.ts";
@@ -186,21 +190,34 @@ async function benchConsume(settings: Settings, failRate: number): Promise<void>
   });
 }
 
+/** Sends a rated latency run keeps in flight at most. */
+const inFlightMax = 1000;
+
 async function benchLatency(settings: Settings): Promise<void> {
   await ensureTopic(settings);
   const producer = new Producer(settings.target);
   await producer.start();
   const consumer = new PushConsumer({ ...settings.target, group: `${settings.group}-latency`, consumeFromWhere: "last", concurrency: 64 });
   consumer.subscribe(settings.topic);
-  const endToEnd = new LatencyRecorder();
-  const roundTrip = new LatencyRecorder();
+  // Sized to the run (a recorder's default holds a million samples, 8 MB each).
+  const samplesMax = Math.min(settings.count, 1_000_000);
+  const endToEnd = new LatencyRecorder(samplesMax);
+  const toStore = new LatencyRecorder(samplesMax);
+  const fromStore = new LatencyRecorder(samplesMax);
+  const fromIntended = new LatencyRecorder(samplesMax);
+  const roundTrip = new LatencyRecorder(samplesMax);
   let received = 0;
   let finish: () => void = () => {};
   const done = new Promise<void>((resolve) => (finish = resolve));
   await consumer.start((message) => {
-    if (message.body.length < 8) return;
-    const sentAt = new DataView(message.body.buffer, message.body.byteOffset, 8).getFloat64(0);
-    endToEnd.record((performance.timeOrigin + performance.now() - sentAt) * 1000);
+    if (message.body.length < 16) return;
+    const times = new DataView(message.body.buffer, message.body.byteOffset, 16);
+    const sentAt = times.getFloat64(0);
+    const nowMs = performance.timeOrigin + performance.now();
+    endToEnd.record((nowMs - sentAt) * 1000);
+    fromIntended.record((nowMs - times.getFloat64(8)) * 1000);
+    toStore.record((message.storeTimestampMs - sentAt) * 1000);
+    fromStore.record((nowMs - message.storeTimestampMs) * 1000);
     received += 1;
     if (received >= settings.count) finish();
   });
@@ -209,24 +226,45 @@ async function benchLatency(settings: Settings): Promise<void> {
   const stalls = new LoopStallMonitor(loopStallTickBenchMs);
   const intervalMs = settings.rate > 0 ? 1000 / settings.rate : 0;
   const startMs = performance.now();
-  const inFlight: Promise<void>[] = [];
+  // A window of sends in flight that frees one slot per answer: draining all 1,000 before the
+  // next send (as it was) stopped the sender at each thousandth message, then sent in a burst.
+  let inFlight = 0;
+  let slotFreed: (() => void) | undefined;
+  let allAnswered: (() => void) | undefined;
+  let sendFailure: unknown;
   for (let index = 0; index < settings.count; index++) {
+    let dueMs = performance.now();
     if (intervalMs > 0) {
-      const dueMs = startMs + index * intervalMs;
+      dueMs = startMs + index * intervalMs;
       const waitMs = dueMs - performance.now();
       if (waitMs > 1) await Bun.sleep(waitMs);
     }
-    const body = new Uint8Array(Math.max(8, settings.size));
-    new DataView(body.buffer).setFloat64(0, performance.timeOrigin + performance.now());
+    while (inFlight >= inFlightMax) await new Promise<void>((resolve) => (slotFreed = resolve));
+    if (sendFailure !== undefined) throw sendFailure;
+    const body = new Uint8Array(Math.max(16, settings.size));
+    const times = new DataView(body.buffer);
     const beginMs = performance.now();
-    const send = producer.send({ topic: settings.topic, body }).then(() => roundTrip.record((performance.now() - beginMs) * 1000));
-    if (intervalMs === 0) await send;
-    else {
-      inFlight.push(send);
-      if (inFlight.length >= 1000) await Promise.all(inFlight.splice(0));
+    times.setFloat64(0, performance.timeOrigin + beginMs);
+    times.setFloat64(8, performance.timeOrigin + dueMs);
+    const send = producer.send({ topic: settings.topic, body });
+    if (intervalMs === 0) {
+      await send;
+      roundTrip.record((performance.now() - beginMs) * 1000);
+      continue;
     }
+    inFlight += 1;
+    send.then(
+      () => roundTrip.record((performance.now() - beginMs) * 1000),
+      (error: unknown) => (sendFailure ??= error),
+    ).finally(() => {
+      inFlight -= 1;
+      slotFreed?.();
+      slotFreed = undefined;
+      if (inFlight === 0) allAnswered?.();
+    });
   }
-  await Promise.all(inFlight);
+  if (inFlight > 0) await new Promise<void>((resolve) => (allAnswered = resolve));
+  if (sendFailure !== undefined) throw sendFailure;
   // A cleared timer, not Bun.sleep: a pending sleep would keep the process alive for its full 10 s.
   let giveUp: ReturnType<typeof setTimeout> | undefined;
   await Promise.race([done, new Promise<void>((resolve) => (giveUp = setTimeout(resolve, 10_000)))]);
@@ -236,8 +274,16 @@ async function benchLatency(settings: Settings): Promise<void> {
   await consumer.shutdown();
   await producer.shutdown();
   const [sendP50, sendP99] = roundTrip.percentiles(0.5, 0.99);
+  const [toStoreP50, toStoreP99] = toStore.percentiles(0.5, 0.99);
+  const [fromStoreP50, fromStoreP99] = fromStore.percentiles(0.5, 0.99);
+  const [intendedP50, intendedP99, intendedP999] = fromIntended.percentiles(0.5, 0.99, 0.999);
+  process.stdout.write(`end to end split at store time (ms clock): send → stored p50 ${Math.round(toStoreP50!)} µs, p99 ${Math.round(toStoreP99!)} µs; stored → handled p50 ${Math.round(fromStoreP50!)} µs, p99 ${Math.round(fromStoreP99!)} µs\n`);
+  if (settings.rate > 0) process.stdout.write(`end to end from the intended send time: p50 ${Math.round(intendedP50!)} µs, p99 ${Math.round(intendedP99!)} µs, p99.9 ${Math.round(intendedP999!)} µs\n`);
   process.stdout.write(`send round trip: p50 ${Math.round(sendP50!)} µs, p99 ${Math.round(sendP99!)} µs (${settings.rate > 0 ? `${settings.rate} msgs/s` : "one in flight"})\n`);
-  summary("latency (end to end)", settings, received, seconds, endToEnd, { send_p50_us: Math.round(sendP50!), send_p99_us: Math.round(sendP99!), rate: settings.rate, ...stallCounts });
+  summary("latency (end to end)", settings, received, seconds, endToEnd, { send_p50_us: Math.round(sendP50!), send_p99_us: Math.round(sendP99!), rate: settings.rate,
+    to_store_p99_us: Math.round(toStoreP99!),
+    from_store_p99_us: Math.round(fromStoreP99!),
+    ...(settings.rate > 0 ? { intended_p99_us: Math.round(intendedP99!) } : {}), ...stallCounts });
 }
 
 export const benchCommand = nounCommand({

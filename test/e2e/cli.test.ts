@@ -618,4 +618,13 @@ describe("mq bench", () => {
     expect(last.msgs).toBe(200);
     expect({ elapsedUnder10s: result.elapsedMs < 10_000 }).toEqual({ elapsedUnder10s: true });
   }, testTimeoutMs);
+
+  test("latency --rate 2000 --count 400 splits end to end at store time and reports it from the intended send time too", async () => {
+    const result = expectOk(await mq("bench", "latency", "--count", "400", "--rate", "2000"), "bench latency --rate");
+    const last = lastJson(result, "bench latency --rate");
+    expect(last.msgs).toBe(400);
+    expect(result.stdout).toContain("end to end split at store time");
+    expect(result.stdout).toContain("end to end from the intended send time");
+    for (const field of ["to_store_p99_us", "from_store_p99_us", "intended_p99_us"]) expect({ field, type: typeof last[field] }).toEqual({ field, type: "number" });
+  }, testTimeoutMs);
 });
