@@ -174,8 +174,13 @@ export const scheduleWheelSliceMs = 30_000;
 // The heap valve (common/heap-valve.ts)
 /** How often a running broker reads the JavaScript heap's size. */
 export const heapValveCheckIntervalMs = 250;
-/** Heap growth since the last collection past which the valve collects at once. */
+/**
+ * Heap growth since the last collection past which the valve acts: its timed checks ask for a
+ * concurrent collection, a check asked for by work in progress collects synchronously.
+ */
 export const heapGrowthBeforeCollectBytes = 32 * MiB;
+/** Growth past which the timed checks collect synchronously too (the concurrent one did not keep up). */
+export const heapGrowthBeforeSyncCollectBytes = 2 * heapGrowthBeforeCollectBytes;
 /**
  * The share of the event loop's time the valve's collections may take: after a collection of T
  * ms started at t, the next comes no sooner than t + T / share. A busy broker's heap regrows past
@@ -327,4 +332,5 @@ assertRelation(scheduledJobsInMemoryMax >= 16 && scheduledJobsInMemoryMax <= sch
 assertRelation(dedupWindowMsDefault <= dedupWindowMsMax, "the default dedup window within the maximum");
 assertRelation(dedupGenerationSlotsMin >= 64 && dedupGenerationSlotsMin <= dedupGenerationSlotsMax, "dedup tables to start small and within their maximum");
 assertRelation(transactionTimeoutMsDefault * transactionCheckBackoffFactors[0] <= transactionCheckIntervalMsMax, "the first check-back wait to be within the longest");
+assertRelation(heapGrowthBeforeSyncCollectBytes > heapGrowthBeforeCollectBytes, "the heap valve's synchronous bound to be past its concurrent one");
 assertRelation(transactionExhaustedRenewMs < 2 ** 31, "an exhausted transaction's renewal to fit a timer");

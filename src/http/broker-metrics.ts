@@ -124,8 +124,9 @@ export class BrokerMetrics {
   private processMetrics(watchEventLoop: boolean): void {
     const registry = this.registry;
     registry.gauge("mq_heap_used_bytes", "JavaScript heap in use", (metric) => metric.set({}, process.memoryUsage().heapUsed));
-    registry.counter("mq_heap_forced_collections_total", "Full collections the heap valve forced since start (the heap grew past its bound)").collect = (metric) => metric.set({}, heapValveCounters.collections);
+    registry.counter("mq_heap_forced_collections_total", "Synchronous full collections the heap valve forced since start (the heap grew past twice its bound, or past it in a scheduler drain)").collect = (metric) => metric.set({}, heapValveCounters.collections);
     registry.counter("mq_heap_forced_collection_seconds_total", "Time those forced collections took: the event loop waits for each").collect = (metric) => metric.set({}, heapValveCounters.collectMs / 1000);
+    registry.counter("mq_heap_concurrent_collections_total", "Concurrent collections the heap valve asked for since start (the heap grew past its bound; the event loop does not wait)").collect = (metric) => metric.set({}, heapValveCounters.concurrentCollections);
     if (!watchEventLoop) return;
     const stalls = new LoopStallMonitor(loopStallTickBrokerMs);
     this.unsubscribe.push(() => void stalls.stop());
