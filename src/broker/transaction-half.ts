@@ -31,6 +31,6 @@ export function halfRecord(message: OutgoingRecord): OutgoingRecord {
   properties[propertyNames.realQueueId] = String(message.queueId);
   properties[propertyNames.transactionPrepared] = "true";
   properties[propertyNames.producerGroup] = message.producerGroup;
-  const { propertiesBytes: _encoded, ...rest } = message;
-  return { ...rest, topic: systemTopics.transactionHalf, queueId: 0, properties, sysFlag: sysFlag.transactionPrepared };
+  // One copy of the message: its encoded properties (if any) are the real topic's, so dropped.
+  return { ...message, topic: systemTopics.transactionHalf, queueId: 0, properties, sysFlag: sysFlag.transactionPrepared, propertiesBytes: undefined };
 }

@@ -44,7 +44,7 @@ import { MqError } from "../common/errors.ts";
 import { decodeOffsetMsgId } from "../common/ids.ts";
 import { transactionEndedRememberedMax, transactionExhaustedRenewMs, transactionStateRecordBodyBytesMax } from "../common/limits.ts";
 import { sysFlag, type StoredMessage } from "../common/message-record.ts";
-import { encodePropertiesText, propertyNames } from "../common/message-properties.ts";
+import { propertyNames } from "../common/message-properties.ts";
 import { physicalOffset as toPhysicalOffset, type PhysicalOffset, type QueueOffset } from "../common/offsets.ts";
 import { systemTopics } from "../common/system-topics.ts";
 import type { PreparedRecord, TransactionSink } from "../store/dispatch/transaction-dispatcher.ts";
@@ -388,13 +388,9 @@ export class Transactions implements TransactionSink {
     else this.counters.rolledBack += 1;
     const committedNow = resolution === "commit" && written === undefined;
     this.announce(entry, resolution, by, committedNow ? { queueId: copyQueueId, stored: appended! } : written?.copy);
-    const ended = (stored: PutOk | undefined): TransactionEnded => ({
-      msgId,
-      resolution,
-      already: false,
-      committed: committedNow && stored !== undefined ? { queueId: copyQueueId, queueOffset: stored.queueOffset, physicalOffset: stored.physicalOffset } : undefined,
-    });
-    return appended instanceof Promise ? appended.then(ended) : ended(appended);
+    // Under async flush the append is done: answered here, with no closure per end.
+    if (!(appended instanceof Promise)) return endedNow(msgId, resolution, committedNow ? copyQueueId : undefined, appended);
+    return appended.then((stored) => endedNow(msgId, resolution, committedNow ? copyQueueId : undefined, stored));
   }
 
   private announce(entry: TransactionEntry, resolution: TransactionResolution, by: TransactionEndedBy, committed: StoredMessage | { queueId: number; stored: PutOk | Promise<PutOk> } | undefined): void {
@@ -432,10 +428,17 @@ export class Transactions implements TransactionSink {
     }
     const config = this.context.topics.get(topic);
     if (config === undefined) throw new MqError("TOPIC_NOT_FOUND", { topic });
+    // The properties and their text in one pass, in the half's order, which put TAGS, KEYS and
+    // UNIQ_KEY last: the bytes a store encoding of these fields gives (encodePropertiesText's format).
     const properties: Record<string, string> = {};
-    for (const name in half.properties) if (!halfOnlyProperties.has(name)) properties[name] = half.properties[name]!;
-    // In the half's order, which put TAGS, KEYS and UNIQ_KEY last: the bytes a store encoding of these fields gives.
-    const propertiesBytes = encoder.encode(encodePropertiesText(properties));
+    let text = "";
+    for (const name in half.properties) {
+      if (halfOnlyProperties.has(name)) continue;
+      const value = half.properties[name]!;
+      properties[name] = value;
+      text += name + "\u0001" + value + "\u0002";
+    }
+    const propertiesBytes = encoder.encode(text);
     return {
       topic,
       queueId: Number(half.properties[propertyNames.realQueueId] ?? 0) % config.writeQueues,
@@ -507,6 +510,12 @@ export class Transactions implements TransactionSink {
 
 function payloadOf(job: TransactionInfo): TransactionJob {
   return { halfOffset: job.halfOffset, checks: job.checks };
+}
+
+/** A transaction this run ended: `committedQueueId` when its commit was appended now. */
+function endedNow(msgId: string, resolution: TransactionResolution, committedQueueId: number | undefined, stored: PutOk | undefined): TransactionEnded {
+  const committed = committedQueueId !== undefined && stored !== undefined ? { queueId: committedQueueId, queueOffset: stored.queueOffset, physicalOffset: stored.physicalOffset } : undefined;
+  return { msgId, resolution, already: false, committed };
 }
 
 /** The half offset a transaction id names (its offsetMsgId's offset part); TRANSACTION_NOT_FOUND when it is no such id. */
