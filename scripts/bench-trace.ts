@@ -95,7 +95,7 @@ async function drive(): Promise<void> {
       const run = await runOnce({ traced, count, window });
       runs.push(run);
       pair.push(run);
-      const trace = traced ? `; trace: ${run.hopsWritten} hops written, ${run.hopsDropped} dropped, sample ${run.sampleHops?.join(" → ")}` : "";
+      const trace = traced ? `; broker's trace writer: ${run.hopsWritten} hops written, ${run.hopsDropped} dropped (a stored hop is built when a trace is asked for, not written); a message's trace: ${run.sampleHops?.join(" → ")}` : "";
       console.log(`round ${round + 1} ${traced ? "traced  " : "untraced"}: produce ${fmt(run.produceRate)} msgs/s, consume ${fmt(run.consumeRate)} msgs/s, produce + consume ${fmt(run.rate)} msgs/s, CPU ${run.cpuMicrosPerMessage.toFixed(1)} µs/msg (clients ${run.driverCpuMicrosPerMessage.toFixed(1)})${trace}`);
     }
     const [tracedRun, untracedRun] = pair[0]!.traced ? [pair[0]!, pair[1]!] : [pair[1]!, pair[0]!];
