@@ -17,7 +17,6 @@
  */
 
 import { type Clock } from "../common/clock.ts";
-import { MqError } from "../common/errors.ts";
 import { consumeErrorTextBytesMax } from "../common/limits.ts";
 import type { Logger } from "../common/logger.ts";
 import { sendBackBatchMax } from "../protocol/limits.ts";
@@ -28,6 +27,7 @@ import type { ReceivedMessage } from "./message.ts";
 import type { ConsumedMessage } from "./message.ts";
 import { pause } from "./pull-loop.ts";
 import type { RouteResolver } from "./route-resolver.ts";
+import { TurnBatcher } from "./turn-batcher.ts";
 
 export const sendBackAttemptsMax = 5;
 export const sendBackPauseMsFirst = 200;
@@ -81,73 +81,30 @@ export async function sendBack(context: SendBackContext, message: ReceivedMessag
 
 type SendBackFields = Fields<typeof RequestCode.CONSUMER_SEND_BACK>;
 
-interface Queued {
-  readonly fields: SendBackFields;
-  resolve(result: SendBackResult): void;
-  reject(error: unknown): void;
-}
-
 /**
- * Collects the send-backs of one event-loop turn per broker and sends them at the turn's end:
- * up to sendBackBatchMax in one CONSUMER_SEND_BACK_BATCH, alone as a CONSUMER_SEND_BACK. Each
- * `send` settles with its own entry's result: a refused entry rejects with its catalogue error,
- * a failed request rejects every entry it carried. One batcher serves one consumer (one group
- * and client id).
+ * Collects the send-backs of one event-loop turn per broker and sends them at the turn's end
+ * (turn-batcher.ts): up to sendBackBatchMax in one CONSUMER_SEND_BACK_BATCH, alone as a
+ * CONSUMER_SEND_BACK. Each `send` settles with its own entry's result: a refused entry rejects
+ * with its catalogue error, a failed request rejects every entry it carried. One batcher serves
+ * one consumer (one group and client id).
  */
 export class SendBackBatcher {
-  private queued = new Map<string, Queued[]>();
-  private scheduled = false;
+  private readonly batcher: TurnBatcher<SendBackFields, SendBackResult>;
 
-  constructor(
-    private readonly broker: BrokerClient,
-    private readonly timeoutMs = sendBackTimeoutMs,
-  ) {}
-
-  send(address: string, fields: SendBackFields): Promise<SendBackResult> {
-    return new Promise((resolve, reject) => {
-      let queue = this.queued.get(address);
-      if (queue === undefined) this.queued.set(address, (queue = []));
-      queue.push({ fields, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // After this turn's handlers (they run in its microtasks), before the next I/O.
-        setImmediate(this.flush);
-      }
+  constructor(broker: BrokerClient, timeoutMs = sendBackTimeoutMs) {
+    this.batcher = new TurnBatcher<SendBackFields, SendBackResult>({
+      batchMax: sendBackBatchMax,
+      one: (address, fields) => broker.consumerSendBack(address, fields, { timeoutMs }),
+      many: async (address, entries) => {
+        const { consumerGroup, clientId } = entries[0]!;
+        const request = { consumerGroup, clientId, entries: entries.map(({ consumerGroup: _group, clientId: _client, ...entry }) => entry) };
+        return (await broker.consumerSendBackBatch(address, request, { timeoutMs })).results;
+      },
     });
   }
 
-  private readonly flush = (): void => {
-    this.scheduled = false;
-    const queued = this.queued;
-    this.queued = new Map();
-    for (const [address, entries] of queued) {
-      for (let start = 0; start < entries.length; start += sendBackBatchMax) this.sendSome(address, entries.slice(start, start + sendBackBatchMax));
-    }
-  };
-
-  private sendSome(address: string, entries: readonly Queued[]): void {
-    if (entries.length === 1) {
-      const only = entries[0]!;
-      this.broker.consumerSendBack(address, only.fields, { timeoutMs: this.timeoutMs }).then(only.resolve, only.reject);
-      return;
-    }
-    const { consumerGroup, clientId } = entries[0]!.fields;
-    const request = {
-      consumerGroup,
-      clientId,
-      entries: entries.map(({ fields: { consumerGroup: _group, clientId: _client, ...entry } }) => entry),
-    };
-    this.broker.consumerSendBackBatch(address, request, { timeoutMs: this.timeoutMs }).then(
-      ({ results }) =>
-        entries.forEach((entry, index) => {
-          const result = results[index]!;
-          if ("error" in result) entry.reject(MqError.fromCode(result.error.code, result.error.message));
-          else entry.resolve(result);
-        }),
-      (error: unknown) => {
-        for (const entry of entries) entry.reject(error);
-      },
-    );
+  send(address: string, fields: SendBackFields): Promise<SendBackResult> {
+    return this.batcher.add(address, fields);
   }
 }
 
